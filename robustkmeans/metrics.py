@@ -1,0 +1,343 @@
+"""Scorers for choosing clusterings without labels, and label-based evaluation.
+
+The scorers follow scikit-learn's scorer protocol ``scorer(estimator, X, y=None)``
+so they can be passed straight to :class:`~sklearn.model_selection.GridSearchCV`::
+
+    GridSearchCV(
+        pipe,
+        grid,
+        scoring={"silhouette": silhouette_scorer,
+                 "calinski_harabasz": calinski_harabasz_scorer},
+        refit="silhouette",
+        cv=WholeSetSplit(),
+    )
+
+Three properties make them usable for clustering:
+
+* **Pipeline-aware.** When the estimator is a :class:`~sklearn.pipeline.Pipeline`,
+  the internal validity index is computed on the features that reach the last
+  step (``pipe[:-1].transform(X)``), not on raw inputs such as image paths.
+* **Safe.** A candidate whose labelling has a single cluster, or as many clusters as
+  samples, has no defined index; it gets the worst possible score of that index
+  instead of raising, so one degenerate candidate never kills a grid search.
+* **Loss-aware.** With ``metric="auto"`` the silhouette uses the Manhattan distance
+  when the clusterer's ``loss`` is ``"absolute"`` (the geometry in which its centers
+  are medians) and the Euclidean distance otherwise.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    completeness_score,
+    davies_bouldin_score,
+    homogeneity_score,
+    normalized_mutual_info_score,
+    silhouette_score,
+    v_measure_score,
+)
+from sklearn.pipeline import Pipeline
+
+__all__ = [
+    "ClusteringScorer",
+    "calinski_harabasz_scorer",
+    "davies_bouldin_scorer",
+    "evaluate_labels",
+    "features_and_labels",
+    "loss_metric",
+    "make_silhouette_scorer",
+    "silhouette_scorer",
+]
+
+# The metric that matches the geometry of each loss: "absolute" has coordinatewise
+# medians as centers, which minimise the L1 distance; every other loss is a function
+# of (coordinatewise or whole-vector) Euclidean residuals.
+_LOSS_METRIC = {"absolute": "manhattan"}
+
+
+def _final_estimator(estimator):
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def loss_metric(estimator) -> str:
+    """Return the distance metric matching the loss of a fitted clusterer.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A clusterer, or a Pipeline whose last step is a clusterer. Its ``loss``
+        parameter is read if it has one.
+
+    Returns
+    -------
+    metric : str
+        ``"manhattan"`` when the loss is ``"absolute"``, ``"euclidean"`` otherwise
+        (including estimators without a ``loss`` parameter such as
+        :class:`~sklearn.cluster.KMeans`).
+
+    See Also
+    --------
+    make_silhouette_scorer : Uses this rule for ``metric="auto"``.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from robustkmeans.metrics import loss_metric
+    >>> loss_metric(KMeans())
+    'euclidean'
+    """
+    loss = getattr(_final_estimator(estimator), "loss", None)
+    return _LOSS_METRIC.get(loss, "euclidean") if isinstance(loss, str) else "euclidean"
+
+
+def features_and_labels(estimator, X):
+    """Return the features the clusterer sees and the labels it assigns to ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        A fitted clusterer, or a fitted Pipeline whose last step is a clusterer.
+    X : array-like or sequence
+        Input of the estimator (for a Pipeline, e.g. image paths).
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, n_features)
+        ``X`` itself for a plain clusterer, ``estimator[:-1].transform(X)`` for a
+        Pipeline.
+    labels : ndarray of shape (n_samples,)
+        ``predict`` of the clusterer on ``features``. A clusterer without
+        ``predict`` (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`) must
+        be scored on its training set; its ``labels_`` are used.
+
+    See Also
+    --------
+    ClusteringScorer : Scores the output of this function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from robustkmeans.metrics import features_and_labels
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> km = KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
+    >>> features, labels = features_and_labels(km, X)
+    >>> int(labels[0] == labels[1]), int(labels[0] == labels[2])
+    (1, 0)
+    """
+    if isinstance(estimator, Pipeline):
+        features = estimator[:-1].transform(X) if len(estimator) > 1 else X
+        clusterer = estimator[-1]
+    else:
+        features, clusterer = X, estimator
+    features = np.asarray(features)
+    if hasattr(clusterer, "predict"):
+        labels = clusterer.predict(features)
+    elif hasattr(clusterer, "labels_") and len(clusterer.labels_) == len(features):
+        labels = clusterer.labels_
+    else:
+        raise TypeError(
+            f"{type(clusterer).__name__} has neither predict nor labels_ matching the "
+            f"{len(features)} samples to score; use a clusterer with a predict method."
+        )
+    return features, np.asarray(labels)
+
+
+def _is_degenerate(labels, n_samples):
+    n_labels = np.unique(labels).size
+    return n_labels < 2 or n_labels >= n_samples
+
+
+class ClusteringScorer:
+    """Scorer computing an internal cluster-validity index on a fitted clusterer.
+
+    Instances are callables ``scorer(estimator, X, y=None) -> float`` following
+    scikit-learn's scorer protocol, so they can be given to ``GridSearchCV``,
+    ``cross_validate`` or ``select_k``. Greater is better.
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(features, labels, **kwargs) -> float``, e.g.
+        :func:`sklearn.metrics.silhouette_score`.
+    sign : {1, -1}, default=1
+        Multiplies the index; ``-1`` for indices where lower is better
+        (Davies-Bouldin), so that greater is always better.
+    degenerate_score : float
+        Returned, unsigned, when the labelling has one cluster or as many clusters
+        as samples (where the index is undefined). Choose the worst value of the
+        index, so a degenerate candidate is never selected.
+    kwargs : dict, default=None
+        Extra keyword arguments to ``score_func``. A ``metric`` of ``"auto"`` is
+        resolved per estimator by :func:`loss_metric`.
+
+    See Also
+    --------
+    make_silhouette_scorer : Silhouette scorer with subsampling and metric choice.
+    features_and_labels : What the index is computed on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.metrics import calinski_harabasz_score
+    >>> from robustkmeans.metrics import ClusteringScorer
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> scorer = ClusteringScorer(calinski_harabasz_score, degenerate_score=0.0)
+    >>> km = KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
+    >>> round(scorer(km, X), 1)
+    5000.0
+    >>> scorer(KMeans(n_clusters=1, n_init=1).fit(X), X)
+    0.0
+    """
+
+    def __init__(
+        self,
+        score_func: Callable,
+        *,
+        sign: int = 1,
+        degenerate_score: float,
+        kwargs: dict | None = None,
+    ):
+        self.score_func = score_func
+        self.sign = sign
+        self.degenerate_score = degenerate_score
+        self.kwargs = kwargs
+
+    def __call__(self, estimator, X, y=None) -> float:
+        features, labels = features_and_labels(estimator, X)
+        if _is_degenerate(labels, features.shape[0]):
+            return float(self.degenerate_score)
+        kwargs = dict(self.kwargs or {})
+        if kwargs.get("metric") == "auto":
+            kwargs["metric"] = loss_metric(estimator)
+        try:
+            score = self.score_func(features, labels, **kwargs)
+        except ValueError as exc:
+            # A subsample (silhouette's sample_size) can hold a single cluster.
+            if "Number of labels" not in str(exc):
+                raise
+            return float(self.degenerate_score)
+        return float(self.sign * score)
+
+    def __repr__(self):
+        kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())
+        sign = ", sign=-1" if self.sign == -1 else ""
+        return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs})"
+
+
+def make_silhouette_scorer(
+    *, metric: str | Callable = "auto", sample_size: int | None = None, random_state=None
+) -> ClusteringScorer:
+    """Make a silhouette scorer, optionally on a random subsample for large n.
+
+    The silhouette needs all pairwise distances, O(n^2) time and memory in
+    chunks; ``sample_size`` bounds that by scoring a random subset of the samples
+    (the labels still come from the whole fit).
+
+    Parameters
+    ----------
+    metric : str or callable, default="auto"
+        Any metric accepted by :func:`sklearn.metrics.pairwise_distances`.
+        ``"auto"`` uses ``"manhattan"`` when the clusterer's ``loss`` is
+        ``"absolute"`` and ``"euclidean"`` otherwise (see :func:`loss_metric`).
+    sample_size : int, default=None
+        Number of samples to compute the silhouette on; ``None`` uses all. A
+        value of 2000 to 10000 keeps memory small with a standard error of the
+        mean silhouette well under 0.01 on typical data.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsample; pass an int for reproducible scores.
+
+    Returns
+    -------
+    scorer : ClusteringScorer
+        Callable ``scorer(estimator, X, y=None)``; greater is better, and a
+        one-cluster or n-cluster candidate scores -1 (the worst silhouette).
+
+    See Also
+    --------
+    silhouette_scorer : The scorer with default settings.
+    sklearn.metrics.silhouette_score : The underlying index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from robustkmeans.metrics import make_silhouette_scorer
+    >>> X = np.r_[np.zeros((50, 2)), np.ones((50, 2)) * 10.0]
+    >>> X += np.random.RandomState(0).normal(scale=0.1, size=X.shape)
+    >>> scorer = make_silhouette_scorer(sample_size=40, random_state=0)
+    >>> km = KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
+    >>> scorer(km, X) > 0.9
+    True
+    """
+    if sample_size is not None and (
+        not isinstance(sample_size, numbers.Integral) or sample_size < 2
+    ):
+        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+    kwargs = {"metric": metric}
+    if sample_size is not None:
+        kwargs.update(sample_size=int(sample_size), random_state=random_state)
+    return ClusteringScorer(silhouette_score, degenerate_score=-1.0, kwargs=kwargs)
+
+
+#: Silhouette scorer (metric ``"auto"``, all samples); degenerate candidates score -1.
+silhouette_scorer = make_silhouette_scorer()
+
+#: Calinski-Harabasz scorer; degenerate candidates score 0 (its minimum).
+calinski_harabasz_scorer = ClusteringScorer(calinski_harabasz_score, degenerate_score=0.0)
+
+#: Negated Davies-Bouldin scorer (greater is better); degenerate candidates score -inf.
+#: GridSearchCV warns about non-finite scores in that case but ranks them last.
+davies_bouldin_scorer = ClusteringScorer(
+    davies_bouldin_score, sign=-1, degenerate_score=-np.inf
+)
+
+
+def evaluate_labels(labels_true, labels_pred, *, beta: float = 1.0) -> dict[str, float]:
+    """Compare a clustering with known labels using scikit-learn's indices.
+
+    Parameters
+    ----------
+    labels_true : array-like of shape (n_samples,)
+        Ground-truth classes (e.g. the subfolder of each image).
+    labels_pred : array-like of shape (n_samples,)
+        Cluster labels to evaluate.
+    beta : float, default=1.0
+        Weight of homogeneity against completeness in the V-measure; ``beta > 1``
+        favours completeness, ``beta < 1`` homogeneity.
+
+    Returns
+    -------
+    scores : dict
+        ``{"homogeneity", "completeness", "v_measure", "adjusted_rand",
+        "normalized_mutual_info"}`` mapped to floats. All are 1.0 for a perfect
+        match; the adjusted Rand index is about 0 for a random labelling.
+
+    See Also
+    --------
+    sklearn.metrics.homogeneity_completeness_v_measure : The first three scores.
+    sklearn.metrics.adjusted_rand_score : Adjusted Rand index.
+    sklearn.metrics.normalized_mutual_info_score : Normalised mutual information.
+
+    Examples
+    --------
+    >>> from robustkmeans.metrics import evaluate_labels
+    >>> scores = evaluate_labels([0, 0, 1, 1], [1, 1, 0, 0])
+    >>> scores["adjusted_rand"], scores["v_measure"]
+    (1.0, 1.0)
+    """
+    labels_true = np.asarray(labels_true)
+    labels_pred = np.asarray(labels_pred)
+    return {
+        "homogeneity": float(homogeneity_score(labels_true, labels_pred)),
+        "completeness": float(completeness_score(labels_true, labels_pred)),
+        "v_measure": float(v_measure_score(labels_true, labels_pred, beta=beta)),
+        "adjusted_rand": float(adjusted_rand_score(labels_true, labels_pred)),
+        "normalized_mutual_info": float(normalized_mutual_info_score(labels_true, labels_pred)),
+    }

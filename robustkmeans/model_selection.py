@@ -1,0 +1,429 @@
+"""Choosing the number of clusters, and cross-validation for clustering.
+
+:func:`select_k` fits one clone of a clusterer per candidate ``n_clusters`` (in
+parallel with joblib) and returns a :class:`SelectKResult` holding the objective
+curve, internal validity indices and the best k per criterion.
+:class:`WholeSetSplit` is the splitter to give ``GridSearchCV`` when tuning a
+clusterer: clustering has no labels to hold out, so every candidate is fitted and
+scored on the whole set.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+
+from .metrics import _is_degenerate, loss_metric
+
+__all__ = ["SelectKResult", "WholeSetSplit", "elbow_index", "select_k"]
+
+
+def _n_samples(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+class WholeSetSplit:
+    """Cross-validation "splitter" that yields the whole set once, as train and test.
+
+    Clustering has no labels, so there is nothing to hold out: internal validity
+    indices (silhouette, Calinski-Harabasz) judge a clustering of the data it was
+    fitted on. Give this splitter to :class:`~sklearn.model_selection.GridSearchCV`
+    to tune ``n_clusters``, ``loss``, ``delta``... with the clustering scorers of
+    :mod:`robustkmeans.metrics`: each candidate is fitted once on all samples and
+    scored on the same samples. (Scoring on held-out samples also works with the
+    default k-fold splitters, since the scorers use ``predict``; it costs more
+    fits and rarely changes the choice.)
+
+    See Also
+    --------
+    robustkmeans.metrics.silhouette_scorer : A scorer to use with this splitter.
+    select_k : Search over ``n_clusters`` alone, with an elbow rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from robustkmeans.metrics import silhouette_scorer
+    >>> from robustkmeans.model_selection import WholeSetSplit
+    >>> X = np.r_[np.zeros((20, 2)), np.full((20, 2), 5.0), np.full((20, 2), 10.0)]
+    >>> X += np.random.RandomState(0).normal(scale=0.3, size=X.shape)
+    >>> search = GridSearchCV(
+    ...     KMeans(n_init=1, random_state=0),
+    ...     {"n_clusters": [2, 3, 4]},
+    ...     scoring=silhouette_scorer,
+    ...     cv=WholeSetSplit(),
+    ... ).fit(X)
+    >>> search.best_params_
+    {'n_clusters': 3}
+    >>> [(len(train), len(test)) for train, test in WholeSetSplit().split(X)]
+    [(60, 60)]
+    """
+
+    def split(self, X, y=None, groups=None):
+        """Yield the indices of all samples, as both train and test, once.
+
+        Parameters
+        ----------
+        X : array-like or sequence of length n_samples
+            The data (only its length is used).
+        y : object, default=None
+            Ignored.
+        groups : object, default=None
+            Ignored.
+
+        Yields
+        ------
+        train : ndarray of shape (n_samples,)
+            ``np.arange(n_samples)``.
+        test : ndarray of shape (n_samples,)
+            ``np.arange(n_samples)``.
+        """
+        indices = np.arange(_n_samples(X))
+        yield indices, indices.copy()
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return the number of splits, 1.
+
+        Parameters
+        ----------
+        X, y, groups : object, default=None
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
+            Always 1.
+        """
+        return 1
+
+    def __repr__(self):
+        return "WholeSetSplit()"
+
+
+def elbow_index(k_values, objective) -> int | None:
+    """Index of the elbow of a decreasing objective curve (maximum distance to chord).
+
+    Both axes are rescaled to [0, 1]; the elbow is the point farthest below the
+    straight line (chord) joining the first and last points of the curve. This is
+    the "kneedle" rule of Satopaa et al. (2011) without smoothing: for a convex
+    decreasing curve it is the k after which adding clusters stops paying.
+
+    Parameters
+    ----------
+    k_values : array-like of shape (n_points,)
+        Increasing candidate numbers of clusters.
+    objective : array-like of shape (n_points,)
+        Objective (e.g. ``inertia_``) at each k; lower is better.
+
+    Returns
+    -------
+    index : int or None
+        Position of the elbow in ``k_values``; ``None`` when there are fewer than
+        three points or no point lies below the chord (a straight or concave
+        curve has no elbow).
+
+    See Also
+    --------
+    select_k : Reports ``k_values[index]`` as ``best_k["elbow"]``.
+
+    Examples
+    --------
+    >>> from robustkmeans.model_selection import elbow_index
+    >>> elbow_index([1, 2, 3, 4, 5, 6], [100.0, 40.0, 10.0, 8.0, 7.0, 6.5])
+    2
+    """
+    k = np.asarray(k_values, dtype=float)
+    y = np.asarray(objective, dtype=float)
+    if k.size < 3 or not np.all(np.isfinite(y)):
+        return None
+    x = (k - k[0]) / (k[-1] - k[0])
+    span = y.max() - y.min()
+    if span <= 0:
+        return None
+    y = (y - y.min()) / span
+    chord = y[0] + (y[-1] - y[0]) * x
+    # Vertical distance is proportional to perpendicular distance for a fixed chord.
+    below = chord - y
+    index = int(np.argmax(below))
+    return index if below[index] > 1e-12 else None
+
+
+@dataclass
+class SelectKResult:
+    """Outcome of :func:`select_k`: curves and the best k per criterion.
+
+    Parameters
+    ----------
+    k_values : ndarray of shape (n_k,)
+        Candidate numbers of clusters, increasing.
+    objective : ndarray of shape (n_k,)
+        Objective of each fit (``inertia_``: total cost under the loss); lower is
+        better.
+    silhouette : ndarray of shape (n_k,)
+        Mean silhouette (NaN where undefined: one cluster, or n clusters).
+    calinski_harabasz : ndarray of shape (n_k,)
+        Calinski-Harabasz index (NaN where undefined); greater is better.
+    davies_bouldin : ndarray of shape (n_k,)
+        Davies-Bouldin index (NaN where undefined); lower is better.
+    best_k : dict
+        ``{"elbow", "silhouette", "calinski_harabasz", "davies_bouldin"}`` mapped
+        to the chosen k, or ``None`` when the criterion chooses nothing.
+    metric : str
+        Distance used for the silhouette.
+    estimators : list of estimators or None
+        The fitted clone for each k (Pipelines share one fitted preprocessing),
+        or ``None`` with ``return_estimators=False``.
+
+    See Also
+    --------
+    select_k : Builds this result.
+    robustkmeans.plotting.KSelectionDisplay : Plots it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans.model_selection import SelectKResult
+    >>> result = SelectKResult(
+    ...     k_values=np.array([2, 3]), objective=np.array([4.0, 1.0]),
+    ...     silhouette=np.array([0.5, 0.7]), calinski_harabasz=np.array([9.0, 12.0]),
+    ...     davies_bouldin=np.array([0.6, 0.4]),
+    ...     best_k={"elbow": None, "silhouette": 3, "calinski_harabasz": 3,
+    ...             "davies_bouldin": 3},
+    ...     metric="euclidean")
+    >>> result.best_k["silhouette"]
+    3
+    """
+
+    k_values: np.ndarray
+    objective: np.ndarray
+    silhouette: np.ndarray
+    calinski_harabasz: np.ndarray
+    davies_bouldin: np.ndarray
+    best_k: dict
+    metric: str
+    estimators: list | None = field(default=None, repr=False)
+
+    @property
+    def elbow_k(self) -> int | None:
+        """The k at the elbow of the objective curve, or None."""
+        return self.best_k["elbow"]
+
+    def to_dict(self) -> dict:
+        """Return the curves as a dict of lists (JSON-serialisable).
+
+        Returns
+        -------
+        result : dict
+            Keys ``k``, ``objective``, ``silhouette``, ``calinski_harabasz``,
+            ``davies_bouldin`` (lists, NaN as None), ``best_k`` and ``metric``.
+        """
+
+        def as_list(values):
+            return [None if not np.isfinite(v) else float(v) for v in values]
+
+        return {
+            "k": [int(k) for k in self.k_values],
+            "objective": as_list(self.objective),
+            "silhouette": as_list(self.silhouette),
+            "calinski_harabasz": as_list(self.calinski_harabasz),
+            "davies_bouldin": as_list(self.davies_bouldin),
+            "best_k": dict(self.best_k),
+            "metric": self.metric,
+        }
+
+
+def _fit_one(clusterer, features, k, n_clusters_param, sample_weight, metric, sample_size, seed):
+    clusterer = clone(clusterer).set_params(**{n_clusters_param: k})
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+    clusterer.fit(features, **fit_params)
+    if hasattr(clusterer, "inertia_"):
+        objective = float(clusterer.inertia_)
+    else:
+        objective = -float(clusterer.score(features))
+    labels = np.asarray(clusterer.labels_)
+    if _is_degenerate(labels, features.shape[0]):
+        return clusterer, objective, np.nan, np.nan, np.nan
+    silhouette = silhouette_score(
+        features, labels, metric=metric, sample_size=sample_size, random_state=seed
+    )
+    return (
+        clusterer,
+        objective,
+        float(silhouette),
+        float(calinski_harabasz_score(features, labels)),
+        float(davies_bouldin_score(features, labels)),
+    )
+
+
+def _argbest(k_values, values, greater=True):
+    values = np.asarray(values, dtype=float)
+    if not np.any(np.isfinite(values)):
+        return None
+    filled = np.where(np.isfinite(values), values, -np.inf if greater else np.inf)
+    return int(k_values[np.argmax(filled) if greater else np.argmin(filled)])
+
+
+def select_k(
+    estimator,
+    X,
+    k_range,
+    *,
+    sample_weight=None,
+    n_jobs: int | None = None,
+    sample_size: int | None = None,
+    metric: str = "auto",
+    random_state=None,
+    n_clusters_param: str = "n_clusters",
+    return_estimators: bool = True,
+    progress: bool = False,
+) -> SelectKResult:
+    """Fit a clusterer for each number of clusters and compare the fits.
+
+    One clone of ``estimator`` is fitted per k, in parallel with joblib. For each
+    fit the objective (``inertia_``), the mean silhouette, the Calinski-Harabasz
+    index and the Davies-Bouldin index are computed on the features the
+    clusterer sees. The best k is then reported per criterion:
+
+    * ``"elbow"``: the elbow of the objective curve by the maximum distance to
+      the chord (see :func:`elbow_index`); needs at least three k values;
+    * ``"silhouette"`` and ``"calinski_harabasz"``: the k of the largest value;
+    * ``"davies_bouldin"``: the k of the smallest value.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        Unfitted clusterer (e.g. :class:`~robustkmeans.LossKMeans`), or a
+        Pipeline ending in one. The steps before the last are fitted once and
+        their output is shared by all k, so image features are computed once.
+    X : array-like or sequence
+        Input of ``estimator`` (a feature matrix, or e.g. image paths for a
+        Pipeline starting with :class:`~robustkmeans.VGG16Featurizer`).
+    k_range : iterable of int
+        Candidate numbers of clusters, e.g. ``range(2, 11)``; each must be at
+        least 1 and at most the number of samples.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Passed to the clusterer's ``fit``.
+    n_jobs : int, default=None
+        Number of k fitted at the same time (joblib; ``-1`` uses all cores).
+    sample_size : int, default=None
+        Compute the silhouette on a random subsample of this size (it costs
+        O(n^2) otherwise); ``None`` uses all samples.
+    metric : str, default="auto"
+        Distance for the silhouette; ``"auto"`` matches the loss (Manhattan for
+        ``"absolute"``, Euclidean otherwise, see
+        :func:`~robustkmeans.metrics.loss_metric`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the silhouette subsample, and is set as the clusterer's
+        ``random_state`` when that parameter exists and is ``None``, so the whole
+        search is reproducible.
+    n_clusters_param : str, default="n_clusters"
+        Name of the clusterer's parameter for the number of clusters.
+    return_estimators : bool, default=True
+        Keep the fitted estimator for each k in the result.
+    progress : bool, default=False
+        Show a progress bar over k (needs ``tqdm``: ``pip install
+        robustkmeans[progress]``).
+
+    Returns
+    -------
+    result : SelectKResult
+        Curves per k, the best k per criterion and optionally the fitted
+        estimators.
+
+    See Also
+    --------
+    WholeSetSplit : Tune more than k with GridSearchCV.
+    robustkmeans.plotting.KSelectionDisplay : Plot the result.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.datasets import make_blobs
+    >>> from robustkmeans.model_selection import select_k
+    >>> X, _ = make_blobs(n_samples=150, centers=3, cluster_std=0.5, random_state=0)
+    >>> result = select_k(KMeans(n_init=3), X, range(1, 8), random_state=0)
+    >>> result.best_k["elbow"], result.best_k["silhouette"]
+    (3, 3)
+    """
+    k_values = np.array(sorted({int(k) for k in k_range}), dtype=int)
+    if k_values.size == 0:
+        raise ValueError("k_range is empty; give at least one number of clusters.")
+    n_samples = _n_samples(X)
+    if k_values[0] < 1 or k_values[-1] > n_samples:
+        raise ValueError(
+            f"k_range must lie within [1, n_samples={n_samples}], got "
+            f"{k_values[0]}..{k_values[-1]}; lower the largest k or add samples."
+        )
+    if sample_size is not None and (
+        not isinstance(sample_size, numbers.Integral) or sample_size < 2
+    ):
+        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+
+    rng = check_random_state(random_state)
+    if isinstance(estimator, Pipeline):
+        prefix = clone(estimator)[:-1] if len(estimator) > 1 else None
+        name, clusterer = estimator.steps[-1]
+        features = prefix.fit_transform(X) if prefix is not None else X
+    else:
+        prefix, name, clusterer = None, None, estimator
+        features = X
+    features = np.asarray(features)
+    if random_state is not None and clusterer.get_params().get("random_state", 0) is None:
+        clusterer = clone(clusterer).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+    if metric == "auto":
+        metric = loss_metric(clusterer)
+    seed = rng.randint(np.iinfo(np.int32).max)
+
+    tasks = (
+        delayed(_fit_one)(
+            clusterer, features, k, n_clusters_param, sample_weight, metric, sample_size, seed
+        )
+        for k in k_values
+    )
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError(
+                "progress=True needs tqdm: pip install 'robustkmeans[progress]'."
+            ) from exc
+        outputs = tqdm(outputs, total=k_values.size, desc="select k", unit="k")
+    outputs = list(outputs)
+
+    fitted = [out[0] for out in outputs]
+    objective, silhouette, calinski_harabasz, davies_bouldin = (
+        np.array([out[i] for out in outputs], dtype=float) for i in range(1, 5)
+    )
+    elbow = elbow_index(k_values, objective)
+    best_k = {
+        "elbow": None if elbow is None else int(k_values[elbow]),
+        "silhouette": _argbest(k_values, silhouette),
+        "calinski_harabasz": _argbest(k_values, calinski_harabasz),
+        "davies_bouldin": _argbest(k_values, davies_bouldin, greater=False),
+    }
+    estimators = None
+    if return_estimators:
+        if name is None:
+            estimators = fitted
+        else:
+            steps = prefix.steps if prefix is not None else []
+            estimators = [Pipeline([*steps, (name, est)]) for est in fitted]
+    return SelectKResult(
+        k_values=k_values,
+        objective=objective,
+        silhouette=silhouette,
+        calinski_harabasz=calinski_harabasz,
+        davies_bouldin=davies_bouldin,
+        best_k=best_k,
+        metric=metric,
+        estimators=estimators,
+    )
