@@ -294,9 +294,7 @@ calinski_harabasz_scorer = ClusteringScorer(calinski_harabasz_score, degenerate_
 
 #: Negated Davies-Bouldin scorer (greater is better); degenerate candidates score -inf.
 #: GridSearchCV warns about non-finite scores in that case but ranks them last.
-davies_bouldin_scorer = ClusteringScorer(
-    davies_bouldin_score, sign=-1, degenerate_score=-np.inf
-)
+davies_bouldin_scorer = ClusteringScorer(davies_bouldin_score, sign=-1, degenerate_score=-np.inf)
 
 
 def evaluate_labels(labels_true, labels_pred, *, beta: float = 1.0) -> dict[str, float]:

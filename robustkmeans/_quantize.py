@@ -1,0 +1,157 @@
+"""Colour quantisation of one image with LossKMeans on its pixels."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["quantize_colors"]
+
+
+def _load_pixels(image):
+    """Return the image as a float array (H, W, C) in [0, 1] and its input dtype."""
+    if isinstance(image, str | os.PathLike):
+        try:
+            from PIL import Image
+        except ImportError as exc:
+            raise ImportError(
+                "Reading image files needs pillow: pip install 'robustkmeans[vision]'."
+            ) from exc
+        try:
+            with Image.open(image) as img:
+                image = np.asarray(img.convert("RGB"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"Cannot read image {os.fspath(image)!r}: {exc}") from exc
+    elif hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image
+        image = np.asarray(image.convert("RGB"))
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or array.size == 0:
+        raise ValueError(
+            f"image must be a file path, a PIL image or an array of shape (H, W) or "
+            f"(H, W, C), got an array of shape {array.shape}."
+        )
+    if array.dtype == np.uint8:
+        pixels = array.astype(np.float32) / 255.0
+    elif array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise ValueError("image contains NaN or infinite values.")
+        pixels = array.astype(np.float32)
+    else:
+        raise ValueError(
+            f"image arrays must be uint8 (0-255) or float (0-1), got dtype {array.dtype}."
+        )
+    return pixels, array.dtype
+
+
+def quantize_colors(
+    image,
+    n_colors: int = 16,
+    loss: str = "absolute",
+    *,
+    delta: float | str = 0.1,
+    sigma: float | str = 0.25,
+    epsilon: float | str = 0.02,
+    sample_size: int | None = 10_000,
+    n_init: int | str = "auto",
+    max_iter: int = 100,
+    random_state=0,
+    return_estimator: bool = False,
+):
+    """Reduce an image to ``n_colors`` colours with k-means under a robust loss.
+
+    The pixels are points in colour space (RGB scaled to [0, 1]). A
+    :class:`~robustkmeans.LossKMeans` is fitted on a random subsample of them,
+    then every pixel is replaced by the center of its cluster. With
+    ``loss="absolute"`` each palette colour is the coordinatewise median of its
+    pixels, so it is a colour that actually occurs rather than a blend pulled by
+    a few outlying pixels.
+
+    Parameters
+    ----------
+    image : str, path-like, PIL image or ndarray
+        A file path, a PIL image (converted to RGB), or an array of shape
+        (H, W, C) or (H, W): uint8 in 0-255 or float in [0, 1]. It is never
+        modified.
+    n_colors : int, default=16
+        Number of colours of the palette (clusters).
+    loss : str, default="absolute"
+        Any loss of :class:`~robustkmeans.LossKMeans`.
+    delta, sigma, epsilon : float or "auto", default=0.1, 0.25, 0.02
+        Scale parameters of the ``huber``/``pseudo_huber``, ``correntropy`` and
+        ``epsilon_insensitive`` losses, in units of the [0, 1] colour scale.
+    sample_size : int or None, default=10000
+        Number of pixels the palette is fitted on (chosen at random);
+        ``None`` fits on all pixels.
+    n_init : int or "auto", default="auto"
+        Number of initialisations of LossKMeans.
+    max_iter : int, default=100
+        Maximum number of iterations of LossKMeans.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the pixel subsample and LossKMeans.
+    return_estimator : bool, default=False
+        Also return the fitted LossKMeans (its ``cluster_centers_`` is the
+        palette in [0, 1]).
+
+    Returns
+    -------
+    quantized : ndarray
+        Same shape as the image array; uint8 for uint8, file and PIL input,
+        float32 for float input.
+    estimator : LossKMeans
+        Only with ``return_estimator=True``.
+
+    See Also
+    --------
+    robustkmeans.LossKMeans : The clusterer.
+    sklearn.cluster.KMeans : The ``loss="square"`` equivalent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans import quantize_colors
+    >>> rng = np.random.RandomState(0)
+    >>> image = rng.randint(0, 256, size=(32, 32, 3)).astype(np.uint8)
+    >>> quantized = quantize_colors(image, n_colors=4, random_state=0)
+    >>> quantized.shape, quantized.dtype
+    ((32, 32, 3), dtype('uint8'))
+    >>> len(np.unique(quantized.reshape(-1, 3), axis=0)) <= 4
+    True
+    """
+    from ._loss_kmeans import LossKMeans
+
+    pixels, dtype = _load_pixels(image)
+    shape = pixels.shape
+    flat = pixels.reshape(shape[0] * shape[1], -1)
+    n_pixels = flat.shape[0]
+    if not isinstance(n_colors, int | np.integer) or not 1 <= n_colors <= n_pixels:
+        raise ValueError(
+            f"n_colors must be an integer between 1 and the number of pixels "
+            f"({n_pixels}), got {n_colors!r}."
+        )
+    rng = check_random_state(random_state)
+    if sample_size is not None and sample_size < n_pixels:
+        if sample_size < n_colors:
+            raise ValueError(
+                f"sample_size={sample_size} is smaller than n_colors={n_colors}; "
+                "increase sample_size."
+            )
+        fit_pixels = flat[rng.choice(n_pixels, size=sample_size, replace=False)]
+    else:
+        fit_pixels = flat
+    estimator = LossKMeans(
+        n_clusters=int(n_colors),
+        loss=loss,
+        delta=delta,
+        sigma=sigma,
+        epsilon=epsilon,
+        n_init=n_init,
+        max_iter=max_iter,
+        random_state=rng.randint(np.iinfo(np.int32).max),
+    ).fit(fit_pixels)
+    palette = estimator.cluster_centers_.astype(np.float32)
+    quantized = palette[estimator.predict(flat)].reshape(shape)
+    if dtype == np.uint8:
+        quantized = np.clip(np.rint(quantized * 255.0), 0, 255).astype(np.uint8)
+    return (quantized, estimator) if return_estimator else quantized

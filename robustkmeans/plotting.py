@@ -1,0 +1,1077 @@
+"""Figures for choosing k and the loss, and for seeing what the clusters contain.
+
+The classes follow scikit-learn's ``Display`` API: a constructor storing the data
+to draw, class methods ``from_estimator`` (and ``from_result`` or
+``from_predictions``) that compute it, and ``plot`` that draws it, storing the
+matplotlib objects as attributes ending in ``_`` (``figure_``, ``ax_``...).
+
+matplotlib is imported only inside the plotting functions; install it with
+``pip install 'robustkmeans[plot]'``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from .metrics import _is_degenerate, evaluate_labels, features_and_labels, loss_metric
+
+__all__ = [
+    "ClusterScatterDisplay",
+    "FeatureMapsDisplay",
+    "KSelectionDisplay",
+    "LossComparisonDisplay",
+    "RepresentativesDisplay",
+    "SilhouetteDisplay",
+]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("Plotting needs matplotlib: pip install 'robustkmeans[plot]'.") from exc
+    return plt
+
+
+def _colors(n):
+    plt = _pyplot()
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _split(estimator):
+    """Return (preprocessing Pipeline or None, clusterer) of a fitted estimator."""
+    if isinstance(estimator, Pipeline):
+        return (estimator[:-1] if len(estimator) > 1 else None), estimator[-1]
+    return None, estimator
+
+
+def _thumbnail(image, size):
+    """Load ``image`` (path, PIL image or array) as a uint8 RGB array, at most size px."""
+    from PIL import Image
+
+    if isinstance(image, str | os.PathLike):
+        with Image.open(image) as img:
+            img = img.convert("RGB")
+            img.thumbnail((size, size))
+            return np.asarray(img)
+    if hasattr(image, "convert") and hasattr(image, "mode"):
+        img = image.convert("RGB")
+    else:
+        array = np.asarray(image)
+        if array.dtype != np.uint8:
+            array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
+        img = Image.fromarray(array).convert("RGB")
+    img = img.copy()
+    img.thumbnail((size, size))
+    return np.asarray(img)
+
+
+def _costs_and_labels(clusterer, features):
+    """Cost of each sample to its own center, ordered ties by Euclidean distance."""
+    costs = np.asarray(clusterer.transform(features), dtype=float)
+    labels = np.asarray(clusterer.predict(features))
+    own = costs[np.arange(len(labels)), labels]
+    centers = getattr(clusterer, "cluster_centers_", None)
+    if centers is not None:
+        # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the
+        # Euclidean distance to the center breaks them, as LossKMeans does.
+        distance = np.linalg.norm(features - np.asarray(centers)[labels], axis=1)
+    else:
+        distance = np.zeros_like(own)
+    return own, distance, labels
+
+
+def _pick_members(own_cost, distance, labels, n_clusters, n_first, n_last):
+    """Per cluster, the n_first samples of least cost and n_last of largest cost."""
+    order = np.lexsort((distance, own_cost))
+    closest, atypical = {}, {}
+    for cluster in range(n_clusters):
+        members = order[labels[order] == cluster]
+        closest[cluster] = members[:n_first].tolist()
+        rest = members[n_first:]
+        atypical[cluster] = rest[::-1][:n_last].tolist() if n_last else []
+    return closest, atypical
+
+
+class KSelectionDisplay:
+    """Objective and silhouette against the number of clusters, elbow marked.
+
+    It is recommended to create it with :meth:`from_result` or
+    :meth:`from_estimator`. All parameters are stored as attributes.
+
+    Parameters
+    ----------
+    k_values : ndarray of shape (n_k,)
+        Numbers of clusters.
+    objective : ndarray of shape (n_k,)
+        Objective (total cost under the loss) at each k.
+    silhouette : ndarray of shape (n_k,) or None, default=None
+        Mean silhouette at each k (NaN where undefined).
+    elbow_k : int or None, default=None
+        k at the elbow of the objective curve, marked with a vertical line.
+    silhouette_k : int or None, default=None
+        k of the best silhouette, marked on the silhouette curve.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes with the objective curve.
+    ax_silhouette_ : matplotlib Axes or None
+        Twin axes with the silhouette curve.
+    line_objective_, line_silhouette_ : matplotlib Line2D
+        The two curves (``line_silhouette_`` is None without silhouette).
+    figure_ : matplotlib Figure
+        Figure containing the axes.
+
+    See Also
+    --------
+    robustkmeans.model_selection.select_k : Computes the curves.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from robustkmeans import LossKMeans
+    >>> from robustkmeans.plotting import KSelectionDisplay
+    >>> X, _ = make_blobs(n_samples=90, centers=3, cluster_std=0.5, random_state=0)
+    >>> disp = KSelectionDisplay.from_estimator(
+    ...     LossKMeans(loss="huber", n_init=2), X, range(1, 7), random_state=0)
+    >>> disp.elbow_k
+    3
+    """
+
+    def __init__(self, k_values, objective, *, silhouette=None, elbow_k=None, silhouette_k=None):
+        self.k_values = k_values
+        self.objective = objective
+        self.silhouette = silhouette
+        self.elbow_k = elbow_k
+        self.silhouette_k = silhouette_k
+
+    @classmethod
+    def from_result(cls, result, *, ax=None):
+        """Plot a :class:`~robustkmeans.model_selection.SelectKResult`.
+
+        Parameters
+        ----------
+        result : SelectKResult
+            Output of :func:`~robustkmeans.model_selection.select_k`.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+
+        Returns
+        -------
+        display : KSelectionDisplay
+            The drawn display.
+        """
+        display = cls(
+            result.k_values,
+            result.objective,
+            silhouette=result.silhouette,
+            elbow_k=result.best_k["elbow"],
+            silhouette_k=result.best_k["silhouette"],
+        )
+        return display.plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, k_range, *, ax=None, **kwargs):
+        """Run :func:`~robustkmeans.model_selection.select_k` and plot the result.
+
+        Parameters
+        ----------
+        estimator : estimator or Pipeline
+            Unfitted clusterer, or Pipeline ending in one.
+        X : array-like or sequence
+            Input of ``estimator``.
+        k_range : iterable of int
+            Candidate numbers of clusters.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+        **kwargs : dict
+            Passed to ``select_k`` (``n_jobs``, ``sample_size``, ``random_state``...).
+
+        Returns
+        -------
+        display : KSelectionDisplay
+            The drawn display; the search result is in ``display.result_``.
+        """
+        from .model_selection import select_k
+
+        kwargs.setdefault("return_estimators", False)
+        result = select_k(estimator, X, k_range, **kwargs)
+        display = cls.from_result(result, ax=ax)
+        display.result_ = result
+        return display
+
+    def plot(self, *, ax=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+
+        Returns
+        -------
+        display : KSelectionDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.0))
+        k_values = np.asarray(self.k_values)
+        (self.line_objective_,) = ax.plot(
+            k_values, self.objective, "o-", color="C0", label="objective (total cost)"
+        )
+        ax.set_xlabel("number of clusters k")
+        ax.set_ylabel("objective (total cost under the loss)", color="C0")
+        ax.set_xticks(k_values)
+        handles = [self.line_objective_]
+        if self.elbow_k is not None:
+            handles.append(
+                ax.axvline(
+                    self.elbow_k, color="C3", linestyle="--", label=f"elbow: k={self.elbow_k}"
+                )
+            )
+        self.ax_silhouette_ = self.line_silhouette_ = None
+        if self.silhouette is not None and np.any(np.isfinite(self.silhouette)):
+            twin = ax.twinx()
+            (self.line_silhouette_,) = twin.plot(
+                k_values, self.silhouette, "s-", color="C1", label="mean silhouette"
+            )
+            twin.set_ylabel("mean silhouette", color="C1")
+            handles.append(self.line_silhouette_)
+            if self.silhouette_k is not None:
+                index = int(np.flatnonzero(k_values == self.silhouette_k)[0])
+                handles.append(
+                    twin.plot(
+                        [self.silhouette_k],
+                        [self.silhouette[index]],
+                        "*",
+                        color="C1",
+                        markersize=16,
+                        label=f"best silhouette: k={self.silhouette_k}",
+                    )[0]
+                )
+            self.ax_silhouette_ = twin
+        ax.legend(handles=handles, loc="upper right", fontsize="small")
+        ax.set_title("Choosing k")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+
+class SilhouetteDisplay:
+    """Per-sample silhouette values, grouped by cluster and sorted, with the mean.
+
+    Parameters
+    ----------
+    silhouette_values : ndarray of shape (n_samples,)
+        Silhouette of each sample.
+    labels : ndarray of shape (n_samples,)
+        Cluster of each sample.
+    metric : str, default="euclidean"
+        Distance used, shown in the title.
+
+    Attributes
+    ----------
+    average_ : float
+        Mean silhouette (drawn as a vertical line).
+    ax_ : matplotlib Axes
+        Axes with the plot.
+    figure_ : matplotlib Figure
+        Figure containing the axes.
+
+    See Also
+    --------
+    sklearn.metrics.silhouette_samples : Computes the values.
+    robustkmeans.metrics.silhouette_scorer : The mean as a scorer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from robustkmeans import LossKMeans
+    >>> from robustkmeans.plotting import SilhouetteDisplay
+    >>> X, _ = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+    >>> km = LossKMeans(n_clusters=3, loss="absolute", random_state=0).fit(X)
+    >>> disp = SilhouetteDisplay.from_estimator(km, X)
+    >>> disp.metric, bool(disp.average_ > 0.5)
+    ('manhattan', True)
+    """
+
+    def __init__(self, silhouette_values, labels, *, metric="euclidean"):
+        self.silhouette_values = silhouette_values
+        self.labels = labels
+        self.metric = metric
+
+    @classmethod
+    def from_predictions(cls, X, labels, *, metric="euclidean", ax=None):
+        """Compute the silhouette of a labelling of features and plot it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features the clustering was computed on.
+        labels : array-like of shape (n_samples,)
+            Cluster labels, at least two distinct and fewer than n_samples.
+        metric : str, default="euclidean"
+            Distance, as in :func:`sklearn.metrics.silhouette_samples`.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+
+        Returns
+        -------
+        display : SilhouetteDisplay
+            The drawn display.
+        """
+        from sklearn.metrics import silhouette_samples
+
+        X = np.asarray(X)
+        labels = np.asarray(labels)
+        if _is_degenerate(labels, X.shape[0]):
+            raise ValueError(
+                f"The silhouette needs between 2 and n_samples - 1 clusters; got "
+                f"{np.unique(labels).size} clusters for {X.shape[0]} samples."
+            )
+        values = silhouette_samples(X, labels, metric=metric)
+        return cls(values, labels, metric=metric).plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, metric="auto", ax=None):
+        """Compute the silhouette of a fitted clusterer's labelling of ``X`` and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted clusterer or Pipeline
+            For a Pipeline the silhouette is computed on the features reaching
+            the last step.
+        X : array-like or sequence
+            Input of ``estimator``.
+        metric : str, default="auto"
+            Distance; ``"auto"`` matches the loss (see
+            :func:`~robustkmeans.metrics.loss_metric`).
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+
+        Returns
+        -------
+        display : SilhouetteDisplay
+            The drawn display.
+        """
+        features, labels = features_and_labels(estimator, X)
+        if metric == "auto":
+            metric = loss_metric(estimator)
+        return cls.from_predictions(features, labels, metric=metric, ax=ax)
+
+    def plot(self, *, ax=None):
+        """Draw the silhouette plot.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+
+        Returns
+        -------
+        display : SilhouetteDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.8))
+        values = np.asarray(self.silhouette_values)
+        labels = np.asarray(self.labels)
+        clusters = np.unique(labels)
+        colors = _colors(len(clusters))
+        gap = max(2, len(values) // 50)
+        lower = gap
+        for color, cluster in zip(colors, clusters, strict=True):
+            members = np.sort(values[labels == cluster])
+            upper = lower + members.size
+            ax.fill_betweenx(np.arange(lower, upper), 0, members, color=color, alpha=0.8)
+            ax.text(-0.02, (lower + upper) / 2, str(cluster), ha="right", va="center")
+            lower = upper + gap
+        self.average_ = float(values.mean())
+        ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
+        ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)
+        ax.set_yticks([])
+        ax.set_xlabel(f"silhouette ({self.metric})")
+        ax.set_ylabel("samples, grouped by cluster")
+        ax.legend(loc="lower right")
+        ax.set_title("Silhouette per sample")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+
+class ClusterScatterDisplay:
+    """2-D projection of the features coloured by cluster, centers marked.
+
+    With true labels, a second panel shows the same points coloured by class.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n_samples, 2)
+        Projected features.
+    labels : ndarray of shape (n_samples,)
+        Cluster of each sample.
+    centers : ndarray of shape (n_clusters, 2) or None, default=None
+        Projected cluster centers.
+    y_true : array-like of shape (n_samples,) or None, default=None
+        True classes, drawn in a second panel.
+    axis_labels : tuple of str, default=("PC 1", "PC 2")
+        Names of the two axes.
+
+    Attributes
+    ----------
+    axes_ : list of matplotlib Axes
+        One or two axes (clusters, then true labels).
+    ax_ : matplotlib Axes
+        The clusters panel.
+    figure_ : matplotlib Figure
+        Figure containing the axes.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The default projection.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from robustkmeans import LossKMeans
+    >>> from robustkmeans.plotting import ClusterScatterDisplay
+    >>> X, y = make_blobs(n_samples=60, n_features=5, centers=3, random_state=0)
+    >>> km = LossKMeans(n_clusters=3, random_state=0).fit(X)
+    >>> disp = ClusterScatterDisplay.from_estimator(km, X, y=y)
+    >>> len(disp.axes_), disp.embedding.shape
+    (2, (60, 2))
+    """
+
+    def __init__(
+        self, embedding, labels, *, centers=None, y_true=None, axis_labels=("PC 1", "PC 2")
+    ):
+        self.embedding = embedding
+        self.labels = labels
+        self.centers = centers
+        self.y_true = y_true
+        self.axis_labels = axis_labels
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, y=None, projection=None, ax=None):
+        """Project the features a fitted clusterer sees to 2-D and plot its clusters.
+
+        Parameters
+        ----------
+        estimator : fitted clusterer or Pipeline
+            For a Pipeline the features reaching the last step are projected.
+        X : array-like or sequence
+            Input of ``estimator``.
+        y : array-like of shape (n_samples,), default=None
+            True classes; when given, a second panel is drawn.
+        projection : transformer, default=None
+            Unfitted transformer to 2-D; ``None`` uses
+            ``PCA(n_components=2)`` (features with one column are padded).
+        ax : matplotlib Axes or sequence of two Axes, default=None
+            Where to draw (two axes when ``y`` is given).
+
+        Returns
+        -------
+        display : ClusterScatterDisplay
+            The drawn display.
+        """
+        from sklearn.decomposition import PCA
+
+        features, labels = features_and_labels(estimator, X)
+        features = features.reshape(features.shape[0], -1).astype(float)
+        if features.shape[1] < 2:
+            features = np.c_[features, np.zeros(features.shape[0])]
+        projection = clone(projection) if projection is not None else PCA(n_components=2)
+        embedding = projection.fit_transform(features)
+        _, clusterer = _split(estimator)
+        centers = getattr(clusterer, "cluster_centers_", None)
+        if centers is not None:
+            centers = np.asarray(centers, dtype=float).reshape(len(centers), -1)
+            if centers.shape[1] < 2:
+                centers = np.c_[centers, np.zeros(centers.shape[0])]
+            centers = projection.transform(centers) if hasattr(projection, "transform") else None
+        axis_labels = ("component 1", "component 2")
+        ratio = getattr(projection, "explained_variance_ratio_", None)
+        if ratio is not None:
+            axis_labels = tuple(f"PC {i + 1} ({100 * r:.0f}% var.)" for i, r in enumerate(ratio))
+        display = cls(embedding, labels, centers=centers, y_true=y, axis_labels=axis_labels)
+        return display.plot(ax=ax)
+
+    def plot(self, *, ax=None):
+        """Draw the scatter plot(s).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or sequence of two Axes, default=None
+            Where to draw; a new figure is made when None.
+
+        Returns
+        -------
+        display : ClusterScatterDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        n_panels = 1 if self.y_true is None else 2
+        if ax is None:
+            _, axes = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4.6), squeeze=False)
+            axes = list(axes[0])
+        else:
+            axes = list(np.atleast_1d(ax))
+            if len(axes) < n_panels:
+                raise ValueError(f"ax must hold {n_panels} Axes when y_true is given.")
+        embedding = np.asarray(self.embedding)
+        panels = [("clusters", np.asarray(self.labels))]
+        if self.y_true is not None:
+            panels.append(("true labels", np.asarray(self.y_true)))
+        for axis, (title, groups) in zip(axes, panels, strict=False):
+            values = np.unique(groups)
+            for color, value in zip(_colors(len(values)), values, strict=True):
+                mask = groups == value
+                axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=str(value))
+            axis.set_xlabel(self.axis_labels[0])
+            axis.set_ylabel(self.axis_labels[1])
+            axis.set_title(title)
+            axis.legend(fontsize="small", markerscale=1.2, loc="best")
+        if self.centers is not None:
+            axes[0].scatter(
+                *np.asarray(self.centers).T,
+                marker="X",
+                s=160,
+                c="k",
+                edgecolors="w",
+                label="centers",
+            )
+            axes[0].legend(fontsize="small", loc="best")
+        self.axes_ = axes[:n_panels]
+        self.ax_ = axes[0]
+        self.figure_ = axes[0].figure
+        return self
+
+
+class RepresentativesDisplay:
+    """Per cluster, the images closest to the center and the most atypical ones.
+
+    Closeness is the cost under the fitted loss (the clusterer's ``transform``),
+    so for :class:`~robustkmeans.LossKMeans` it is what the loss minimises; the
+    atypical images are those of largest cost in their cluster, which is where
+    robust losses differ from the mean: they cost less and pull the center less.
+
+    Parameters
+    ----------
+    images : sequence
+        Image of each sample: file paths, PIL images or arrays.
+    labels : ndarray of shape (n_samples,)
+        Cluster of each sample.
+    cost : ndarray of shape (n_samples,)
+        Cost of each sample to its own center.
+    representatives : dict
+        Cluster index -> list of sample indices, closest first.
+    atypical : dict
+        Cluster index -> list of sample indices, most atypical first.
+    thumbnail_size : int, default=96
+        Largest side, in pixels, of the drawn images.
+
+    Attributes
+    ----------
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Number of samples per cluster.
+    axes_ : ndarray of matplotlib Axes
+        Grid of axes, one row per cluster.
+    figure_ : matplotlib Figure
+        Figure containing the grid.
+
+    See Also
+    --------
+    LossComparisonDisplay : Representatives for each loss side by side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans import LossKMeans
+    >>> from robustkmeans.plotting import RepresentativesDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> images = np.r_[rng.randint(0, 60, (10, 8, 8, 3)), rng.randint(190, 255, (10, 8, 8, 3))]
+    >>> images = images.astype(np.uint8)
+    >>> X = images.reshape(20, -1) / 255.0
+    >>> km = LossKMeans(n_clusters=2, loss="huber", random_state=0).fit(X)
+    >>> disp = RepresentativesDisplay.from_estimator(km, X, images, n_representatives=3)
+    >>> sorted(disp.cluster_sizes_.tolist()), len(disp.representatives[0])
+    ([10, 10], 3)
+    """
+
+    def __init__(self, images, labels, cost, representatives, atypical, *, thumbnail_size=96):
+        self.images = images
+        self.labels = labels
+        self.cost = cost
+        self.representatives = representatives
+        self.atypical = atypical
+        self.thumbnail_size = thumbnail_size
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        images=None,
+        *,
+        n_representatives=4,
+        n_atypical=2,
+        thumbnail_size=96,
+        figure=None,
+        plot=True,
+    ):
+        """Find representatives and atypical images of a fitted clusterer and plot them.
+
+        Parameters
+        ----------
+        estimator : fitted clusterer or Pipeline
+            Needs ``transform`` (cost or distance to each center) and ``predict``.
+        X : array-like or sequence
+            Input of ``estimator`` (features, or e.g. image paths).
+        images : sequence, default=None
+            Image of each sample; ``None`` uses ``X`` (image paths or arrays).
+        n_representatives : int, default=4
+            Images of least cost shown per cluster.
+        n_atypical : int, default=2
+            Images of largest cost shown per cluster (never repeating a
+            representative).
+        thumbnail_size : int, default=96
+            Largest side of the drawn images, in pixels.
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+        plot : bool, default=True
+            Draw the figure; ``False`` only computes (e.g. for a text report).
+
+        Returns
+        -------
+        display : RepresentativesDisplay
+            The display, drawn unless ``plot=False``.
+        """
+        prefix, clusterer = _split(estimator)
+        features = np.asarray(prefix.transform(X) if prefix is not None else X)
+        own, distance, labels = _costs_and_labels(clusterer, features)
+        n_clusters = int(getattr(clusterer, "n_clusters", labels.max() + 1))
+        representatives, atypical = _pick_members(
+            own, distance, labels, n_clusters, n_representatives, n_atypical
+        )
+        display = cls(
+            X if images is None else images,
+            labels,
+            own,
+            representatives,
+            atypical,
+            thumbnail_size=thumbnail_size,
+        )
+        display.cluster_sizes_ = np.bincount(labels, minlength=n_clusters)
+        return display.plot(figure=figure) if plot else display
+
+    def plot(self, *, figure=None):
+        """Draw the grid: one row per cluster, representatives then atypical images.
+
+        Parameters
+        ----------
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+
+        Returns
+        -------
+        display : RepresentativesDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        labels = np.asarray(self.labels)
+        clusters = sorted(self.representatives)
+        self.cluster_sizes_ = np.bincount(labels, minlength=len(clusters))
+        n_rep = max((len(v) for v in self.representatives.values()), default=0)
+        n_aty = max((len(v) for v in self.atypical.values()), default=0)
+        n_cols = max(1, n_rep + n_aty)
+        size = 1.5
+        if figure is None:
+            figure = plt.figure(figsize=(size * n_cols + 1.2, size * len(clusters) + 0.6))
+        axes = figure.subplots(len(clusters), n_cols, squeeze=False)
+        colors = _colors(len(clusters))
+        for row, cluster in enumerate(clusters):
+            chosen = [(i, False) for i in self.representatives[cluster]] + [
+                (i, True) for i in self.atypical.get(cluster, [])
+            ]
+            for col in range(n_cols):
+                axis = axes[row, col]
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if col == 0:
+                    axis.set_ylabel(
+                        f"cluster {cluster}\nn={self.cluster_sizes_[cluster]}",
+                        color=colors[row],
+                        fontsize="small",
+                    )
+                if col >= len(chosen):
+                    for spine in axis.spines.values():
+                        spine.set_visible(False)
+                    continue
+                index, is_atypical = chosen[col]
+                axis.imshow(_thumbnail(self.images[index], self.thumbnail_size))
+                axis.set_title(f"cost {self.cost[index]:.3g}", fontsize="x-small")
+                edge = "red" if is_atypical else colors[row]
+                for spine in axis.spines.values():
+                    spine.set_edgecolor(edge)
+                    spine.set_linewidth(3 if is_atypical else 2)
+        figure.suptitle(
+            f"Per cluster: {n_rep} closest to the center, then {n_aty} most atypical "
+            "(red frame; largest cost)",
+            fontsize="medium",
+        )
+        self.axes_ = axes
+        self.figure_ = figure
+        return self
+
+
+class LossComparisonDisplay:
+    """The same samples clustered under each loss, representatives side by side.
+
+    One row per loss: for each cluster the image(s) of least cost under that
+    loss, and in the row title the objective, silhouette, Calinski-Harabasz and
+    (with labels) adjusted Rand index.
+
+    Parameters
+    ----------
+    images : sequence
+        Image of each sample: file paths, PIL images or arrays.
+    losses : list of str
+        The losses compared, one row each.
+    representatives : list of dict
+        Per loss, cluster index -> sample indices, closest first.
+    cluster_sizes : list of ndarray
+        Per loss, number of samples per cluster.
+    metrics : list of dict
+        Per loss, metric name -> value.
+    thumbnail_size : int, default=80
+        Largest side of the drawn images, in pixels.
+
+    Attributes
+    ----------
+    labels_ : dict
+        Loss -> cluster labels (set by ``from_estimator``).
+    axes_ : ndarray of matplotlib Axes
+        Grid of axes, one row per loss.
+    figure_ : matplotlib Figure
+        Figure containing the grid.
+
+    See Also
+    --------
+    RepresentativesDisplay : Representatives for one fitted clusterer.
+    robustkmeans._losses.LOSS_NAMES : The six losses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans import LossKMeans
+    >>> from robustkmeans.plotting import LossComparisonDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> images = np.r_[rng.randint(0, 60, (8, 8, 8, 3)), rng.randint(190, 255, (8, 8, 8, 3))]
+    >>> images = images.astype(np.uint8)
+    >>> X = images.reshape(16, -1) / 255.0
+    >>> y = np.repeat([0, 1], 8)
+    >>> disp = LossComparisonDisplay.from_estimator(
+    ...     LossKMeans(n_clusters=2, random_state=0), X, images, y=y,
+    ...     losses=["square", "absolute"])
+    >>> [m["adjusted_rand"] for m in disp.metrics]
+    [1.0, 1.0]
+    """
+
+    def __init__(
+        self, images, losses, representatives, cluster_sizes, metrics, *, thumbnail_size=80
+    ):
+        self.images = images
+        self.losses = losses
+        self.representatives = representatives
+        self.cluster_sizes = cluster_sizes
+        self.metrics = metrics
+        self.thumbnail_size = thumbnail_size
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        images=None,
+        *,
+        y=None,
+        losses=None,
+        n_representatives=1,
+        thumbnail_size=80,
+        n_jobs=None,
+        figure=None,
+        plot=True,
+    ):
+        """Refit a clusterer under each loss on the same features and compare.
+
+        Parameters
+        ----------
+        estimator : estimator or Pipeline
+            Clusterer with a ``loss`` parameter (e.g. an unfitted or fitted
+            :class:`~robustkmeans.LossKMeans`), or a Pipeline ending in one; it
+            is cloned, not modified. The preprocessing steps are fitted once.
+        X : array-like or sequence
+            Input of ``estimator``.
+        images : sequence, default=None
+            Image of each sample; ``None`` uses ``X``.
+        y : array-like of shape (n_samples,), default=None
+            True classes; adds the adjusted Rand index and V-measure per loss.
+        losses : list of str, default=None
+            Losses to compare; ``None`` uses all six
+            (``robustkmeans._losses.LOSS_NAMES``).
+        n_representatives : int, default=1
+            Images shown per cluster and loss.
+        thumbnail_size : int, default=80
+            Largest side of the drawn images, in pixels.
+        n_jobs : int, default=None
+            Losses fitted in parallel (joblib).
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+        plot : bool, default=True
+            Draw the figure; ``False`` only computes.
+
+        Returns
+        -------
+        display : LossComparisonDisplay
+            The display, drawn unless ``plot=False``.
+        """
+        from joblib import Parallel, delayed
+        from sklearn.metrics import calinski_harabasz_score, silhouette_score
+
+        if losses is None:
+            from ._losses import LOSS_NAMES
+
+            losses = list(LOSS_NAMES)
+        if isinstance(estimator, Pipeline):
+            prefix = clone(estimator[:-1]) if len(estimator) > 1 else None
+            clusterer = estimator[-1]
+            features = prefix.fit_transform(X) if prefix is not None else X
+        else:
+            clusterer, features = estimator, X
+        features = np.asarray(features)
+
+        def fit(loss):
+            fitted = clone(clusterer).set_params(loss=loss).fit(features)
+            return fitted
+
+        fitted = Parallel(n_jobs=n_jobs)(delayed(fit)(loss) for loss in losses)
+        representatives, sizes, metrics, all_labels = [], [], [], {}
+        for loss, model in zip(losses, fitted, strict=True):
+            own, distance, labels = _costs_and_labels(model, features)
+            n_clusters = int(model.n_clusters)
+            closest, _ = _pick_members(own, distance, labels, n_clusters, n_representatives, 0)
+            representatives.append(closest)
+            sizes.append(np.bincount(labels, minlength=n_clusters))
+            row = {"objective": float(model.inertia_)}
+            if _is_degenerate(labels, len(labels)):
+                row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
+            else:
+                row["silhouette"] = float(
+                    silhouette_score(features, labels, metric=loss_metric(model))
+                )
+                row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
+            if y is not None:
+                scores = evaluate_labels(y, labels)
+                row["adjusted_rand"] = scores["adjusted_rand"]
+                row["v_measure"] = scores["v_measure"]
+            metrics.append(row)
+            all_labels[loss] = labels
+        display = cls(
+            X if images is None else images,
+            list(losses),
+            representatives,
+            sizes,
+            metrics,
+            thumbnail_size=thumbnail_size,
+        )
+        display.labels_ = all_labels
+        display.estimators_ = dict(zip(losses, fitted, strict=True))
+        return display.plot(figure=figure) if plot else display
+
+    def plot(self, *, figure=None):
+        """Draw one row per loss with its representatives and metrics.
+
+        Parameters
+        ----------
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+
+        Returns
+        -------
+        display : LossComparisonDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        n_rows = len(self.losses)
+        n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in self.representatives))
+        size = 1.35
+        if figure is None:
+            figure = plt.figure(figsize=(size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4))
+        axes = figure.subplots(n_rows, n_cols, squeeze=False)
+        for row, loss in enumerate(self.losses):
+            reps = self.representatives[row]
+            cells = [(c, i) for c in sorted(reps) for i in reps[c]]
+            for col in range(n_cols):
+                axis = axes[row, col]
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if col >= len(cells):
+                    axis.axis("off")
+                    continue
+                cluster, index = cells[col]
+                axis.imshow(_thumbnail(self.images[index], self.thumbnail_size))
+                axis.set_xlabel(
+                    f"c{cluster} n={self.cluster_sizes[row][cluster]}", fontsize="x-small"
+                )
+            text = ", ".join(
+                f"{_SHORT.get(name, name)} {value:.3g}" for name, value in self.metrics[row].items()
+            )
+            axes[row, 0].set_title(f"{loss}: {text}", loc="left", fontsize="small")
+            axes[row, 0].set_ylabel(loss, fontsize="small")
+        figure.suptitle("Representative per cluster, for each loss", fontsize="medium")
+        figure.tight_layout()
+        self.axes_ = axes
+        self.figure_ = figure
+        return self
+
+
+_SHORT = {
+    "objective": "obj",
+    "silhouette": "sil",
+    "calinski_harabasz": "CH",
+    "adjusted_rand": "ARI",
+    "v_measure": "V",
+}
+
+
+class FeatureMapsDisplay:
+    """Activations of one image at chosen VGG16 layers, as a grid of channel images.
+
+    Each row is a layer; the columns are the channels of largest mean activation
+    in that layer (the most active are the most informative, many channels of a
+    ReLU layer being zero on a given image).
+
+    Parameters
+    ----------
+    feature_maps : dict
+        Layer index -> ndarray of shape (n_channels, height, width), as returned
+        by :meth:`robustkmeans.VGG16Featurizer.feature_maps`.
+    image : path, PIL image or ndarray, default=None
+        The input image, drawn in the first column.
+    n_channels : int, default=8
+        Channels drawn per layer.
+
+    Attributes
+    ----------
+    channels_ : dict
+        Layer index -> indices of the drawn channels.
+    axes_ : ndarray of matplotlib Axes
+        Grid of axes, one row per layer.
+    figure_ : matplotlib Figure
+        Figure containing the grid.
+
+    See Also
+    --------
+    robustkmeans.VGG16Featurizer.feature_maps : Computes the activations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans.plotting import FeatureMapsDisplay
+    >>> maps = {1: np.random.RandomState(0).rand(64, 16, 16)}
+    >>> disp = FeatureMapsDisplay(maps, n_channels=4).plot()
+    >>> disp.axes_.shape
+    (1, 4)
+    """
+
+    def __init__(self, feature_maps, *, image=None, n_channels=8):
+        self.feature_maps = feature_maps
+        self.image = image
+        self.n_channels = n_channels
+
+    @classmethod
+    def from_estimator(cls, featurizer, image, *, layers=None, n_channels=8, figure=None):
+        """Compute the feature maps of one image and plot them.
+
+        Parameters
+        ----------
+        featurizer : VGG16Featurizer
+            Featurizer providing ``feature_maps(image, layers=...)``.
+        image : path, PIL image or ndarray
+            The image.
+        layers : sequence of int, default=None
+            Indices in VGG16's ``features``; ``None`` uses the featurizer's
+            default layers.
+        n_channels : int, default=8
+            Channels drawn per layer.
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+
+        Returns
+        -------
+        display : FeatureMapsDisplay
+            The drawn display.
+        """
+        kwargs = {} if layers is None else {"layers": layers}
+        maps = featurizer.feature_maps(image, **kwargs)
+        return cls(maps, image=image, n_channels=n_channels).plot(figure=figure)
+
+    def plot(self, *, figure=None):
+        """Draw the grid of channel images.
+
+        Parameters
+        ----------
+        figure : matplotlib Figure, default=None
+            Figure to draw in; a new one is made when None.
+
+        Returns
+        -------
+        display : FeatureMapsDisplay
+            Self, with the matplotlib objects stored as attributes.
+        """
+        plt = _pyplot()
+        layers = list(self.feature_maps)
+        offset = 0 if self.image is None else 1
+        n_cols = self.n_channels + offset
+        if figure is None:
+            figure = plt.figure(figsize=(1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5))
+        axes = figure.subplots(len(layers), n_cols, squeeze=False)
+        self.channels_ = {}
+        for row, layer in enumerate(layers):
+            maps = np.asarray(self.feature_maps[layer], dtype=float)
+            if maps.ndim != 3:
+                raise ValueError(
+                    f"feature_maps[{layer!r}] must have shape (channels, height, width), "
+                    f"got {maps.shape}."
+                )
+            order = np.argsort(-maps.mean(axis=(1, 2)), kind="stable")[: self.n_channels]
+            self.channels_[layer] = order.tolist()
+            for axis in axes[row]:
+                axis.set_xticks([])
+                axis.set_yticks([])
+            if offset:
+                axes[row, 0].imshow(_thumbnail(self.image, 128))
+                axes[row, 0].set_ylabel(
+                    f"layer {layer}\n{maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}",
+                    fontsize="small",
+                )
+            for col, channel in enumerate(order):
+                axis = axes[row, col + offset]
+                axis.imshow(maps[channel], cmap="viridis")
+                axis.set_title(f"ch {channel}", fontsize="x-small")
+                if col + offset == 0:
+                    axis.set_ylabel(f"layer {layer}", fontsize="small")
+            for col in range(len(order) + offset, n_cols):
+                axes[row, col].axis("off")
+        figure.suptitle("Most active channels per layer", fontsize="medium")
+        self.axes_ = axes
+        self.figure_ = figure
+        return self
