@@ -1,0 +1,258 @@
+"""A small labelled image set built from scikit-learn's sample images (no download).
+
+scikit-learn ships two photographs, ``china.jpg`` (a pagoda, sky, trees) and
+``flower.jpg`` (a dahlia on dark leaves). :func:`make_demo_images` cuts them into
+labelled crops, one class per region of a photograph, with random position, size
+and horizontal flip, and writes them to a folder tree ``<folder>/<class>/*.png``
+that :func:`robustkmeans.load_image_folder` reads back with the class labels.
+
+The six classes are visually distinct in content but overlap in colour (sky and
+water, trees and leaves), which is what makes image features worth having.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Bunch, check_random_state
+
+__all__ = [
+    "DEMO_CLASSES",
+    "ColorHistogramFeaturizer",
+    "find_vgg16_weights",
+    "make_demo_images",
+]
+
+#: Class name -> (photograph, list of regions (x0, y0, x1, y1) in its 640x427 pixels).
+DEMO_CLASSES = {
+    "pagoda": ("china.jpg", [(110, 60, 320, 360)]),
+    "sky": ("china.jpg", [(360, 0, 640, 170)]),
+    "water": ("china.jpg", [(340, 220, 530, 285)]),
+    "trees": ("china.jpg", [(400, 290, 640, 427), (0, 330, 110, 427)]),
+    "dahlia": ("flower.jpg", [(190, 100, 440, 350)]),
+    "leaves": ("flower.jpg", [(0, 0, 150, 427), (470, 0, 640, 300)]),
+}
+
+#: Where the real VGG16 weights are looked for, relative to the working directory.
+SHARED_WEIGHTS = Path("..") / "shared" / "weights" / "vgg16_features_imagenet1k_v1.pth"
+
+#: Environment variable naming a local VGG16 ``features`` state-dict file.
+WEIGHTS_ENV = "ROBUSTKMEANS_VGG16_WEIGHTS"
+
+
+def find_vgg16_weights(weights=None) -> Path | None:
+    """Find a local VGG16 weights file, without downloading anything.
+
+    Parameters
+    ----------
+    weights : str or path-like, default=None
+        An explicit path; it must exist.
+
+    Returns
+    -------
+    path : Path or None
+        ``weights`` if given; else the file named by the environment variable
+        ``ROBUSTKMEANS_VGG16_WEIGHTS``; else
+        ``../shared/weights/vgg16_features_imagenet1k_v1.pth`` relative to the
+        working directory if it exists; else ``None``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``weights`` or the environment variable names a missing file.
+
+    See Also
+    --------
+    robustkmeans.VGG16Featurizer : Loads the file given as ``weights``.
+
+    Examples
+    --------
+    >>> from robustkmeans._demo import find_vgg16_weights
+    >>> path = find_vgg16_weights()
+    >>> path is None or path.is_file()
+    True
+    """
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"VGG16 weights file {str(path)!r} does not exist.")
+        return path
+    env = os.environ.get(WEIGHTS_ENV)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{WEIGHTS_ENV}={env!r} does not name an existing file; fix or unset it."
+            )
+        return path
+    return SHARED_WEIGHTS if SHARED_WEIGHTS.is_file() else None
+
+
+def _atomic_save(image, path: Path):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        image.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, random_state=0):
+    """Write the labelled demo image set to ``folder/<class>/<class>_NN.png``.
+
+    Each image is a square crop of one region of a scikit-learn sample photograph
+    (see ``DEMO_CLASSES``), of random side between 70 and 120 pixels (capped by
+    the region), at a random position, flipped horizontally with probability 1/2,
+    and resized to ``image_size``.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Destination; created if missing. Existing files of the same names are
+        replaced, other files are left alone.
+    n_per_class : int, default=12
+        Number of crops per class.
+    image_size : int, default=96
+        Side of the written images, in pixels.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the crops.
+
+    Returns
+    -------
+    data : Bunch
+        ``filenames`` (list of str, sorted by class), ``target`` (ndarray of int),
+        ``target_names`` (list of str, sorted), as
+        :func:`robustkmeans.load_image_folder` returns.
+
+    See Also
+    --------
+    robustkmeans.load_image_folder : Reads such a folder tree.
+    sklearn.datasets.load_sample_images : The source photographs.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from robustkmeans._demo import make_demo_images
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     data = make_demo_images(tmp, n_per_class=2, image_size=32)
+    ...     len(data.filenames), data.target_names
+    (12, ['dahlia', 'leaves', 'pagoda', 'sky', 'trees', 'water'])
+    """
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    if n_per_class < 1 or image_size < 8:
+        raise ValueError(
+            f"n_per_class must be >= 1 and image_size >= 8, got {n_per_class} and {image_size}."
+        )
+    samples = load_sample_images()
+    photos = {
+        Path(name).name: image
+        for name, image in zip(samples.filenames, samples.images, strict=True)
+    }
+    rng = check_random_state(random_state)
+    folder = Path(folder)
+    target_names = sorted(DEMO_CLASSES)
+    filenames, target = [], []
+    for label, name in enumerate(target_names):
+        photo_name, regions = DEMO_CLASSES[name]
+        photo = photos[photo_name]
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            x0, y0, x1, y1 = regions[rng.randint(len(regions))]
+            side = min(int(rng.randint(70, 121)), x1 - x0, y1 - y0)
+            left = x0 + rng.randint(x1 - x0 - side + 1)
+            top = y0 + rng.randint(y1 - y0 - side + 1)
+            crop = photo[top : top + side, left : left + side]
+            if rng.rand() < 0.5:
+                crop = crop[:, ::-1]
+            image = Image.fromarray(np.ascontiguousarray(crop)).resize(
+                (image_size, image_size), Image.Resampling.BILINEAR
+            )
+            path = folder / name / f"{name}_{i:02d}.png"
+            _atomic_save(image, path)
+            filenames.append(str(path))
+            target.append(label)
+    return Bunch(filenames=filenames, target=np.array(target), target_names=target_names)
+
+
+class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
+    """Joint RGB colour histogram of each image: a cheap feature without a network.
+
+    Each image becomes the normalised histogram of its pixels over a
+    ``bins x bins x bins`` grid of the RGB cube, square-rooted (the Hellinger
+    embedding, under which Euclidean distance compares distributions well).
+    It sees colour only, not shape or texture; the demo uses it when no VGG16
+    weights are available.
+
+    Parameters
+    ----------
+    bins : int, default=8
+        Bins per colour channel (``bins ** 3`` features).
+    image_size : int, default=64
+        Images are resized to this side before counting, to bound the cost.
+
+    See Also
+    --------
+    robustkmeans.VGG16Featurizer : Features that see content, not only colour.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._demo import ColorHistogramFeaturizer
+    >>> images = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
+    >>> features = ColorHistogramFeaturizer(bins=2).fit_transform(images)
+    >>> features.shape, features.sum(axis=1).round(3).tolist()
+    ((2, 8), [1.0, 1.0])
+    """
+
+    def __init__(self, bins: int = 8, image_size: int = 64):
+        self.bins = bins
+        self.image_size = image_size
+
+    def fit(self, X, y=None):
+        """Do nothing (stateless); return self.
+
+        Parameters
+        ----------
+        X : sequence of images
+            Ignored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ColorHistogramFeaturizer
+            The featurizer.
+        """
+        self.n_features_out_ = self.bins**3
+        return self
+
+    def transform(self, X):
+        """Compute the square-rooted colour histogram of each image.
+
+        Parameters
+        ----------
+        X : sequence of paths, PIL images or uint8 arrays
+            The images.
+
+        Returns
+        -------
+        features : ndarray of shape (n_images, bins ** 3)
+            Rows of unit Euclidean norm, float32.
+        """
+        from .plotting import _thumbnail
+
+        rows = []
+        for image in X:
+            pixels = _thumbnail(image, self.image_size).reshape(-1, 3).astype(np.int64)
+            index = (pixels * self.bins // 256) @ np.array([self.bins**2, self.bins, 1])
+            counts = np.bincount(index, minlength=self.bins**3).astype(np.float64)
+            rows.append(np.sqrt(counts / counts.sum()))
+        return np.asarray(rows, dtype=np.float32).reshape(len(rows), self.bins**3)
