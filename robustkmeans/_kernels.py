@@ -1,0 +1,231 @@
+"""Chunked passes over the data: per-chunk statistics plus a reduction.
+
+Every pass splits the samples into chunks of ``CHUNK_SIZE`` rows, computes per-chunk
+statistics (labels, costs, per-cluster weighted sums), and reduces them by summing or
+concatenating. Chunks are processed by a small thread pool (numpy and BLAS release
+the GIL) with BLAS itself limited to one thread, as scikit-learn's KMeans does with
+OpenMP. Peak extra memory is O(n_samples * n_clusters + CHUNK_SIZE * n_features); no
+``(n_samples, n_clusters, n_features)`` array is ever formed. The same per-chunk
+functions can run on Dask blocks or GPU tensors, since only their reductions are
+shared state.
+
+Prior validation is assumed: ``X`` is a C-contiguous float array or a CSR matrix,
+``sample_weight`` has ``X``'s dtype, ``centers`` is ``(n_clusters, n_features)``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+CHUNK_SIZE = 512
+#: columns solved together by the coordinatewise center solvers
+COLUMN_BLOCK = 128
+
+
+def _slices(n, size=CHUNK_SIZE):
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _map(fn, items, n_threads):
+    """``[fn(item) for item in items]``, threaded when it pays."""
+    if n_threads <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            return list(pool.map(fn, items))
+
+
+def row_sq_norms(X):
+    """Squared Euclidean norm of each row (dense or CSR)."""
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel().astype(X.dtype)
+    return np.einsum("ij,ij->i", X, X)
+
+
+def _dot_centers(Xc, centers):
+    """``Xc @ centers.T`` as a dense array, for dense or CSR ``Xc``."""
+    out = Xc @ centers.T
+    return np.asarray(out)
+
+
+def _sq_dist_chunk(Xc, xsq_c, centers, csq):
+    d2 = _dot_centers(Xc, centers)
+    d2 *= -2
+    d2 += xsq_c[:, None]
+    d2 += csq[None, :]
+    np.maximum(d2, 0, out=d2)
+    return d2
+
+
+def _cluster_sums(Xc, labels, coef, n_clusters):
+    """``S[c] = sum_{i: labels_i = c} coef_i x_i`` for one chunk, as a product."""
+    onehot = np.zeros((n_clusters, labels.shape[0]), dtype=coef.dtype)
+    onehot[labels, np.arange(labels.shape[0])] = coef
+    if sp.issparse(Xc):
+        return np.asarray((Xc.T @ onehot.T).T)
+    return onehot @ Xc
+
+
+def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True):
+    """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
+
+    Returns
+    -------
+    labels : ndarray of int32, shape (n_samples,)
+    costs : ndarray, shape (n_samples,)
+        Loss cost of each sample to its assigned center.
+    sums : ndarray, shape (n_clusters, n_features) or None
+        ``sum_i a_i x_i`` per cluster, ``a_i = w_i * loss.mm_weight(d2_i)``.
+    coef_sums : ndarray, shape (n_clusters,) or None
+        ``sum_i a_i`` per cluster.
+    weight_sums : ndarray, shape (n_clusters,)
+        ``sum_i w_i`` per cluster.
+    """
+    n_clusters = centers.shape[0]
+    csq = np.einsum("ij,ij->i", centers, centers)
+
+    def chunk(sl):
+        Xc = X[sl]
+        d2 = _sq_dist_chunk(Xc, x_sq[sl], centers, csq)
+        labels = np.argmin(d2, axis=1).astype(np.int32)
+        own = d2[np.arange(d2.shape[0]), labels]
+        costs = loss.cost_from_sq_distances(own)
+        w = sample_weight[sl]
+        wsum = np.bincount(labels, weights=w, minlength=n_clusters)
+        if not stats:
+            return labels, costs, None, None, wsum
+        coef = (w * loss.mm_weight(own)).astype(X.dtype, copy=False)
+        sums = _cluster_sums(Xc, labels, coef, n_clusters)
+        csum = np.bincount(labels, weights=coef, minlength=n_clusters)
+        return labels, costs, sums, csum, wsum
+
+    parts = _map(chunk, _slices(X.shape[0]), n_threads)
+    labels = np.concatenate([p[0] for p in parts])
+    costs = np.concatenate([p[1] for p in parts])
+    wsum = np.sum([p[4] for p in parts], axis=0)
+    if not stats:
+        return labels, costs, None, None, wsum
+    sums = np.sum([p[2] for p in parts], axis=0)
+    csum = np.sum([p[3] for p in parts], axis=0)
+    return labels, costs, sums, csum, wsum
+
+
+def euclidean_line_search(
+    X, sample_weight, x_sq, labels, centers, proposal, current, loss, n_threads, n_steps=8
+):
+    """Per cluster, the longest step ``centers + s (proposal - centers)``,
+    ``s in {1, 1/2, ..., 2^-(n_steps-1)}``, whose cost (for fixed labels) is not above
+    ``current``; clusters where none is found keep their center. One pass."""
+    n_clusters = centers.shape[0]
+    steps = 0.5 ** np.arange(n_steps)
+    cands = centers[None] + steps[:, None, None] * (proposal - centers)[None]
+    cands = cands.reshape(n_steps * n_clusters, -1).astype(centers.dtype, copy=False)
+    csq = np.einsum("ij,ij->i", cands, cands)
+
+    def chunk(sl):
+        Xc = X[sl]
+        lab = labels[sl]
+        G = _dot_centers(Xc, cands)
+        cols = lab[None, :] + (np.arange(n_steps) * n_clusters)[:, None]
+        rows = np.arange(G.shape[0])[None, :]
+        d2 = np.maximum(x_sq[sl][None, :] - 2 * G[rows, cols] + csq[cols], 0)
+        c = loss.cost_from_sq_distances(d2) * sample_weight[sl][None, :]
+        out = np.zeros((n_steps, n_clusters))
+        for s in range(n_steps):
+            out[s] = np.bincount(lab, weights=c[s], minlength=n_clusters)
+        return out
+
+    values = np.sum(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
+    ok = values <= current[None, :]
+    first = np.argmax(ok, axis=0)
+    new = centers.copy()
+    for c in np.flatnonzero(ok.any(axis=0)):
+        new[c] = cands[first[c] * n_clusters + c]
+    return new
+
+
+def separable_assign(X, centers, loss, n_threads):
+    """Labels and costs under a separable loss; ties in cost go to the smaller
+    Euclidean distance, then the lower index."""
+
+    def chunk(sl):
+        Xc = X[sl]
+        cost = loss.cost(Xc, centers)
+        labels = np.argmin(cost, axis=1).astype(np.int32)
+        best = cost[np.arange(cost.shape[0]), labels]
+        tied = cost == best[:, None]
+        multi = np.flatnonzero(tied.sum(axis=1) > 1)
+        if multi.size:
+            d2 = _sq_dist_chunk(
+                Xc[multi],
+                np.einsum("ij,ij->i", Xc[multi], Xc[multi]),
+                centers,
+                np.einsum("ij,ij->i", centers, centers),
+            )
+            d2[~tied[multi]] = np.inf
+            labels[multi] = np.argmin(d2, axis=1)
+        return labels, best
+
+    parts = _map(chunk, _slices(X.shape[0]), n_threads)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def assign(X, x_sq, centers, loss, n_threads):
+    """Labels and costs of each sample to its center of least cost."""
+    if loss.euclidean:
+        labels, costs, _, _, _ = euclidean_pass(
+            X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False
+        )
+        return labels, costs
+    return separable_assign(X, centers, loss, n_threads)
+
+
+def cost_matrix(X, x_sq, centers, loss, n_threads):
+    """``(n_samples, n_clusters)`` cost of each sample to each center."""
+    if loss.euclidean:
+        csq = np.einsum("ij,ij->i", centers, centers)
+
+        def chunk(sl):
+            return loss.cost_from_sq_distances(_sq_dist_chunk(X[sl], x_sq[sl], centers, csq))
+    else:
+
+        def chunk(sl):
+            return loss.cost(X[sl], centers)
+
+    return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
+
+
+def group_by_label(labels, n_clusters):
+    """Sample indices sorted by label and the start offset of each cluster."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=n_clusters)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    return order, starts
+
+
+def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
+    """Exact centers of a separable loss: each cluster's columns solved in blocks
+    of ``COLUMN_BLOCK`` (only one cluster-by-block slice is gathered at a time)."""
+    n_clusters, n_features = centers.shape
+    order, starts = group_by_label(labels, n_clusters)
+    new = centers.copy()
+    tasks = []
+    for c in range(n_clusters):
+        idx = order[starts[c] : starts[c + 1]]
+        if idx.size == 0 or not sample_weight[idx].sum() > 0:
+            continue
+        for j in range(0, n_features, COLUMN_BLOCK):
+            tasks.append((c, idx, slice(j, min(j + COLUMN_BLOCK, n_features))))
+
+    def solve(task):
+        c, idx, cols = task
+        block = np.take(X[:, cols], idx, axis=0)
+        return loss.solve_columns(block, sample_weight[idx], centers[c, cols])
+
+    for (c, _, cols), value in zip(tasks, _map(solve, tasks, n_threads), strict=True):
+        new[c, cols] = value
+    return new

@@ -1,0 +1,770 @@
+"""LossKMeans: k-means whose cost of a sample to its center is a robust loss."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _is_arraylike_not_scalar,
+    check_is_fitted,
+    validate_data,
+)
+
+from . import _kernels
+from ._initialization import kmeans_plusplus, random_init
+from ._losses import LOSS_NAMES, LOSSES, SquareLoss, get_loss
+
+_ALGORITHM_LOSSES = {
+    "lloyd": set(LOSS_NAMES),
+    "hartigan": {"square"},
+    "macqueen": {"square"},
+}
+_SPARSE_LOSSES = ("square", "correntropy", "epsilon_insensitive")
+#: samples between two center updates of MacQueen's online algorithm
+_MACQUEEN_BATCH = 64
+#: size of the subsample used to estimate "auto" scales
+_PILOT_SIZE = 2000
+
+
+def _n_threads():
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        return _openmp_effective_n_threads()
+    except ImportError:  # pragma: no cover - private helper moved
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def _tolerance(X, tol):
+    """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
+    if tol == 0:
+        return 0.0
+    if sp.issparse(X):
+        from sklearn.utils.sparsefuncs import mean_variance_axis
+
+        variances = mean_variance_axis(X, axis=0)[1]
+    else:
+        variances = np.var(X, axis=0)
+    return float(np.mean(variances) * tol)
+
+
+# -------------------------------------------------------------------------------------
+# Algorithms on validated, centered arrays
+# -------------------------------------------------------------------------------------
+def _relocate_empty(X, costs, weight_sums, centers):
+    """Move the centers of empty clusters onto the samples of largest cost."""
+    empty = np.flatnonzero(~(weight_sums > 0))
+    if empty.size == 0:
+        return centers
+    far = np.argsort(costs, kind="stable")[::-1][: empty.size]
+    rows = X[far]
+    centers[empty[: far.size]] = rows.toarray() if sp.issparse(rows) else rows
+    return centers
+
+
+def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
+    """Batch assign/update iterations; the objective never increases.
+
+    Returns labels, inertia, centers, n_iter and the objective after each assignment.
+    """
+    centers = np.array(centers_init, dtype=X.dtype, copy=True)
+    n_clusters = centers.shape[0]
+    labels_old = None
+    path = []
+    strict = False
+    for i in range(max_iter):
+        if loss.euclidean:
+            labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
+                X, sample_weight, x_sq, centers, loss, n_threads
+            )
+            new = centers.copy()
+            ok = coef > 0
+            new[ok] = (sums[ok] / coef[ok, None]).astype(X.dtype)
+            if loss.needs_line_search:
+                current = np.bincount(labels, weights=sample_weight * costs, minlength=n_clusters)
+                new = _kernels.euclidean_line_search(
+                    X, sample_weight, x_sq, labels, centers, new, current, loss, n_threads
+                )
+        else:
+            labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
+            wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
+            new = _kernels.coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads)
+        objective = float(np.dot(sample_weight, costs))
+        path.append(objective)
+        if verbose:
+            print(f"Iteration {i}, inertia {objective}.")
+        new = _relocate_empty(X, costs, wsum, new)
+        shift = float(((new - centers) ** 2).sum())
+        centers = new
+        if (
+            labels_old is not None
+            and np.array_equal(labels, labels_old)
+            and (loss.closed_form or shift <= tol)
+        ):
+            strict = True
+            if verbose:
+                print(f"Converged at iteration {i}: strict convergence.")
+            break
+        if shift <= tol:
+            if verbose:
+                print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
+            break
+        labels_old = labels
+
+    if not loss.closed_form and not sp.issparse(X):
+        # finish the inner solver (a few more majorise-minimise steps per cluster)
+        order, starts = _kernels.group_by_label(labels, n_clusters)
+        for c in range(n_clusters):
+            idx = order[starts[c] : starts[c + 1]]
+            if idx.size and sample_weight[idx].sum() > 0:
+                centers[c] = loss.center(X[idx], sample_weight[idx], init=centers[c])
+        strict = False
+    if not strict:
+        labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
+    inertia = float(np.dot(sample_weight, costs))
+    path.append(inertia)
+    return labels, inertia, centers, i + 1, path
+
+
+def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
+    """Lloyd to convergence, then Hartigan's single-sample transfers (square loss).
+
+    A transfer of sample ``i`` (weight ``w``) from cluster ``a`` (weight ``W_a``) to
+    ``b`` changes the objective by ``w W_b/(W_b+w) d(i,b) - w W_a/(W_a-w) d(i,a)``; every
+    round applies the best improving transfer of each pair of clusters, for pairs that
+    share no cluster (their gains are then independent), until none improves. The
+    result is never worse than Lloyd's from the same init.
+    """
+    labels, inertia, centers, n_iter, path = _lloyd(
+        X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose
+    )
+    n_samples, n_clusters = X.shape[0], centers.shape[0]
+    w = sample_weight.astype(np.float64)
+    W = np.bincount(labels, weights=w, minlength=n_clusters)
+    sums = np.zeros((n_clusters, X.shape[1]))
+    for sl in _kernels._slices(n_samples):
+        sums += _kernels._cluster_sums(X[sl], labels[sl], w[sl], n_clusters)
+    centers = np.where(W[:, None] > 0, sums / np.maximum(W, 1e-300)[:, None], centers)
+    d2 = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), SquareLoss(), n_threads)
+    d2 = d2.astype(np.float64)
+    rows = np.arange(n_samples)
+    for _ in range(max_iter * 10):
+        Wa = W[labels]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            removal = np.where(Wa > w, w * Wa / (Wa - w), np.nan) * d2[rows, labels]
+            insertion = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * d2
+        insertion[rows, labels] = np.inf
+        best_b = np.argmin(insertion, axis=1)
+        gain = removal - insertion[rows, best_b]
+        threshold = 1e-12 * max(inertia, np.finfo(np.float64).tiny)
+        movers = np.flatnonzero(gain > threshold)
+        if movers.size == 0:
+            break
+        # best mover per (from, to) pair, then greedily pairs with disjoint clusters
+        pair = labels[movers].astype(np.int64) * n_clusters + best_b[movers]
+        order = np.lexsort((-gain[movers], pair))
+        first = np.ones(order.size, bool)
+        first[1:] = pair[order][1:] != pair[order][:-1]
+        cand = movers[order[first]]
+        cand = cand[np.argsort(-gain[cand], kind="stable")]
+        used = np.zeros(n_clusters, bool)
+        moves = []
+        for i in cand:
+            a, b = labels[i], best_b[i]
+            if not used[a] and not used[b]:
+                used[a] = used[b] = True
+                moves.append((i, a, b))
+        for i, a, b in moves:
+            xi = X[i].toarray().ravel() if sp.issparse(X) else X[i]
+            sums[a] -= w[i] * xi
+            sums[b] += w[i] * xi
+            W[a] -= w[i]
+            W[b] += w[i]
+            labels[i] = b
+        touched = np.flatnonzero(used)
+        centers[touched] = sums[touched] / W[touched, None]
+        d2[:, touched] = _kernels.cost_matrix(
+            X, x_sq, centers[touched].astype(X.dtype), SquareLoss(), n_threads
+        )
+        n_iter += 1
+        if verbose:
+            print(f"Hartigan round: {len(moves)} transfers.")
+    centers = centers.astype(X.dtype)
+    costs = _kernels.cost_matrix(X, x_sq, centers, SquareLoss(), n_threads)[rows, labels]
+    inertia = float(np.dot(sample_weight, costs))
+    path.append(inertia)
+    return labels, inertia, centers, n_iter, path
+
+
+def _macqueen(
+    X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, random_state
+):
+    """MacQueen's online k-means (square loss): samples are visited in a random order
+    and each cluster mean is updated as soon as a batch of ``_MACQUEEN_BATCH`` samples
+    has been (re)assigned; one pass over the data is one iteration."""
+    n_samples, n_clusters = X.shape[0], centers_init.shape[0]
+    w = sample_weight.astype(np.float64)
+    centers = np.array(centers_init, dtype=np.float64)
+    labels, _ = _kernels.assign(X, x_sq, centers.astype(X.dtype), loss, n_threads)
+    W = np.bincount(labels, weights=w, minlength=n_clusters)
+    sums = np.zeros_like(centers)
+    for sl in _kernels._slices(n_samples):
+        sums += _kernels._cluster_sums(X[sl], labels[sl], w[sl], n_clusters)
+    path = []
+    for it in range(max_iter):
+        old = centers.copy()
+        n_moved = 0
+        perm = random_state.permutation(n_samples)
+        for start in range(0, n_samples, _MACQUEEN_BATCH):
+            idx = np.sort(perm[start : start + _MACQUEEN_BATCH])
+            nonempty = W > 0
+            centers[nonempty] = sums[nonempty] / W[nonempty, None]
+            Xb = X[idx]
+            C = centers.astype(X.dtype)
+            d2 = _kernels._sq_dist_chunk(Xb, x_sq[idx], C, np.einsum("ij,ij->i", C, C))
+            new = np.argmin(d2, axis=1).astype(np.int32)
+            moved = np.flatnonzero(new != labels[idx])
+            if moved.size:
+                n_moved += moved.size
+                rows = Xb[moved]
+                wm = w[idx[moved]]
+                sums -= _kernels._cluster_sums(rows, labels[idx[moved]], wm, n_clusters)
+                sums += _kernels._cluster_sums(rows, new[moved], wm, n_clusters)
+                W -= np.bincount(labels[idx[moved]], weights=wm, minlength=n_clusters)
+                W += np.bincount(new[moved], weights=wm, minlength=n_clusters)
+                labels[idx[moved]] = new[moved]
+        nonempty = W > 0
+        centers[nonempty] = sums[nonempty] / W[nonempty, None]
+        rows_all = np.arange(n_samples)
+        costs = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), loss, n_threads)
+        path.append(float(np.dot(sample_weight, costs[rows_all, labels])))
+        if verbose:
+            print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
+        if n_moved == 0 or ((centers - old) ** 2).sum() <= tol:
+            break
+    centers = centers.astype(X.dtype)
+    labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
+    inertia = float(np.dot(sample_weight, costs))
+    path.append(inertia)
+    return labels, inertia, centers, it + 1, path
+
+
+def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
+    """Residual scales for ``"auto"``: a square-loss k-means (k-means++, 10 Lloyd
+    iterations) on a subsample of at most ``_PILOT_SIZE`` samples; returns the median
+    absolute coordinate residual and the median distance of a sample to its center."""
+    n = X.shape[0]
+    idx = np.sort(random_state.choice(n, size=min(n, _PILOT_SIZE), replace=False))
+    Xs = X[idx]
+    Xs = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs)
+    ws, xs = sample_weight[idx], x_sq[idx]
+    k = min(n_clusters, len(idx))
+    square = SquareLoss()
+    if not ws.sum() > 0:
+        ws = np.ones_like(ws)
+    init = kmeans_plusplus(Xs, k, square, xs, random_state, ws, n_threads)
+    labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, square, 10, 0.0, n_threads, 0)
+    R = Xs - centers[labels]
+    mad = float(np.median(np.abs(R)))
+    dist = float(np.median(np.sqrt((R**2).sum(axis=1))))
+    if not mad > 0:
+        mad = float(np.mean(np.abs(R))) or 1.0
+    if not dist > 0:
+        dist = float(np.mean(np.sqrt((R**2).sum(axis=1)))) or 1.0
+    return mad, dist
+
+
+class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-means clustering under a robust loss.
+
+    The cost of a sample ``x`` to a center ``m`` is one of six losses; each center is
+    the exact minimiser of its cluster's weighted cost (a stationary point for the
+    non-convex ``correntropy``), so the objective ``inertia_`` never increases from one
+    iteration to the next. With ``loss="square"`` this is :class:`sklearn.cluster.KMeans`
+    (same labels, centers and inertia from the same init).
+
+    ======================= =========================================== =========================
+    loss                    cost of ``x`` to ``m``                      center of a cluster
+    ======================= =========================================== =========================
+    ``square``              ``sum_j (x_j - m_j)^2``                     weighted mean
+    ``absolute``            ``sum_j |x_j - m_j|``                       coordinatewise weighted
+                                                                        median
+    ``huber``               ``sum_j h(x_j - m_j)``, ``h(r) = r^2/2`` if coordinatewise Huber
+                            ``|r| <= delta`` else                       estimate (safeguarded
+                            ``delta (|r| - delta/2)``                   Newton, exact)
+    ``pseudo_huber``        ``sum_j delta^2 (sqrt(1 + (r_j/delta)^2)    coordinatewise
+                            - 1)``                                      (safeguarded Newton)
+    ``correntropy``         ``1 - exp(-||x - m||^2 / (2 sigma^2))``     half-quadratic fixed
+                                                                        point
+    ``epsilon_insensitive`` ``max(0, ||x - m|| - epsilon)``             safeguarded Weiszfeld
+    ======================= =========================================== =========================
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    loss : {"square", "absolute", "huber", "pseudo_huber", "correntropy", \
+            "epsilon_insensitive"}, default="square"
+        The cost of a sample to its center.
+    delta : float > 0 or "auto", default=1.0
+        Scale of ``huber`` and ``pseudo_huber``: residuals (per coordinate) smaller than
+        ``delta`` cost quadratically, larger ones linearly. ``"auto"`` uses
+        ``1.345 * 1.4826 * MAD``, with MAD the median absolute coordinate residual of a
+        pilot square-loss k-means on at most 2000 samples (1.345 is Huber's constant
+        for 95% efficiency under Gaussian noise). Ignored by other losses.
+    sigma : float > 0 or "auto", default=1.0
+        Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
+        center barely pull it. ``"auto"`` uses the median distance of a sample to its
+        center in the pilot k-means. Ignored by other losses.
+    epsilon : float >= 0 or "auto", default=1.0
+        Radius of the zero-cost ball of ``epsilon_insensitive``. ``"auto"`` uses half
+        the median pilot distance. Ignored by other losses.
+    init : {"k-means++", "random"}, callable or array-like of shape \
+            (n_clusters, n_features), default="k-means++"
+        ``"k-means++"`` seeds greedily with probability proportional to
+        ``sample_weight`` times the cost under the loss (the Euclidean distance for
+        ``epsilon_insensitive``); for ``square`` it draws the same seeds as
+        :class:`~sklearn.cluster.KMeans`. ``"random"`` draws ``n_clusters`` samples. A
+        callable is called as ``init(X, n_clusters, random_state)``.
+    n_init : "auto" or int, default="auto"
+        Number of initialisations; the run of least objective is kept. ``"auto"`` is
+        10 for ``"random"`` and callables, 1 otherwise.
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+    tol : float, default=1e-4
+        Relative tolerance on the squared center shift (times the mean feature
+        variance), as in :class:`~sklearn.cluster.KMeans`.
+    algorithm : {"lloyd", "hartigan", "macqueen"}, default="lloyd"
+        ``"lloyd"``: batch assignment then exact center update, every loss.
+        ``"hartigan"``: Lloyd followed by Hartigan's single-sample transfers (``square``
+        only); never worse than Lloyd from the same init. ``"macqueen"``: online
+        updates of the means while samples are visited (``square`` only).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the ``"auto"`` pilot and MacQueen's visiting order.
+    copy_x : bool, default=True
+        If False, dense ``X`` is centered in place during ``fit`` and restored after.
+    verbose : int, default=0
+        Print the objective at each iteration.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Centers, in the dtype of ``X`` (float32 or float64).
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample.
+    inertia_ : float
+        Objective: the sum over samples of ``sample_weight`` times the cost to the
+        assigned center.
+    n_iter_ : int
+        Iterations of the best run.
+    delta_, sigma_, epsilon_ : float
+        The scales used (resolved from ``"auto"``).
+    objective_path_ : list of float
+        Objective after each assignment step of the best run, then the final one
+        (non-increasing for ``"lloyd"`` and ``"hartigan"``).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : the square loss, with Elkan's algorithm too.
+    robustkmeans.select_k : choose ``n_clusters`` with the elbow or silhouette.
+
+    Notes
+    -----
+    A Lloyd iteration costs O(n_samples * n_clusters * n_features). The Euclidean
+    losses (``square``, ``correntropy``, ``epsilon_insensitive``) assign by one matrix
+    product per chunk of samples, since their cost is non-decreasing in the Euclidean
+    distance; ties in cost go to the smaller Euclidean distance, then the lower index.
+    ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
+    iteration (with a line search for the latter), and finish the inner solver on the
+    final clusters. Empty clusters are moved onto the samples of largest cost. Sparse
+    input is accepted by the Euclidean losses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans import LossKMeans
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0], [100, 100.]])
+    >>> km = LossKMeans(n_clusters=2, loss="absolute", random_state=0).fit(X)
+    >>> km.labels_
+    array([0, 0, 0, 1, 1, 1, 1], dtype=int32)
+    >>> km.cluster_centers_
+    array([[ 1.,  2.],
+           [10.,  3.]])
+    >>> km.predict([[0, 0], [12, 3]])
+    array([0, 1], dtype=int32)
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(LOSS_NAMES))],
+        "delta": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "sigma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "epsilon": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "algorithm": [StrOptions(set(_ALGORITHM_LOSSES))],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        loss="square",
+        delta=1.0,
+        sigma=1.0,
+        epsilon=1.0,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        algorithm="lloyd",
+        random_state=None,
+        copy_x=True,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.loss = loss
+        self.delta = delta
+        self.sigma = sigma
+        self.epsilon = epsilon
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self.loss in _SPARSE_LOSSES
+        return tags
+
+    # -- validation helpers -------------------------------------------------------
+    def _check_test_data(self, X):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=self._accept_sparse(),
+            reset=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+        return X
+
+    def _accept_sparse(self):
+        return "csr" if self.loss in _SPARSE_LOSSES else False
+
+    def _check_sparse(self, X):
+        if sp.issparse(X) and self.loss not in _SPARSE_LOSSES:
+            raise TypeError(
+                f"Sparse input is not supported with loss={self.loss!r} (its centers are "
+                f"coordinatewise medians/M-estimates). Use one of {_SPARSE_LOSSES} or "
+                "convert X with X.toarray()."
+            )
+
+    def _resolve_n_init(self):
+        if self.n_init != "auto":
+            n_init = self.n_init
+        elif isinstance(self.init, str) and self.init == "k-means++":
+            n_init = 1
+        elif isinstance(self.init, str) or callable(self.init):
+            n_init = 10
+        else:
+            n_init = 1
+        if _is_arraylike_not_scalar(self.init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"{type(self).__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            n_init = 1
+        return n_init
+
+    def _init_centers(self, X, x_sq, init, loss, random_state, sample_weight, n_threads):
+        if isinstance(init, str) and init == "k-means++":
+            return kmeans_plusplus(
+                X, self.n_clusters, loss, x_sq, random_state, sample_weight, n_threads
+            )
+        if isinstance(init, str) and init == "random":
+            return random_init(X, self.n_clusters, random_state, sample_weight)
+        if callable(init):
+            centers = init(X, self.n_clusters, random_state=random_state)
+            centers = check_array(centers, dtype=X.dtype, copy=False, order="C")
+            self._validate_center_shape(X, centers)
+            return centers
+        return np.array(init, dtype=X.dtype, copy=True)
+
+    def _validate_center_shape(self, X, centers):
+        if centers.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
+            )
+
+    # -- fit ----------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the clustering.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples. Sparse input (CSR) for the Euclidean losses only.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights multiplying each sample's cost.
+
+        Returns
+        -------
+        self : LossKMeans
+            Fitted estimator.
+        """
+        if self.loss not in _ALGORITHM_LOSSES[self.algorithm]:
+            supported = sorted(_ALGORITHM_LOSSES[self.algorithm])
+            raise ValueError(
+                f"algorithm={self.algorithm!r} supports loss in {supported}; got "
+                f"loss={self.loss!r}. Use algorithm='lloyd', which supports every loss."
+            )
+        if sp.issparse(X):
+            self._check_sparse(X)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=self._accept_sparse(),
+            dtype=[np.float64, np.float32],
+            order="C",
+            copy=self.copy_x,
+            accept_large_sparse=False,
+        )
+        n_samples = X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}. "
+                "Lower n_clusters or pass more samples."
+            )
+        random_state = check_random_state(self.random_state)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if not sample_weight.sum() > 0:
+            raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
+        n_threads = _n_threads()
+        n_init = self._resolve_n_init()
+
+        init = self.init
+        init_is_array = _is_arraylike_not_scalar(init)
+        if init_is_array:
+            init = check_array(init, dtype=X.dtype, copy=True, order="C")
+            self._validate_center_shape(X, init)
+
+        # every loss depends on x - m only: centering X costs nothing and makes the
+        # expanded Euclidean distances accurate, as in scikit-learn's KMeans
+        X_mean = None
+        if not sp.issparse(X):
+            X_mean = X.mean(axis=0)
+            X -= X_mean
+            if init_is_array:
+                init -= X_mean
+        x_sq = _kernels.row_sq_norms(X)
+        tol = _tolerance(X, self.tol)
+
+        scales = {"delta": self.delta, "sigma": self.sigma, "epsilon": self.epsilon}
+        if any(isinstance(v, str) for v in scales.values()):
+            mad, dist = _pilot_scales(
+                X, sample_weight, x_sq, self.n_clusters, random_state, n_threads
+            )
+            auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
+            scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
+        scales = {k: float(v) for k, v in scales.items()}
+        loss_obj = get_loss(self.loss, scales.get(LOSSES[self.loss]))
+
+        if self.algorithm == "hartigan":
+            run = _hartigan
+        elif self.algorithm == "macqueen":
+
+            def run(*args):
+                return _macqueen(*args, random_state=random_state)
+        else:
+            run = _lloyd
+
+        best = None
+        try:
+            for i in range(n_init):
+                centers_init = self._init_centers(
+                    X, x_sq, init, loss_obj, random_state, sample_weight, n_threads
+                )
+                if self.verbose:
+                    print("Initialization complete")
+                result = run(
+                    X,
+                    sample_weight,
+                    x_sq,
+                    centers_init,
+                    loss_obj,
+                    self.max_iter,
+                    tol,
+                    n_threads,
+                    self.verbose,
+                )
+                if self.verbose:
+                    print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
+                if best is None or result[1] < best[1]:
+                    best = result
+        finally:
+            if X_mean is not None and not self.copy_x:
+                X += X_mean
+        labels, inertia, centers, n_iter, path = best
+        if X_mean is not None:
+            centers = centers + X_mean
+
+        distinct = len(np.unique(labels))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+
+        self.cluster_centers_ = np.ascontiguousarray(centers, dtype=X.dtype)
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        self.objective_path_ = path
+        self.delta_ = scales["delta"]
+        self.sigma_ = scales["sigma"]
+        self.epsilon_ = scales["epsilon"]
+        self._loss = loss_obj
+        self._n_features_out = self.n_clusters
+        return self
+
+    # -- inference ----------------------------------------------------------------
+    def _prepared(self, X):
+        check_is_fitted(self)
+        if sp.issparse(X):
+            self._check_sparse(X)
+        X = self._check_test_data(X)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        return X, centers, _kernels.row_sq_norms(X)
+
+    def predict(self, X):
+        """Index of the center of least cost for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        X, centers, x_sq = self._prepared(X)
+        return _kernels.assign(X, x_sq, centers, self._loss, _n_threads())[0]
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return ``labels_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X):
+        """Cost of each sample to each center under the fitted loss.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        costs : ndarray of shape (n_samples, n_clusters)
+            ``costs[i, c]`` is the loss of sample ``i`` to center ``c`` (the squared
+            Euclidean distance for ``square``).
+        """
+        X, centers, x_sq = self._prepared(X)
+        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads())
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the cost of each sample to each center.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        costs : ndarray of shape (n_samples, n_clusters)
+            Cost of each training sample to each center.
+        """
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the objective of ``X`` under the fitted centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        score : float
+            Minus the weighted sum of each sample's least cost (greater is better).
+        """
+        X, centers, x_sq = self._prepared(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads())[1]
+        return -float(np.dot(sample_weight, costs))

@@ -1,0 +1,395 @@
+"""The six losses: the only place where a cost formula or a center rule lives.
+
+Every loss is a small object with
+
+* ``cost(X, centers)``: the ``(n_samples, n_clusters)`` cost of each sample to each
+  center (dense ``X``; the chunking happens in :mod:`robustkmeans._kernels`);
+* ``center(X, sample_weight, init=None)``: the exact minimiser of the weighted cost of
+  one cluster (a stationary point for the non-convex correntropy loss).
+
+Two families share machinery:
+
+* *Euclidean* losses (``square``, ``correntropy``, ``epsilon_insensitive``) are a
+  non-decreasing function of the Euclidean distance, ``cost = f(||x - m||^2)``, so a
+  sample is assigned to the center with the smallest Euclidean distance, computed with
+  one matrix product. Their centers are weighted means with per-sample coefficients
+  (``mm_weight``): the mean itself for ``square``, a majorise-minimise (half-quadratic)
+  step for ``correntropy`` and a Weiszfeld step for ``epsilon_insensitive``.
+* *Separable* losses (``absolute``, ``huber``, ``pseudo_huber``) are sums over
+  coordinates, ``cost = sum_j rho(x_j - m_j)``; their center is found coordinate by
+  coordinate, vectorised over coordinates (``solve_columns``).
+
+Prior validation is assumed: the scale is positive (non-negative for ``epsilon``) and
+arrays are finite floating point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOSS_NAMES = (
+    "square",
+    "absolute",
+    "huber",
+    "pseudo_huber",
+    "correntropy",
+    "epsilon_insensitive",
+)
+
+#: Maximum iterations of the inner solvers (Newton, half-quadratic, Weiszfeld).
+_MAX_INNER = 500
+
+
+def _sq_distances(X, centers):
+    """Squared Euclidean distances, ``(n_samples, n_clusters)``, clipped at zero."""
+    d2 = X @ centers.T
+    d2 *= -2
+    d2 += np.einsum("ij,ij->i", X, X)[:, None]
+    d2 += np.einsum("ij,ij->i", centers, centers)[None, :]
+    np.maximum(d2, 0, out=d2)
+    return d2
+
+
+class _Loss:
+    """Base class. Subclasses set ``name`` and implement the formulas."""
+
+    name = ""
+    #: name of the estimator parameter holding the scale, or None
+    scale_param: str | None = None
+    #: cost is a non-decreasing function of the Euclidean distance
+    euclidean = False
+    #: the mm/Weiszfeld step needs a line search to never increase the cost
+    needs_line_search = False
+    #: the center has a closed form (no inner iterations)
+    closed_form = False
+
+    def __init__(self, scale=None):
+        self.scale = scale
+
+    @property
+    def seeding_loss(self):
+        """The loss whose cost is the k-means++ potential (the loss itself by default)."""
+        return self
+
+    def __repr__(self):
+        if self.scale_param is None:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}({self.scale_param}={self.scale!r})"
+
+    # -- costs ------------------------------------------------------------------
+    def cost(self, X, centers):
+        """Cost of each sample in ``X`` to each row of ``centers``, ``(n, k)``."""
+        centers = np.atleast_2d(centers)
+        if self.euclidean:
+            return self.cost_from_sq_distances(_sq_distances(X, centers))
+        out = np.empty((X.shape[0], centers.shape[0]), dtype=np.result_type(X, centers))
+        buf = np.empty(X.shape, dtype=out.dtype)
+        for j, center in enumerate(centers):
+            np.subtract(X, center, out=buf)
+            out[:, j] = self._separable_row_cost(buf)
+        return out
+
+    def objective(self, X, center, sample_weight=None):
+        """Weighted cost of the cluster ``X`` at ``center`` (a float)."""
+        c = self.cost(X, np.asarray(center)[None, :])[:, 0]
+        if sample_weight is None:
+            return float(c.sum(dtype=np.float64))
+        return float(np.dot(sample_weight.astype(np.float64), c))
+
+    def cost_from_sq_distances(self, d2):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _separable_row_cost(self, R):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- centers ----------------------------------------------------------------
+    def center(self, X, sample_weight=None, init=None):
+        """Exact minimiser of ``sum_i w_i cost(x_i, m)`` over ``m``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The samples of one cluster (at least one).
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Non-negative weights with a positive sum.
+        init : ndarray of shape (n_features,), default=None
+            Starting point of iterative solvers (the weighted mean when None).
+
+        Returns
+        -------
+        center : ndarray of shape (n_features,)
+        """
+        X = np.asarray(X)
+        w = np.ones(X.shape[0], dtype=X.dtype) if sample_weight is None else sample_weight
+        w = np.asarray(w, dtype=X.dtype)
+        if init is None:
+            init = (w @ X) / w.sum()
+        init = np.asarray(init, dtype=X.dtype)
+        if self.euclidean:
+            return self._euclidean_center(X, w, init)
+        return self.solve_columns(X, w, init)
+
+    def _euclidean_center(self, X, w, m):
+        """Iterate the weighted-mean step until it stops moving (``mm_weight``)."""
+        scale = max(float(np.sqrt(np.mean(np.var(X, axis=0)))), np.finfo(X.dtype).tiny)
+        stop = 64 * np.finfo(X.dtype).eps * max(scale, float(np.abs(m).max(initial=0)))
+        current = self.objective(X, m, w)
+        for _ in range(_MAX_INNER):
+            d2 = np.maximum(((X - m) ** 2).sum(axis=1), 0)
+            a = w * self.mm_weight(d2)
+            total = a.sum()
+            if not total > 0:
+                break
+            proposal = (a @ X) / total
+            if self.needs_line_search:
+                proposal, value = self.line_search(X, w, m, proposal, current)
+            else:
+                value = self.objective(X, proposal, w)
+            step = float(np.abs(proposal - m).max())
+            if value > current:  # rounding only: the step is monotone in exact arithmetic
+                break
+            m, current = proposal, value
+            if step <= stop:
+                break
+        return m
+
+    def line_search(self, X, w, m, proposal, current, n_halvings=40):
+        """Backtrack from ``proposal`` towards ``m`` until the cost does not increase."""
+        direction = proposal - m
+        step = 1.0
+        for _ in range(n_halvings):
+            trial = m + step * direction
+            value = self.objective(X, trial, w)
+            if value <= current:
+                return trial, value
+            step *= 0.5
+        return m, current
+
+    def mm_weight(self, d2):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def solve_columns(self, X, w, init):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------
+# Euclidean losses
+# ---------------------------------------------------------------------------------
+class SquareLoss(_Loss):
+    """``||x - m||^2``; the center is the weighted mean."""
+
+    name = "square"
+    euclidean = True
+    closed_form = True
+
+    def cost_from_sq_distances(self, d2):
+        return d2
+
+    def mm_weight(self, d2):
+        return np.ones_like(d2)
+
+    def center(self, X, sample_weight=None, init=None):
+        X = np.asarray(X)
+        w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
+        w = np.asarray(w, dtype=X.dtype)
+        return (w @ X) / w.sum()
+
+
+class CorrentropyLoss(_Loss):
+    """``1 - exp(-||x - m||^2 / (2 sigma^2))``, bounded by 1 (non-convex).
+
+    The center is a fixed point of the half-quadratic (majorise-minimise) step
+    ``m <- sum_i a_i x_i / sum_i a_i`` with ``a_i = w_i exp(-||x_i - m||^2 / 2 sigma^2)``;
+    since ``exp`` is convex, each step never increases the cluster's cost.
+    """
+
+    name = "correntropy"
+    scale_param = "sigma"
+    euclidean = True
+
+    def cost_from_sq_distances(self, d2):
+        return -np.expm1(-d2 / (2 * self.scale**2))
+
+    def mm_weight(self, d2):
+        return np.exp(-d2 / (2 * self.scale**2))
+
+
+class EpsilonInsensitiveLoss(_Loss):
+    """``max(0, ||x - m|| - epsilon)`` (convex in ``m``).
+
+    The center step is Weiszfeld's on the samples farther than ``epsilon``
+    (coefficients ``w_i / ||x_i - m||``), safeguarded by a backtracking line search on
+    the exact cost so that it never increases.
+    """
+
+    name = "epsilon_insensitive"
+    scale_param = "epsilon"
+    euclidean = True
+    needs_line_search = True
+
+    @property
+    def seeding_loss(self):
+        # the dead zone would give every sample near a seed zero probability
+        return EpsilonInsensitiveLoss(0.0)
+
+    def cost_from_sq_distances(self, d2):
+        return np.maximum(np.sqrt(d2) - self.scale, 0)
+
+    def mm_weight(self, d2):
+        r = np.sqrt(d2)
+        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
+        active = r > self.scale
+        return np.where(active, 1 / np.maximum(r, tiny), 0).astype(r.dtype, copy=False)
+
+
+# ---------------------------------------------------------------------------------
+# Separable losses
+# ---------------------------------------------------------------------------------
+class AbsoluteLoss(_Loss):
+    """``sum_j |x_j - m_j|``; the center is the coordinatewise weighted median."""
+
+    name = "absolute"
+    closed_form = True
+
+    def _separable_row_cost(self, R):
+        np.abs(R, out=R)
+        return R.sum(axis=1)
+
+    def solve_columns(self, X, w, init=None):
+        return weighted_median(X, w)
+
+
+def weighted_median(X, w):
+    """Coordinatewise weighted median of the rows of ``X`` (exact, by sorting).
+
+    Where the weight is split exactly in half between two order statistics, every
+    point between them is a minimiser; the midpoint is returned, as ``np.median`` does.
+    """
+    n = X.shape[0]
+    cols = np.ascontiguousarray(X.T)  # sorting contiguous rows is much faster
+    if np.all(w == w[0]):
+        cols.sort(axis=1)
+        lo, hi = (n - 1) // 2, n // 2
+        return (cols[:, lo] + cols[:, hi]) / 2
+    order = np.argsort(cols, axis=1)
+    sorted_x = np.take_along_axis(cols, order, axis=1)
+    cum = np.cumsum(w[order], axis=1)
+    half = cum[:, -1:] / 2
+    lo = np.argmax(cum >= half * (1 - 8 * np.finfo(cum.dtype).eps), axis=1)
+    rows = np.arange(cols.shape[0])
+    # exactly half the weight at or below sorted_x[lo]: the interval up to the next
+    # sample with positive weight is flat
+    tie = np.isclose(cum[rows, lo], half[:, 0], rtol=8 * np.finfo(cum.dtype).eps, atol=0)
+    nxt = np.minimum(lo + 1, n - 1)
+    value = sorted_x[rows, lo]
+    value = np.where(tie, (value + sorted_x[rows, nxt]) / 2, value)
+    return value.astype(X.dtype, copy=False)
+
+
+class _NewtonSeparableLoss(_Loss):
+    """A smooth-enough convex separable loss solved by safeguarded Newton.
+
+    Subclasses implement ``psi(R)`` (the derivative of rho) and ``dpsi(R)`` (its
+    derivative, possibly zero on flat pieces). Per coordinate the root of
+    ``g(m) = sum_i w_i psi(x_i - m)`` (non-increasing in ``m``) is bracketed by the
+    data's minimum and maximum; a Newton step leaving the bracket is replaced by
+    bisection, so the iteration always converges, and once the active pieces are
+    identified the Newton step is exact.
+    """
+
+    def solve_columns(self, X, w, init=None):
+        lo = X.min(axis=0)
+        hi = X.max(axis=0)
+        m = (w @ X) / w.sum() if init is None else np.clip(init, lo, hi)
+        m = m.astype(X.dtype, copy=True)
+        eps = np.finfo(X.dtype).eps
+        total = float(w.sum())
+        R = np.empty_like(X)
+        for _ in range(_MAX_INNER):
+            np.subtract(X, m, out=R)
+            g = w @ self.psi(R)
+            h = w @ self.dpsi(R)
+            # the root is in [lo, hi]; shrink the bracket with the sign of g
+            lo = np.where(g > 0, m, lo)
+            hi = np.where(g < 0, m, hi)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = m + g / h
+            bisect = ~(h > 0) | ~(newton >= lo) | ~(newton <= hi)
+            new = np.where(bisect, (lo + hi) / 2, newton).astype(X.dtype)
+            new = np.where(g == 0, m, new)
+            width = eps * 4 * np.maximum(np.abs(m), self.scale)
+            moved = np.abs(new - m)
+            m = new
+            if np.all((moved <= width) | (np.abs(g) <= 4 * eps * total * self.scale)):
+                break
+        return m
+
+
+class HuberLoss(_NewtonSeparableLoss):
+    """``sum_j h(x_j - m_j)``, ``h(r) = r^2/2`` if ``|r| <= delta`` else
+    ``delta (|r| - delta/2)``; the center is the coordinatewise Huber M-estimate."""
+
+    name = "huber"
+    scale_param = "delta"
+
+    def _separable_row_cost(self, R):
+        t = np.clip(R, -self.scale, self.scale)
+        # h(r) = t (r - t/2) with t = clip(r, -delta, delta)
+        return np.einsum("ij,ij->i", t, R) - 0.5 * np.einsum("ij,ij->i", t, t)
+
+    def psi(self, R):
+        return np.clip(R, -self.scale, self.scale)
+
+    def dpsi(self, R):
+        return (np.abs(R) < self.scale).astype(R.dtype)
+
+
+class PseudoHuberLoss(_NewtonSeparableLoss):
+    """``sum_j delta^2 (sqrt(1 + (r_j/delta)^2) - 1)`` (smooth, strictly convex)."""
+
+    name = "pseudo_huber"
+    scale_param = "delta"
+
+    def _separable_row_cost(self, R):
+        # delta^2 (sqrt(1 + u^2) - 1) = r^2 / (sqrt(1 + u^2) + 1), u = r / delta:
+        # the second form has no cancellation for small residuals
+        s = np.multiply(R, R, out=R)
+        t = s * (1 / self.scale**2)
+        t += 1
+        np.sqrt(t, out=t)
+        t += 1
+        s /= t
+        return s.sum(axis=1)
+
+    def psi(self, R):
+        return R / np.sqrt(1 + (R / self.scale) ** 2)
+
+    def dpsi(self, R):
+        return (1 + (R / self.scale) ** 2) ** -1.5
+
+
+_LOSSES = {
+    cls.name: cls
+    for cls in (
+        SquareLoss,
+        AbsoluteLoss,
+        HuberLoss,
+        PseudoHuberLoss,
+        CorrentropyLoss,
+        EpsilonInsensitiveLoss,
+    )
+}
+
+#: Mapping from loss name to the name of its scale parameter (or None).
+LOSSES = {name: cls.scale_param for name, cls in _LOSSES.items()}
+
+
+def get_loss(name, scale=None):
+    """Return the loss object for ``name`` with the given (resolved) scale."""
+    try:
+        cls = _LOSSES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown loss {name!r}. Valid losses are: {', '.join(map(repr, LOSS_NAMES))}."
+        ) from None
+    return cls(None if cls.scale_param is None else float(scale))
