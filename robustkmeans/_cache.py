@@ -1,0 +1,207 @@
+"""On-disk feature cache for :class:`robustkmeans.VGG16Featurizer`.
+
+One ``.npy`` file per (image content, settings) pair, so that a grid search
+over a ``Pipeline([featurizer, clusterer])`` runs the network once per image:
+
+- the key is a BLAKE2b digest of the image's *content* (the bytes of the file,
+  or the pixels, mode and shape of an in-memory image) and of every setting
+  that changes the stored values (weights identity, layer, pooling,
+  image_size, preprocessing version). File names and the order of ``X`` do not
+  enter it. ``normalize`` does not either: the cache stores the values before
+  normalisation, which is applied afterwards;
+- files are plain arrays, written with ``np.save`` and read with
+  ``np.load(allow_pickle=False)``;
+- writes go to a temporary file in the same folder, then ``os.replace``, so a
+  reader (another process sharing the folder included) sees either no entry or
+  a complete one;
+- an entry that does not load, or has the wrong dtype, shape or non-finite
+  values, is treated as missing, recomputed and overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+
+__all__ = ["FeatureCache", "content_digest", "settings_digest"]
+
+_CHUNK = 1 << 20
+
+
+def content_digest(image=None, *, data: bytes | None = None) -> str:
+    """Hex digest of an image's content (not its name).
+
+    Parameters
+    ----------
+    image : str, os.PathLike, PIL.Image.Image or ndarray, optional
+        A file (its bytes are hashed), a PIL image or an array (mode/dtype,
+        shape and pixels are hashed).
+    data : bytes, optional
+        The encoded file content, when it has been read already.
+
+    Returns
+    -------
+    digest : str
+        32 hex characters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._cache import content_digest
+    >>> a = np.zeros((4, 4, 3), np.uint8)
+    >>> content_digest(a) == content_digest(a.copy())
+    True
+    >>> content_digest(a) == content_digest(a[:, :, 0])
+    False
+    """
+    h = hashlib.blake2b(digest_size=16)
+    if data is not None:
+        h.update(b"file\0")
+        h.update(data)
+        return h.hexdigest()
+    if isinstance(image, (str, os.PathLike)):
+        h.update(b"file\0")
+        with open(image, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    if isinstance(image, np.ndarray):
+        arr = np.ascontiguousarray(image)
+        h.update(f"array\0{arr.dtype.str}\0{arr.shape}\0".encode())
+        h.update(memoryview(arr).cast("B"))
+        return h.hexdigest()
+    if hasattr(image, "tobytes") and hasattr(image, "mode"):  # PIL image
+        h.update(f"pil\0{image.mode}\0{image.size}\0".encode())
+        h.update(image.tobytes())
+        palette = image.getpalette() if image.mode == "P" else None
+        if palette:
+            h.update(bytes(palette))
+        if "transparency" in getattr(image, "info", {}):
+            h.update(repr(image.info["transparency"]).encode())
+        return h.hexdigest()
+    raise TypeError(f"cannot hash an image of type {type(image).__name__}")
+
+
+def settings_digest(settings: dict) -> str:
+    """Hex digest of the settings that change the cached values.
+
+    Examples
+    --------
+    >>> from robustkmeans._cache import settings_digest
+    >>> settings_digest({"layer": 30, "pooling": "avg"}) == settings_digest(
+    ...     {"pooling": "avg", "layer": 30})
+    True
+    """
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class FeatureCache:
+    """A folder of ``.npy`` feature vectors keyed by content and settings.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Where the entries live (created on first write). Entries for one set
+        of settings go to ``directory/<settings digest>/<aa>/<key>.npy``.
+    settings : dict
+        JSON-serialisable settings that change the stored values. A copy is
+        written to ``directory/<settings digest>/settings.json`` for humans.
+    shape : tuple of int
+        Shape of every entry; entries of any other shape are ignored.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from robustkmeans._cache import FeatureCache
+    >>> cache = FeatureCache(tempfile.mkdtemp(), {"layer": 30}, shape=(3,))
+    >>> cache.load("ab12") is None
+    True
+    >>> cache.save("ab12", np.array([1, 2, 3], dtype=np.float32))
+    >>> cache.load("ab12")
+    array([1., 2., 3.], dtype=float32)
+    """
+
+    def __init__(self, directory, settings: dict, shape: tuple[int, ...]):
+        self.settings = dict(settings)
+        self.shape = tuple(int(s) for s in shape)
+        self.root = os.fspath(directory)
+        self.folder = os.path.join(self.root, settings_digest(self.settings))
+
+    @classmethod
+    def from_param(cls, cache, settings: dict, shape: tuple[int, ...]) -> FeatureCache | None:
+        """Build the cache for a featurizer's ``cache`` parameter (None: no cache)."""
+        if cache is None:
+            return None
+        if isinstance(cache, FeatureCache):
+            return cls(cache.root, settings, shape)
+        if isinstance(cache, (str, os.PathLike)):
+            return cls(cache, settings, shape)
+        location = getattr(cache, "location", None)
+        if hasattr(cache, "cache") and hasattr(cache, "location"):  # joblib.Memory
+            if location is None:
+                return None
+            return cls(os.path.join(os.fspath(location), "robustkmeans_vgg16"), settings, shape)
+        raise TypeError(
+            "cache must be None, a folder (str or pathlib.Path) or a joblib.Memory, "
+            f"got {type(cache).__name__}."
+        )
+
+    def path(self, key: str) -> str:
+        """The file of an entry."""
+        return os.path.join(self.folder, key[:2], key + ".npy")
+
+    def load(self, key: str) -> np.ndarray | None:
+        """Return the stored vector, or None when absent or not trustworthy."""
+        path = self.path(key)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError):
+            return None  # truncated / corrupt entry: recompute and overwrite
+        if (
+            not isinstance(arr, np.ndarray)
+            or arr.dtype != np.float32
+            or arr.shape != self.shape
+            or not np.isfinite(arr).all()
+        ):
+            return None
+        return arr
+
+    def save(self, key: str, values: np.ndarray) -> None:
+        """Store a vector atomically (temporary file, then ``os.replace``)."""
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        if values.shape != self.shape:
+            raise ValueError(f"cache entry has shape {values.shape}, expected {self.shape}")
+        folder = os.path.dirname(self.path(key))
+        if not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+            self._write_settings()
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, values, allow_pickle=False)
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def _write_settings(self) -> None:
+        target = os.path.join(self.folder, "settings.json")
+        if os.path.exists(target):
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.settings, f, sort_keys=True, indent=1, default=str)
+        os.replace(tmp, target)
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({self.folder!r}, shape={self.shape})"

@@ -1,0 +1,488 @@
+"""Image loading and preprocessing for :class:`robustkmeans.VGG16Featurizer`.
+
+Everything that turns "an image" (a file path, a PIL image or a uint8 array)
+into the RGB uint8 array and then the normalised float tensor the network sees
+lives here, so that the featurizer, the cache and the tests share one
+definition. Pillow is imported inside the functions that need it.
+
+The preprocessing reproduces the standard torchvision pipeline for the ImageNet
+VGG16 weights::
+
+    transforms.Compose([
+        transforms.Resize((image_size, image_size)),   # bilinear, on the PIL image
+        transforms.ToTensor(),
+        transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ])
+
+applied to ``Image.open(path).convert("RGB")``; :func:`resize_rgb` does the
+resize and :func:`to_normalized_tensor` the rest, batched.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+IMAGE_EXTENSIONS = (
+    ".bmp",
+    ".gif",
+    ".jpeg",
+    ".jpg",
+    ".png",
+    ".ppm",
+    ".pgm",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "ImageLoadError",
+    "as_image_list",
+    "describe_image",
+    "load_image_folder",
+    "decode_bytes",
+    "load_rgb",
+    "read_bytes",
+    "resize_rgb",
+    "to_normalized_tensor",
+]
+
+
+class ImageLoadError(ValueError):
+    """An image could not be read; the message names the file and the reason.
+
+    Attributes
+    ----------
+    filename : str
+        The file (or a description of the in-memory image) that failed.
+    reason : str
+        Why it failed, e.g. ``"file not found"`` or ``"truncated or corrupt"``.
+    """
+
+    def __init__(self, filename: str, reason: str):
+        self.filename = str(filename)
+        self.reason = reason
+        super().__init__(f"Cannot read image {self.filename!r}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.filename, self.reason))
+
+
+def _import_pil():
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "Reading images needs Pillow. Install it with "
+            "`pip install robustkmeans[vision]` (or `pip install pillow`)."
+        ) from exc
+    return Image
+
+
+def _is_pil_image(obj) -> bool:
+    Image = _import_pil()
+    return isinstance(obj, Image.Image)
+
+
+def as_image_list(X) -> list:
+    """Turn the ``X`` given to ``transform`` into a list of single images.
+
+    Parameters
+    ----------
+    X : sequence of images or ndarray
+        A sequence (list, tuple, 1-D object array, pandas Series) whose items
+        are file paths (``str`` or :class:`os.PathLike`), PIL images or uint8
+        arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one uint8 array of
+        shape (N, H, W, 3), (N, H, W, 4) or (N, H, W) holding N images.
+
+    Returns
+    -------
+    images : list
+        One entry per image, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import as_image_list
+    >>> len(as_image_list(np.zeros((5, 8, 8, 3), dtype=np.uint8)))
+    5
+    >>> as_image_list(["a.jpg", "b.png"])
+    ['a.jpg', 'b.png']
+    """
+    if isinstance(X, (str, bytes, os.PathLike)) or _is_pil_image(X):
+        raise TypeError(
+            f"X must be a sequence of images, got a single {type(X).__name__}. "
+            "Wrap it in a list: transform([image])."
+        )
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim in (3, 4):
+            return list(X)
+        raise ValueError(
+            f"X is a numeric array of shape {X.shape}; VGG16Featurizer takes images: "
+            "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
+            "uint8 array of shape (N, H, W, 3) or (N, H, W). A 2-D (n_samples, "
+            "n_features) matrix is not an image batch."
+        )
+    if hasattr(X, "iloc"):  # pandas Series / DataFrame column
+        X = X.to_numpy()
+    try:
+        images = list(X)
+    except TypeError as exc:
+        raise TypeError(
+            f"X must be a sequence of images (file paths, PIL images or uint8 arrays), "
+            f"got {type(X).__name__}."
+        ) from exc
+    return images
+
+
+def describe_image(image, index: int | None = None) -> str:
+    """Short description of an image for error messages (the path for files).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import describe_image
+    >>> describe_image("photos/cat.jpg")
+    'photos/cat.jpg'
+    >>> describe_image(np.zeros((4, 5, 3), np.uint8), index=2)
+    'X[2] (ndarray uint8 (4, 5, 3))'
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return os.fspath(image)
+    where = f"X[{index}] " if index is not None else ""
+    if isinstance(image, np.ndarray):
+        return f"{where}(ndarray {image.dtype} {image.shape})"
+    if _is_pil_image(image):
+        name = getattr(image, "filename", "") or ""
+        what = f"PIL {image.mode} {image.size[0]}x{image.size[1]}"
+        return f"{where}({what}{', ' + name if name else ''})"
+    return f"{where}({type(image).__name__})"
+
+
+def _pil_to_rgb(img, name: str) -> np.ndarray:
+    """Convert a decoded PIL image of any common mode to an (H, W, 3) uint8 array."""
+    Image = _import_pil()
+    mode = img.mode
+    if mode == "RGB":
+        return np.asarray(img, dtype=np.uint8)
+    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        # 16-bit grayscale (PNG/TIFF): scale 0..65535 to 0..255 as 255 * v / 65535.
+        arr = np.asarray(img).astype(np.float64)
+        gray = np.clip(np.rint(arr / 257.0), 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "F":
+        raise ImageLoadError(
+            name,
+            "32-bit float images have no defined 0..255 range; convert to uint8 first "
+            "(e.g. np.clip(x * 255, 0, 255).round().astype(np.uint8) for values in [0, 1])",
+        )
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in img.info
+    )
+    if mode in ("L", "P") and not has_alpha:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.uint8)
+    try:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (ValueError, OSError) as exc:
+        raise ImageLoadError(name, f"cannot convert mode {mode!r} to RGB ({exc})") from exc
+
+
+def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageLoadError(
+            name, "arrays must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageLoadError(name, "the image has no pixels")
+    if arr.dtype == np.uint16:
+        arr = np.clip(np.rint(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+    elif arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif arr.dtype != np.uint8:
+        raise ImageLoadError(
+            name,
+            f"array dtype {arr.dtype} is not supported; pass uint8 (0..255) or uint16 "
+            "(0..65535) pixels, e.g. np.clip(x * 255, 0, 255).round().astype(np.uint8) "
+            "for floats in [0, 1]",
+        )
+    if arr.ndim == 2:
+        return np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.shape[2] == 4:  # RGBA: composite on white, as Pillow's alpha_composite does
+        Image = _import_pil()
+        return _pil_to_rgb(Image.fromarray(np.ascontiguousarray(arr), mode="RGBA"), name)
+    return np.ascontiguousarray(arr)
+
+
+def read_bytes(path) -> bytes:
+    """Read a file, raising :class:`ImageLoadError` naming it when that fails.
+
+    Examples
+    --------
+    >>> from robustkmeans._images import read_bytes
+    >>> read_bytes("no/such/file.jpg")
+    Traceback (most recent call last):
+    ...
+    robustkmeans._images.ImageLoadError: Cannot read image 'no/such/file.jpg': file not found
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as exc:
+        raise ImageLoadError(name, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError(name, "is a directory, not an image file") from exc
+    except OSError as exc:
+        raise ImageLoadError(name, f"cannot open the file ({exc.strerror or exc})") from exc
+    if not data:
+        raise ImageLoadError(name, "the file is empty (0 bytes)")
+    return data
+
+
+def decode_bytes(data: bytes, name: str) -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, ...) to an (H, W, 3) uint8 RGB array."""
+    Image = _import_pil()
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return _pil_to_rgb(img, name)
+    except UnidentifiedImageError as exc:
+        head = data[:64]
+        kind = "a text file" if _looks_like_text(head) else "not an image format Pillow reads"
+        raise ImageLoadError(name, f"not an image: the content is {kind}") from exc
+    except ImageLoadError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        msg = str(exc)
+        if "truncated" in msg:
+            reason = f"the image file is truncated or corrupt ({msg})"
+        else:
+            reason = f"the image data is corrupt ({msg})"
+        raise ImageLoadError(name, reason) from exc
+    except Image.DecompressionBombError as exc:  # pragma: no cover - very large inputs
+        raise ImageLoadError(name, f"image too large to decode safely ({exc})") from exc
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(b >= 9 for b in head)
+
+
+def load_rgb(image, index: int | None = None) -> np.ndarray:
+    """Load one image as an (H, W, 3) uint8 RGB array.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, PIL.Image.Image or ndarray
+        A file path; a PIL image of any common mode (grayscale, palette, RGBA,
+        16-bit, CMYK, ...); or a uint8 / uint16 array of shape (H, W), (H, W, 3)
+        or (H, W, 4). Grayscale becomes three equal channels, transparency is
+        composited on white and 16-bit values are scaled to 0..255.
+    index : int, optional
+        Position of the image in ``X``, used in error messages for in-memory
+        images.
+
+    Returns
+    -------
+    rgb : ndarray of shape (H, W, 3), dtype uint8
+
+    Raises
+    ------
+    ImageLoadError
+        Naming the file and the reason (missing, empty, not an image,
+        truncated or corrupt, unsupported array dtype or shape).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import load_rgb
+    >>> load_rgb(np.full((2, 3), 7, dtype=np.uint8)).shape
+    (2, 3, 3)
+    """
+    if isinstance(image, (str, os.PathLike)):
+        name = os.fspath(image)
+        return decode_bytes(read_bytes(name), name)
+    name = describe_image(image, index)
+    if isinstance(image, np.ndarray):
+        return _array_to_rgb(image, name)
+    if _is_pil_image(image):
+        if image.size[0] == 0 or image.size[1] == 0:
+            raise ImageLoadError(name, "the image has no pixels")
+        try:
+            image.load()
+        except (OSError, ValueError) as exc:
+            raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
+        return _pil_to_rgb(image, name)
+    raise ImageLoadError(
+        name,
+        "expected a file path (str or pathlib.Path), a PIL image or a uint8 array, "
+        f"got {type(image).__name__}",
+    )
+
+
+def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:
+    """Resize an RGB uint8 array to (image_size, image_size) like torchvision.
+
+    This is exactly ``transforms.Resize((image_size, image_size))`` on a PIL
+    image: Pillow's bilinear filter (which antialiases when shrinking).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import resize_rgb
+    >>> resize_rgb(np.zeros((10, 20, 3), np.uint8), 8).shape
+    (8, 8, 3)
+    """
+    if rgb.shape[0] == image_size and rgb.shape[1] == image_size:
+        return rgb  # torchvision's Resize returns the image unchanged in this case
+    Image = _import_pil()
+    img = Image.fromarray(rgb, mode="RGB")
+    return np.asarray(img.resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+
+
+def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):
+    """Turn (N, S, S, 3) uint8 RGB into the normalised float32 (N, 3, S, S) tensor.
+
+    Equal to ``Normalize(IMAGENET_MEAN, IMAGENET_STD)(ToTensor()(img))`` per
+    image, done once for the whole batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import to_normalized_tensor
+    >>> t = to_normalized_tensor(np.zeros((2, 4, 4, 3), np.uint8))
+    >>> tuple(t.shape), str(t.dtype)
+    ((2, 3, 4, 4), 'torch.float32')
+    """
+    import torch
+
+    batch = np.ascontiguousarray(batch)
+    if not batch.flags.writeable:  # torch.from_numpy warns on read-only memory
+        batch = batch.copy()
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2)
+    x = x.to(dtype=torch.float32).div_(255)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(1, 3, 1, 1)
+    x = x.sub_(mean).div_(std)
+    if memory_format is not None:
+        x = x.contiguous(memory_format=memory_format)
+    return x
+
+
+def load_image_folder(
+    container_path,
+    *,
+    extensions: Sequence[str] | None = IMAGE_EXTENSIONS,
+    shuffle: bool = False,
+    random_state=0,
+) -> Bunch:
+    """Load a folder of images, one subfolder per class, like ``load_files``.
+
+    The layout is ``container_path/<class name>/<image file>``; files directly
+    in ``container_path`` and hidden files or folders (starting with ``.``) are
+    ignored. Images are not decoded here: pass ``filenames`` to
+    :class:`robustkmeans.VGG16Featurizer`.
+
+    Parameters
+    ----------
+    container_path : str or os.PathLike
+        The folder holding one subfolder per class.
+    extensions : sequence of str or None, default=IMAGE_EXTENSIONS
+        File name endings to keep (case-insensitive, with the dot). ``None``
+        keeps every file.
+    shuffle : bool, default=False
+        Shuffle the images (files are otherwise sorted by class, then name).
+    random_state : int, RandomState instance or None, default=0
+        Seed for the shuffle.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``filenames`` (ndarray of str paths), ``target`` (ndarray of int class
+        indices), ``target_names`` (list of str, the sorted subfolder names)
+        and ``DESCR``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``container_path`` is not a folder.
+    ValueError
+        If no image files are found.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from robustkmeans import load_image_folder
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for cls in ["cats", "dogs"]:
+    ...     (root / cls).mkdir()
+    ...     Image.new("RGB", (8, 8)).save(root / cls / "a.png")
+    >>> data = load_image_folder(root)
+    >>> data.target_names, data.target.tolist()
+    (['cats', 'dogs'], [0, 1])
+    """
+    root = Path(container_path)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"load_image_folder: {os.fspath(container_path)!r} is not a folder; pass the "
+            "folder that holds one subfolder per class."
+        )
+    exts = None if extensions is None else tuple(e.lower() for e in extensions)
+    target_names = sorted(
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    filenames: list[str] = []
+    target: list[int] = []
+    for label, cls in enumerate(target_names):
+        for f in sorted((root / cls).rglob("*")):
+            rel = f.relative_to(root / cls)
+            if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                continue
+            if exts is not None and not f.name.lower().endswith(exts):
+                continue
+            filenames.append(os.fspath(f))
+            target.append(label)
+    if not filenames:
+        raise ValueError(
+            f"load_image_folder: no image files found under {os.fspath(root)!r} "
+            f"(expected {os.fspath(root)}/<class>/<file> with extensions {exts})."
+        )
+    filenames_arr = np.array(filenames)
+    target_arr = np.array(target, dtype=np.intp)
+    if shuffle:
+        order = check_random_state(random_state).permutation(len(filenames_arr))
+        filenames_arr, target_arr = filenames_arr[order], target_arr[order]
+    return Bunch(
+        filenames=filenames_arr,
+        target=target_arr,
+        target_names=target_names,
+        DESCR=f"Images under {os.fspath(root)}: {len(filenames_arr)} files in "
+        f"{len(target_names)} classes.",
+    )

@@ -1,0 +1,891 @@
+"""VGG16 convolutional features as a scikit-learn transformer.
+
+Three layers, as elsewhere in the package:
+
+- :class:`VGG16Featurizer` validates and resolves its parameters in ``fit``
+  and owns the lazily built torch module;
+- :func:`_extract_features` streams the images of one ``transform`` call
+  through a thread pool (read, hash, cache lookup, decode, resize) and the
+  network (batched forward, pooling), writing rows into a preallocated
+  float32 array;
+- :class:`_VGG16Trunk` is the torch module: ``features[:layer + 1]``, then
+  pooling.
+
+Image decoding lives in :mod:`robustkmeans._images`, the feature cache in
+:mod:`robustkmeans._cache`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import warnings
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._cache import FeatureCache, content_digest
+from ._images import (
+    ImageLoadError,
+    as_image_list,
+    decode_bytes,
+    load_rgb,
+    read_bytes,
+    resize_rgb,
+    to_normalized_tensor,
+)
+
+__all__ = ["VGG16Featurizer", "WEIGHTS_ENV", "LAYER_NAMES", "FEATURE_MAP_LAYERS"]
+
+#: Environment variable that may point at a local weights file for
+#: ``weights="IMAGENET1K_V1"``.
+WEIGHTS_ENV = "ROBUSTKMEANS_VGG16_WEIGHTS"
+
+_IMAGENET1K_V1_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
+_IMAGENET1K_V1_FILE = "vgg16-397923af.pth"
+
+# VGG16 configuration "D", exactly as torchvision.models.vgg16().features is built.
+_CFG_D = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+
+
+def _layer_table():
+    names, channels, n_pools = [], [], []
+    block, conv, c, pools = 1, 0, 3, 0
+    for v in _CFG_D:
+        if v == "M":
+            pools += 1
+            names.append(f"pool{block}")
+            channels.append(c)
+            n_pools.append(pools)
+            block, conv = block + 1, 0
+        else:
+            conv, c = conv + 1, v
+            names += [f"conv{block}_{conv}", f"relu{block}_{conv}"]
+            channels += [c, c]
+            n_pools += [pools, pools]
+    return tuple(names), tuple(channels), tuple(n_pools)
+
+
+#: Name of each index of ``vgg16().features``: ``conv<b>_<k>`` is the convolution
+#: output (before its ReLU), ``relu<b>_<k>`` the ReLU after it, ``pool<b>`` the
+#: max-pool closing block ``b``.
+LAYER_NAMES, _LAYER_CHANNELS, _LAYER_POOLS = _layer_table()
+
+#: Default layers of :meth:`VGG16Featurizer.feature_maps` (indices into ``features``).
+FEATURE_MAP_LAYERS = (1, 2, 3, 8, 15, 22, 29)
+
+_RANDOM_SEED = 0
+_PREPROCESS_VERSION = "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v1"
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "VGG16Featurizer needs PyTorch. Install it with `pip install "
+            "robustkmeans[vision]` (torch, torchvision, pillow)."
+        ) from exc
+    return torch
+
+
+def _resolve_layer(layer) -> int:
+    if isinstance(layer, str):
+        try:
+            return LAYER_NAMES.index(layer)
+        except ValueError:
+            raise ValueError(
+                f"layer={layer!r} is not a VGG16 layer name. Use an index 0..30 of "
+                f"vgg16().features or one of {', '.join(LAYER_NAMES)}."
+            ) from None
+    return int(layer)
+
+
+def _resolve_layers(layers) -> list[int]:
+    if layers is None:
+        return list(FEATURE_MAP_LAYERS)
+    if isinstance(layers, (str, Integral)):
+        layers = [layers]
+    out = []
+    for layer in layers:
+        index = _resolve_layer(layer)
+        if not 0 <= index < len(LAYER_NAMES):
+            raise ValueError(f"layer index {index} is outside 0..{len(LAYER_NAMES) - 1}.")
+        out.append(index)
+    return out
+
+
+def _map_shape(index: int, image_size: int) -> tuple[int, int, int]:
+    side = image_size // (2 ** _LAYER_POOLS[index])
+    return (_LAYER_CHANNELS[index], side, side)
+
+
+# --------------------------------------------------------------------------- weights
+
+_DIGEST_MEMO: dict[tuple, str] = {}
+_MODEL_MEMO: OrderedDict[tuple, object] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def _file_digest(path: str) -> str:
+    st = os.stat(path)
+    memo_key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    digest = _DIGEST_MEMO.get(memo_key)
+    if digest is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+        digest = h.hexdigest()
+        _DIGEST_MEMO[memo_key] = digest
+    return digest
+
+
+def _offline_help() -> str:
+    return (
+        f"Either set the environment variable {WEIGHTS_ENV}=/path/to/vgg16_features.pth "
+        "(a state dict of torchvision's vgg16().features, e.g. "
+        "../shared/weights/vgg16_features_imagenet1k_v1.pth in this project), pass "
+        "weights='/path/to/file.pth', or put torchvision's "
+        f"{_IMAGENET1K_V1_FILE} into the torch hub cache folder"
+    )
+
+
+def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, str]:
+    """Return (path of a weights file or None for random init, identity string)."""
+    torch = _import_torch()
+    if weights is None:
+        return None, f"random-init(seed={_RANDOM_SEED},torch={torch.__version__})"
+    if isinstance(weights, str) and weights == "IMAGENET1K_V1":
+        env = os.environ.get(WEIGHTS_ENV)
+        if env:
+            if not os.path.isfile(env):
+                raise FileNotFoundError(
+                    f"{WEIGHTS_ENV}={env!r} does not name an existing file. Point it at a "
+                    "state dict of vgg16().features (or a full vgg16 state dict), or unset "
+                    "it to use torchvision's download."
+                )
+            path = env
+        else:
+            path = os.path.join(torch.hub.get_dir(), "checkpoints", _IMAGENET1K_V1_FILE)
+            if not os.path.isfile(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                try:
+                    torch.hub.download_url_to_file(
+                        _IMAGENET1K_V1_URL, path, hash_prefix="397923af", progress=progress
+                    )
+                except Exception as exc:
+                    raise RuntimeError(
+                        f"Could not get the VGG16 IMAGENET1K_V1 weights: downloading "
+                        f"{_IMAGENET1K_V1_URL} failed ({type(exc).__name__}: {exc}). "
+                        f"{_offline_help()} ({os.path.dirname(path)}). Use weights=None "
+                        "only for tests: random weights give meaningless features."
+                    ) from exc
+        return path, f"sha256:{_file_digest(path)}"
+    if isinstance(weights, (str, os.PathLike)):
+        path = os.fspath(weights)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"weights={path!r} is not an existing file. Pass 'IMAGENET1K_V1', a path "
+                "to a state dict of vgg16().features (keys '0.weight', ...) or of the whole "
+                "vgg16 (keys 'features.0.weight', ...), or None for random weights (tests "
+                "only)."
+            )
+        return path, f"sha256:{_file_digest(path)}"
+    raise TypeError(
+        f"weights must be 'IMAGENET1K_V1', a file path or None, got {type(weights).__name__}."
+    )
+
+
+def _make_features():
+    """vgg16().features with the same layers and parameter names as torchvision's."""
+    torch = _import_torch()
+    nn = torch.nn
+    layers, c = [], 3
+    for v in _CFG_D:
+        if v == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            layers += [nn.Conv2d(c, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    return nn.Sequential(*layers)
+
+
+def _features_state_dict(state, path: str) -> dict:
+    if not isinstance(state, Mapping):
+        raise ValueError(
+            f"weights file {path!r} holds a {type(state).__name__}, not a state dict. Save "
+            "one with torch.save(model.features.state_dict(), path)."
+        )
+    if "state_dict" in state and isinstance(state["state_dict"], Mapping):
+        state = state["state_dict"]
+    for prefix in ("features.", "module.features."):
+        if any(k.startswith(prefix) for k in state):
+            # Full-model state dict: keep the convolutional part only.
+            return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    return dict(state)
+
+
+def _load_features(path: str | None, device: str):
+    """Build vgg16().features on ``device`` (eval mode, float32, channels_last)."""
+    torch = _import_torch()
+    if path is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_RANDOM_SEED)
+            features = _make_features()
+            # torchvision's VGG initialisation, applied in the same module order.
+            for m in features.modules():
+                if isinstance(m, torch.nn.Conv2d):
+                    torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                    torch.nn.init.constant_(m.bias, 0)
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(
+                f"weights file {path!r} could not be loaded with torch.load(..., "
+                f"weights_only=True): {exc}. It must be a state dict saved with "
+                "torch.save(vgg16.features.state_dict(), path)."
+            ) from exc
+        state = _features_state_dict(state, path)
+        with torch.device("meta"):
+            features = _make_features()
+        expected = set(features.state_dict())
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or unexpected:
+            raise ValueError(
+                f"weights file {path!r} is not a state dict of torchvision's vgg16().features: "
+                f"missing keys {missing[:6]}{'...' if len(missing) > 6 else ''}, unexpected "
+                f"keys {unexpected[:6]}{'...' if len(unexpected) > 6 else ''}."
+            )
+        state = {k: v.to(torch.float32) for k, v in state.items()}
+        try:
+            features.load_state_dict(state, strict=True, assign=True)
+        except RuntimeError as exc:
+            raise ValueError(f"weights file {path!r} does not fit vgg16().features: {exc}") from exc
+    features = features.to(device=device, dtype=torch.float32)
+    features = features.to(memory_format=torch.channels_last).eval()
+    for p in features.parameters():
+        p.requires_grad_(False)
+    return features
+
+
+def _shared_features(path: str | None, weights_id: str, device: str):
+    """Load each (weights, device) once per process; estimators share the module."""
+    key = (weights_id, device)
+    with _MEMO_LOCK:
+        if key in _MODEL_MEMO:
+            _MODEL_MEMO.move_to_end(key)
+            return _MODEL_MEMO[key]
+    features = _load_features(path, device)
+    with _MEMO_LOCK:
+        _MODEL_MEMO[key] = features
+        while len(_MODEL_MEMO) > 2:
+            _MODEL_MEMO.popitem(last=False)
+    return features
+
+
+_TRUNK_CLASS = None
+
+
+def _make_trunk(features, stop: int, pooling):
+    global _TRUNK_CLASS
+    if _TRUNK_CLASS is None:
+        torch = _import_torch()
+
+        # Defined on first use so that importing this module does not import torch.
+        class _VGG16Trunk(_VGG16TrunkBase, torch.nn.Module):
+            pass
+
+        _TRUNK_CLASS = _VGG16Trunk
+    return _TRUNK_CLASS(features, stop, pooling)
+
+
+class _VGG16TrunkBase:
+    """``features[:stop + 1]`` followed by pooling; maps (N, 3, S, S) to (N, D)."""
+
+    def __init__(self, features, stop: int, pooling):
+        super().__init__()
+        self.features = features
+        self.stop = stop
+        self.pooling = pooling
+
+    def forward(self, x):
+        for i in range(self.stop + 1):
+            x = self.features[i](x)
+        if self.pooling == "avg":
+            return x.mean(dim=(2, 3))
+        if self.pooling == "max":
+            return x.amax(dim=(2, 3))
+        return x.flatten(1)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def _normalize_rows(F: np.ndarray, normalize) -> np.ndarray:
+    if normalize is None:
+        return F
+    if normalize == "power":
+        F = np.sign(F) * np.sqrt(np.abs(F))
+    norms = np.sqrt(np.einsum("ij,ij->i", F, F, dtype=np.float64)).astype(np.float32)
+    norms[norms == 0] = 1  # all-zero rows stay zero, as sklearn.preprocessing.normalize does
+    F /= norms[:, None]
+    return F
+
+
+def _prepare_one(image, index: int, image_size: int, cache):
+    """Worker task: (key or None, cached row or None, resized RGB uint8 or None)."""
+    key = None
+    if isinstance(image, (str, os.PathLike)):
+        name = os.fspath(image)
+        data = read_bytes(name)
+        if cache is not None:
+            key = content_digest(data=data)
+            hit = cache.load(key)
+            if hit is not None:
+                return key, hit, None
+        rgb = decode_bytes(data, name)
+    else:
+        if cache is not None:
+            try:
+                key = content_digest(image)
+            except TypeError:
+                key = None
+            else:
+                hit = cache.load(key)
+                if hit is not None:
+                    return key, hit, None
+        rgb = load_rgb(image, index)
+    return key, None, resize_rgb(rgb, image_size)
+
+
+def _extract_features(
+    images: list,
+    *,
+    trunk_factory,
+    image_size: int,
+    n_features: int,
+    batch_size: int,
+    device: str,
+    n_workers: int,
+    cache,
+    on_error: str,
+    progress: bool,
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Pooled, unnormalised features of ``images``; rows of failed images are NaN.
+
+    Memory stays bounded by ``batch_size`` and a small prefetch window, whatever
+    ``len(images)``; only the (n, n_features) float32 output grows with n.
+    """
+    torch = _import_torch()
+    n = len(images)
+    out = np.empty((n, n_features), dtype=np.float32)
+    failures: list[tuple[int, str]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, unit="img", desc="VGG16 features")
+
+    batch_rgb: list[np.ndarray] = []
+    batch_rows: list[list[int]] = []
+    batch_keys: list[str | None] = []
+    pending: dict[str, int] = {}  # key -> slot in the batch, to run duplicates once
+    trunk = None
+
+    def flush():
+        nonlocal trunk
+        if not batch_rgb:
+            return
+        if trunk is None:
+            trunk = trunk_factory()
+        x = to_normalized_tensor(np.stack(batch_rgb), memory_format=torch.channels_last)
+        with torch.inference_mode():
+            values = trunk(x.to(device, non_blocking=True)).float().cpu().numpy()
+        for slot, rows in enumerate(batch_rows):
+            out[rows] = values[slot]
+            if cache is not None and batch_keys[slot] is not None:
+                cache.save(batch_keys[slot], values[slot])
+        if bar is not None:
+            bar.update(sum(len(r) for r in batch_rows))
+        batch_rgb.clear()
+        batch_rows.clear()
+        batch_keys.clear()
+        pending.clear()
+
+    window = max(2 * batch_size, 2 * n_workers, 4)
+    executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="vgg16-decode")
+    futures: deque = deque()
+    try:
+        next_index = 0
+        for i in range(n):
+            while next_index < n and len(futures) < window:
+                futures.append(
+                    executor.submit(_prepare_one, images[next_index], next_index, image_size, cache)
+                )
+                next_index += 1
+            future = futures.popleft()
+            try:
+                key, hit, rgb = future.result()
+            except ImageLoadError as exc:
+                if on_error == "raise":
+                    raise
+                out[i] = np.nan
+                failures.append((i, str(exc)))
+                if bar is not None:
+                    bar.update(1)
+                continue
+            if hit is not None:
+                out[i] = hit
+                if bar is not None:
+                    bar.update(1)
+                continue
+            if key is not None and key in pending:
+                batch_rows[pending[key]].append(i)
+                continue
+            if key is not None:
+                pending[key] = len(batch_rgb)
+            batch_rgb.append(rgb)
+            batch_rows.append([i])
+            batch_keys.append(key)
+            if len(batch_rgb) >= batch_size:
+                flush()
+        flush()
+    finally:
+        for f in futures:
+            f.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+        if bar is not None:
+            bar.close()
+    return out, failures
+
+
+# --------------------------------------------------------------------------- estimator
+
+
+class VGG16Featurizer(TransformerMixin, BaseEstimator):
+    """Images in, VGG16 convolutional features out: one row per image.
+
+    Each image is converted to RGB, resized to ``image_size`` x ``image_size``
+    (bilinear, as ``torchvision.transforms.Resize``), scaled to [0, 1] and
+    normalised with the ImageNet mean and std, passed through
+    ``torchvision.models.vgg16().features`` up to ``layer``, pooled over the
+    spatial positions and normalised. With the defaults this gives the
+    512-dimensional global-average-pooled ``pool5`` output, L2-normalised.
+
+    Parameters
+    ----------
+    weights : {"IMAGENET1K_V1"}, str, os.PathLike or None, default="IMAGENET1K_V1"
+        ``"IMAGENET1K_V1"``: torchvision's ImageNet weights, read from the file
+        named by the environment variable ``ROBUSTKMEANS_VGG16_WEIGHTS`` if set,
+        else from the torch hub cache, else downloaded there by torch. A path:
+        a state dict of ``vgg16().features`` (keys ``"0.weight"``, ...) or of the
+        whole ``vgg16`` (keys ``"features.0.weight"``, ...; the classifier is
+        ignored), read with ``torch.load(..., weights_only=True)``. ``None``:
+        random initialisation with a fixed seed, for tests only. When weights
+        cannot be had, ``fit`` raises an error that says how to provide them;
+        it never falls back to random weights.
+    layer : str or int, default="pool5"
+        Where to cut ``features``: an index 0..30 or a name from
+        :data:`LAYER_NAMES` (``"conv4_3"`` is the convolution output before
+        its ReLU, ``"relu4_3"`` after it, ``"pool4"`` the max-pool after).
+    pooling : {"avg", "max"} or None, default="avg"
+        Global pooling over the spatial positions; ``None`` flattens the map
+        (``C * H * W`` features, channel-major).
+    normalize : {"l2", "power"} or None, default="l2"
+        ``"l2"`` scales each row to unit Euclidean length; ``"power"`` takes
+        the signed square root of every value first (then L2); ``None`` gives
+        the raw pooled values. On real photographs this choice matters for
+        clustering: raw pooled vectors split by overall activation size
+        rather than by content. Measured with the ImageNet weights on 96
+        crops of the two scikit-learn sample photographs (``china.jpg`` vs
+        ``flower.jpg``, 224 px, KMeans with 2 clusters, see
+        ``benchmarks/bench_featurizer.py``): ARI TBD raw, TBD L2, TBD
+        power.
+    image_size : int, default=224
+        Side of the square the images are resized to. It must allow the
+        max-pools before ``layer`` (at least 32 for ``"pool5"``).
+    batch_size : int or "auto", default="auto"
+        Images per forward pass. ``"auto"`` is 4 on CPU (measured on a
+        2-core CPU, small batches in ``channels_last`` are the fastest) and 64
+        on GPU.
+    device : str, default="cpu"
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
+        (CUDA when available, else CPU).
+    n_jobs : int or None, default=None
+        Threads that read, decode and resize images while the network runs.
+        ``None`` means 1 on CPU (the forward pass uses the cores) and
+        ``min(8, os.cpu_count())`` on GPU; ``-1`` means all cores. The number
+        of torch threads is left as torch sets it.
+    cache : str, os.PathLike, joblib.Memory or None, default=None
+        Folder that keeps features across calls, keyed by image content and
+        the settings that change them (weights identity, layer, pooling,
+        image_size; values are stored before ``normalize``), not by file name
+        or order. A :class:`joblib.Memory` means its ``location``. Entries are
+        plain ``.npy`` files written atomically; corrupt or mismatched entries
+        are recomputed. Use it when fitting the same images more than once,
+        as in a grid search over a pipeline.
+    on_error : {"raise", "nan"}, default="raise"
+        What an unreadable image (missing, empty, not an image, truncated or
+        corrupt file; unsupported array) does. ``"raise"`` raises
+        :class:`~robustkmeans._images.ImageLoadError` naming the file and the
+        reason. ``"nan"`` keeps one row per input: the row of a failed image is
+        all NaN, a :class:`UserWarning` lists the failures, and nothing is
+        cached for it. Drop those rows before clustering, e.g. with
+        ``~np.isnan(F).any(axis=1)``.
+    progress : bool, default=False
+        Show a tqdm progress bar with the images per second (needs ``tqdm``).
+
+    Attributes
+    ----------
+    layer_index_ : int
+        Index in ``features`` of the last layer run.
+    layer_name_ : str
+        Its name.
+    feature_map_shape_ : tuple of int
+        (C, H, W) of the map at ``layer_index_`` before pooling.
+    n_features_out_ : int
+        Number of output columns.
+    weights_path_ : str or None
+        The weights file used (None for random weights).
+    weights_id_ : str
+        Identity of the weights (sha256 of the file) used in cache keys.
+    device_ : str
+        Resolved torch device.
+    batch_size_ : int
+        Resolved batch size.
+    n_workers_ : int
+        Resolved number of decoding threads.
+
+    See Also
+    --------
+    robustkmeans.load_image_folder : File names and labels from a folder tree.
+    robustkmeans.LossKMeans : Clusters the features.
+
+    Notes
+    -----
+    The torch module is built on first use, shared between estimators with
+    the same weights and device in one process, and never pickled:
+    ``clone`` and ``pickle`` are cheap and work on machines without the
+    weights (``transform`` then needs them again).
+
+    Throughput (``benchmarks/bench_featurizer.py``, 2-core CPU, 224 px): see
+    the JSON in ``benchmarks/results/``; decoding runs in threads beside the
+    forward pass, which takes nearly all the time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans import VGG16Featurizer
+    >>> rng = np.random.RandomState(0)
+    >>> images = rng.randint(0, 256, size=(3, 40, 50, 3), dtype=np.uint8)
+    >>> featurizer = VGG16Featurizer(weights=None, image_size=32).fit(images)
+    >>> F = featurizer.transform(images)
+    >>> F.shape, F.dtype
+    ((3, 512), dtype('float32'))
+    >>> np.allclose(np.linalg.norm(F, axis=1), 1)
+    True
+    >>> featurizer.get_feature_names_out()[:2]
+    array(['vgg16_pool5_avg0', 'vgg16_pool5_avg1'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "weights": [str, os.PathLike, None],
+        "layer": [str, Interval(Integral, 0, len(LAYER_NAMES) - 1, closed="both")],
+        "pooling": [StrOptions({"avg", "max"}), None],
+        "normalize": [StrOptions({"l2", "power"}), None],
+        "image_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "device": [str],
+        "n_jobs": [Integral, None],
+        "cache": [str, os.PathLike, HasMethods(["cache"]), None],
+        "on_error": [StrOptions({"raise", "nan"})],
+        "progress": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        weights="IMAGENET1K_V1",
+        *,
+        layer="pool5",
+        pooling="avg",
+        normalize="l2",
+        image_size=224,
+        batch_size="auto",
+        device="cpu",
+        n_jobs=None,
+        cache=None,
+        on_error="raise",
+        progress=False,
+    ):
+        self.weights = weights
+        self.layer = layer
+        self.pooling = pooling
+        self.normalize = normalize
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.n_jobs = n_jobs
+        self.cache = cache
+        self.on_error = on_error
+        self.progress = progress
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Validate the parameters and locate the weights; images are not read.
+
+        Parameters
+        ----------
+        X : sequence of images, optional
+            Not used (VGG16 is pretrained); accepted for pipeline compatibility.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VGG16Featurizer
+            Fitted featurizer.
+
+        Raises
+        ------
+        FileNotFoundError, RuntimeError
+            When the weights cannot be had; the message says how to provide them.
+        """
+        torch = _import_torch()
+        layer_index = _resolve_layer(self.layer)
+        map_shape = _map_shape(layer_index, self.image_size)
+        if map_shape[1] < 1:
+            raise ValueError(
+                f"image_size={self.image_size} is too small for layer={self.layer!r}: its "
+                f"{_LAYER_POOLS[layer_index]} max-pools need image_size >= "
+                f"{2 ** _LAYER_POOLS[layer_index]}."
+            )
+        device = self._resolve_device(torch)
+        if self.progress:
+            try:
+                import tqdm  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "progress=True needs tqdm: `pip install tqdm` (or "
+                    "robustkmeans[progress]), or set progress=False."
+                ) from None
+        on_gpu = not device.startswith("cpu")
+        if self.batch_size == "auto":
+            batch_size = 64 if on_gpu else 4
+        else:
+            batch_size = int(self.batch_size)
+        cpus = os.cpu_count() or 1
+        if self.n_jobs is None:
+            n_workers = min(8, cpus) if on_gpu else 1
+        elif self.n_jobs < 0:
+            n_workers = max(1, cpus + 1 + int(self.n_jobs))
+        elif self.n_jobs == 0:
+            raise ValueError("n_jobs=0 is not allowed; use None, a positive int or -1.")
+        else:
+            n_workers = int(self.n_jobs)
+        weights_path, weights_id = _resolve_weights(self.weights, progress=self.progress)
+
+        n_features = map_shape[0] if self.pooling is not None else int(np.prod(map_shape))
+        self.layer_index_ = layer_index
+        self.layer_name_ = LAYER_NAMES[layer_index]
+        self.feature_map_shape_ = map_shape
+        self.n_features_out_ = n_features
+        self.weights_path_ = weights_path
+        self.weights_id_ = weights_id
+        self.device_ = device
+        self.batch_size_ = batch_size
+        self.n_workers_ = n_workers
+        return self
+
+    def _resolve_device(self, torch) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(
+                f"device={self.device!r} is not a torch device; use 'cpu', 'cuda', "
+                "'cuda:<index>' or 'auto'."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but torch.cuda.is_available() is False; use "
+                "device='cpu' or device='auto'."
+            )
+        return str(device)
+
+    def _cache_settings(self) -> dict:
+        return {
+            "model": "torchvision vgg16().features",
+            "weights": self.weights_id_,
+            "layer": self.layer_index_,
+            "pooling": self.pooling,
+            "image_size": self.image_size,
+            "preprocess": _PREPROCESS_VERSION,
+            "dtype": "float32",
+        }
+
+    def _features_module(self):
+        """The shared ``features`` module, built on first use."""
+        return _shared_features(self.weights_path_, self.weights_id_, self.device_)
+
+    def _trunk(self):
+        key = (self.weights_id_, self.device_, self.layer_index_, self.pooling)
+        if getattr(self, "_model_key", None) != key:
+            self._model = _make_trunk(self._features_module(), self.layer_index_, self.pooling)
+            self._model_key = key
+        return self._model
+
+    def transform(self, X):
+        """Compute one feature row per image.
+
+        Parameters
+        ----------
+        X : sequence of images or ndarray
+            File paths (str or pathlib), PIL images, uint8 arrays (H, W) or
+            (H, W, 3) (also (H, W, 4) RGBA and uint16), or one uint8 array of
+            shape (N, H, W, 3) or (N, H, W).
+
+        Returns
+        -------
+        F : ndarray of shape (n_images, n_features_out_), dtype float32
+            The features, normalised as ``normalize`` says. With
+            ``on_error="nan"``, rows of unreadable images are NaN.
+
+        Raises
+        ------
+        robustkmeans._images.ImageLoadError
+            With ``on_error="raise"``, for the first image that cannot be
+            read, naming the file and the reason.
+        """
+        check_is_fitted(self, "weights_id_")
+        images = as_image_list(X)
+        cache = FeatureCache.from_param(
+            self.cache, self._cache_settings(), shape=(self.n_features_out_,)
+        )
+        F, failures = _extract_features(
+            images,
+            trunk_factory=self._trunk,
+            image_size=self.image_size,
+            n_features=self.n_features_out_,
+            batch_size=self.batch_size_,
+            device=self.device_,
+            n_workers=self.n_workers_,
+            cache=cache,
+            on_error=self.on_error,
+            progress=self.progress,
+        )
+        if failures:
+            shown = "; ".join(msg for _, msg in failures[:5])
+            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+            warnings.warn(
+                f"{len(failures)} of {len(images)} images could not be read; their rows "
+                f"are NaN: {shown}{more}",
+                UserWarning,
+                stacklevel=2,
+            )
+        ok = ~np.isnan(F).any(axis=1) if failures else slice(None)
+        F[ok] = _normalize_rows(F[ok], self.normalize)
+        return F
+
+    def feature_maps(self, image, layers=None) -> dict[int, np.ndarray]:
+        """Activations of one image after chosen layers, for visualisation.
+
+        The image is preprocessed as in :meth:`transform` and run through
+        ``features`` (whatever ``layer`` is) up to the deepest requested layer.
+
+        Parameters
+        ----------
+        image : str, os.PathLike, PIL.Image.Image or ndarray
+            One image, in any form :meth:`transform` accepts per item.
+        layers : sequence of int or str, default=None
+            Indices into ``features`` or names from :data:`LAYER_NAMES`.
+            ``None`` means :data:`FEATURE_MAP_LAYERS`, the outputs at indices
+            1, 2, 3, 8, 15, 22 and 29.
+
+        Returns
+        -------
+        maps : dict of int to ndarray of shape (C, H, W), dtype float32
+            For each requested layer index (in the order given), the
+            activation map of the image: ``C`` channels of ``H`` x ``W``
+            (see :data:`LAYER_NAMES` for what each index is).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans import VGG16Featurizer
+        >>> image = np.zeros((40, 40, 3), dtype=np.uint8)
+        >>> maps = VGG16Featurizer(weights=None, image_size=32).fit().feature_maps(image)
+        >>> {index: m.shape for index, m in maps.items()}[8]
+        (128, 16, 16)
+        >>> list(maps)
+        [1, 2, 3, 8, 15, 22, 29]
+        """
+        check_is_fitted(self, "weights_id_")
+        torch = _import_torch()
+        indices = _resolve_layers(layers)
+        rgb = resize_rgb(load_rgb(image), self.image_size)
+        x = to_normalized_tensor(rgb[None], memory_format=torch.channels_last)
+        features = self._features_module()
+        wanted = set(indices)
+        maps = {}
+        with torch.inference_mode():
+            x = x.to(self.device_)
+            for i in range(max(indices) + 1):
+                x = features[i](x)
+                if i in wanted:
+                    # Copy now: the in-place ReLU that follows would overwrite a conv output.
+                    maps[i] = x[0].float().cpu().contiguous().numpy().copy()
+        return {i: maps[i] for i in indices}
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        ``vgg16_<layer>_<pooling><channel>`` for pooled outputs, e.g.
+        ``vgg16_pool5_avg17``; ``vgg16_<layer>_c<channel>_y<row>_x<col>``
+        without pooling.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; images have no input feature names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "weights_id_")
+        prefix = f"vgg16_{self.layer_name_}"
+        C, H, W = self.feature_map_shape_
+        if self.pooling is not None:
+            names = [f"{prefix}_{self.pooling}{c}" for c in range(C)]
+        else:
+            names = [
+                f"{prefix}_c{c}_y{i}_x{j}" for c in range(C) for i in range(H) for j in range(W)
+            ]
+        return np.asarray(names, dtype=object)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop("_model", None)  # the torch module is rebuilt on demand, never pickled
+        state.pop("_model_key", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Inputs are images (paths, PIL images, uint8 arrays), not a numeric matrix.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        tags.non_deterministic = False
+        return tags
