@@ -1,0 +1,237 @@
+"""Image loading: every input form to RGB uint8, torchvision-equal preprocessing, clear errors."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+PIL = pytest.importorskip("PIL")
+torch = pytest.importorskip("torch")
+transforms = pytest.importorskip("torchvision.transforms")
+
+from PIL import Image  # noqa: E402
+
+from robustkmeans import load_image_folder  # noqa: E402
+from robustkmeans._images import (  # noqa: E402
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageLoadError,
+    as_image_list,
+    load_rgb,
+    resize_rgb,
+    to_normalized_tensor,
+)
+
+
+def _rgb(h=23, w=31, seed=0):
+    return np.random.RandomState(seed).randint(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def _jpeg_bytes(arr, quality=90):
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- input forms
+
+
+def test_path_pil_and_array_give_the_same_pixels(tmp_path):
+    arr = _rgb()
+    path = tmp_path / "a.png"
+    Image.fromarray(arr).save(path)
+    np.testing.assert_array_equal(load_rgb(path), arr)
+    np.testing.assert_array_equal(load_rgb(str(path)), arr)
+    np.testing.assert_array_equal(load_rgb(Image.fromarray(arr)), arr)
+    np.testing.assert_array_equal(load_rgb(arr), arr)
+
+
+def test_grayscale_becomes_three_equal_channels(tmp_path):
+    gray = _rgb()[:, :, 0]
+    for image in (gray, gray[:, :, None], Image.fromarray(gray, mode="L")):
+        rgb = load_rgb(image)
+        assert rgb.shape == gray.shape + (3,) and rgb.dtype == np.uint8
+        for c in range(3):
+            np.testing.assert_array_equal(rgb[:, :, c], gray)
+    Image.fromarray(gray, mode="L").save(tmp_path / "g.png")
+    np.testing.assert_array_equal(load_rgb(tmp_path / "g.png")[:, :, 1], gray)
+
+
+def test_palette_image_uses_its_palette(tmp_path):
+    arr = _rgb()
+    pal = Image.fromarray(arr).quantize(colors=16)
+    pal.save(tmp_path / "p.png")
+    expected = np.asarray(pal.convert("RGB"))
+    np.testing.assert_array_equal(load_rgb(pal), expected)
+    np.testing.assert_array_equal(load_rgb(tmp_path / "p.png"), expected)
+
+
+def test_rgba_is_composited_on_white():
+    rgba = np.zeros((2, 3, 4), dtype=np.uint8)
+    rgba[..., 0] = 255  # pure red
+    rgba[0, :, 3] = 0  # row 0 fully transparent -> white
+    rgba[1, :, 3] = 255  # row 1 opaque -> red
+    rgba[1, 2, 3] = 128  # half transparent -> pink
+    for image in (rgba, Image.fromarray(rgba, mode="RGBA")):
+        rgb = load_rgb(image)
+        np.testing.assert_array_equal(rgb[0], np.full((3, 3), 255))
+        np.testing.assert_array_equal(rgb[1, 0], [255, 0, 0])
+        assert rgb[1, 2, 0] == 255 and 120 <= rgb[1, 2, 1] <= 135
+
+
+def test_palette_with_transparency_and_la_are_composited(tmp_path):
+    p = Image.new("P", (2, 1))
+    p.putpalette([0, 0, 0, 10, 20, 30] + [0] * (256 * 3 - 6))
+    p.putpixel((0, 0), 0)
+    p.putpixel((1, 0), 1)
+    p.info["transparency"] = 0
+    p.save(tmp_path / "t.png")
+    for image in (p, tmp_path / "t.png"):
+        np.testing.assert_array_equal(load_rgb(image)[0], [[255, 255, 255], [10, 20, 30]])
+    la = Image.fromarray(np.array([[[50, 0], [50, 255]]], dtype=np.uint8), mode="LA")
+    np.testing.assert_array_equal(load_rgb(la)[0], [[255, 255, 255], [50, 50, 50]])
+
+
+def test_16_bit_images_are_scaled_to_8_bit(tmp_path):
+    values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
+    expected = np.array([0, 1, 255, 128], dtype=np.uint8)
+    np.testing.assert_array_equal(load_rgb(values)[0, :, 0], expected)
+    Image.fromarray(values).save(tmp_path / "d.png")  # written as a 16-bit PNG
+    assert Image.open(tmp_path / "d.png").mode.startswith("I")
+    rgb = load_rgb(tmp_path / "d.png")
+    np.testing.assert_array_equal(rgb[0, :, 2], expected)
+
+
+def test_cmyk_and_bilevel_convert_to_rgb():
+    cmyk = Image.fromarray(_rgb()).convert("CMYK")
+    assert load_rgb(cmyk).shape == (23, 31, 3)
+    bw = Image.fromarray((_rgb()[:, :, 0] > 128).astype(np.uint8) * 255).convert("1")
+    assert set(np.unique(load_rgb(bw))) <= {0, 255}
+
+
+def test_unsupported_arrays_say_what_to_pass():
+    with pytest.raises(ImageLoadError, match="float64.*uint8"):
+        load_rgb(np.zeros((4, 4, 3)))
+    with pytest.raises(ImageLoadError, match="shape"):
+        load_rgb(np.zeros((4, 4, 2), dtype=np.uint8))
+    with pytest.raises(ImageLoadError, match="no pixels"):
+        load_rgb(np.zeros((0, 4, 3), dtype=np.uint8))
+    with pytest.raises(ImageLoadError, match="int"):
+        load_rgb(42)
+
+
+# ----------------------------------------------------------------------------- X forms
+
+
+def test_as_image_list_accepts_sequences_and_batches():
+    assert len(as_image_list(np.zeros((3, 5, 6, 3), np.uint8))) == 3
+    assert len(as_image_list(np.zeros((4, 5, 6), np.uint8))) == 4
+    assert as_image_list(("a.jpg", "b.jpg")) == ["a.jpg", "b.jpg"]
+    assert as_image_list(np.array(["a.jpg", "b.jpg"], dtype=object)) == ["a.jpg", "b.jpg"]
+
+
+@pytest.mark.parametrize("X", ["one.jpg", Image.new("RGB", (2, 2))])
+def test_single_image_instead_of_a_sequence_is_rejected(X):
+    with pytest.raises(TypeError, match="Wrap it in a list"):
+        as_image_list(X)
+
+
+def test_numeric_matrix_is_rejected_with_explanation():
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
+        as_image_list(np.zeros((10, 4)))
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def _bad_files(tmp_path):
+    good = _jpeg_bytes(_rgb(64, 64))
+    (tmp_path / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (tmp_path / "text.jpg").write_text("this is not a JPEG, just some text\n")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "folder.jpg").mkdir()
+    return {
+        "missing.jpg": "file not found",
+        "truncated.jpg": "truncated",
+        "text.jpg": "not an image.*text",
+        "empty.jpg": "empty",
+        "folder.jpg": "directory",
+    }
+
+
+def test_bad_files_raise_naming_the_file_and_the_reason(tmp_path):
+    for name, reason in _bad_files(tmp_path).items():
+        path = tmp_path / name
+        with pytest.raises(ImageLoadError, match=reason) as info:
+            load_rgb(path)
+        assert os.fspath(path) in str(info.value)
+        assert info.value.filename == os.fspath(path)
+
+
+def test_image_load_error_pickles():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ImageLoadError("a.jpg", "file not found")))
+    assert err.filename == "a.jpg" and "file not found" in str(err)
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+
+@pytest.mark.parametrize("shape", [(23, 31), (1, 1), (300, 200), (32, 32)])
+def test_resize_equals_torchvision_resize_on_pil(shape):
+    arr = _rgb(*shape, seed=3)
+    expected = np.asarray(transforms.Resize((32, 32))(Image.fromarray(arr)))
+    np.testing.assert_array_equal(resize_rgb(arr, 32), expected)
+
+
+def test_to_normalized_tensor_equals_to_tensor_and_normalize():
+    batch = np.stack([_rgb(16, 16, seed=s) for s in range(3)])
+    pipeline = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    )
+    expected = torch.stack([pipeline(Image.fromarray(a)) for a in batch])
+    got = to_normalized_tensor(batch, memory_format=torch.channels_last)
+    assert got.dtype == torch.float32 and got.shape == (3, 3, 16, 16)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def _make_tree(root):
+    for cls, n in [("dogs", 2), ("cats", 3)]:
+        (root / cls).mkdir()
+        for i in range(n):
+            Image.fromarray(_rgb(8, 8, seed=i)).save(root / cls / f"{i}.png")
+    (root / "cats" / "notes.txt").write_text("not an image")
+    (root / "cats" / ".hidden.png").write_bytes(b"x")
+    (root / ".git").mkdir()
+    Image.new("RGB", (4, 4)).save(root / ".git" / "x.png")
+    Image.new("RGB", (4, 4)).save(root / "loose.png")
+
+
+def test_load_image_folder_labels_from_subfolders(tmp_path):
+    _make_tree(tmp_path)
+    data = load_image_folder(tmp_path)
+    assert data.target_names == ["cats", "dogs"]
+    assert data.target.tolist() == [0, 0, 0, 1, 1]
+    assert all(
+        os.path.basename(os.path.dirname(f)) == data.target_names[t]
+        for f, t in zip(data.filenames, data.target, strict=True)
+    )
+    assert not any(f.endswith((".txt", "loose.png", ".hidden.png")) for f in data.filenames)
+    shuffled = load_image_folder(tmp_path, shuffle=True, random_state=1)
+    assert sorted(shuffled.filenames) == sorted(data.filenames)
+    pairs = dict(zip(data.filenames, data.target, strict=True))
+    assert all(pairs[f] == t for f, t in zip(shuffled.filenames, shuffled.target, strict=True))
+    assert len(load_image_folder(tmp_path, extensions=None).filenames) == 6  # + notes.txt
+
+
+def test_load_image_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_image_folder(tmp_path / "nope")
+    (tmp_path / "empty_class").mkdir()
+    with pytest.raises(ValueError, match="no image files"):
+        load_image_folder(tmp_path)
