@@ -1,0 +1,313 @@
+"""Behaviour of LossKMeans that users rely on."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from robustkmeans import LossKMeans
+from robustkmeans._losses import LOSS_NAMES, get_loss
+
+ROBUST = [loss for loss in LOSS_NAMES if loss != "square"]
+
+
+def _data(seed=0, n=300, d=6, heavy=False, dtype=np.float64):
+    X, y = make_blobs(n, centers=4, n_features=d, random_state=seed)
+    if heavy:
+        rng = np.random.default_rng(seed)
+        X = X + rng.standard_t(df=1.5, size=X.shape)
+    return X.astype(dtype), y
+
+
+# ---------------------------------------------------------------------------------
+# the objective
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("heavy", [False, True])
+def test_objective_never_increases(loss, heavy):
+    X, _ = _data(seed=1, heavy=heavy)
+    w = np.random.default_rng(0).uniform(0.1, 5, size=X.shape[0])
+    km = LossKMeans(5, loss=loss, delta=0.8, sigma=2.0, epsilon=0.5, init="random",
+                    n_init=1, tol=0, max_iter=50, random_state=0)
+    km.fit(X, sample_weight=w)
+    path = np.array(km.objective_path_)
+    assert len(path) >= 2
+    assert np.all(np.diff(path) <= 1e-9 * path[0]), path
+    assert km.inertia_ == pytest.approx(path[-1])
+    # the reported objective is the weighted cost of each sample to its center
+    costs = km.transform(X)[np.arange(X.shape[0]), km.labels_]
+    assert km.inertia_ == pytest.approx(float(w @ costs), rel=1e-9)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_centers_are_exact_for_final_labels(loss):
+    X, _ = _data(seed=2, heavy=True)
+    km = LossKMeans(4, loss=loss, delta=1.0, sigma=2.0, epsilon=0.5, random_state=0).fit(X)
+    solver = get_loss(loss, {"square": None, "absolute": None}.get(loss, km._loss.scale))
+    for c in range(4):
+        members = X[km.labels_ == c]
+        ours = solver.objective(members, km.cluster_centers_[c])
+        best = solver.objective(members, solver.center(members, init=km.cluster_centers_[c]))
+        assert ours <= best * (1 + 1e-6) + 1e-9
+
+
+# ---------------------------------------------------------------------------------
+# parity with scikit-learn
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_square_matches_sklearn_kmeans_from_same_init(dtype, weighted):
+    X, _ = _data(seed=3, n=500, dtype=dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]).astype(dtype) if weighted else None
+    init = X[[0, 10, 20, 30, 40]]
+    ref = KMeans(5, init=init, n_init=1, tol=1e-4).fit(X, sample_weight=w)
+    ours = LossKMeans(5, init=init, n_init=1, tol=1e-4).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-5)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-5)
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.cluster_centers_.dtype == dtype
+
+
+def test_square_kmeans_plusplus_draws_sklearn_seeds():
+    X, _ = _data(seed=4, n=400)
+    ref = KMeans(4, random_state=7).fit(X)
+    ours = LossKMeans(4, random_state=7).fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+
+
+def test_square_sparse_matches_dense():
+    X, _ = _data(seed=5)
+    X[X < 0] = 0
+    init = X[:4]
+    dense = LossKMeans(4, init=init).fit(X)
+    sparse = LossKMeans(4, init=init).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(dense.labels_, sparse.labels_)
+    np.testing.assert_allclose(dense.cluster_centers_, sparse.cluster_centers_, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------
+# what robust losses are for
+# ---------------------------------------------------------------------------------
+def test_robust_losses_resist_gross_outliers():
+    scores = {loss: [] for loss in LOSS_NAMES}
+    for seed in range(3):
+        X, y = make_blobs(270, centers=3, n_features=5, center_box=(-6, 6), random_state=seed)
+        outliers = np.random.default_rng(seed).uniform(-60, 60, size=(30, 5))  # 10%
+        Xo = np.vstack([X, outliers])
+        for loss in LOSS_NAMES:
+            km = LossKMeans(3, loss=loss, delta="auto", sigma="auto", epsilon="auto",
+                            n_init=5, random_state=seed).fit(Xo)
+            scores[loss].append(adjusted_rand_score(y, km.labels_[: len(y)]))
+    square = np.mean(scores["square"])
+    for loss in ROBUST:
+        assert np.mean(scores[loss]) > square + 0.3, (loss, scores)
+
+
+# ---------------------------------------------------------------------------------
+# algorithms
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_hartigan_never_worse_than_lloyd(seed):
+    X, _ = _data(seed=seed, n=300, heavy=True)
+    init = X[np.random.default_rng(seed).choice(len(X), 6, replace=False)]
+    lloyd = LossKMeans(6, init=init, algorithm="lloyd").fit(X)
+    hartigan = LossKMeans(6, init=init, algorithm="hartigan").fit(X)
+    assert hartigan.inertia_ <= lloyd.inertia_ * (1 + 1e-12)
+    path = np.array(hartigan.objective_path_)
+    assert np.all(np.diff(path) <= 1e-9 * path[0])
+    # the centers are the means of the final clusters
+    for c in range(6):
+        np.testing.assert_allclose(hartigan.cluster_centers_[c],
+                                   X[hartigan.labels_ == c].mean(0), atol=1e-10)
+
+
+def test_macqueen_reaches_a_good_clustering():
+    X, y = _data(seed=6, n=400)
+    km = LossKMeans(4, algorithm="macqueen", random_state=0).fit(X)
+    ref = KMeans(4, random_state=0).fit(X)
+    assert adjusted_rand_score(y, km.labels_) > 0.95
+    assert km.inertia_ <= ref.inertia_ * 1.05
+
+
+@pytest.mark.parametrize("algorithm", ["hartigan", "macqueen"])
+def test_unsupported_algorithm_loss_pair_is_named(algorithm):
+    X, _ = _data()
+    with pytest.raises(ValueError, match=f"algorithm='{algorithm}' supports loss in"):
+        LossKMeans(3, loss="huber", algorithm=algorithm).fit(X)
+
+
+# ---------------------------------------------------------------------------------
+# parameters, assignment rules, edge cases
+# ---------------------------------------------------------------------------------
+def test_auto_scales_are_resolved_and_stored():
+    X, _ = _data(seed=7)
+    km = LossKMeans(4, loss="huber", delta="auto", sigma="auto", epsilon="auto",
+                    random_state=0).fit(X)
+    assert km.delta_ > 0 and km.sigma_ > 0 and km.epsilon_ > 0
+    assert km.epsilon_ == pytest.approx(km.sigma_ / 2)
+    fixed = LossKMeans(4, loss="huber", delta=0.3, random_state=0).fit(X)
+    assert (fixed.delta_, fixed.sigma_, fixed.epsilon_) == (0.3, 1.0, 1.0)
+    # scaling the data scales the automatic scales
+    scaled = LossKMeans(4, loss="huber", delta="auto", random_state=0).fit(10 * X)
+    assert scaled.delta_ == pytest.approx(10 * km.delta_, rel=1e-6)
+
+
+def test_epsilon_insensitive_ties_go_to_nearest_center():
+    km = LossKMeans(2, loss="epsilon_insensitive", epsilon=10.0, init=np.array([[0.0], [3.0]]))
+    km.fit(np.array([[0.0], [1.0], [2.0], [3.0]]))
+    # all costs are 0 (every sample is within epsilon of both centers)
+    assert np.all(km.transform([[1.0], [2.5]]) == 0)
+    np.testing.assert_array_equal(km.predict([[1.0], [2.5], [1.5]]), [0, 1, 0])
+
+
+def test_separable_ties_break_by_euclidean_distance():
+    # absolute cost: (2, 0) is at L1 distance 2 from both centers; Euclidean sqrt(2) vs 2
+    km = LossKMeans(2, loss="absolute", init=np.array([[1.0, 1.0], [0.0, 0.0]]), max_iter=1)
+    km.fit(np.array([[1.0, 1.0], [0.0, 0.0], [5.0, 5.0], [-5.0, -5.0]]))
+    km.cluster_centers_ = np.array([[0.0, 0.0], [1.0, 1.0]])
+    assert km.predict([[2.0, 0.0]])[0] == 1
+
+
+def test_empty_clusters_are_reseeded():
+    X, _ = _data(seed=8, n=100)
+    init = np.repeat(X[:1], 3, axis=0)  # three identical centers: two start empty
+    for loss in LOSS_NAMES:
+        km = LossKMeans(3, loss=loss, init=init).fit(X)
+        assert len(np.unique(km.labels_)) == 3, loss
+
+
+def test_fewer_distinct_points_than_clusters_warns():
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
+    with pytest.warns(ConvergenceWarning, match="Number of distinct clusters"):
+        LossKMeans(3, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_dtype_is_preserved(loss):
+    X, _ = _data(dtype=np.float32)
+    km = LossKMeans(3, loss=loss, random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == np.float32
+    assert km.transform(X).dtype == np.float32
+
+
+@pytest.mark.parametrize("loss", ROBUST)
+def test_sparse_input(loss):
+    X = sp.random(50, 8, density=0.3, format="csr", random_state=0)
+    km = LossKMeans(3, loss=loss, random_state=0)
+    if loss in ("correntropy", "epsilon_insensitive"):
+        sparse = km.fit(X)
+        dense = clone(km).fit(X.toarray())
+        assert adjusted_rand_score(sparse.labels_, dense.labels_) > 0.9
+    else:
+        with pytest.raises(TypeError, match="Sparse input is not supported"):
+            km.fit(X)
+
+
+def test_transform_score_predict_agree():
+    X, _ = _data(seed=9)
+    for loss in LOSS_NAMES:
+        km = LossKMeans(4, loss=loss, random_state=0).fit(X)
+        T = km.transform(X)
+        assert T.shape == (X.shape[0], 4)
+        np.testing.assert_allclose(T, km._loss.cost(X, km.cluster_centers_), rtol=1e-6,
+                                   atol=1e-8)
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+        assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-7)
+
+
+def test_feature_names_out_and_pandas_output():
+    pd = pytest.importorskip("pandas")
+    X, _ = _data()
+    km = LossKMeans(3, random_state=0).set_output(transform="pandas")
+    out = km.fit_transform(pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]))
+    assert list(out.columns) == ["losskmeans0", "losskmeans1", "losskmeans2"]
+    assert list(km.feature_names_in_) == [f"f{i}" for i in range(X.shape[1])]
+
+
+# ---------------------------------------------------------------------------------
+# reproducibility
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_same_random_state_same_result_and_pickle_round_trip(loss):
+    X, _ = _data(seed=10)
+    a = LossKMeans(4, loss=loss, init="random", random_state=3, delta="auto").fit(X)
+    b = LossKMeans(4, loss=loss, init="random", random_state=3, delta="auto").fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    c = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(c.predict(X), a.predict(X))
+    np.testing.assert_array_equal(c.transform(X), a.transform(X))
+
+
+# ---------------------------------------------------------------------------------
+# errors that say what to do
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"loss": "hubber"}, r"'loss' parameter of LossKMeans must be a str among"),
+        ({"delta": 0.0}, "'delta' parameter"),
+        ({"sigma": -1.0}, "'sigma' parameter"),
+        ({"epsilon": -0.1}, "'epsilon' parameter"),
+        ({"n_clusters": 0}, "'n_clusters' parameter"),
+        ({"algorithm": "elkan"}, "'algorithm' parameter"),
+    ],
+)
+def test_bad_parameters(params, match):
+    X, _ = _data()
+    with pytest.raises(ValueError, match=match):
+        LossKMeans(**params).fit(X)
+
+
+def test_unknown_loss_message_lists_every_loss():
+    X, _ = _data()
+    with pytest.raises(ValueError) as err:
+        LossKMeans(loss="hubber").fit(X)
+    for name in LOSS_NAMES:
+        assert name in str(err.value)
+
+
+def test_bad_input():
+    X, _ = _data()
+    X_nan = X.copy()
+    X_nan[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        LossKMeans(3).fit(X_nan)
+    with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=8"):
+        LossKMeans(8).fit(X[:5])
+    with pytest.raises(ValueError, match="Negative values in data passed to .sample_weight"):
+        LossKMeans(3).fit(X, sample_weight=-np.ones(len(X)))
+    km = LossKMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        km.predict(X[:, :3])
+    with pytest.raises(ValueError, match="does not match"):
+        LossKMeans(3, init=X[:2]).fit(X)
+
+
+# ---------------------------------------------------------------------------------
+# in a pipeline and a grid search
+# ---------------------------------------------------------------------------------
+def test_grid_search_over_loss_and_scales():
+    X, _ = _data(seed=11, n=120)
+    pipe = Pipeline([("scale", StandardScaler()), ("cluster", LossKMeans(random_state=0))])
+    grid = {
+        "cluster__loss": list(LOSS_NAMES),
+        "cluster__delta": [0.5, "auto"],
+        "cluster__sigma": [1.0],
+        "cluster__epsilon": [0.2],
+        "cluster__n_clusters": [3, 4],
+    }
+    search = GridSearchCV(pipe, grid, cv=2).fit(X)
+    assert len(search.cv_results_["params"]) == 24
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))

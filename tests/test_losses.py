@@ -1,0 +1,132 @@
+"""Each center solver returns the exact minimiser of its cluster's cost."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize, minimize_scalar
+
+from robustkmeans._losses import LOSS_NAMES, get_loss, weighted_median
+
+
+def _cluster(seed, n=60, d=4, heavy=False):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_t(df=1.5, size=(n, d)) if heavy else rng.normal(size=(n, d))
+    X += rng.normal(scale=3, size=d)
+    w = rng.uniform(0.2, 3.0, size=n)
+    return X, w
+
+
+def _rho(name, scale):
+    """The per-coordinate (separable) formulas, written independently of the package."""
+    if name == "absolute":
+        return np.abs
+    if name == "huber":
+        return lambda r: np.where(np.abs(r) <= scale, r**2 / 2, scale * (np.abs(r) - scale / 2))
+    if name == "pseudo_huber":
+        return lambda r: scale**2 * (np.sqrt(1 + (r / scale) ** 2) - 1)
+    raise ValueError(name)
+
+
+@pytest.mark.parametrize("name,scale", [("absolute", None), ("huber", 0.7), ("pseudo_huber", 1.3)])
+@pytest.mark.parametrize("heavy", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_separable_center_is_exact_minimiser(name, scale, heavy, seed):
+    X, w = _cluster(seed, heavy=heavy)
+    loss = get_loss(name, scale)
+    center = loss.center(X, w)
+    rho = _rho(name, scale)
+    for j in range(X.shape[1]):
+
+        def f(m, j=j):
+            return float(np.dot(w, rho(X[:, j] - m)))
+
+        # high-precision 1-D reference: bounded Brent on the data range, refined by
+        # the best data point (the minimiser of a weighted L1 cost is a data point)
+        ref = minimize_scalar(
+            f, bounds=(X[:, j].min(), X[:, j].max()), method="bounded",
+            options={"xatol": 1e-13, "maxiter": 10_000},
+        )
+        best = min(ref.fun, min(f(v) for v in X[:, j]))
+        assert f(center[j]) <= best * (1 + 1e-9) + 1e-12
+        assert f(center[j]) >= best * (1 - 1e-6)
+
+
+def test_huber_center_reduces_to_median_and_mean():
+    X, w = _cluster(3)
+    tiny = get_loss("huber", 1e-9).center(X, w)
+    np.testing.assert_allclose(tiny, weighted_median(X, w), atol=1e-6)
+    huge = get_loss("huber", 1e9).center(X, w)
+    np.testing.assert_allclose(huge, w @ X / w.sum(), rtol=1e-12)
+
+
+def test_weighted_median_matches_repetition():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(15, 3))
+    counts = rng.integers(1, 4, size=15)
+    repeated = np.repeat(X, counts, axis=0)
+    np.testing.assert_allclose(weighted_median(X, counts.astype(float)), np.median(repeated, 0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("epsilon", [0.0, 0.5, 2.0])
+def test_epsilon_insensitive_center_is_exact_minimiser(seed, epsilon):
+    X, w = _cluster(seed, n=40, d=3, heavy=True)
+    loss = get_loss("epsilon_insensitive", epsilon)
+
+    def f(m):
+        return float(np.dot(w, np.maximum(np.linalg.norm(X - m, axis=1) - epsilon, 0)))
+
+    center = loss.center(X, w)
+    # reference: Nelder-Mead with tight tolerances from several starts
+    starts = [w @ X / w.sum(), np.median(X, axis=0)] + list(X[:3])
+    ref = min(
+        minimize(f, s, method="Nelder-Mead",
+                 options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20_000}).fun
+        for s in starts
+    )
+    assert f(center) <= ref * (1 + 1e-6) + 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_correntropy_center_is_stationary_and_no_worse(seed):
+    X, w = _cluster(seed, heavy=True)
+    sigma = 1.5
+    loss = get_loss("correntropy", sigma)
+    start = w @ X / w.sum()
+    center = loss.center(X, w, init=start)
+    assert loss.objective(X, center, w) <= loss.objective(X, start, w)
+    k = w * np.exp(-((X - center) ** 2).sum(1) / (2 * sigma**2))
+    grad = (k[:, None] * (center - X)).sum(0) / sigma**2
+    scale = (k[:, None] * np.abs(center - X)).sum(0).max() / sigma**2
+    assert np.abs(grad).max() <= 1e-6 * scale
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_cost_matches_formula(name):
+    rng = np.random.default_rng(0)
+    X, C = rng.normal(size=(20, 5)), rng.normal(size=(3, 5))
+    scale = 0.8
+    loss = get_loss(name, scale)
+    R = X[:, None, :] - C[None, :, :]
+    dist = np.linalg.norm(R, axis=2)
+    expected = {
+        "square": dist**2,
+        "absolute": np.abs(R).sum(2),
+        "huber": _rho("huber", scale)(R).sum(2),
+        "pseudo_huber": _rho("pseudo_huber", scale)(R).sum(2),
+        "correntropy": 1 - np.exp(-(dist**2) / (2 * scale**2)),
+        "epsilon_insensitive": np.maximum(dist - scale, 0),
+    }[name]
+    np.testing.assert_allclose(loss.cost(X, C), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_pseudo_huber_cost_accurate_for_tiny_residuals():
+    loss = get_loss("pseudo_huber", 1.0)
+    X = np.full((1, 512), 1e-5, dtype=np.float32)
+    cost = loss.cost(X, np.zeros((1, 512), np.float32))[0, 0]
+    # delta^2 (sqrt(1 + r^2) - 1) ~ r^2 / 2: a naive float32 formula returns 0 here
+    np.testing.assert_allclose(cost, 512 * 1e-10 / 2, rtol=1e-5)
+
+
+def test_unknown_loss_lists_valid_names():
+    with pytest.raises(ValueError, match="Valid losses are: 'square', 'absolute'"):
+        get_loss("hubber", 1.0)
