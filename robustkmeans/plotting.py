@@ -391,7 +391,8 @@ class SilhouetteDisplay:
         for color, cluster in zip(colors, clusters, strict=True):
             members = np.sort(values[labels == cluster])
             upper = lower + members.size
-            ax.fill_betweenx(np.arange(lower, upper), 0, members, color=color, alpha=0.8)
+            # One bar per sample: exact for small clusters, a filled profile for large.
+            ax.barh(np.arange(lower, upper), members, height=1.0, color=color, linewidth=0)
             ax.text(-0.02, (lower + upper) / 2, str(cluster), ha="right", va="center")
             lower = upper + gap
         self.average_ = float(values.mean())
@@ -694,7 +695,9 @@ class RepresentativesDisplay:
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
         if figure is None:
-            figure = plt.figure(figsize=(size * n_cols + 1.2, size * len(clusters) + 0.6))
+            figure = plt.figure(
+                figsize=(size * n_cols + 1.2, size * len(clusters) + 0.6), layout="constrained"
+            )
         axes = figure.subplots(len(clusters), n_cols, squeeze=False)
         colors = _colors(len(clusters))
         for row, cluster in enumerate(clusters):
@@ -914,7 +917,9 @@ class LossComparisonDisplay:
         n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in self.representatives))
         size = 1.35
         if figure is None:
-            figure = plt.figure(figsize=(size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4))
+            figure = plt.figure(
+                figsize=(size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4), layout="constrained"
+            )
         axes = figure.subplots(n_rows, n_cols, squeeze=False)
         for row, loss in enumerate(self.losses):
             reps = self.representatives[row]
@@ -937,7 +942,6 @@ class LossComparisonDisplay:
             axes[row, 0].set_title(f"{loss}: {text}", loc="left", fontsize="small")
             axes[row, 0].set_ylabel(loss, fontsize="small")
         figure.suptitle("Representative per cluster, for each loss", fontsize="medium")
-        figure.tight_layout()
         self.axes_ = axes
         self.figure_ = figure
         return self
@@ -1042,7 +1046,9 @@ class FeatureMapsDisplay:
         offset = 0 if self.image is None else 1
         n_cols = self.n_channels + offset
         if figure is None:
-            figure = plt.figure(figsize=(1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5))
+            figure = plt.figure(
+                figsize=(1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5), layout="constrained"
+            )
         axes = figure.subplots(len(layers), n_cols, squeeze=False)
         self.channels_ = {}
         for row, layer in enumerate(layers):

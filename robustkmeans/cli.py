@@ -1,0 +1,760 @@
+"""Command line: ``robustkmeans cluster | compare-losses | quantize | demo``.
+
+Every subcommand reads its inputs without modifying them and writes its outputs
+atomically (a temporary file in the destination folder, then ``os.replace``), so
+an interrupted run never leaves a half-written file. User errors (an empty
+folder, an unreadable image, k larger than the number of images...) end with a
+one-line message on stderr and exit status 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import html
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+class UserError(Exception):
+    """An error in the user's input, reported in one line without a traceback."""
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _write_atomic(path: Path, data: bytes | str):
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_figure(figure, path: Path) -> bytes:
+    """Save a matplotlib figure as PNG atomically; return the PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    data = buffer.getvalue()
+    _write_atomic(path, data)
+    return data
+
+
+def _csv_text(header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float | np.floating):
+        return "n/a" if not np.isfinite(value) else f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    header = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(row.get(h, ''))}</td>" for h in header) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure_html(name: str, png: bytes, caption: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(name)}">'
+        f"<figcaption>{html.escape(caption)} (<code>{html.escape(name)}</code>)</figcaption>"
+        "</figure>"
+    )
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:left;font-size:.9em}th{background:#f2f2f2}figure{margin:1em 0}
+img{max-width:100%}figcaption{font-size:.85em;color:#555}code{font-size:.9em}
+"""
+
+
+def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
+    )
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _load_folder(folder: str):
+    """List the images of a folder (recursively); labels from subfolders if any."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise UserError(f"{folder!r} is not a folder; give a folder of images.")
+    from ._images import load_image_folder
+
+    data = load_image_folder(path)
+    filenames = [str(f) for f in data.filenames]
+    if not filenames:
+        raise UserError(
+            f"no images found in {folder!r} (looked for {', '.join(_IMAGE_EXTENSIONS)})."
+        )
+    target_names = list(getattr(data, "target_names", []) or [])
+    target = getattr(data, "target", None)
+    labelled = target is not None and len(target_names) >= 2
+    return filenames, (np.asarray(target) if labelled else None), target_names
+
+
+def _scale(value: str):
+    if value == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+    return number
+
+
+def _k_value(value: str):
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"k must be at least 1, got {k}")
+    return k
+
+
+def _k_range(value: str) -> list[int]:
+    """Parse ``"2:10"`` (inclusive), ``"2-10"`` or ``"2,3,5"``."""
+    try:
+        for sep in (":", "-"):
+            if sep in value:
+                low, high = (int(v) for v in value.split(sep))
+                values = list(range(low, high + 1))
+                break
+        else:
+            values = [int(v) for v in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a range like 2:10 or a list like 2,3,5, got {value!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
+    return values
+
+
+def _make_featurizer(args, *, allow_histogram: bool):
+    """Return (featurizer, one-line description of the features)."""
+    from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
+
+    features = args.features
+    if features == "histogram":
+        return ColorHistogramFeaturizer(), "colour histograms (8x8x8 RGB bins, square-rooted)"
+    progress = not args.no_progress and _has_tqdm()
+    common = {"image_size": args.image_size, "cache": args.cache, "progress": progress}
+    if args.device:
+        common["device"] = args.device
+    from ._vgg16 import VGG16Featurizer
+
+    if args.weights == "random":
+        note = "VGG16 with RANDOM weights (not meaningful features; for smoke tests only)"
+        return VGG16Featurizer(weights=None, **common), note
+    if args.weights == "imagenet":
+        return (
+            VGG16Featurizer(weights="IMAGENET1K_V1", **common),
+            "VGG16 ImageNet weights (torchvision)",
+        )
+    try:
+        path = find_vgg16_weights(args.weights)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    if path is None:
+        if features == "auto" and allow_histogram:
+            return ColorHistogramFeaturizer(), (
+                "colour histograms: NO VGG16 WEIGHTS FOUND (pass --weights PATH or set "
+                "ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features)"
+            )
+        raise UserError(
+            "no VGG16 weights found: pass --weights PATH (a state dict of vgg16().features), "
+            "set ROBUSTKMEANS_VGG16_WEIGHTS, use --weights imagenet (torchvision's cache), "
+            "--weights random (smoke test) or --features histogram."
+        )
+    return VGG16Featurizer(weights=str(path), **common), f"VGG16 weights from {path}"
+
+
+# ----------------------------------------------------------------------------- workflows
+
+
+def _cluster_metrics(features, labels, model) -> dict:
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    from .metrics import _is_degenerate, loss_metric
+
+    row = {"objective": float(model.inertia_)}
+    if _is_degenerate(labels, len(labels)):
+        row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
+        row["davies_bouldin"] = float("nan")
+    else:
+        row["silhouette"] = float(silhouette_score(features, labels, metric=loss_metric(model)))
+        row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
+        row["davies_bouldin"] = float(davies_bouldin_score(features, labels))
+    return row
+
+
+def _relative(paths, root) -> list[str]:
+    return [os.path.relpath(p, root) for p in paths]
+
+
+def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
+    """Cluster images, write labels.csv, figures and report.html; return a summary."""
+    from ._loss_kmeans import LossKMeans
+    from .metrics import evaluate_labels
+    from .model_selection import select_k
+    from .plotting import (
+        ClusterScatterDisplay,
+        KSelectionDisplay,
+        RepresentativesDisplay,
+        SilhouetteDisplay,
+    )
+
+    n_images = len(filenames)
+    if args.k != "auto" and args.k > n_images:
+        raise UserError(
+            f"--k {args.k} is larger than the number of images ({n_images}); "
+            "use a smaller --k or add images."
+        )
+    features = np.asarray(featurizer.fit_transform(filenames))
+    estimator = LossKMeans(
+        loss=args.loss,
+        delta=args.delta,
+        sigma=args.sigma,
+        epsilon=args.epsilon,
+        n_init=args.n_init,
+        random_state=args.random_state,
+    )
+    figures, search = [], None
+    if args.k == "auto":
+        k_range = [k for k in args.k_range if k < n_images]
+        if len(k_range) < 2:
+            raise UserError(
+                f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
+                f"values below the number of images ({n_images}); give a smaller range."
+            )
+        search = select_k(
+            estimator,
+            features,
+            k_range,
+            n_jobs=args.n_jobs,
+            random_state=args.random_state,
+            return_estimators=False,
+            progress=not args.no_progress and _has_tqdm(),
+        )
+        k = search.best_k.get(args.k_criterion) or search.best_k["silhouette"] or k_range[0]
+        display = KSelectionDisplay.from_result(search)
+        figures.append(("k_selection.png", display.figure_, "Objective and silhouette against k"))
+    else:
+        k = args.k
+    model = estimator.set_params(n_clusters=k).fit(features)
+    labels = np.asarray(model.labels_)
+    cost = np.asarray(model.transform(features))[np.arange(n_images), labels]
+    names = _relative(filenames, root)
+    _write_atomic(
+        out / "labels.csv",
+        _csv_text(
+            ["file", "cluster", "cost"],
+            ([n, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)),
+        ),
+    )
+
+    metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model)}
+    if y is not None:
+        metrics.update(evaluate_labels(y, labels))
+    representatives = RepresentativesDisplay.from_estimator(
+        model, features, filenames, n_representatives=args.n_representatives, n_atypical=2
+    )
+    figures.append(
+        (
+            "representatives.png",
+            representatives.figure_,
+            "Closest to each center, then the most atypical (largest cost)",
+        )
+    )
+    y_names = None if y is None else np.asarray(target_names)[y]
+    scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
+    figures.append(("scatter.png", scatter.figure_, "PCA of the features, centers marked"))
+    if 2 <= np.unique(labels).size < n_images:
+        silhouette = SilhouetteDisplay.from_estimator(model, features)
+        figures.append(("silhouette.png", silhouette.figure_, "Silhouette per sample"))
+    pngs = {name: (_save_figure(fig, out / name), caption) for name, fig, caption in figures}
+
+    sizes = np.bincount(labels, minlength=k)
+    cluster_rows = []
+    for c in range(k):
+        cluster_rows.append(
+            {
+                "cluster": c,
+                "size": int(sizes[c]),
+                "closest to center": ", ".join(
+                    names[i] for i in representatives.representatives[c]
+                ),
+                "most atypical (largest cost)": ", ".join(
+                    f"{names[i]} ({cost[i]:.3g})" for i in representatives.atypical[c]
+                ),
+            }
+        )
+    settings = {
+        "images": n_images,
+        "features": feature_note,
+        "loss": args.loss,
+        "delta": _fmt(getattr(model, "delta_", args.delta)),
+        "sigma": _fmt(getattr(model, "sigma_", args.sigma)),
+        "epsilon": _fmt(getattr(model, "epsilon_", args.epsilon)),
+        "k": f"{k} (searched, criterion {args.k_criterion})" if search else str(k),
+    }
+    sections = [
+        ("Settings", _table([settings])),
+        ("Metrics", _table([metrics])),
+        ("Clusters", _table(cluster_rows)),
+    ]
+    if search is not None:
+        rows = [
+            {
+                "k": int(kv),
+                "objective": float(o),
+                "silhouette": float(s),
+                "calinski_harabasz": float(ch),
+            }
+            for kv, o, s, ch in zip(
+                search.k_values,
+                search.objective,
+                search.silhouette,
+                search.calinski_harabasz,
+                strict=True,
+            )
+        ]
+        best = ", ".join(f"{c}: {v}" for c, v in search.best_k.items())
+        sections.append(("Choosing k", f"<p>Best k per criterion: {html.escape(best)}</p>"))
+        sections[-1] = (sections[-1][0], sections[-1][1] + _table(rows))
+    sections.append(
+        ("Figures", "".join(_figure_html(n, png, cap) for n, (png, cap) in pngs.items()))
+    )
+    _write_atomic(out / "report.html", _html_page(f"Clusters of {root}", sections))
+    summary = {
+        "metrics": metrics,
+        "features": feature_note,
+        "cluster_sizes": sizes.tolist(),
+        "figures": sorted(pngs),
+    }
+    if search is not None:
+        summary["k_selection"] = search.to_dict()
+    _write_atomic(out / "summary.json", json.dumps(summary, indent=2, default=_json_default))
+    return summary
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _cmd_cluster(args) -> int:
+    filenames, y, target_names = _load_folder(args.image_dir)
+    featurizer, note = _make_featurizer(args, allow_histogram=False)
+    out = Path(args.out)
+    summary = _run_cluster(args, filenames, y, target_names, featurizer, note, args.image_dir, out)
+    _print_summary(summary, out)
+    return 0
+
+
+def _print_summary(summary, out):
+    metrics = summary["metrics"]
+    print(f"features: {summary['features']}")
+    print(
+        f"k={metrics['k']} loss={metrics['loss']} sizes={summary['cluster_sizes']} "
+        f"silhouette={_fmt(metrics['silhouette'])}"
+    )
+    if "adjusted_rand" in metrics:
+        print(
+            f"against the subfolder labels: ARI={metrics['adjusted_rand']:.3f} "
+            f"V-measure={metrics['v_measure']:.3f}"
+        )
+    print(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+
+
+def _cmd_compare_losses(args) -> int:
+    from ._loss_kmeans import LossKMeans
+    from ._losses import LOSS_NAMES
+    from .plotting import LossComparisonDisplay
+
+    filenames, y, _ = _load_folder(args.image_dir)
+    n_images = len(filenames)
+    if args.k > n_images:
+        raise UserError(
+            f"--k {args.k} is larger than the number of images ({n_images}); "
+            "use a smaller --k or add images."
+        )
+    featurizer, note = _make_featurizer(args, allow_histogram=False)
+    features = np.asarray(featurizer.fit_transform(filenames))
+    estimator = LossKMeans(
+        n_clusters=args.k,
+        delta=args.delta,
+        sigma=args.sigma,
+        epsilon=args.epsilon,
+        n_init=args.n_init,
+        random_state=args.random_state,
+    )
+    display = LossComparisonDisplay.from_estimator(
+        estimator, features, filenames, y=y, losses=list(LOSS_NAMES), n_jobs=args.n_jobs
+    )
+    out = Path(args.out)
+    names = _relative(filenames, args.image_dir)
+    rows = []
+    for loss, model in display.estimators_.items():
+        labels = display.labels_[loss]
+        cost = np.asarray(model.transform(features))[np.arange(n_images), labels]
+        rows.extend(
+            [n, loss, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)
+        )
+    _write_atomic(out / "labels.csv", _csv_text(["file", "loss", "cluster", "cost"], rows))
+    png = _save_figure(display.figure_, out / "compare_losses.png")
+    table = [
+        {"loss": loss, "cluster sizes": " ".join(map(str, sizes)), **metrics}
+        for loss, sizes, metrics in zip(
+            display.losses, display.cluster_sizes, display.metrics, strict=True
+        )
+    ]
+    sections = [
+        ("Settings", _table([{"images": n_images, "features": note, "k": args.k}])),
+        ("Metrics per loss", _table(table)),
+        (
+            "Figures",
+            _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
+        ),
+    ]
+    _write_atomic(out / "report.html", _html_page(f"Losses compared on {args.image_dir}", sections))
+    print(f"features: {note}")
+    for row in table:
+        extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""
+        print(f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])}{extra}")
+    print(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+    return 0
+
+
+def _cmd_quantize(args) -> int:
+    from ._quantize import quantize_colors
+
+    source = Path(args.image)
+    out = Path(args.out)
+    if not source.is_file():
+        raise UserError(f"image {args.image!r} does not exist.")
+    if out.exists() and out.resolve() == source.resolve():
+        raise UserError("--out must differ from the input image; input images are never modified.")
+    from PIL import Image
+
+    extension = out.suffix.lower()
+    Image.init()
+    if extension not in Image.EXTENSION:
+        raise UserError(f"cannot tell the image format of --out {args.out!r}; end it in .png.")
+    quantized = quantize_colors(
+        source,
+        n_colors=args.colors,
+        loss=args.loss,
+        delta=args.delta,
+        sigma=args.sigma,
+        epsilon=args.epsilon,
+        sample_size=args.sample_size,
+        random_state=args.random_state,
+    )
+    buffer = io.BytesIO()
+    Image.fromarray(quantized).save(buffer, format=Image.EXTENSION[extension])
+    _write_atomic(out, buffer.getvalue())
+    n_colors = len(np.unique(quantized.reshape(-1, quantized.shape[-1]), axis=0))
+    print(f"wrote {out} ({n_colors} colours, loss {args.loss})")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from ._demo import make_demo_images
+
+    out = Path(args.out)
+    images = out / "images"
+    data = make_demo_images(images, n_per_class=args.n_per_class, random_state=args.random_state)
+    if args.k is None:
+        args.k = len(data.target_names)
+    featurizer, note = _make_featurizer(args, allow_histogram=True)
+    print(
+        f"demo: {len(data.filenames)} crops of scikit-learn's sample images in "
+        f"{len(data.target_names)} classes ({', '.join(data.target_names)}) written to {images}"
+    )
+    summary = _run_cluster(
+        args, data.filenames, data.target, data.target_names, featurizer, note, images, out
+    )
+    _print_summary(summary, out)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_feature_options(parser, *, features_default):
+    group = parser.add_argument_group("features")
+    group.add_argument(
+        "--features",
+        choices=["auto", "vgg16", "histogram"]
+        if features_default == "auto"
+        else ["vgg16", "histogram"],
+        default=features_default,
+        help="image features: VGG16 (needs weights) or colour histograms "
+        f"(default: {features_default}"
+        + (
+            "; auto uses VGG16 when weights are found, else histograms, and says so)"
+            if features_default == "auto"
+            else ")"
+        ),
+    )
+    group.add_argument(
+        "--weights",
+        default=None,
+        help="VGG16 weights: a state-dict file for vgg16().features, 'imagenet' "
+        "(torchvision's cache) or 'random' (smoke tests). Default: "
+        "$ROBUSTKMEANS_VGG16_WEIGHTS, else ../shared/weights/vgg16_features_imagenet1k_v1.pth",
+    )
+    group.add_argument("--image-size", type=int, default=224, help="VGG16 input side (224)")
+    group.add_argument("--cache", default=None, help="folder caching features across runs")
+    group.add_argument("--device", default=None, help="torch device for VGG16 (cpu, cuda, auto)")
+
+
+def _add_loss_options(parser, *, with_loss=True):
+    from ._losses import LOSS_NAMES
+
+    group = parser.add_argument_group("clustering")
+    if with_loss:
+        group.add_argument("--loss", choices=LOSS_NAMES, default="huber", help="loss (huber)")
+    for name, meaning in (
+        ("delta", "huber / pseudo_huber scale"),
+        ("sigma", "correntropy bandwidth"),
+        ("epsilon", "epsilon_insensitive tube"),
+    ):
+        group.add_argument(
+            f"--{name}", type=_scale, default="auto", help=f"{meaning}: number or auto (auto)"
+        )
+    group.add_argument("--n-init", type=int, default=4, help="initialisations per fit (4)")
+    group.add_argument("--random-state", type=int, default=0, help="seed (0)")
+    group.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
+
+
+def _add_common(parser):
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _add_k_options(parser, *, default):
+    parser.add_argument(
+        "--k",
+        type=_k_value,
+        default=default,
+        help="number of clusters, or 'auto' to search --k-range",
+    )
+    parser.add_argument(
+        "--k-range",
+        type=_k_range,
+        default=list(range(2, 11)),
+        help="k values searched with --k auto, e.g. 2:10 (inclusive) or 2,4,8 (2:10)",
+    )
+    parser.add_argument(
+        "--k-criterion",
+        choices=["silhouette", "elbow", "calinski_harabasz", "davies_bouldin"],
+        default="silhouette",
+        help="how --k auto chooses (silhouette)",
+    )
+    parser.add_argument(
+        "--n-representatives", type=int, default=4, help="images shown per cluster (4)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``robustkmeans`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        Parser with the subcommands ``cluster``, ``compare-losses``, ``quantize``
+        and ``demo``.
+
+    See Also
+    --------
+    main : Parses and runs a command line.
+
+    Examples
+    --------
+    >>> from robustkmeans.cli import build_parser
+    >>> args = build_parser().parse_args(["cluster", "photos", "--k", "5", "--out", "out"])
+    >>> args.command, args.k, args.loss
+    ('cluster', 5, 'huber')
+    """
+    parser = argparse.ArgumentParser(
+        prog="robustkmeans",
+        description="Cluster images with k-means under robust losses on VGG16 features.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cluster = sub.add_parser(
+        "cluster",
+        help="cluster a folder of images and write labels.csv, figures and report.html",
+        description="Cluster the images of IMAGE_DIR (subfolders are read as true labels "
+        "and scored). Writes OUT/labels.csv (file, cluster, cost), OUT/report.html, "
+        "OUT/summary.json and PNG figures.",
+    )
+    cluster.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
+    cluster.add_argument("--out", required=True, help="output folder (created)")
+    _add_k_options(cluster, default=8)
+    _add_loss_options(cluster)
+    _add_feature_options(cluster, features_default="vgg16")
+    _add_common(cluster)
+    cluster.set_defaults(func=_cmd_cluster)
+
+    compare = sub.add_parser(
+        "compare-losses",
+        help="cluster a folder of images under each of the six losses, side by side",
+        description="Cluster IMAGE_DIR with each loss and write OUT/compare_losses.png, "
+        "OUT/labels.csv (file, loss, cluster, cost) and OUT/report.html.",
+    )
+    compare.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
+    compare.add_argument("--out", required=True, help="output folder (created)")
+    compare.add_argument("--k", type=_k_value, default=5, help="number of clusters (5)")
+    _add_loss_options(compare, with_loss=False)
+    _add_feature_options(compare, features_default="vgg16")
+    _add_common(compare)
+    compare.set_defaults(func=_cmd_compare_losses)
+
+    quantize = sub.add_parser(
+        "quantize",
+        help="reduce the colours of one image",
+        description="Colour quantisation of IMAGE with LossKMeans on its pixels "
+        "(RGB in [0, 1]; scales --delta/--sigma/--epsilon are in these units).",
+    )
+    quantize.add_argument("image", metavar="IMAGE", help="input image (never modified)")
+    quantize.add_argument("--out", required=True, help="output image, e.g. OUT.png")
+    quantize.add_argument("--colors", type=int, default=16, help="palette size (16)")
+    from ._losses import LOSS_NAMES
+
+    quantize.add_argument("--loss", choices=LOSS_NAMES, default="absolute", help="(absolute)")
+    quantize.add_argument("--delta", type=_scale, default=0.1, help="huber scale (0.1)")
+    quantize.add_argument("--sigma", type=_scale, default=0.25, help="correntropy scale (0.25)")
+    quantize.add_argument("--epsilon", type=_scale, default=0.02, help="tube width (0.02)")
+    quantize.add_argument(
+        "--sample-size", type=int, default=10_000, help="pixels the palette is fitted on (10000)"
+    )
+    quantize.add_argument("--random-state", type=int, default=0, help="seed (0)")
+    _add_common(quantize)
+    quantize.set_defaults(func=_cmd_quantize)
+
+    demo = sub.add_parser(
+        "demo",
+        help="cluster a labelled image set built from scikit-learn's sample images",
+        description="Cut scikit-learn's two sample photographs into labelled crops "
+        "(OUT/images/<class>/), cluster them and report the adjusted Rand index against "
+        "the classes. Uses VGG16 when weights are found, else colour histograms, and "
+        "prints which.",
+    )
+    demo.add_argument("--out", required=True, help="output folder (created)")
+    demo.add_argument("--n-per-class", type=int, default=12, help="crops per class (12)")
+    _add_k_options(demo, default=None)
+    _add_loss_options(demo)
+    _add_feature_options(demo, features_default="auto")
+    _add_common(demo)
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``robustkmeans`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a user error (reported in one line on stderr), 2 for
+        invalid arguments (argparse's usage message), 130 when interrupted.
+
+    See Also
+    --------
+    build_parser : The subcommands and their options.
+
+    Examples
+    --------
+    >>> from robustkmeans.cli import main
+    >>> main(["quantize", "no-such-image.png", "--out", "q.png"])
+    1
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # never open windows: the command only writes files
+    except ImportError:
+        pass  # the plotting functions name the extra to install when they need it
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("robustkmeans: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, OSError, ImportError) as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"robustkmeans {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
