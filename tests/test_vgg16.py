@@ -1,0 +1,508 @@
+"""VGG16Featurizer: equality with a hand-written torchvision pipeline, weights, errors, reuse."""
+
+import os
+import pickle
+import time
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torchvision = pytest.importorskip("torchvision")
+from PIL import Image  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
+from robustkmeans import VGG16Featurizer  # noqa: E402
+from robustkmeans import _vgg16 as vgg_module  # noqa: E402
+from robustkmeans._images import IMAGENET_MEAN, IMAGENET_STD, ImageLoadError  # noqa: E402
+
+SIZE = 48  # small images keep the network cheap; pool5 is then 1x1, pool4 3x3
+
+REAL_WEIGHTS = Path(__file__).resolve().parents[1].parent / (
+    "shared/weights/vgg16_features_imagenet1k_v1.pth"
+)
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    """A state dict for vgg16().features, written by the test (not the real weights)."""
+    torch.manual_seed(1234)
+    features = torchvision.models.vgg16(weights=None).features
+    path = tmp_path_factory.mktemp("weights") / "features.pth"
+    torch.save(features.state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_features(weights_file):
+    features = torchvision.models.vgg16(weights=None).features
+    state = torch.load(weights_file, map_location="cpu", weights_only=True)
+    features.load_state_dict(state, strict=True)
+    return features.eval()
+
+
+def _photo_like(seed, h=57, w=71):
+    """Smooth random images (like photos, unlike white noise), uint8 RGB."""
+    rng = np.random.RandomState(seed)
+    small = rng.randint(0, 256, size=(6, 7, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC))
+
+
+def _reference(features, pil_images, *, size=SIZE, normalize="l2", pooling="avg", stop=30):
+    """The hand-written torchvision pipeline the featurizer must reproduce."""
+    pipeline = transforms.Compose(
+        [
+            transforms.Resize((size, size)),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+    x = torch.stack([pipeline(img) for img in pil_images])
+    with torch.no_grad():
+        maps = features[: stop + 1](x)
+    if pooling == "avg":
+        F = maps.mean(dim=(2, 3))
+    elif pooling == "max":
+        F = maps.amax(dim=(2, 3))
+    else:
+        F = maps.flatten(1)
+    F = F.numpy().astype(np.float64)
+    if normalize == "power":
+        F = np.sign(F) * np.sqrt(np.abs(F))
+    if normalize in ("l2", "power"):
+        F = F / np.linalg.norm(F, axis=1, keepdims=True)
+    return F
+
+
+def _assert_close(got, expected, atol=1e-5):
+    assert got.dtype == np.float32
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=atol * scale)
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("images")
+    paths = []
+    for i in range(5):
+        path = root / f"img{i}.{'jpg' if i % 2 else 'png'}"
+        Image.fromarray(_photo_like(i)).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+def _count_forward(monkeypatch):
+    """Count the images that go through the network."""
+    seen = {"images": 0, "calls": 0}
+    original = vgg_module._VGG16TrunkBase.forward
+
+    def counting_forward(self, x):
+        seen["images"] += x.shape[0]
+        seen["calls"] += 1
+        return original(self, x)
+
+    monkeypatch.setattr(vgg_module._VGG16TrunkBase, "forward", counting_forward)
+    return seen
+
+
+# ----------------------------------------------------------------------------- exactness
+
+
+@pytest.mark.parametrize("form", ["str", "pathlib", "pil", "arrays", "batch_array"])
+def test_features_equal_torchvision_pipeline(form, weights_file, reference_features, image_files):
+    pil = [Image.open(p).convert("RGB") for p in image_files]
+    expected = _reference(reference_features, pil)
+    if form == "str":
+        X = [str(p) for p in image_files]
+    elif form == "pathlib":
+        X = list(image_files)
+    elif form == "pil":
+        X = [Image.open(p) for p in image_files]
+    elif form == "arrays":
+        X = [np.asarray(img) for img in pil]
+    else:
+        X = np.stack([np.asarray(img.resize((40, 30))) for img in pil])
+        expected = _reference(reference_features, [Image.fromarray(a) for a in X])
+    featurizer = VGG16Featurizer(weights=weights_file, image_size=SIZE, batch_size=2)
+    F = featurizer.fit_transform(X)
+    assert F.shape == (len(image_files), 512)
+    _assert_close(F, expected)
+
+
+@pytest.mark.parametrize("normalize", [None, "l2", "power"])
+@pytest.mark.parametrize(("layer", "pooling"), [("pool5", "avg"), ("relu4_3", "max"), (23, None)])
+def test_layers_poolings_normalisations_equal_reference(
+    layer, pooling, normalize, weights_file, reference_features, image_files
+):
+    pil = [Image.open(p).convert("RGB") for p in image_files[:3]]
+    featurizer = VGG16Featurizer(
+        weights=weights_file, layer=layer, pooling=pooling, normalize=normalize, image_size=SIZE
+    ).fit()
+    stop = featurizer.layer_index_
+    expected = _reference(reference_features, pil, normalize=normalize, pooling=pooling, stop=stop)
+    F = featurizer.transform(pil)
+    assert F.shape == (3, featurizer.n_features_out_)
+    assert len(featurizer.get_feature_names_out()) == featurizer.n_features_out_
+    _assert_close(F, expected)
+
+
+def test_l2_rows_have_unit_norm_and_power_is_sqrt_then_l2(image_files):
+    raw = VGG16Featurizer(weights=None, image_size=32, normalize=None).fit_transform(image_files)
+    l2 = VGG16Featurizer(weights=None, image_size=32).fit_transform(image_files)
+    power = VGG16Featurizer(weights=None, image_size=32, normalize="power").fit_transform(
+        image_files
+    )
+    assert (raw >= 0).all() and not np.allclose(np.linalg.norm(raw, axis=1), 1)
+    np.testing.assert_allclose(np.linalg.norm(l2, axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(l2, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+    root = np.sqrt(raw)
+    np.testing.assert_allclose(power, root / np.linalg.norm(root, axis=1, keepdims=True), atol=1e-6)
+
+
+def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, reference_features):
+    tiny = np.array([[[200, 30, 90]]], dtype=np.uint8)
+    huge = np.asarray(Image.fromarray(_photo_like(7)).resize((4000, 3000), Image.BILINEAR))
+    Image.fromarray(tiny).save(tmp_path / "tiny.png")
+    Image.fromarray(huge).save(tmp_path / "huge.jpg", quality=85)
+    paths = [tmp_path / "tiny.png", tmp_path / "huge.jpg"]
+    expected = _reference(reference_features, [Image.open(p).convert("RGB") for p in paths])
+    F = VGG16Featurizer(weights=weights_file, image_size=SIZE).fit_transform(paths)
+    _assert_close(F, expected)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, image_files):
+    state = torch.load(weights_file, weights_only=True)
+    full = {f"features.{k}": v for k, v in state.items()}
+    full["classifier.0.weight"] = torch.zeros(2, 3)  # never needed, never loaded
+    torch.save(full, tmp_path / "full.pth")
+    a = VGG16Featurizer(weights=weights_file, image_size=32).fit_transform(image_files)
+    b = VGG16Featurizer(weights=tmp_path / "full.pth", image_size=32).fit_transform(image_files)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_weights_change_the_features_and_the_identity(weights_file, image_files):
+    a = VGG16Featurizer(weights=weights_file, image_size=32).fit(image_files)
+    b = VGG16Featurizer(weights=None, image_size=32).fit(image_files)
+    assert a.weights_id_.startswith("sha256:") and a.weights_id_ != b.weights_id_
+    assert a.weights_path_ == os.fspath(weights_file) and b.weights_path_ is None
+    assert not np.allclose(a.transform(image_files), b.transform(image_files))
+
+
+def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files):
+    torch.save({"0.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "partial.pth")
+    torch.save([1, 2, 3], tmp_path / "list.pth")
+    (tmp_path / "garbage.pth").write_bytes(b"not a torch file")
+    for name, match in [
+        ("partial.pth", "missing keys.*'0.bias'"),
+        ("list.pth", "list, not a state dict"),
+        ("garbage.pth", "could not be loaded with torch.load"),
+    ]:
+        featurizer = VGG16Featurizer(weights=tmp_path / name, image_size=32).fit()
+        with pytest.raises(ValueError, match=match) as info:
+            featurizer.transform(image_files[:1])
+        assert name in str(info.value)
+    with pytest.raises(FileNotFoundError, match="not an existing file"):
+        VGG16Featurizer(weights=tmp_path / "absent.pth").fit()
+
+
+def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
+    monkeypatch.setenv(vgg_module.WEIGHTS_ENV, os.fspath(weights_file))
+    featurizer = VGG16Featurizer(image_size=32).fit()
+    assert featurizer.weights_path_ == os.fspath(weights_file)
+    np.testing.assert_array_equal(
+        featurizer.transform(image_files),
+        VGG16Featurizer(weights=weights_file, image_size=32).fit_transform(image_files),
+    )
+    monkeypatch.setenv(vgg_module.WEIGHTS_ENV, "/no/such/weights.pth")
+    with pytest.raises(FileNotFoundError, match="ROBUSTKMEANS_VGG16_WEIGHTS"):
+        VGG16Featurizer().fit()
+
+
+def test_offline_without_weights_raises_instructions_never_random(monkeypatch, tmp_path):
+    monkeypatch.delenv(vgg_module.WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: os.fspath(tmp_path / "hub"))
+    attempts = []
+
+    def offline(url, dst, *args, **kwargs):
+        attempts.append(url)
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    featurizer = VGG16Featurizer()
+    with pytest.raises(RuntimeError) as info:
+        featurizer.fit()
+    message = str(info.value)
+    assert "ROBUSTKMEANS_VGG16_WEIGHTS=" in message and "weights=" in message
+    assert "vgg16-397923af.pth" in message and "unreachable" in message
+    assert attempts == [vgg_module._IMAGENET1K_V1_URL]
+    assert not hasattr(featurizer, "weights_id_")  # nothing half-fitted
+
+
+def test_hub_cache_file_is_used_without_download(monkeypatch, tmp_path, weights_file):
+    monkeypatch.delenv(vgg_module.WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: os.fspath(tmp_path))
+    (tmp_path / "checkpoints").mkdir()
+    cached = tmp_path / "checkpoints" / "vgg16-397923af.pth"
+    state = torch.load(weights_file, weights_only=True)
+    torch.save({f"features.{k}": v for k, v in state.items()}, cached)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("must not download when the hub cache has the file")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    assert VGG16Featurizer().fit().weights_path_ == os.fspath(cached)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def test_layer_names_indices_and_shapes():
+    for layer, index, shape in [
+        ("pool5", 30, (512, 1, 1)),
+        ("conv4_3", 21, (512, 4, 4)),
+        ("relu4_3", 22, (512, 4, 4)),
+        ("conv1_1", 0, (64, 32, 32)),
+        (9, 9, (128, 8, 8)),
+    ]:
+        featurizer = VGG16Featurizer(weights=None, layer=layer, image_size=32).fit()
+        assert featurizer.layer_index_ == index
+        assert featurizer.feature_map_shape_ == shape
+    flat = VGG16Featurizer(weights=None, layer="pool4", pooling=None, image_size=32).fit()
+    assert flat.n_features_out_ == 512 * 2 * 2
+    names = flat.get_feature_names_out()
+    assert names[0] == "vgg16_pool4_c0_y0_x0" and names[5] == "vgg16_pool4_c1_y0_x1"
+    assert VGG16Featurizer(weights=None, image_size=32).fit().get_feature_names_out()[3] == (
+        "vgg16_pool5_avg3"
+    )
+
+
+def test_invalid_parameters_say_what_is_allowed():
+    with pytest.raises(ValueError, match="conv4_3"):
+        VGG16Featurizer(weights=None, layer="conv9_9").fit()
+    with pytest.raises(ValueError, match="image_size >= 32"):
+        VGG16Featurizer(weights=None, image_size=16).fit()
+    with pytest.raises(InvalidParameterError, match="pooling"):
+        VGG16Featurizer(weights=None, pooling="median").fit()
+    with pytest.raises(InvalidParameterError, match="on_error"):
+        VGG16Featurizer(weights=None, on_error="skip").fit()
+    with pytest.raises(ValueError, match="not a torch device"):
+        VGG16Featurizer(weights=None, device="gpu0").fit()
+
+
+def test_device_resolution():
+    featurizer = VGG16Featurizer(weights=None, device="auto", image_size=32).fit()
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert featurizer.device_ == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cpu'"):
+            VGG16Featurizer(weights=None, device="cuda").fit()
+
+
+def test_transform_before_fit_raises():
+    with pytest.raises(NotFittedError):
+        VGG16Featurizer(weights=None).transform([np.zeros((4, 4, 3), np.uint8)])
+
+
+def test_progress_bar_counts_images(capsys):
+    pytest.importorskip("tqdm")
+    images = np.stack([_photo_like(i, 32, 32) for i in range(3)])
+    F = VGG16Featurizer(weights=None, image_size=32, progress=True).fit_transform(images)
+    assert F.shape == (3, 512)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "img/s" in err
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_bad_inputs_raise_naming_the_file(tmp_path, image_files):
+    good = image_files[0].read_bytes()
+    jpg = tmp_path / "good.jpg"
+    Image.fromarray(_photo_like(0)).save(jpg, quality=90)
+    (tmp_path / "truncated.jpg").write_bytes(jpg.read_bytes()[:300])
+    (tmp_path / "text.jpg").write_text("hello, I am text\n")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert good
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    for name, reason in [
+        ("missing.jpg", "file not found"),
+        ("truncated.jpg", "truncated"),
+        ("text.jpg", "text"),
+        ("empty.jpg", "empty"),
+    ]:
+        bad = tmp_path / name
+        with pytest.raises(ImageLoadError, match=reason) as info:
+            featurizer.transform([image_files[1], bad, image_files[2]])
+        assert os.fspath(bad) in str(info.value)
+
+
+def test_on_error_nan_keeps_one_row_per_input(tmp_path, image_files):
+    X = [image_files[0], tmp_path / "missing.jpg", image_files[1]]
+    featurizer = VGG16Featurizer(weights=None, image_size=32, on_error="nan")
+    with pytest.warns(UserWarning, match="1 of 3 images.*missing.jpg.*file not found"):
+        F = featurizer.fit_transform(X)
+    assert F.shape == (3, 512)
+    assert np.isnan(F[1]).all() and np.isfinite(F[[0, 2]]).all()
+    good = VGG16Featurizer(weights=None, image_size=32).fit_transform([X[0], X[2]])
+    np.testing.assert_allclose(F[[0, 2]], good, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- model lifecycle
+
+
+def test_model_is_built_once_and_reused(monkeypatch, image_files):
+    vgg_module._MODEL_MEMO.clear()
+    loads = []
+    original = vgg_module._load_features
+    monkeypatch.setattr(vgg_module, "_load_features", lambda *a: loads.append(a) or original(*a))
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    featurizer.transform(image_files[:2])
+    model = featurizer._model
+    featurizer.transform(image_files[2:])
+    assert featurizer._model is model
+    # A clone (as GridSearchCV makes) shares the loaded weights too.
+    clone(featurizer).fit().transform(image_files[:1])
+    assert len(loads) == 1
+
+
+def test_pickle_and_clone_exclude_the_model(weights_file, image_files, tmp_path):
+    featurizer = VGG16Featurizer(weights=weights_file, image_size=32).fit()
+    F = featurizer.transform(image_files)
+    assert featurizer._model is not None
+    blob = pickle.dumps(featurizer)
+    assert len(blob) < 10_000  # parameters and fitted attributes only, no tensors
+    restored = pickle.loads(blob)
+    assert not hasattr(restored, "_model")
+    np.testing.assert_array_equal(restored.transform(image_files), F)
+    cloned = clone(featurizer)
+    assert not hasattr(cloned, "weights_id_") and not hasattr(cloned, "_model")
+
+
+def test_unpickling_needs_no_weights_file(tmp_path, weights_file):
+    copy = tmp_path / "w.pth"
+    copy.write_bytes(weights_file.read_bytes())
+    featurizer = VGG16Featurizer(weights=copy, image_size=32).fit()
+    blob = pickle.dumps(featurizer)
+    copy.unlink()
+    restored = pickle.loads(blob)  # no torch.load here
+    assert restored.get_params()["weights"] == copy
+
+
+# ----------------------------------------------------------------------------- feature maps
+
+
+def test_feature_maps_match_manual_forward(weights_file, reference_features, image_files):
+    featurizer = VGG16Featurizer(weights=weights_file, image_size=SIZE, layer="pool3").fit()
+    maps = featurizer.feature_maps(image_files[0])
+    assert list(maps) == [1, 2, 3, 8, 15, 22, 29]  # beyond `layer`: maps use all features
+    x = transforms.Compose(
+        [
+            transforms.Resize((SIZE, SIZE)),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )(Image.open(image_files[0]).convert("RGB"))[None]
+    with torch.no_grad():
+        for index, m in maps.items():
+            expected = reference_features[: index + 1](x.clone())[0].numpy()
+            assert m.dtype == np.float32 and m.shape == expected.shape
+            np.testing.assert_allclose(m, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    # index 2 is conv1_2 before its in-place ReLU: it must keep negative values
+    assert (maps[2] < 0).any() and (maps[3] >= 0).all()
+    by_name = featurizer.feature_maps(image_files[0], layers=["conv1_2", 0])
+    assert list(by_name) == [2, 0] and by_name[0].shape == (64, SIZE, SIZE)
+
+
+# ----------------------------------------------------------------------------- each image once
+
+
+def _clusterer():
+    try:
+        from robustkmeans import LossKMeans
+
+        return LossKMeans(n_clusters=2, n_init=1, random_state=0), {
+            "cluster__loss": ["square", "huber", "pseudo_huber", "correntropy"],
+            "cluster__delta": [0.5, 1.0, 2.0],
+            "cluster__n_clusters": [2, 3],
+        }
+    except (ImportError, AttributeError):  # pragma: no cover - LossKMeans not there yet
+        from sklearn.cluster import KMeans
+
+        return KMeans(n_clusters=2, n_init=1, random_state=0), {
+            "cluster__n_clusters": [2, 3, 4, 5],
+            "cluster__init": ["k-means++", "random"],
+            "cluster__max_iter": [10, 50, 100],
+        }
+
+
+def test_grid_search_runs_the_network_once_per_image(monkeypatch, tmp_path):
+    n = 12
+    folder = tmp_path / "images"
+    folder.mkdir()
+    X = []
+    for i in range(n):
+        path = folder / f"{i:02d}.png"
+        Image.fromarray(_photo_like(100 + i, 36, 36)).save(path)
+        X.append(os.fspath(path))
+    clusterer, grid = _clusterer()
+    n_candidates = int(np.prod([len(v) for v in grid.values()]))
+    assert n_candidates == 24
+    pipe = Pipeline(
+        [
+            ("features", VGG16Featurizer(weights=None, cache=tmp_path / "cache", image_size=32)),
+            ("cluster", clusterer),
+        ]
+    )
+    seen = _count_forward(monkeypatch)
+    search = GridSearchCV(pipe, grid, cv=3, error_score="raise").fit(X)
+    assert len(search.cv_results_["params"]) == 24
+    assert seen["images"] == n  # 24 candidates x 3 splits + refit, network once per image
+    # The count is live: without the cache every call pays for the network again.
+    VGG16Featurizer(weights=None, image_size=32).fit_transform(X[:3])
+    assert seen["images"] == n + 3
+
+
+def test_duplicate_images_in_one_call_run_once(monkeypatch, tmp_path):
+    a, b = _photo_like(1, 32, 32), _photo_like(2, 32, 32)
+    seen = _count_forward(monkeypatch)
+    featurizer = VGG16Featurizer(weights=None, image_size=32, cache=tmp_path, batch_size=8)
+    F = featurizer.fit_transform([a, b, a.copy(), a])
+    assert seen["images"] == 2
+    np.testing.assert_array_equal(F[0], F[2])
+    np.testing.assert_array_equal(F[0], F[3])
+
+
+# ----------------------------------------------------------------------------- real weights
+
+
+@pytest.mark.slow
+def test_real_weights_separate_two_photographs():
+    """ImageNet weights: crops of two different photographs cluster apart."""
+    if not REAL_WEIGHTS.is_file():
+        pytest.skip(f"real VGG16 weights not found at {REAL_WEIGHTS}")
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_sample_images
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.RandomState(0)
+    crops, labels = [], []
+    for label, photo in enumerate(load_sample_images().images):
+        for _ in range(8):
+            top, left = rng.randint(0, photo.shape[0] - 160), rng.randint(0, photo.shape[1] - 160)
+            crops.append(photo[top : top + 160, left : left + 160])
+            labels.append(label)
+    start = time.perf_counter()
+    F = VGG16Featurizer(weights=REAL_WEIGHTS, image_size=112).fit_transform(crops)
+    assert time.perf_counter() - start < 60
+    pred = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(F)
+    assert adjusted_rand_score(labels, pred) > 0.9
