@@ -24,8 +24,6 @@ import numpy as np
 
 __all__ = ["main"]
 
-_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
 
 class UserError(Exception):
     """An error in the user's input, reported in one line without a traceback."""
@@ -125,22 +123,35 @@ def _has_tqdm() -> bool:
 
 
 def _load_folder(folder: str):
-    """List the images of a folder (recursively); labels from subfolders if any."""
+    """List the images of a folder: its own files, and one subfolder per class.
+
+    Labels (from the subfolder names) are returned only when every image lies in
+    a subfolder and there are at least two of them.
+    """
+    from ._images import IMAGE_EXTENSIONS, load_image_folder
+
     path = Path(folder)
     if not path.is_dir():
         raise UserError(f"{folder!r} is not a folder; give a folder of images.")
-    from ._images import load_image_folder
-
-    data = load_image_folder(path)
-    filenames = [str(f) for f in data.filenames]
+    top = sorted(
+        str(f)
+        for f in path.iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    try:
+        data = load_image_folder(path)
+        nested = [str(f) for f in data.filenames]
+    except ValueError:  # no image in any subfolder
+        data, nested = None, []
+    filenames = top + nested
     if not filenames:
         raise UserError(
-            f"no images found in {folder!r} (looked for {', '.join(_IMAGE_EXTENSIONS)})."
+            f"no images found in {folder!r} or its subfolders "
+            f"(looked for {', '.join(IMAGE_EXTENSIONS)})."
         )
-    target_names = list(getattr(data, "target_names", []) or [])
-    target = getattr(data, "target", None)
-    labelled = target is not None and len(target_names) >= 2
-    return filenames, (np.asarray(target) if labelled else None), target_names
+    if top or data is None or len(data.target_names) < 2:
+        return filenames, None, []
+    return filenames, np.asarray(data.target), list(data.target_names)
 
 
 def _scale(value: str):

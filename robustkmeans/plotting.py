@@ -1008,7 +1008,8 @@ class FeatureMapsDisplay:
         Parameters
         ----------
         featurizer : VGG16Featurizer
-            Featurizer providing ``feature_maps(image, layers=...)``.
+            Featurizer providing ``feature_maps(image, layers=...)``. If it is
+            not fitted, a clone of it is fitted (which reads no image) and used.
         image : path, PIL image or ndarray
             The image.
         layers : sequence of int, default=None
@@ -1024,6 +1025,13 @@ class FeatureMapsDisplay:
         display : FeatureMapsDisplay
             The drawn display.
         """
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(featurizer)
+        except NotFittedError:
+            featurizer = clone(featurizer).fit()
         kwargs = {} if layers is None else {"layers": layers}
         maps = featurizer.feature_maps(image, **kwargs)
         return cls(maps, image=image, n_channels=n_channels).plot(figure=figure)

@@ -1,0 +1,245 @@
+import csv
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from robustkmeans._losses import LOSS_NAMES
+from robustkmeans.cli import main
+
+FAST = ["--weights", "random", "--image-size", "32", "--no-progress", "--n-init", "1"]
+
+
+def _make_images(folder: Path, n_per_class=5, size=40, seed=0):
+    """Two subfolders of generated images: reddish blobs and green stripes."""
+    rng = np.random.RandomState(seed)
+    for name in ("red", "green"):
+        (folder / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            if name == "red":
+                array = rng.normal((200, 40, 40), 30, size=(size, size, 3))
+            else:
+                array = rng.normal((40, 160, 40), 30, size=(size, size, 3))
+                array[::5] = 250
+            image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+            image.save(folder / name / f"{name}_{i}.{'png' if i % 2 else 'jpg'}")
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _digests(paths):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _assert_report_references_every_figure(out: Path):
+    report = (out / "report.html").read_text()
+    figures = sorted(p.name for p in out.glob("*.png"))
+    assert figures
+    for name in figures:
+        assert f'alt="{name}"' in report
+    assert report.count("data:image/png;base64,") == len(figures)
+    assert "<script" not in report and 'src="http' not in report  # self-contained
+    assert not list(out.glob(".*tmp"))  # no temporary file left behind
+    return report, figures
+
+
+@pytest.fixture
+def image_dir(tmp_path):
+    folder = tmp_path / "images"
+    paths = _make_images(folder)
+    return folder, paths
+
+
+def test_cluster_end_to_end(image_dir, tmp_path, capsys):
+    folder, paths = image_dir
+    before = _digests(paths)
+    out = tmp_path / "out"
+    status = main(["cluster", str(folder), "--k", "2", "--loss", "huber", "--out", str(out), *FAST])
+    assert status == 0
+    assert _digests(paths) == before  # inputs untouched
+
+    rows = _read_csv(out / "labels.csv")
+    assert list(rows[0]) == ["file", "cluster", "cost"]
+    assert sorted(r["file"] for r in rows) == sorted(str(p.relative_to(folder)) for p in paths)
+    assert {int(r["cluster"]) for r in rows} == {0, 1}
+    assert all(np.isfinite(float(r["cost"])) and float(r["cost"]) >= 0 for r in rows)
+
+    report, figures = _assert_report_references_every_figure(out)
+    assert figures == ["representatives.png", "scatter.png", "silhouette.png"]
+    assert "huber" in report and "adjusted_rand" in report  # labelled by subfolders
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["k"] == 2 and sum(summary["cluster_sizes"]) == len(paths)
+    assert summary["metrics"]["adjusted_rand"] == 1.0
+    assert "RANDOM weights" in capsys.readouterr().out  # never silent about random weights
+
+
+def test_cluster_searches_k(image_dir, tmp_path):
+    folder, paths = image_dir
+    out = tmp_path / "out"
+    status = main(
+        [
+            "cluster",
+            str(folder),
+            "--k",
+            "auto",
+            "--k-range",
+            "2:4",
+            "--loss",
+            "absolute",
+            "--out",
+            str(out),
+            *FAST,
+        ]
+    )
+    assert status == 0
+    _, figures = _assert_report_references_every_figure(out)
+    assert "k_selection.png" in figures
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["k_selection"]["k"] == [2, 3, 4]
+    assert summary["metrics"]["k"] == summary["k_selection"]["best_k"]["silhouette"] == 2
+    assert len(_read_csv(out / "labels.csv")) == len(paths)
+
+
+def test_cluster_flat_folder_without_labels(tmp_path):
+    folder = tmp_path / "flat"
+    nested = _make_images(tmp_path / "nested", n_per_class=3)
+    folder.mkdir()
+    for path in nested:
+        (folder / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "out"
+    assert main(["cluster", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert len(_read_csv(out / "labels.csv")) == 6
+    assert "adjusted_rand" not in json.loads((out / "summary.json").read_text())["metrics"]
+
+
+def test_compare_losses_end_to_end(image_dir, tmp_path):
+    folder, paths = image_dir
+    before = _digests(paths)
+    out = tmp_path / "out"
+    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert _digests(paths) == before
+    rows = _read_csv(out / "labels.csv")
+    assert list(rows[0]) == ["file", "loss", "cluster", "cost"]
+    assert len(rows) == len(LOSS_NAMES) * len(paths)
+    assert {r["loss"] for r in rows} == set(LOSS_NAMES)
+    report, figures = _assert_report_references_every_figure(out)
+    assert figures == ["compare_losses.png"]
+    assert all(loss in report for loss in LOSS_NAMES)
+
+
+def test_quantize(tmp_path):
+    rng = np.random.RandomState(0)
+    source = tmp_path / "photo.png"
+    Image.fromarray(rng.randint(0, 256, size=(30, 40, 3)).astype(np.uint8)).save(source)
+    before = source.read_bytes()
+    out = tmp_path / "quantized.png"
+    assert (
+        main(["quantize", str(source), "--colors", "5", "--loss", "absolute", "--out", str(out)])
+        == 0
+    )
+    assert source.read_bytes() == before
+    result = np.asarray(Image.open(out))
+    assert result.shape == (30, 40, 3)
+    assert len(np.unique(result.reshape(-1, 3), axis=0)) <= 5
+
+
+def test_demo_with_colour_histograms(tmp_path, capsys):
+    out = tmp_path / "demo"
+    status = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--features",
+            "histogram",
+            "--n-per-class",
+            "3",
+            "--loss",
+            "absolute",
+            "--no-progress",
+            "--n-init",
+            "2",
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "colour histograms" in printed
+    ari = float(re.search(r"ARI=([-0-9.]+)", printed).group(1))
+    summary = json.loads((out / "summary.json").read_text())
+    assert ari == pytest.approx(summary["metrics"]["adjusted_rand"], abs=1e-3)
+    assert summary["metrics"]["k"] == 6  # one cluster per class
+    assert ari > 0.5
+    assert len(list((out / "images").rglob("*.png"))) == 18
+    _assert_report_references_every_figure(out)
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
+    folder, _ = image_dir
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["cluster", str(empty), "--k", "2", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert "no images found" in _error_line(capsys)
+
+    assert main(["cluster", str(folder), "--k", "50", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert "larger than the number of images (10)" in _error_line(capsys)
+
+    bad = tmp_path / "bad"
+    _make_images(bad, n_per_class=2)
+    (bad / "red" / "notes.jpg").write_text("this is not an image")
+    assert main(["cluster", str(bad), "--k", "2", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert "notes.jpg" in _error_line(capsys)
+
+    assert main(["cluster", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 1
+    assert "is not a folder" in _error_line(capsys)
+
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(source)
+    assert main(["quantize", str(source), "--out", str(source)]) == 1
+    assert "never modified" in _error_line(capsys)
+    assert not (tmp_path / "o" / "report.html").exists()
+
+
+def test_missing_weights_is_a_clear_error(image_dir, tmp_path, capsys, monkeypatch):
+    folder, _ = image_dir
+    monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(tmp_path / "nope.pth"))
+    assert main(["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o")]) == 1
+    assert "nope.pth" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("command", [[], ["cluster"], ["compare-losses"], ["quantize"], ["demo"]])
+def test_help_on_every_subcommand(command, capsys):
+    assert main([*command, "--help"]) == 0
+    assert "usage: robustkmeans" in capsys.readouterr().out
+
+
+def test_bad_arguments_are_usage_errors(capsys):
+    assert main(["cluster", "x", "--out", "o", "--k", "zero"]) == 2
+    assert "expected an integer or 'auto'" in capsys.readouterr().err
+
+
+def test_console_module_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "robustkmeans.cli", "quantize", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "--colors" in result.stdout

@@ -1,0 +1,184 @@
+import numpy as np
+import pytest
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.datasets import make_blobs
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    completeness_score,
+    davies_bouldin_score,
+    homogeneity_score,
+    normalized_mutual_info_score,
+    silhouette_score,
+    v_measure_score,
+)
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from robustkmeans import LossKMeans, VGG16Featurizer
+from robustkmeans.metrics import (
+    calinski_harabasz_scorer,
+    davies_bouldin_scorer,
+    evaluate_labels,
+    features_and_labels,
+    loss_metric,
+    make_silhouette_scorer,
+    silhouette_scorer,
+)
+from robustkmeans.model_selection import WholeSetSplit
+
+
+def _two_kinds_of_images(n_per_kind=8, size=40, seed=0):
+    """Dark bluish noise images and bright reddish stripes: two obvious groups."""
+    rng = np.random.RandomState(seed)
+    dark = rng.randint(0, 60, size=(n_per_kind, size, size, 3))
+    dark[..., 2] += 120
+    bright = rng.randint(150, 256, size=(n_per_kind, size, size, 3))
+    bright[:, ::4, :, 1:] = 0
+    images = np.concatenate([dark, bright]).astype(np.uint8)
+    return images, np.repeat([0, 1], n_per_kind)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=90, centers=3, cluster_std=0.6, random_state=0)
+    return X, y
+
+
+def test_grid_search_over_featurizer_pipeline_with_clustering_scorers(tmp_path):
+    images, y = _two_kinds_of_images()
+    pipe = Pipeline(
+        [
+            ("features", VGG16Featurizer(weights=None, image_size=32, cache=tmp_path)),
+            ("cluster", LossKMeans(n_init=2, random_state=0)),
+        ]
+    )
+    grid = {
+        "cluster__loss": ["huber", "correntropy"],
+        "cluster__delta": [0.05, 1.0],
+        "cluster__sigma": [0.3, 1.0],
+        "cluster__n_clusters": [1, 2, 3],
+    }
+    search = GridSearchCV(
+        pipe,
+        grid,
+        scoring={
+            "silhouette": silhouette_scorer,
+            "calinski_harabasz": calinski_harabasz_scorer,
+            "davies_bouldin": davies_bouldin_scorer,
+        },
+        refit="silhouette",
+        cv=WholeSetSplit(),
+        error_score="raise",
+    )
+    with pytest.warns(UserWarning, match="non-finite"):  # -inf Davies-Bouldin at k=1
+        search.fit(list(images), y)
+
+    results = search.cv_results_
+    assert len(results["params"]) == 24
+    one_cluster = np.array([p["cluster__n_clusters"] == 1 for p in results["params"]])
+    # Degenerate candidates get the worst score of each index instead of an error.
+    np.testing.assert_array_equal(results["mean_test_silhouette"][one_cluster], -1.0)
+    np.testing.assert_array_equal(results["mean_test_calinski_harabasz"][one_cluster], 0.0)
+    assert np.all(np.isneginf(results["mean_test_davies_bouldin"][one_cluster]))
+    assert np.all(results["mean_test_silhouette"][~one_cluster] > -1.0)
+    assert np.all(results["rank_test_silhouette"][one_cluster] > (~one_cluster).sum() - 1)
+
+    assert search.best_params_["cluster__n_clusters"] == 2
+    assert adjusted_rand_score(y, search.best_estimator_.predict(list(images))) == 1.0
+
+    # The score is the silhouette of the features reaching the clusterer, not of pixels.
+    best = search.best_estimator_
+    features = best[:-1].transform(list(images))
+    expected = silhouette_score(features, best[-1].predict(features))
+    assert search.best_score_ == pytest.approx(expected)
+
+
+def test_scorer_uses_pipeline_features(blobs):
+    X, _ = blobs
+    X = X * np.array([100.0, 0.01])  # scaling changes the silhouette a lot
+    pipe = Pipeline([("scale", StandardScaler()), ("cluster", LossKMeans(3, random_state=0))])
+    pipe.fit(X)
+    features, labels = features_and_labels(pipe, X)
+    np.testing.assert_allclose(features, pipe[0].transform(X))
+    expected = silhouette_score(pipe[0].transform(X), pipe.predict(X))
+    assert silhouette_scorer(pipe, X) == pytest.approx(expected)
+    assert silhouette_scorer(pipe, X) != pytest.approx(silhouette_score(X, labels))
+    assert calinski_harabasz_scorer(pipe, X) == pytest.approx(
+        calinski_harabasz_score(features, labels)
+    )
+    assert davies_bouldin_scorer(pipe, X) == pytest.approx(-davies_bouldin_score(features, labels))
+
+
+@pytest.mark.parametrize(
+    "scorer, worst",
+    [(silhouette_scorer, -1.0), (calinski_harabasz_scorer, 0.0), (davies_bouldin_scorer, -np.inf)],
+)
+def test_degenerate_labelings_get_worst_score(scorer, worst):
+    X = np.random.RandomState(0).normal(size=(6, 2))
+    one = LossKMeans(n_clusters=1, random_state=0).fit(X)
+    assert scorer(one, X) == worst
+    every = LossKMeans(n_clusters=6, random_state=0).fit(X)
+    assert scorer(every, X) == worst
+
+
+def test_metric_auto_matches_loss(blobs):
+    X, _ = blobs
+    absolute = LossKMeans(3, loss="absolute", random_state=0).fit(X)
+    huber = LossKMeans(3, loss="huber", random_state=0).fit(X)
+    assert loss_metric(absolute) == "manhattan"
+    assert loss_metric(Pipeline([("c", huber)])) == "euclidean"
+    labels = absolute.predict(X)
+    manhattan = silhouette_score(X, labels, metric="manhattan")
+    assert silhouette_scorer(absolute, X) == pytest.approx(manhattan)
+    assert manhattan != pytest.approx(silhouette_score(X, labels))
+    fixed = make_silhouette_scorer(metric="euclidean")
+    assert fixed(absolute, X) == pytest.approx(silhouette_score(X, labels))
+
+
+def test_silhouette_subsampling(blobs):
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    scorer = make_silhouette_scorer(sample_size=40, random_state=0)
+    first, second = scorer(km, X), scorer(km, X)
+    assert first == second
+    assert first == pytest.approx(silhouette_score(X, km.labels_, sample_size=40, random_state=0))
+    assert first == pytest.approx(silhouette_scorer(km, X), abs=0.1)
+    with pytest.raises(ValueError, match="sample_size"):
+        make_silhouette_scorer(sample_size=1)
+
+
+def test_silhouette_subsample_with_a_single_cluster_is_worst():
+    # 99 samples in one cluster, 1 in the other: a 2-sample subsample often holds one
+    # cluster only, which silhouette_score rejects; the scorer returns -1 instead.
+    X = np.r_[np.zeros((99, 1)), [[100.0]]] + np.arange(100)[:, None] * 1e-3
+    km = LossKMeans(2, random_state=0).fit(X)
+    scores = {make_silhouette_scorer(sample_size=2, random_state=s)(km, X) for s in range(10)}
+    assert -1.0 in scores
+
+
+def test_scorer_without_predict_uses_labels():
+    X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
+    agglo = AgglomerativeClustering(n_clusters=2).fit(X)
+    assert silhouette_scorer(agglo, X) == pytest.approx(silhouette_score(X, agglo.labels_))
+    with pytest.raises(TypeError, match="predict"):
+        silhouette_scorer(agglo, X[:10])
+
+
+def test_evaluate_labels_matches_sklearn():
+    rng = np.random.RandomState(0)
+    y_true = rng.randint(0, 3, 50)
+    y_pred = rng.randint(0, 4, 50)
+    scores = evaluate_labels(y_true, y_pred, beta=2.0)
+    assert scores == pytest.approx(
+        {
+            "homogeneity": homogeneity_score(y_true, y_pred),
+            "completeness": completeness_score(y_true, y_pred),
+            "v_measure": v_measure_score(y_true, y_pred, beta=2.0),
+            "adjusted_rand": adjusted_rand_score(y_true, y_pred),
+            "normalized_mutual_info": normalized_mutual_info_score(y_true, y_pred),
+        }
+    )
+    assert scores["v_measure"] != pytest.approx(evaluate_labels(y_true, y_pred)["v_measure"])
+    assert evaluate_labels(["a", "a", "b"], [5, 5, 7])["adjusted_rand"] == 1.0

@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from robustkmeans import LossKMeans, SelectKResult, WholeSetSplit, select_k
+from robustkmeans.metrics import silhouette_scorer
+from robustkmeans.model_selection import elbow_index
+
+
+@pytest.fixture(scope="module")
+def blobs4():
+    X, y = make_blobs(
+        n_samples=160,
+        centers=4,
+        n_features=3,
+        cluster_std=0.5,
+        center_box=(-10, 10),
+        random_state=3,
+    )
+    return X, y
+
+
+@pytest.mark.parametrize("loss", ["square", "absolute", "huber", "pseudo_huber"])
+def test_select_k_finds_true_k_on_separated_blobs(blobs4, loss):
+    X, _ = blobs4
+    result = select_k(LossKMeans(loss=loss, n_init=3), X, range(1, 9), random_state=0)
+    assert isinstance(result, SelectKResult)
+    assert result.best_k == {
+        "elbow": 4,
+        "silhouette": 4,
+        "calinski_harabasz": 4,
+        "davies_bouldin": 4,
+    }
+    assert result.elbow_k == 4
+    np.testing.assert_array_equal(result.k_values, np.arange(1, 9))
+    # k = 1 has no silhouette; the objective falls steeply up to the true k.
+    assert np.isnan(result.silhouette[0]) and np.all(np.isfinite(result.silhouette[1:]))
+    assert np.all(np.diff(result.objective[:4]) < 0)
+    assert result.objective[3] < 0.2 * result.objective[0]
+
+
+def test_select_k_curves_match_the_fitted_estimators(blobs4):
+    X, _ = blobs4
+    result = select_k(LossKMeans(loss="absolute", n_init=2), X, [2, 3, 4, 5], random_state=1)
+    assert result.metric == "manhattan"
+    for k, estimator, objective, silhouette in zip(
+        result.k_values, result.estimators, result.objective, result.silhouette, strict=True
+    ):
+        assert estimator.n_clusters == k
+        assert estimator.random_state is not None  # seeded from random_state
+        assert objective == pytest.approx(estimator.inertia_)
+        assert silhouette == pytest.approx(
+            silhouette_score(X, estimator.labels_, metric="manhattan")
+        )
+
+
+def test_select_k_is_reproducible_and_parallel_gives_same_result(blobs4):
+    X, _ = blobs4
+    estimator = LossKMeans(loss="huber", n_init=1)
+    serial = select_k(estimator, X, range(2, 7), random_state=5, sample_size=60)
+    parallel = select_k(estimator, X, range(2, 7), random_state=5, sample_size=60, n_jobs=2)
+    for name in ("objective", "silhouette", "calinski_harabasz", "davies_bouldin"):
+        np.testing.assert_allclose(getattr(serial, name), getattr(parallel, name))
+    assert serial.best_k == parallel.best_k
+
+
+class _CountingScaler(TransformerMixin, BaseEstimator):
+    n_fits = 0
+
+    def fit(self, X, y=None):
+        type(self).n_fits += 1
+        self.mean_ = np.asarray(X).mean(axis=0)
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) - self.mean_
+
+
+def test_select_k_fits_pipeline_preprocessing_once(blobs4):
+    X, _ = blobs4
+    _CountingScaler.n_fits = 0
+    pipe = Pipeline([("center", _CountingScaler()), ("cluster", LossKMeans(n_init=2))])
+    result = select_k(pipe, X, range(2, 7), random_state=0, progress=True)
+    assert _CountingScaler.n_fits == 1
+    assert result.best_k["silhouette"] == 4
+    best = result.estimators[2]
+    assert isinstance(best, Pipeline) and best[-1].n_clusters == 4
+    np.testing.assert_array_equal(best.predict(X), best[-1].labels_)
+    assert pipe[-1].get_params()["n_clusters"] == 8  # the input is not modified
+
+
+def test_select_k_without_estimators_and_to_dict(blobs4):
+    X, _ = blobs4
+    result = select_k(LossKMeans(n_init=1), X, [1, 2], return_estimators=False)
+    assert result.estimators is None
+    assert result.best_k["elbow"] is None  # two points have no elbow
+    as_dict = result.to_dict()
+    assert as_dict["k"] == [1, 2] and as_dict["silhouette"][0] is None
+
+
+@pytest.mark.parametrize(
+    "k_range, match",
+    [([], "empty"), ([0, 2], r"\[1, n_samples"), ([2, 500], r"\[1, n_samples=160\]")],
+)
+def test_select_k_rejects_bad_k_range(blobs4, k_range, match):
+    X, _ = blobs4
+    with pytest.raises(ValueError, match=match):
+        select_k(LossKMeans(), X, k_range)
+
+
+def test_elbow_index_rule():
+    assert elbow_index([1, 2, 3, 4, 5, 6], [100, 40, 10, 8, 7, 6.5]) == 2
+    assert elbow_index([1, 2, 3, 4, 5, 6], [100, 60, 45, 8, 7, 6.5]) == 3
+    assert elbow_index([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0]) is None  # straight line
+    assert elbow_index([1, 2, 3], [3.0, 2.9, 0.0]) is None  # concave
+    assert elbow_index([1, 2], [3.0, 1.0]) is None
+    # Unequally spaced k: distances are measured on the rescaled axes.
+    assert elbow_index([2, 3, 4, 8, 16], [50, 20, 10, 8, 6]) == 2
+
+
+def test_whole_set_split_in_grid_search(blobs4):
+    X, _ = blobs4
+    splitter = WholeSetSplit()
+    splits = list(splitter.split(X))
+    assert splitter.get_n_splits(X) == 1 and len(splits) == 1
+    np.testing.assert_array_equal(splits[0][0], np.arange(len(X)))
+    np.testing.assert_array_equal(splits[0][1], np.arange(len(X)))
+    assert len(list(splitter.split(["a.jpg", "b.jpg"]))[0][0]) == 2
+
+    search = GridSearchCV(
+        LossKMeans(n_init=2, random_state=0),
+        {"n_clusters": [2, 3, 4, 5, 6], "loss": ["square", "huber"]},
+        scoring=silhouette_scorer,
+        cv=splitter,
+    ).fit(X)
+    assert search.best_params_["n_clusters"] == 4
+    # Fitted on all samples: the refit model is the candidate that was scored.
+    assert search.best_score_ == pytest.approx(silhouette_scorer(search.best_estimator_, X))

@@ -1,0 +1,186 @@
+import io
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image  # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.metrics import silhouette_samples  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+from robustkmeans import LossKMeans, VGG16Featurizer, select_k  # noqa: E402
+from robustkmeans._losses import LOSS_NAMES  # noqa: E402
+from robustkmeans.plotting import (  # noqa: E402
+    ClusterScatterDisplay,
+    FeatureMapsDisplay,
+    KSelectionDisplay,
+    LossComparisonDisplay,
+    RepresentativesDisplay,
+    SilhouetteDisplay,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _rendered(figure):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    image = np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+    assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
+    assert image.std() > 0  # something was drawn
+    return image
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=60, n_features=4, centers=3, cluster_std=0.5, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def image_set(tmp_path_factory):
+    """Small colour images as files: three groups of distinct mean colour."""
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.RandomState(0)
+    paths, arrays, y = [], [], []
+    for label, color in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        for i in range(5):
+            array = np.clip(rng.normal(color, 25, size=(24, 24, 3)), 0, 255).astype(np.uint8)
+            path = folder / f"g{label}_{i}.png"
+            Image.fromarray(array).save(path)
+            paths.append(str(path))
+            arrays.append(array)
+            y.append(label)
+    X = np.array([a.mean(axis=(0, 1)) / 255.0 for a in arrays])
+    return paths, np.array(arrays), X, np.array(y)
+
+
+def test_k_selection_display(blobs):
+    X, _ = blobs
+    result = select_k(LossKMeans(n_init=2), X, range(1, 7), random_state=0)
+    disp = KSelectionDisplay.from_result(result)
+    np.testing.assert_allclose(disp.line_objective_.get_ydata(), result.objective)
+    np.testing.assert_allclose(disp.line_silhouette_.get_ydata()[1:], result.silhouette[1:])
+    assert disp.elbow_k == 3 and disp.silhouette_k == 3
+    legend = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert "elbow: k=3" in legend and "best silhouette: k=3" in legend
+    _rendered(disp.figure_)
+
+    fig, ax = plt.subplots()
+    disp = KSelectionDisplay.from_estimator(
+        LossKMeans(loss="huber", n_init=1), X, [2, 3, 4], ax=ax, random_state=0
+    )
+    assert disp.ax_ is ax and disp.result_.best_k["silhouette"] == 3
+
+
+def test_silhouette_display(blobs):
+    X, _ = blobs
+    km = LossKMeans(3, loss="absolute", random_state=0).fit(X)
+    disp = SilhouetteDisplay.from_estimator(km, X)
+    expected = silhouette_samples(X, km.predict(X), metric="manhattan")
+    np.testing.assert_allclose(disp.silhouette_values, expected)
+    assert disp.average_ == pytest.approx(expected.mean())
+    assert disp.metric == "manhattan"
+    assert len(disp.ax_.patches) == len(X)  # one bar per sample
+    _rendered(disp.figure_)
+    with pytest.raises(ValueError, match="between 2 and n_samples - 1"):
+        SilhouetteDisplay.from_predictions(X, np.zeros(len(X)))
+
+
+def test_cluster_scatter_display(blobs):
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = ClusterScatterDisplay.from_estimator(km, X, y=y)
+    pca = PCA(n_components=2).fit(X)
+    np.testing.assert_allclose(np.abs(disp.embedding), np.abs(pca.transform(X)), atol=1e-8)
+    np.testing.assert_allclose(
+        np.abs(disp.centers), np.abs(pca.transform(km.cluster_centers_)), atol=1e-8
+    )
+    assert [ax.get_title() for ax in disp.axes_] == ["clusters", "true labels"]
+    _rendered(disp.figure_)
+
+    fig, ax = plt.subplots()
+    disp = ClusterScatterDisplay.from_estimator(km, X, ax=ax)
+    assert disp.axes_ == [ax]
+
+
+def test_representatives_display(image_set):
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, loss="huber", delta=0.05, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, n_representatives=2, n_atypical=1)
+    cost = km.transform(X)[np.arange(len(X)), km.predict(X)]
+    for cluster in range(3):
+        members = np.flatnonzero(km.labels_ == cluster)
+        order = members[np.argsort(cost[members], kind="stable")]
+        assert disp.representatives[cluster] == order[:2].tolist()
+        assert disp.atypical[cluster] == [order[-1]]
+    np.testing.assert_array_equal(disp.cluster_sizes_, np.bincount(km.labels_))
+    assert disp.axes_.shape == (3, 3)
+    _rendered(disp.figure_)
+
+
+def test_representatives_display_pipeline_with_featurizer(image_set):
+    paths, arrays, _, _ = image_set
+    pipe = Pipeline(
+        [
+            ("features", VGG16Featurizer(weights=None, image_size=32)),
+            ("cluster", LossKMeans(3, loss="correntropy", sigma="auto", random_state=0)),
+        ]
+    ).fit(paths)
+    disp = RepresentativesDisplay.from_estimator(pipe, paths, arrays, n_atypical=0)
+    assert sum(len(v) for v in disp.representatives.values()) <= 3 * 4
+    assert all(disp.atypical[c] == [] for c in range(3))
+    _rendered(disp.figure_)
+
+
+def test_loss_comparison_display(image_set):
+    paths, _, X, y = image_set
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, delta=0.05, sigma=0.2, epsilon=0.01, random_state=0), X, paths, y=y
+    )
+    assert disp.losses == list(LOSS_NAMES)
+    assert disp.axes_.shape == (6, 3)
+    for loss, metrics, sizes in zip(disp.losses, disp.metrics, disp.cluster_sizes, strict=True):
+        assert set(metrics) == {
+            "objective",
+            "silhouette",
+            "calinski_harabasz",
+            "adjusted_rand",
+            "v_measure",
+        }
+        assert metrics["objective"] == pytest.approx(disp.estimators_[loss].inertia_)
+        assert sizes.sum() == len(X)
+    # The groups are well separated: every loss recovers them.
+    assert all(m["adjusted_rand"] == 1.0 for m in disp.metrics)
+    titles = [disp.axes_[row, 0].get_title(loc="left") for row in range(6)]
+    assert all(title.startswith(loss) for title, loss in zip(titles, LOSS_NAMES, strict=True))
+    _rendered(disp.figure_)
+
+
+def test_feature_maps_display(image_set):
+    paths, _, _, _ = image_set
+    featurizer = VGG16Featurizer(weights=None, image_size=32)
+    disp = FeatureMapsDisplay.from_estimator(featurizer, paths[0], layers=[1, 8], n_channels=4)
+    assert list(disp.feature_maps) == [1, 8]
+    assert disp.feature_maps[8].shape == (128, 16, 16)
+    assert disp.axes_.shape == (2, 5)  # the image, then 4 channels
+    means = disp.feature_maps[1].mean(axis=(1, 2))
+    assert disp.channels_[1] == np.argsort(-means, kind="stable")[:4].tolist()
+    _rendered(disp.figure_)
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch, blobs):
+    X, _ = blobs
+    km = LossKMeans(2, random_state=0).fit(X)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"robustkmeans\[plot\]"):
+        SilhouetteDisplay.from_estimator(km, X)
