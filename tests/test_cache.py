@@ -1,0 +1,247 @@
+"""Feature cache: keyed by content and settings, plain arrays, atomic, never trusts bad entries."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from PIL import Image  # noqa: E402
+
+from robustkmeans import VGG16Featurizer  # noqa: E402
+from robustkmeans import _vgg16 as vgg_module  # noqa: E402
+from robustkmeans._cache import FeatureCache, content_digest  # noqa: E402
+from robustkmeans._images import ImageLoadError  # noqa: E402
+
+
+def _photo_like(seed, h=40, w=44):
+    rng = np.random.RandomState(seed)
+    small = rng.randint(0, 256, size=(5, 6, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC))
+
+
+@pytest.fixture
+def files(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    paths = []
+    for i in range(4):
+        path = folder / f"{i}.png"
+        Image.fromarray(_photo_like(i)).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def counter(monkeypatch):
+    seen = {"images": 0}
+    original = vgg_module._VGG16TrunkBase.forward
+
+    def counting_forward(self, x):
+        seen["images"] += x.shape[0]
+        return original(self, x)
+
+    monkeypatch.setattr(vgg_module._VGG16TrunkBase, "forward", counting_forward)
+    return seen
+
+
+def _entries(root):
+    return sorted(p for p in Path(root).rglob("*.npy"))
+
+
+def _featurizer(cache, **params):
+    params = {"weights": None, "image_size": 32, "cache": cache, **params}
+    return VGG16Featurizer(**params).fit()
+
+
+# ----------------------------------------------------------------------------- FeatureCache
+
+
+def test_entries_are_plain_npy_arrays(tmp_path):
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(4,))
+    values = np.arange(4, dtype=np.float32)
+    cache.save("abcdef", values)
+    (path,) = _entries(tmp_path)
+    np.testing.assert_array_equal(np.load(path, allow_pickle=False), values)
+    np.testing.assert_array_equal(cache.load("abcdef"), values)
+    assert not [p for p in Path(tmp_path).rglob(".tmp-*")]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "garbage", "wrong_shape", "wrong_dtype", "nan", "pickled_object"],
+)
+def test_untrustworthy_entries_are_misses(tmp_path, damage):
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(4,))
+    cache.save("abcdef", np.ones(4, np.float32))
+    path = cache.path("abcdef")
+    if damage == "truncated":
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data[: len(data) - 5])
+    elif damage == "garbage":
+        Path(path).write_bytes(b"\x00garbage")
+    elif damage == "wrong_shape":
+        np.save(path, np.ones(5, np.float32))
+    elif damage == "wrong_dtype":
+        np.save(path, np.ones(4, np.float64))
+    elif damage == "nan":
+        np.save(path, np.array([1, np.nan, 1, 1], np.float32))
+    else:
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert cache.load("abcdef") is None
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(4,))
+
+    def broken_save(f, arr, allow_pickle=False):
+        f.write(b"\x93NUMPY partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        cache.save("abcdef", np.ones(4, np.float32))
+    assert _entries(tmp_path) == []
+    assert cache.load("abcdef") is None
+
+
+def test_concurrent_writers_leave_a_complete_entry(tmp_path):
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(1000,))
+    values = [np.full(1000, i, np.float32) for i in range(8)]
+    errors = []
+
+    def write(v):
+        try:
+            for _ in range(20):
+                cache.save("samekey", v)
+                got = cache.load("samekey")
+                assert got is not None and (got == got[0]).all()  # never a mix of writers
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(v,)) for v in values]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(_entries(tmp_path)) == 1
+
+
+def test_content_digest_ignores_names_but_not_content(tmp_path):
+    a = tmp_path / "a.png"
+    Image.fromarray(_photo_like(0)).save(a)
+    shutil.copy(a, tmp_path / "renamed.png")
+    assert content_digest(a) == content_digest(tmp_path / "renamed.png")
+    assert content_digest(a) == content_digest(data=a.read_bytes())
+    arr = _photo_like(0)
+    assert content_digest(arr) == content_digest(arr.copy())
+    assert content_digest(arr) != content_digest(_photo_like(1))
+    assert content_digest(Image.fromarray(arr)) == content_digest(Image.fromarray(arr.copy()))
+    assert content_digest(Image.fromarray(arr)) != content_digest(Image.fromarray(arr).convert("L"))
+
+
+def test_joblib_memory_uses_its_location(tmp_path):
+    joblib = pytest.importorskip("joblib")
+    cache = FeatureCache.from_param(joblib.Memory(tmp_path, verbose=0), {"a": 1}, (2,))
+    assert cache.root.startswith(os.fspath(tmp_path))
+    assert FeatureCache.from_param(joblib.Memory(None), {"a": 1}, (2,)) is None
+    with pytest.raises(TypeError, match="joblib.Memory"):
+        FeatureCache.from_param(42, {"a": 1}, (2,))
+
+
+# ----------------------------------------------------------------------------- featurizer
+
+
+def test_second_call_reads_the_cache(tmp_path, files, counter):
+    first = _featurizer(tmp_path / "c").transform(files)
+    assert counter["images"] == 4
+    assert len(_entries(tmp_path / "c")) == 4
+    again = _featurizer(tmp_path / "c").transform(files[::-1])  # order does not matter
+    assert counter["images"] == 4
+    np.testing.assert_array_equal(again, first[::-1])
+
+
+def test_cache_is_keyed_by_content_not_by_file_name(tmp_path, files, counter):
+    _featurizer(tmp_path / "c").transform(files[:2])
+    copies = []
+    for i, path in enumerate(files[:2]):
+        copies.append(tmp_path / f"copy{i}.png")
+        shutil.copy(path, copies[-1])
+    _featurizer(tmp_path / "c").transform(copies)
+    assert counter["images"] == 2
+    Image.fromarray(_photo_like(99)).save(files[0])  # same name, new content
+    _featurizer(tmp_path / "c").transform(files[:1])
+    assert counter["images"] == 3
+
+
+def test_settings_that_change_values_get_their_own_entries(tmp_path, files, counter):
+    base = _featurizer(tmp_path / "c").transform(files)
+    assert counter["images"] == 4
+    # normalize is applied after the cache: no recomputation, values consistent.
+    raw = _featurizer(tmp_path / "c", normalize=None).transform(files)
+    assert counter["images"] == 4
+    np.testing.assert_allclose(base, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+    for params in (
+        {"layer": "pool4"},
+        {"pooling": "max"},
+        {"image_size": 40},
+    ):
+        _featurizer(tmp_path / "c", **params).transform(files)
+    assert counter["images"] == 4 + 3 * 4
+
+
+def test_other_weights_are_not_served_from_the_cache(tmp_path, files, counter):
+    torch.manual_seed(5)
+    import torchvision
+
+    weights = tmp_path / "w.pth"
+    torch.save(torchvision.models.vgg16(weights=None).features.state_dict(), weights)
+    a = _featurizer(tmp_path / "c").transform(files[:2])
+    b = _featurizer(tmp_path / "c", weights=weights).transform(files[:2])
+    assert counter["images"] == 4
+    assert not np.allclose(a, b)
+
+
+def test_corrupt_entry_is_recomputed_and_replaced(tmp_path, files, counter):
+    expected = _featurizer(tmp_path / "c").transform(files[:1])
+    (entry,) = _entries(tmp_path / "c")
+    entry.write_bytes(entry.read_bytes()[:40])  # a torn file, as if written non-atomically
+    got = _featurizer(tmp_path / "c").transform(files[:1])
+    assert counter["images"] == 2
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        np.load(entry, allow_pickle=False),
+        _featurizer(None, normalize=None).transform(files[:1])[0],
+    )
+
+
+def test_bad_images_leave_nothing_half_written(tmp_path, files):
+    (tmp_path / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    (tmp_path / "text.jpg").write_text("not a jpeg")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    bad = [tmp_path / n for n in ("truncated.jpg", "text.jpg", "empty.jpg", "missing.jpg")]
+    for b in bad:
+        with pytest.raises(ImageLoadError, match=os.path.basename(b)):
+            _featurizer(tmp_path / "c", batch_size=1).transform([files[0], b, files[1]])
+    with pytest.warns(UserWarning, match="4 of 6 images"):
+        F = _featurizer(tmp_path / "c", on_error="nan").transform([files[2], *bad, files[3]])
+    assert np.isnan(F[1:5]).all() and np.isfinite(F[[0, 5]]).all()
+    entries = _entries(tmp_path / "c")
+    assert len(entries) <= 4  # only the good images, never the bad ones
+    for entry in entries:
+        assert np.load(entry, allow_pickle=False).shape == (512,)
+    assert not [p for p in Path(tmp_path / "c").rglob(".tmp-*")]
+
+
+def test_in_memory_images_are_cached_by_pixels(tmp_path, counter):
+    images = np.stack([_photo_like(i) for i in range(3)])
+    a = _featurizer(tmp_path / "c").transform(images)
+    b = _featurizer(tmp_path / "c").transform([Image.fromarray(x) for x in images])
+    c = _featurizer(tmp_path / "c").transform(list(images.copy()))
+    assert counter["images"] == 3 + 3  # arrays and PIL images hash differently
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_array_equal(a, c)
