@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from robustkmeans import LossKMeans
+from robustkmeans._quantize import quantize_colors
+
+
+def _two_colour_image_with_salt(seed=0):
+    """Left half one colour, right half another, 6% of pixels replaced by extremes."""
+    rng = np.random.RandomState(seed)
+    image = np.empty((40, 40, 3), dtype=np.uint8)
+    image[:, :20] = (40, 90, 160)
+    image[:, 20:] = (200, 170, 60)
+    salt = rng.rand(40, 40) < 0.06
+    image[salt] = rng.choice([0, 255], size=(salt.sum(), 3))
+    return image, salt
+
+
+def test_palette_size_shape_and_dtype():
+    image = np.random.RandomState(0).randint(0, 256, size=(25, 30, 3)).astype(np.uint8)
+    quantized, model = quantize_colors(image, n_colors=6, return_estimator=True)
+    assert quantized.shape == image.shape and quantized.dtype == np.uint8
+    colours = np.unique(quantized.reshape(-1, 3), axis=0)
+    assert len(colours) <= 6
+    palette = np.rint(model.cluster_centers_ * 255).astype(np.uint8)
+    assert {tuple(c) for c in colours} <= {tuple(c) for c in palette}
+    assert model.loss == "absolute" and model.n_clusters == 6
+
+
+def test_absolute_loss_keeps_true_colours_despite_outlier_pixels():
+    image, salt = _two_colour_image_with_salt()
+    robust = quantize_colors(image, n_colors=2, loss="absolute", sample_size=None)
+    clean = ~salt
+    # Medians ignore the salt: the two true colours come back exactly.
+    np.testing.assert_array_equal(robust[clean], image[clean])
+    mean = quantize_colors(image, n_colors=2, loss="square", sample_size=None)
+    assert np.abs(mean[clean].astype(int) - image[clean]).max() >= 3  # the mean is pulled
+
+
+def test_inputs_path_pil_float_and_grayscale(tmp_path):
+    image, _ = _two_colour_image_with_salt()
+    original = image.copy()
+    path = tmp_path / "image.png"
+    Image.fromarray(image).save(path)
+    from_array = quantize_colors(image, n_colors=3)
+    np.testing.assert_array_equal(image, original)  # the input is not modified
+    np.testing.assert_array_equal(quantize_colors(path, n_colors=3), from_array)
+    np.testing.assert_array_equal(quantize_colors(str(path), n_colors=3), from_array)
+    np.testing.assert_array_equal(quantize_colors(Image.open(path), n_colors=3), from_array)
+
+    as_float = quantize_colors(image / 255.0, n_colors=3)
+    assert as_float.dtype == np.float32 and as_float.shape == image.shape
+    np.testing.assert_allclose(as_float * 255, from_array, atol=0.51)
+
+    gray = image[..., 0]
+    quantized_gray = quantize_colors(gray, n_colors=2)
+    assert quantized_gray.shape == gray.shape
+    assert len(np.unique(quantized_gray)) <= 2
+
+
+def test_subsample_fit_predicts_every_pixel():
+    image = np.random.RandomState(1).randint(0, 256, size=(50, 50, 3)).astype(np.uint8)
+    quantized, model = quantize_colors(
+        image, n_colors=4, sample_size=300, random_state=3, return_estimator=True
+    )
+    expected = model.cluster_centers_[model.predict(image.reshape(-1, 3) / np.float32(255))]
+    np.testing.assert_array_equal(
+        quantized.reshape(-1, 3), np.rint(expected * 255).astype(np.uint8)
+    )
+    again = quantize_colors(image, n_colors=4, sample_size=300, random_state=3)
+    np.testing.assert_array_equal(quantized, again)
+
+
+@pytest.mark.parametrize("loss", ["huber", "pseudo_huber", "correntropy", "epsilon_insensitive"])
+def test_every_loss_quantizes(loss):
+    image, _ = _two_colour_image_with_salt()
+    quantized = quantize_colors(image, n_colors=2, loss=loss, sample_size=400)
+    assert len(np.unique(quantized.reshape(-1, 3), axis=0)) <= 2
+
+
+def test_errors_name_the_problem(tmp_path):
+    image = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match="n_colors must be an integer between 1 and"):
+        quantize_colors(image, n_colors=17)
+    with pytest.raises(ValueError, match="sample_size=2 is smaller than n_colors=3"):
+        quantize_colors(np.zeros((10, 10, 3), np.uint8), n_colors=3, sample_size=2)
+    with pytest.raises(ValueError, match="uint8 .* or float"):
+        quantize_colors(image.astype(np.int64))
+    with pytest.raises(ValueError, match="shape"):
+        quantize_colors(np.zeros(5, np.uint8))
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="notes.png"):
+        quantize_colors(text)
+    with pytest.raises(ValueError, match="loss"):
+        quantize_colors(image, n_colors=2, loss="median")
+    assert isinstance(quantize_colors(image, 1, return_estimator=True)[1], LossKMeans)
