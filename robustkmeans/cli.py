@@ -31,6 +31,9 @@ class UserError(Exception):
 
 # ----------------------------------------------------------------------------- output
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def _write_atomic(path: Path, data: bytes | str):
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
@@ -40,6 +43,7 @@ def _write_atomic(path: Path, data: bytes | str):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -253,6 +257,14 @@ def _cluster_metrics(features, labels, model) -> dict:
     return row
 
 
+_LOSS_SCALE = {
+    "huber": "delta",
+    "pseudo_huber": "delta",
+    "correntropy": "sigma",
+    "epsilon_insensitive": "epsilon",
+}
+
+
 def _relative(paths, root) -> list[str]:
     return [os.path.relpath(p, root) for p in paths]
 
@@ -358,11 +370,11 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "images": n_images,
         "features": feature_note,
         "loss": args.loss,
-        "delta": _fmt(getattr(model, "delta_", args.delta)),
-        "sigma": _fmt(getattr(model, "sigma_", args.sigma)),
-        "epsilon": _fmt(getattr(model, "epsilon_", args.epsilon)),
         "k": f"{k} (searched, criterion {args.k_criterion})" if search else str(k),
     }
+    scale = _LOSS_SCALE.get(args.loss)
+    if scale is not None:
+        settings[scale] = _fmt(getattr(model, f"{scale}_", getattr(args, scale)))
     sections = [
         ("Settings", _table([settings])),
         ("Metrics", _table([metrics])),

@@ -1,6 +1,7 @@
 import csv
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -50,6 +51,9 @@ def _assert_report_references_every_figure(out: Path):
     assert report.count("data:image/png;base64,") == len(figures)
     assert "<script" not in report and 'src="http' not in report  # self-contained
     assert not list(out.glob(".*tmp"))  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
     return report, figures
 
 

@@ -46,6 +46,8 @@ def blobs():
     return X, y
 
 
+# GridSearchCV computes the std of the -inf Davies-Bouldin scores of k=1 candidates.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in subtract:RuntimeWarning")
 def test_grid_search_over_featurizer_pipeline_with_clustering_scorers(tmp_path):
     images, y = _two_kinds_of_images()
     pipe = Pipeline(
