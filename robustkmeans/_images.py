@@ -102,7 +102,7 @@ def as_image_list(X) -> list:
     Parameters
     ----------
     X : sequence of images or ndarray
-        A sequence (list, tuple, 1-D object array, pandas Series) whose items
+        A non-empty sequence (list, tuple, 1-D array, pandas Series) whose items
         are file paths (``str`` or :class:`os.PathLike`), PIL images or uint8
         arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one uint8 array of
         shape (N, H, W, 3), (N, H, W, 4) or (N, H, W) holding N images.
@@ -126,24 +126,42 @@ def as_image_list(X) -> list:
             f"X must be a sequence of images, got a single {type(X).__name__}. "
             "Wrap it in a list: transform([image])."
         )
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim in (3, 4):
-            return list(X)
-        raise ValueError(
-            f"X is a numeric array of shape {X.shape}; VGG16Featurizer takes images: "
-            "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
-            "uint8 array of shape (N, H, W, 3) or (N, H, W). A 2-D (n_samples, "
-            "n_features) matrix is not an image batch."
-        )
-    if hasattr(X, "iloc"):  # pandas Series / DataFrame column
-        X = X.to_numpy()
-    try:
-        images = list(X)
-    except TypeError as exc:
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
-            f"X must be a sequence of images (file paths, PIL images or uint8 arrays), "
-            f"got {type(X).__name__}."
-        ) from exc
+            "X is a sparse matrix; VGG16Featurizer takes images: a sequence of file paths, "
+            "PIL images or uint8 arrays."
+        )
+    if not isinstance(X, np.ndarray) and hasattr(X, "__array__") and not hasattr(X, "iloc"):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim != 1:
+        raise ValueError(
+            f"X is an object array of shape {X.shape}; pass a 1-D sequence of images "
+            "(file paths, PIL images or uint8 arrays)."
+        )
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim in (3, 4) and X.dtype.kind in "ub":
+            images = list(X)
+        elif X.ndim == 1 and X.dtype.kind in "US":
+            images = X.tolist()
+        else:
+            hint = " A 2-D (n_samples, n_features) matrix is not an image batch." * (X.ndim == 2)
+            raise ValueError(
+                f"X is a {X.dtype} array of shape {X.shape}; VGG16Featurizer takes images: "
+                "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
+                f"uint8 array of shape (N, H, W, 3) or (N, H, W).{hint}"
+            )
+    else:
+        if hasattr(X, "iloc"):  # pandas Series / DataFrame column
+            X = X.to_numpy()
+        try:
+            images = list(X)
+        except TypeError as exc:
+            raise TypeError(
+                f"X must be a sequence of images (file paths, PIL images or uint8 arrays), "
+                f"got {type(X).__name__}."
+            ) from exc
+    if not images:
+        raise ValueError("X contains no images; pass at least one.")
     return images
 
 

@@ -645,7 +645,8 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images, optional
-            Not used (VGG16 is pretrained); accepted for pipeline compatibility.
+            Only its form is checked (as in :meth:`transform`); the images are
+            not read, since VGG16 is pretrained.
         y : None
             Ignored.
 
@@ -660,6 +661,8 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
             When the weights cannot be had; the message says how to provide them.
         """
         torch = _import_torch()
+        if X is not None:
+            as_image_list(X)  # the form of X only; images are read in transform
         layer_index = _resolve_layer(self.layer)
         map_shape = _map_shape(layer_index, self.image_size)
         if map_shape[1] < 1:
