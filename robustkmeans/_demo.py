@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 #: Class name -> (photograph, list of regions (x0, y0, x1, y1) in its 640x427 pixels).
+#: Each class is the content of its regions: pagoda, sky, water and trees from
+#: ``china.jpg``; dahlia and leaves from ``flower.jpg``.
 DEMO_CLASSES = {
     "pagoda": ("china.jpg", [(110, 60, 320, 360)]),
     "sky": ("china.jpg", [(360, 0, 640, 170)]),
@@ -230,6 +232,16 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         -------
         self : ColorHistogramFeaturizer
             The featurizer.
+
+        See Also
+        --------
+        transform : Computes the histograms.
+
+        Examples
+        --------
+        >>> from robustkmeans._demo import ColorHistogramFeaturizer
+        >>> ColorHistogramFeaturizer(bins=4).fit([]).n_features_out_
+        64
         """
         self.n_features_out_ = self.bins**3
         return self
@@ -246,6 +258,20 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         -------
         features : ndarray of shape (n_images, bins ** 3)
             Rows of unit Euclidean norm, float32.
+
+        See Also
+        --------
+        fit : Stateless.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans._demo import ColorHistogramFeaturizer
+        >>> red = np.zeros((4, 4, 3), np.uint8)
+        >>> red[..., 0] = 255
+        >>> features = ColorHistogramFeaturizer(bins=2).fit_transform([red])
+        >>> features.round(3).tolist()
+        [[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]]
         """
         from .plotting import _thumbnail
 

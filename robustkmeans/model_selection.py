@@ -85,6 +85,16 @@ class WholeSetSplit:
             ``np.arange(n_samples)``.
         test : ndarray of shape (n_samples,)
             ``np.arange(n_samples)``.
+
+        See Also
+        --------
+        get_n_splits : Always 1.
+
+        Examples
+        --------
+        >>> from robustkmeans import WholeSetSplit
+        >>> [(train.tolist(), test.tolist()) for train, test in WholeSetSplit().split([7, 8, 9])]
+        [([0, 1, 2], [0, 1, 2])]
         """
         indices = np.arange(_n_samples(X))
         yield indices, indices.copy()
@@ -101,6 +111,16 @@ class WholeSetSplit:
         -------
         n_splits : int
             Always 1.
+
+        See Also
+        --------
+        split : Yields the single split.
+
+        Examples
+        --------
+        >>> from robustkmeans import WholeSetSplit
+        >>> WholeSetSplit().get_n_splits()
+        1
         """
         return 1
 
@@ -213,7 +233,12 @@ class SelectKResult:
 
     @property
     def elbow_k(self) -> int | None:
-        """The k at the elbow of the objective curve, or None."""
+        """The k at the elbow of the objective curve, or None (same as ``best_k["elbow"]``).
+
+        See Also
+        --------
+        elbow_index : The rule.
+        """
         return self.best_k["elbow"]
 
     def to_dict(self) -> dict:
@@ -224,6 +249,19 @@ class SelectKResult:
         result : dict
             Keys ``k``, ``objective``, ``silhouette``, ``calinski_harabasz``,
             ``davies_bouldin`` (lists, NaN as None), ``best_k`` and ``metric``.
+
+        See Also
+        --------
+        select_k : Builds the result.
+
+        Examples
+        --------
+        >>> from sklearn.cluster import KMeans
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import select_k
+        >>> X, _ = make_blobs(n_samples=40, centers=2, random_state=0)
+        >>> select_k(KMeans(n_init=1), X, [1, 2], random_state=0).to_dict()["silhouette"][0] is None
+        True
         """
 
         def as_list(values):

@@ -166,6 +166,21 @@ class KSelectionDisplay:
         -------
         display : KSelectionDisplay
             The drawn display.
+
+        See Also
+        --------
+        KSelectionDisplay.from_estimator : Runs the search too.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import LossKMeans
+        >>> X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+        >>> from robustkmeans import select_k
+        >>> from robustkmeans.plotting import KSelectionDisplay
+        >>> result = select_k(LossKMeans(n_init=1), X, range(1, 6), random_state=0)
+        >>> KSelectionDisplay.from_result(result).elbow_k
+        3
         """
         display = cls(
             result.k_values,
@@ -197,6 +212,21 @@ class KSelectionDisplay:
         -------
         display : KSelectionDisplay
             The drawn display; the search result is in ``display.result_``.
+
+        See Also
+        --------
+        KSelectionDisplay.from_result : Plot an existing search.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import LossKMeans
+        >>> X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+        >>> from robustkmeans.plotting import KSelectionDisplay
+        >>> disp = KSelectionDisplay.from_estimator(
+        ...     LossKMeans(n_init=1), X, [2, 3, 4], random_state=0)
+        >>> disp.result_.best_k["silhouette"]
+        3
         """
         from .model_selection import select_k
 
@@ -218,6 +248,17 @@ class KSelectionDisplay:
         -------
         display : KSelectionDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        KSelectionDisplay.from_result : Build and plot from a search.
+
+        Examples
+        --------
+        >>> from robustkmeans.plotting import KSelectionDisplay
+        >>> disp = KSelectionDisplay([1, 2, 3], [9.0, 2.0, 1.5], elbow_k=2).plot()
+        >>> disp.ax_.get_xlabel()
+        'number of clusters k'
         """
         plt = _pyplot()
         if ax is None:
@@ -326,6 +367,20 @@ class SilhouetteDisplay:
         -------
         display : SilhouetteDisplay
             The drawn display.
+
+        See Also
+        --------
+        SilhouetteDisplay.from_estimator : From a fitted clusterer.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import LossKMeans
+        >>> X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+        >>> from robustkmeans.plotting import SilhouetteDisplay
+        >>> disp = SilhouetteDisplay.from_predictions(X, y)
+        >>> bool(disp.average_ > 0.5)
+        True
         """
         from sklearn.metrics import silhouette_samples
 
@@ -360,6 +415,20 @@ class SilhouetteDisplay:
         -------
         display : SilhouetteDisplay
             The drawn display.
+
+        See Also
+        --------
+        SilhouetteDisplay.from_predictions : From features and labels.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import LossKMeans
+        >>> X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+        >>> from robustkmeans.plotting import SilhouetteDisplay
+        >>> km = LossKMeans(n_clusters=3, random_state=0).fit(X)
+        >>> SilhouetteDisplay.from_estimator(km, X).metric
+        'euclidean'
         """
         features, labels = features_and_labels(estimator, X)
         if metric == "auto":
@@ -378,6 +447,18 @@ class SilhouetteDisplay:
         -------
         display : SilhouetteDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        SilhouetteDisplay.from_estimator : Compute and plot.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans.plotting import SilhouetteDisplay
+        >>> disp = SilhouetteDisplay(np.array([0.9, 0.8, 0.7, 0.2]), np.array([0, 0, 1, 1])).plot()
+        >>> round(disp.average_, 2)
+        0.65
         """
         plt = _pyplot()
         if ax is None:
@@ -482,6 +563,21 @@ class ClusterScatterDisplay:
         -------
         display : ClusterScatterDisplay
             The drawn display.
+
+        See Also
+        --------
+        ClusterScatterDisplay.plot : Draw precomputed coordinates.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from robustkmeans import LossKMeans
+        >>> X, y = make_blobs(n_samples=60, centers=3, cluster_std=0.5, random_state=0)
+        >>> from robustkmeans.plotting import ClusterScatterDisplay
+        >>> km = LossKMeans(n_clusters=3, random_state=0).fit(X)
+        >>> disp = ClusterScatterDisplay.from_estimator(km, X)
+        >>> disp.centers.shape
+        (3, 2)
         """
         from sklearn.decomposition import PCA
 
@@ -517,6 +613,18 @@ class ClusterScatterDisplay:
         -------
         display : ClusterScatterDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        ClusterScatterDisplay.from_estimator : Project and plot.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans.plotting import ClusterScatterDisplay
+        >>> disp = ClusterScatterDisplay(np.eye(2), np.array([0, 1]), y_true=["a", "b"]).plot()
+        >>> [ax.get_title() for ax in disp.axes_]
+        ['clusters', 'true labels']
         """
         plt = _pyplot()
         n_panels = 1 if self.y_true is None else 2
@@ -654,6 +762,24 @@ class RepresentativesDisplay:
         -------
         display : RepresentativesDisplay
             The display, drawn unless ``plot=False``.
+
+        See Also
+        --------
+        LossComparisonDisplay.from_estimator : The same for each loss.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans import LossKMeans
+        >>> rng = np.random.RandomState(0)
+        >>> images = np.r_[rng.randint(0, 60, (6, 8, 8, 3)), rng.randint(190, 255, (6, 8, 8, 3))]
+        >>> images = images.astype(np.uint8)
+        >>> X = images.reshape(12, -1) / 255.0
+        >>> from robustkmeans.plotting import RepresentativesDisplay
+        >>> km = LossKMeans(n_clusters=2, loss="absolute", random_state=0).fit(X)
+        >>> disp = RepresentativesDisplay.from_estimator(km, X, images, n_atypical=1, plot=False)
+        >>> [len(disp.atypical[c]) for c in range(2)]
+        [1, 1]
         """
         prefix, clusterer = _split(estimator)
         features = np.asarray(prefix.transform(X) if prefix is not None else X)
@@ -685,6 +811,22 @@ class RepresentativesDisplay:
         -------
         display : RepresentativesDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        RepresentativesDisplay.from_estimator : Compute and plot.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans.plotting import RepresentativesDisplay
+        >>> images = np.zeros((3, 8, 8, 3), np.uint8)
+        >>> disp = RepresentativesDisplay(
+        ...     images, np.array([0, 0, 1]), np.array([0.1, 0.5, 0.0]),
+        ...     representatives={0: [0], 1: [2]}, atypical={0: [1], 1: []},
+        ... ).plot()
+        >>> disp.axes_.shape
+        (2, 2)
         """
         plt = _pyplot()
         labels = np.asarray(self.labels)
@@ -845,6 +987,25 @@ class LossComparisonDisplay:
         -------
         display : LossComparisonDisplay
             The display, drawn unless ``plot=False``.
+
+        See Also
+        --------
+        RepresentativesDisplay.from_estimator : One loss, more images.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans import LossKMeans
+        >>> rng = np.random.RandomState(0)
+        >>> images = np.r_[rng.randint(0, 60, (6, 8, 8, 3)), rng.randint(190, 255, (6, 8, 8, 3))]
+        >>> images = images.astype(np.uint8)
+        >>> X = images.reshape(12, -1) / 255.0
+        >>> from robustkmeans.plotting import LossComparisonDisplay
+        >>> disp = LossComparisonDisplay.from_estimator(
+        ...     LossKMeans(n_clusters=2, random_state=0), X, images,
+        ...     losses=["huber", "correntropy"])
+        >>> disp.axes_.shape
+        (2, 2)
         """
         from joblib import Parallel, delayed
         from sklearn.metrics import calinski_harabasz_score, silhouette_score
@@ -911,6 +1072,21 @@ class LossComparisonDisplay:
         -------
         display : LossComparisonDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        LossComparisonDisplay.from_estimator : Fit and plot.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans.plotting import LossComparisonDisplay
+        >>> images = np.zeros((2, 8, 8, 3), np.uint8)
+        >>> disp = LossComparisonDisplay(
+        ...     images, ["square"], [{0: [0], 1: [1]}], [np.array([1, 1])], [{"objective": 0.0}]
+        ... ).plot()
+        >>> disp.axes_[0, 0].get_title(loc="left")
+        'square: obj 0'
         """
         plt = _pyplot()
         n_rows = len(self.losses)
@@ -1024,6 +1200,21 @@ class FeatureMapsDisplay:
         -------
         display : FeatureMapsDisplay
             The drawn display.
+
+        See Also
+        --------
+        FeatureMapsDisplay.plot : Draw precomputed maps.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans import VGG16Featurizer
+        >>> from robustkmeans.plotting import FeatureMapsDisplay
+        >>> image = np.full((32, 32, 3), 128, np.uint8)
+        >>> featurizer = VGG16Featurizer(weights=None, image_size=32)
+        >>> disp = FeatureMapsDisplay.from_estimator(featurizer, image, layers=[1, 3], n_channels=2)
+        >>> disp.axes_.shape
+        (2, 3)
         """
         from sklearn.exceptions import NotFittedError
         from sklearn.utils.validation import check_is_fitted
@@ -1048,6 +1239,18 @@ class FeatureMapsDisplay:
         -------
         display : FeatureMapsDisplay
             Self, with the matplotlib objects stored as attributes.
+
+        See Also
+        --------
+        FeatureMapsDisplay.from_estimator : Compute and plot.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustkmeans.plotting import FeatureMapsDisplay
+        >>> maps = {1: np.arange(12.0).reshape(3, 2, 2)}
+        >>> FeatureMapsDisplay(maps, n_channels=2).plot().channels_
+        {1: [2, 1]}
         """
         plt = _pyplot()
         layers = list(self.feature_maps)
