@@ -98,6 +98,17 @@ def _pick_members(own_cost, distance, labels, n_clusters, n_first, n_last):
     return closest, atypical
 
 
+def _match_clusters(reference, labels, n_clusters):
+    """Order of the clusters of ``labels`` that best matches clusters 0, 1... of ``reference``."""
+    from scipy.optimize import linear_sum_assignment
+
+    size = max(n_clusters, int(reference.max()) + 1)
+    overlap = np.zeros((size, size))
+    np.add.at(overlap, (reference, labels), 1)
+    _, order = linear_sum_assignment(-overlap)
+    return [int(c) for c in order if c < n_clusters]
+
+
 class KSelectionDisplay:
     """Objective and silhouette against the number of clusters, elbow marked.
 
@@ -262,7 +273,7 @@ class KSelectionDisplay:
         """
         plt = _pyplot()
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.0))
+            _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
         k_values = np.asarray(self.k_values)
         (self.line_objective_,) = ax.plot(
             k_values, self.objective, "o-", color="C0", label="objective (total cost)"
@@ -298,7 +309,14 @@ class KSelectionDisplay:
                     )[0]
                 )
             self.ax_silhouette_ = twin
-        ax.legend(handles=handles, loc="upper right", fontsize="small")
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            ncol=2,
+            fontsize="small",
+            frameon=False,
+        )
         ax.set_title("Choosing k")
         self.ax_ = ax
         self.figure_ = ax.figure
@@ -891,7 +909,9 @@ class LossComparisonDisplay:
     losses : list of str
         The losses compared, one row each.
     representatives : list of dict
-        Per loss, cluster index -> sample indices, closest first.
+        Per loss, cluster index -> sample indices, closest first; the clusters are
+        drawn in the order of the dict (``from_estimator`` orders them to match
+        the clusters of the first loss, so a column shows the same content).
     cluster_sizes : list of ndarray
         Per loss, number of samples per cluster.
     metrics : list of dict
@@ -905,6 +925,8 @@ class LossComparisonDisplay:
         Loss -> cluster labels (set by ``from_estimator``).
     axes_ : ndarray of matplotlib Axes
         Grid of axes, one row per loss.
+    row_titles_ : list of matplotlib Text
+        Per loss, the line with its name and metrics.
     figure_ : matplotlib Figure
         Figure containing the grid.
 
@@ -1032,6 +1054,11 @@ class LossComparisonDisplay:
             own, distance, labels = _costs_and_labels(model, features)
             n_clusters = int(model.n_clusters)
             closest, _ = _pick_members(own, distance, labels, n_clusters, n_representatives, 0)
+            if all_labels:
+                # Same content in the same column: order the clusters to match those of
+                # the first loss (maximum overlap of their samples).
+                reference = next(iter(all_labels.values()))
+                closest = {c: closest[c] for c in _match_clusters(reference, labels, n_clusters)}
             representatives.append(closest)
             sizes.append(np.bincount(labels, minlength=n_clusters))
             row = {"objective": float(model.inertia_)}
@@ -1085,7 +1112,7 @@ class LossComparisonDisplay:
         >>> disp = LossComparisonDisplay(
         ...     images, ["square"], [{0: [0], 1: [1]}], [np.array([1, 1])], [{"objective": 0.0}]
         ... ).plot()
-        >>> disp.axes_[0, 0].get_title(loc="left")
+        >>> disp.row_titles_[0].get_text()
         'square: obj 0'
         """
         plt = _pyplot()
@@ -1096,10 +1123,14 @@ class LossComparisonDisplay:
             figure = plt.figure(
                 figsize=(size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4), layout="constrained"
             )
-        axes = figure.subplots(n_rows, n_cols, squeeze=False)
+        # One subfigure per loss, so that the long metrics line does not widen a column.
+        rows = np.atleast_1d(figure.subfigures(n_rows, 1))
+        axes = np.empty((n_rows, n_cols), dtype=object)
+        self.row_titles_ = []
         for row, loss in enumerate(self.losses):
+            axes[row] = rows[row].subplots(1, n_cols, squeeze=False)[0]
             reps = self.representatives[row]
-            cells = [(c, i) for c in sorted(reps) for i in reps[c]]
+            cells = [(c, i) for c in reps for i in reps[c]]
             for col in range(n_cols):
                 axis = axes[row, col]
                 axis.set_xticks([])
@@ -1115,7 +1146,9 @@ class LossComparisonDisplay:
             text = ", ".join(
                 f"{_SHORT.get(name, name)} {value:.3g}" for name, value in self.metrics[row].items()
             )
-            axes[row, 0].set_title(f"{loss}: {text}", loc="left", fontsize="small")
+            self.row_titles_.append(
+                rows[row].suptitle(f"{loss}: {text}", x=0.01, ha="left", fontsize="small")
+            )
             axes[row, 0].set_ylabel(loss, fontsize="small")
         figure.suptitle("Representative per cluster, for each loss", fontsize="medium")
         self.axes_ = axes

@@ -161,7 +161,12 @@ def test_loss_comparison_display(image_set):
         assert sizes.sum() == len(X)
     # The groups are well separated: every loss recovers them.
     assert all(m["adjusted_rand"] == 1.0 for m in disp.metrics)
-    titles = [disp.axes_[row, 0].get_title(loc="left") for row in range(6)]
+    # Columns are matched across losses: each column shows one true group.
+    for row_reps in disp.representatives:
+        columns = [y[indices[0]] for indices in row_reps.values()]
+        assert columns == [y[i[0]] for i in disp.representatives[0].values()]
+    assert len(set(columns)) == 3
+    titles = [text.get_text() for text in disp.row_titles_]
     assert all(title.startswith(loss) for title, loss in zip(titles, LOSS_NAMES, strict=True))
     _rendered(disp.figure_)
 
