@@ -771,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("robustkmeans: interrupted", file=sys.stderr)
         return 130
-    except (UserError, ValueError, OSError, ImportError) as exc:
+    except (UserError, ValueError, OSError, ImportError, RuntimeError) as exc:
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
