@@ -247,3 +247,32 @@ def test_console_module_runs():
         check=False,
     )
     assert result.returncode == 0 and "--colors" in result.stdout
+
+
+WEIGHTS = Path(__file__).resolve().parents[1].parent / "shared" / "weights"
+WEIGHTS = WEIGHTS / "vgg16_features_imagenet1k_v1.pth"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="real VGG16 weights not available")
+def test_demo_with_real_vgg16_weights_recovers_the_classes(tmp_path, capsys):
+    out = tmp_path / "demo"
+    status = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--weights",
+            str(WEIGHTS),
+            "--n-per-class",
+            "5",
+            "--no-progress",
+            "--n-init",
+            "2",
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert f"VGG16 weights from {WEIGHTS}" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["adjusted_rand"] > 0.9
