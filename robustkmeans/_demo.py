@@ -199,6 +199,9 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         Bins per colour channel (``bins ** 3`` features).
     image_size : int, default=64
         Images are resized to this side before counting, to bound the cost.
+    on_error : {"raise", "nan"}, default="raise"
+        ``"raise"``: an image that cannot be read raises a ValueError naming
+        it. ``"nan"``: its row is all NaN (one row per input is kept).
 
     See Also
     --------
@@ -214,9 +217,10 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
     ((2, 8), [1.0, 1.0])
     """
 
-    def __init__(self, bins: int = 8, image_size: int = 64):
+    def __init__(self, bins: int = 8, image_size: int = 64, on_error: str = "raise"):
         self.bins = bins
         self.image_size = image_size
+        self.on_error = on_error
 
     def fit(self, X, y=None):
         """Do nothing (stateless); return self.
@@ -275,9 +279,19 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         """
         from .plotting import _thumbnail
 
+        if self.on_error not in ("raise", "nan"):
+            raise ValueError(f"on_error must be 'raise' or 'nan', got {self.on_error!r}.")
         rows = []
-        for image in X:
-            pixels = _thumbnail(image, self.image_size).reshape(-1, 3).astype(np.int64)
+        for i, image in enumerate(X):
+            try:
+                thumbnail = _thumbnail(image, self.image_size)
+            except (OSError, ValueError) as exc:
+                if self.on_error == "raise":
+                    name = image if isinstance(image, str | os.PathLike) else f"image {i}"
+                    raise ValueError(f"Cannot read {os.fspath(name)!r}: {exc}") from exc
+                rows.append(np.full(self.bins**3, np.nan))
+                continue
+            pixels = thumbnail.reshape(-1, 3).astype(np.int64)
             index = (pixels * self.bins // 256) @ np.array([self.bins**2, self.bins, 1])
             counts = np.bincount(index, minlength=self.bins**3).astype(np.float64)
             rows.append(np.sqrt(counts / counts.sum()))

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -204,10 +205,19 @@ def _make_featurizer(args, *, allow_histogram: bool):
     from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
 
     features = args.features
+    on_error = "nan" if getattr(args, "on_error", "raise") == "skip" else "raise"
     if features == "histogram":
-        return ColorHistogramFeaturizer(), "colour histograms (8x8x8 RGB bins, square-rooted)"
+        return (
+            ColorHistogramFeaturizer(on_error=on_error),
+            "colour histograms (8x8x8 RGB bins, square-rooted)",
+        )
     progress = not args.no_progress and _has_tqdm()
-    common = {"image_size": args.image_size, "cache": args.cache, "progress": progress}
+    common = {
+        "image_size": args.image_size,
+        "cache": args.cache,
+        "progress": progress,
+        "on_error": on_error,
+    }
     if args.device:
         common["device"] = args.device
     from ._vgg16 import VGG16Featurizer
@@ -226,7 +236,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
         raise UserError(str(exc)) from None
     if path is None:
         if features == "auto" and allow_histogram:
-            return ColorHistogramFeaturizer(), (
+            return ColorHistogramFeaturizer(on_error=on_error), (
                 "colour histograms: NO VGG16 WEIGHTS FOUND (pass --weights PATH or set "
                 "ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features)"
             )
@@ -265,6 +275,40 @@ _LOSS_SCALE = {
 }
 
 
+def _extract(featurizer, filenames, y, args):
+    """Features of the images; with ``--on-error skip``, drop those that cannot be read."""
+    with warnings.catch_warnings():
+        # With --on-error skip the skipped files are reported below, in one line.
+        warnings.filterwarnings("ignore", message=".*could not be read", category=UserWarning)
+        features = np.asarray(featurizer.fit_transform(filenames))
+    skipped = []
+    if args.on_error == "skip":
+        bad = ~np.all(np.isfinite(features), axis=1)
+        if bad.any():
+            skipped = [filenames[i] for i in np.flatnonzero(bad)]
+            features = features[~bad]
+            filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
+            y = None if y is None else y[~bad]
+            shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+            print(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
+        if not filenames:
+            raise UserError("none of the images could be read.")
+    return features, filenames, y, skipped
+
+
+def _skipped_section(skipped, root):
+    items = "".join(f"<li><code>{html.escape(n)}</code></li>" for n in _relative(skipped, root))
+    return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
+
+
+def _check_k(k, n_images):
+    if k != "auto" and k > n_images:
+        raise UserError(
+            f"--k {k} is larger than the number of images ({n_images}); "
+            "use a smaller --k or add images."
+        )
+
+
 def _relative(paths, root) -> list[str]:
     return [os.path.relpath(p, root) for p in paths]
 
@@ -281,13 +325,10 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         SilhouetteDisplay,
     )
 
+    _check_k(args.k, len(filenames))
+    features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
-    if args.k != "auto" and args.k > n_images:
-        raise UserError(
-            f"--k {args.k} is larger than the number of images ({n_images}); "
-            "use a smaller --k or add images."
-        )
-    features = np.asarray(featurizer.fit_transform(filenames))
+    _check_k(args.k, n_images)
     estimator = LossKMeans(
         loss=args.loss,
         delta=args.delta,
@@ -380,6 +421,8 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         ("Metrics", _table([metrics])),
         ("Clusters", _table(cluster_rows)),
     ]
+    if skipped:
+        sections.append(_skipped_section(skipped, root))
     if search is not None:
         rows = [
             {
@@ -405,6 +448,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     _write_atomic(out / "report.html", _html_page(f"Clusters of {root}", sections))
     summary = {
         "metrics": metrics,
+        "skipped": _relative(skipped, root),
         "features": feature_note,
         "cluster_sizes": sizes.tolist(),
         "figures": sorted(pngs),
@@ -451,14 +495,11 @@ def _cmd_compare_losses(args) -> int:
     from .plotting import LossComparisonDisplay
 
     filenames, y, _ = _load_folder(args.image_dir)
-    n_images = len(filenames)
-    if args.k > n_images:
-        raise UserError(
-            f"--k {args.k} is larger than the number of images ({n_images}); "
-            "use a smaller --k or add images."
-        )
+    _check_k(args.k, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
-    features = np.asarray(featurizer.fit_transform(filenames))
+    features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
+    n_images = len(filenames)
+    _check_k(args.k, n_images)
     estimator = LossKMeans(
         n_clusters=args.k,
         delta=args.delta,
@@ -490,6 +531,7 @@ def _cmd_compare_losses(args) -> int:
     sections = [
         ("Settings", _table([{"images": n_images, "features": note, "k": args.k}])),
         ("Metrics per loss", _table(table)),
+        *([_skipped_section(skipped, args.image_dir)] if skipped else []),
         (
             "Figures",
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
@@ -586,6 +628,12 @@ def _add_feature_options(parser, *, features_default):
     group.add_argument("--image-size", type=int, default=224, help="VGG16 input side (224)")
     group.add_argument("--cache", default=None, help="folder caching features across runs")
     group.add_argument("--device", default=None, help="torch device for VGG16 (cpu, cuda, auto)")
+    group.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="an unreadable image stops the run (raise, default) or is skipped and listed",
+    )
 
 
 def _add_loss_options(parser, *, with_loss=True):

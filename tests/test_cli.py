@@ -221,6 +221,25 @@ def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
     assert not (tmp_path / "o" / "report.html").exists()
 
 
+@pytest.mark.parametrize("features", [["--features", "histogram"], FAST])
+def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
+    folder = tmp_path / "images"
+    paths = _make_images(folder, n_per_class=3)
+    (folder / "green" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--on-error", "skip"]
+    assert main([*argv, *features, "--no-progress"]) == 0
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().err
+    rows = _read_csv(out / "labels.csv")
+    assert sorted(r["file"] for r in rows) == sorted(str(p.relative_to(folder)) for p in paths)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["skipped"] == [str(Path("green") / "broken.png")]
+    assert "broken.png" in (out / "report.html").read_text()
+
+    assert main([*argv[:-2], *features, "--no-progress"]) == 1  # the default raises
+    assert "broken.png" in _error_line(capsys)
+
+
 def test_missing_weights_is_a_clear_error(image_dir, tmp_path, capsys, monkeypatch):
     folder, _ = image_dir
     monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(tmp_path / "nope.pth"))
