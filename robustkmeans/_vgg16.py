@@ -17,6 +17,7 @@ Image decoding lives in :mod:`robustkmeans._images`, the feature cache in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -341,6 +342,19 @@ def _normalize_rows(F: np.ndarray, normalize) -> np.ndarray:
     return F
 
 
+def _full_float32(torch, device: str):
+    """Keep CUDA convolutions in full float32 (no TF32), so features match the CPU."""
+    if torch.device(device).type != "cuda":
+        return contextlib.nullcontext()
+    cudnn = torch.backends.cudnn
+    return cudnn.flags(
+        enabled=cudnn.enabled,
+        benchmark=cudnn.benchmark,
+        deterministic=cudnn.deterministic,
+        allow_tf32=False,
+    )
+
+
 def _prepare_one(image, index: int, image_size: int, cache):
     """Worker task: (key or None, cached row or None, resized RGB uint8 or None)."""
     key = None
@@ -386,6 +400,7 @@ def _extract_features(
     ``len(images)``; only the (n, n_features) float32 output grows with n.
     """
     torch = _import_torch()
+    on_gpu = torch.device(device).type == "cuda"
     n = len(images)
     out = np.empty((n, n_features), dtype=np.float32)
     failures: list[tuple[int, str]] = []
@@ -408,8 +423,10 @@ def _extract_features(
         if trunk is None:
             trunk = trunk_factory()
         x = to_normalized_tensor(np.stack(batch_rgb), memory_format=torch.channels_last)
-        with torch.inference_mode():
-            values = trunk(x.to(device, non_blocking=True)).float().cpu().numpy()
+        with torch.inference_mode(), _full_float32(torch, device):
+            if on_gpu:
+                x = x.pin_memory().to(device, non_blocking=True)
+            values = trunk(x).float().cpu().numpy()
         for slot, rows in enumerate(batch_rows):
             out[rows] = values[slot]
             if cache is not None and batch_keys[slot] is not None:
@@ -514,9 +531,11 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         Side of the square the images are resized to. It must allow the
         max-pools before ``layer`` (at least 32 for ``"pool5"``).
     batch_size : int or "auto", default="auto"
-        Images per forward pass. ``"auto"`` is 4 on CPU (measured on a
-        2-core CPU, small batches in ``channels_last`` are the fastest) and 64
-        on GPU.
+        Images per forward pass. ``"auto"`` is 8 on CPU and 64 on GPU. On a
+        2-core CPU (``benchmarks/bench_featurizer.py``), batches of 8 in
+        ``channels_last`` were as fast as the best pre-made-tensor setting and
+        held up best when other processes loaded the CPU. Peak memory grows
+        with the batch, not with the number of images.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
         (CUDA when available, else CPU).
@@ -682,7 +701,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
                 ) from None
         on_gpu = not device.startswith("cpu")
         if self.batch_size == "auto":
-            batch_size = 64 if on_gpu else 4
+            batch_size = 64 if on_gpu else 8
         else:
             batch_size = int(self.batch_size)
         cpus = os.cpu_count() or 1
@@ -840,7 +859,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         features = self._features_module()
         wanted = set(indices)
         maps = {}
-        with torch.inference_mode():
+        with torch.inference_mode(), _full_float32(torch, self.device_):
             x = x.to(self.device_)
             for i in range(max(indices) + 1):
                 x = features[i](x)
