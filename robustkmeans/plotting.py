@@ -933,7 +933,7 @@ class LossComparisonDisplay:
     See Also
     --------
     RepresentativesDisplay : Representatives for one fitted clusterer.
-    robustkmeans._losses.LOSS_NAMES : The six losses.
+    robustkmeans.LossKMeans : The clusterer refitted under each loss.
 
     Examples
     --------
