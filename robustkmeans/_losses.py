@@ -62,6 +62,9 @@ class _Loss:
     needs_line_search = False
     #: the center has a closed form (no inner iterations)
     closed_form = False
+    #: bytes of one coordinate-major block handed to ``solve_columns``: small enough
+    #: that the repeated passes of Newton's method stay in the CPU cache
+    block_bytes = 1 << 20
 
     def __init__(self, scale=None):
         self.scale = scale
@@ -127,7 +130,7 @@ class _Loss:
         init = np.asarray(init, dtype=X.dtype)
         if self.euclidean:
             return self._euclidean_center(X, w, init)
-        return self.solve_columns(X, w, init)
+        return self.solve_columns(np.array(X.T, order="C"), w, init)
 
     def _euclidean_center(self, X, w, m):
         """Iterate the weighted-mean step until it stops moving (``mm_weight``)."""
@@ -254,6 +257,11 @@ class EpsilonInsensitiveLoss(_Loss):
         return float(w @ np.where(t > mu, t - mu / 2, np.maximum(t, 0) ** 2 / (2 * mu)))
 
     def _smoothed_newton(self, X, w, m):
+        # Newton-type steps on the smoothed cost. Its Hessian is
+        #   sum_i a_i (I - u_i u_i^T) + sum_{i near the kink} (w_i / mu) u_i u_i^T;
+        # the first sum's low-rank part is dropped (as Weiszfeld does, which makes the
+        # matrix an upper bound of the curvature there) and the kink part kept exactly,
+        # so a step costs O(n d + n_kink d^2) instead of O(n d^2).
         n_features = X.shape[1]
         mean_cost = self.objective(X, m, w) / w.sum()
         if not mean_cost > 0:
@@ -266,13 +274,22 @@ class EpsilonInsensitiveLoss(_Loss):
                 t = r - self.scale
                 mid = (t > 0) & (t <= mu)
                 dphi = np.where(t > mu, 1.0, np.where(mid, t / mu, 0.0))
-                a = w * dphi / r  # coefficient of (I - u u^T)
-                b = np.where(mid, w / mu, 0.0) - a  # extra coefficient of u u^T
+                a = w * dphi / r
                 grad = a @ R
-                U = R / r[:, None]
-                H = (U * b[:, None]).T @ U
-                H[np.diag_indices(n_features)] += a.sum() * (1 + 1e-12) + 1e-300
-                step = -np.linalg.solve(H, grad)
+                alpha = a.sum()
+                kink = mid & (w > 0)
+                V = R[kink] / r[kink, None]
+                beta = w[kink] / mu - a[kink]  # > 0 since t < r
+                if V.shape[0] == 0:
+                    step = -grad / alpha if alpha > 0 else np.zeros_like(m)
+                elif V.shape[0] <= n_features:
+                    # Woodbury: (alpha I + V^T B V)^-1 g
+                    inner = np.diag(1 / beta) * alpha + V @ V.T
+                    step = -(grad - V.T @ np.linalg.solve(inner, V @ grad)) / alpha
+                else:
+                    H = (V * beta[:, None]).T @ V
+                    H[np.diag_indices(n_features)] += alpha
+                    step = -np.linalg.solve(H, grad)
                 decrement = -grad @ step
                 current = self._smoothed_cost(X, w, m, mu)
                 if not decrement > 1e-14 * current:
@@ -307,31 +324,37 @@ class AbsoluteLoss(_Loss):
         np.abs(R, out=R)
         return R.sum(axis=1)
 
-    def solve_columns(self, X, w, init=None):
-        return weighted_median(X, w)
+    def solve_columns(self, T, w, init=None):
+        return weighted_median(T.T, w, overwrite=True, coordinate_major=T)
 
 
-def weighted_median(X, w):
-    """Coordinatewise weighted median of the rows of ``X`` (exact, by sorting).
+def weighted_median(X, w, overwrite=False, coordinate_major=None):
+    """Coordinatewise weighted median of the rows of ``X`` (exact).
 
     Where the weight is split exactly in half between two order statistics, every
     point between them is a minimiser; the midpoint is returned, as ``np.median`` does.
+    Equal weights use a selection (``np.partition``, linear time); unequal weights a
+    sort with cumulative weights.
     """
     n = X.shape[0]
-    cols = np.ascontiguousarray(X.T)  # sorting contiguous rows is much faster
+    cols = coordinate_major if coordinate_major is not None else np.ascontiguousarray(X.T)
+    if not overwrite and coordinate_major is not None:
+        cols = cols.copy()
+    w = np.asarray(w)
     if np.all(w == w[0]):
-        cols.sort(axis=1)
         lo, hi = (n - 1) // 2, n // 2
-        return (cols[:, lo] + cols[:, hi]) / 2
+        cols.partition([lo, hi] if hi != lo else lo, axis=1)
+        return ((cols[:, lo] + cols[:, hi]) / 2).astype(X.dtype, copy=False)
     order = np.argsort(cols, axis=1)
     sorted_x = np.take_along_axis(cols, order, axis=1)
-    cum = np.cumsum(w[order], axis=1)
+    cum = np.cumsum(w[order], axis=1, dtype=np.float64)
     half = cum[:, -1:] / 2
-    lo = np.argmax(cum >= half * (1 - 8 * np.finfo(cum.dtype).eps), axis=1)
+    tol = 8 * np.finfo(np.float64).eps
+    lo = np.argmax(cum >= half * (1 - tol), axis=1)
     rows = np.arange(cols.shape[0])
     # exactly half the weight at or below sorted_x[lo]: the interval up to the next
-    # sample with positive weight is flat
-    tie = np.isclose(cum[rows, lo], half[:, 0], rtol=8 * np.finfo(cum.dtype).eps, atol=0)
+    # sample is flat, and its midpoint is returned
+    tie = np.isclose(cum[rows, lo], half[:, 0], rtol=tol, atol=0)
     nxt = np.minimum(lo + 1, n - 1)
     value = sorted_x[rows, lo]
     value = np.where(tie, (value + sorted_x[rows, nxt]) / 2, value)
@@ -339,47 +362,52 @@ def weighted_median(X, w):
 
 
 class _NewtonSeparableLoss(_Loss):
-    """A smooth-enough convex separable loss solved by safeguarded Newton.
+    """A smooth convex separable loss solved by safeguarded Newton.
 
-    Subclasses implement ``psi(R)`` (the derivative of rho) and ``dpsi(R)`` (its
-    derivative, possibly zero on flat pieces). Per coordinate the root of
-    ``g(m) = sum_i w_i psi(x_i - m)`` (non-increasing in ``m``) is bracketed by the
-    data's minimum and maximum; a Newton step leaving the bracket is replaced by
-    bisection, so the iteration always converges, and once the active pieces are
-    identified the Newton step is exact.
+    Subclasses implement ``psi_dpsi(R)``: the derivative of rho and its derivative.
+    Per coordinate the root of ``g(m) = sum_i w_i psi(x_i - m)`` (non-increasing) is
+    bracketed by the data's minimum and maximum; a Newton step leaving the bracket is
+    replaced by bisection, so the iteration always converges. The solver works on
+    coordinate-major blocks ``T`` (one row per coordinate).
     """
 
-    def solve_columns(self, X, w, init=None):
-        lo = X.min(axis=0)
-        hi = X.max(axis=0)
-        m = (w @ X) / w.sum() if init is None else np.clip(init, lo, hi)
-        m = m.astype(X.dtype, copy=True)
-        eps = np.finfo(X.dtype).eps
-        total = float(w.sum())
-        R = np.empty_like(X)
+    def solve_columns(self, T, w, init=None):
+        lo = T.min(axis=1)
+        hi = T.max(axis=1)
+        m = (T @ w) / w.sum() if init is None else np.clip(init, lo, hi)
+        m = m.astype(T.dtype, copy=True)
+        eps = np.finfo(T.dtype).eps
+        R = np.empty_like(T)
         for _ in range(_MAX_INNER):
-            np.subtract(X, m, out=R)
-            g = w @ self.psi(R)
-            h = w @ self.dpsi(R)
-            # the root is in [lo, hi]; shrink the bracket with the sign of g
+            np.subtract(T, m[:, None], out=R)
+            psi, dpsi = self.psi_dpsi(R)
+            g = psi @ w
+            h = dpsi @ w
             lo = np.where(g > 0, m, lo)
             hi = np.where(g < 0, m, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
                 newton = m + g / h
             bisect = ~(h > 0) | ~(newton >= lo) | ~(newton <= hi)
-            new = np.where(bisect, (lo + hi) / 2, newton).astype(X.dtype)
+            new = np.where(bisect, (lo + hi) / 2, newton).astype(T.dtype)
             new = np.where(g == 0, m, new)
-            width = eps * 4 * np.maximum(np.abs(m), self.scale)
             moved = np.abs(new - m)
             m = new
-            if np.all((moved <= width) | (np.abs(g) <= 4 * eps * total * self.scale)):
+            # Newton converges quadratically: once a step is below sqrt(eps) of the
+            # scale, the next one would be at rounding level
+            small = np.sqrt(eps) * np.maximum(np.abs(m), self.scale)
+            if np.all((moved <= small) | (g == 0)):
                 break
         return m
 
 
 class HuberLoss(_NewtonSeparableLoss):
     """``sum_j h(x_j - m_j)``, ``h(r) = r^2/2`` if ``|r| <= delta`` else
-    ``delta (|r| - delta/2)``; the center is the coordinatewise Huber M-estimate."""
+    ``delta (|r| - delta/2)``; the center is the coordinatewise Huber M-estimate.
+
+    ``g(m) = sum_i w_i clip(x_i - m, -delta, delta)`` is piecewise linear: once the
+    samples within ``delta`` of the root are identified, the Newton step is the exact
+    root, so the safeguarded Newton iteration ends after finitely many steps.
+    """
 
     name = "huber"
     scale_param = "delta"
@@ -389,11 +417,10 @@ class HuberLoss(_NewtonSeparableLoss):
         # h(r) = t (r - t/2) with t = clip(r, -delta, delta)
         return np.einsum("ij,ij->i", t, R) - 0.5 * np.einsum("ij,ij->i", t, t)
 
-    def psi(self, R):
-        return np.clip(R, -self.scale, self.scale)
-
-    def dpsi(self, R):
-        return (np.abs(R) < self.scale).astype(R.dtype)
+    def psi_dpsi(self, R):
+        psi = np.clip(R, -self.scale, self.scale)
+        # inside the quadratic zone exactly where clipping changed nothing
+        return psi, np.equal(psi, R).astype(R.dtype)
 
 
 class PseudoHuberLoss(_NewtonSeparableLoss):
@@ -413,11 +440,17 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         s /= t
         return s.sum(axis=1)
 
-    def psi(self, R):
-        return R / np.sqrt(1 + (R / self.scale) ** 2)
-
-    def dpsi(self, R):
-        return (1 + (R / self.scale) ** 2) ** -1.5
+    def psi_dpsi(self, R):
+        # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2)
+        q = np.multiply(R, R)
+        q *= 1 / self.scale**2
+        q += 1
+        np.sqrt(q, out=q)
+        np.reciprocal(q, out=q)  # s = (1 + u^2)^(-1/2)
+        psi = R * q
+        q3 = q * q
+        q3 *= q
+        return psi, q3
 
 
 _LOSSES = {
