@@ -251,7 +251,16 @@ def _make_featurizer(args, *, allow_histogram: bool):
 # ----------------------------------------------------------------------------- workflows
 
 
-def _cluster_metrics(features, labels, model) -> dict:
+def _silhouette_subset(n_samples, args):
+    """Indices the silhouette is computed on: all, or a seeded subsample for large n."""
+    size = args.silhouette_sample_size
+    if size is None or n_samples <= size:
+        return np.arange(n_samples)
+    rng = np.random.RandomState(args.random_state)
+    return np.sort(rng.choice(n_samples, size=size, replace=False))
+
+
+def _cluster_metrics(features, labels, model, subset) -> dict:
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     from .metrics import _is_degenerate, loss_metric
@@ -261,7 +270,12 @@ def _cluster_metrics(features, labels, model) -> dict:
         row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
         row["davies_bouldin"] = float("nan")
     else:
-        row["silhouette"] = float(silhouette_score(features, labels, metric=loss_metric(model)))
+        if np.unique(labels[subset]).size < 2:
+            row["silhouette"] = float("nan")
+        else:
+            row["silhouette"] = float(
+                silhouette_score(features[subset], labels[subset], metric=loss_metric(model))
+            )
         row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
         row["davies_bouldin"] = float(davies_bouldin_score(features, labels))
     return row
@@ -316,7 +330,7 @@ def _relative(paths, root) -> list[str]:
 def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
     """Cluster images, write labels.csv, figures and report.html; return a summary."""
     from ._loss_kmeans import LossKMeans
-    from .metrics import evaluate_labels
+    from .metrics import evaluate_labels, loss_metric
     from .model_selection import select_k
     from .plotting import (
         ClusterScatterDisplay,
@@ -338,6 +352,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         random_state=args.random_state,
     )
     figures, search = [], None
+    subset = _silhouette_subset(n_images, args)
     if args.k == "auto":
         k_range = [k for k in args.k_range if k < n_images]
         if len(k_range) < 2:
@@ -351,6 +366,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
             k_range,
             n_jobs=args.n_jobs,
             random_state=args.random_state,
+            sample_size=None if subset.size == n_images else subset.size,
             return_estimators=False,
             progress=not args.no_progress and _has_tqdm(),
         )
@@ -371,7 +387,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         ),
     )
 
-    metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model)}
+    metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model, subset)}
     if y is not None:
         metrics.update(evaluate_labels(y, labels))
     representatives = RepresentativesDisplay.from_estimator(
@@ -387,9 +403,14 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     y_names = None if y is None else np.asarray(target_names)[y]
     scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
     figures.append(("scatter.png", scatter.figure_, "PCA of the features, centers marked"))
-    if 2 <= np.unique(labels).size < n_images:
-        silhouette = SilhouetteDisplay.from_estimator(model, features)
-        figures.append(("silhouette.png", silhouette.figure_, "Silhouette per sample"))
+    if 2 <= np.unique(labels[subset]).size < subset.size:
+        silhouette = SilhouetteDisplay.from_predictions(
+            features[subset], labels[subset], metric=loss_metric(model)
+        )
+        caption = "Silhouette per sample"
+        if subset.size < n_images:
+            caption += f" (random subsample of {subset.size} of {n_images} images)"
+        figures.append(("silhouette.png", silhouette.figure_, caption))
     pngs = {name: (_save_figure(fig, out / name), caption) for name, fig, caption in figures}
 
     sizes = np.bincount(labels, minlength=k)
@@ -509,7 +530,14 @@ def _cmd_compare_losses(args) -> int:
         random_state=args.random_state,
     )
     display = LossComparisonDisplay.from_estimator(
-        estimator, features, filenames, y=y, losses=list(LOSS_NAMES), n_jobs=args.n_jobs
+        estimator,
+        features,
+        filenames,
+        y=y,
+        losses=list(LOSS_NAMES),
+        n_jobs=args.n_jobs,
+        sample_size=args.silhouette_sample_size,
+        random_state=args.random_state,
     )
     out = Path(args.out)
     names = _relative(filenames, args.image_dir)
@@ -653,6 +681,13 @@ def _add_loss_options(parser, *, with_loss=True):
     group.add_argument("--n-init", type=int, default=4, help="initialisations per fit (4)")
     group.add_argument("--random-state", type=int, default=0, help="seed (0)")
     group.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
+    group.add_argument(
+        "--silhouette-sample-size",
+        type=int,
+        default=5000,
+        help="compute silhouettes on a random subsample of this many images when there "
+        "are more (its cost grows as n^2); 0 uses all (5000)",
+    )
 
 
 def _add_common(parser):
@@ -808,6 +843,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
+    if getattr(args, "silhouette_sample_size", None) == 0:
+        args.silhouette_sample_size = None
     try:
         import matplotlib
 

@@ -16,6 +16,7 @@ import os
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
 
 from .metrics import _is_degenerate, evaluate_labels, features_and_labels, loss_metric
 
@@ -974,6 +975,8 @@ class LossComparisonDisplay:
         n_representatives=1,
         thumbnail_size=80,
         n_jobs=None,
+        sample_size=None,
+        random_state=None,
         figure=None,
         plot=True,
     ):
@@ -1000,6 +1003,11 @@ class LossComparisonDisplay:
             Largest side of the drawn images, in pixels.
         n_jobs : int, default=None
             Losses fitted in parallel (joblib).
+        sample_size : int, default=None
+            Compute the silhouettes on a random subsample of this many samples
+            (they cost O(n^2)); ``None`` uses all.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the silhouette subsample.
         figure : matplotlib Figure, default=None
             Figure to draw in; a new one is made when None.
         plot : bool, default=True
@@ -1049,6 +1057,9 @@ class LossComparisonDisplay:
             return fitted
 
         fitted = Parallel(n_jobs=n_jobs)(delayed(fit)(loss) for loss in losses)
+        n = features.shape[0]
+        # One seed for every loss, so their silhouettes are computed on the same samples.
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         representatives, sizes, metrics, all_labels = [], [], [], {}
         for loss, model in zip(losses, fitted, strict=True):
             own, distance, labels = _costs_and_labels(model, features)
@@ -1066,7 +1077,13 @@ class LossComparisonDisplay:
                 row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
             else:
                 row["silhouette"] = float(
-                    silhouette_score(features, labels, metric=loss_metric(model))
+                    silhouette_score(
+                        features,
+                        labels,
+                        metric=loss_metric(model),
+                        sample_size=sample_size if sample_size and sample_size < n else None,
+                        random_state=seed,
+                    )
                 )
                 row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
             if y is not None:

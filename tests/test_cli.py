@@ -114,6 +114,18 @@ def test_cluster_searches_k(image_dir, tmp_path):
     assert len(_read_csv(out / "labels.csv")) == len(paths)
 
 
+def test_cluster_subsamples_silhouette_for_many_images(image_dir, tmp_path):
+    folder, paths = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
+    assert main([*argv, "--silhouette-sample-size", "6", *FAST]) == 0
+    report = (out / "report.html").read_text()
+    assert "random subsample of 6 of 10 images" in report
+    summary = json.loads((out / "summary.json").read_text())
+    assert np.isfinite(summary["metrics"]["silhouette"])
+    assert len(_read_csv(out / "labels.csv")) == len(paths)  # every image is clustered
+
+
 def test_cluster_flat_folder_without_labels(tmp_path):
     folder = tmp_path / "flat"
     nested = _make_images(tmp_path / "nested", n_per_class=3)

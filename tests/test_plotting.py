@@ -171,6 +171,18 @@ def test_loss_comparison_display(image_set):
     _rendered(disp.figure_)
 
 
+def test_loss_comparison_silhouette_subsample(image_set):
+    paths, _, X, _ = image_set
+    estimator = LossKMeans(3, random_state=0)
+    kwargs = dict(losses=["square", "absolute"], plot=False, random_state=0)
+    full = LossComparisonDisplay.from_estimator(estimator, X, paths, **kwargs)
+    sub = LossComparisonDisplay.from_estimator(estimator, X, paths, sample_size=8, **kwargs)
+    again = LossComparisonDisplay.from_estimator(estimator, X, paths, sample_size=8, **kwargs)
+    assert [m["silhouette"] for m in sub.metrics] == [m["silhouette"] for m in again.metrics]
+    assert [m["silhouette"] for m in sub.metrics] != [m["silhouette"] for m in full.metrics]
+    assert not hasattr(sub, "figure_")
+
+
 def test_feature_maps_display(image_set):
     paths, _, _, _ = image_set
     featurizer = VGG16Featurizer(weights=None, image_size=32)
