@@ -472,6 +472,33 @@ def test_grid_search_runs_the_network_once_per_image(monkeypatch, tmp_path):
     assert seen["images"] == n + 3
 
 
+def test_decoding_streams_ahead_of_the_network_by_a_bounded_window(monkeypatch):
+    """Peak memory does not grow with the number of images: decoding runs at most a
+    small window ahead of the forward pass."""
+    decoded = {"n": 0}
+    original_resize = vgg_module.resize_rgb
+
+    def counting_resize(rgb, size):
+        decoded["n"] += 1
+        return original_resize(rgb, size)
+
+    monkeypatch.setattr(vgg_module, "resize_rgb", counting_resize)
+    seen = _count_forward(monkeypatch)
+    ahead = []
+    counting_forward = vgg_module._VGG16TrunkBase.forward
+
+    def recording_forward(self, x):
+        ahead.append(decoded["n"] - seen["images"])
+        return counting_forward(self, x)
+
+    monkeypatch.setattr(vgg_module._VGG16TrunkBase, "forward", recording_forward)
+    images = np.stack([_photo_like(i, 32, 32) for i in range(40)])
+    F = VGG16Featurizer(weights=None, image_size=32, batch_size=2, n_jobs=1).fit_transform(images)
+    assert F.shape == (40, 512) and seen["images"] == 40 and decoded["n"] == 40
+    assert len(ahead) == 20
+    assert max(ahead) <= 2 + 4  # one batch + the prefetch window, whatever the number of images
+
+
 def test_duplicate_images_in_one_call_run_once(monkeypatch, tmp_path):
     a, b = _photo_like(1, 32, 32), _photo_like(2, 32, 32)
     seen = _count_forward(monkeypatch)
