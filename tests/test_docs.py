@@ -80,6 +80,61 @@ def test_every_public_object_has_examples():
     assert not missing, f"public objects without a runnable Examples section: {missing}"
 
 
+def _api_names():
+    """Fully qualified names listed in the autosummary tables of ``docs/api.rst``."""
+    names, module = [], None
+    for line in (DOCS / "api.rst").read_text(encoding="utf-8").splitlines():
+        found = re.match(r"\.\. (?:currentmodule|module|automodule):: (\S+)", line)
+        if found:
+            module = found.group(1)
+            continue
+        found = re.match(r"   ([A-Za-z_]\w*)$", line)
+        if found and module:
+            names.append(f"{module}.{found.group(1)}")
+    return names
+
+
+#: numpydoc validation codes every public function, class and method must pass:
+#: parameters documented (PR01) and existing (PR02), Returns (RT01), See Also (SA01)
+#: and Examples (EX01); the last two for functions and classes, not methods.
+_REQUIRED = {"PR01", "PR02", "RT01", "SA01", "EX01"}
+_REQUIRED_METHODS = {"PR01", "PR02", "RT01"}
+
+
+def test_public_docstrings_are_complete():
+    """Every function and class of the API reference has Parameters, Returns,
+    See Also and Examples sections (numpydoc validation), and its public methods
+    document their parameters and return values."""
+    pytest.importorskip("numpydoc")
+    import inspect
+
+    from numpydoc.validate import validate
+
+    problems = []
+    for name in _api_names():
+        module_name, _, attr = name.rpartition(".")
+        obj = getattr(importlib.import_module(module_name), attr)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue  # data: scorer instances, constants
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            continue
+        problems += [
+            f"{name}: {code} {msg}" for code, msg in validate(name)["errors"] if code in _REQUIRED
+        ]
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                if member.startswith("_") or not inspect.isfunction(
+                    getattr(value, "__func__", value)
+                ):
+                    continue
+                problems += [
+                    f"{name}.{member}: {code} {msg}"
+                    for code, msg in validate(f"{name}.{member}")["errors"]
+                    if code in _REQUIRED_METHODS
+                ]
+    assert not problems, "incomplete docstrings:\n" + "\n".join(problems)
+
+
 def test_readme_links_resolve():
     """Relative links in README.md point at files that exist."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
