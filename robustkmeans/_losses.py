@@ -133,40 +133,54 @@ class _Loss:
         return self.solve_columns(np.array(X.T, order="C"), w, init)
 
     def _euclidean_center(self, X, w, m):
-        """Iterate the weighted-mean step until it stops moving (``mm_weight``)."""
-        scale = max(float(np.sqrt(np.mean(np.var(X, axis=0)))), np.finfo(X.dtype).tiny)
-        stop = 64 * np.finfo(X.dtype).eps * max(scale, float(np.abs(m).max(initial=0)))
-        current = self.objective(X, m, w)
+        """Iterate the weighted-mean step (``mm_weight``) until it stops moving.
+
+        Distances come from one matrix-vector product per step on ``Y = X - m0``
+        (accurate, since the center moves little from ``m0``).
+        """
+        dtype = X.dtype
+        m0 = np.asarray(m, dtype=np.float64)
+        Y = X - m0.astype(dtype)
+        y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
+        # root-mean-square coordinate distance to the start: the scale of a step
+        spread = float(np.sqrt(max(np.mean(y_sq) / X.shape[1], np.finfo(dtype).tiny)))
+        stop = (1e-9 if dtype == np.float64 else 1e-5) * spread
+
+        def sq_distances(v):
+            return np.maximum(y_sq - 2 * (Y @ v.astype(dtype)) + v @ v, 0)
+
+        def value(d2):
+            return float(w @ self.cost_from_sq_distances(d2))
+
+        v = np.zeros(X.shape[1])
+        d2 = sq_distances(v)
+        current = value(d2)
         for _ in range(_MAX_INNER):
-            d2 = np.maximum(((X - m) ** 2).sum(axis=1), 0)
-            a = w * self.mm_weight(d2)
-            total = a.sum()
+            a = (w * self.mm_weight(d2)).astype(dtype)
+            total = float(a.sum())
             if not total > 0:
                 break
-            proposal = (a @ X) / total
-            if self.needs_line_search:
-                proposal, value = self.line_search(X, w, m, proposal, current)
-            else:
-                value = self.objective(X, proposal, w)
-            step = float(np.abs(proposal - m).max())
-            if value > current:  # rounding only: the step is monotone in exact arithmetic
-                break
-            m, current = proposal, value
+            proposal = (a @ Y).astype(np.float64) / total
+            d2_new = sq_distances(proposal)
+            new_value = value(d2_new)
+            if new_value > current:
+                if not self.needs_line_search:
+                    break  # rounding: the step is monotone in exact arithmetic
+                direction = proposal - v
+                for _ in range(40):
+                    direction *= 0.5
+                    d2_new = sq_distances(v + direction)
+                    new_value = value(d2_new)
+                    if new_value <= current:
+                        break
+                else:
+                    break
+                proposal = v + direction
+            step = float(np.abs(proposal - v).max())
+            v, d2, current = proposal, d2_new, new_value
             if step <= stop:
                 break
-        return m
-
-    def line_search(self, X, w, m, proposal, current, n_halvings=40):
-        """Backtrack from ``proposal`` towards ``m`` until the cost does not increase."""
-        direction = proposal - m
-        step = 1.0
-        for _ in range(n_halvings):
-            trial = m + step * direction
-            value = self.objective(X, trial, w)
-            if value <= current:
-                return trial, value
-            step *= 0.5
-        return m, current
+        return (m0 + v).astype(dtype)
 
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -239,69 +253,98 @@ class EpsilonInsensitiveLoss(_Loss):
         return np.maximum(np.sqrt(d2) - self.scale, 0)
 
     def center(self, X, sample_weight=None, init=None):
-        """Exact minimiser: Newton's method on the Huber-smoothed cost, with the
-        smoothing width ``mu`` shrunk tenfold per stage down to ``1e-10`` times the mean
-        cost (the smoothed and exact optima then differ by at most ``sum(w) mu / 2``).
-        The result is never worse than ``init`` under the exact cost."""
-        X = np.asarray(X, dtype=np.float64)
-        w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
-        m0 = (w @ X) / w.sum() if init is None else np.asarray(init, dtype=np.float64)
-        m = self._smoothed_newton(X, w, m0)
+        """Exact minimiser: Newton's method on the Huber-smoothed cost.
+
+        The smoothing width ``mu`` shrinks tenfold per stage, from the mean cost (or
+        ``1e-3`` of it when ``init`` is given, typically a center that Weiszfeld steps
+        already brought close) down to ``1e-10`` of it (``1e-5`` for float32 data);
+        the smoothed and exact optima differ by at most ``sum(w) mu / 2``. The result
+        is never worse than ``init`` under the exact cost.
+        """
+        X = np.asarray(X)
+        if X.dtype.kind != "f":
+            X = X.astype(np.float64)
+        w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
+        w = np.asarray(w, dtype=X.dtype)
+        warm = init is not None
+        m0 = (w @ X) / w.sum() if init is None else np.asarray(init, dtype=X.dtype)
+        m = self._smoothed_newton(X, w, m0, start=1e-3 if warm else 1.0)
         if self.objective(X, m, w) > self.objective(X, m0, w):
             m = m0
         return m
 
-    def _smoothed_cost(self, X, w, m, mu):
+    def _smoothed_cost_r(self, r, w, mu):
         # huber_mu(max(0, r - eps)): the Moreau envelope of the distance to the ball
-        t = np.sqrt(((X - m) ** 2).sum(axis=1)) - self.scale
+        t = r - self.scale
         return float(w @ np.where(t > mu, t - mu / 2, np.maximum(t, 0) ** 2 / (2 * mu)))
 
-    def _smoothed_newton(self, X, w, m):
+    def _smoothed_newton(self, X, w, m, start=1.0):
         # Newton-type steps on the smoothed cost. Its Hessian is
         #   sum_i a_i (I - u_i u_i^T) + sum_{i near the kink} (w_i / mu) u_i u_i^T;
         # the first sum's low-rank part is dropped (as Weiszfeld does, which makes the
-        # matrix an upper bound of the curvature there) and the kink part kept exactly,
-        # so a step costs O(n d + n_kink d^2) instead of O(n d^2).
+        # matrix an upper bound of the curvature there) and the kink part kept exactly
+        # (Woodbury), so a step costs two passes over the data plus O(n_kink d^2).
+        # Work relative to the start, Y = X - m0, so that distances computed from
+        # ||y||^2 - 2 y.v + ||v||^2 (one matrix-vector product) stay accurate.
+        dtype = X.dtype
         n_features = X.shape[1]
         mean_cost = self.objective(X, m, w) / w.sum()
         if not mean_cost > 0:
             return m
-        mu = mean_cost
+        m0 = np.asarray(m, dtype=np.float64)
+        Y = X - m0.astype(dtype)
+        y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
+        tiny = np.finfo(np.float64).tiny
+        rtol = 100 * np.finfo(dtype).eps
+
+        def distances(v):
+            d2 = y_sq - 2 * (Y @ v.astype(dtype)) + v @ v
+            return np.sqrt(np.maximum(d2, 0))
+
+        v = np.zeros(n_features)
+        mu = start * mean_cost
+        last = (1e-10 if dtype == np.float64 else 1e-5) * mean_cost
+        r = distances(v)
         while True:
             for _ in range(_MAX_INNER):
-                R = m - X
-                r = np.maximum(np.sqrt((R * R).sum(axis=1)), np.finfo(float).tiny)
+                rs = np.maximum(r, tiny)
                 t = r - self.scale
                 mid = (t > 0) & (t <= mu)
-                dphi = np.where(t > mu, 1.0, np.where(mid, t / mu, 0.0))
-                a = w * dphi / r
-                grad = a @ R
+                a = w * np.where(t > mu, 1.0, np.where(mid, t / mu, 0.0)) / rs
                 alpha = a.sum()
-                kink = mid & (w > 0)
-                V = R[kink] / r[kink, None]
-                beta = w[kink] / mu - a[kink]  # > 0 since t < r
-                if V.shape[0] == 0:
-                    step = -grad / alpha if alpha > 0 else np.zeros_like(m)
-                elif V.shape[0] <= n_features:
-                    # Woodbury: (alpha I + V^T B V)^-1 g
-                    inner = np.diag(1 / beta) * alpha + V @ V.T
-                    step = -(grad - V.T @ np.linalg.solve(inner, V @ grad)) / alpha
+                grad = v * alpha - (a.astype(dtype) @ Y)
+                kink = np.flatnonzero(mid & (w > 0))
+                if kink.size == 0:
+                    step = -grad / alpha if alpha > 0 else np.zeros_like(v)
                 else:
-                    H = (V * beta[:, None]).T @ V
-                    H[np.diag_indices(n_features)] += alpha
-                    step = -np.linalg.solve(H, grad)
+                    V = (v - Y[kink]) / rs[kink, None]
+                    beta = w[kink] / mu - a[kink]  # > 0 since t < r
+                    if kink.size <= n_features:  # Woodbury: (alpha I + V^T B V)^-1
+                        inner = np.diag(alpha / beta) + V @ V.T
+                        step = -(grad - V.T @ np.linalg.solve(inner, V @ grad)) / alpha
+                    else:
+                        H = (V * beta[:, None]).T @ V
+                        H[np.diag_indices(n_features)] += alpha
+                        step = -np.linalg.solve(H, grad)
                 decrement = -grad @ step
-                current = self._smoothed_cost(X, w, m, mu)
-                if not decrement > 1e-14 * current:
+                current = self._smoothed_cost_r(r, w, mu)
+                if not decrement > rtol * current:
                     break
                 s = 1.0
-                while s > 1e-12 and self._smoothed_cost(X, w, m + s * step, mu) > (
-                    current - 1e-4 * s * decrement
-                ):
+                while True:
+                    r_new = distances(v + s * step)
+                    if self._smoothed_cost_r(r_new, w, mu) <= current - 1e-4 * s * decrement:
+                        break
                     s *= 0.5
-                m = m + s * step
-            if mu <= 1e-10 * mean_cost:
-                return m
+                    if s < 1e-12:
+                        r_new = None
+                        break
+                if r_new is None:
+                    break
+                v = v + s * step
+                r = r_new
+            if mu <= last:
+                return (m0 + v).astype(dtype)
             mu *= 0.1
 
     def mm_weight(self, d2):
