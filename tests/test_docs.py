@@ -151,18 +151,35 @@ def test_readme_links_resolve():
     reason="needs the docs extra: pip install -e '.[docs]'",
 )
 def test_sphinx_build_without_gallery(tmp_path):
-    """``sphinx-build -W`` (warnings are errors, nitpicky references) succeeds.
+    """``sphinx-build -W`` (warnings are errors, nitpicky references) succeeds, and
+    would fail on a broken reference.
 
     The docs are copied to a temporary folder so that the generated files
     (autosummary pages, gallery rst) never touch the checkout. The gallery scripts
     are not run (``ROBUSTKMEANS_DOCS_PLOT_GALLERY=0``); their pages, the links to
-    them and their code are still checked.
+    them and their code are still checked. One build checks both properties: a
+    canary page with four kinds of broken reference is added to the copy, and the
+    build must report exactly those, and nothing else.
     """
     src = tmp_path / "docs"
     shutil.copytree(
         DOCS,
         src,
         ignore=shutil.ignore_patterns("_build", "generated", "auto_examples", "gen_modules"),
+    )
+    canary = {
+        "no_such_label": ":ref:`no_such_label`",
+        "robustkmeans.NoSuchClass": ":class:`robustkmeans.NoSuchClass`",
+        "robustkmeans.metrics.no_such_function": ":func:`robustkmeans.metrics.no_such_function`",
+        "sphx_glr_auto_examples_plot_no_such_example.py": (
+            ":ref:`sphx_glr_auto_examples_plot_no_such_example.py`"
+        ),
+    }
+    (src / "zz_broken_references.rst").write_text(
+        ":orphan:\n\nBroken references\n=================\n\n"
+        + "\n\n".join(canary.values())
+        + "\n",
+        encoding="utf-8",
     )
     env = dict(os.environ, ROBUSTKMEANS_DOCS_PLOT_GALLERY="0", MPLBACKEND="Agg")
     cmd = [
@@ -180,7 +197,13 @@ def test_sphinx_build_without_gallery(tmp_path):
         str(tmp_path / "html"),
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout}\n{proc.stderr}"
+    output = proc.stdout + proc.stderr
+    problems = [line for line in output.splitlines() if "WARNING" in line or "ERROR" in line]
+    unexpected = [line for line in problems if "zz_broken_references" not in line]
+    assert not unexpected, "sphinx-build -W reported problems:\n" + "\n".join(unexpected)
+    for target in canary:
+        assert any(target in line for line in problems), f"broken reference not caught: {target}"
+    assert proc.returncode != 0, "sphinx-build -W succeeded despite broken references"
     html = tmp_path / "html"
     for page in ["index", "getting_started", "api", "user_guide/index", "auto_examples/index"]:
         assert (html / f"{page}.html").is_file(), page
