@@ -17,6 +17,7 @@ _PUBLIC = {
     "SelectKResult": ".model_selection",
     "WholeSetSplit": ".model_selection",
     "evaluate_labels": ".metrics",
+    "quantize_colors": "._quantize",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

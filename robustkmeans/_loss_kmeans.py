@@ -402,13 +402,19 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     --------
     >>> import numpy as np
     >>> from robustkmeans import LossKMeans
-    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0], [100, 100.]])
-    >>> km = LossKMeans(n_clusters=2, loss="absolute", random_state=0).fit(X)
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0], [10, 9.]])
+    >>> km = LossKMeans(n_clusters=2, loss="absolute", random_state=1).fit(X)
     >>> km.labels_
     array([0, 0, 0, 1, 1, 1, 1], dtype=int32)
+
+    The centers are coordinatewise medians: the sample at ``y = 9`` moves the second
+    center's ``y`` to 3 (the mean would be 3.75).
+
     >>> km.cluster_centers_
     array([[ 1.,  2.],
            [10.,  3.]])
+    >>> km.inertia_
+    15.0
     >>> km.predict([[0, 0], [12, 3]])
     array([0, 1], dtype=int32)
     """
