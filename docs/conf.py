@@ -164,7 +164,9 @@ def _resolve_alias(app, env, node, contnode):
         return None
     domain = env.get_domain("py")
     target = node.get("reftarget", "")
-    for alias, canonical in _ALIASES.items():
+    # both directions: whichever of the two spellings the API reference documents
+    pairs = [*_ALIASES.items(), *((c, a) for a, c in _ALIASES.items())]
+    for alias, canonical in pairs:
         if target == alias or target.startswith(alias + "."):
             target = canonical + target[len(alias) :]
             break

@@ -5,7 +5,7 @@ Colour quantisation of a photograph
 
 Colour quantisation replaces the colours of an image by a small palette: the
 pixels are points in RGB space, k-means clusters them, and every pixel is
-painted with its cluster's center. :func:`~robustkmeans._quantize.quantize_colors`
+painted with its cluster's center. :func:`~robustkmeans.quantize_colors`
 does this with :class:`~robustkmeans.LossKMeans`, fitted on a random subsample
 of the pixels.
 
@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_sample_image
 
-from robustkmeans._quantize import quantize_colors
+from robustkmeans import quantize_colors
 
 china = load_sample_image("china.jpg")  # (427, 640, 3) uint8, shipped with scikit-learn
 print("image:", china.shape, china.dtype)
