@@ -1,6 +1,6 @@
 """Sphinx configuration of the robustkmeans documentation.
 
-Build (gallery examples executed, about a few minutes on 2 CPU cores)::
+Build (gallery examples executed; about 1.5 minutes on 2 busy CPU cores)::
 
     python -m sphinx -W -b html docs docs/_build/html
 
