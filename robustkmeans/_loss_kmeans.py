@@ -87,8 +87,29 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
     labels_old = None
     path = []
     strict = False
+    sums = None
+    n_samples = X.shape[0]
     for i in range(max_iter):
-        if loss.euclidean:
+        if loss.closed_form and loss.euclidean:
+            # square loss: one pass assigns; the per-cluster sums are updated with the
+            # samples that changed cluster only (all of them on the first iteration)
+            labels, costs, _, _, wsum = _kernels.euclidean_pass(
+                X, sample_weight, x_sq, centers, loss, n_threads, stats=False
+            )
+            moved = None if labels_old is None else np.flatnonzero(labels != labels_old)
+            if moved is None or moved.size > n_samples // 4:
+                sums = _kernels.cluster_sums(X, sample_weight, labels, n_clusters, n_threads)
+            elif moved.size:
+                sums += _kernels.cluster_sums(
+                    X, sample_weight, labels, n_clusters, n_threads, rows=moved
+                )
+                sums -= _kernels.cluster_sums(
+                    X, sample_weight, labels_old, n_clusters, n_threads, rows=moved
+                )
+            new = centers.copy()
+            ok = wsum > 0
+            new[ok] = (sums[ok] / wsum[ok, None]).astype(X.dtype)
+        elif loss.euclidean:
             labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                 X, sample_weight, x_sq, centers, loss, n_threads
             )

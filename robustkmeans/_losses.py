@@ -385,9 +385,12 @@ def weighted_median(X, w, overwrite=False, coordinate_major=None):
         cols = cols.copy()
     w = np.asarray(w)
     if np.all(w == w[0]):
-        lo, hi = (n - 1) // 2, n // 2
-        cols.partition([lo, hi] if hi != lo else lo, axis=1)
-        return ((cols[:, lo] + cols[:, hi]) / 2).astype(X.dtype, copy=False)
+        lo = (n - 1) // 2
+        # one selection (partitioning at two positions at once is ~10x slower)
+        cols.partition(lo, axis=1)
+        low = cols[:, lo]
+        high = low if n % 2 else cols[:, lo + 1 :].min(axis=1)
+        return ((low + high) / 2).astype(X.dtype, copy=False)
     order = np.argsort(cols, axis=1)
     sorted_x = np.take_along_axis(cols, order, axis=1)
     cum = np.cumsum(w[order], axis=1, dtype=np.float64)
