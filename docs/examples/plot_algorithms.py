@@ -60,8 +60,8 @@ for name, rows in results.items():
 # Left: each line joins the three results of one start; Hartigan is never
 # above Lloyd (it starts from Lloyd's result), MacQueen can land on either
 # side. Right: the objective after each assignment step of the first start
-# (``objective_path_``); for Hartigan the steps after Lloyd's are rounds of
-# transfers.
+# (``objective_path_``). Hartigan's path is Lloyd's (the two curves overlap)
+# plus a last point, the objective after all its transfers.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 objectives = np.array([[row[0] for row in results[name]] for name in algorithms])
 ax1.plot(range(3), objectives, "-", color="0.75", lw=1)
@@ -71,7 +71,7 @@ ax1.set_xticks(range(3), algorithms)
 ax1.set(ylabel="final objective (inertia_)", title="Ten starts")
 for name, path in paths.items():
     ax2.plot(np.arange(1, len(path) + 1), path, "o-", ms=3, label=name)
-ax2.set(xlabel="step", ylabel="objective", title="First start", yscale="log")
+ax2.set(xlabel="step", ylabel="objective", title="First start")
 ax2.legend()
 plt.show()
 

@@ -111,6 +111,7 @@ for loss in ["square", "absolute", "huber", "correntropy"]:
     ks = sorted(best)
     ax.plot(ks, [best[k] for k in ks], "o-", label=loss)
 ax.set(xlabel="n_clusters", ylabel="mean silhouette", title="Grid search scores")
+ax.set_xticks(ks)
 ax.legend()
 plt.show()
 
