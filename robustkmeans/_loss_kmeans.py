@@ -286,28 +286,30 @@ def _macqueen(
 
 
 def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
-    """Residual scales for ``"auto"``: a square-loss k-means (k-means++, 10 Lloyd
-    iterations) on a subsample of at most ``_PILOT_SIZE`` samples; returns the median
+    """Residual scales for ``"auto"``: a k-medians fit (``absolute`` loss, k-means++
+    seeding, 10 Lloyd iterations) on a subsample of at most ``_PILOT_SIZE`` samples,
+    robust to the outliers the robust losses are meant for; returns the median
     absolute coordinate residual and the median distance of a sample to its center."""
     n = X.shape[0]
     idx = np.sort(random_state.choice(n, size=min(n, _PILOT_SIZE), replace=False))
     Xs = X[idx]
-    Xs = Xs.toarray() if sp.issparse(Xs) else np.asarray(Xs)
+    Xs = Xs.toarray() if sp.issparse(Xs) else np.array(Xs)
     ws, xs = sample_weight[idx], x_sq[idx]
-    k = min(n_clusters, len(idx))
-    square = SquareLoss()
     if not ws.sum() > 0:
         ws = np.ones_like(ws)
-    init = kmeans_plusplus(Xs, k, square, xs, random_state, ws, n_threads)
-    labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, square, 10, 0.0, n_threads, 0)
+    k = min(n_clusters, len(idx))
+    pilot = get_loss("absolute")
+    init = kmeans_plusplus(Xs, k, pilot, xs, random_state, ws, n_threads)
+    labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, 0.0, n_threads, 0)
     R = Xs - centers[labels]
+    dist = np.sqrt((R**2).sum(axis=1))
     mad = float(np.median(np.abs(R)))
-    dist = float(np.median(np.sqrt((R**2).sum(axis=1))))
+    median_dist = float(np.median(dist))
     if not mad > 0:
         mad = float(np.mean(np.abs(R))) or 1.0
-    if not dist > 0:
-        dist = float(np.mean(np.sqrt((R**2).sum(axis=1)))) or 1.0
-    return mad, dist
+    if not median_dist > 0:
+        median_dist = float(np.mean(dist)) or 1.0
+    return mad, median_dist
 
 
 class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -346,8 +348,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         Scale of ``huber`` and ``pseudo_huber``: residuals (per coordinate) smaller than
         ``delta`` cost quadratically, larger ones linearly. ``"auto"`` uses
         ``1.345 * 1.4826 * MAD``, with MAD the median absolute coordinate residual of a
-        pilot square-loss k-means on at most 2000 samples (1.345 is Huber's constant
-        for 95% efficiency under Gaussian noise). Ignored by other losses.
+        pilot k-medians fit (``absolute`` loss, so outliers do not inflate it) on at most
+        2000 samples; 1.4826 MAD estimates the noise's standard deviation and 1.345 is
+        Huber's constant for 95% efficiency under Gaussian noise. Ignored by other
+        losses.
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its
@@ -400,7 +404,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         (non-increasing for ``"lloyd"`` and ``"hartigan"``).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column names.
 
     See Also

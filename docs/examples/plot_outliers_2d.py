@@ -88,12 +88,13 @@ plt.show()
 # %%
 # The automatic scale is only a start
 # -----------------------------------
-# ``delta="auto"`` gave ``delta_`` of about 5 here, although the noise of a blob
-# has standard deviation 1 (for which Huber's rule gives 1.345). The pilot that
-# estimates it is a *square-loss* k-means: with these outliers it merges two
-# blobs and spends a cluster on the outliers, so its residuals are too large.
-# Giving the scale by hand, in the units of the data, brings the Huber centers
-# as close as the median's:
+# The noise of a blob has standard deviation 1, for which Huber's rule gives
+# ``delta = 1.345``. ``delta="auto"`` estimates it from a pilot k-medians fit on
+# a subsample (robust to the outliers), usually close to that value; but when
+# the pilot spends a cluster on outliers and merges two blobs, its residuals
+# and so the scale come out larger (the fits above use no ``random_state``, so
+# the pilot's subsample differs between the losses). Giving the scale by hand,
+# in the units of the data, is the dependable choice:
 for delta in [1.345, "auto"]:
     km = LossKMeans(n_clusters=3, loss="huber", delta=delta, init=init).fit(X)
     error = np.linalg.norm(km.cluster_centers_[:, None] - true_centers[None], axis=2).min(1)
