@@ -105,15 +105,28 @@ def _cluster_sums(Xc, labels, coef, n_clusters):
     return onehot @ Xc
 
 
-def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None):
-    """``sum_i coef_i x_i`` per cluster (float64), over all samples or ``rows``."""
+def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=None):
+    """``sum_i coef_i x_i`` per cluster (float64), over all samples or ``rows``.
+
+    With ``labels_old``, the change of those sums when ``rows`` move from
+    ``labels_old`` to ``labels``: one product with a +coef/-coef indicator matrix.
+    """
     if rows is None:
         items = _slices(X.shape[0])
     else:
         items = [rows[sl] for sl in _slices(rows.size)]
 
     def chunk(sel):
-        return _cluster_sums(X[sel], labels[sel], coef[sel].astype(X.dtype), n_clusters)
+        Xc, lab, c = X[sel], labels[sel], coef[sel].astype(X.dtype)
+        if labels_old is None:
+            return _cluster_sums(Xc, lab, c, n_clusters)
+        indicator = np.zeros((n_clusters, lab.shape[0]), dtype=X.dtype)
+        cols = np.arange(lab.shape[0])
+        indicator[lab, cols] = c
+        indicator[labels_old[sel], cols] = -c
+        if sp.issparse(Xc):
+            return np.asarray((Xc.T @ indicator.T).T)
+        return indicator @ Xc
 
     out = np.zeros((n_clusters, X.shape[1]))
     for part in _map(chunk, items, n_threads):

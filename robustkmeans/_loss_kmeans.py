@@ -101,10 +101,13 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
                 sums = _kernels.cluster_sums(X, sample_weight, labels, n_clusters, n_threads)
             elif moved.size:
                 sums += _kernels.cluster_sums(
-                    X, sample_weight, labels, n_clusters, n_threads, rows=moved
-                )
-                sums -= _kernels.cluster_sums(
-                    X, sample_weight, labels_old, n_clusters, n_threads, rows=moved
+                    X,
+                    sample_weight,
+                    labels,
+                    n_clusters,
+                    n_threads,
+                    rows=moved,
+                    labels_old=labels_old,
                 )
             new = centers.copy()
             ok = wsum > 0
