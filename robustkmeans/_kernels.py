@@ -144,8 +144,9 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True)
         Loss cost of each sample to its assigned center.
     sums : ndarray, shape (n_clusters, n_features) or None
         ``sum_i a_i x_i`` per cluster, ``a_i = w_i * loss.mm_weight(d2_i)``.
-    coef_sums : ndarray, shape (n_clusters,) or None
-        ``sum_i a_i`` per cluster.
+    coef_sums : ndarray, shape (n_clusters,) or (2, n_clusters), or None
+        ``sum_i a_i`` per cluster; for losses that need a safeguarded step, a second
+        row with ``sum_i w_i * loss.mm_rest(d2_i)``.
     weight_sums : ndarray, shape (n_clusters,)
         ``sum_i w_i`` per cluster.
     """
@@ -165,6 +166,10 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True)
         coef = (w * loss.mm_weight(own)).astype(X.dtype, copy=False)
         sums = _cluster_sums(Xc, labels, coef, n_clusters)
         csum = np.bincount(labels, weights=coef, minlength=n_clusters)
+        if loss.needs_line_search:
+            # the majoriser's pull back towards the current center (see the loss)
+            rest = np.bincount(labels, weights=w * loss.mm_rest(own), minlength=n_clusters)
+            csum = np.stack([csum, rest])
         return labels, costs, sums, csum, wsum
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
@@ -178,38 +183,20 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True)
     return labels, costs, sums, csum, wsum
 
 
-def euclidean_line_search(
-    X, sample_weight, x_sq, labels, centers, proposal, current, loss, n_threads, n_steps=8
-):
-    """Per cluster, the longest step ``centers + s (proposal - centers)``,
-    ``s in {1, 1/2, ..., 2^-(n_steps-1)}``, whose cost (for fixed labels) is not above
-    ``current``; clusters where none is found keep their center. One pass."""
+def cluster_costs_at(X, sample_weight, x_sq, labels, centers, loss, n_threads):
+    """Weighted cost of each cluster (fixed ``labels``) at ``centers``. One pass."""
     n_clusters = centers.shape[0]
-    steps = 0.5 ** np.arange(n_steps)
-    cands = centers[None] + steps[:, None, None] * (proposal - centers)[None]
-    cands = cands.reshape(n_steps * n_clusters, -1).astype(centers.dtype, copy=False)
-    csq = np.einsum("ij,ij->i", cands, cands)
+    csq = np.einsum("ij,ij->i", centers, centers)
 
     def chunk(sl):
-        Xc = X[sl]
         lab = labels[sl]
-        G = _dot_centers(Xc, cands)
-        cols = lab[None, :] + (np.arange(n_steps) * n_clusters)[:, None]
-        rows = np.arange(G.shape[0])[None, :]
-        d2 = np.maximum(x_sq[sl][None, :] - 2 * G[rows, cols] + csq[cols], 0)
-        c = loss.cost_from_sq_distances(d2) * sample_weight[sl][None, :]
-        out = np.zeros((n_steps, n_clusters))
-        for s in range(n_steps):
-            out[s] = np.bincount(lab, weights=c[s], minlength=n_clusters)
-        return out
+        G = _dot_centers(X[sl], centers)
+        own = G[np.arange(G.shape[0]), lab]
+        d2 = np.maximum(x_sq[sl] - 2 * own + csq[lab], 0)
+        c = loss.cost_from_sq_distances(d2) * sample_weight[sl]
+        return np.bincount(lab, weights=c, minlength=n_clusters)
 
-    values = np.sum(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
-    ok = values <= current[None, :]
-    first = np.argmax(ok, axis=0)
-    new = centers.copy()
-    for c in np.flatnonzero(ok.any(axis=0)):
-        new[c] = cands[first[c] * n_clusters + c]
-    return new
+    return np.sum(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
 
 
 def separable_assign(X, centers, loss, n_threads):

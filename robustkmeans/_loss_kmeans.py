@@ -116,14 +116,23 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                 X, sample_weight, x_sq, centers, loss, n_threads
             )
+            rest = None
+            if loss.needs_line_search:
+                coef, rest = coef
             new = centers.copy()
             ok = coef > 0
             new[ok] = (sums[ok] / coef[ok, None]).astype(X.dtype)
             if loss.needs_line_search:
+                # take the full (Weiszfeld) step where it does not increase a cluster's
+                # cost, else the majorise-minimise step, which never does
                 current = np.bincount(labels, weights=sample_weight * costs, minlength=n_clusters)
-                new = _kernels.euclidean_line_search(
-                    X, sample_weight, x_sq, labels, centers, new, current, loss, n_threads
+                value = _kernels.cluster_costs_at(
+                    X, sample_weight, x_sq, labels, new, loss, n_threads
                 )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fraction = np.where(ok, 0.5 * coef / (0.5 * coef + rest), 0.0)
+                safe = centers + fraction[:, None] * (new - centers)
+                new = np.where((value <= current)[:, None], new, safe).astype(X.dtype)
         else:
             labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
             wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
@@ -150,13 +159,15 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             break
         labels_old = labels
 
-    if not loss.closed_form and not sp.issparse(X):
-        # finish the inner solver (a few more majorise-minimise steps per cluster)
+    if not loss.closed_form:
+        # finish each cluster's center with the loss's exact solver (sparse rows are
+        # densified one cluster at a time)
         order, starts = _kernels.group_by_label(labels, n_clusters)
         for c in range(n_clusters):
             idx = order[starts[c] : starts[c + 1]]
             if idx.size and sample_weight[idx].sum() > 0:
-                centers[c] = loss.center(X[idx], sample_weight[idx], init=centers[c])
+                rows = X[idx].toarray() if sp.issparse(X) else X[idx]
+                centers[c] = loss.center(rows, sample_weight[idx], init=centers[c])
         strict = False
     if not strict:
         labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)

@@ -313,12 +313,15 @@ class EpsilonInsensitiveLoss(_Loss):
                 a = w * np.where(t > mu, 1.0, np.where(mid, t / mu, 0.0)) / rs
                 alpha = a.sum()
                 grad = v * alpha - (a.astype(dtype) @ Y)
-                kink = np.flatnonzero(mid & (w > 0))
+                # extra curvature along u_i: w_i / mu - a_i = (w_i / mu) eps / r_i, zero
+                # when eps = 0 (the smoothed norm is then isotropic)
+                beta_all = np.where(mid, w / mu - a, 0.0)
+                kink = np.flatnonzero(beta_all > 0)
                 if kink.size == 0:
                     step = -grad / alpha if alpha > 0 else np.zeros_like(v)
                 else:
                     V = (v - Y[kink]) / rs[kink, None]
-                    beta = w[kink] / mu - a[kink]  # > 0 since t < r
+                    beta = beta_all[kink]
                     if kink.size <= n_features:  # Woodbury: (alpha I + V^T B V)^-1
                         inner = np.diag(alpha / beta) + V @ V.T
                         step = -(grad - V.T @ np.linalg.solve(inner, V @ grad)) / alpha
@@ -346,6 +349,29 @@ class EpsilonInsensitiveLoss(_Loss):
             if mu <= last:
                 return (m0 + v).astype(dtype)
             mu *= 0.1
+
+    def mm_rest(self, d2):
+        """Per-sample weight (times ``w``) of the current center in the majoriser.
+
+        ``max(0, ||x - m|| - eps)`` is the distance from ``m`` to the ball
+        ``B(x, eps)``. At the current center ``m0``, a sample outside the ball
+        (``r > eps``) is majorised by ``||m - P(m0)||^2 / (2 (r - eps)) + const``
+        with ``P`` the projection onto the ball; one inside (``r < eps``) by
+        ``||m - m0||^2 / (4 (eps - r))``, which vanishes at ``m0`` and stays above the
+        cost because ``||x - m|| <= r + ||m - m0||``. Expanding ``P`` shows that the
+        minimiser of the sum is ``m0 + tau (T - m0)``, with ``T`` the Weiszfeld point
+        (``mm_weight``), ``tau = S / (S + 2 sum_i w_i mm_rest_i)`` and
+        ``S = sum_i w_i mm_weight_i``: a damped Weiszfeld step that never increases
+        the cost.
+        """
+        r = np.sqrt(d2)
+        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
+        gap = r - self.scale
+        with np.errstate(divide="ignore", over="ignore"):
+            # a sample on the sphere (gap = 0) pins the center: infinite weight
+            outside = self.scale / (2 * np.maximum(r, tiny) * np.maximum(gap, 0))
+            inside = 1 / (4 * np.maximum(-gap, 0))
+        return np.where(gap > 0, outside, inside).astype(r.dtype, copy=False)
 
     def mm_weight(self, d2):
         r = np.sqrt(d2)
