@@ -159,24 +159,23 @@ def _load_folder(folder: str):
     return filenames, np.asarray(data.target), list(data.target_names)
 
 
-def _scale(value: str):
+def _auto_or(value: str, convert, expected: str):
+    """``"auto"``, or ``convert(value)`` with argparse's error naming ``expected``."""
     if value == "auto":
         return "auto"
     try:
-        number = float(value)
+        return convert(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
-    return number
+        raise argparse.ArgumentTypeError(f"expected {expected} or 'auto', got {value!r}") from None
+
+
+def _scale(value: str):
+    return _auto_or(value, float, "a number")
 
 
 def _k_value(value: str):
-    if value == "auto":
-        return "auto"
-    try:
-        k = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}") from None
-    if k < 1:
+    k = _auto_or(value, int, "an integer")
+    if k != "auto" and k < 1:
         raise argparse.ArgumentTypeError(f"k must be at least 1, got {k}")
     return k
 
@@ -290,7 +289,10 @@ _LOSS_SCALE = {
 
 
 def _extract(featurizer, filenames, y, args):
-    """Features of the images; with ``--on-error skip``, drop those that cannot be read."""
+    """Features of the images; with ``--on-error skip``, drop those that cannot be read.
+
+    Also checks ``--k`` against the number of images left.
+    """
     with warnings.catch_warnings():
         # With --on-error skip the skipped files are reported below, in one line.
         warnings.filterwarnings("ignore", message=".*could not be read", category=UserWarning)
@@ -307,6 +309,7 @@ def _extract(featurizer, filenames, y, args):
             print(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
         if not filenames:
             raise UserError("none of the images could be read.")
+    _check_k(args.k, len(filenames))
     return features, filenames, y, skipped
 
 
@@ -327,9 +330,32 @@ def _relative(paths, root) -> list[str]:
     return [os.path.relpath(p, root) for p in paths]
 
 
+def _loss_scales(args) -> dict:
+    """``--delta``, ``--sigma`` and ``--epsilon`` as keyword arguments."""
+    return {"delta": args.delta, "sigma": args.sigma, "epsilon": args.epsilon}
+
+
+def _loss_kmeans(args, **params):
+    """LossKMeans with the loss scales, initialisations and seed of the command line."""
+    from ._loss_kmeans import LossKMeans
+
+    return LossKMeans(
+        **params, **_loss_scales(args), n_init=args.n_init, random_state=args.random_state
+    )
+
+
+def _own_cost(model, features, labels):
+    """Cost of each sample to the center of its cluster."""
+    return np.asarray(model.transform(features))[np.arange(len(labels)), labels]
+
+
+def _label_rows(names, labels, cost, *columns) -> list[list]:
+    """Rows of labels.csv: file, the given ``columns``, cluster, cost."""
+    return [[n, *columns, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)]
+
+
 def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
     """Cluster images, write labels.csv, figures and report.html; return a summary."""
-    from ._loss_kmeans import LossKMeans
     from .metrics import evaluate_labels, loss_metric
     from .model_selection import select_k
     from .plotting import (
@@ -342,15 +368,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     _check_k(args.k, len(filenames))
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
-    _check_k(args.k, n_images)
-    estimator = LossKMeans(
-        loss=args.loss,
-        delta=args.delta,
-        sigma=args.sigma,
-        epsilon=args.epsilon,
-        n_init=args.n_init,
-        random_state=args.random_state,
-    )
+    estimator = _loss_kmeans(args, loss=args.loss)
     figures, search = [], None
     subset = _silhouette_subset(n_images, args)
     if args.k == "auto":
@@ -377,15 +395,10 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         k = args.k
     model = estimator.set_params(n_clusters=k).fit(features)
     labels = np.asarray(model.labels_)
-    cost = np.asarray(model.transform(features))[np.arange(n_images), labels]
+    cost = _own_cost(model, features, labels)
     names = _relative(filenames, root)
-    _write_atomic(
-        out / "labels.csv",
-        _csv_text(
-            ["file", "cluster", "cost"],
-            ([n, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)),
-        ),
-    )
+    labels_csv = _csv_text(["file", "cluster", "cost"], _label_rows(names, labels, cost))
+    _write_atomic(out / "labels.csv", labels_csv)
 
     metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model, subset)}
     if y is not None:
@@ -511,7 +524,6 @@ def _print_summary(summary, out):
 
 
 def _cmd_compare_losses(args) -> int:
-    from ._loss_kmeans import LossKMeans
     from ._losses import LOSS_NAMES
     from .plotting import LossComparisonDisplay
 
@@ -520,15 +532,7 @@ def _cmd_compare_losses(args) -> int:
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
-    _check_k(args.k, n_images)
-    estimator = LossKMeans(
-        n_clusters=args.k,
-        delta=args.delta,
-        sigma=args.sigma,
-        epsilon=args.epsilon,
-        n_init=args.n_init,
-        random_state=args.random_state,
-    )
+    estimator = _loss_kmeans(args, n_clusters=args.k)
     display = LossComparisonDisplay.from_estimator(
         estimator,
         features,
@@ -544,10 +548,7 @@ def _cmd_compare_losses(args) -> int:
     rows = []
     for loss, model in display.estimators_.items():
         labels = display.labels_[loss]
-        cost = np.asarray(model.transform(features))[np.arange(n_images), labels]
-        rows.extend(
-            [n, loss, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)
-        )
+        rows.extend(_label_rows(names, labels, _own_cost(model, features, labels), loss))
     _write_atomic(out / "labels.csv", _csv_text(["file", "loss", "cluster", "cost"], rows))
     png = _save_figure(display.figure_, out / "compare_losses.png")
     table = [
@@ -593,9 +594,7 @@ def _cmd_quantize(args) -> int:
         source,
         n_colors=args.colors,
         loss=args.loss,
-        delta=args.delta,
-        sigma=args.sigma,
-        epsilon=args.epsilon,
+        **_loss_scales(args),
         sample_size=args.sample_size,
         random_state=args.random_state,
     )
@@ -695,6 +694,19 @@ def _add_common(parser):
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
+def _add_image_dir(parser):
+    parser.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
+    parser.add_argument("--out", required=True, help="output folder (created)")
+
+
+def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
+    """The loss, feature and common options of a subcommand that clusters images."""
+    _add_loss_options(parser, with_loss=with_loss)
+    _add_feature_options(parser, features_default=features_default)
+    _add_common(parser)
+    parser.set_defaults(func=func)
+
+
 def _add_k_options(parser, *, default):
     parser.add_argument(
         "--k",
@@ -752,13 +764,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and scored). Writes OUT/labels.csv (file, cluster, cost), OUT/report.html, "
         "OUT/summary.json and PNG figures.",
     )
-    cluster.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
-    cluster.add_argument("--out", required=True, help="output folder (created)")
+    _add_image_dir(cluster)
     _add_k_options(cluster, default=8)
-    _add_loss_options(cluster)
-    _add_feature_options(cluster, features_default="vgg16")
-    _add_common(cluster)
-    cluster.set_defaults(func=_cmd_cluster)
+    _add_clustering(cluster, _cmd_cluster)
 
     compare = sub.add_parser(
         "compare-losses",
@@ -766,13 +774,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cluster IMAGE_DIR with each loss and write OUT/compare_losses.png, "
         "OUT/labels.csv (file, loss, cluster, cost) and OUT/report.html.",
     )
-    compare.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
-    compare.add_argument("--out", required=True, help="output folder (created)")
+    _add_image_dir(compare)
     compare.add_argument("--k", type=_k_value, default=5, help="number of clusters (5)")
-    _add_loss_options(compare, with_loss=False)
-    _add_feature_options(compare, features_default="vgg16")
-    _add_common(compare)
-    compare.set_defaults(func=_cmd_compare_losses)
+    _add_clustering(compare, _cmd_compare_losses, with_loss=False)
 
     quantize = sub.add_parser(
         "quantize",
@@ -807,10 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, help="output folder (created)")
     demo.add_argument("--n-per-class", type=int, default=12, help="crops per class (12)")
     _add_k_options(demo, default=None)
-    _add_loss_options(demo)
-    _add_feature_options(demo, features_default="auto")
-    _add_common(demo)
-    demo.set_defaults(func=_cmd_demo)
+    _add_clustering(demo, _cmd_demo, features_default="auto")
     return parser
 
 

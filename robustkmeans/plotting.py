@@ -87,16 +87,42 @@ def _costs_and_labels(clusterer, features):
     return own, distance, labels
 
 
-def _pick_members(own_cost, distance, labels, n_clusters, n_first, n_last):
-    """Per cluster, the n_first samples of least cost and n_last of largest cost."""
-    order = np.lexsort((distance, own_cost))
+def _pick_members(clusterer, features, n_first, n_last):
+    """Per cluster, the n_first samples of least cost and n_last of largest cost.
+
+    Returns (cost of each sample to its own center, labels, cluster sizes,
+    closest, atypical); the last two map a cluster to sample indices.
+    """
+    own, distance, labels = _costs_and_labels(clusterer, features)
+    n_clusters = int(getattr(clusterer, "n_clusters", labels.max() + 1))
+    order = np.lexsort((distance, own))
     closest, atypical = {}, {}
     for cluster in range(n_clusters):
         members = order[labels[order] == cluster]
         closest[cluster] = members[:n_first].tolist()
         rest = members[n_first:]
         atypical[cluster] = rest[::-1][:n_last].tolist() if n_last else []
-    return closest, atypical
+    return own, labels, np.bincount(labels, minlength=n_clusters), closest, atypical
+
+
+def _grid_figure(figure, figsize):
+    """``figure``, or a new constrained-layout figure of ``figsize`` inches when None."""
+    if figure is None:
+        figure = _pyplot().figure(figsize=figsize, layout="constrained")
+    return figure
+
+
+def _thumbnail_row(axes, images, indices, size):
+    """Draw ``images[i]`` for each i of ``indices`` in the first ``axes``, none with ticks.
+
+    Returns the axes left empty, for the caller to hide.
+    """
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for axis, index in zip(axes, indices, strict=False):
+        axis.imshow(_thumbnail(images[index], size))
+    return axes[len(indices) :]
 
 
 def _match_clusters(reference, labels, n_clusters):
@@ -802,10 +828,8 @@ class RepresentativesDisplay:
         """
         prefix, clusterer = _split(estimator)
         features = np.asarray(prefix.transform(X) if prefix is not None else X)
-        own, distance, labels = _costs_and_labels(clusterer, features)
-        n_clusters = int(getattr(clusterer, "n_clusters", labels.max() + 1))
-        representatives, atypical = _pick_members(
-            own, distance, labels, n_clusters, n_representatives, n_atypical
+        own, labels, sizes, representatives, atypical = _pick_members(
+            clusterer, features, n_representatives, n_atypical
         )
         display = cls(
             X if images is None else images,
@@ -815,7 +839,7 @@ class RepresentativesDisplay:
             atypical,
             thumbnail_size=thumbnail_size,
         )
-        display.cluster_sizes_ = np.bincount(labels, minlength=n_clusters)
+        display.cluster_sizes_ = sizes
         return display.plot(figure=figure) if plot else display
 
     def plot(self, *, figure=None):
@@ -847,7 +871,6 @@ class RepresentativesDisplay:
         >>> disp.axes_.shape
         (2, 2)
         """
-        plt = _pyplot()
         labels = np.asarray(self.labels)
         clusters = sorted(self.representatives)
         self.cluster_sizes_ = np.bincount(labels, minlength=len(clusters))
@@ -855,37 +878,27 @@ class RepresentativesDisplay:
         n_aty = max((len(v) for v in self.atypical.values()), default=0)
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
-        if figure is None:
-            figure = plt.figure(
-                figsize=(size * n_cols + 1.2, size * len(clusters) + 0.6), layout="constrained"
-            )
+        figure = _grid_figure(figure, (size * n_cols + 1.2, size * len(clusters) + 0.6))
         axes = figure.subplots(len(clusters), n_cols, squeeze=False)
         colors = _colors(len(clusters))
         for row, cluster in enumerate(clusters):
-            chosen = [(i, False) for i in self.representatives[cluster]] + [
-                (i, True) for i in self.atypical.get(cluster, [])
-            ]
-            for col in range(n_cols):
-                axis = axes[row, col]
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if col == 0:
-                    axis.set_ylabel(
-                        f"cluster {cluster}\nn={self.cluster_sizes_[cluster]}",
-                        color=colors[row],
-                        fontsize="small",
-                    )
-                if col >= len(chosen):
-                    for spine in axis.spines.values():
-                        spine.set_visible(False)
-                    continue
-                index, is_atypical = chosen[col]
-                axis.imshow(_thumbnail(self.images[index], self.thumbnail_size))
+            closest = self.representatives[cluster]
+            chosen = [*closest, *self.atypical.get(cluster, [])]
+            for axis in _thumbnail_row(axes[row], self.images, chosen, self.thumbnail_size):
+                for spine in axis.spines.values():
+                    spine.set_visible(False)
+            for col, (axis, index) in enumerate(zip(axes[row], chosen, strict=False)):
+                is_atypical = col >= len(closest)
                 axis.set_title(f"cost {self.cost[index]:.3g}", fontsize="x-small")
                 edge = "red" if is_atypical else colors[row]
                 for spine in axis.spines.values():
                     spine.set_edgecolor(edge)
                     spine.set_linewidth(3 if is_atypical else 2)
+            axes[row, 0].set_ylabel(
+                f"cluster {cluster}\nn={self.cluster_sizes_[cluster]}",
+                color=colors[row],
+                fontsize="small",
+            )
         figure.suptitle(
             f"Per cluster: {n_rep} closest to the center, then {n_aty} most atypical "
             "(red frame; largest cost)",
@@ -1062,16 +1075,17 @@ class LossComparisonDisplay:
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         representatives, sizes, metrics, all_labels = [], [], [], {}
         for loss, model in zip(losses, fitted, strict=True):
-            own, distance, labels = _costs_and_labels(model, features)
-            n_clusters = int(model.n_clusters)
-            closest, _ = _pick_members(own, distance, labels, n_clusters, n_representatives, 0)
+            _, labels, cluster_sizes, closest, _ = _pick_members(
+                model, features, n_representatives, 0
+            )
             if all_labels:
                 # Same content in the same column: order the clusters to match those of
                 # the first loss (maximum overlap of their samples).
                 reference = next(iter(all_labels.values()))
-                closest = {c: closest[c] for c in _match_clusters(reference, labels, n_clusters)}
+                order = _match_clusters(reference, labels, len(cluster_sizes))
+                closest = {c: closest[c] for c in order}
             representatives.append(closest)
-            sizes.append(np.bincount(labels, minlength=n_clusters))
+            sizes.append(cluster_sizes)
             row = {"objective": float(model.inertia_)}
             if _is_degenerate(labels, len(labels)):
                 row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
@@ -1132,14 +1146,10 @@ class LossComparisonDisplay:
         >>> disp.row_titles_[0].get_text()
         'square: obj 0'
         """
-        plt = _pyplot()
         n_rows = len(self.losses)
         n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in self.representatives))
         size = 1.35
-        if figure is None:
-            figure = plt.figure(
-                figsize=(size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4), layout="constrained"
-            )
+        figure = _grid_figure(figure, (size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4))
         # One subfigure per loss, so that the long metrics line does not widen a column.
         rows = np.atleast_1d(figure.subfigures(n_rows, 1))
         axes = np.empty((n_rows, n_cols), dtype=object)
@@ -1148,15 +1158,10 @@ class LossComparisonDisplay:
             axes[row] = rows[row].subplots(1, n_cols, squeeze=False)[0]
             reps = self.representatives[row]
             cells = [(c, i) for c in reps for i in reps[c]]
-            for col in range(n_cols):
-                axis = axes[row, col]
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if col >= len(cells):
-                    axis.axis("off")
-                    continue
-                cluster, index = cells[col]
-                axis.imshow(_thumbnail(self.images[index], self.thumbnail_size))
+            chosen = [index for _, index in cells]
+            for axis in _thumbnail_row(axes[row], self.images, chosen, self.thumbnail_size):
+                axis.axis("off")
+            for axis, (cluster, _) in zip(axes[row], cells, strict=False):
                 axis.set_xlabel(
                     f"c{cluster} n={self.cluster_sizes[row][cluster]}", fontsize="x-small"
                 )
@@ -1302,14 +1307,10 @@ class FeatureMapsDisplay:
         >>> FeatureMapsDisplay(maps, n_channels=2).plot().channels_
         {1: [2, 1]}
         """
-        plt = _pyplot()
         layers = list(self.feature_maps)
         offset = 0 if self.image is None else 1
         n_cols = self.n_channels + offset
-        if figure is None:
-            figure = plt.figure(
-                figsize=(1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5), layout="constrained"
-            )
+        figure = _grid_figure(figure, (1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5))
         axes = figure.subplots(len(layers), n_cols, squeeze=False)
         self.channels_ = {}
         for row, layer in enumerate(layers):

@@ -307,3 +307,29 @@ def test_demo_with_real_vgg16_weights_recovers_the_classes(tmp_path, capsys):
     assert f"VGG16 weights from {WEIGHTS}" in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["adjusted_rand"] > 0.9
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--delta", "wide"], "expected a number or 'auto', got 'wide'"),
+        (["--k", "2.5"], "expected an integer or 'auto', got '2.5'"),
+        (["--k", "0"], "k must be at least 1, got 0"),
+    ],
+)
+def test_numbers_or_auto_are_checked_by_the_parser(option, message, capsys):
+    assert main(["cluster", "x", "--out", "o", *option]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_parser_reads_auto_and_numbers_alike_for_every_clustering_command():
+    from robustkmeans.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["cluster", "d", "--out", "o"], ["compare-losses", "d", "--out", "o"]):
+        args = parser.parse_args([*argv, "--delta", "0.5", "--sigma", "auto"])
+        assert (args.delta, args.sigma, args.epsilon) == (0.5, "auto", "auto")
+        assert args.features == "vgg16" and args.func.__name__.startswith("_cmd_")
+    args = parser.parse_args(["demo", "--out", "o", "--k", "auto"])
+    assert args.k == "auto" and args.features == "auto" and args.loss == "huber"
+    assert not hasattr(parser.parse_args(["compare-losses", "d", "--out", "o"]), "loss")

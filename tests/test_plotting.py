@@ -201,3 +201,54 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, blobs):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"robustkmeans\[plot\]"):
         SilhouetteDisplay.from_estimator(km, X)
+
+
+def test_image_grids_frame_atypical_and_hide_empty_cells():
+    images = np.zeros((4, 8, 8, 3), np.uint8)
+    disp = RepresentativesDisplay(
+        images,
+        np.array([0, 0, 0, 1]),
+        np.array([0.1, 0.2, 0.9, 0.0]),
+        representatives={0: [0, 1], 1: [3]},
+        atypical={0: [2], 1: []},
+    ).plot()
+    assert disp.axes_.shape == (2, 3)
+    assert all(
+        not axis.get_xticks().size and not axis.get_yticks().size for axis in disp.axes_.flat
+    )
+    assert [len(axis.images) for axis in disp.axes_.flat] == [1, 1, 1, 1, 0, 0]
+    red = matplotlib.colors.to_rgba("red")
+    assert disp.axes_[0, 2].spines["top"].get_edgecolor() == red  # atypical
+    assert disp.axes_[0, 1].spines["top"].get_edgecolor() != red
+    assert not any(spine.get_visible() for spine in disp.axes_[1, 2].spines.values())
+    assert disp.axes_[0, 2].get_title() == "cost 0.9"
+    assert disp.axes_[1, 0].get_ylabel() == "cluster 1\nn=1"
+
+    disp = LossComparisonDisplay(
+        images, ["square"], [{0: [0, 1], 1: [3]}], [np.array([3, 1])], [{"objective": 1.0}]
+    ).plot()
+    assert [axis.get_xlabel() for axis in disp.axes_[0]] == ["c0 n=3", "c0 n=3", "c1 n=1"]
+    disp = LossComparisonDisplay(
+        images, ["square", "huber"], [{0: [0, 1]}, {0: [2]}], [[2], [1]], [{}, {}]
+    ).plot()
+    assert [len(axis.images) for axis in disp.axes_.flat] == [1, 1, 1, 0]
+    assert not disp.axes_[1, 1].axison
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda images: RepresentativesDisplay(
+            images, np.array([0, 1]), np.zeros(2), {0: [0], 1: [1]}, {0: [], 1: []}
+        ),
+        lambda images: LossComparisonDisplay(
+            images, ["square"], [{0: [0], 1: [1]}], [np.array([1, 1])], [{}]
+        ),
+        lambda images: FeatureMapsDisplay({1: np.ones((2, 3, 3))}, image=images[0]),
+    ],
+)
+def test_image_grids_draw_in_the_given_figure(make):
+    figure = plt.figure()
+    disp = make(np.zeros((2, 8, 8, 3), np.uint8)).plot(figure=figure)
+    assert disp.figure_ is figure
+    assert all(axis in figure.axes for axis in np.ravel(disp.axes_))
