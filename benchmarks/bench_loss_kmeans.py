@@ -72,8 +72,8 @@ MEMORY_TARGET_GIB = 6.0
 SIZES = {
     # n of sections 1-2 and of section 4, timed repeats per measurement (per iteration,
     # whole fit) and the seconds after which a slow candidate is not repeated
-    "quick": {"n": 20_000, "n_memory": 200_000, "repeat": 9, "repeat_fit": 5, "budget_s": 10},
-    "full": {"n": 100_000, "n_memory": 1_000_000, "repeat": 5, "repeat_fit": 3, "budget_s": 40},
+    "quick": {"n": 20_000, "n_memory": 200_000, "repeat": 15, "repeat_fit": 9, "budget_s": 10},
+    "full": {"n": 100_000, "n_memory": 1_000_000, "repeat": 9, "repeat_fit": 5, "budget_s": 40},
 }
 N_FEATURES = 512
 N_CLUSTERS = 8
@@ -431,25 +431,33 @@ def _print_section(title, rows, columns, floatfmt=".3g"):
 
 
 def _package_state():
-    """Which ``robustkmeans`` was measured: its path, a hash of its sources and, when it
-    is this checkout, the commit and whether the package differs from it."""
+    """Which ``robustkmeans`` was measured: its path, a hash of its sources, the commit
+    of this checkout and whether the measured sources are exactly that commit's (they
+    may come from the working tree or from an exported copy on ``PYTHONPATH``)."""
     import hashlib
 
     import robustkmeans
 
     package = Path(robustkmeans.__file__).resolve().parent
+    sources = sorted(package.glob("*.py"))
     digest = hashlib.sha256()
-    for source in sorted(package.glob("*.py")):
+    for source in sources:
         digest.update(source.name.encode() + source.read_bytes())
     state = {"path": str(package), "source_sha256": digest.hexdigest()[:16]}
+    root = Path(__file__).resolve().parent.parent
 
     def git(*args):
-        out = subprocess.run(["git", *args], cwd=package, capture_output=True, text=True)
-        return out.stdout.strip() if out.returncode == 0 else None
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True)
+        return out.stdout if out.returncode == 0 else None
 
-    if git("rev-parse", "--show-toplevel") is not None:
-        state["commit"] = git("rev-parse", "HEAD")
-        state["modified"] = bool(git("status", "--porcelain", "--", "."))
+    commit = git("rev-parse", "HEAD")
+    if commit is not None:
+        state["commit"] = commit.decode().strip()
+        committed = git("ls-tree", "--name-only", "HEAD", "robustkmeans/")
+        names = {Path(n).name for n in committed.decode().split()} if committed else set()
+        state["sources_match_commit"] = names == {s.name for s in sources} and all(
+            git("show", f"HEAD:robustkmeans/{s.name}") == s.read_bytes() for s in sources
+        )
     return state
 
 
@@ -493,9 +501,15 @@ def main(argv=None):
         f"load average {env.get('load_average_1_5_15')}\nrobustkmeans from {package['path']} "
         f"(sources {package['source_sha256']}"
         + (f", commit {package['commit'][:10]}" if package.get("commit") else "")
-        + (" + local changes" if package.get("modified") else "")
+        + ("" if package.get("sources_match_commit") else " + changes")
         + ")"
     )
+    load = env.get("load_average_1_5_15")
+    if load and load[0] > 0.5 * (env["cpu_count"] or 1):
+        print(
+            f"WARNING: the machine is busy (load {load[0]:.1f} on {env['cpu_count']} CPUs): "
+            "ratios against OpenMP code (scikit-learn) are flattered by other processes."
+        )
     results, summary = {}, []
 
     def check(name, value, target, status):
@@ -652,7 +666,7 @@ def main(argv=None):
         f"Summary ({mode}, {elapsed:.0f} s)",
         summary,
         ["check", "value", "target", "status"],
-        floatfmt=".4g",
+        floatfmt=".6g",
     )
     if hasattr(os, "getloadavg"):
         env["load_average_end"] = list(os.getloadavg())
@@ -663,6 +677,7 @@ def main(argv=None):
             "mode": mode,
             "argv": sys.argv[1:],
             "elapsed_s": elapsed,
+            "config": {**size, "n": n, "n_memory": n_memory, "sections": sections},
             "environment": env,
             "results": results,
             "summary": summary,
