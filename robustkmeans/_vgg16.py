@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 import warnings
 from collections import OrderedDict, deque
 from collections.abc import Mapping
@@ -381,13 +382,71 @@ def _prepare_one(image, index: int, image_size: int, cache):
     return key, None, resize_rgb(rgb, image_size)
 
 
+class _BatchSizeTuner:
+    """Chooses the CPU batch size by timing the forward passes it runs anyway.
+
+    On a 2-core CPU the fastest batch size depends on the load: batch 1 in
+    ``channels_last`` is fastest on an idle machine, batch 8 when other processes
+    compete for the cores (it loses less to OpenMP synchronisation). Each
+    candidate is timed twice (the first pass of a new shape includes oneDNN's
+    setup and is not counted), then the fastest per image is used, and every
+    ``reprobe``-th batch re-times another candidate so that a change of load is
+    seen. One tuner is kept per model setting and process.
+    """
+
+    def __init__(self, candidates=(1, 2, 4, 8), reprobe=16):
+        self.candidates = tuple(candidates)
+        self.reprobe = reprobe
+        self.sec_per_image: dict[int, float] = {}
+        self.runs = dict.fromkeys(self.candidates, 0)
+        self.n_batches = 0
+        self.lock = threading.Lock()
+
+    @property
+    def largest(self) -> int:
+        return max(self.candidates)
+
+    def next_size(self) -> int:
+        with self.lock:
+            for c in self.candidates:
+                if self.runs[c] < 2:
+                    return c
+            self.n_batches += 1
+            if self.n_batches % self.reprobe == 0:
+                k = (self.n_batches // self.reprobe) % len(self.candidates)
+                return self.candidates[k]
+            return min(self.sec_per_image, key=self.sec_per_image.get)
+
+    def record(self, size: int, seconds: float) -> None:
+        with self.lock:
+            if size not in self.runs:
+                return
+            self.runs[size] += 1
+            if self.runs[size] == 1:
+                return  # warm-up pass of this shape
+            per_image = seconds / size
+            old = self.sec_per_image.get(size)
+            self.sec_per_image[size] = per_image if old is None else 0.5 * (old + per_image)
+
+
+_TUNERS: dict[tuple, _BatchSizeTuner] = {}
+
+
+def _tuner_for(key) -> _BatchSizeTuner:
+    with _MEMO_LOCK:
+        tuner = _TUNERS.get(key)
+        if tuner is None:
+            tuner = _TUNERS[key] = _BatchSizeTuner()
+        return tuner
+
+
 def _extract_features(
     images: list,
     *,
     trunk_factory,
     image_size: int,
     n_features: int,
-    batch_size: int,
+    batch_size,
     device: str,
     n_workers: int,
     cache,
@@ -396,8 +455,9 @@ def _extract_features(
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Pooled, unnormalised features of ``images``; rows of failed images are NaN.
 
-    Memory stays bounded by ``batch_size`` and a small prefetch window, whatever
-    ``len(images)``; only the (n, n_features) float32 output grows with n.
+    ``batch_size`` is an int or a :class:`_BatchSizeTuner`. Memory stays bounded
+    by the batch size and a small prefetch window, whatever ``len(images)``; only
+    the (n, n_features) float32 output grows with n.
     """
     torch = _import_torch()
     on_gpu = torch.device(device).type == "cuda"
@@ -415,18 +475,26 @@ def _extract_features(
     batch_keys: list[str | None] = []
     pending: dict[str, int] = {}  # key -> slot in the batch, to run duplicates once
     trunk = None
+    tuner = batch_size if isinstance(batch_size, _BatchSizeTuner) else None
+    target = tuner.next_size() if tuner is not None else batch_size
+    max_batch = tuner.largest if tuner is not None else batch_size
 
     def flush():
-        nonlocal trunk
+        nonlocal trunk, target
         if not batch_rgb:
             return
         if trunk is None:
             trunk = trunk_factory()
+        start = time.perf_counter()
         x = to_normalized_tensor(np.stack(batch_rgb), memory_format=torch.channels_last)
         with torch.inference_mode(), _full_float32(torch, device):
             if on_gpu:
                 x = x.pin_memory().to(device, non_blocking=True)
             values = trunk(x).float().cpu().numpy()
+        if tuner is not None:
+            if len(batch_rgb) == target:  # a partial last batch says little
+                tuner.record(target, time.perf_counter() - start)
+            target = tuner.next_size()
         for slot, rows in enumerate(batch_rows):
             out[rows] = values[slot]
             if cache is not None and batch_keys[slot] is not None:
@@ -438,7 +506,7 @@ def _extract_features(
         batch_keys.clear()
         pending.clear()
 
-    window = max(2 * batch_size, 2 * n_workers, 4)
+    window = max(2 * max_batch, 2 * n_workers, 4)
     executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="vgg16-decode")
     futures: deque = deque()
     try:
@@ -473,7 +541,7 @@ def _extract_features(
             batch_rgb.append(rgb)
             batch_rows.append([i])
             batch_keys.append(key)
-            if len(batch_rgb) >= batch_size:
+            if len(batch_rgb) >= target:
                 flush()
         flush()
     finally:
@@ -539,11 +607,15 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         Side of the square the images are resized to. It must allow the
         max-pools before ``layer`` (at least 32 for ``"pool5"``).
     batch_size : int or "auto", default="auto"
-        Images per forward pass. ``"auto"`` is 8 on CPU and 64 on GPU. On a
-        2-core CPU (``benchmarks/bench_featurizer.py``), batches of 8 in
-        ``channels_last`` were as fast as the best pre-made-tensor setting and
-        held up best when other processes loaded the CPU. Peak memory grows
-        with the batch, not with the number of images.
+        Images per forward pass. ``"auto"`` is 64 on GPU; on CPU it is chosen
+        among 1, 2, 4 and 8 by timing the batches as they run (kept per
+        process and setting). On a 2-core CPU (``benchmarks/bench_featurizer.py``)
+        batch 1 in ``channels_last`` was fastest on an idle machine (and 13%
+        ahead of batch 8), batch 8 when other processes loaded the CPU (1.6-2x
+        ahead of batch 1). The batch size changes the features only by float32
+        rounding (about 1e-7); pass an int for output that repeats bit for bit
+        across calls. Peak memory grows with the batch, not with the number of
+        images.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
         (CUDA when available, else CPU).
@@ -587,8 +659,8 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         Identity of the weights (sha256 of the file) used in cache keys.
     device_ : str
         Resolved torch device.
-    batch_size_ : int
-        Resolved batch size.
+    batch_size_ : int or "auto"
+        Resolved batch size (``"auto"``: timed on CPU, see ``batch_size``).
     n_workers_ : int
         Resolved number of decoding threads.
 
@@ -720,7 +792,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
                 ) from None
         on_gpu = not device.startswith("cpu")
         if self.batch_size == "auto":
-            batch_size = 64 if on_gpu else 8
+            batch_size = 64 if on_gpu else "auto"
         else:
             batch_size = int(self.batch_size)
         cpus = os.cpu_count() or 1
@@ -785,6 +857,13 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
             self._model_key = key
         return self._model
 
+    def _batch_size_or_tuner(self):
+        if self.batch_size_ != "auto":
+            return self.batch_size_
+        return _tuner_for(
+            (self.weights_id_, self.device_, self.layer_index_, self.pooling, self.image_size)
+        )
+
     def transform(self, X):
         """Compute one feature row per image.
 
@@ -817,7 +896,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
             trunk_factory=self._trunk,
             image_size=self.image_size,
             n_features=self.n_features_out_,
-            batch_size=self.batch_size_,
+            batch_size=self._batch_size_or_tuner(),
             device=self.device_,
             n_workers=self.n_workers_,
             cache=cache,

@@ -185,9 +185,12 @@ def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, imag
     full = {f"features.{k}": v for k, v in state.items()}
     full["classifier.0.weight"] = torch.zeros(2, 3)  # never needed, never loaded
     torch.save(full, tmp_path / "full.pth")
-    a = VGG16Featurizer(weights=weights_file, image_size=32).fit_transform(image_files)
-    b = VGG16Featurizer(weights=tmp_path / "full.pth", image_size=32).fit_transform(image_files)
-    np.testing.assert_array_equal(a, b)
+    # A fixed batch size makes the output repeat bit for bit.
+    a = VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit_transform(
+        image_files
+    )
+    b = VGG16Featurizer(weights=tmp_path / "full.pth", image_size=32, batch_size=2)
+    np.testing.assert_array_equal(a, b.fit_transform(image_files))
 
 
 def test_weights_change_the_features_and_the_identity(weights_file, image_files):
@@ -217,11 +220,13 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files):
 
 def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
     monkeypatch.setenv(vgg_module.WEIGHTS_ENV, os.fspath(weights_file))
-    featurizer = VGG16Featurizer(image_size=32).fit()
+    featurizer = VGG16Featurizer(image_size=32, batch_size=2).fit()
     assert featurizer.weights_path_ == os.fspath(weights_file)
     np.testing.assert_array_equal(
         featurizer.transform(image_files),
-        VGG16Featurizer(weights=weights_file, image_size=32).fit_transform(image_files),
+        VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit_transform(
+            image_files
+        ),
     )
     monkeypatch.setenv(vgg_module.WEIGHTS_ENV, "/no/such/weights.pth")
     with pytest.raises(FileNotFoundError, match="ROBUSTKMEANS_VGG16_WEIGHTS"):
@@ -376,7 +381,7 @@ def test_model_is_built_once_and_reused(monkeypatch, image_files):
 
 
 def test_pickle_and_clone_exclude_the_model(weights_file, image_files, tmp_path):
-    featurizer = VGG16Featurizer(weights=weights_file, image_size=32).fit()
+    featurizer = VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit()
     F = featurizer.transform(image_files)
     assert featurizer._model is not None
     blob = pickle.dumps(featurizer)
@@ -497,6 +502,32 @@ def test_decoding_streams_ahead_of_the_network_by_a_bounded_window(monkeypatch):
     assert F.shape == (40, 512) and seen["images"] == 40 and decoded["n"] == 40
     assert len(ahead) == 20
     assert max(ahead) <= 2 + 4  # one batch + the prefetch window, whatever the number of images
+
+
+def test_auto_batch_size_times_candidates_then_uses_the_fastest():
+    tuner = vgg_module._BatchSizeTuner(candidates=(1, 2, 8), reprobe=4)
+    per_image = {1: 0.10, 2: 0.05, 8: 0.08}
+    sizes = []
+    for _ in range(20):
+        size = tuner.next_size()
+        sizes.append(size)
+        tuner.record(size, per_image[size] * size + (5.0 if tuner.runs[size] == 0 else 0))
+    assert sizes[:6] == [1, 1, 2, 2, 8, 8]  # each twice: the first pass is warm-up
+    assert tuner.sec_per_image == pytest.approx(per_image)
+    later = sizes[6:]
+    assert later.count(2) >= len(later) - 4 and set(later) - {2}  # mostly 2, re-probes others
+    per_image[8] = 0.01  # the load changed: batch 8 is now the fastest
+    for _ in range(40):
+        size = tuner.next_size()
+        tuner.record(size, per_image[size] * size)
+    assert tuner.next_size() == 8 or tuner.n_batches % tuner.reprobe == 0
+
+
+def test_auto_batch_size_gives_the_same_features(image_files):
+    auto = VGG16Featurizer(weights=None, image_size=32).fit()
+    assert auto.batch_size_ == "auto"
+    fixed = VGG16Featurizer(weights=None, image_size=32, batch_size=3).fit()
+    np.testing.assert_allclose(auto.transform(image_files), fixed.transform(image_files), atol=1e-6)
 
 
 def test_duplicate_images_in_one_call_run_once(monkeypatch, tmp_path):
