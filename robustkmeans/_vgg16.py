@@ -394,7 +394,7 @@ class _BatchSizeTuner:
     seen. One tuner is kept per model setting and process.
     """
 
-    def __init__(self, candidates=(1, 2, 4, 8), reprobe=16):
+    def __init__(self, candidates=(1, 2, 4, 8), reprobe=32):
         self.candidates = tuple(candidates)
         self.reprobe = reprobe
         self.sec_per_image: dict[int, float] = {}
