@@ -453,11 +453,22 @@ def _package_state():
     commit = git("rev-parse", "HEAD")
     if commit is not None:
         state["commit"] = commit.decode().strip()
-        committed = git("ls-tree", "--name-only", "HEAD", "robustkmeans/")
-        names = {Path(n).name for n in committed.decode().split()} if committed else set()
-        state["sources_match_commit"] = names == {s.name for s in sources} and all(
-            git("show", f"HEAD:robustkmeans/{s.name}") == s.read_bytes() for s in sources
-        )
+
+        def matches(rev):
+            listed = git("ls-tree", "--name-only", rev, "robustkmeans/")
+            names = {Path(n).name for n in listed.decode().split()} if listed else set()
+            return names == {s.name for s in sources} and all(
+                git("show", f"{rev}:robustkmeans/{s.name}") == s.read_bytes() for s in sources
+            )
+
+        state["sources_match_commit"] = matches("HEAD")
+        if not state["sources_match_commit"]:
+            # an exported copy of an earlier commit: name it if it is a recent one
+            recent = git("log", "-n", "20", "--format=%H", "--", "robustkmeans")
+            for rev in recent.decode().split() if recent else []:
+                if matches(rev):
+                    state["sources_commit"] = rev
+                    break
     return state
 
 
@@ -501,7 +512,13 @@ def main(argv=None):
         f"load average {env.get('load_average_1_5_15')}\nrobustkmeans from {package['path']} "
         f"(sources {package['source_sha256']}"
         + (f", commit {package['commit'][:10]}" if package.get("commit") else "")
-        + ("" if package.get("sources_match_commit") else " + changes")
+        + (
+            ""
+            if package.get("sources_match_commit")
+            else f", sources of {package['sources_commit'][:10]}"
+            if package.get("sources_commit")
+            else " + changes"
+        )
         + ")"
     )
     load = env.get("load_average_1_5_15")
