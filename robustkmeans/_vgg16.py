@@ -685,11 +685,13 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
     Throughput (``benchmarks/bench_featurizer.py``, 224 px, ImageNet weights,
     JSON in ``benchmarks/results/``): on a 2-core CPU the forward pass takes
     nearly all the time, and decoding in a thread beside it keeps the
-    featurizer at the speed of the network on pre-made tensors (12.0 images/s
-    from JPEG files against 11.8 for the best batch size and memory format on
-    tensors, and 11.2 for a one-image-at-a-time loop). On one H200 GPU with 8
-    decoding threads it reached 440-620 images/s, bound by JPEG decoding
-    (1200 images/s on pre-made tensors); raise ``n_jobs`` there.
+    featurizer close to the network's speed on pre-made tensors: 14.0
+    images/s from JPEG files against 15.3 for the best batch size and memory
+    format on tensors (ratio 0.92, median paired ratio 0.98) and 12.1 for a
+    one-image-at-a-time loop (1.16; 2.2 when other processes load the CPU,
+    where that loop's batch 1 suffers most). On one H200 GPU with 8 decoding
+    threads it reached 440-620 images/s, bound by JPEG decoding (1200
+    images/s on pre-made tensors); raise ``n_jobs`` there.
 
     Examples
     --------
