@@ -57,12 +57,12 @@ def _map(fn, items, n_threads):
     """``[fn(item) for item in items]``; with ``n_threads > 1`` the items are split
     into ``n_threads`` contiguous runs, each processed by one worker thread, with
     BLAS limited to one thread (the parallelism is over chunks, as in scikit-learn)."""
-    if (
-        n_threads <= 1
-        or len(items) <= 1
-        or threading.current_thread().name.startswith("robustkmeans")
-    ):
-        return [fn(item) for item in items]
+    if threading.current_thread().name.startswith("robustkmeans"):
+        return [fn(item) for item in items]  # already inside a worker
+    if n_threads <= 1 or len(items) <= 1:
+        # small calls: a multi-threaded BLAS costs more in waking threads than it saves
+        with _controller().limit(limits=1, user_api="blas"):
+            return [fn(item) for item in items]
     n_runs = min(n_threads, len(items))
     bounds = np.linspace(0, len(items), n_runs + 1).astype(int)
 

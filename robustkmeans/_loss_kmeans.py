@@ -163,11 +163,23 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
         # finish each cluster's center with the loss's exact solver (sparse rows are
         # densified one cluster at a time)
         order, starts = _kernels.group_by_label(labels, n_clusters)
-        for c in range(n_clusters):
-            idx = order[starts[c] : starts[c + 1]]
-            if idx.size and sample_weight[idx].sum() > 0:
-                rows = X[idx].toarray() if sp.issparse(X) else X[idx]
-                centers[c] = loss.center(rows, sample_weight[idx], init=centers[c])
+        clusters = [
+            (c, order[starts[c] : starts[c + 1]])
+            for c in range(n_clusters)
+            if starts[c + 1] > starts[c]
+            and sample_weight[order[starts[c] : starts[c + 1]]].sum() > 0
+        ]
+
+        def polish(task):
+            c, idx = task
+            rows = X[idx].toarray() if sp.issparse(X) else X[idx]
+            return loss.center(rows, sample_weight[idx], init=centers[c])
+
+        # one cluster per worker thread, BLAS single-threaded inside
+        for (c, _), center in zip(
+            clusters, _kernels._map(polish, clusters, n_threads), strict=True
+        ):
+            centers[c] = center
         strict = False
     if not strict:
         labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)

@@ -438,9 +438,12 @@ class _NewtonSeparableLoss(_Loss):
 
     Subclasses implement ``psi_dpsi(R)``: the derivative of rho and its derivative.
     Per coordinate the root of ``g(m) = sum_i w_i psi(x_i - m)`` (non-increasing) is
-    bracketed by the data's minimum and maximum; a Newton step leaving the bracket is
-    replaced by bisection, so the iteration always converges. The solver works on
-    coordinate-major blocks ``T`` (one row per coordinate).
+    bracketed by the data's minimum and maximum. As in Numerical Recipes' ``rtsafe``,
+    a Newton step that leaves the bracket, or that is not at least twice as short as
+    the step before last, is replaced by bisection: the iteration always converges
+    (a piecewise-linear ``g``, as Huber's, can otherwise make Newton cycle between
+    two pieces). The solver works on coordinate-major blocks ``T`` (one row per
+    coordinate).
     """
 
     def solve_columns(self, T, w, init=None):
@@ -450,6 +453,7 @@ class _NewtonSeparableLoss(_Loss):
         m = m.astype(T.dtype, copy=True)
         eps = np.finfo(T.dtype).eps
         R = np.empty_like(T)
+        step = step_before = (hi - lo).astype(np.float64)
         for _ in range(_MAX_INNER):
             np.subtract(T, m[:, None], out=R)
             psi, dpsi = self.psi_dpsi(R)
@@ -459,10 +463,16 @@ class _NewtonSeparableLoss(_Loss):
             hi = np.where(g < 0, m, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
                 newton = m + g / h
-            bisect = ~(h > 0) | ~(newton >= lo) | ~(newton <= hi)
+            bisect = (
+                ~(h > 0)
+                | ~(newton >= lo)
+                | ~(newton <= hi)
+                | (np.abs(newton - m) > 0.5 * step_before)
+            )
             new = np.where(bisect, (lo + hi) / 2, newton).astype(T.dtype)
             new = np.where(g == 0, m, new)
             moved = np.abs(new - m)
+            step_before, step = step, moved.astype(np.float64)
             m = new
             # Newton converges quadratically: once a step is below sqrt(eps) of the
             # scale, the next one would be at rounding level

@@ -42,7 +42,9 @@ def test_separable_center_is_exact_minimiser(name, scale, heavy, seed):
         # high-precision 1-D reference: bounded Brent on the data range, refined by
         # the best data point (the minimiser of a weighted L1 cost is a data point)
         ref = minimize_scalar(
-            f, bounds=(X[:, j].min(), X[:, j].max()), method="bounded",
+            f,
+            bounds=(X[:, j].min(), X[:, j].max()),
+            method="bounded",
             options={"xatol": 1e-13, "maxiter": 10_000},
         )
         best = min(ref.fun, min(f(v) for v in X[:, j]))
@@ -79,8 +81,9 @@ def test_epsilon_insensitive_center_is_exact_minimiser(seed, epsilon):
     # reference: Nelder-Mead with tight tolerances from several starts
     starts = [w @ X / w.sum(), np.median(X, axis=0)] + list(X[:3])
     ref = min(
-        minimize(f, s, method="Nelder-Mead",
-                 options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20_000}).fun
+        minimize(
+            f, s, method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20_000}
+        ).fun
         for s in starts
     )
     assert f(center) <= ref * (1 + 1e-6) + 1e-12
@@ -130,3 +133,46 @@ def test_pseudo_huber_cost_accurate_for_tiny_residuals():
 def test_unknown_loss_lists_valid_names():
     with pytest.raises(ValueError, match="Valid losses are: 'square', 'absolute'"):
         get_loss("hubber", 1.0)
+
+
+def test_huber_newton_does_not_cycle_between_pieces():
+    # From this start, plain safeguarded Newton alternates between two linear pieces
+    # of g(m) and stopped at 5.355 (cost 55.97) instead of the minimiser 0.639.
+    x = np.array(
+        [
+            -5.5792381,
+            -2.3210149,
+            0.3401935,
+            0.78230177,
+            1.0474538,
+            1.09932151,
+            1.48908583,
+            6.80085775,
+        ]
+    )
+    loss = get_loss("huber", 1.5621)
+    m = loss.solve_columns(x[None, :].copy(), np.ones(8), np.array([6.80085775]))
+    np.testing.assert_allclose(m, [0.6392513], atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber"])
+def test_newton_solvers_exact_from_any_start(name):
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        x = rng.standard_t(df=1.5, size=(rng.integers(3, 30), 1))
+        w = rng.uniform(0.1, 2, size=x.shape[0])
+        loss = get_loss(name, rng.uniform(0.2, 3))
+        rho = _rho(name, loss.scale)
+
+        def f(m, x=x, w=w, rho=rho):
+            return float(w @ rho(x[:, 0] - m))
+
+        ref = minimize_scalar(
+            f,
+            bounds=(x.min(), x.max()),
+            method="bounded",
+            options={"xatol": 1e-13, "maxiter": 10_000},
+        ).fun
+        for start in (x.min(), x.max(), np.median(x)):
+            m = loss.solve_columns(x.T.copy(), w, np.array([start]))[0]
+            assert f(m) <= ref * (1 + 1e-9) + 1e-12, (trial, start)
