@@ -445,7 +445,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     product per chunk of samples, since their cost is non-decreasing in the Euclidean
     distance; ties in cost go to the smaller Euclidean distance, then the lower index.
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
-    iteration (with a line search for the latter), and finish the inner solver on the
+    iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
+    Weiszfeld's would raise the cost), and finish with the exact solver on the
     final clusters. Empty clusters are moved onto the samples of largest cost. Sparse
     input is accepted by the Euclidean losses.
 

@@ -58,7 +58,7 @@ class _Loss:
     scale_param: str | None = None
     #: cost is a non-decreasing function of the Euclidean distance
     euclidean = False
-    #: the mm/Weiszfeld step needs a line search to never increase the cost
+    #: the mm/Weiszfeld step needs a check (and a fallback) to never increase the cost
     needs_line_search = False
     #: the center has a closed form (no inner iterations)
     closed_form = False
@@ -234,9 +234,11 @@ class CorrentropyLoss(_Loss):
 class EpsilonInsensitiveLoss(_Loss):
     """``max(0, ||x - m|| - epsilon)`` (convex in ``m``).
 
-    The center step is Weiszfeld's on the samples farther than ``epsilon``
-    (coefficients ``w_i / ||x_i - m||``), safeguarded by a backtracking line search on
-    the exact cost so that it never increases.
+    During Lloyd iterations the center step is Weiszfeld's on the samples farther
+    than ``epsilon`` (coefficients ``w_i / ||x_i - m||``), kept where it does not
+    increase the cluster's cost and otherwise replaced by the majorise-minimise step
+    of ``mm_rest`` (same direction, shorter), which never does. ``center`` is the
+    exact solver.
     """
 
     name = "epsilon_insensitive"
