@@ -175,10 +175,10 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             rows = X[idx].toarray() if sp.issparse(X) else X[idx]
             return loss.center(rows, sample_weight[idx], init=centers[c])
 
-        # one cluster per worker thread, BLAS single-threaded inside
-        for (c, _), center in zip(
-            clusters, _kernels._map(polish, clusters, n_threads), strict=True
-        ):
+        # one cluster per worker thread, BLAS single-threaded inside (inline for small
+        # data, where waking a thread costs more than the work)
+        workers = n_threads if X.shape[0] * X.shape[1] > 1 << 20 else 1
+        for (c, _), center in zip(clusters, _kernels._map(polish, clusters, workers), strict=True):
             centers[c] = center
         strict = False
     if not strict:

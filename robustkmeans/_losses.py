@@ -144,7 +144,7 @@ class _Loss:
         y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
         # root-mean-square coordinate distance to the start: the scale of a step
         spread = float(np.sqrt(max(np.mean(y_sq) / X.shape[1], np.finfo(dtype).tiny)))
-        stop = (1e-9 if dtype == np.float64 else 1e-5) * spread
+        stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
 
         def sq_distances(v):
             return np.maximum(y_sq - 2 * (Y @ v.astype(dtype)) + v @ v, 0)
@@ -454,32 +454,35 @@ class _NewtonSeparableLoss(_Loss):
         m = (T @ w) / w.sum() if init is None else np.clip(init, lo, hi)
         m = m.astype(T.dtype, copy=True)
         eps = np.finfo(T.dtype).eps
-        R = np.empty_like(T)
         step = step_before = (hi - lo).astype(np.float64)
+        active = np.arange(T.shape[0])  # coordinates not yet converged
         for _ in range(_MAX_INNER):
-            np.subtract(T, m[:, None], out=R)
-            psi, dpsi = self.psi_dpsi(R)
+            Ta = T if active.size == T.shape[0] else T[active]
+            ma, la, ha = m[active], lo[active], hi[active]
+            psi, dpsi = self.psi_dpsi(Ta - ma[:, None])
             g = psi @ w
             h = dpsi @ w
-            lo = np.where(g > 0, m, lo)
-            hi = np.where(g < 0, m, hi)
+            la = np.where(g > 0, ma, la)
+            ha = np.where(g < 0, ma, ha)
             with np.errstate(divide="ignore", invalid="ignore"):
-                newton = m + g / h
+                newton = ma + g / h
             bisect = (
                 ~(h > 0)
-                | ~(newton >= lo)
-                | ~(newton <= hi)
-                | (np.abs(newton - m) > 0.5 * step_before)
+                | ~(newton >= la)
+                | ~(newton <= ha)
+                | (np.abs(newton - ma) > 0.5 * step_before[active])
             )
-            new = np.where(bisect, (lo + hi) / 2, newton).astype(T.dtype)
-            new = np.where(g == 0, m, new)
-            moved = np.abs(new - m)
-            step_before, step = step, moved.astype(np.float64)
-            m = new
+            new = np.where(bisect, (la + ha) / 2, newton).astype(T.dtype)
+            new = np.where(g == 0, ma, new)
+            moved = np.abs(new - ma)
+            step_before[active] = step[active]
+            step[active] = moved
+            m[active], lo[active], hi[active] = new, la, ha
             # Newton converges quadratically: once a step is below sqrt(eps) of the
             # scale, the next one would be at rounding level
-            small = np.sqrt(eps) * np.maximum(np.abs(m), self.scale)
-            if np.all((moved <= small) | (g == 0)):
+            small = np.sqrt(eps) * np.maximum(np.abs(new), self.scale)
+            active = active[~((moved <= small) | (g == 0))]
+            if active.size == 0:
                 break
         return m
 
