@@ -452,6 +452,11 @@ def load_image_folder(
     ValueError
         If no image files are found.
 
+    See Also
+    --------
+    sklearn.datasets.load_files : the same layout for text files.
+    robustkmeans.VGG16Featurizer : turns ``filenames`` into features.
+
     Examples
     --------
     >>> import tempfile, pathlib

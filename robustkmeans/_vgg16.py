@@ -878,7 +878,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        F : ndarray of shape (n_images, n_features_out_), dtype float32
+        F : ndarray of shape (n_images, `n_features_out_`), dtype float32
             The features, normalised as ``normalize`` says. With
             ``on_error="nan"``, rows of unreadable images are NaN.
 
