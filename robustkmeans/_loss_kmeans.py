@@ -147,7 +147,7 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
         if (
             labels_old is not None
             and np.array_equal(labels, labels_old)
-            and (loss.closed_form or shift <= tol)
+            and (loss.exact_update or shift <= tol)
         ):
             strict = True
             if verbose:
@@ -159,7 +159,7 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             break
         labels_old = labels
 
-    if not loss.closed_form:
+    if not loss.exact_update:
         # finish each cluster's center with the loss's exact solver (sparse rows are
         # densified one cluster at a time)
         order, starts = _kernels.group_by_label(labels, n_clusters)

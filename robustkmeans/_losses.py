@@ -62,6 +62,13 @@ class _Loss:
     needs_line_search = False
     #: the center has a closed form (no inner iterations)
     closed_form = False
+
+    @property
+    def exact_update(self):
+        """Whether the Lloyd update already returns the exact center for the labels
+        (closed forms, and the separable losses' coordinatewise solvers), so that no
+        final polish is needed and unchanged labels mean convergence."""
+        return self.closed_form or not self.euclidean
     #: bytes of one coordinate-major block handed to ``solve_columns``: small enough
     #: that the repeated passes of Newton's method stay in the CPU cache
     block_bytes = 1 << 20
