@@ -94,9 +94,10 @@ class _Loss:
             return self.cost_from_sq_distances(_sq_distances(X, centers))
         out = np.empty((X.shape[0], centers.shape[0]), dtype=np.result_type(X, centers))
         buf = np.empty(X.shape, dtype=out.dtype)
+        scratch = np.empty_like(buf)
         for j, center in enumerate(centers):
             np.subtract(X, center, out=buf)
-            out[:, j] = self._separable_row_cost(buf)
+            out[:, j] = self._separable_row_cost(buf, scratch)
         return out
 
     def objective(self, X, center, sample_weight=None):
@@ -109,7 +110,8 @@ class _Loss:
     def cost_from_sq_distances(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _separable_row_cost(self, R):  # pragma: no cover - abstract
+    def _separable_row_cost(self, R, scratch):  # pragma: no cover - abstract
+        # row sums of rho(R); R and scratch (same shape) may be overwritten
         raise NotImplementedError
 
     # -- centers ----------------------------------------------------------------
@@ -398,7 +400,7 @@ class AbsoluteLoss(_Loss):
     name = "absolute"
     closed_form = True
 
-    def _separable_row_cost(self, R):
+    def _separable_row_cost(self, R, scratch):
         np.abs(R, out=R)
         return R.sum(axis=1)
 
@@ -506,8 +508,8 @@ class HuberLoss(_NewtonSeparableLoss):
     name = "huber"
     scale_param = "delta"
 
-    def _separable_row_cost(self, R):
-        t = np.clip(R, -self.scale, self.scale)
+    def _separable_row_cost(self, R, scratch):
+        t = np.clip(R, -self.scale, self.scale, out=scratch)
         # h(r) = t (r - t/2) with t = clip(r, -delta, delta)
         return np.einsum("ij,ij->i", t, R) - 0.5 * np.einsum("ij,ij->i", t, t)
 
@@ -523,16 +525,16 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
     name = "pseudo_huber"
     scale_param = "delta"
 
-    def _separable_row_cost(self, R):
+    def _separable_row_cost(self, R, scratch):
         # delta^2 (sqrt(1 + u^2) - 1) = r^2 / (sqrt(1 + u^2) + 1), u = r / delta:
         # the second form has no cancellation for small residuals
         s = np.multiply(R, R, out=R)
-        t = s * (1 / self.scale**2)
+        t = np.multiply(s, 1 / self.scale**2, out=scratch)
         t += 1
         np.sqrt(t, out=t)
         t += 1
-        s /= t
-        return s.sum(axis=1)
+        np.divide(s, t, out=s)
+        return np.einsum("ij->i", s)
 
     def psi_dpsi(self, R):
         # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2)
