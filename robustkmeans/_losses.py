@@ -69,6 +69,7 @@ class _Loss:
         (closed forms, and the separable losses' coordinatewise solvers), so that no
         final polish is needed and unchanged labels mean convergence."""
         return self.closed_form or not self.euclidean
+
     #: bytes of one coordinate-major block handed to ``solve_columns``: small enough
     #: that the repeated passes of Newton's method stay in the CPU cache
     block_bytes = 1 << 20
