@@ -8,8 +8,7 @@ from robustkmeans._losses import LOSS_NAMES
 
 # Small settings as scikit-learn uses for KMeans in its own common tests.
 ESTIMATORS = [
-    LossKMeans(n_clusters=2, loss=loss, n_init=2, max_iter=5, random_state=0)
-    for loss in LOSS_NAMES
+    LossKMeans(n_clusters=2, loss=loss, n_init=2, max_iter=5, random_state=0) for loss in LOSS_NAMES
 ]
 
 # The same expected failures that scikit-learn declares for KMeans and nothing else:

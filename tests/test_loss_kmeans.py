@@ -36,8 +36,18 @@ def _data(seed=0, n=300, d=6, heavy=False, dtype=np.float64):
 def test_objective_never_increases(loss, heavy):
     X, _ = _data(seed=1, heavy=heavy)
     w = np.random.default_rng(0).uniform(0.1, 5, size=X.shape[0])
-    km = LossKMeans(5, loss=loss, delta=0.8, sigma=2.0, epsilon=0.5, init="random",
-                    n_init=1, tol=0, max_iter=50, random_state=0)
+    km = LossKMeans(
+        5,
+        loss=loss,
+        delta=0.8,
+        sigma=2.0,
+        epsilon=0.5,
+        init="random",
+        n_init=1,
+        tol=0,
+        max_iter=50,
+        random_state=0,
+    )
     km.fit(X, sample_weight=w)
     path = np.array(km.objective_path_)
     assert len(path) >= 2
@@ -106,8 +116,15 @@ def test_robust_losses_resist_gross_outliers():
         outliers = np.random.default_rng(seed).uniform(-60, 60, size=(30, 5))  # 10%
         Xo = np.vstack([X, outliers])
         for loss in LOSS_NAMES:
-            km = LossKMeans(3, loss=loss, delta="auto", sigma="auto", epsilon="auto",
-                            n_init=5, random_state=seed).fit(Xo)
+            km = LossKMeans(
+                3,
+                loss=loss,
+                delta="auto",
+                sigma="auto",
+                epsilon="auto",
+                n_init=5,
+                random_state=seed,
+            ).fit(Xo)
             scores[loss].append(adjusted_rand_score(y, km.labels_[: len(y)]))
     square = np.mean(scores["square"])
     for loss in ROBUST:
@@ -128,8 +145,9 @@ def test_hartigan_never_worse_than_lloyd(seed):
     assert np.all(np.diff(path) <= 1e-9 * path[0])
     # the centers are the means of the final clusters
     for c in range(6):
-        np.testing.assert_allclose(hartigan.cluster_centers_[c],
-                                   X[hartigan.labels_ == c].mean(0), atol=1e-10)
+        np.testing.assert_allclose(
+            hartigan.cluster_centers_[c], X[hartigan.labels_ == c].mean(0), atol=1e-10
+        )
 
 
 def test_macqueen_reaches_a_good_clustering():
@@ -152,8 +170,9 @@ def test_unsupported_algorithm_loss_pair_is_named(algorithm):
 # ---------------------------------------------------------------------------------
 def test_auto_scales_are_resolved_and_stored():
     X, _ = _data(seed=7)
-    km = LossKMeans(4, loss="huber", delta="auto", sigma="auto", epsilon="auto",
-                    random_state=0).fit(X)
+    km = LossKMeans(
+        4, loss="huber", delta="auto", sigma="auto", epsilon="auto", random_state=0
+    ).fit(X)
     assert km.delta_ > 0 and km.sigma_ > 0 and km.epsilon_ > 0
     assert km.epsilon_ == pytest.approx(km.sigma_ / 2)
     fixed = LossKMeans(4, loss="huber", delta=0.3, random_state=0).fit(X)
@@ -220,8 +239,7 @@ def test_transform_score_predict_agree():
         km = LossKMeans(4, loss=loss, random_state=0).fit(X)
         T = km.transform(X)
         assert T.shape == (X.shape[0], 4)
-        np.testing.assert_allclose(T, km._loss.cost(X, km.cluster_centers_), rtol=1e-6,
-                                   atol=1e-8)
+        np.testing.assert_allclose(T, km._loss.cost(X, km.cluster_centers_), rtol=1e-6, atol=1e-8)
         np.testing.assert_array_equal(km.predict(X), km.labels_)
         assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-7)
 
