@@ -60,7 +60,8 @@ def find_vgg16_weights(weights=None) -> Path | None:
         ``weights`` if given; else the file named by the environment variable
         ``ROBUSTKMEANS_VGG16_WEIGHTS``; else
         ``../shared/weights/vgg16_features_imagenet1k_v1.pth`` relative to the
-        working directory if it exists; else ``None``.
+        working directory, or ``shared/weights/...`` in a folder above it, if it
+        exists; else ``None``.
 
     Raises
     ------
@@ -91,7 +92,15 @@ def find_vgg16_weights(weights=None) -> Path | None:
                 f"{WEIGHTS_ENV}={env!r} does not name an existing file; fix or unset it."
             )
         return path
-    return SHARED_WEIGHTS if SHARED_WEIGHTS.is_file() else None
+    if SHARED_WEIGHTS.is_file():
+        return SHARED_WEIGHTS
+    # ``shared/weights/...`` in any folder above the working directory (for example
+    # when the docs are built from ``docs/``)
+    for parent in Path.cwd().parents:
+        candidate = parent / "shared" / "weights" / SHARED_WEIGHTS.name
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _atomic_save(image, path: Path):

@@ -23,7 +23,6 @@ channels of each.
 # %%
 # An image and the featurizer
 # ---------------------------
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_sample_image
@@ -33,20 +32,8 @@ from robustkmeans._demo import find_vgg16_weights
 from robustkmeans._vgg16 import FEATURE_MAP_LAYERS, LAYER_NAMES
 from robustkmeans.plotting import FeatureMapsDisplay
 
-
-def find_weights():
-    """A local VGG16 ``features`` weights file, or None. Never downloads."""
-    path = find_vgg16_weights()  # $ROBUSTKMEANS_VGG16_WEIGHTS or ../shared/weights/...
-    if path is not None:
-        return path
-    for parent in [Path.cwd(), *Path.cwd().parents]:
-        candidate = parent / "shared" / "weights" / "vgg16_features_imagenet1k_v1.pth"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-weights = find_weights()
+# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... in a folder above; never downloads
+weights = find_vgg16_weights()
 if weights is not None:
     featurizer = VGG16Featurizer(weights=str(weights)).fit()
     label = "ImageNet weights"

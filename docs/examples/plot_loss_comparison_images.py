@@ -54,19 +54,8 @@ print(
 # %%
 # The features: VGG16 with ImageNet weights, if available locally
 # ---------------------------------------------------------------
-def find_weights():
-    """A local VGG16 ``features`` weights file, or None. Never downloads."""
-    path = find_vgg16_weights()  # $ROBUSTKMEANS_VGG16_WEIGHTS or ../shared/weights/...
-    if path is not None:
-        return path
-    for parent in [Path.cwd(), *Path.cwd().parents]:
-        candidate = parent / "shared" / "weights" / "vgg16_features_imagenet1k_v1.pth"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-weights = find_weights()
+# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... in a folder above; never downloads
+weights = find_vgg16_weights()
 if weights is not None:
     featurizer = VGG16Featurizer(weights=str(weights))  # pool5, average pooling, L2
     feature_name = "VGG16 (ImageNet weights), pool5, L2-normalised"
