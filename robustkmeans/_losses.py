@@ -448,7 +448,9 @@ def weighted_median(X, w, overwrite=False, coordinate_major=None):
 class _NewtonSeparableLoss(_Loss):
     """A smooth convex separable loss solved by safeguarded Newton.
 
-    Subclasses implement ``psi_dpsi(R)``: the derivative of rho and its derivative.
+    Subclasses implement ``g_h(R, w)``: ``sum_i w_i psi(r_i)`` and
+    ``sum_i w_i psi'(r_i)`` per row of the residuals ``R`` (which they may overwrite),
+    with ``psi`` the derivative of rho.
     Per coordinate the root of ``g(m) = sum_i w_i psi(x_i - m)`` (non-increasing) is
     bracketed by the data's minimum and maximum. As in Numerical Recipes' ``rtsafe``,
     a Newton step that leaves the bracket, or that is not at least twice as short as
@@ -469,9 +471,7 @@ class _NewtonSeparableLoss(_Loss):
         for _ in range(_MAX_INNER):
             Ta = T if active.size == T.shape[0] else T[active]
             ma, la, ha = m[active], lo[active], hi[active]
-            psi, dpsi = self.psi_dpsi(Ta - ma[:, None])
-            g = psi @ w
-            h = dpsi @ w
+            g, h = self.g_h(Ta - ma[:, None], w)
             la = np.where(g > 0, ma, la)
             ha = np.where(g < 0, ma, ha)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -514,10 +514,11 @@ class HuberLoss(_NewtonSeparableLoss):
         # h(r) = t (r - t/2) with t = clip(r, -delta, delta)
         return np.einsum("ij,ij->i", t, R) - 0.5 * np.einsum("ij,ij->i", t, t)
 
-    def psi_dpsi(self, R):
+    def g_h(self, R, w):
         psi = np.clip(R, -self.scale, self.scale)
         # inside the quadratic zone exactly where clipping changed nothing
-        return psi, np.equal(psi, R).astype(R.dtype)
+        inside = np.equal(psi, R, out=np.empty(R.shape, bool))
+        return psi @ w, np.asarray(inside, dtype=R.dtype) @ w
 
 
 class PseudoHuberLoss(_NewtonSeparableLoss):
@@ -537,17 +538,17 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         np.divide(s, t, out=s)
         return np.einsum("ij->i", s)
 
-    def psi_dpsi(self, R):
-        # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2)
+    def g_h(self, R, w):
+        # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2); R is a scratch copy
         q = np.multiply(R, R)
         q *= 1 / self.scale**2
         q += 1
         np.sqrt(q, out=q)
         np.reciprocal(q, out=q)  # s = (1 + u^2)^(-1/2)
-        psi = R * q
-        q3 = q * q
-        q3 *= q
-        return psi, q3
+        g = np.multiply(R, q, out=R) @ w
+        cube = np.multiply(q, q, out=R)
+        cube *= q
+        return g, cube @ w
 
 
 _LOSSES = {
