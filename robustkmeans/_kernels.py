@@ -15,6 +15,7 @@ Prior validation is assumed: ``X`` is a C-contiguous float array or a CSR matrix
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,10 +40,13 @@ def _controller():
 
 
 def _executor(n_threads):
+    # keyed by process id too: a forked child (multiprocessing, joblib's
+    # "multiprocessing" backend) inherits the pool object but not its threads
+    key = ("pool", n_threads, os.getpid())
     with _lock:
-        pool = _state.get(("pool", n_threads))
+        pool = _state.get(key)
         if pool is None:
-            pool = _state[("pool", n_threads)] = ThreadPoolExecutor(
+            pool = _state[key] = ThreadPoolExecutor(
                 max_workers=n_threads, thread_name_prefix="robustkmeans"
             )
         return pool

@@ -329,3 +329,22 @@ def test_grid_search_over_loss_and_scales():
     search = GridSearchCV(pipe, grid, cv=2).fit(X)
     assert len(search.cv_results_["params"]) == 24
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def _fit_inertia(seed):
+    X, _ = _data(seed=seed, n=3000)
+    return LossKMeans(4, loss="huber", random_state=seed).fit(X).inertia_
+
+
+def test_fits_in_a_forked_child_after_the_parent_used_threads():
+    # the worker threads of the parent do not exist in a forked child: the pool must
+    # be recreated there rather than waited on forever
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    X, _ = _data(seed=0, n=3000)
+    LossKMeans(4, random_state=0).fit(X)  # starts the parent's worker threads
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(_fit_inertia, (1,)).get(timeout=60)
+    assert result == pytest.approx(_fit_inertia(1))
