@@ -267,13 +267,16 @@ def _macqueen(
     n_samples, n_clusters = X.shape[0], centers_init.shape[0]
     w = sample_weight.astype(np.float64)
     centers = np.array(centers_init, dtype=np.float64)
-    labels, _ = _kernels.assign(X, x_sq, centers.astype(X.dtype), loss, n_threads)
+    labels, costs = _kernels.assign(X, x_sq, centers.astype(X.dtype), loss, n_threads)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
     sums = np.zeros_like(centers)
     for sl in _kernels._slices(n_samples):
         sums += _kernels._cluster_sums(X[sl], labels[sl], w[sl], n_clusters)
     path = []
     for it in range(max_iter):
+        # a center with no sample moves onto the samples of largest cost, where the
+        # next visits can give it members (as Lloyd re-seeds empty clusters)
+        centers = _relocate_empty(X, costs, W, centers)
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)
@@ -299,10 +302,11 @@ def _macqueen(
         centers[nonempty] = sums[nonempty] / W[nonempty, None]
         rows_all = np.arange(n_samples)
         costs = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), loss, n_threads)
-        path.append(float(np.dot(sample_weight, costs[rows_all, labels])))
+        costs = costs[rows_all, labels]
+        path.append(float(np.dot(sample_weight, costs)))
         if verbose:
             print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
-        if n_moved == 0 or ((centers - old) ** 2).sum() <= tol:
+        if (n_moved == 0 or ((centers - old) ** 2).sum() <= tol) and np.all(W > 0):
             break
     centers = centers.astype(X.dtype)
     labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)

@@ -379,11 +379,13 @@ class EpsilonInsensitiveLoss(_Loss):
         r = np.sqrt(d2)
         tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
         gap = r - self.scale
-        with np.errstate(divide="ignore", over="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             # a sample on the sphere (gap = 0) pins the center: infinite weight
             outside = self.scale / (2 * np.maximum(r, tiny) * np.maximum(gap, 0))
             inside = 1 / (4 * np.maximum(-gap, 0))
-        return np.where(gap > 0, outside, inside).astype(r.dtype, copy=False)
+        # 0/0 for a sample exactly at the center when eps = 0: it pins the center
+        rest = np.where(gap > 0, outside, inside)
+        return np.where(np.isnan(rest), np.inf, rest).astype(r.dtype, copy=False)
 
     def mm_weight(self, d2):
         r = np.sqrt(d2)

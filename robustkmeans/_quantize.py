@@ -11,36 +11,40 @@ __all__ = ["quantize_colors"]
 
 
 def _load_pixels(image):
-    """Return the image as a float array (H, W, C) in [0, 1] and its input dtype."""
-    if isinstance(image, str | os.PathLike):
-        try:
-            from PIL import Image
-        except ImportError as exc:
-            raise ImportError(
-                "Reading image files needs pillow: pip install 'robustkmeans[vision]'."
-            ) from exc
-        try:
-            with Image.open(image) as img:
-                image = np.asarray(img.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"Cannot read image {os.fspath(image)!r}: {exc}") from exc
-    elif hasattr(image, "convert") and hasattr(image, "mode"):  # a PIL image
-        image = np.asarray(image.convert("RGB"))
+    """Return the image as a float array (H, W, C) in [0, 1] and its input dtype.
+
+    Files, PIL images (any mode: palette, RGBA, 16-bit, ...) and uint16 arrays are
+    read by the same loader as ``VGG16Featurizer`` (RGB, transparency composited on
+    white, 16-bit scaled to 8 bits), so every entry point sees the same colours.
+    """
+    from ._images import load_rgb
+
+    is_file = isinstance(image, str | os.PathLike)
+    if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
+        image = load_rgb(image)
     array = np.asarray(image)
     if array.ndim not in (2, 3) or array.size == 0:
         raise ValueError(
             f"image must be a file path, a PIL image or an array of shape (H, W) or "
             f"(H, W, C), got an array of shape {array.shape}."
         )
+    if array.dtype == np.uint16:
+        array = load_rgb(array)
     if array.dtype == np.uint8:
         pixels = array.astype(np.float32) / 255.0
     elif array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise ValueError("image contains NaN or infinite values.")
+        if array.min() < 0 or array.max() > 1:
+            raise ValueError(
+                f"float images must have values in [0, 1], got [{array.min():g}, "
+                f"{array.max():g}]; divide 8-bit values by 255 (the loss scales are in "
+                "these units)."
+            )
         pixels = array.astype(np.float32)
     else:
         raise ValueError(
-            f"image arrays must be uint8 (0-255) or float (0-1), got dtype {array.dtype}."
+            f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
         )
     return pixels, array.dtype
 

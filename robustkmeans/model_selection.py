@@ -391,6 +391,10 @@ def select_k(
     >>> result.best_k["elbow"], result.best_k["silhouette"]
     (3, 3)
     """
+    k_range = list(k_range)
+    bad = [k for k in k_range if isinstance(k, bool) or not float(k).is_integer()]
+    if bad:
+        raise ValueError(f"k_range must hold whole numbers of clusters, got {bad}.")
     k_values = np.array(sorted({int(k) for k in k_range}), dtype=int)
     if k_values.size == 0:
         raise ValueError("k_range is empty; give at least one number of clusters.")

@@ -1,6 +1,7 @@
 """Behaviour of LossKMeans that users rely on."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -348,3 +349,21 @@ def test_fits_in_a_forked_child_after_the_parent_used_threads():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         result = pool.apply_async(_fit_inertia, (1,)).get(timeout=60)
     assert result == pytest.approx(_fit_inertia(1))
+
+
+def test_macqueen_reseeds_empty_clusters():
+    X = np.random.RandomState(0).randn(50, 2)
+    init = np.array([[0.0, 0.0], [100.0, 100.0], [-100.0, -100.0]])  # two far centers
+    km = LossKMeans(3, init=init, algorithm="macqueen").fit(X)
+    assert np.bincount(km.labels_, minlength=3).min() > 0
+    assert km.inertia_ <= LossKMeans(3, init=init).fit(X).inertia_ * 1.05
+
+
+def test_epsilon_zero_is_the_geometric_median_without_warnings():
+    X, _ = _data(seed=12, n=60, d=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(1, loss="epsilon_insensitive", epsilon=0.0).fit(X)
+    # the geometric median: a stationary point of the sum of distances
+    u = (km.cluster_centers_[0] - X) / np.linalg.norm(km.cluster_centers_[0] - X, axis=1)[:, None]
+    assert np.linalg.norm(u.sum(0)) < 1e-5 * len(X)

@@ -140,3 +140,11 @@ def test_whole_set_split_in_grid_search(blobs4):
     assert search.best_params_["n_clusters"] == 4
     # Fitted on all samples: the refit model is the candidate that was scored.
     assert search.best_score_ == pytest.approx(silhouette_scorer(search.best_estimator_, X))
+
+
+def test_select_k_rejects_fractional_k():
+    from robustkmeans import LossKMeans, select_k
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="whole numbers"):
+        select_k(LossKMeans(), X, [2.9, 3.7])

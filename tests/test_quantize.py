@@ -96,3 +96,23 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="loss"):
         quantize_colors(image, n_colors=2, loss="median")
     assert isinstance(quantize_colors(image, 1, return_estimator=True)[1], LossKMeans)
+
+
+def test_sixteen_bit_images_keep_their_levels(tmp_path):
+    from PIL import Image
+
+    from robustkmeans import quantize_colors
+
+    gray = np.linspace(0, 65535, 400).reshape(20, 20).astype(np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(gray).save(path)
+    for image in (path, gray):
+        out = quantize_colors(image, 4, random_state=0)
+        assert len(np.unique(out.reshape(-1, out.shape[-1]), axis=0)) == 4
+
+
+def test_float_images_outside_unit_range_are_rejected():
+    from robustkmeans import quantize_colors
+
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        quantize_colors(np.full((4, 4, 3), 200.0), 2)
