@@ -373,6 +373,12 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     subset = _silhouette_subset(n_images, args)
     if args.k == "auto":
         k_range = [k for k in args.k_range if k < n_images]
+        if len(k_range) < len(args.k_range):
+            print(
+                f"robustkmeans cluster: note: --k-range limited to k <= {n_images - 1} "
+                f"(there are {n_images} images)",
+                file=sys.stderr,
+            )
         if len(k_range) < 2:
             raise UserError(
                 f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
@@ -425,6 +431,9 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
             caption += f" (random subsample of {subset.size} of {n_images} images)"
         figures.append(("silhouette.png", silhouette.figure_, caption))
     pngs = {name: (_save_figure(fig, out / name), caption) for name, fig, caption in figures}
+    if search is None and (out / "k_selection.png").is_file():
+        # left by an earlier run with --k auto: it would contradict this report
+        (out / "k_selection.png").unlink()
 
     sizes = np.bincount(labels, minlength=k)
     cluster_rows = []
@@ -853,7 +862,13 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass  # the plotting functions name the extra to install when they need it
     try:
-        return args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            status = args.func(args)
+        # one line per distinct warning, without Python's source excerpt
+        for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            print(f"robustkmeans {args.command}: warning: {message}", file=sys.stderr)
+        return status
     except KeyboardInterrupt:
         print("robustkmeans: interrupted", file=sys.stderr)
         return 130

@@ -333,3 +333,19 @@ def test_parser_reads_auto_and_numbers_alike_for_every_clustering_command():
     args = parser.parse_args(["demo", "--out", "o", "--k", "auto"])
     assert args.k == "auto" and args.features == "auto" and args.loss == "huber"
     assert not hasattr(parser.parse_args(["compare-losses", "d", "--out", "o"]), "loss")
+
+
+def test_rerun_into_same_folder_and_warnings_in_one_line(image_dir, tmp_path, capsys):
+    image_dir, _ = image_dir
+    out = tmp_path / "out"
+    common = ["--features", "histogram", "--no-progress", "--out", str(out)]
+    assert main(["cluster", str(image_dir), "--k", "auto", "--k-range", "2:40", *common]) == 0
+    err = capsys.readouterr().err
+    assert "--k-range limited to" in err
+    assert (out / "k_selection.png").is_file()
+    # a fixed-k run into the same folder drops the figure its report no longer shows
+    assert main(["cluster", str(image_dir), "--k", "2", *common]) == 0
+    assert not (out / "k_selection.png").exists()
+    _assert_report_references_every_figure(out)
+    # warnings are single lines, without Python's source excerpt
+    assert all(line.startswith("robustkmeans") for line in capsys.readouterr().err.splitlines())
