@@ -91,7 +91,13 @@ def _dot_centers(Xc, centers):
     return np.asarray(out)
 
 
-def _sq_dist_chunk(Xc, xsq_c, centers, csq):
+def _sq_dist_chunk(Xc, xsq_c, centers, csq=None):
+    """Squared Euclidean distances ``(len(Xc), n_centers)`` from the expansion
+    ``||x||^2 - 2 x.m + ||m||^2``, clipped at zero; norms computed when None."""
+    if xsq_c is None:
+        xsq_c = row_sq_norms(Xc)
+    if csq is None:
+        csq = np.einsum("ij,ij->i", centers, centers)
     d2 = _dot_centers(Xc, centers)
     d2 *= -2
     d2 += xsq_c[:, None]
@@ -100,13 +106,18 @@ def _sq_dist_chunk(Xc, xsq_c, centers, csq):
     return d2
 
 
-def _cluster_sums(Xc, labels, coef, n_clusters):
-    """``S[c] = sum_{i: labels_i = c} coef_i x_i`` for one chunk, as a product."""
-    onehot = np.zeros((n_clusters, labels.shape[0]), dtype=coef.dtype)
-    onehot[labels, np.arange(labels.shape[0])] = coef
+def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
+    """``S[c] = sum_{i: labels_i = c} coef_i x_i`` for one chunk, as a product with an
+    indicator matrix; with ``labels_old``, minus the same sums over ``labels_old``
+    (the change of the sums when the chunk's samples move)."""
+    indicator = np.zeros((n_clusters, labels.shape[0]), dtype=coef.dtype)
+    cols = np.arange(labels.shape[0])
+    indicator[labels, cols] = coef
+    if labels_old is not None:
+        indicator[labels_old, cols] = -coef
     if sp.issparse(Xc):
-        return np.asarray((Xc.T @ onehot.T).T)
-    return onehot @ Xc
+        return np.asarray((Xc.T @ indicator.T).T)
+    return indicator @ Xc
 
 
 def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=None):
@@ -121,16 +132,8 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
         items = [rows[sl] for sl in _slices(rows.size)]
 
     def chunk(sel):
-        Xc, lab, c = X[sel], labels[sel], coef[sel].astype(X.dtype)
-        if labels_old is None:
-            return _cluster_sums(Xc, lab, c, n_clusters)
-        indicator = np.zeros((n_clusters, lab.shape[0]), dtype=X.dtype)
-        cols = np.arange(lab.shape[0])
-        indicator[lab, cols] = c
-        indicator[labels_old[sel], cols] = -c
-        if sp.issparse(Xc):
-            return np.asarray((Xc.T @ indicator.T).T)
-        return indicator @ Xc
+        old = None if labels_old is None else labels_old[sel]
+        return _cluster_sums(X[sel], labels[sel], coef[sel].astype(X.dtype), n_clusters, old)
 
     out = np.zeros((n_clusters, X.shape[1]))
     for part in _map(chunk, items, n_threads):
@@ -215,12 +218,7 @@ def separable_assign(X, centers, loss, n_threads):
         tied = cost == best[:, None]
         multi = np.flatnonzero(tied.sum(axis=1) > 1)
         if multi.size:
-            d2 = _sq_dist_chunk(
-                Xc[multi],
-                np.einsum("ij,ij->i", Xc[multi], Xc[multi]),
-                centers,
-                np.einsum("ij,ij->i", centers, centers),
-            )
+            d2 = _sq_dist_chunk(Xc[multi], None, centers)
             d2[~tied[multi]] = np.inf
             labels[multi] = np.argmin(d2, axis=1)
         return labels, best
@@ -254,12 +252,12 @@ def cost_matrix(X, x_sq, centers, loss, n_threads):
     return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
 
 
-def group_by_label(labels, n_clusters):
-    """Sample indices sorted by label and the start offset of each cluster."""
+def cluster_members(labels, sample_weight, n_clusters):
+    """``[(c, indices of cluster c), ...]`` for the clusters with positive weight."""
     order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=n_clusters)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    return order, starts
+    starts = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n_clusters))])
+    members = [(c, order[starts[c] : starts[c + 1]]) for c in range(n_clusters)]
+    return [(c, idx) for c, idx in members if idx.size and sample_weight[idx].sum() > 0]
 
 
 def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
@@ -271,13 +269,8 @@ def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
     Extra memory: the largest cluster's samples, per thread.
     """
     n_clusters, n_features = centers.shape
-    order, starts = group_by_label(labels, n_clusters)
     new = centers.copy()
-    tasks = [
-        (c, order[starts[c] : starts[c + 1]])
-        for c in range(n_clusters)
-        if starts[c + 1] > starts[c] and sample_weight[order[starts[c] : starts[c + 1]]].sum() > 0
-    ]
+    tasks = cluster_members(labels, sample_weight, n_clusters)
 
     def solve(task):
         c, idx = task

@@ -162,13 +162,7 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
     if not loss.exact_update:
         # finish each cluster's center with the loss's exact solver (sparse rows are
         # densified one cluster at a time)
-        order, starts = _kernels.group_by_label(labels, n_clusters)
-        clusters = [
-            (c, order[starts[c] : starts[c + 1]])
-            for c in range(n_clusters)
-            if starts[c + 1] > starts[c]
-            and sample_weight[order[starts[c] : starts[c + 1]]].sum() > 0
-        ]
+        clusters = _kernels.cluster_members(labels, sample_weight, n_clusters)
 
         def polish(task):
             c, idx = task
@@ -203,9 +197,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     n_samples, n_clusters = X.shape[0], centers.shape[0]
     w = sample_weight.astype(np.float64)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
-    sums = np.zeros((n_clusters, X.shape[1]))
-    for sl in _kernels._slices(n_samples):
-        sums += _kernels._cluster_sums(X[sl], labels[sl], w[sl], n_clusters)
+    sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
     centers = np.where(W[:, None] > 0, sums / np.maximum(W, 1e-300)[:, None], centers)
     d2 = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), SquareLoss(), n_threads)
     d2 = d2.astype(np.float64)
@@ -269,9 +261,7 @@ def _macqueen(
     centers = np.array(centers_init, dtype=np.float64)
     labels, costs = _kernels.assign(X, x_sq, centers.astype(X.dtype), loss, n_threads)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
-    sums = np.zeros_like(centers)
-    for sl in _kernels._slices(n_samples):
-        sums += _kernels._cluster_sums(X[sl], labels[sl], w[sl], n_clusters)
+    sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
     path = []
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
@@ -286,15 +276,16 @@ def _macqueen(
             centers[nonempty] = sums[nonempty] / W[nonempty, None]
             Xb = X[idx]
             C = centers.astype(X.dtype)
-            d2 = _kernels._sq_dist_chunk(Xb, x_sq[idx], C, np.einsum("ij,ij->i", C, C))
+            d2 = _kernels._sq_dist_chunk(Xb, x_sq[idx], C)
             new = np.argmin(d2, axis=1).astype(np.int32)
             moved = np.flatnonzero(new != labels[idx])
             if moved.size:
                 n_moved += moved.size
                 rows = Xb[moved]
                 wm = w[idx[moved]]
-                sums -= _kernels._cluster_sums(rows, labels[idx[moved]], wm, n_clusters)
-                sums += _kernels._cluster_sums(rows, new[moved], wm, n_clusters)
+                sums += _kernels._cluster_sums(
+                    rows, new[moved], wm, n_clusters, labels_old=labels[idx[moved]]
+                )
                 W -= np.bincount(labels[idx[moved]], weights=wm, minlength=n_clusters)
                 W += np.bincount(new[moved], weights=wm, minlength=n_clusters)
                 labels[idx[moved]] = new[moved]

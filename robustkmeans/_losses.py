@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import _sq_dist_chunk
+
 LOSS_NAMES = (
     "square",
     "absolute",
@@ -40,14 +42,22 @@ LOSS_NAMES = (
 _MAX_INNER = 500
 
 
-def _sq_distances(X, centers):
-    """Squared Euclidean distances, ``(n_samples, n_clusters)``, clipped at zero."""
-    d2 = X @ centers.T
-    d2 *= -2
-    d2 += np.einsum("ij,ij->i", X, X)[:, None]
-    d2 += np.einsum("ij,ij->i", centers, centers)[None, :]
-    np.maximum(d2, 0, out=d2)
-    return d2
+def _relative_to(X, m):
+    """Samples relative to a start ``m``, for solvers whose center moves little from it.
+
+    Returns ``m0`` (float64), ``Y = X - m0`` (``X``'s dtype), ``||y_i||^2`` and a
+    function giving the squared distances of the samples to ``m0 + v``; from
+    ``||y||^2 - 2 y.v + ||v||^2`` it costs one matrix-vector product, and stays
+    accurate because ``v`` is small.
+    """
+    m0 = np.asarray(m, dtype=np.float64)
+    Y = X - m0.astype(X.dtype)
+    y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
+
+    def sq_distances(v):
+        return np.maximum(y_sq - 2 * (Y @ v.astype(X.dtype)) + v @ v, 0)
+
+    return m0, Y, y_sq, sq_distances
 
 
 class _Loss:
@@ -92,7 +102,7 @@ class _Loss:
         """Cost of each sample in ``X`` to each row of ``centers``, ``(n, k)``."""
         centers = np.atleast_2d(centers)
         if self.euclidean:
-            return self.cost_from_sq_distances(_sq_distances(X, centers))
+            return self.cost_from_sq_distances(_sq_dist_chunk(X, None, centers))
         out = np.empty((X.shape[0], centers.shape[0]), dtype=np.result_type(X, centers))
         buf = np.empty(X.shape, dtype=out.dtype)
         scratch = np.empty_like(buf)
@@ -149,15 +159,10 @@ class _Loss:
         (accurate, since the center moves little from ``m0``).
         """
         dtype = X.dtype
-        m0 = np.asarray(m, dtype=np.float64)
-        Y = X - m0.astype(dtype)
-        y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
+        m0, Y, y_sq, sq_distances = _relative_to(X, m)
         # root-mean-square coordinate distance to the start: the scale of a step
         spread = float(np.sqrt(max(np.mean(y_sq) / X.shape[1], np.finfo(dtype).tiny)))
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
-
-        def sq_distances(v):
-            return np.maximum(y_sq - 2 * (Y @ v.astype(dtype)) + v @ v, 0)
 
         def value(d2):
             return float(w @ self.cost_from_sq_distances(d2))
@@ -296,22 +301,18 @@ class EpsilonInsensitiveLoss(_Loss):
         # the first sum's low-rank part is dropped (as Weiszfeld does, which makes the
         # matrix an upper bound of the curvature there) and the kink part kept exactly
         # (Woodbury), so a step costs two passes over the data plus O(n_kink d^2).
-        # Work relative to the start, Y = X - m0, so that distances computed from
-        # ||y||^2 - 2 y.v + ||v||^2 (one matrix-vector product) stay accurate.
+        # Work relative to the start (``_relative_to``).
         dtype = X.dtype
         n_features = X.shape[1]
         mean_cost = self.objective(X, m, w) / w.sum()
         if not mean_cost > 0:
             return m
-        m0 = np.asarray(m, dtype=np.float64)
-        Y = X - m0.astype(dtype)
-        y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
+        m0, Y, _, sq_distances = _relative_to(X, m)
         tiny = np.finfo(np.float64).tiny
         rtol = 100 * np.finfo(dtype).eps
 
         def distances(v):
-            d2 = y_sq - 2 * (Y @ v.astype(dtype)) + v @ v
-            return np.sqrt(np.maximum(d2, 0))
+            return np.sqrt(sq_distances(v))
 
         v = np.zeros(n_features)
         mu = start * mean_cost
@@ -408,10 +409,10 @@ class AbsoluteLoss(_Loss):
         return R.sum(axis=1)
 
     def solve_columns(self, T, w, init=None):
-        return weighted_median(T.T, w, overwrite=True, coordinate_major=T)
+        return _weighted_median_rows(T, w)
 
 
-def weighted_median(X, w, overwrite=False, coordinate_major=None):
+def weighted_median(X, w):
     """Coordinatewise weighted median of the rows of ``X`` (exact).
 
     Where the weight is split exactly in half between two order statistics, every
@@ -419,10 +420,13 @@ def weighted_median(X, w, overwrite=False, coordinate_major=None):
     Equal weights use a selection (``np.partition``, linear time); unequal weights a
     sort with cumulative weights.
     """
-    n = X.shape[0]
-    cols = coordinate_major if coordinate_major is not None else np.ascontiguousarray(X.T)
-    if not overwrite and coordinate_major is not None:
-        cols = cols.copy()
+    return _weighted_median_rows(np.array(X.T, order="C"), w)
+
+
+def _weighted_median_rows(cols, w):
+    """Weighted median of each row of the coordinate-major ``cols`` (``(n_coords,
+    n_samples)``, contiguous rows), which is partitioned in place."""
+    n = cols.shape[1]
     w = np.asarray(w)
     if np.all(w == w[0]):
         lo = (n - 1) // 2
@@ -430,7 +434,7 @@ def weighted_median(X, w, overwrite=False, coordinate_major=None):
         cols.partition(lo, axis=1)
         low = cols[:, lo]
         high = low if n % 2 else cols[:, lo + 1 :].min(axis=1)
-        return ((low + high) / 2).astype(X.dtype, copy=False)
+        return ((low + high) / 2).astype(cols.dtype, copy=False)
     order = np.argsort(cols, axis=1)
     sorted_x = np.take_along_axis(cols, order, axis=1)
     cum = np.cumsum(w[order], axis=1, dtype=np.float64)
@@ -444,7 +448,7 @@ def weighted_median(X, w, overwrite=False, coordinate_major=None):
     nxt = np.minimum(lo + 1, n - 1)
     value = sorted_x[rows, lo]
     value = np.where(tie, (value + sorted_x[rows, nxt]) / 2, value)
-    return value.astype(X.dtype, copy=False)
+    return value.astype(cols.dtype, copy=False)
 
 
 class _NewtonSeparableLoss(_Loss):
