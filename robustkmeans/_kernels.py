@@ -57,10 +57,14 @@ def _slices(n, size=None):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _map(fn, items, n_threads):
+def _map(fn, items, n_threads, sizes=None):
     """``[fn(item) for item in items]``; with ``n_threads > 1`` the items are split
     into ``n_threads`` contiguous runs, each processed by one worker thread, with
-    BLAS limited to one thread (the parallelism is over chunks, as in scikit-learn)."""
+    BLAS limited to one thread (the parallelism is over chunks, as in scikit-learn).
+
+    Items of unequal ``sizes`` (clusters) are instead handed out largest first, each
+    to the next free worker, so that one large item does not leave a thread idle.
+    """
     if threading.current_thread().name.startswith("robustkmeans"):
         return [fn(item) for item in items]  # already inside a worker
     if n_threads <= 1 or len(items) <= 1:
@@ -68,6 +72,11 @@ def _map(fn, items, n_threads):
         with _controller().limit(limits=1, user_api="blas"):
             return [fn(item) for item in items]
     n_runs = min(n_threads, len(items))
+    if sizes is not None:
+        order = np.argsort(sizes, kind="stable")[::-1]
+        with _controller().limit(limits=1, user_api="blas"):
+            futures = {i: _executor(n_runs).submit(fn, items[i]) for i in order}
+            return [futures[i].result() for i in range(len(items))]
     bounds = np.linspace(0, len(items), n_runs + 1).astype(int)
 
     def run(i):
@@ -212,15 +221,19 @@ def separable_assign(X, centers, loss, n_threads):
 
     def chunk(sl):
         Xc = X[sl]
-        cost = loss.cost(Xc, centers)
-        labels = np.argmin(cost, axis=1).astype(np.int32)
-        best = cost[np.arange(cost.shape[0]), labels]
-        tied = cost == best[:, None]
+        rank = loss.ranking_cost(Xc, centers)
+        labels = np.argmin(rank, axis=1).astype(np.int32)
+        best = rank[np.arange(rank.shape[0]), labels]
+        tied = rank == best[:, None]
         multi = np.flatnonzero(tied.sum(axis=1) > 1)
         if multi.size:
             d2 = _sq_dist_chunk(Xc[multi], None, centers)
             d2[~tied[multi]] = np.inf
             labels[multi] = np.argmin(d2, axis=1)
+        if not loss.ranking_is_cost:
+            # the cost to the chosen center, by the loss's accurate formula
+            R = np.subtract(Xc, centers[labels])
+            best = loss._separable_row_cost(R, np.empty_like(R))
         return labels, best
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
@@ -263,9 +276,10 @@ def cluster_members(labels, sample_weight, n_clusters):
 def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
     """Exact centers of a separable loss, one cluster per task.
 
-    A cluster's rows are gathered once, coordinate-major, then handed to
-    ``loss.solve_columns`` in blocks of about ``loss.block_bytes`` (contiguous rows of
-    the copy, each small enough for the solvers' repeated passes to stay in cache).
+    A cluster's rows are gathered once and handed to the loss's solver: as they are
+    (``loss.layout == "rows"``), or coordinate-major, transposed in tiles, then in
+    blocks of about ``loss.block_bytes`` (contiguous rows of the copy, each small
+    enough for the solver's repeated passes to stay in cache).
     Extra memory: the largest cluster's samples, per thread.
     """
     n_clusters, n_features = centers.shape
@@ -274,12 +288,14 @@ def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
 
     def solve(task):
         c, idx = task
+        w = sample_weight[idx]
+        if loss.layout == "rows":
+            return loss.solve_rows(X[idx], w, centers[c])
         # coordinate-major copy of the cluster, gathered and transposed in tiles of
         # CHUNK_SIZE samples (twice as fast as transposing a row-major copy)
         T = np.empty((n_features, idx.size), dtype=X.dtype)
         for sl in _slices(idx.size):
             T[:, sl] = X[idx[sl]].T
-        w = sample_weight[idx]
         out = np.empty(n_features, dtype=centers.dtype)
         width = max(8, loss.block_bytes // (idx.size * X.itemsize))
         for j in range(0, n_features, width):
@@ -287,6 +303,7 @@ def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
             out[cols] = loss.solve_columns(T[cols], w, centers[c, cols])
         return out
 
-    for (c, _), value in zip(tasks, _map(solve, tasks, n_threads), strict=True):
+    sizes = [idx.size for _, idx in tasks]
+    for (c, _), value in zip(tasks, _map(solve, tasks, n_threads, sizes), strict=True):
         new[c] = value
     return new

@@ -151,7 +151,7 @@ def test_huber_newton_does_not_cycle_between_pieces():
         ]
     )
     loss = get_loss("huber", 1.5621)
-    m = loss.solve_columns(x[None, :].copy(), np.ones(8), np.array([6.80085775]))
+    m = loss.solve_rows(x[:, None].copy(), np.ones(8), np.array([6.80085775]))
     np.testing.assert_allclose(m, [0.6392513], atol=1e-6)
 
 
@@ -174,5 +174,58 @@ def test_newton_solvers_exact_from_any_start(name):
             options={"xatol": 1e-13, "maxiter": 10_000},
         ).fun
         for start in (x.min(), x.max(), np.median(x)):
-            m = loss.solve_columns(x.T.copy(), w, np.array([start]))[0]
+            m = loss.solve_rows(x.copy(), w, np.array([start]))[0]
             assert f(m) <= ref * (1 + 1e-9) + 1e-12, (trial, start)
+
+
+def test_pseudo_huber_ranking_orders_like_the_cost():
+    rng = np.random.default_rng(0)
+    X = rng.standard_t(df=2, size=(300, 7))
+    centers = rng.normal(size=(5, 7))
+    loss = get_loss("pseudo_huber", 0.8)
+    cost = loss.cost(X, centers)
+    rank = loss.ranking_cost(X, centers)
+    # an increasing affine function of the cost: cost / delta^2 + n_features
+    np.testing.assert_allclose(rank, cost / 0.8**2 + 7, rtol=1e-12)
+    np.testing.assert_array_equal(rank.argmin(axis=1), cost.argmin(axis=1))
+
+
+def test_pseudo_huber_assignment_reports_the_accurate_cost():
+    from robustkmeans._kernels import separable_assign
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(scale=1e-4, size=(50, 3))  # tiny residuals: cancellation-prone
+    centers = np.vstack([X[:2].mean(axis=0), X[2:4].mean(axis=0) + 1])
+    loss = get_loss("pseudo_huber", 1.0)
+    labels, costs = separable_assign(X, centers, loss, 1)
+    cost = loss.cost(X, centers)
+    np.testing.assert_array_equal(labels, cost.argmin(axis=1))
+    np.testing.assert_allclose(costs, cost.min(axis=1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_newton_center_exact_to_working_precision(name, dtype):
+    # the early stop of the pseudo-Huber solver keeps the cost at the minimum to
+    # rounding, in single and double precision, from a start away from the center
+    rng = np.random.default_rng(2)
+    X = (rng.standard_t(df=3, size=(2000, 40)) + rng.normal(scale=5, size=40)).astype(dtype)
+    w = rng.uniform(0.5, 2, size=2000).astype(dtype)
+    loss = get_loss(name, 1.1)
+    center = loss.center(X, w, init=X[0])
+    assert center.dtype == dtype
+    rho = _rho(name, 1.1)
+    X64, w64 = X.astype(np.float64), w.astype(np.float64)
+    for j in range(X.shape[1]):
+
+        def f(m, j=j):
+            return float(np.dot(w64, rho(X64[:, j] - m)))
+
+        ref = minimize_scalar(
+            f,
+            bounds=(X64[:, j].min(), X64[:, j].max()),
+            method="bounded",
+            options={"xatol": 1e-13, "maxiter": 10_000},
+        ).fun
+        rtol = 1e-6 if dtype == np.float32 else 1e-12
+        assert f(float(center[j])) <= ref * (1 + rtol), j
