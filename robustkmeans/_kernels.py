@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +38,26 @@ def _controller():
         if "controller" not in _state:
             _state["controller"] = ThreadpoolController()
         return _state["controller"]
+
+
+_local = threading.local()
+
+
+@contextmanager
+def single_threaded_blas():
+    """BLAS limited to one thread inside (re-entrant; the limit is set once).
+
+    A fit enters it once, so that its many passes do not each pay for changing the
+    BLAS thread count (tens of microseconds, which matters on small data)."""
+    if getattr(_local, "limited", False):
+        yield
+        return
+    with _controller().limit(limits=1, user_api="blas"):
+        _local.limited = True
+        try:
+            yield
+        finally:
+            _local.limited = False
 
 
 def _executor(n_threads):
@@ -69,12 +90,12 @@ def _map(fn, items, n_threads, sizes=None):
         return [fn(item) for item in items]  # already inside a worker
     if n_threads <= 1 or len(items) <= 1:
         # small calls: a multi-threaded BLAS costs more in waking threads than it saves
-        with _controller().limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             return [fn(item) for item in items]
     n_runs = min(n_threads, len(items))
     if sizes is not None:
         order = np.argsort(sizes, kind="stable")[::-1]
-        with _controller().limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             futures = {i: _executor(n_runs).submit(fn, items[i]) for i in order}
             return [futures[i].result() for i in range(len(items))]
     bounds = np.linspace(0, len(items), n_runs + 1).astype(int)
@@ -82,7 +103,7 @@ def _map(fn, items, n_threads, sizes=None):
     def run(i):
         return [fn(item) for item in items[bounds[i] : bounds[i + 1]]]
 
-    with _controller().limit(limits=1, user_api="blas"):
+    with single_threaded_blas():
         runs = list(_executor(n_runs).map(run, range(n_runs)))
     return [result for part in runs for result in part]
 

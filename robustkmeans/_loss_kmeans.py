@@ -159,27 +159,51 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             break
         labels_old = labels
 
+    n_iter = i + 1
     if not loss.exact_update:
-        # finish each cluster's center with the loss's exact solver (sparse rows are
-        # densified one cluster at a time)
-        clusters = _kernels.cluster_members(labels, sample_weight, n_clusters)
-
-        def polish(task):
-            c, idx = task
-            rows = X[idx].toarray() if sp.issparse(X) else X[idx]
-            return loss.center(rows, sample_weight[idx], init=centers[c])
-
-        # one cluster per worker thread, BLAS single-threaded inside (inline for small
-        # data, where waking a thread costs more than the work)
-        workers = n_threads if X.shape[0] * X.shape[1] > 1 << 20 else 1
-        for (c, _), center in zip(clusters, _kernels._map(polish, clusters, workers), strict=True):
-            centers[c] = center
-        strict = False
+        # finish each cluster's center with the loss's exact solver; while that moves
+        # samples to other clusters (and iterations remain), go on with Lloyd
+        # iterations whose update is the exact solver, so that the result is a fixed
+        # point of exact assignment and exact centers
+        while True:
+            centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
+            new_labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
+            if np.array_equal(new_labels, labels) or n_iter >= max_iter:
+                break
+            labels = new_labels
+            path.append(float(np.dot(sample_weight, costs)))
+            if verbose:
+                print(f"Iteration {n_iter} (exact centers), inertia {path[-1]}.")
+            n_iter += 1
+        labels = new_labels
+        strict = True
     if not strict:
         labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
     inertia = float(np.dot(sample_weight, costs))
     path.append(inertia)
-    return labels, inertia, centers, i + 1, path
+    return labels, inertia, centers, n_iter, path
+
+
+def _exact_centers(X, sample_weight, labels, centers, loss, n_threads):
+    """Each cluster's center by the loss's exact solver, started at ``centers``
+    (sparse rows are densified one cluster at a time). Empty clusters keep theirs."""
+    centers = centers.copy()
+    clusters = _kernels.cluster_members(labels, sample_weight, centers.shape[0])
+
+    def polish(task):
+        c, idx = task
+        rows = X[idx].toarray() if sp.issparse(X) else X[idx]
+        return loss.center(rows, sample_weight[idx], init=centers[c])
+
+    # one cluster per worker thread, BLAS single-threaded inside (inline for small
+    # data, where waking a thread costs more than the work)
+    workers = n_threads if X.shape[0] * X.shape[1] > 1 << 20 else 1
+    sizes = [idx.size for _, idx in clusters]
+    for (c, _), center in zip(
+        clusters, _kernels._map(polish, clusters, workers, sizes), strict=True
+    ):
+        centers[c] = center
+    return centers
 
 
 def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
@@ -442,8 +466,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
     iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
     Weiszfeld's would raise the cost), and finish with the exact solver on the
-    final clusters. Empty clusters are moved onto the samples of largest cost. Sparse
-    input is accepted by the Euclidean losses.
+    final clusters; if that moves samples, the iterations go on with the exact
+    solver as their update until no sample moves (or ``max_iter``). Empty clusters
+    are moved onto the samples of largest cost. Sparse input is accepted by the
+    Euclidean losses.
 
     Examples
     --------
@@ -670,31 +696,33 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             run = _lloyd
 
         best = None
-        try:
-            for i in range(n_init):
-                centers_init = self._init_centers(
-                    X, x_sq, init, loss_obj, random_state, sample_weight, n_threads
-                )
-                if self.verbose:
-                    print("Initialization complete")
-                result = run(
-                    X,
-                    sample_weight,
-                    x_sq,
-                    centers_init,
-                    loss_obj,
-                    self.max_iter,
-                    tol,
-                    n_threads,
-                    self.verbose,
-                )
-                if self.verbose:
-                    print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
-                if best is None or result[1] < best[1]:
-                    best = result
-        finally:
-            if X_mean is not None and not self.copy_x:
-                X += X_mean
+        # BLAS limited once for the whole fit, not once per pass
+        with _kernels.single_threaded_blas():
+            try:
+                for i in range(n_init):
+                    centers_init = self._init_centers(
+                        X, x_sq, init, loss_obj, random_state, sample_weight, n_threads
+                    )
+                    if self.verbose:
+                        print("Initialization complete")
+                    result = run(
+                        X,
+                        sample_weight,
+                        x_sq,
+                        centers_init,
+                        loss_obj,
+                        self.max_iter,
+                        tol,
+                        n_threads,
+                        self.verbose,
+                    )
+                    if self.verbose:
+                        print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
+                    if best is None or result[1] < best[1]:
+                        best = result
+            finally:
+                if X_mean is not None and not self.copy_x:
+                    X += X_mean
         labels, inertia, centers, n_iter, path = best
         if X_mean is not None:
             centers = centers + X_mean

@@ -334,6 +334,7 @@ class EpsilonInsensitiveLoss(_Loss):
         last = (1e-10 if dtype == np.float64 else 1e-5) * mean_cost
         r = distances(v)
         while True:
+            stationary = False
             for _ in range(_MAX_INNER):
                 rs = np.maximum(r, tiny)
                 t = r - self.scale
@@ -359,7 +360,8 @@ class EpsilonInsensitiveLoss(_Loss):
                         step = -np.linalg.solve(H, grad)
                 decrement = -grad @ step
                 current = self._smoothed_cost_r(r, w, mu)
-                if not decrement > rtol * current:
+                stationary = not decrement > rtol * current
+                if stationary:
                     break
                 s = 1.0
                 while True:
@@ -374,7 +376,10 @@ class EpsilonInsensitiveLoss(_Loss):
                     break
                 v = v + s * step
                 r = r_new
-            if mu <= last:
+            # no sample within mu outside its ball: the smoothed and the exact cost
+            # differ by a constant near v, so v (stationary) is the exact minimiser
+            t = r - self.scale
+            if mu <= last or (stationary and not np.any((t > 0) & (t <= mu))):
                 return (m0 + v).astype(dtype)
             mu *= 0.1
 

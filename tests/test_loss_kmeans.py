@@ -367,3 +367,26 @@ def test_epsilon_zero_is_the_geometric_median_without_warnings():
     # the geometric median: a stationary point of the sum of distances
     u = (km.cluster_centers_[0] - X) / np.linalg.norm(km.cluster_centers_[0] - X, axis=1)[:, None]
     assert np.linalg.norm(u.sum(0)) < 1e-5 * len(X)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 11, 35])
+@pytest.mark.parametrize(
+    "loss,scale", [("epsilon_insensitive", {"epsilon": 1.0}), ("correntropy", {"sigma": 2.0})]
+)
+def test_converged_fit_is_a_fixed_point_of_exact_centers(loss, scale, seed):
+    # the iterations take majorise-minimise steps; a converged fit must still end
+    # with every center the exact solver's for its cluster, and every sample with
+    # its least-cost center (the exact solve may move samples: iterations go on)
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.standard_t(df=2, size=(40, 6)) + 4 * rng.normal(size=6) for _ in range(3)])
+    km = LossKMeans(3, loss=loss, n_init=1, random_state=seed, tol=1e-2, **scale).fit(X)
+    assert km.n_iter_ < km.max_iter
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    solver = get_loss(loss, next(iter(scale.values())))
+    for c in np.unique(km.labels_):
+        members = X[km.labels_ == c]
+        at_fit = solver.objective(members, km.cluster_centers_[c])
+        best = solver.objective(members, solver.center(members, init=km.cluster_centers_[c]))
+        assert at_fit <= best * (1 + 1e-7) + 1e-12
+    # the objective path (after each assignment) never increases
+    assert np.all(np.diff(km.objective_path_) <= 1e-9 * np.abs(km.objective_path_[:-1]))

@@ -229,3 +229,20 @@ def test_newton_center_exact_to_working_precision(name, dtype):
         ).fun
         rtol = 1e-6 if dtype == np.float32 else 1e-12
         assert f(float(center[j])) <= ref * (1 + rtol), j
+
+
+def test_single_threaded_blas_is_reentrant_and_restores():
+    from threadpoolctl import threadpool_info
+
+    from robustkmeans._kernels import single_threaded_blas
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    with single_threaded_blas():
+        assert all(n == 1 for n in blas_threads())
+        with single_threaded_blas():
+            assert all(n == 1 for n in blas_threads())
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
