@@ -31,10 +31,12 @@ from ._losses import LOSS_NAMES, LOSSES, SquareLoss, get_loss
 
 _ALGORITHM_LOSSES = {
     "lloyd": set(LOSS_NAMES),
-    "hartigan": {"square"},
+    "hartigan": set(LOSS_NAMES),
     "macqueen": {"square"},
 }
 _SPARSE_LOSSES = ("square", "correntropy", "epsilon_insensitive")
+#: transfers verified per round of the robust losses' Hartigan search (best first)
+_HARTIGAN_TRIES = 32
 #: samples between two center updates of MacQueen's online algorithm
 _MACQUEEN_BATCH = 64
 #: size of the subsample used to estimate "auto" scales
@@ -274,6 +276,84 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     return labels, inertia, centers, n_iter, path
 
 
+def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
+    """Lloyd, then single-sample transfers verified with exact centers (robust losses).
+
+    Moving sample ``i`` from cluster ``a`` to ``b`` changes the objective by
+    ``[C(a - i) + C(b + i)] - [C(a) + C(b)]``, with ``C`` a cluster's cost at its exact
+    center: removing a sample lets ``a``'s center move away from it, adding one pulls
+    ``b``'s, so a transfer can pay even when ``i`` is nearer its own center (Lloyd's
+    fixed points miss it). Candidates are ranked by the square loss's exact formula
+    applied to the loss's costs, ``w W_b/(W_b+w) cost(i,b) - w W_a/(W_a-w) cost(i,a)``
+    (a screen only), and each is verified by solving both centers exactly (warm
+    started). A round applies the verified transfers of pairs that share no cluster;
+    rounds go on (at most ``10 max_iter``, as for ``square``) until none of the best
+    ``_HARTIGAN_TRIES`` candidates verifies. Every transfer lowers the exact
+    objective, so the result is never worse than Lloyd's; a final assignment (and, if
+    it moves samples, Lloyd from there) leaves every sample with its least-cost center.
+    """
+    labels, inertia, centers, n_iter, path = _lloyd(
+        X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose
+    )
+    n_samples, n_clusters = X.shape[0], centers.shape[0]
+    w = sample_weight.astype(np.float64)
+    rows = np.arange(n_samples)
+    costs = _kernels.cost_matrix(X, x_sq, centers, loss, n_threads).astype(np.float64)
+    W = np.bincount(labels, weights=w, minlength=n_clusters)
+    current = np.bincount(labels, weights=w * costs[rows, labels], minlength=n_clusters)
+
+    def solve(members, start):
+        Xm = X[members].toarray() if sp.issparse(X) else X[members]
+        center = loss.center(Xm, sample_weight[members], init=start)
+        return center, loss.objective(Xm, center, sample_weight[members])
+
+    for _ in range(10 * max_iter):
+        Wa = W[labels]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            removal = np.where(Wa > w, w * Wa / (Wa - w), np.nan) * costs[rows, labels]
+            screen = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * costs
+        screen -= removal[:, None]
+        screen[rows, labels] = np.inf
+        flat = np.argsort(screen, axis=None, kind="stable")[:_HARTIGAN_TRIES]
+        flat = flat[screen.ravel()[flat] < 0]
+        threshold = 1e-9 * max(float(current.sum()), np.finfo(np.float64).tiny)
+        used = np.zeros(n_clusters, bool)
+        for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
+            a = labels[i]
+            if used[a] or used[b]:
+                continue
+            keep = np.flatnonzero(labels == a)
+            keep = keep[keep != i]
+            join = np.append(np.flatnonzero(labels == b), i)
+            center_a, cost_a = solve(keep, centers[a])
+            center_b, cost_b = solve(join, centers[b])
+            if cost_a + cost_b < current[a] + current[b] - threshold:
+                labels[i] = b
+                W[a] -= w[i]
+                W[b] += w[i]
+                centers[a], centers[b] = center_a, center_b
+                current[a], current[b] = cost_a, cost_b
+                used[a] = used[b] = True
+        touched = np.flatnonzero(used)
+        if verbose:
+            print(f"Hartigan round: {touched.size // 2} verified transfers.")
+        if touched.size == 0:
+            break
+        n_iter += 1
+        path.append(float(current.sum()))
+        costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
+
+    assigned, least = _kernels.assign(X, x_sq, centers, loss, n_threads)
+    if np.array_equal(assigned, labels):
+        inertia = float(np.dot(sample_weight, least))
+        path.append(inertia)
+        return labels, inertia, centers, n_iter, path
+    labels, inertia, centers, settle, settle_path = _lloyd(
+        X, sample_weight, x_sq, centers, loss, max_iter, tol, n_threads, verbose
+    )
+    return labels, inertia, centers, n_iter + settle, path + settle_path
+
+
 def _macqueen(
     X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, random_state
 ):
@@ -421,8 +501,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         variance), as in :class:`~sklearn.cluster.KMeans`.
     algorithm : {"lloyd", "hartigan", "macqueen"}, default="lloyd"
         ``"lloyd"``: batch assignment then exact center update, every loss.
-        ``"hartigan"``: Lloyd followed by Hartigan's single-sample transfers (``square``
-        only); never worse than Lloyd from the same init. ``"macqueen"``: online
+        ``"hartigan"``: Lloyd followed by Hartigan's single-sample transfers (every
+        loss; for the robust losses each transfer is verified by solving the two
+        centers exactly); never worse than Lloyd from the same init. ``"macqueen"``: online
         updates of the means while samples are visited (``square`` only).
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the ``"auto"`` pilot and MacQueen's visiting order.
@@ -687,7 +768,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         loss_obj = get_loss(self.loss, scales.get(LOSSES[self.loss]))
 
         if self.algorithm == "hartigan":
-            run = _hartigan
+            run = _hartigan if self.loss == "square" else _hartigan_exact
         elif self.algorithm == "macqueen":
 
             def run(*args):

@@ -9,6 +9,10 @@ from robustkmeans._losses import LOSS_NAMES
 # Small settings as scikit-learn uses for KMeans in its own common tests.
 ESTIMATORS = [
     LossKMeans(n_clusters=2, loss=loss, n_init=2, max_iter=5, random_state=0) for loss in LOSS_NAMES
+] + [
+    # Hartigan's verified transfers for a separable and a Euclidean robust loss
+    LossKMeans(n_clusters=2, loss=loss, algorithm="hartigan", n_init=2, max_iter=5, random_state=0)
+    for loss in ("huber", "epsilon_insensitive")
 ]
 
 # The same expected failures that scikit-learn declares for KMeans and nothing else:
