@@ -1,0 +1,178 @@
+"""Markdown tables of a ``bench_loss_kmeans`` JSON, as pasted in ``benchmarks/README.md``.
+
+    python benchmarks/render_tables.py benchmarks/results/bench_loss_kmeans.json
+
+Every number comes from the JSON (nothing is typed by hand); the header line records
+when, on what and from which sources the figures were measured.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _fmt(value, spec):
+    return format(value, spec) if isinstance(value, (int, float)) else str(value)
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def header(data):
+    env = data["environment"]
+    package = env["robustkmeans"]
+    commit = (package.get("commit") or "")[:7]
+    changes = "" if package.get("sources_match_commit") else " + local changes"
+    pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in env["threadpoolctl"])
+    start, end = env.get("load_average_1_5_15"), env.get("load_average_end")
+    load = (
+        f"load average {start[0]:.1f} at start, {end[0]:.1f} at end"
+        if start and end
+        else "load average not recorded"
+    )
+    return (
+        f"{env['date_utc']}, sources {package['source_sha256']} (commit {commit}{changes}), "
+        f"{env['cpu_count']} CPUs ({env['processor']}), numpy {env['numpy']}, "
+        f"scikit-learn {env['scikit-learn']}, threads {pools}, "
+        f"OPENBLAS_CORETYPE={env['env'].get('OPENBLAS_CORETYPE', '(unset)')}, {load}; "
+        f"{data['elapsed_s']:.0f} s."
+    )
+
+
+def square_section(r):
+    rows = [
+        [
+            row["measure"],
+            _fmt(row["sklearn_s"], ".4f"),
+            _fmt(row["ours_s"], ".4f"),
+            f"**{row['ratio']:.2f}**",
+            _fmt(row["median_ratio"], ".2f"),
+            row["target"],
+            row["status"],
+            row["n_iter"],
+            f"{row['same_result']} (inertia rel. diff {row['inertia_rel_diff']:.1e})",
+        ]
+        for row in r["rows"]
+    ]
+    title = (
+        f"1. `square` vs `KMeans`, {r['n_samples']:,} x {r['n_features']} {r['dtype']}, "
+        f"k = {r['n_clusters']}"
+    )
+    head = ["measure", "sklearn s", "ours s", "ratio", "median ratio", "target", ""]
+    return title + "\n\n" + _table(head + ["n_iter ours/sklearn", "same labels, inertia"], rows)
+
+
+def losses_section(r):
+    scales = ", ".join(f"{k}={v:.4g}" for k, v in r["scales"].items())
+    rows = [
+        [
+            row["loss"],
+            _fmt(row["s_per_iter"], ".4f"),
+            f"**{row['ratio_to_square']:.2f}**",
+            _fmt(row["median_ratio"], ".2f"),
+            row["target"],
+            row["status"],
+        ]
+        for row in r["rows"]
+    ]
+    title = (
+        f"2. Time per iteration relative to `square`, {r['n_samples']:,} x {r['n_features']} "
+        f"{r['dtype']}, k = {r['n_clusters']}, `max_iter={r['max_iter']}`, `tol=0`; {scales}"
+    )
+    return (
+        title
+        + "\n\n"
+        + _table(["loss", "s / iteration", "ratio", "median ratio", "target", ""], rows)
+    )
+
+
+def reference_section(r):
+    rows = []
+    for row in r["rows"]:
+        rows.append(
+            [
+                row["loss"],
+                _fmt(row["reference_s"], ".3g"),
+                _fmt(row["lloyd_s"], ".3g"),
+                f"**{row['speedup']:.0f}x**",
+                row["target"],
+                row["speed_status"],
+                f"{row['lloyd_objective_ratio']:.5f} ({row['lloyd_no_worse']})",
+                row["objective_status"],
+                _fmt(row["hartigan_s"], ".3g"),
+                f"{row['hartigan_speedup']:.0f}x",
+                f"{max(row['hartigan_objective_ratios']):.5f} ({row['hartigan_no_worse']})",
+                row["hartigan_objective_status"],
+                f"{row['worst_update_ratio']:.6f}",
+            ]
+        )
+    title = (
+        f"3. Against the straightforward reference, {r['n_samples']} x {r['n_features']} "
+        f"{r['dtype']}, k = {r['n_clusters']}, {r['n_iter']} iterations; objective = ours / "
+        f"reference on the timed start (no-worse count over {r['n_starts']} starts); "
+        "Hartigan: worst ratio over the starts; update: worst ratio of our exact center's "
+        "cluster cost to BFGS's over every update of the reference runs"
+    )
+    head = [
+        "loss",
+        "reference s",
+        "lloyd s",
+        "speedup",
+        "target",
+        "",
+        "lloyd objective",
+        "",
+        "hartigan s",
+        "speedup",
+        "hartigan objective",
+        "",
+        "update",
+    ]
+    return title + "\n\n" + _table(head, rows)
+
+
+def memory_section(r):
+    rows = [
+        [
+            row["fit"],
+            _fmt(row["data_MB"], ".0f"),
+            _fmt(max(row["traced_peak_MB"], row["maxrss_delta_MB"]), ".0f"),
+            _fmt(row["extra_over_data"], ".2f"),
+            _fmt(row["vs_sklearn"], ".2f"),
+            f"{row['projected_1M_GiB']:.2f} GiB",
+            row["target"],
+            row["status"] if row["fit"] != "sklearn KMeans" else "",
+        ]
+        for row in r["rows"]
+    ]
+    title = (
+        f"4. Peak extra memory of one fit, {r['n_samples']:,} x {r['n_features']} {r['dtype']}, "
+        f"k = {r['n_clusters']}, `max_iter={r['max_iter']}`"
+    )
+    head = ["fit", "data MB", "peak extra MB", "extra / data", "vs KMeans"]
+    return title + "\n\n" + _table(head + ["data + extra at 1M x 512", "target", ""], rows)
+
+
+SECTIONS = {
+    "square_vs_sklearn": square_section,
+    "loss_iteration_vs_square": losses_section,
+    "reference": reference_section,
+    "memory": memory_section,
+}
+
+
+def render(path):
+    data = json.loads(Path(path).read_text())
+    parts = [header(data)]
+    parts += [fn(data["results"][key]) for key, fn in SECTIONS.items() if key in data["results"]]
+    return "\n\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["benchmarks/results/bench_loss_kmeans.json"]:
+        print(render(name))
