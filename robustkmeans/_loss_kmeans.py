@@ -300,12 +300,23 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     rows = np.arange(n_samples)
     costs = _kernels.cost_matrix(X, x_sq, centers, loss, n_threads).astype(np.float64)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
-    current = np.bincount(labels, weights=w * costs[rows, labels], minlength=n_clusters)
+
+    def rows_of(members):
+        return X[members].toarray() if sp.issparse(X) else X[members]
 
     def solve(members, start):
-        Xm = X[members].toarray() if sp.issparse(X) else X[members]
+        Xm = rows_of(members)
         center = loss.center(Xm, sample_weight[members], init=start)
         return center, loss.objective(Xm, center, sample_weight[members])
+
+    # cluster costs by the same formula as the verified ones (the cost matrix's
+    # expanded distances round differently), and a margin above rounding: a transfer
+    # must gain more than what the working precision can resolve
+    current = np.zeros(n_clusters)
+    for c in np.flatnonzero(W > 0):
+        members = np.flatnonzero(labels == c)
+        current[c] = loss.objective(rows_of(members), centers[c], sample_weight[members])
+    margin = max(1e-9, 8 * np.finfo(X.dtype).eps)
 
     for _ in range(10 * max_iter):
         Wa = W[labels]
@@ -316,7 +327,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         screen[rows, labels] = np.inf
         flat = np.argsort(screen, axis=None, kind="stable")[:_HARTIGAN_TRIES]
         flat = flat[screen.ravel()[flat] < 0]
-        threshold = 1e-9 * max(float(current.sum()), np.finfo(np.float64).tiny)
+        threshold = margin * max(float(current.sum()), np.finfo(np.float64).tiny)
         used = np.zeros(n_clusters, bool)
         for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
             a = labels[i]
