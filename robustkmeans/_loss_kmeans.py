@@ -325,8 +325,12 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             screen = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * costs
         screen -= removal[:, None]
         screen[rows, labels] = np.inf
-        flat = np.argsort(screen, axis=None, kind="stable")[:_HARTIGAN_TRIES]
-        flat = flat[screen.ravel()[flat] < 0]
+        # the best candidates (NaN and inf sort last), without sorting all n k
+        values = screen.ravel()
+        tries = min(_HARTIGAN_TRIES, values.size)
+        flat = np.argpartition(values, tries - 1)[:tries]
+        flat = flat[np.argsort(values[flat], kind="stable")]
+        flat = flat[values[flat] < 0]
         threshold = margin * max(float(current.sum()), np.finfo(np.float64).tiny)
         used = np.zeros(n_clusters, bool)
         for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
