@@ -269,11 +269,28 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         n_iter += 1
         if verbose:
             print(f"Hartigan round: {len(moves)} transfers.")
-    centers = centers.astype(X.dtype)
-    costs = _kernels.cost_matrix(X, x_sq, centers, SquareLoss(), n_threads)[rows, labels]
-    inertia = float(np.dot(sample_weight, costs))
-    path.append(inertia)
-    return labels, inertia, centers, n_iter, path
+    return _settled(
+        X, sample_weight, x_sq, labels, centers.astype(X.dtype), loss, max_iter, tol,
+        n_threads, verbose, n_iter, path,
+    )  # fmt: skip
+
+
+def _settled(
+    X, sample_weight, x_sq, labels, centers, loss, max_iter, tol, n_threads, verbose, n_iter, path
+):
+    """The end of a transfer search: if the assignment rule (least cost, ties to the
+    nearer center, then the lower index) moves any sample -- a tie, or a sample of
+    zero weight, which no transfer moves -- Lloyd from the current centers, which
+    never raises the objective, so that ``labels_`` agree with ``predict``."""
+    assigned, least = _kernels.assign(X, x_sq, centers, loss, n_threads)
+    if np.array_equal(assigned, labels):
+        inertia = float(np.dot(sample_weight, least))
+        path.append(inertia)
+        return labels, inertia, centers, n_iter, path
+    labels, inertia, centers, settle, settle_path = _lloyd(
+        X, sample_weight, x_sq, centers, loss, max_iter, tol, n_threads, verbose
+    )
+    return labels, inertia, centers, n_iter + settle, path + settle_path
 
 
 def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
@@ -358,15 +375,10 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         path.append(float(current.sum()))
         costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
 
-    assigned, least = _kernels.assign(X, x_sq, centers, loss, n_threads)
-    if np.array_equal(assigned, labels):
-        inertia = float(np.dot(sample_weight, least))
-        path.append(inertia)
-        return labels, inertia, centers, n_iter, path
-    labels, inertia, centers, settle, settle_path = _lloyd(
-        X, sample_weight, x_sq, centers, loss, max_iter, tol, n_threads, verbose
-    )
-    return labels, inertia, centers, n_iter + settle, path + settle_path
+    return _settled(
+        X, sample_weight, x_sq, labels, centers, loss, max_iter, tol, n_threads, verbose,
+        n_iter, path,
+    )  # fmt: skip
 
 
 def _macqueen(

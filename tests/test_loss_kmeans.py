@@ -456,3 +456,24 @@ def test_converged_fit_is_a_fixed_point_of_exact_centers(loss, scale, seed):
         assert at_fit <= best * (1 + 1e-7) + 1e-12
     # the objective path (after each assignment) never increases
     assert np.all(np.diff(km.objective_path_) <= 1e-9 * np.abs(km.objective_path_[:-1]))
+
+
+@pytest.mark.parametrize("seed", [1, 12, 13])
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_hartigan_labels_follow_the_assignment_rule(loss, seed):
+    # duplicates (ties) and samples of zero weight (which no transfer moves): the
+    # labels still agree with predict, and the objective is no worse than Lloyd's
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(10, 40)), int(rng.integers(2, 8))
+    X = rng.standard_t(df=2, size=(n, 3))
+    X[: n // 2] = X[0]
+    w = rng.uniform(0, 2, n)
+    w[rng.random(n) < 0.2] = 0
+    w[0] = 1
+    kw = dict(n_init=1, random_state=seed, **_SCALES.get(loss, {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # duplicates
+        lloyd = LossKMeans(k, loss=loss, **kw).fit(X, sample_weight=w)
+        hartigan = LossKMeans(k, loss=loss, algorithm="hartigan", **kw).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(hartigan.predict(X), hartigan.labels_)
+    assert hartigan.inertia_ <= lloyd.inertia_ * (1 + 1e-9) + 1e-12
