@@ -40,24 +40,31 @@ def _controller():
         return _state["controller"]
 
 
-_local = threading.local()
+_blas = {"depth": 0, "limiter": None}
+_blas_lock = threading.Lock()
 
 
 @contextmanager
 def single_threaded_blas():
-    """BLAS limited to one thread inside (re-entrant; the limit is set once).
+    """BLAS limited to one thread inside (re-entrant, and shared between threads).
 
     A fit enters it once, so that its many passes do not each pay for changing the
-    BLAS thread count (tens of microseconds, which matters on small data)."""
-    if getattr(_local, "limited", False):
+    BLAS thread count (tens of microseconds, which matters on small data). The limit
+    is process-wide, so it is counted process-wide: the first entry sets it, the last
+    exit restores the original (fits running in several threads at once leave BLAS
+    as they found it)."""
+    with _blas_lock:
+        if _blas["depth"] == 0:
+            _blas["limiter"] = _controller().limit(limits=1, user_api="blas")
+        _blas["depth"] += 1
+    try:
         yield
-        return
-    with _controller().limit(limits=1, user_api="blas"):
-        _local.limited = True
-        try:
-            yield
-        finally:
-            _local.limited = False
+    finally:
+        with _blas_lock:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
 
 
 def _executor(n_threads):
@@ -205,7 +212,10 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True)
         csum = np.bincount(labels, weights=coef, minlength=n_clusters)
         if loss.needs_line_search:
             # the majoriser's pull back towards the current center (see the loss)
-            rest = np.bincount(labels, weights=w * loss.mm_rest(own), minlength=n_clusters)
+            # (a sample of zero weight adds nothing, even where its term is infinite)
+            rest = loss.mm_rest(own)
+            rest = np.where(w > 0, rest, 0) * w
+            rest = np.bincount(labels, weights=rest, minlength=n_clusters)
             csum = np.stack([csum, rest])
         return labels, costs, sums, csum, wsum
 

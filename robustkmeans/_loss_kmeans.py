@@ -356,6 +356,8 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
                 continue
             keep = np.flatnonzero(labels == a)
             keep = keep[keep != i]
+            if not sample_weight[keep].sum() > 0:
+                continue  # (W drifts by rounding: never empty a cluster)
             join = np.append(np.flatnonzero(labels == b), i)
             center_a, cost_a = solve(keep, centers[a])
             center_b, cost_b = solve(join, centers[b])

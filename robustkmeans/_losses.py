@@ -565,8 +565,10 @@ class _NewtonSeparableLoss(_Loss):
         done = moved <= target
         K = self.newton_error_constant
         if K is not None:
-            # 1.1: K is a bound at the root; along a step this short it grows < 10%
-            done |= ~bisected & (1.1 * K * moved * moved <= 2 * self.scale * target)
+            # 1.1: K is a bound at the root; along a step this short (at most a tenth
+            # of the scale) it grows by less than 10%
+            short = K * moved <= 0.1 * self.scale
+            done |= ~bisected & short & (1.1 * K * moved * moved <= 2 * self.scale * target)
         return done
 
 
@@ -620,27 +622,41 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
 
     def ranking_cost(self, X, centers):
         # sum_j sqrt(1 + u_j^2) = cost / delta^2 + n_features: the same order, at
-        # five operations per element rather than eight (no division)
+        # five operations per element rather than eight (no division). Its rounding
+        # error is about eps times its value, which swamps the cost's differences
+        # when the residuals are small against delta: rows whose two best values are
+        # not clearly apart are ranked by the accurate cost instead
+        dtype = np.result_type(X, centers)
         inv = 1 / self.scale
-        Xs = np.multiply(X, inv, dtype=np.result_type(X, centers))
-        out = np.empty((X.shape[0], centers.shape[0]), dtype=Xs.dtype)
+        Xs = np.multiply(X, inv, dtype=dtype)
+        out = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
         buf = np.empty_like(Xs)
-        for j, center in enumerate(np.asarray(centers, dtype=Xs.dtype) * inv):
+        for j, center in enumerate(np.asarray(centers, dtype=dtype) * inv):
             np.subtract(Xs, center, out=buf)
             np.multiply(buf, buf, out=buf)
             buf += 1
             np.sqrt(buf, out=buf)
             out[:, j] = np.einsum("ij->i", buf)
+        if out.shape[1] > 1:
+            two = np.partition(out, 1, axis=1)[:, :2]
+            margin = 8 * X.shape[1] * np.finfo(dtype).eps * two[:, 0]
+            unclear = np.flatnonzero(two[:, 1] - two[:, 0] <= margin)
+            if unclear.size:
+                out[unclear] = self.cost(X[unclear], centers)
         return out
 
     def solve_rows(self, A, w, init=None):
-        # solved in units of delta (A is scratch): one multiplication fewer per pass
+        # solved in units of delta (A is scratch): one multiplication fewer per pass;
+        # the result is clipped to the data's range, so that a constant column (one
+        # sample, duplicates) gives back its value exactly, not after a round trip
+        lo = np.fmin.reduce(A, axis=0)
+        hi = np.fmax.reduce(A, axis=0)
         inv = 1 / self.scale
         np.multiply(A, inv, out=A)
         m = _NewtonSeparableLoss.solve_rows(
             _UNIT_PSEUDO_HUBER, A, w, None if init is None else np.asarray(init) * inv
         )
-        return (m * self.scale).astype(A.dtype, copy=False)
+        return np.clip(m * self.scale, lo, hi).astype(A.dtype, copy=False)
 
     def g_h(self, R, w):
         # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2); R is a scratch copy

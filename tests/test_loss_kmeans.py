@@ -477,3 +477,16 @@ def test_hartigan_labels_follow_the_assignment_rule(loss, seed):
         hartigan = LossKMeans(k, loss=loss, algorithm="hartigan", **kw).fit(X, sample_weight=w)
     np.testing.assert_array_equal(hartigan.predict(X), hartigan.labels_)
     assert hartigan.inertia_ <= lloyd.inertia_ * (1 + 1e-9) + 1e-12
+
+
+def test_epsilon_zero_with_a_zero_weight_duplicate_at_the_center():
+    # the majoriser's weight of a sample at the center is infinite; with zero sample
+    # weight it must add nothing (was: 0 * inf = NaN centers)
+    p, q = np.array([1.0, 2.0]), np.array([4.0, -1.0])
+    X = np.vstack([p, p, q, q + 0.5])
+    w = np.array([1.0, 0.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        km = LossKMeans(1, loss="epsilon_insensitive", epsilon=0, init=p[None], n_init=1)
+        km.fit(X, sample_weight=w)
+    assert np.all(np.isfinite(km.cluster_centers_)) and np.isfinite(km.inertia_)

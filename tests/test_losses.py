@@ -246,3 +246,74 @@ def test_single_threaded_blas_is_reentrant_and_restores():
             assert all(n == 1 for n in blas_threads())
         assert all(n == 1 for n in blas_threads())
     assert blas_threads() == before
+
+
+def test_pseudo_huber_ranking_falls_back_when_delta_dwarfs_the_residuals():
+    # sum sqrt(1 + u^2) rounds to n_features when u is tiny: such rows must be
+    # ranked by the accurate cost (float32, delta 1000x the data's scale)
+    from robustkmeans._kernels import separable_assign
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 20)).astype(np.float32)
+    C = rng.normal(size=(5, 20)).astype(np.float32)
+    loss = get_loss("pseudo_huber", 1000.0)
+    labels, _ = separable_assign(X, C, loss, 1)
+    exact = loss.cost(X.astype(np.float64), C.astype(np.float64)).argmin(axis=1)
+    np.testing.assert_array_equal(labels, exact)
+
+
+def test_pseudo_huber_center_of_constant_columns_is_exact():
+    loss = get_loss("pseudo_huber", 0.3)
+    x = np.array([[0.1, 0.7]])
+    np.testing.assert_array_equal(loss.center(x), x[0])
+    X = np.array([[0.1, 0.7, 5.0], [0.1, 0.9, 5.0], [0.1, 0.2, 5.0]])
+    center = loss.center(X)
+    assert center[0] == 0.1 and center[2] == 5.0
+
+
+def test_pseudo_huber_center_exact_far_from_the_origin():
+    # |m| >> delta: the early stop must still leave the cost at its minimum
+    rng = np.random.default_rng(4)
+    X = 1e4 + rng.standard_t(df=3, size=(500, 5))
+    loss = get_loss("pseudo_huber", 0.05)
+    center = loss.center(X, init=X[0])
+    rho = _rho("pseudo_huber", 0.05)
+    for j in range(X.shape[1]):
+
+        def f(m, j=j):
+            return float(rho(X[:, j] - m).sum())
+
+        ref = minimize_scalar(
+            f,
+            bounds=(X[:, j].min(), X[:, j].max()),
+            method="bounded",
+            options={"xatol": 1e-13, "maxiter": 10_000},
+        ).fun
+        assert f(center[j]) <= ref * (1 + 1e-9), j
+
+
+def test_single_threaded_blas_shared_by_concurrent_fits():
+    import threading
+    import time
+
+    from threadpoolctl import threadpool_info
+
+    from robustkmeans import LossKMeans
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    X = np.random.default_rng(0).normal(size=(20000, 20))
+
+    def fit(delay, max_iter):
+        time.sleep(delay)
+        LossKMeans(8, loss="huber", random_state=0, max_iter=max_iter).fit(X)
+
+    # the second fit starts inside the first and ends after it
+    fits = [threading.Thread(target=fit, args=args) for args in ((0, 5), (0.05, 30))]
+    for t in fits:
+        t.start()
+    for t in fits:
+        t.join()
+    assert blas_threads() == before
