@@ -501,9 +501,14 @@ class _NewtonSeparableLoss(_Loss):
     def solve_rows(self, A, w, init=None):
         """Exact center of the rows of ``A`` (``(n_samples, n_coords)``, scratch) with
         weights ``w``, starting from ``init`` (the weighted mean when None)."""
+        return self._newton_rows(A, w, init)[0]
+
+    def _newton_rows(self, A, w, init):
+        # the center, and which columns are constant (their center is their value)
         # the data has no NaN (validated): fmin/fmax reduce with SIMD, min/max do not
         lo = np.fmin.reduce(A, axis=0)
         hi = np.fmax.reduce(A, axis=0)
+        constant = lo == hi
         m = (w @ A) / w.sum() if init is None else np.clip(init, lo, hi)
         m = m.astype(A.dtype, copy=True)
         eps = np.finfo(A.dtype).eps
@@ -532,7 +537,7 @@ class _NewtonSeparableLoss(_Loss):
             active = active[~self._converged(new, moved, bisect | (g == 0), eps)]
             if active.size == 0:
                 break
-        return m
+        return m, constant
 
     def _column_sums(self, A, w, m, active):
         """``g`` and ``g'`` at ``m`` for the columns ``active`` (sorted), one pass."""
@@ -638,25 +643,32 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
             np.sqrt(buf, out=buf)
             out[:, j] = np.einsum("ij->i", buf)
         if out.shape[1] > 1:
-            two = np.partition(out, 1, axis=1)[:, :2]
-            margin = 8 * X.shape[1] * np.finfo(dtype).eps * two[:, 0]
-            unclear = np.flatnonzero(two[:, 1] - two[:, 0] <= margin)
+            best = out.min(axis=1)
+            margin = 8 * X.shape[1] * np.finfo(dtype).eps * best
+            near = out <= (best + margin)[:, None]
+            unclear = np.flatnonzero(near.sum(axis=1) > 1)
             if unclear.size:
-                out[unclear] = self.cost(X[unclear], centers)
+                # accurate costs for the centers within the margin, the others out
+                rows = out[unclear]
+                rows[~near[unclear]] = np.inf
+                for j in np.flatnonzero(near[unclear].any(axis=0)):
+                    pick = np.flatnonzero(near[unclear, j])
+                    rows[pick, j] = self.cost(X[unclear[pick]], centers[j : j + 1])[:, 0]
+                out[unclear] = rows
         return out
 
     def solve_rows(self, A, w, init=None):
         # solved in units of delta (A is scratch): one multiplication fewer per pass;
-        # the result is clipped to the data's range, so that a constant column (one
-        # sample, duplicates) gives back its value exactly, not after a round trip
-        lo = np.fmin.reduce(A, axis=0)
-        hi = np.fmax.reduce(A, axis=0)
+        # a constant column (one sample, duplicates) gives back its value exactly,
+        # not after a round trip through the units
+        first = A[0].copy()
         inv = 1 / self.scale
         np.multiply(A, inv, out=A)
-        m = _NewtonSeparableLoss.solve_rows(
-            _UNIT_PSEUDO_HUBER, A, w, None if init is None else np.asarray(init) * inv
+        m, constant = _UNIT_PSEUDO_HUBER._newton_rows(
+            A, w, None if init is None else np.asarray(init) * inv
         )
-        return np.clip(m * self.scale, lo, hi).astype(A.dtype, copy=False)
+        m = (m * self.scale).astype(A.dtype, copy=False)
+        return np.where(constant, first, m)
 
     def g_h(self, R, w):
         # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2); R is a scratch copy
