@@ -178,7 +178,16 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
     return out
 
 
-def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True):
+def _chunk_rows(X, x_sq, sl, shift):
+    """Rows ``sl`` of ``X`` and their squared norms; with ``shift`` (dense ``X``), the
+    rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused)."""
+    if shift is None:
+        return X[sl], x_sq[sl]
+    Xc = X[sl] - shift
+    return Xc, row_sq_norms(Xc)
+
+
+def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True, shift=None):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
 
     Returns
@@ -198,8 +207,8 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True)
     csq = np.einsum("ij,ij->i", centers, centers)
 
     def chunk(sl):
-        Xc = X[sl]
-        d2 = _sq_dist_chunk(Xc, x_sq[sl], centers, csq)
+        Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
+        d2 = _sq_dist_chunk(Xc, xsq_c, centers, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
         own = d2[np.arange(d2.shape[0]), labels]
         costs = loss.cost_from_sq_distances(own)
@@ -271,23 +280,30 @@ def separable_assign(X, centers, loss, n_threads):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def assign(X, x_sq, centers, loss, n_threads):
-    """Labels and costs of each sample to its center of least cost."""
+def assign(X, x_sq, centers, loss, n_threads, shift=None):
+    """Labels and costs of each sample to its center of least cost.
+
+    With ``shift``, the Euclidean losses work on ``X - shift`` chunk by chunk (and
+    ``centers`` must be given shifted): a reference point near the data keeps the
+    expanded distances accurate when the data sits far from the origin."""
     if loss.euclidean:
         labels, costs, _, _, _ = euclidean_pass(
-            X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False
-        )
+            X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False,
+            shift=shift,
+        )  # fmt: skip
         return labels, costs
     return separable_assign(X, centers, loss, n_threads)
 
 
-def cost_matrix(X, x_sq, centers, loss, n_threads):
-    """``(n_samples, n_clusters)`` cost of each sample to each center."""
+def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None):
+    """``(n_samples, n_clusters)`` cost of each sample to each center (``shift`` as
+    for ``assign``)."""
     if loss.euclidean:
         csq = np.einsum("ij,ij->i", centers, centers)
 
         def chunk(sl):
-            return loss.cost_from_sq_distances(_sq_dist_chunk(X[sl], x_sq[sl], centers, csq))
+            Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
+            return loss.cost_from_sq_distances(_sq_dist_chunk(Xc, xsq_c, centers, csq))
     else:
 
         def chunk(sl):

@@ -865,7 +865,14 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             self._check_sparse(X)
         X = self._check_test_data(X)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        return X, centers, _kernels.row_sq_norms(X)
+        if not self._loss.euclidean:
+            return X, centers, None, None  # residuals x - m: no cancellation
+        if sp.issparse(X):
+            return X, centers, _kernels.row_sq_norms(X), None
+        # distances expanded around the centers' mean, as fit does around the data's
+        # mean: accurate when the data sits far from the origin (float32 especially)
+        shift = centers.mean(axis=0)
+        return X, centers - shift, None, shift
 
     def predict(self, X):
         """Index of the center of least cost for each sample.
@@ -880,8 +887,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         labels : ndarray of shape (n_samples,)
             Cluster index of each sample.
         """
-        X, centers, x_sq = self._prepared(X)
-        return _kernels.assign(X, x_sq, centers, self._loss, _n_threads())[0]
+        X, centers, x_sq, shift = self._prepared(X)
+        return _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift)[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_``.
@@ -916,8 +923,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             ``costs[i, c]`` is the loss of sample ``i`` to center ``c`` (the squared
             Euclidean distance for ``square``).
         """
-        X, centers, x_sq = self._prepared(X)
-        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads())
+        X, centers, x_sq, shift = self._prepared(X)
+        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the cost of each sample to each center.
@@ -955,7 +962,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         score : float
             Minus the weighted sum of each sample's least cost (greater is better).
         """
-        X, centers, x_sq = self._prepared(X)
+        X, centers, x_sq, shift = self._prepared(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads())[1]
+        costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift)[1]
         return -float(np.dot(sample_weight, costs))

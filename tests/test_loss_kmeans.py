@@ -490,3 +490,20 @@ def test_epsilon_zero_with_a_zero_weight_duplicate_at_the_center():
         km = LossKMeans(1, loss="epsilon_insensitive", epsilon=0, init=p[None], n_init=1)
         km.fit(X, sample_weight=w)
     assert np.all(np.isfinite(km.cluster_centers_)) and np.isfinite(km.inertia_)
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+def test_predict_accurate_far_from_the_origin_in_float32(loss):
+    # expanded distances around the origin cancel when ||x||^2 >> the distances
+    # (here by 1e6 in float32): predict, transform and score expand them around the
+    # centers instead, as fit does around the data
+    rng = np.random.default_rng(0)
+    blobs = 3 * rng.normal(size=(3, 64))[rng.integers(0, 3, 3000)]
+    X = (1e4 + rng.normal(size=(3000, 64)) + blobs).astype(np.float32)
+    km = LossKMeans(3, loss=loss, random_state=0, n_init=1).fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    exact = get_loss(loss, {"square": None}.get(loss, 1.0)).cost(
+        X.astype(np.float64) - 1e4, km.cluster_centers_.astype(np.float64) - 1e4
+    )
+    np.testing.assert_allclose(km.transform(X), exact, rtol=1e-3, atol=1e-3 * exact.max())
+    assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-5)
