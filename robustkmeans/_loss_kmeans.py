@@ -551,7 +551,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         Objective: the sum over samples of ``sample_weight`` times the cost to the
         assigned center.
     n_iter_ : int
-        Iterations of the best run.
+        Iterations of the best run: Lloyd (or MacQueen) iterations, plus, for
+        ``"hartigan"``, its transfer rounds (at most ``10 * max_iter``) and the Lloyd
+        iterations that settle them, so it can exceed ``max_iter``.
     delta_, sigma_, epsilon_ : float
         The scales used (resolved from ``"auto"``).
     objective_path_ : list of float
