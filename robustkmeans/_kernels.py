@@ -210,7 +210,13 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True,
         Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
         d2 = _sq_dist_chunk(Xc, xsq_c, centers, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
-        own = d2[np.arange(d2.shape[0]), labels]
+        if shift is None:
+            own = d2[np.arange(d2.shape[0]), labels]
+        else:
+            # (inference) the chosen center's distance from the exact difference: the
+            # expansion loses the small distances of a cluster far from the others
+            R = Xc - centers[labels]
+            own = np.einsum("ij,ij->i", R, R)
         costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
@@ -267,7 +273,11 @@ def separable_assign(X, centers, loss, n_threads):
         tied = rank == best[:, None]
         multi = np.flatnonzero(tied.sum(axis=1) > 1)
         if multi.size:
-            d2 = _sq_dist_chunk(Xc[multi], None, centers)
+            # Euclidean distances from the exact differences (an expansion around the
+            # origin would round them away far from it)
+            rows = Xc[multi]
+            rows = rows.toarray() if sp.issparse(rows) else rows
+            d2 = np.stack([np.einsum("ij,ij->i", rows - c, rows - c) for c in centers], 1)
             d2[~tied[multi]] = np.inf
             labels[multi] = np.argmin(d2, axis=1)
         if not loss.ranking_is_cost:

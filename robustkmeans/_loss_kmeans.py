@@ -52,6 +52,23 @@ def _n_threads():
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
+def _check_scale_range(loss, scales, dtype):
+    """The losses that square their scale (delta, sigma) need the square and its
+    reciprocal to be finite, normal numbers in the data's precision."""
+    param = LOSSES[loss]
+    if param not in ("delta", "sigma"):
+        return
+    value = scales[param]
+    info = np.finfo(dtype)
+    low, high = float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
+    if not low <= value <= high:
+        raise ValueError(
+            f"{param}={value!r} is out of range for {np.dtype(dtype).name} data: the loss "
+            f"squares it, and it must lie in [{low:.3g}, {high:.3g}]. Rescale X (for "
+            f"example with StandardScaler) or use {param}='auto'."
+        )
+
+
 def _tolerance(X, tol):
     """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
     if tol == 0:
@@ -796,6 +813,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
             scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
         scales = {k: float(v) for k, v in scales.items()}
+        _check_scale_range(self.loss, scales, X.dtype)
         loss_obj = get_loss(self.loss, scales.get(LOSSES[self.loss]))
 
         if self.algorithm == "hartigan":

@@ -505,9 +505,11 @@ class _NewtonSeparableLoss(_Loss):
 
     def _newton_rows(self, A, w, init):
         # the center, and which columns are constant (their center is their value)
-        # the data has no NaN (validated): fmin/fmax reduce with SIMD, min/max do not
-        lo = np.fmin.reduce(A, axis=0)
-        hi = np.fmax.reduce(A, axis=0)
+        # the data has no NaN (validated): fmin/fmax reduce with SIMD, min/max do not.
+        # The root lies within the range of the samples of positive weight
+        weighted = A if np.all(w > 0) else A[w > 0]
+        lo = np.fmin.reduce(weighted, axis=0)
+        hi = np.fmax.reduce(weighted, axis=0)
         constant = lo == hi
         m = (w @ A) / w.sum() if init is None else np.clip(init, lo, hi)
         m = m.astype(A.dtype, copy=True)
@@ -626,20 +628,23 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         return np.einsum("ij->i", s)
 
     def ranking_cost(self, X, centers):
-        # sum_j sqrt(1 + u_j^2) = cost / delta^2 + n_features: the same order, at
-        # five operations per element rather than eight (no division). Its rounding
-        # error is about eps times its value, which swamps the cost's differences
-        # when the residuals are small against delta: rows whose two best values are
-        # not clearly apart are ranked by the accurate cost instead
+        # sum_j sqrt(delta^2 + r_j^2) = (cost + n_features delta^2) / delta: the same
+        # order, at five operations per element rather than eight (no division), and
+        # from the exact residuals x - m (scaling first would round x before the
+        # difference, which matters far from the origin). Its rounding error is about
+        # eps times its value, which swamps the cost's differences when the
+        # residuals are small against delta: rows whose best centers are not clearly
+        # apart are ranked by the accurate cost, for those centers only
         dtype = np.result_type(X, centers)
-        inv = 1 / self.scale
-        Xs = np.multiply(X, inv, dtype=dtype)
+        d2 = np.asarray(self.scale, dtype=dtype) ** 2
+        if not (np.isfinite(d2) and d2 > 0):
+            return self.cost(X, centers)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
-        buf = np.empty_like(Xs)
-        for j, center in enumerate(np.asarray(centers, dtype=dtype) * inv):
-            np.subtract(Xs, center, out=buf)
+        buf = np.empty(X.shape, dtype=dtype)
+        for j, center in enumerate(np.asarray(centers, dtype=dtype)):
+            np.subtract(X, center, out=buf)
             np.multiply(buf, buf, out=buf)
-            buf += 1
+            buf += d2
             np.sqrt(buf, out=buf)
             out[:, j] = np.einsum("ij->i", buf)
         if out.shape[1] > 1:
@@ -648,7 +653,6 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
             near = out <= (best + margin)[:, None]
             unclear = np.flatnonzero(near.sum(axis=1) > 1)
             if unclear.size:
-                # accurate costs for the centers within the margin, the others out
                 rows = out[unclear]
                 rows[~near[unclear]] = np.inf
                 for j in np.flatnonzero(near[unclear].any(axis=0)):
@@ -661,7 +665,7 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         # solved in units of delta (A is scratch): one multiplication fewer per pass;
         # a constant column (one sample, duplicates) gives back its value exactly,
         # not after a round trip through the units
-        first = A[0].copy()
+        first = A[np.argmax(w > 0)].copy()  # a sample of positive weight
         inv = 1 / self.scale
         np.multiply(A, inv, out=A)
         m, constant = _UNIT_PSEUDO_HUBER._newton_rows(

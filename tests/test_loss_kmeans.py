@@ -507,3 +507,42 @@ def test_predict_accurate_far_from_the_origin_in_float32(loss):
     )
     np.testing.assert_allclose(km.transform(X), exact, rtol=1e-3, atol=1e-3 * exact.max())
     assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-5)
+
+
+def test_pseudo_huber_predict_far_from_the_origin():
+    # ranking from the exact residuals: scaling before the difference rounded x away
+    X = np.array([[999996.75]] * 2 + [[999997.1875]] * 2, np.float32)
+    km = LossKMeans(2, loss="pseudo_huber", delta=0.7, n_init=1, random_state=0).fit(X)
+    q = np.array([[999997.0]], np.float32)
+    costs = km.transform(q)
+    assert km.predict(q)[0] == costs.argmin()
+    assert km.score(q) == pytest.approx(-costs.min(), rel=1e-6)
+
+
+def test_score_exact_for_a_cluster_far_from_the_others():
+    # the chosen center's cost comes from the exact difference, not the expansion
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(900, 8)), 1e4 + rng.normal(size=(100, 8))]).astype(np.float32)
+    km = LossKMeans(2, random_state=0, n_init=1).fit(X)
+    C = km.cluster_centers_.astype(np.float64)
+    exact = ((X.astype(np.float64)[:, None, :] - C[None]) ** 2).sum(-1).min(axis=1)
+    assert -km.score(X) == pytest.approx(exact.sum(), rel=1e-5)
+
+
+def test_separable_ties_break_by_exact_distance_far_from_the_origin():
+    from robustkmeans._kernels import separable_assign
+
+    offset = np.float32(1e4)
+    x = np.array([[0.0, 0.0]], np.float32) + offset
+    # both at L1 distance 2; the second is nearer in Euclidean distance
+    centers = np.array([[2.0, 0.0], [1.0, 1.0]], np.float32) + offset
+    labels, _ = separable_assign(x, centers, get_loss("absolute"), 1)
+    assert labels[0] == 1
+
+
+@pytest.mark.parametrize("loss,param", [("pseudo_huber", "delta"), ("correntropy", "sigma")])
+def test_scales_whose_square_overflows_are_rejected(loss, param):
+    X = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=f"{param}=1e-30 is out of range for float32"):
+        LossKMeans(2, loss=loss, **{param: 1e-30}).fit(X)
+    LossKMeans(2, loss=loss, **{param: 1e-30}).fit(X.astype(np.float64))  # fine in float64

@@ -185,8 +185,8 @@ def test_pseudo_huber_ranking_orders_like_the_cost():
     loss = get_loss("pseudo_huber", 0.8)
     cost = loss.cost(X, centers)
     rank = loss.ranking_cost(X, centers)
-    # an increasing affine function of the cost: cost / delta^2 + n_features
-    np.testing.assert_allclose(rank, cost / 0.8**2 + 7, rtol=1e-12)
+    # an increasing affine function of the cost: (cost + n_features delta^2) / delta
+    np.testing.assert_allclose(rank, (cost + 7 * 0.8**2) / 0.8, rtol=1e-12)
     np.testing.assert_array_equal(rank.argmin(axis=1), cost.argmin(axis=1))
 
 
@@ -317,3 +317,11 @@ def test_single_threaded_blas_shared_by_concurrent_fits():
     for t in fits:
         t.join()
     assert blas_threads() == before
+
+
+def test_newton_range_and_constant_columns_ignore_zero_weight_samples():
+    A = np.array([[1000.947], [1000.947], [713.972]], np.float32)
+    w = np.array([1.0, 1.65, 0.0], np.float32)
+    for name in ("huber", "pseudo_huber"):
+        center = get_loss(name, 1.04e-3).center(A, w, init=np.array([713.972], np.float32))
+        assert center[0] == np.float32(1000.947), name
