@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
-from ._kernels import cost_matrix
-
-
-def _rows(X, idx):
-    rows = X[idx]
-    return rows.toarray() if sp.issparse(rows) else np.array(rows)
+from ._kernels import cost_matrix, dense_rows
 
 
 def kmeans_plusplus(
@@ -32,7 +26,7 @@ def kmeans_plusplus(
     centers = np.empty((n_clusters, X.shape[1]), dtype=X.dtype)
     p = sample_weight / sample_weight.sum()
     first = random_state.choice(n_samples, p=p)
-    centers[0] = _rows(X, [first])[0]
+    centers[0] = dense_rows(X, [first])[0]
 
     def potential(C):
         return cost_matrix(X, x_sq, C, loss.seeding_loss, n_threads)
@@ -48,13 +42,13 @@ def kmeans_plusplus(
             cumulative = np.cumsum(sample_weight * closest, dtype=np.float64)
             candidate_ids = np.searchsorted(cumulative, rand_vals)
             np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
-        cand = potential(_rows(X, candidate_ids))
+        cand = potential(dense_rows(X, candidate_ids))
         np.minimum(closest[:, None], cand, out=cand)
         cand_pot = sample_weight @ cand
         best = int(np.argmin(cand_pot))
         current_pot = float(cand_pot[best])
         closest = cand[:, best]
-        centers[c] = _rows(X, [candidate_ids[best]])[0]
+        centers[c] = dense_rows(X, [candidate_ids[best]])[0]
     return centers
 
 
@@ -63,4 +57,4 @@ def random_init(X, n_clusters, random_state, sample_weight):
     idx = random_state.choice(
         X.shape[0], size=n_clusters, replace=False, p=sample_weight / sample_weight.sum()
     )
-    return _rows(X, idx)
+    return dense_rows(X, idx)

@@ -115,6 +115,13 @@ def _map(fn, items, n_threads, sizes=None):
     return [result for part in runs for result in part]
 
 
+def dense_rows(X, idx):
+    """``X[idx]`` as a dense array, for dense or CSR ``X`` (``idx`` an index array,
+    so the result is a new array either way)."""
+    rows = X[idx]
+    return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+
+
 def row_sq_norms(X):
     """Squared Euclidean norm of each row (dense or CSR)."""
     if sp.issparse(X):
@@ -275,9 +282,11 @@ def separable_assign(X, centers, loss, n_threads):
         if multi.size:
             # Euclidean distances from the exact differences (an expansion around the
             # origin would round them away far from it)
-            rows = Xc[multi]
-            rows = rows.toarray() if sp.issparse(rows) else rows
-            d2 = np.stack([np.einsum("ij,ij->i", rows - c, rows - c) for c in centers], 1)
+            rows = dense_rows(Xc, multi)
+            d2 = np.empty((multi.size, centers.shape[0]), dtype=rows.dtype)
+            for j, center in enumerate(centers):
+                diff = rows - center
+                d2[:, j] = np.einsum("ij,ij->i", diff, diff)
             d2[~tied[multi]] = np.inf
             labels[multi] = np.argmin(d2, axis=1)
         if not loss.ranking_is_cost:

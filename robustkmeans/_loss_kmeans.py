@@ -91,8 +91,7 @@ def _relocate_empty(X, costs, weight_sums, centers):
     if empty.size == 0:
         return centers
     far = np.argsort(costs, kind="stable")[::-1][: empty.size]
-    rows = X[far]
-    centers[empty[: far.size]] = rows.toarray() if sp.issparse(rows) else rows
+    centers[empty[: far.size]] = _kernels.dense_rows(X, far)
     return centers
 
 
@@ -211,7 +210,7 @@ def _exact_centers(X, sample_weight, labels, centers, loss, n_threads):
 
     def polish(task):
         c, idx = task
-        rows = X[idx].toarray() if sp.issparse(X) else X[idx]
+        rows = _kernels.dense_rows(X, idx)
         return loss.center(rows, sample_weight[idx], init=centers[c])
 
     # one cluster per worker thread, BLAS single-threaded inside (inline for small
@@ -335,11 +334,8 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     costs = _kernels.cost_matrix(X, x_sq, centers, loss, n_threads).astype(np.float64)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
 
-    def rows_of(members):
-        return X[members].toarray() if sp.issparse(X) else X[members]
-
     def solve(members, start):
-        Xm = rows_of(members)
+        Xm = _kernels.dense_rows(X, members)
         center = loss.center(Xm, sample_weight[members], init=start)
         return center, loss.objective(Xm, center, sample_weight[members])
 
@@ -349,7 +345,9 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     current = np.zeros(n_clusters)
     for c in np.flatnonzero(W > 0):
         members = np.flatnonzero(labels == c)
-        current[c] = loss.objective(rows_of(members), centers[c], sample_weight[members])
+        current[c] = loss.objective(
+            _kernels.dense_rows(X, members), centers[c], sample_weight[members]
+        )
     margin = max(1e-9, 8 * np.finfo(X.dtype).eps)
 
     for _ in range(10 * max_iter):
@@ -463,8 +461,7 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     absolute coordinate residual and the median distance of a sample to its center."""
     n = X.shape[0]
     idx = np.sort(random_state.choice(n, size=min(n, _PILOT_SIZE), replace=False))
-    Xs = X[idx]
-    Xs = Xs.toarray() if sp.issparse(Xs) else np.array(Xs)
+    Xs = _kernels.dense_rows(X, idx)
     ws, xs = sample_weight[idx], x_sq[idx]
     if not ws.sum() > 0:
         ws = np.ones_like(ws)
