@@ -26,6 +26,13 @@ def _rho(name, scale):
     raise ValueError(name)
 
 
+def _reference_minimum(f, x):
+    """High-precision 1-D reference: bounded Brent on the range of the data ``x``."""
+    return minimize_scalar(
+        f, bounds=(x.min(), x.max()), method="bounded", options={"xatol": 1e-13, "maxiter": 10_000}
+    ).fun
+
+
 @pytest.mark.parametrize("name,scale", [("absolute", None), ("huber", 0.7), ("pseudo_huber", 1.3)])
 @pytest.mark.parametrize("heavy", [False, True])
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -41,13 +48,8 @@ def test_separable_center_is_exact_minimiser(name, scale, heavy, seed):
 
         # high-precision 1-D reference: bounded Brent on the data range, refined by
         # the best data point (the minimiser of a weighted L1 cost is a data point)
-        ref = minimize_scalar(
-            f,
-            bounds=(X[:, j].min(), X[:, j].max()),
-            method="bounded",
-            options={"xatol": 1e-13, "maxiter": 10_000},
-        )
-        best = min(ref.fun, min(f(v) for v in X[:, j]))
+        ref = _reference_minimum(f, X[:, j])
+        best = min(ref, min(f(v) for v in X[:, j]))
         assert f(center[j]) <= best * (1 + 1e-9) + 1e-12
         assert f(center[j]) >= best * (1 - 1e-6)
 
@@ -167,12 +169,7 @@ def test_newton_solvers_exact_from_any_start(name):
         def f(m, x=x, w=w, rho=rho):
             return float(w @ rho(x[:, 0] - m))
 
-        ref = minimize_scalar(
-            f,
-            bounds=(x.min(), x.max()),
-            method="bounded",
-            options={"xatol": 1e-13, "maxiter": 10_000},
-        ).fun
+        ref = _reference_minimum(f, x)
         for start in (x.min(), x.max(), np.median(x)):
             m = loss.solve_rows(x.copy(), w, np.array([start]))[0]
             assert f(m) <= ref * (1 + 1e-9) + 1e-12, (trial, start)
@@ -221,12 +218,7 @@ def test_newton_center_exact_to_working_precision(name, dtype):
         def f(m, j=j):
             return float(np.dot(w64, rho(X64[:, j] - m)))
 
-        ref = minimize_scalar(
-            f,
-            bounds=(X64[:, j].min(), X64[:, j].max()),
-            method="bounded",
-            options={"xatol": 1e-13, "maxiter": 10_000},
-        ).fun
+        ref = _reference_minimum(f, X64[:, j])
         rtol = 1e-6 if dtype == np.float32 else 1e-12
         assert f(float(center[j])) <= ref * (1 + rtol), j
 
@@ -283,12 +275,7 @@ def test_pseudo_huber_center_exact_far_from_the_origin():
         def f(m, j=j):
             return float(rho(X[:, j] - m).sum())
 
-        ref = minimize_scalar(
-            f,
-            bounds=(X[:, j].min(), X[:, j].max()),
-            method="bounded",
-            options={"xatol": 1e-13, "maxiter": 10_000},
-        ).fun
+        ref = _reference_minimum(f, X[:, j])
         assert f(center[j]) <= ref * (1 + 1e-9), j
 
 
