@@ -166,7 +166,8 @@ class _Loss:
         return self.solve_columns(np.array(X.T, order="C"), w, init)
 
     def _euclidean_center(self, X, w, m):
-        """Iterate the weighted-mean step (``mm_weight``) until it stops moving.
+        """Iterate the weighted-mean step (``mm_weight``) until it stops moving (the
+        majorise-minimise fixed point; ``epsilon_insensitive`` has its own solver).
 
         Distances come from one matrix-vector product per step on ``Y = X - m0``
         (accurate, since the center moves little from ``m0``).
@@ -192,18 +193,7 @@ class _Loss:
             d2_new = sq_distances(proposal)
             new_value = value(d2_new)
             if new_value > current:
-                if not self.needs_line_search:
-                    break  # rounding: the step is monotone in exact arithmetic
-                direction = proposal - v
-                for _ in range(40):
-                    direction *= 0.5
-                    d2_new = sq_distances(v + direction)
-                    new_value = value(d2_new)
-                    if new_value <= current:
-                        break
-                else:
-                    break
-                proposal = v + direction
+                break  # rounding: the majorise-minimise step is monotone in exact arithmetic
             step = float(np.abs(proposal - v).max())
             v, d2, current = proposal, d2_new, new_value
             if step <= stop:
