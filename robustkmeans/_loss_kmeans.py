@@ -343,8 +343,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     # expanded distances round differently), and a margin above rounding: a transfer
     # must gain more than what the working precision can resolve
     current = np.zeros(n_clusters)
-    for c in np.flatnonzero(W > 0):
-        members = np.flatnonzero(labels == c)
+    for c, members in _kernels.cluster_members(labels, sample_weight, n_clusters):
         current[c] = loss.objective(
             _kernels.dense_rows(X, members), centers[c], sample_weight[members]
         )
