@@ -162,14 +162,15 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
         new = _relocate_empty(X, costs, wsum, new)
         shift = float(((new - centers) ** 2).sum())
         centers = new
-        if (
-            labels_old is not None
-            and np.array_equal(labels, labels_old)
-            and (loss.exact_update or shift <= tol)
-        ):
-            strict = True
-            if verbose:
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            # unchanged labels: converged when the update is exact; otherwise the
+            # remaining center movement is the exact solver's job (below), which gets
+            # there in fewer, cheaper steps than further Lloyd passes
+            strict = loss.exact_update
+            if verbose and strict:
                 print(f"Converged at iteration {i}: strict convergence.")
+            elif verbose:
+                print(f"Labels unchanged at iteration {i}: exact centers next.")
             break
         if shift <= tol:
             if verbose:
