@@ -159,6 +159,21 @@ def _load_folder(folder: str):
     return filenames, np.asarray(data.target), list(data.target_names)
 
 
+def _check_out_outside(out: Path, image_dir) -> None:
+    """Refuse an output folder that is the image folder or lies inside it.
+
+    The outputs would replace images of the same name, and a later run would read
+    the figures of this one as images (a subfolder as a class). Symbolic links are
+    resolved.
+    """
+    out_path, images = Path(out).resolve(), Path(image_dir).resolve()
+    if out_path == images or images in out_path.parents:
+        raise UserError(
+            f"--out {str(out)!r} is inside the image folder {str(image_dir)!r}; give an "
+            "output folder outside it (input images are never modified)."
+        )
+
+
 def _auto_or(value: str, convert, expected: str):
     """``"auto"``, or ``convert(value)`` with argparse's error naming ``expected``."""
     if value == "auto":
@@ -509,9 +524,10 @@ def _json_default(value):
 
 
 def _cmd_cluster(args) -> int:
+    out = Path(args.out)
+    _check_out_outside(out, args.image_dir)
     filenames, y, target_names = _load_folder(args.image_dir)
     featurizer, note = _make_featurizer(args, allow_histogram=False)
-    out = Path(args.out)
     summary = _run_cluster(args, filenames, y, target_names, featurizer, note, args.image_dir, out)
     _print_summary(summary, out)
     return 0
@@ -536,6 +552,8 @@ def _cmd_compare_losses(args) -> int:
     from ._losses import LOSS_NAMES
     from .plotting import LossComparisonDisplay
 
+    out = Path(args.out)
+    _check_out_outside(out, args.image_dir)
     filenames, y, _ = _load_folder(args.image_dir)
     _check_k(args.k, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
@@ -552,7 +570,6 @@ def _cmd_compare_losses(args) -> int:
         sample_size=args.silhouette_sample_size,
         random_state=args.random_state,
     )
-    out = Path(args.out)
     names = _relative(filenames, args.image_dir)
     rows = []
     for loss, model in display.estimators_.items():

@@ -349,3 +349,21 @@ def test_rerun_into_same_folder_and_warnings_in_one_line(image_dir, tmp_path, ca
     _assert_report_references_every_figure(out)
     # warnings are single lines, without Python's source excerpt
     assert all(line.startswith("robustkmeans") for line in capsys.readouterr().err.splitlines())
+
+
+@pytest.mark.parametrize("command", ["cluster", "compare-losses"])
+def test_out_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys, command):
+    folder, paths = image_dir
+    before = _digests(paths)
+    link = tmp_path / "link"
+    link.symlink_to(folder / "red", target_is_directory=True)
+    for out in (folder, folder / "report", folder / "red", link, link / "deeper"):
+        argv = [command, str(folder), "--k", "2", "--out", str(out), *FAST]
+        assert main(argv) == 1
+        assert "inside the image folder" in _error_line(capsys)
+    assert sorted(p for p in folder.rglob("*")) == sorted(
+        [*paths, folder / "red", folder / "green"]
+    )
+    assert _digests(paths) == before
+    # a sibling whose name starts like the image folder's is fine
+    assert main(["cluster", str(folder), "--k", "2", "--out", f"{folder}-out", *FAST]) == 0
