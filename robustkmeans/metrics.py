@@ -153,6 +153,62 @@ def _is_degenerate(labels, n_samples):
     return n_labels < 2 or n_labels >= n_samples
 
 
+def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs):
+    """``score_func(features, labels, **kwargs)``, or ``undefined`` where it has no value.
+
+    Internal validity indices need between 2 and n_samples - 1 clusters. That fails
+    when the labelling is degenerate (:func:`_is_degenerate`), and also when the
+    silhouette's random subsample (``sample_size``) holds a single cluster (one
+    cluster dominating the data) or one sample per cluster, which scikit-learn
+    reports as ``ValueError("Number of labels is ...")``. Both give ``undefined``,
+    so a candidate whose index is undefined is treated the same way whatever the
+    reason.
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(features, labels, **kwargs) -> float``, e.g.
+        :func:`sklearn.metrics.silhouette_score`.
+    features : ndarray of shape (n_samples, n_features)
+        The points.
+    labels : array-like of shape (n_samples,)
+        Their clusters.
+    undefined : object, default=nan
+        Returned where the index is undefined.
+    **kwargs : dict
+        Passed to ``score_func``.
+
+    Returns
+    -------
+    score : float or ``undefined``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.metrics import silhouette_score
+    >>> from robustkmeans.metrics import _validity_index
+    >>> X = np.r_[np.zeros((98, 1)), np.ones((2, 1))]
+    >>> labels = np.r_[np.zeros(98, int), np.ones(2, int)]
+    >>> _validity_index(silhouette_score, X, labels)
+    1.0
+    >>> _validity_index(silhouette_score, X, np.zeros(100, int))
+    nan
+    >>> _validity_index(silhouette_score, X, labels, sample_size=5, random_state=0)
+    nan
+    """
+    labels = np.asarray(labels)
+    if _is_degenerate(labels, np.shape(features)[0]):
+        return undefined
+    try:
+        return float(score_func(features, labels, **kwargs))
+    except ValueError as exc:
+        # sklearn.metrics.cluster._unsupervised.check_number_of_labels, reached
+        # through a subsample that is degenerate although the labelling is not.
+        if "Number of labels" not in str(exc):
+            raise
+        return undefined
+
+
 class ClusteringScorer:
     """Scorer computing an internal cluster-validity index on a fitted clusterer.
 
@@ -211,17 +267,11 @@ class ClusteringScorer:
 
     def __call__(self, estimator, X, y=None) -> float:
         features, labels = features_and_labels(estimator, X)
-        if _is_degenerate(labels, features.shape[0]):
-            return float(self.degenerate_score)
         kwargs = dict(self.kwargs or {})
         if kwargs.get("metric") == "auto":
             kwargs["metric"] = loss_metric(estimator)
-        try:
-            score = self.score_func(features, labels, **kwargs)
-        except ValueError as exc:
-            # A subsample (silhouette's sample_size) can hold a single cluster.
-            if "Number of labels" not in str(exc):
-                raise
+        score = _validity_index(self.score_func, features, labels, undefined=None, **kwargs)
+        if score is None:
             return float(self.degenerate_score)
         return float(self.sign * score)
 

@@ -20,7 +20,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .metrics import _is_degenerate, loss_metric
+from .metrics import _validity_index, loss_metric
 
 __all__ = ["SelectKResult", "WholeSetSplit", "elbow_index", "select_k"]
 
@@ -188,7 +188,8 @@ class SelectKResult:
         Objective of each fit (``inertia_``: total cost under the loss); lower is
         better.
     silhouette : ndarray of shape (n_k,)
-        Mean silhouette (NaN where undefined: one cluster, or n clusters).
+        Mean silhouette (NaN where undefined: one cluster, or n clusters, in
+        all samples or in the random subsample of ``sample_size``).
     calinski_harabasz : ndarray of shape (n_k,)
         Calinski-Harabasz index (NaN where undefined); greater is better.
     davies_bouldin : ndarray of shape (n_k,)
@@ -287,17 +288,22 @@ def _fit_one(clusterer, features, k, n_clusters_param, sample_weight, metric, sa
     else:
         objective = -float(clusterer.score(features))
     labels = np.asarray(clusterer.labels_)
-    if _is_degenerate(labels, features.shape[0]):
-        return clusterer, objective, np.nan, np.nan, np.nan
-    silhouette = silhouette_score(
-        features, labels, metric=metric, sample_size=sample_size, random_state=seed
+    # NaN where an index is undefined: one cluster, n clusters, or (silhouette) a
+    # random subsample of sample_size samples that holds a single cluster.
+    silhouette = _validity_index(
+        silhouette_score,
+        features,
+        labels,
+        metric=metric,
+        sample_size=sample_size,
+        random_state=seed,
     )
     return (
         clusterer,
         objective,
-        float(silhouette),
-        float(calinski_harabasz_score(features, labels)),
-        float(davies_bouldin_score(features, labels)),
+        silhouette,
+        _validity_index(calinski_harabasz_score, features, labels),
+        _validity_index(davies_bouldin_score, features, labels),
     )
 
 
@@ -353,7 +359,9 @@ def select_k(
         Number of k fitted at the same time (joblib; ``-1`` uses all cores).
     sample_size : int, default=None
         Compute the silhouette on a random subsample of this size (it costs
-        O(n^2) otherwise); ``None`` uses all samples.
+        O(n^2) otherwise); ``None`` uses all samples. A subsample that holds a
+        single cluster (a small cluster can be missed) gives a NaN silhouette
+        for that k, as a one-cluster fit does.
     metric : str, default="auto"
         Distance for the silhouette; ``"auto"`` matches the loss (Manhattan for
         ``"absolute"``, Euclidean otherwise, see

@@ -18,7 +18,13 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .metrics import _is_degenerate, evaluate_labels, features_and_labels, loss_metric
+from .metrics import (
+    _is_degenerate,
+    _validity_index,
+    evaluate_labels,
+    features_and_labels,
+    loss_metric,
+)
 
 __all__ = [
     "ClusterScatterDisplay",
@@ -1018,7 +1024,9 @@ class LossComparisonDisplay:
             Losses fitted in parallel (joblib).
         sample_size : int, default=None
             Compute the silhouettes on a random subsample of this many samples
-            (they cost O(n^2)); ``None`` uses all.
+            (they cost O(n^2)); ``None`` uses all. A silhouette is NaN where it
+            is undefined: one cluster or one sample per cluster, in all samples
+            or in the subsample.
         random_state : int, RandomState instance or None, default=None
             Seeds the silhouette subsample.
         figure : matplotlib Figure, default=None
@@ -1086,20 +1094,20 @@ class LossComparisonDisplay:
                 closest = {c: closest[c] for c in order}
             representatives.append(closest)
             sizes.append(cluster_sizes)
-            row = {"objective": float(model.inertia_)}
-            if _is_degenerate(labels, len(labels)):
-                row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
-            else:
-                row["silhouette"] = float(
-                    silhouette_score(
-                        features,
-                        labels,
-                        metric=loss_metric(model),
-                        sample_size=sample_size if sample_size and sample_size < n else None,
-                        random_state=seed,
-                    )
-                )
-                row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
+            row = {
+                "objective": float(model.inertia_),
+                # NaN where undefined: one cluster, n clusters, or a silhouette
+                # subsample that holds a single cluster.
+                "silhouette": _validity_index(
+                    silhouette_score,
+                    features,
+                    labels,
+                    metric=loss_metric(model),
+                    sample_size=sample_size if sample_size and sample_size < n else None,
+                    random_state=seed,
+                ),
+                "calinski_harabasz": _validity_index(calinski_harabasz_score, features, labels),
+            }
             if y is not None:
                 scores = evaluate_labels(y, labels)
                 row["adjusted_rand"] = scores["adjusted_rand"]

@@ -148,3 +148,27 @@ def test_select_k_rejects_fractional_k():
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(ValueError, match="whole numbers"):
         select_k(LossKMeans(), X, [2.9, 3.7])
+
+
+def test_select_k_silhouette_subsample_with_a_single_cluster_is_nan():
+    # 995 inliers and 5 far outliers: at k=2 the outliers are a cluster of their own,
+    # which a 50-sample silhouette subsample usually misses. silhouette_score then
+    # raises "Number of labels is 1"; select_k gives NaN for that k instead, as it
+    # does for k=1, and the other criteria are unaffected.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(995, 2)), rng.normal(size=(5, 2)) + 50]
+    estimator = LossKMeans(loss="square", n_init=1)
+    seen_nan = False
+    for seed in range(3):
+        result = select_k(estimator, X, [1, 2, 3, 4], sample_size=50, random_state=seed)
+        assert np.isnan(result.silhouette[0])  # k=1: undefined on all samples
+        assert np.all(np.isfinite(result.calinski_harabasz[1:]))
+        assert np.all(np.isfinite(result.davies_bouldin[1:]))
+        seen_nan |= bool(np.isnan(result.silhouette[1]))
+        finite = np.isfinite(result.silhouette)
+        if finite.any():
+            best = result.k_values[finite][np.argmax(result.silhouette[finite])]
+            assert result.best_k["silhouette"] == best
+        else:
+            assert result.best_k["silhouette"] is None
+    assert seen_nan

@@ -183,6 +183,30 @@ def test_loss_comparison_silhouette_subsample(image_set):
     assert not hasattr(sub, "figure_")
 
 
+def test_loss_comparison_silhouette_subsample_with_a_single_cluster_is_nan():
+    # 995 inliers and 5 far outliers: a 50-sample subsample usually misses the cluster
+    # of the outliers, where silhouette_score raises "Number of labels is 1". The
+    # silhouette is NaN then, as for a one-cluster fit, and the rest is computed.
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(size=(995, 2)), rng.normal(size=(5, 2)) + 50]
+    images = np.zeros((len(X), 4, 4, 3), np.uint8)
+    estimator = LossKMeans(2, n_init=1, random_state=0)
+    silhouettes = []
+    for seed in range(3):
+        disp = LossComparisonDisplay.from_estimator(
+            estimator, X, images, losses=["square"], sample_size=50, random_state=seed
+        )
+        (metrics,) = disp.metrics
+        silhouettes.append(metrics["silhouette"])
+        assert np.isfinite(metrics["calinski_harabasz"])
+        assert disp.row_titles_[0].get_text().startswith("square: obj ")
+    assert np.isnan(silhouettes).any()
+    one = LossComparisonDisplay.from_estimator(
+        LossKMeans(1, random_state=0), X, images, losses=["square"], plot=False
+    )
+    assert np.isnan(one.metrics[0]["silhouette"]) and np.isnan(one.metrics[0]["calinski_harabasz"])
+
+
 def test_feature_maps_display(image_set):
     paths, _, _, _ = image_set
     featurizer = VGG16Featurizer(weights=None, image_size=32)
