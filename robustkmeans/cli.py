@@ -2,7 +2,10 @@
 
 Every subcommand reads its inputs without modifying them and writes its outputs
 atomically (a temporary file in the destination folder, then ``os.replace``), so
-an interrupted run never leaves a half-written file. User errors (an empty
+an interrupted run never leaves a half-written file. ``cluster``, ``demo`` and
+``compare-losses`` compute everything before writing any file, then replace
+their outputs together and remove those of an earlier run that this one does
+not write, so the output folder always holds one run. User errors (an empty
 folder, an unreadable image, k larger than the number of images...) end with a
 one-line message on stderr and exit status 1; ``--debug`` shows the traceback.
 """
@@ -36,31 +39,81 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def _write_atomic(path: Path, data: bytes | str):
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _write_temporary(folder: Path, name: str, data: bytes | str) -> str:
+    """Write ``data`` to a new temporary file in ``folder``, for ``os.replace`` to ``name``."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _write_atomic(path: Path, data: bytes | str):
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temporary(path.parent, path.name, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _save_figure(figure, path: Path) -> bytes:
-    """Save a matplotlib figure as PNG atomically; return the PNG bytes."""
+# Every file that ``cluster`` (and ``demo``) or ``compare-losses`` writes in --out.
+_OUTPUT_NAMES = frozenset(
+    {
+        "labels.csv",
+        "report.html",
+        "summary.json",
+        "k_selection.png",
+        "representatives.png",
+        "scatter.png",
+        "silhouette.png",
+        "compare_losses.png",
+    }
+)
+
+
+def _write_outputs(out: Path, files: dict[str, bytes | str]):
+    """Write the outputs of a run together, then drop those of an earlier run.
+
+    Every file is first written to a temporary file in ``out``; only once all
+    are written are they renamed into place, so a run that fails leaves the
+    previous outputs as they were. Then the files of :data:`_OUTPUT_NAMES` that
+    this run did not write (an earlier run's ``silhouette.png``...) are removed,
+    so the folder never mixes two runs. Nothing else in ``out`` is touched.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = {}
+    try:
+        for name, data in files.items():
+            temporary[name] = _write_temporary(out, name, data)
+        for name, tmp in temporary.items():
+            os.replace(tmp, out / name)
+    finally:
+        for tmp in temporary.values():
+            Path(tmp).unlink(missing_ok=True)  # those not renamed (after an error)
+    for name in sorted(_OUTPUT_NAMES - set(files)):
+        stale = out / name
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
+
+
+def _figure_png(figure) -> bytes:
+    """Render a matplotlib figure as PNG bytes and close it."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    data = buffer.getvalue()
-    _write_atomic(path, data)
-    return data
+    try:
+        figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
 
 
 def _csv_text(header, rows) -> str:
@@ -370,7 +423,12 @@ def _label_rows(names, labels, cost, *columns) -> list[list]:
 
 
 def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
-    """Cluster images, write labels.csv, figures and report.html; return a summary."""
+    """Cluster images, write labels.csv, figures, report.html and summary.json.
+
+    Everything is computed before the first file is written, so a run that fails
+    leaves the outputs of the previous run in ``out`` as they were. Returns the
+    summary.
+    """
     from .metrics import evaluate_labels, loss_metric
     from .model_selection import select_k
     from .plotting import (
@@ -411,7 +469,9 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         )
         k = search.best_k.get(args.k_criterion) or search.best_k["silhouette"] or k_range[0]
         display = KSelectionDisplay.from_result(search)
-        figures.append(("k_selection.png", display.figure_, "Objective and silhouette against k"))
+        figures.append(
+            ("k_selection.png", _figure_png(display.figure_), "Objective and silhouette against k")
+        )
     else:
         k = args.k
     model = estimator.set_params(n_clusters=k).fit(features)
@@ -419,7 +479,6 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     cost = _own_cost(model, features, labels)
     names = _relative(filenames, root)
     labels_csv = _csv_text(["file", "cluster", "cost"], _label_rows(names, labels, cost))
-    _write_atomic(out / "labels.csv", labels_csv)
 
     metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model, subset)}
     if y is not None:
@@ -430,13 +489,15 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     figures.append(
         (
             "representatives.png",
-            representatives.figure_,
+            _figure_png(representatives.figure_),
             "Closest to each center, then the most atypical (largest cost)",
         )
     )
     y_names = None if y is None else np.asarray(target_names)[y]
     scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
-    figures.append(("scatter.png", scatter.figure_, "PCA of the features, centers marked"))
+    figures.append(
+        ("scatter.png", _figure_png(scatter.figure_), "PCA of the features, centers marked")
+    )
     if 2 <= np.unique(labels[subset]).size < subset.size:
         silhouette = SilhouetteDisplay.from_predictions(
             features[subset], labels[subset], metric=loss_metric(model)
@@ -444,11 +505,8 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         caption = "Silhouette per sample"
         if subset.size < n_images:
             caption += f" (random subsample of {subset.size} of {n_images} images)"
-        figures.append(("silhouette.png", silhouette.figure_, caption))
-    pngs = {name: (_save_figure(fig, out / name), caption) for name, fig, caption in figures}
-    if search is None and (out / "k_selection.png").is_file():
-        # left by an earlier run with --k auto: it would contradict this report
-        (out / "k_selection.png").unlink()
+        figures.append(("silhouette.png", _figure_png(silhouette.figure_), caption))
+    pngs = {name: (png, caption) for name, png, caption in figures}
 
     sizes = np.bincount(labels, minlength=k)
     cluster_rows = []
@@ -503,7 +561,6 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     sections.append(
         ("Figures", "".join(_figure_html(n, png, cap) for n, (png, cap) in pngs.items()))
     )
-    _write_atomic(out / "report.html", _html_page(f"Clusters of {root}", sections))
     summary = {
         "metrics": metrics,
         "skipped": _relative(skipped, root),
@@ -513,7 +570,13 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     }
     if search is not None:
         summary["k_selection"] = search.to_dict()
-    _write_atomic(out / "summary.json", json.dumps(summary, indent=2, default=_json_default))
+    files = {
+        "labels.csv": labels_csv,
+        **{name: png for name, (png, _) in pngs.items()},
+        "report.html": _html_page(f"Clusters of {root}", sections),
+        "summary.json": json.dumps(summary, indent=2, default=_json_default),
+    }
+    _write_outputs(out, files)  # only now, once everything is built
     return summary
 
 
@@ -575,8 +638,8 @@ def _cmd_compare_losses(args) -> int:
     for loss, model in display.estimators_.items():
         labels = display.labels_[loss]
         rows.extend(_label_rows(names, labels, _own_cost(model, features, labels), loss))
-    _write_atomic(out / "labels.csv", _csv_text(["file", "loss", "cluster", "cost"], rows))
-    png = _save_figure(display.figure_, out / "compare_losses.png")
+    labels_csv = _csv_text(["file", "loss", "cluster", "cost"], rows)
+    png = _figure_png(display.figure_)
     table = [
         {"loss": loss, "cluster sizes": " ".join(map(str, sizes)), **metrics}
         for loss, sizes, metrics in zip(
@@ -592,7 +655,10 @@ def _cmd_compare_losses(args) -> int:
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
         ),
     ]
-    _write_atomic(out / "report.html", _html_page(f"Losses compared on {args.image_dir}", sections))
+    report = _html_page(f"Losses compared on {args.image_dir}", sections)
+    _write_outputs(
+        out, {"labels.csv": labels_csv, "compare_losses.png": png, "report.html": report}
+    )
     print(f"features: {note}")
     for row in table:
         extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""

@@ -367,3 +367,50 @@ def test_out_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys, com
     assert _digests(paths) == before
     # a sibling whose name starts like the image folder's is fine
     assert main(["cluster", str(folder), "--k", "2", "--out", f"{folder}-out", *FAST]) == 0
+
+
+def test_failed_run_leaves_the_previous_outputs_intact(image_dir, tmp_path, capsys, monkeypatch):
+    from robustkmeans import plotting
+
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--k", "2"]) == 0
+    before = _digests(sorted(out.iterdir()))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("scatter failed")
+
+    monkeypatch.setattr(plotting.ClusterScatterDisplay, "from_estimator", broken)
+    assert main([*argv, "--k", "3"]) == 1  # fails after the labels are known
+    assert "scatter failed" in _error_line(capsys)
+    assert _digests(sorted(out.iterdir())) == before  # labels.csv included: still k=2
+    assert not list(out.glob(".*tmp"))
+
+
+def test_outputs_of_an_earlier_run_are_removed(image_dir, tmp_path):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "photo.png").write_bytes(b"not written by robustkmeans")
+    common = [str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(["compare-losses", *common, "--k", "2"]) == 0
+    assert (out / "compare_losses.png").is_file()
+    assert main(["cluster", *common, "--k", "2"]) == 0
+    assert (out / "silhouette.png").is_file() and not (out / "compare_losses.png").exists()
+    # one cluster: no silhouette, so the earlier silhouette.png must go too
+    assert main(["cluster", *common, "--k", "1"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(p.name for p in out.glob("*.png")) == sorted([*summary["figures"], "photo.png"])
+    assert not (out / "silhouette.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert main(["compare-losses", *common, "--k", "2"]) == 0
+    assert not (out / "summary.json").exists()  # it described the cluster run
+    assert sorted(p.name for p in out.iterdir()) == [
+        "compare_losses.png",
+        "labels.csv",
+        "notes.txt",
+        "photo.png",
+        "report.html",
+    ]
