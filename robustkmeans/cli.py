@@ -359,7 +359,7 @@ _LOSS_SCALE = {
 def _extract(featurizer, filenames, y, args):
     """Features of the images; with ``--on-error skip``, drop those that cannot be read.
 
-    Also checks ``--k`` against the number of images left.
+    Also checks the number of images left (at least 2, and ``--k`` at most).
     """
     with warnings.catch_warnings():
         # With --on-error skip the skipped files are reported below, in one line.
@@ -377,7 +377,7 @@ def _extract(featurizer, filenames, y, args):
             print(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
         if not filenames:
             raise UserError("none of the images could be read.")
-    _check_k(args.k, len(filenames))
+    _check_counts(args.k, len(filenames))
     return features, filenames, y, skipped
 
 
@@ -386,7 +386,12 @@ def _skipped_section(skipped, root):
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
-def _check_k(k, n_images):
+def _check_counts(k, n_images):
+    """At least two images, and no more clusters than images."""
+    if n_images < 2:
+        raise UserError(
+            f"clustering needs at least 2 images, got {n_images}; add images to the folder."
+        )
     if k != "auto" and k > n_images:
         raise UserError(
             f"--k {k} is larger than the number of images ({n_images}); "
@@ -438,7 +443,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         SilhouetteDisplay,
     )
 
-    _check_k(args.k, len(filenames))
+    _check_counts(args.k, len(filenames))
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
     estimator = _loss_kmeans(args, loss=args.loss)
@@ -618,7 +623,7 @@ def _cmd_compare_losses(args) -> int:
     out = Path(args.out)
     _check_out_outside(out, args.image_dir)
     filenames, y, _ = _load_folder(args.image_dir)
-    _check_k(args.k, len(filenames))
+    _check_counts(args.k, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)

@@ -414,3 +414,19 @@ def test_outputs_of_an_earlier_run_are_removed(image_dir, tmp_path):
         "photo.png",
         "report.html",
     ]
+
+
+@pytest.mark.parametrize("command", ["cluster", "compare-losses"])
+def test_one_image_is_a_clear_error(tmp_path, capsys, command):
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(folder / "only.png")
+    out = tmp_path / "out"
+    argv = [command, str(folder), "--k", "1", "--out", str(out), "--features", "histogram"]
+    assert main(argv) == 1
+    assert "needs at least 2 images, got 1" in _error_line(capsys)
+    # the same when the other images cannot be read
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    assert main([*argv, "--on-error", "skip"]) == 1
+    assert "needs at least 2 images, got 1" in capsys.readouterr().err
+    assert not out.exists()
