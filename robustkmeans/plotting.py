@@ -11,8 +11,6 @@ matplotlib is imported only inside the plotting functions; install it with
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -57,23 +55,23 @@ def _split(estimator):
     return None, estimator
 
 
-def _thumbnail(image, size):
-    """Load ``image`` (path, PIL image or array) as a uint8 RGB array, at most size px."""
+def _thumbnail(image, size, index=None):
+    """Load ``image`` as a uint8 RGB array whose longer side is at most ``size`` px.
+
+    The image is read by :func:`robustkmeans._images.load_rgb`, the loader of
+    :class:`~robustkmeans.VGG16Featurizer` (files, PIL images of any mode, uint8
+    and uint16 arrays; grayscale as three equal channels, 16-bit scaled to 8 bits,
+    transparency composited on white), so thumbnails and features show the same
+    colours; unreadable images raise its
+    :class:`~robustkmeans._images.ImageLoadError` (a ValueError). The result is
+    then shrunk, keeping the aspect ratio, as :meth:`PIL.Image.Image.thumbnail`.
+    ``index`` (the position in ``X``) names in-memory images in errors.
+    """
     from PIL import Image
 
-    if isinstance(image, str | os.PathLike):
-        with Image.open(image) as img:
-            img = img.convert("RGB")
-            img.thumbnail((size, size))
-            return np.asarray(img)
-    if hasattr(image, "convert") and hasattr(image, "mode"):
-        img = image.convert("RGB")
-    else:
-        array = np.asarray(image)
-        if array.dtype != np.uint8:
-            array = np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-        img = Image.fromarray(array).convert("RGB")
-    img = img.copy()
+    from ._images import load_rgb
+
+    img = Image.fromarray(load_rgb(image, index))
     img.thumbnail((size, size))
     return np.asarray(img)
 
@@ -127,7 +125,7 @@ def _thumbnail_row(axes, images, indices, size):
         axis.set_xticks([])
         axis.set_yticks([])
     for axis, index in zip(axes, indices, strict=False):
-        axis.imshow(_thumbnail(images[index], size))
+        axis.imshow(_thumbnail(images[index], size, index))
     return axes[len(indices) :]
 
 
@@ -726,7 +724,8 @@ class RepresentativesDisplay:
     Parameters
     ----------
     images : sequence
-        Image of each sample: file paths, PIL images or arrays.
+        Image of each sample: file paths, PIL images or uint8 / uint16 arrays,
+        read as :class:`~robustkmeans.VGG16Featurizer` reads them.
     labels : ndarray of shape (n_samples,)
         Cluster of each sample.
     cost : ndarray of shape (n_samples,)
@@ -796,7 +795,9 @@ class RepresentativesDisplay:
         X : array-like or sequence
             Input of ``estimator`` (features, or e.g. image paths).
         images : sequence, default=None
-            Image of each sample; ``None`` uses ``X`` (image paths or arrays).
+            Image of each sample (file paths, PIL images or uint8 / uint16
+            arrays), one per sample of ``X``; ``None`` uses ``X`` (image paths
+            or arrays).
         n_representatives : int, default=4
             Images of least cost shown per cluster.
         n_atypical : int, default=2
@@ -925,7 +926,8 @@ class LossComparisonDisplay:
     Parameters
     ----------
     images : sequence
-        Image of each sample: file paths, PIL images or arrays.
+        Image of each sample: file paths, PIL images or uint8 / uint16 arrays,
+        read as :class:`~robustkmeans.VGG16Featurizer` reads them.
     losses : list of str
         The losses compared, one row each.
     representatives : list of dict
@@ -1010,7 +1012,8 @@ class LossComparisonDisplay:
         X : array-like or sequence
             Input of ``estimator``.
         images : sequence, default=None
-            Image of each sample; ``None`` uses ``X``.
+            Image of each sample (file paths, PIL images or uint8 / uint16
+            arrays), one per sample of ``X``; ``None`` uses ``X``.
         y : array-like of shape (n_samples,), default=None
             True classes; adds the adjusted Rand index and V-measure per loss.
         losses : list of str, default=None
@@ -1208,7 +1211,7 @@ class FeatureMapsDisplay:
         Layer index -> ndarray of shape (n_channels, height, width), as returned
         by :meth:`robustkmeans.VGG16Featurizer.feature_maps`.
     image : path, PIL image or ndarray, default=None
-        The input image, drawn in the first column.
+        The input image (uint8 or uint16 if an array), drawn in the first column.
     n_channels : int, default=8
         Channels drawn per layer.
 

@@ -219,6 +219,66 @@ def test_feature_maps_display(image_set):
     _rendered(disp.figure_)
 
 
+def _thumbnail_inputs(folder):
+    """Images that the old thumbnail loader read differently from load_rgb."""
+    grey16 = np.linspace(0, 65535, 12 * 20).reshape(12, 20).astype(np.uint16)
+    Image.fromarray(grey16).save(folder / "grey16.png")  # mode I;16
+    rgba = np.zeros((12, 20, 4), np.uint8)
+    rgba[..., 0] = 255  # red, fully transparent: white once composited
+    rgba[:, 10:, 3] = 255  # right half opaque red
+    Image.fromarray(rgba).save(folder / "rgba.png")
+    return {
+        "16-bit grey png": folder / "grey16.png",
+        "uint16 array": grey16,
+        "uint16 rgb array": np.dstack([grey16, grey16 // 2, 65535 - grey16]),
+        "rgba array": rgba,
+        "rgba png": folder / "rgba.png",
+        "rgba pil": Image.fromarray(rgba),
+        "grey uint8 array": (grey16 // 257).astype(np.uint8),
+    }
+
+
+def test_thumbnails_show_the_colours_load_rgb_reads(tmp_path):
+    from robustkmeans._images import load_rgb
+    from robustkmeans.plotting import _thumbnail
+
+    for name, image in _thumbnail_inputs(tmp_path).items():
+        expected = load_rgb(image)
+        np.testing.assert_array_equal(_thumbnail(image, 64), expected, err_msg=name)
+        small = _thumbnail(image, 10)  # shrunk, aspect ratio kept
+        assert small.shape == (6, 10, 3) and small.dtype == np.uint8, name
+        reference = Image.fromarray(expected)
+        reference.thumbnail((10, 10))
+        np.testing.assert_array_equal(small, np.asarray(reference), err_msg=name)
+    # A 32-bit float TIFF has no 0..255 range: the clear error, not a black image.
+    Image.fromarray(np.full((8, 8), 0.5, np.float32)).save(tmp_path / "float.tif")
+    with pytest.raises(ValueError, match="32-bit float images"):
+        _thumbnail(tmp_path / "float.tif", 8)
+    with pytest.raises(ValueError, match=r"X\[3\].*dtype float64"):
+        _thumbnail(np.zeros((4, 4, 3)), 8, index=3)
+
+
+def test_colour_histograms_see_16_bit_and_transparent_images(tmp_path):
+    from robustkmeans._demo import ColorHistogramFeaturizer
+
+    for name, value in [("dark.png", 6553), ("mid.png", 32767)]:  # 10% and 50% grey
+        Image.fromarray(np.full((16, 16), value, np.uint16)).save(tmp_path / name)
+    transparent = np.zeros((8, 8, 4), np.uint8)
+    transparent[..., 0] = 255
+    white = np.full((8, 8, 3), 255, np.uint8)
+    features = ColorHistogramFeaturizer(bins=4).fit_transform(
+        [str(tmp_path / "dark.png"), str(tmp_path / "mid.png"), transparent, white]
+    )
+    assert not np.array_equal(features[0], features[1])  # not both near white
+    assert features[0].argmax() == 0 and features[1].argmax() == 1 + 4 + 16  # grey bins
+    np.testing.assert_array_equal(features[2], features[3])  # composited on white
+    uint16 = np.full((8, 8), 30000, np.uint16)  # 45.8% grey, as a uint8 array of 117
+    np.testing.assert_array_equal(
+        ColorHistogramFeaturizer(bins=4).fit_transform([uint16]),
+        ColorHistogramFeaturizer(bins=4).fit_transform([np.full((8, 8), 117, np.uint8)]),
+    )
+
+
 def test_missing_matplotlib_names_the_extra(monkeypatch, blobs):
     X, _ = blobs
     km = LossKMeans(2, random_state=0).fit(X)
