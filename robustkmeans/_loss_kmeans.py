@@ -317,12 +317,15 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     ``[C(a - i) + C(b + i)] - [C(a) + C(b)]``, with ``C`` a cluster's cost at its exact
     center: removing a sample lets ``a``'s center move away from it, adding one pulls
     ``b``'s, so a transfer can pay even when ``i`` is nearer its own center (Lloyd's
-    fixed points miss it). Candidates are ranked by the square loss's exact formula
-    applied to the loss's costs, ``w W_b/(W_b+w) cost(i,b) - w W_a/(W_a-w) cost(i,a)``
-    (a screen only), and each is verified by solving both centers exactly (warm
-    started). A round applies the verified transfers of pairs that share no cluster;
-    rounds go on (at most ``10 max_iter``, as for ``square``) until none of the best
-    ``_HARTIGAN_TRIES`` candidates verifies. Every transfer lowers the exact
+    fixed points miss it). Candidates are ranked by a second-order screen,
+    ``w cost(i,b) - G_b(i) - w cost(i,a) - G_a(i)``, with ``G`` Newton's estimate of
+    what re-optimising a center gains once ``i`` joins or leaves its cluster
+    (``loss.reopt_gain``, capped by what the cluster's cost allows; for the square
+    loss it is Hartigan's exact formula; ``absolute``, which has no curvature, uses
+    that formula on its costs), and each is verified by solving both centers
+    exactly (warm started). A round applies the verified transfers of pairs that
+    share no cluster; rounds go on (at most ``10 max_iter``, as for ``square``) until
+    none of the best ``_HARTIGAN_TRIES`` candidates verifies. Every transfer lowers the exact
     objective, so the result is never worse than Lloyd's; a final assignment (and, if
     it moves samples, Lloyd from there) leaves every sample with its least-cost center.
     """
@@ -350,12 +353,69 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         )
     margin = max(1e-9, 8 * np.finfo(X.dtype).eps)
 
+    # second-order terms of the screen: re-optimisation gains of each sample leaving
+    # its cluster (``removal``, its members only: recomputed whenever the cluster
+    # changes) and joining each other one (``insertion``, a pass over all the data:
+    # recomputed once the cluster's weight has changed by 5% since, and for every
+    # cluster before the search is allowed to stop -- a stale term only reorders
+    # the candidates, every transfer is verified exactly)
+    second_order = loss.has_curvature
+    removal = np.zeros(n_samples)
+    insertion = np.zeros((n_samples, n_clusters))
+    curvatures = [0.0] * n_clusters  # (an empty cluster has none)
+    drift = np.zeros(n_clusters)  # weight moved in or out since ``insertion[:, c]``
+    stale = False
+
+    def update_removal(clusters):
+        for c in clusters:
+            members = np.flatnonzero(labels == c)
+            if members.size:
+                rows_c = _kernels.dense_rows(X, members)
+                curvatures[c] = loss.curvature(rows_c, centers[c], sample_weight[members])
+                removal[members] = loss.reopt_gain(
+                    rows_c, centers[c], sample_weight[members], curvatures[c], -1
+                )
+
+    def update_insertion(clusters):
+        for c in clusters:
+            drift[c] = 0
+            for sl in _kernels._slices(n_samples):
+                insertion[sl, c] = loss.reopt_gain(
+                    _kernels.dense_rows(X, rows[sl]), centers[c], sample_weight[sl],
+                    curvatures[c], 1,
+                )  # fmt: skip
+
+    if second_order:
+        update_removal(range(n_clusters))
+        update_insertion(range(n_clusters))
+
     for _ in range(10 * max_iter):
         Wa = W[labels]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            removal = np.where(Wa > w, w * Wa / (Wa - w), np.nan) * costs[rows, labels]
+        own = w * costs[rows, labels]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # the square loss's formula: the re-optimisation gains of a mean
+            gain = Wa / (Wa - w) * own
             screen = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * costs
-        screen -= removal[:, None]
+            if second_order:
+                # Newton's estimates, capped by what is possible: removing i cannot
+                # lower the rest of its cluster's cost below 0, nor adding it lower
+                # the cluster's cost below what it was. An infinite estimate (no
+                # curvature left) of a separable loss comes from a few coordinates
+                # and takes the cap; for a Euclidean loss the quadratic model then
+                # says nothing at all (an epsilon_insensitive cluster whose samples
+                # all lie in their balls) and the square loss's formula stands
+                rest = np.maximum(current[labels] - own, 0)
+                added = w[:, None] * costs
+                capped_gain = own + np.minimum(removal, rest)
+                capped_screen = added - np.minimum(insertion, added)
+                if loss.euclidean:
+                    gain = np.where(np.isfinite(removal), capped_gain, gain)
+                    screen = np.where(np.isfinite(insertion), capped_screen, screen)
+                else:
+                    gain, screen = capped_gain, capped_screen
+            # a cluster's last sample of positive weight never leaves
+            removal_gain = np.where(Wa > w, gain, np.nan)
+        screen -= removal_gain[:, None]
         screen[rows, labels] = np.inf
         # the best candidates (NaN and inf sort last), without sorting all n k
         values = screen.ravel()
@@ -363,7 +423,6 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         flat = np.argpartition(values, tries - 1)[:tries]
         flat = flat[np.argsort(values[flat], kind="stable")]
         flat = flat[values[flat] < 0]
-        threshold = margin * max(float(current.sum()), np.finfo(np.float64).tiny)
         used = np.zeros(n_clusters, bool)
         for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
             a = labels[i]
@@ -376,21 +435,34 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             join = np.append(np.flatnonzero(labels == b), i)
             center_a, cost_a = solve(keep, centers[a])
             center_b, cost_b = solve(join, centers[b])
-            if cost_a + cost_b < current[a] + current[b] - threshold:
+            # the gain must exceed the rounding of the two clusters' costs
+            before = current[a] + current[b]
+            if cost_a + cost_b < before - margin * max(before, np.finfo(np.float64).tiny):
                 labels[i] = b
                 W[a] -= w[i]
                 W[b] += w[i]
                 centers[a], centers[b] = center_a, center_b
                 current[a], current[b] = cost_a, cost_b
+                drift[a] += w[i]
+                drift[b] += w[i]
                 used[a] = used[b] = True
         touched = np.flatnonzero(used)
         if verbose:
             print(f"Hartigan round: {touched.size // 2} verified transfers.")
         if touched.size == 0:
-            break
+            if not stale:
+                break
+            update_insertion(range(n_clusters))  # a last look with fresh terms
+            stale = False
+            continue
         n_iter += 1
         path.append(float(current.sum()))
         costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
+        if second_order:
+            update_removal(touched)
+            due = touched[drift[touched] > 0.05 * W[touched]]
+            update_insertion(due)
+            stale = bool(np.any(drift > 0))
 
     return _settled(
         X, sample_weight, x_sq, labels, centers, loss, max_iter, tol, n_threads, verbose,

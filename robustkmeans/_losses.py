@@ -203,6 +203,71 @@ class _Loss:
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # -- second-order terms of Hartigan's transfer screen ---------------------------
+    #: the loss has the derivatives of ``curvature`` and ``reopt_gain`` (the median's
+    #: ``absolute`` has none: Hartigan then screens with the square loss's formula)
+    has_curvature = True
+
+    def _derivatives(self, X, center):
+        """Per row of ``X`` at ``center``: the gradient of the cost in ``m``, its
+        curvature along that gradient, and its mean curvature (trace of the Hessian
+        over ``d``). For a separable loss, rho' and rho'' at each residual, ``(n, d)``
+        (the last two coincide, per coordinate). For a Euclidean loss
+        ``cost = g(r) = f(r^2)``, ``r = ||x - m||``: the gradient's norm
+        ``g'(r) = 2 f' r``, the radial curvature ``g''(r) = 2 f' + 4 f'' r^2`` and the
+        mean curvature ``(g'' + (d - 1) g'/r) / d``, ``(n,)`` each."""
+        # a screen's precision: the data's dtype (float32 halves the traffic)
+        R = np.subtract(X, np.asarray(center, dtype=X.dtype))
+        if self.euclidean:
+            d2 = np.einsum("ij,ij->i", R, R)
+            slope = 2 * self.d_cost_d_sq(d2)  # g'(r) / r
+            radial = slope + 4 * self.d2_cost_d_sq2(d2) * d2
+            mean = (radial + (X.shape[1] - 1) * slope) / X.shape[1]
+            return slope * np.sqrt(d2), radial, mean
+        psi, dpsi = self.psi_dpsi(R)
+        return psi, dpsi, dpsi
+
+    def curvature(self, X, center, w):
+        """Mean curvature of a cluster's weighted cost at its center,
+        ``sum_i w_i`` times each sample's: per coordinate for a separable loss, a
+        scalar (the Hessian's trace over ``d``) for a Euclidean one."""
+        return np.asarray(w, dtype=np.float64) @ self._derivatives(X, center)[2]
+
+    def reopt_gain(self, X, center, w, curvature, sign):
+        """Second-order estimate of what re-optimising ``center`` gains once row ``i``
+        of ``X`` is removed from its cluster (``sign=-1``) or added (``sign=+1``):
+        ``w_i^2 / 2 sum_j psi_ij^2 / (curvature_j + sign w_i psi'_ij)``, Newton's
+        decrease from the current center along the sample's gradient ``psi``, with
+        ``psi'`` the sample's own curvature along it (exact for the square loss, where
+        it gives Hartigan's ``W / (W -+ w)`` factors). Infinite where the curvature left is
+        not positive (the caller caps it by what the cluster's cost allows)."""
+        psi, dpsi, _ = self._derivatives(X, center)
+        w = np.asarray(w, dtype=psi.dtype)
+        wcol = w[:, None] if psi.ndim == 2 else w
+        den = np.multiply(dpsi, wcol, out=dpsi)
+        den *= sign
+        den += np.asarray(curvature, dtype=psi.dtype)
+        psi *= psi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.divide(psi, den, out=psi)
+        # no curvature left: infinite, unless the gradient is zero too
+        terms[~(den > 0)] = np.where(psi[~(den > 0)] == 0, 0, np.inf)
+        if terms.ndim == 2:
+            terms = np.einsum("ij->i", terms, dtype=np.float64)
+        return 0.5 * w.astype(np.float64) ** 2 * terms
+
+    def d_cost_d_sq(self, d2):  # pragma: no cover - abstract
+        # f'(d^2) of a Euclidean loss cost = f(d^2)
+        raise NotImplementedError
+
+    def d2_cost_d_sq2(self, d2):  # pragma: no cover - abstract
+        # f''(d^2) of a Euclidean loss cost = f(d^2)
+        raise NotImplementedError
+
+    def psi_dpsi(self, R):  # pragma: no cover - abstract
+        # rho'(r) and rho''(r) of a separable loss, elementwise (R may be overwritten)
+        raise NotImplementedError
+
     def solve_columns(self, T, w, init):  # pragma: no cover - abstract
         # exact centers of the rows of the coordinate-major block T (n_coords,
         # n_samples), which is scratch: solvers may overwrite it
@@ -224,6 +289,12 @@ class SquareLoss(_Loss):
 
     def mm_weight(self, d2):
         return np.ones_like(d2)
+
+    def d_cost_d_sq(self, d2):
+        return np.ones_like(d2)
+
+    def d2_cost_d_sq2(self, d2):
+        return np.zeros_like(d2)
 
     def center(self, X, sample_weight=None, init=None):
         X = np.asarray(X)
@@ -249,6 +320,12 @@ class CorrentropyLoss(_Loss):
 
     def mm_weight(self, d2):
         return np.exp(-d2 / (2 * self.scale**2))
+
+    def d_cost_d_sq(self, d2):
+        return self.mm_weight(d2) / (2 * self.scale**2)
+
+    def d2_cost_d_sq2(self, d2):
+        return -self.mm_weight(d2) / (4 * self.scale**4)
 
 
 class EpsilonInsensitiveLoss(_Loss):
@@ -404,6 +481,14 @@ class EpsilonInsensitiveLoss(_Loss):
         active = r > self.scale
         return np.where(active, 1 / np.maximum(r, tiny), 0).astype(r.dtype, copy=False)
 
+    def d_cost_d_sq(self, d2):
+        # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside
+        return 0.5 * self.mm_weight(d2)
+
+    def d2_cost_d_sq2(self, d2):
+        # -1 / (4 d^3) outside the ball: the cost is linear along the radius
+        return -0.5 * self.mm_weight(d2) ** 3
+
 
 # ---------------------------------------------------------------------------------
 # Separable losses
@@ -413,6 +498,7 @@ class AbsoluteLoss(_Loss):
 
     name = "absolute"
     closed_form = True
+    has_curvature = False
 
     def _separable_row_cost(self, R, scratch):
         np.abs(R, out=R)
@@ -586,6 +672,10 @@ class HuberLoss(_NewtonSeparableLoss):
         # h(r) = t (r - t/2) with t = clip(r, -delta, delta)
         return np.einsum("ij,ij->i", t, R) - 0.5 * np.einsum("ij,ij->i", t, t)
 
+    def psi_dpsi(self, R):
+        inside = np.asarray(np.abs(R) <= self.scale, dtype=R.dtype)
+        return np.clip(R, -self.scale, self.scale, out=R), inside
+
     def g_h(self, R, w):
         psi = np.clip(R, -self.scale, self.scale)
         # inside the quadratic zone exactly where clipping changed nothing
@@ -665,6 +755,18 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         )
         m = (m * self.scale).astype(A.dtype, copy=False)
         return np.where(constant, first, m)
+
+    def psi_dpsi(self, R):
+        # psi = r s, psi' = s^3 with s = (1 + u^2)^(-1/2); R is overwritten
+        s = np.multiply(R, R)
+        s *= 1 / self.scale**2
+        s += 1
+        np.sqrt(s, out=s)
+        np.divide(1, s, out=s)
+        R *= s
+        cube = np.multiply(s, s)
+        cube *= s
+        return R, cube
 
     def g_h(self, R, w):
         # psi = r / sqrt(1 + u^2), psi' = (1 + u^2)^(-3/2); R is a scratch copy

@@ -312,3 +312,43 @@ def test_newton_range_and_constant_columns_ignore_zero_weight_samples():
     for name in ("huber", "pseudo_huber"):
         center = get_loss(name, 1.04e-3).center(A, w, init=np.array([713.972], np.float32))
         assert center[0] == np.float32(1000.947), name
+
+
+@pytest.mark.parametrize("n_features", [5, 64])
+@pytest.mark.parametrize(
+    "name,scale,rtol",
+    [
+        ("square", None, 1e-9),
+        ("huber", 1.0, 0.05),
+        ("pseudo_huber", 1.0, 0.05),
+        ("correntropy", 4.0, 0.05),
+        ("epsilon_insensitive", 1.0, 0.6),
+    ],
+)
+def test_reopt_gain_estimates_the_exact_transfer_gain(name, scale, rtol, n_features):
+    # Hartigan's screen: what re-solving a cluster's center gains once a sample leaves
+    # or joins it. Exact for the square loss (Hartigan's formula), Newton's estimate
+    # otherwise (rougher for the kinked epsilon_insensitive in few dimensions)
+    if name == "correntropy" and n_features == 64:
+        scale = 12.0
+    if name == "epsilon_insensitive" and n_features == 64:
+        rtol = 0.05
+    loss = get_loss(name, scale)
+    rng = np.random.default_rng(0)
+    X = rng.standard_t(3, size=(60, n_features))
+    w = rng.uniform(0.5, 2, 60)
+    m = loss.center(X, w)
+    total = loss.objective(X, m, w)
+    curvature = loss.curvature(X, m, w)
+    leaving = loss.reopt_gain(X[:5], m, w[:5], curvature, -1)
+    Y = rng.standard_t(3, size=(5, n_features))
+    joining = loss.reopt_gain(Y, m, np.ones(5), curvature, 1)
+    for i in range(5):
+        keep = np.arange(60) != i
+        rest = total - w[i] * loss.cost(X[i : i + 1], m)[0, 0]
+        exact = rest - loss.objective(X[keep], loss.center(X[keep], w[keep], init=m), w[keep])
+        np.testing.assert_allclose(leaving[i], exact, rtol=rtol)
+        Xa, wa = np.vstack([X, Y[i]]), np.append(w, 1.0)
+        grown = total + loss.cost(Y[i : i + 1], m)[0, 0]
+        exact = grown - loss.objective(Xa, loss.center(Xa, wa, init=m), wa)
+        np.testing.assert_allclose(joining[i], exact, rtol=rtol)
