@@ -254,7 +254,10 @@ class _Loss:
         terms[~(den > 0)] = np.where(psi[~(den > 0)] == 0, 0, np.inf)
         if terms.ndim == 2:
             terms = np.einsum("ij->i", terms, dtype=np.float64)
-        return 0.5 * w.astype(np.float64) ** 2 * terms
+        w = w.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            # (a sample of zero weight gains nothing, even where a term is infinite)
+            return np.where(w > 0, 0.5 * w**2 * terms, 0.0)
 
     def d_cost_d_sq(self, d2):  # pragma: no cover - abstract
         # f'(d^2) of a Euclidean loss cost = f(d^2)
