@@ -319,15 +319,34 @@ def _make_featurizer(args, *, allow_histogram: bool):
 
 
 def _silhouette_subset(n_samples, args):
-    """Indices the silhouette is computed on: all, or a seeded subsample for large n."""
+    """Indices the silhouette is computed on: all, or a seeded subsample for large n.
+
+    The subsample is the one :func:`~robustkmeans.model_selection.select_k` draws
+    with ``random_state=args.random_state`` (it seeds
+    :func:`sklearn.metrics.silhouette_score` with the first integer drawn from
+    that seed, and the clusterer has its own ``random_state``), so the report's
+    silhouette, its silhouette plot and the "Choosing k" table agree for the same
+    fit, and a run with ``--k 6`` gives the silhouette that ``--k auto`` lists
+    for k=6.
+    """
     size = args.silhouette_sample_size
     if size is None or n_samples <= size:
         return np.arange(n_samples)
-    rng = np.random.RandomState(args.random_state)
-    return np.sort(rng.choice(n_samples, size=size, replace=False))
+    seed = np.random.RandomState(args.random_state).randint(np.iinfo(np.int32).max)
+    return np.random.RandomState(seed).permutation(n_samples)[:size]
+
+
+def _silhouette_defined(labels) -> bool:
+    """Whether the silhouette of ``labels`` exists: 2 to n_samples - 1 clusters."""
+    return 2 <= np.unique(labels).size < len(labels)
 
 
 def _cluster_metrics(features, labels, model, subset) -> dict:
+    """Objective and internal indices; NaN (shown as n/a) where one is undefined.
+
+    The silhouette is computed on ``features[subset]``: NaN when the subsample
+    holds a single cluster or only singletons, like the package's scorers.
+    """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     from .metrics import _is_degenerate, loss_metric
@@ -337,12 +356,12 @@ def _cluster_metrics(features, labels, model, subset) -> dict:
         row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
         row["davies_bouldin"] = float("nan")
     else:
-        if np.unique(labels[subset]).size < 2:
-            row["silhouette"] = float("nan")
-        else:
+        if _silhouette_defined(labels[subset]):
             row["silhouette"] = float(
                 silhouette_score(features[subset], labels[subset], metric=loss_metric(model))
             )
+        else:
+            row["silhouette"] = float("nan")
         row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
         row["davies_bouldin"] = float(davies_bouldin_score(features, labels))
     return row
@@ -469,7 +488,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
             n_jobs=args.n_jobs,
             random_state=args.random_state,
             sample_size=None if subset.size == n_images else subset.size,
-            return_estimators=False,
+            return_estimators=True,
             progress=not args.no_progress and _has_tqdm(),
         )
         k = search.best_k.get(args.k_criterion) or search.best_k["silhouette"] or k_range[0]
@@ -477,9 +496,11 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         figures.append(
             ("k_selection.png", _figure_png(display.figure_), "Objective and silhouette against k")
         )
+        # the fit the search scored, not a refit: the report shows that very fit
+        model = search.estimators[int(np.flatnonzero(search.k_values == k)[0])]
     else:
         k = args.k
-    model = estimator.set_params(n_clusters=k).fit(features)
+        model = estimator.set_params(n_clusters=k).fit(features)
     labels = np.asarray(model.labels_)
     cost = _own_cost(model, features, labels)
     names = _relative(filenames, root)
@@ -503,7 +524,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     figures.append(
         ("scatter.png", _figure_png(scatter.figure_), "PCA of the features, centers marked")
     )
-    if 2 <= np.unique(labels[subset]).size < subset.size:
+    if _silhouette_defined(labels[subset]):
         silhouette = SilhouetteDisplay.from_predictions(
             features[subset], labels[subset], metric=loss_metric(model)
         )

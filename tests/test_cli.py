@@ -430,3 +430,32 @@ def test_one_image_is_a_clear_error(tmp_path, capsys, command):
     assert main([*argv, "--on-error", "skip"]) == 1
     assert "needs at least 2 images, got 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_report_and_k_search_share_the_silhouette_subsample(image_dir, tmp_path):
+    folder, _ = image_dir
+    common = [str(folder), "--features", "histogram", "--no-progress", "--n-init", "1"]
+    common += ["--silhouette-sample-size", "6", "--random-state", "3"]
+    out = tmp_path / "auto"
+    assert main(["cluster", *common, "--k", "auto", "--k-range", "2:4", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    search = summary["k_selection"]
+    k = summary["metrics"]["k"]
+    listed = search["silhouette"][search["k"].index(k)]
+    assert summary["metrics"]["silhouette"] == pytest.approx(listed, abs=1e-12)
+    for k_fixed in search["k"]:  # a run with that k shows what the search listed for it
+        out = tmp_path / f"k{k_fixed}"
+        assert main(["cluster", *common, "--k", str(k_fixed), "--out", str(out)]) == 0
+        fixed = json.loads((out / "summary.json").read_text())["metrics"]["silhouette"]
+        listed = search["silhouette"][search["k"].index(k_fixed)]
+        assert fixed == pytest.approx(listed, abs=1e-12)
+
+
+def test_silhouette_of_a_subsample_of_singletons_is_not_available(image_dir, tmp_path, capsys):
+    folder, paths = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "9", "--silhouette-sample-size", "3", "--out", str(out)]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    assert "silhouette=n/a" in capsys.readouterr().out
+    assert len(_read_csv(out / "labels.csv")) == len(paths)
+    assert not (out / "silhouette.png").exists()
