@@ -48,6 +48,24 @@ def _colors(n):
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+def _text(value) -> str:
+    r"""``str(value)`` with ``$`` escaped, for data put into matplotlib text.
+
+    matplotlib reads text between two ``$`` as mathtext, so a class or folder
+    name such as ``coins $1_$2`` would raise a parse error (or draw as a formula).
+    An escaped ``\$`` is drawn as a plain ``$``. Class names, cluster labels and
+    loss, metric and layer names go through this; labels the caller writes for
+    presentation (``axis_labels``) do not, so they can use mathtext.
+
+    Examples
+    --------
+    >>> from robustkmeans.plotting import _text
+    >>> print(_text("coins $1_$2"))
+    coins \$1_\$2
+    """
+    return str(value).replace("$", r"\$")
+
+
 def _split(estimator):
     """Return (preprocessing Pipeline or None, clusterer) of a fitted estimator."""
     if isinstance(estimator, Pipeline):
@@ -523,13 +541,13 @@ class SilhouetteDisplay:
             upper = lower + members.size
             # One bar per sample: exact for small clusters, a filled profile for large.
             ax.barh(np.arange(lower, upper), members, height=1.0, color=color, linewidth=0)
-            ax.text(-0.02, (lower + upper) / 2, str(cluster), ha="right", va="center")
+            ax.text(-0.02, (lower + upper) / 2, _text(cluster), ha="right", va="center")
             lower = upper + gap
         self.average_ = float(values.mean())
         ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
         ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)
         ax.set_yticks([])
-        ax.set_xlabel(f"silhouette ({self.metric})")
+        ax.set_xlabel(f"silhouette ({_text(self.metric)})")
         ax.set_ylabel("samples, grouped by cluster")
         ax.legend(loc="lower right")
         ax.set_title("Silhouette per sample")
@@ -552,9 +570,11 @@ class ClusterScatterDisplay:
     centers : ndarray of shape (n_clusters, 2) or None, default=None
         Projected cluster centers.
     y_true : array-like of shape (n_samples,) or None, default=None
-        True classes, drawn in a second panel.
+        True classes, drawn in a second panel. Class names are drawn as written
+        (a ``$`` in a folder name is not read as mathtext, a leading ``_`` does
+        not hide the class from the legend).
     axis_labels : tuple of str, default=("PC 1", "PC 2")
-        Names of the two axes.
+        Names of the two axes, drawn as matplotlib text (mathtext allowed).
 
     Attributes
     ----------
@@ -688,17 +708,22 @@ class ClusterScatterDisplay:
         panels = [("clusters", np.asarray(self.labels))]
         if self.y_true is not None:
             panels.append(("true labels", np.asarray(self.y_true)))
+        legends = []
         for axis, (title, groups) in zip(axes, panels, strict=False):
             values = np.unique(groups)
+            handles, names = [], []
             for color, value in zip(_colors(len(values)), values, strict=True):
                 mask = groups == value
-                axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=str(value))
+                names.append(_text(value))
+                handles.append(
+                    axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=names[-1])
+                )
             axis.set_xlabel(self.axis_labels[0])
             axis.set_ylabel(self.axis_labels[1])
             axis.set_title(title)
-            axis.legend(fontsize="small", markerscale=1.2, loc="best")
+            legends.append((handles, names))
         if self.centers is not None:
-            axes[0].scatter(
+            centers = axes[0].scatter(
                 *np.asarray(self.centers).T,
                 marker="X",
                 s=160,
@@ -706,7 +731,11 @@ class ClusterScatterDisplay:
                 edgecolors="w",
                 label="centers",
             )
-            axes[0].legend(fontsize="small", loc="best")
+            legends[0][0].append(centers)
+            legends[0][1].append("centers")
+        for axis, (handles, names) in zip(axes, legends, strict=False):
+            # Explicit labels: matplotlib would leave out a class named "_misc".
+            axis.legend(handles, names, fontsize="small", markerscale=1.2, loc="best")
         self.axes_ = axes[:n_panels]
         self.ax_ = axes[0]
         self.figure_ = axes[0].figure
@@ -902,7 +931,7 @@ class RepresentativesDisplay:
                     spine.set_edgecolor(edge)
                     spine.set_linewidth(3 if is_atypical else 2)
             axes[row, 0].set_ylabel(
-                f"cluster {cluster}\nn={self.cluster_sizes_[cluster]}",
+                f"cluster {_text(cluster)}\nn={self.cluster_sizes_[cluster]}",
                 color=colors[row],
                 fontsize="small",
             )
@@ -1174,15 +1203,16 @@ class LossComparisonDisplay:
                 axis.axis("off")
             for axis, (cluster, _) in zip(axes[row], cells, strict=False):
                 axis.set_xlabel(
-                    f"c{cluster} n={self.cluster_sizes[row][cluster]}", fontsize="x-small"
+                    f"c{_text(cluster)} n={self.cluster_sizes[row][cluster]}", fontsize="x-small"
                 )
             text = ", ".join(
-                f"{_SHORT.get(name, name)} {value:.3g}" for name, value in self.metrics[row].items()
+                f"{_text(_SHORT.get(name, name))} {value:.3g}"
+                for name, value in self.metrics[row].items()
             )
             self.row_titles_.append(
-                rows[row].suptitle(f"{loss}: {text}", x=0.01, ha="left", fontsize="small")
+                rows[row].suptitle(f"{_text(loss)}: {text}", x=0.01, ha="left", fontsize="small")
             )
-            axes[row, 0].set_ylabel(loss, fontsize="small")
+            axes[row, 0].set_ylabel(_text(loss), fontsize="small")
         figure.suptitle("Representative per cluster, for each loss", fontsize="medium")
         self.axes_ = axes
         self.figure_ = figure
@@ -1339,7 +1369,7 @@ class FeatureMapsDisplay:
             if offset:
                 axes[row, 0].imshow(_thumbnail(self.image, 128))
                 axes[row, 0].set_ylabel(
-                    f"layer {layer}\n{maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}",
+                    f"layer {_text(layer)}\n{maps.shape[0]}x{maps.shape[1]}x{maps.shape[2]}",
                     fontsize="small",
                 )
             for col, channel in enumerate(order):
@@ -1347,7 +1377,7 @@ class FeatureMapsDisplay:
                 axis.imshow(maps[channel], cmap="viridis")
                 axis.set_title(f"ch {channel}", fontsize="x-small")
                 if col + offset == 0:
-                    axis.set_ylabel(f"layer {layer}", fontsize="small")
+                    axis.set_ylabel(f"layer {_text(layer)}", fontsize="small")
             for col in range(len(order) + offset, n_cols):
                 axes[row, col].axis("off")
         figure.suptitle("Most active channels per layer", fontsize="medium")

@@ -279,6 +279,42 @@ def test_colour_histograms_see_16_bit_and_transparent_images(tmp_path):
     )
 
 
+def test_dollar_signs_in_names_are_drawn_as_text():
+    # A folder named "coins $1_$2" is a class name with two "$": matplotlib parsed
+    # it as mathtext and raised. Names are escaped and drawn as written.
+    name = "coins $1_$2"
+    embedding = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    disp = ClusterScatterDisplay(embedding, np.array([0, 1, 1]), y_true=[name, "b", "b"]).plot()
+    _rendered(disp.figure_)
+    legend = [t.get_text() for t in disp.axes_[1].get_legend().get_texts()]
+    assert legend == [r"b", r"coins \$1_\$2"]
+    # A leading underscore is a class name too, not matplotlib's "no legend" mark.
+    disp = ClusterScatterDisplay(
+        embedding, np.array([0, 1, 1]), centers=embedding[:2], y_true=["_misc", "b", "b"]
+    ).plot()
+    legend = [t.get_text() for t in disp.axes_[1].get_legend().get_texts()]
+    assert legend == ["_misc", "b"]
+    legend = [t.get_text() for t in disp.axes_[0].get_legend().get_texts()]
+    assert legend == ["0", "1", "centers"]
+
+    X = np.array([[0.0], [0.1], [5.0], [5.1], [5.2]])
+    disp = SilhouetteDisplay.from_predictions(X, np.array([name, name, "$x_$", "$x_$", "$x_$"]))
+    _rendered(disp.figure_)
+
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    disp = RepresentativesDisplay(
+        images, np.array([0, 0, 1]), np.zeros(3), {0: [0], 1: [2]}, {0: [1], 1: []}
+    ).plot()
+    _rendered(disp.figure_)
+    disp = LossComparisonDisplay(
+        images, [name], [{"$a_$": [0], 1: [2]}], [{"$a_$": 2, 1: 1}], [{"$m_$": 1.0}]
+    ).plot()
+    _rendered(disp.figure_)
+    assert disp.row_titles_[0].get_text() == r"coins \$1_\$2: \$m_\$ 1"
+    disp = FeatureMapsDisplay({"$l_$": np.ones((2, 3, 3))}, image=images[0]).plot()
+    _rendered(disp.figure_)
+
+
 def test_missing_matplotlib_names_the_extra(monkeypatch, blobs):
     X, _ = blobs
     km = LossKMeans(2, random_state=0).fit(X)
