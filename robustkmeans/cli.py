@@ -600,16 +600,27 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "labels.csv": labels_csv,
         **{name: png for name, (png, _) in pngs.items()},
         "report.html": _html_page(f"Clusters of {root}", sections),
-        "summary.json": json.dumps(summary, indent=2, default=_json_default),
+        "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
     _write_outputs(out, files)  # only now, once everything is built
     return summary
 
 
-def _json_default(value):
+def _json_ready(value):
+    """``value`` with NumPy scalars and arrays as Python ones and NaN or inf as None.
+
+    JSON has no NaN: ``json.dumps`` would write ``NaN``, which strict parsers
+    reject, so an undefined metric is written as ``null``.
+    """
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_json_ready(item) for item in value]
     if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _cmd_cluster(args) -> int:

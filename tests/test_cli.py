@@ -459,3 +459,21 @@ def test_silhouette_of_a_subsample_of_singletons_is_not_available(image_dir, tmp
     assert "silhouette=n/a" in capsys.readouterr().out
     assert len(_read_csv(out / "labels.csv")) == len(paths)
     assert not (out / "silhouette.png").exists()
+
+
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_summary_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--features", "histogram", "--n-per-class", "1"]
+    assert main([*argv, "--no-progress", "--n-init", "1"]) == 0  # 6 images, 6 clusters
+    summary = _strict_json(out / "summary.json")
+    assert summary["metrics"]["silhouette"] is None
+    assert summary["metrics"]["calinski_harabasz"] is None
+    assert "silhouette=n/a" in capsys.readouterr().out
+    assert "n/a" in (out / "report.html").read_text()
