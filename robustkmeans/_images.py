@@ -104,8 +104,10 @@ def as_image_list(X) -> list:
     X : sequence of images or ndarray
         A non-empty sequence (list, tuple, 1-D array, pandas Series) whose items
         are file paths (``str`` or :class:`os.PathLike`), PIL images or uint8
-        arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one uint8 array of
-        shape (N, H, W, 3), (N, H, W, 4) or (N, H, W) holding N images.
+        arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one column of them
+        (an (N, 1) object or string array, or a one-column pandas DataFrame, as
+        :class:`~sklearn.compose.ColumnTransformer` passes it); or one uint8
+        array of shape (N, H, W, 3), (N, H, W, 4) or (N, H, W) holding N images.
 
     Returns
     -------
@@ -120,6 +122,8 @@ def as_image_list(X) -> list:
     5
     >>> as_image_list(["a.jpg", "b.png"])
     ['a.jpg', 'b.png']
+    >>> as_image_list(np.array([["a.jpg"], ["b.png"]], dtype=object))
+    ['a.jpg', 'b.png']
     """
     if isinstance(X, (str, bytes, os.PathLike)) or _is_pil_image(X):
         raise TypeError(
@@ -131,12 +135,23 @@ def as_image_list(X) -> list:
             "X is a sparse matrix; VGG16Featurizer takes images: a sequence of file paths, "
             "PIL images or uint8 arrays."
         )
-    if not isinstance(X, np.ndarray) and hasattr(X, "__array__") and not hasattr(X, "iloc"):
+    if hasattr(X, "iloc") and hasattr(X, "to_numpy"):  # pandas Series or DataFrame
+        X = X.to_numpy()
+    elif not isinstance(X, np.ndarray) and hasattr(X, "__array__"):
         X = np.asarray(X)
+    if (
+        isinstance(X, np.ndarray)
+        and X.ndim == 2
+        and X.shape[1] == 1
+        and (X.dtype == object or X.dtype.kind in "US")
+    ):
+        # One column of paths or images, as a ColumnTransformer passes it (a
+        # one-column DataFrame): one image per row, as for a Series.
+        X = X[:, 0]
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim != 1:
         raise ValueError(
             f"X is an object array of shape {X.shape}; pass a 1-D sequence of images "
-            "(file paths, PIL images or uint8 arrays)."
+            "(file paths, PIL images or uint8 arrays), or one column of them."
         )
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim in (3, 4) and X.dtype.kind in "ub":
@@ -151,8 +166,6 @@ def as_image_list(X) -> list:
                 f"uint8 array of shape (N, H, W, 3) or (N, H, W).{hint}"
             )
     else:
-        if hasattr(X, "iloc"):  # pandas Series / DataFrame column
-            X = X.to_numpy()
         try:
             images = list(X)
         except TypeError as exc:

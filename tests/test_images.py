@@ -131,6 +131,42 @@ def test_as_image_list_accepts_sequences_and_batches():
     assert as_image_list(np.array(["a.jpg", "b.jpg"], dtype=object)) == ["a.jpg", "b.jpg"]
 
 
+def test_as_image_list_accepts_one_column_of_images():
+    # What a ColumnTransformer passes for ["path"]: a one-column DataFrame, one image
+    # per row (as a Series gives), not one 1-element object array per row.
+    pd = pytest.importorskip("pandas")
+    paths = ["a.jpg", "b.png", "c.gif"]
+    df = pd.DataFrame({"path": paths}, index=[10, 11, 12])
+    assert as_image_list(df) == paths
+    assert as_image_list(df["path"]) == paths
+    assert as_image_list(pd.DataFrame({"path": pd.Series(paths, dtype="string")})) == paths
+    assert as_image_list(np.array(paths)[:, None]) == paths
+    arrays = np.empty((2, 1), dtype=object)
+    arrays[0, 0], arrays[1, 0] = np.zeros((4, 4), np.uint8), np.ones((5, 5, 3), np.uint8)
+    assert [a.shape for a in as_image_list(arrays)] == [(4, 4), (5, 5, 3)]
+    with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
+        as_image_list(pd.DataFrame({"path": paths, "other": paths}))
+    with pytest.raises(ValueError, match="not an image batch"):
+        as_image_list(np.zeros((3, 1), np.uint8))  # a one-feature matrix, not images
+
+
+def test_column_transformer_over_a_path_column(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+
+    from robustkmeans import VGG16Featurizer
+
+    paths = []
+    for i in range(3):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(_rgb(20, 20, seed=i)).save(paths[-1])
+    df = pd.DataFrame({"path": paths, "size": [1.0, 2.0, 3.0]})
+    featurizer = VGG16Featurizer(weights=None, image_size=32, batch_size=1)
+    ct = ColumnTransformer([("img", featurizer, ["path"])])
+    F = ct.fit_transform(df)
+    np.testing.assert_array_equal(F, featurizer.fit().transform(paths))
+
+
 @pytest.mark.parametrize("X", ["one.jpg", Image.new("RGB", (2, 2))])
 def test_single_image_instead_of_a_sequence_is_rejected(X):
     with pytest.raises(TypeError, match="Wrap it in a list"):
