@@ -248,6 +248,45 @@ def _k_value(value: str):
     return k
 
 
+def _n_clusters(value: str) -> int:
+    """A fixed number of clusters: ``compare-losses`` does not search k."""
+    if value == "auto":
+        raise argparse.ArgumentTypeError(
+            "compare-losses needs a number of clusters, not 'auto'; choose one with "
+            "'robustkmeans cluster IMAGE_DIR --k auto' first"
+        )
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"k must be at least 1, got {k}")
+    return k
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value!r}")
+    return number
+
+
+def _sample_size(value: str) -> int:
+    """``--silhouette-sample-size``: 0 (all samples) or at least 2."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0 or number == 1:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (use all images) or an integer >= 2, got {value!r}"
+        )
+    return number
+
+
 def _k_range(value: str) -> list[int]:
     """Parse ``"2:10"`` (inclusive), ``"2-10"`` or ``"2,3,5"``."""
     try:
@@ -709,6 +748,11 @@ def _cmd_quantize(args) -> int:
 
     source = Path(args.image)
     out = Path(args.out)
+    if source.is_dir():
+        raise UserError(
+            f"{args.image!r} is a folder; quantize takes one image file "
+            "(to cluster a folder of images use 'robustkmeans cluster')."
+        )
     if not source.is_file():
         raise UserError(f"image {args.image!r} does not exist.")
     if out.exists() and out.resolve() == source.resolve():
@@ -811,7 +855,7 @@ def _add_loss_options(parser, *, with_loss=True):
     group.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
     group.add_argument(
         "--silhouette-sample-size",
-        type=int,
+        type=_sample_size,
         default=5000,
         help="compute silhouettes on a random subsample of this many images when there "
         "are more (its cost grows as n^2); 0 uses all (5000)",
@@ -856,7 +900,7 @@ def _add_k_options(parser, *, default):
         help="how --k auto chooses (silhouette)",
     )
     parser.add_argument(
-        "--n-representatives", type=int, default=4, help="images shown per cluster (4)"
+        "--n-representatives", type=_positive_int, default=4, help="images shown per cluster (4)"
     )
 
 
@@ -904,7 +948,9 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/labels.csv (file, loss, cluster, cost) and OUT/report.html.",
     )
     _add_image_dir(compare)
-    compare.add_argument("--k", type=_k_value, default=5, help="number of clusters (5)")
+    compare.add_argument(
+        "--k", type=_n_clusters, default=5, help="number of clusters, for every loss (5)"
+    )
     _add_clustering(compare, _cmd_compare_losses, with_loss=False)
 
     quantize = sub.add_parser(

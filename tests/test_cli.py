@@ -477,3 +477,30 @@ def test_summary_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys
     assert summary["metrics"]["calinski_harabasz"] is None
     assert "silhouette=n/a" in capsys.readouterr().out
     assert "n/a" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare-losses", "d", "--k", "auto"], "compare-losses needs a number of clusters"),
+        (["compare-losses", "d", "--k", "0"], "k must be at least 1, got 0"),
+        (["compare-losses", "d", "--k", "2.5"], "expected an integer, got '2.5'"),
+        (["cluster", "d", "--n-representatives", "-1"], "expected an integer >= 1, got '-1'"),
+        (["demo", "--n-representatives", "0"], "expected an integer >= 1, got '0'"),
+        (["cluster", "d", "--silhouette-sample-size", "-1"], "expected 0 (use all images)"),
+        (["cluster", "d", "--silhouette-sample-size", "1"], "or an integer >= 2, got '1'"),
+    ],
+)
+def test_counts_are_checked_by_the_parser(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--out", "o"]) == 2  # before any image is read
+    assert not list(tmp_path.iterdir())
+    assert message in capsys.readouterr().err
+
+
+def test_quantize_a_folder_says_so(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    assert main(["quantize", str(folder), "--out", str(tmp_path / "q.png")]) == 1
+    line = _error_line(capsys)
+    assert "is a folder; quantize takes one image file" in line
+    assert "does not exist" not in line
