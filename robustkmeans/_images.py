@@ -436,7 +436,9 @@ def load_image_folder(
 
     The layout is ``container_path/<class name>/<image file>``; files directly
     in ``container_path`` and hidden files or folders (starting with ``.``) are
-    ignored. Images are not decoded here: pass ``filenames`` to
+    ignored, and so is a subfolder that holds no file with one of
+    ``extensions``: it is not a class, so every name in ``target_names`` labels
+    at least one image. Images are not decoded here: pass ``filenames`` to
     :class:`robustkmeans.VGG16Featurizer`.
 
     Parameters
@@ -455,8 +457,8 @@ def load_image_folder(
     -------
     data : :class:`~sklearn.utils.Bunch`
         ``filenames`` (ndarray of str paths), ``target`` (ndarray of int class
-        indices), ``target_names`` (list of str, the sorted subfolder names)
-        and ``DESCR``.
+        indices), ``target_names`` (list of str, the sorted names of the
+        subfolders that hold images; ``target`` indexes it) and ``DESCR``.
 
     Raises
     ------
@@ -491,20 +493,24 @@ def load_image_folder(
             "folder that holds one subfolder per class."
         )
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
-    target_names = sorted(
-        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    target_names: list[str] = []
     filenames: list[str] = []
     target: list[int] = []
-    for label, cls in enumerate(target_names):
+    for cls in folders:
+        found = []
         for f in sorted((root / cls).rglob("*")):
             rel = f.relative_to(root / cls)
             if any(part.startswith(".") for part in rel.parts) or not f.is_file():
                 continue
             if exts is not None and not f.name.lower().endswith(exts):
                 continue
-            filenames.append(os.fspath(f))
-            target.append(label)
+            found.append(os.fspath(f))
+        if not found:
+            continue  # no image: not a class (its index would label nothing)
+        filenames += found
+        target += [len(target_names)] * len(found)
+        target_names.append(cls)
     if not filenames:
         raise ValueError(
             f"load_image_folder: no image files found under {os.fspath(root)!r} "

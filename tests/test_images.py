@@ -265,6 +265,25 @@ def test_load_image_folder_labels_from_subfolders(tmp_path):
     assert len(load_image_folder(tmp_path, extensions=None).filenames) == 6  # + notes.txt
 
 
+def test_load_image_folder_leaves_out_subfolders_without_images(tmp_path):
+    # An empty dogs/ (or one holding only notes or hidden files) is not a class:
+    # target_names lists only classes that label at least one image.
+    _make_tree(tmp_path)
+    (tmp_path / "birds").mkdir()
+    (tmp_path / "ants").mkdir()
+    (tmp_path / "ants" / "notes.txt").write_text("no image here")
+    (tmp_path / "ants" / ".hidden.png").write_bytes(b"")
+    data = load_image_folder(tmp_path)
+    assert data.target_names == ["cats", "dogs"]
+    assert data.target.tolist() == [0, 0, 0, 1, 1]
+    assert sorted(set(data.target.tolist())) == list(range(len(data.target_names)))
+    assert "2 classes" in data.DESCR
+    # With extensions=None, the text file makes ants/ a class.
+    everything = load_image_folder(tmp_path, extensions=None)
+    assert everything.target_names == ["ants", "cats", "dogs"]
+    assert np.bincount(everything.target).tolist() == [1, 4, 2]
+
+
 def test_load_image_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         load_image_folder(tmp_path / "nope")
