@@ -11,11 +11,15 @@ __all__ = ["quantize_colors"]
 
 
 def _load_pixels(image):
-    """Return the image as a float array (H, W, C) in [0, 1] and its input dtype.
+    """Return the image as a float array (H, W, C) or (H, W) in [0, 1] and its dtype.
 
-    Files, PIL images (any mode: palette, RGBA, 16-bit, ...) and uint16 arrays are
-    read by the same loader as ``VGG16Featurizer`` (RGB, transparency composited on
-    white, 16-bit scaled to 8 bits), so every entry point sees the same colours.
+    Every entry point sees the colours of the loader of ``VGG16Featurizer``
+    (:func:`robustkmeans._images.load_rgb`): files and PIL images (any mode:
+    palette, grey, RGBA, 16-bit, ...) become RGB; uint16 arrays are scaled to 8
+    bits; RGBA arrays, uint8 or float, are composited on white and become RGB,
+    as RGBA files are. Grey (H, W) and RGB (H, W, 3) arrays keep their shape.
+    The returned dtype is uint8 for files, PIL images and uint8 or uint16 arrays,
+    else the float dtype of the array.
     """
     from ._images import load_rgb
 
@@ -28,8 +32,16 @@ def _load_pixels(image):
             f"image must be a file path, a PIL image or an array of shape (H, W) or "
             f"(H, W, C), got an array of shape {array.shape}."
         )
-    if array.dtype == np.uint16:
-        array = load_rgb(array)
+    is_rgba = array.ndim == 3 and array.shape[2] == 4
+    if array.dtype == np.uint16 or (array.dtype == np.uint8 and is_rgba):
+        # 16 to 8 bits and alpha on white, exactly as for files and PIL images.
+        rgb = load_rgb(array)
+        if array.ndim == 2:
+            array = rgb[:, :, 0]
+        elif array.shape[2] == 1:
+            array = rgb[:, :, :1]
+        else:
+            array = rgb
     if array.dtype == np.uint8:
         pixels = array.astype(np.float32) / 255.0
     elif array.dtype.kind == "f":
@@ -42,6 +54,9 @@ def _load_pixels(image):
                 "these units)."
             )
         pixels = array.astype(np.float32)
+        if is_rgba:  # composite on white, in float
+            alpha = pixels[:, :, 3:]
+            pixels = pixels[:, :, :3] * alpha + (1.0 - alpha)
     else:
         raise ValueError(
             f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
@@ -75,9 +90,13 @@ def quantize_colors(
     Parameters
     ----------
     image : str, path-like, PIL image or ndarray
-        A file path, a PIL image (converted to RGB), or an array of shape
-        (H, W, C) or (H, W): uint8 in 0-255 or float in [0, 1]. It is never
-        modified.
+        A file path, a PIL image, or an array of shape (H, W), (H, W, 3) or
+        (H, W, 4): uint8 in 0-255, uint16 in 0-65535 or float in [0, 1]. It is
+        never modified. Every form is read as
+        :class:`~robustkmeans.VGG16Featurizer` reads it, so the same picture
+        gives the same colours: files and PIL images become RGB (grey and
+        palette images expanded), 16-bit values are scaled to 8 bits, and
+        transparency (RGBA files, PIL images and arrays) is composited on white.
     n_colors : int, default=16
         Number of colours of the palette (clusters).
     loss : str, default="absolute"
@@ -101,8 +120,11 @@ def quantize_colors(
     Returns
     -------
     quantized : ndarray
-        Same shape as the image array; uint8 for uint8, file and PIL input,
-        float32 for float input.
+        For a file or PIL image, (H, W, 3). For an array, the shape of the
+        array -- a grey (H, W) image stays grey, an RGB (H, W, 3) one stays
+        RGB -- except that RGBA (H, W, 4) comes back as RGB (H, W, 3), its
+        transparency composited on white. uint8 for uint8, uint16, file and PIL
+        input; float32 for float input.
     estimator : LossKMeans
         Only with ``return_estimator=True``.
 

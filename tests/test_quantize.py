@@ -106,9 +106,12 @@ def test_sixteen_bit_images_keep_their_levels(tmp_path):
     gray = np.linspace(0, 65535, 400).reshape(20, 20).astype(np.uint16)
     path = tmp_path / "g16.png"
     Image.fromarray(gray).save(path)
-    for image in (path, gray):
-        out = quantize_colors(image, 4, random_state=0)
-        assert len(np.unique(out.reshape(-1, out.shape[-1]), axis=0)) == 4
+    from_file = quantize_colors(path, 4, random_state=0)  # files are read as RGB
+    assert from_file.shape == (20, 20, 3) and from_file.dtype == np.uint8
+    assert len(np.unique(from_file.reshape(-1, 3), axis=0)) == 4
+    from_array = quantize_colors(gray, 4, random_state=0)  # a grey array stays grey
+    assert from_array.shape == (20, 20) and from_array.dtype == np.uint8
+    assert len(np.unique(from_array)) == 4
 
 
 def test_float_images_outside_unit_range_are_rejected():
@@ -116,3 +119,35 @@ def test_float_images_outside_unit_range_are_rejected():
 
     with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
         quantize_colors(np.full((4, 4, 3), 200.0), 2)
+
+
+def test_arrays_keep_their_shape_and_see_the_colours_files_show(tmp_path):
+    from PIL import Image
+
+    # uint16 grey (H, W) stays grey (it came back (H, W, 3)), 16-bit scaled to 8
+    # bits as VGG16Featurizer does: the same output as the uint8 grey array.
+    gray16 = np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)
+    gray8 = np.clip(np.rint(gray16 / 257.0), 0, 255).astype(np.uint8)
+    out16 = quantize_colors(gray16, 3, random_state=0)
+    assert out16.shape == gray16.shape and out16.dtype == np.uint8
+    np.testing.assert_array_equal(out16, quantize_colors(gray8, 3, random_state=0))
+    rgb16 = np.dstack([gray16, gray16 // 3, 65535 - gray16])
+    assert quantize_colors(rgb16, 3).shape == (20, 30, 3)
+
+    # RGBA: composited on white and returned as RGB, like the file, the PIL image
+    # and the uint16 array of the same picture (alpha was clustered as a channel).
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[:, :10] = (200, 30, 30, 255)  # opaque red
+    rgba[:, 10:20] = (30, 30, 200, 0)  # transparent blue: white
+    rgba[:, 20:] = (30, 200, 30, 128)  # half-transparent green
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    expected = quantize_colors(tmp_path / "rgba.png", 3, random_state=0)
+    assert expected.shape == (20, 30, 3)
+    np.testing.assert_array_equal(expected[0, 15], (255, 255, 255))
+    for image in (rgba, Image.fromarray(rgba), rgba.astype(np.uint16) * 257):
+        out = quantize_colors(image, 3, random_state=0)
+        assert out.shape == (20, 30, 3) and out.dtype == np.uint8
+        np.testing.assert_array_equal(out, expected)
+    as_float = quantize_colors(rgba / 255.0, 3, random_state=0)
+    assert as_float.shape == (20, 30, 3) and as_float.dtype == np.float32
+    np.testing.assert_allclose(as_float * 255, expected, atol=1.0)
