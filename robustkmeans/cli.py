@@ -485,6 +485,40 @@ def _label_rows(names, labels, cost, *columns) -> list[list]:
     return [[n, *columns, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)]
 
 
+_K_FALLBACKS = ("silhouette", "calinski_harabasz", "davies_bouldin")
+
+
+def _chosen_k(search, criterion: str) -> tuple[int, str]:
+    """The k that ``criterion`` chooses in a :func:`select_k` result, and the rule used.
+
+    When ``criterion`` chooses nothing (no elbow on the objective curve, or an
+    index undefined for every k) the first of silhouette, Calinski-Harabasz and
+    Davies-Bouldin that chooses a k is used instead, else the smallest k
+    searched, with a warning naming the fallback.
+    """
+    k = search.best_k.get(criterion)
+    if k is not None:
+        return int(k), criterion
+    for used in _K_FALLBACKS:
+        if search.best_k.get(used) is not None:
+            k = int(search.best_k[used])
+            break
+    else:
+        used, k = "smallest k searched", int(search.k_values[0])
+    reason = (
+        "the objective curve has no elbow (it needs at least three k values and a bend)"
+        if criterion == "elbow"
+        else "it is undefined for every k searched"
+    )
+    warnings.warn(
+        f"--k-criterion {criterion} chose no k: {reason}; using k={k} from the "
+        f"{used} criterion instead",
+        UserWarning,
+        stacklevel=2,
+    )
+    return k, used
+
+
 def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
     """Cluster images, write labels.csv, figures, report.html and summary.json.
 
@@ -511,7 +545,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         k_range = [k for k in args.k_range if k < n_images]
         if len(k_range) < len(args.k_range):
             print(
-                f"robustkmeans cluster: note: --k-range limited to k <= {n_images - 1} "
+                f"robustkmeans {args.command}: note: --k-range limited to k <= {n_images - 1} "
                 f"(there are {n_images} images)",
                 file=sys.stderr,
             )
@@ -530,7 +564,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
             return_estimators=True,
             progress=not args.no_progress and _has_tqdm(),
         )
-        k = search.best_k.get(args.k_criterion) or search.best_k["silhouette"] or k_range[0]
+        k, criterion = _chosen_k(search, args.k_criterion)
         display = KSelectionDisplay.from_result(search)
         figures.append(
             ("k_selection.png", _figure_png(display.figure_), "Objective and silhouette against k")
@@ -592,8 +626,13 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "images": n_images,
         "features": feature_note,
         "loss": args.loss,
-        "k": f"{k} (searched, criterion {args.k_criterion})" if search else str(k),
+        "k": str(k),
     }
+    if search is not None:
+        note = f"criterion {criterion}"
+        if criterion != args.k_criterion:
+            note += f"; --k-criterion {args.k_criterion} chose none"
+        settings["k"] = f"{k} (searched, {note})"
     scale = _LOSS_SCALE.get(args.loss)
     if scale is not None:
         settings[scale] = _fmt(getattr(model, f"{scale}_", getattr(args, scale)))
@@ -634,7 +673,11 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "figures": sorted(pngs),
     }
     if search is not None:
-        summary["k_selection"] = search.to_dict()
+        summary["k_selection"] = {
+            **search.to_dict(),
+            "requested_criterion": args.k_criterion,
+            "criterion": criterion,  # the one that chose k
+        }
     files = {
         "labels.csv": labels_csv,
         **{name: png for name, (png, _) in pngs.items()},

@@ -504,3 +504,20 @@ def test_quantize_a_folder_says_so(image_dir, tmp_path, capsys):
     line = _error_line(capsys)
     assert "is a folder; quantize takes one image file" in line
     assert "does not exist" not in line
+
+
+def test_k_criterion_without_an_answer_warns_and_names_the_fallback(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--k-criterion", "elbow"]
+    assert main([*argv, "--out", str(out), "--features", "histogram", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --k-criterion elbow chose no k" in err
+    assert "from the silhouette criterion instead" in err
+    summary = json.loads((out / "summary.json").read_text())
+    search = summary["k_selection"]
+    assert search["best_k"]["elbow"] is None
+    assert (search["requested_criterion"], search["criterion"]) == ("elbow", "silhouette")
+    assert summary["metrics"]["k"] == search["best_k"]["silhouette"]
+    report = (out / "report.html").read_text()
+    assert "criterion silhouette; --k-criterion elbow chose none" in report
