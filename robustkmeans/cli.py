@@ -184,7 +184,8 @@ def _load_folder(folder: str):
     """List the images of a folder: its own files, and one subfolder per class.
 
     Labels (from the subfolder names) are returned only when every image lies in
-    a subfolder and there are at least two of them.
+    a subfolder and at least two subfolders hold images (an empty subfolder is
+    not a class).
     """
     from ._images import IMAGE_EXTENSIONS, load_image_folder
 
@@ -207,7 +208,7 @@ def _load_folder(folder: str):
             f"no images found in {folder!r} or its subfolders "
             f"(looked for {', '.join(IMAGE_EXTENSIONS)})."
         )
-    if top or data is None or len(data.target_names) < 2:
+    if top or data is None or np.unique(data.target).size < 2:
         return filenames, None, []
     return filenames, np.asarray(data.target), list(data.target_names)
 
@@ -435,6 +436,13 @@ def _extract(featurizer, filenames, y, args):
             print(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
         if not filenames:
             raise UserError("none of the images could be read.")
+        if y is not None and np.unique(y).size < 2:
+            print(
+                f"robustkmeans {args.command}: note: only one subfolder has readable images; "
+                "the clusters are not scored against the subfolders",
+                file=sys.stderr,
+            )
+            y = None
     _check_counts(args.k, len(filenames))
     return features, filenames, y, skipped
 

@@ -521,3 +521,48 @@ def test_k_criterion_without_an_answer_warns_and_names_the_fallback(image_dir, t
     assert summary["metrics"]["k"] == search["best_k"]["silhouette"]
     report = (out / "report.html").read_text()
     assert "criterion silhouette; --k-criterion elbow chose none" in report
+
+
+def test_one_class_with_images_is_not_scored(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    _make_images(photos, n_per_class=3)
+    for path in (photos / "green").iterdir():
+        path.unlink()  # an empty class subfolder
+    common = ["--k", "2", "--features", "histogram", "--no-progress"]
+    out = tmp_path / "out"
+    assert main(["cluster", str(photos), "--out", str(out), *common]) == 0
+    assert "ARI" not in capsys.readouterr().out
+    assert "adjusted_rand" not in json.loads((out / "summary.json").read_text())["metrics"]
+
+    # the other class's images all unreadable: skipped, and one class is left
+    for i in range(2):
+        (photos / "green" / f"broken{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    argv = ["cluster", str(photos), "--out", str(out), "--on-error", "skip", *common]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "ARI" not in captured.out
+    assert "only one subfolder has readable images" in captured.err
+    summary = json.loads((out / "summary.json").read_text())
+    assert "adjusted_rand" not in summary["metrics"] and len(summary["skipped"]) == 2
+
+
+def test_classes_are_counted_from_the_labels_not_the_names(tmp_path, capsys, monkeypatch):
+    from robustkmeans import _images
+
+    load = _images.load_image_folder
+
+    def with_an_empty_class(*args, **kwargs):  # as the loader once listed empty subfolders
+        data = load(*args, **kwargs)
+        data.target_names = [*data.target_names, "zz_empty"]
+        return data
+
+    monkeypatch.setattr(_images, "load_image_folder", with_an_empty_class)
+    photos = tmp_path / "photos"
+    _make_images(photos, n_per_class=3)
+    for path in (photos / "green").iterdir():
+        path.unlink()
+    (photos / "green").rmdir()
+    out = tmp_path / "out"
+    argv = ["cluster", str(photos), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "ARI" not in capsys.readouterr().out
