@@ -127,6 +127,27 @@ def _pick_members(clusterer, features, n_first, n_last):
     return own, labels, np.bincount(labels, minlength=n_clusters), closest, atypical
 
 
+def _check_images(images, X):
+    """Raise a ValueError unless ``images`` holds one image per sample of ``X``.
+
+    Checked before any feature is computed; ``images=None`` means ``X`` itself.
+    """
+    if images is None:
+        return
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    try:
+        n_images = len(images)
+    except TypeError:
+        raise TypeError(
+            f"images must be a sequence with one image per sample, got {type(images).__name__}."
+        ) from None
+    if n_images != n_samples:
+        raise ValueError(
+            f"images holds {n_images} images but X has {n_samples} samples; pass one "
+            "image per sample of X, in the same order (or images=None when X is the images)."
+        )
+
+
 def _grid_figure(figure, figsize):
     """``figure``, or a new constrained-layout figure of ``figsize`` inches when None."""
     if figure is None:
@@ -862,6 +883,7 @@ class RepresentativesDisplay:
         >>> [len(disp.atypical[c]) for c in range(2)]
         [1, 1]
         """
+        _check_images(images, X)
         prefix, clusterer = _split(estimator)
         features = np.asarray(prefix.transform(X) if prefix is not None else X)
         own, labels, sizes, representatives, atypical = _pick_members(
@@ -1097,6 +1119,7 @@ class LossComparisonDisplay:
             from ._losses import LOSS_NAMES
 
             losses = list(LOSS_NAMES)
+        _check_images(images, X)
         if isinstance(estimator, Pipeline):
             prefix = clone(estimator[:-1]) if len(estimator) > 1 else None
             clusterer = estimator[-1]

@@ -142,6 +142,27 @@ def test_representatives_display_pipeline_with_featurizer(image_set):
     _rendered(disp.figure_)
 
 
+def test_image_displays_need_one_image_per_sample(image_set, monkeypatch):
+    # Fewer images than samples failed with a bare IndexError while drawing.
+    paths, arrays, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    match = r"images holds 5 images but X has 15 samples; pass one image per sample"
+    with pytest.raises(ValueError, match=match):
+        RepresentativesDisplay.from_estimator(km, X, paths[:5])
+    with pytest.raises(ValueError, match=match):
+        RepresentativesDisplay.from_estimator(km, X, arrays[:5], plot=False)
+    with pytest.raises(ValueError, match="images holds 16 images but X has 15"):
+        RepresentativesDisplay.from_estimator(km, X, [*paths, paths[0]])
+    # Checked before anything is fitted (the losses, a featurizer).
+    monkeypatch.setattr(LossKMeans, "fit", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(ValueError, match=match):
+        LossComparisonDisplay.from_estimator(LossKMeans(3), X, paths[:5])
+    pipe = Pipeline([("features", VGG16Featurizer(weights=None)), ("cluster", LossKMeans(3))])
+    monkeypatch.setattr(VGG16Featurizer, "fit", lambda *a, **k: pytest.fail("fitted"))
+    with pytest.raises(ValueError, match=match):
+        LossComparisonDisplay.from_estimator(pipe, paths, arrays[:5])
+
+
 def test_loss_comparison_display(image_set):
     paths, _, X, y = image_set
     disp = LossComparisonDisplay.from_estimator(
