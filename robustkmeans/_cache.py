@@ -100,6 +100,40 @@ def settings_digest(settings: dict) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _check_folder(folder, what: str | None = None):
+    """Return ``folder`` if it is, or can be created as, a folder; else raise ValueError.
+
+    ``what`` describes the folder in the message (default ``cache='<folder>'``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from robustkmeans._cache import _check_folder
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     _check_folder(f.name)
+    Traceback (most recent call last):
+    ...
+    ValueError: cache=... is a file, not a folder; cache must be a folder ...
+    """
+    path = os.path.abspath(os.fspath(folder))
+    while not os.path.exists(path):  # the nearest existing path above decides
+        parent = os.path.dirname(path)
+        if parent == path:
+            return folder
+        path = parent
+    if not os.path.isdir(path):
+        if path == os.path.abspath(os.fspath(folder)):
+            where = "is a file"
+        else:
+            where = f"would be inside {path!r}, which is a file"
+        raise ValueError(
+            f"{what or f'cache={os.fspath(folder)!r}'} {where}, not a folder; cache must be a "
+            "folder (existing, or one that can be created) or a joblib.Memory. Pass "
+            "another path, or cache=None to compute the features without a cache."
+        )
+    return folder
+
+
 class FeatureCache:
     """A folder of ``.npy`` feature vectors keyed by content and settings.
 
@@ -134,18 +168,29 @@ class FeatureCache:
 
     @classmethod
     def from_param(cls, cache, settings: dict, shape: tuple[int, ...]) -> FeatureCache | None:
-        """Build the cache for a featurizer's ``cache`` parameter (None: no cache)."""
+        """Build the cache for a featurizer's ``cache`` parameter (None: no cache).
+
+        Raises
+        ------
+        TypeError
+            If ``cache`` is not None, a path or a joblib.Memory.
+        ValueError
+            If the folder cannot be one: the path, or a folder above it, is an
+            existing file.
+        """
         if cache is None:
             return None
         if isinstance(cache, FeatureCache):
-            return cls(cache.root, settings, shape)
+            return cls(_check_folder(cache.root), settings, shape)
         if isinstance(cache, (str, os.PathLike)):
-            return cls(cache, settings, shape)
+            return cls(_check_folder(cache), settings, shape)
         location = getattr(cache, "location", None)
         if hasattr(cache, "cache") and hasattr(cache, "location"):  # joblib.Memory
             if location is None:
                 return None
-            return cls(os.path.join(os.fspath(location), "robustkmeans_vgg16"), settings, shape)
+            folder = os.path.join(os.fspath(location), "robustkmeans_vgg16")
+            what = f"{folder!r}, the folder the joblib.Memory given as cache would use,"
+            return cls(_check_folder(folder, what), settings, shape)
         raise TypeError(
             "cache must be None, a folder (str or pathlib.Path) or a joblib.Memory, "
             f"got {type(cache).__name__}."

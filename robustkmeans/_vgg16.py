@@ -115,6 +115,12 @@ def _resolve_layers(layers) -> list[int]:
         return list(FEATURE_MAP_LAYERS)
     if isinstance(layers, (str, Integral)):
         layers = [layers]
+    layers = list(layers)
+    if not layers:
+        raise ValueError(
+            "layers is empty; pass at least one layer (an index 0..30 or a name such as "
+            "'conv1_1'), or layers=None for FEATURE_MAP_LAYERS."
+        )
     out = []
     for layer in layers:
         index = _resolve_layer(layer)
@@ -625,10 +631,11 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         ``min(8, os.cpu_count())`` on GPU; ``-1`` means all cores. The number
         of torch threads is left as torch sets it.
     cache : str, os.PathLike, joblib.Memory or None, default=None
-        Folder that keeps features across calls, keyed by image content and
-        the settings that change them (weights identity, layer, pooling,
-        image_size; values are stored before ``normalize``), not by file name
-        or order. A :class:`joblib.Memory` means its ``location``. Entries are
+        Folder (created when needed; an existing file is an error) that keeps
+        features across calls, keyed by image content and the settings that
+        change them (weights identity, layer, pooling, image_size; values are
+        stored before ``normalize``), not by file name or order. A
+        :class:`joblib.Memory` means its ``location``. Entries are
         plain ``.npy`` files written atomically; corrupt or mismatched entries
         are recomputed. Use it when fitting the same images more than once,
         as in a grid search over a pipeline.
@@ -771,6 +778,8 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         ------
         FileNotFoundError, RuntimeError
             When the weights cannot be had; the message says how to provide them.
+        ValueError
+            When a parameter is invalid, e.g. ``cache`` is a file, not a folder.
         """
         torch = _import_torch()
         if X is not None:
@@ -806,6 +815,7 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
             raise ValueError("n_jobs=0 is not allowed; use None, a positive int or -1.")
         else:
             n_workers = int(self.n_jobs)
+        FeatureCache.from_param(self.cache, {}, shape=())  # a file as cache= fails here
         weights_path, weights_id = _resolve_weights(self.weights, progress=self.progress)
 
         n_features = map_shape[0] if self.pooling is not None else int(np.prod(map_shape))
@@ -929,8 +939,9 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         image : str, os.PathLike, PIL.Image.Image or ndarray
             One image, in any form :meth:`transform` accepts per item.
         layers : sequence of int or str, default=None
-            Indices into ``features`` or names from :data:`~robustkmeans._vgg16.LAYER_NAMES`.
-            ``None`` means :data:`~robustkmeans._vgg16.FEATURE_MAP_LAYERS`, the outputs at indices
+            Indices into ``features`` or names from :data:`~robustkmeans._vgg16.LAYER_NAMES`,
+            at least one (an empty sequence raises a ValueError). ``None`` means
+            :data:`~robustkmeans._vgg16.FEATURE_MAP_LAYERS`, the outputs at indices
             1, 2, 3, 8, 15, 22 and 29.
 
         Returns

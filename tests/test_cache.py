@@ -154,6 +154,32 @@ def test_joblib_memory_uses_its_location(tmp_path):
         FeatureCache.from_param(42, {"a": 1}, (2,))
 
 
+def test_a_file_is_not_a_cache_folder(tmp_path, files):
+    # cache= naming an existing file raised a raw NotADirectoryError from deep in
+    # transform; it is a ValueError saying what cache must be, raised by fit.
+    joblib = pytest.importorskip("joblib")
+    afile = tmp_path / "features.npy"
+    afile.write_bytes(b"not a folder")
+    match = "is a file, not a folder; cache must be a folder .* or a joblib.Memory"
+    with pytest.raises(ValueError, match=match):
+        FeatureCache.from_param(afile, {"a": 1}, (2,))
+    with pytest.raises(ValueError, match="would be inside .*features.npy'?, which is a file"):
+        FeatureCache.from_param(afile / "sub", {"a": 1}, (2,))
+    memory = joblib.Memory(tmp_path / "memory", verbose=0)
+    (tmp_path / "memory" / "robustkmeans_vgg16").write_text("a file")
+    with pytest.raises(ValueError, match="joblib.Memory given as cache would use, is a file"):
+        FeatureCache.from_param(memory, {"a": 1}, (2,))
+    featurizer = VGG16Featurizer(weights=None, image_size=32, cache=str(afile))
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit()
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit_transform(files)
+    assert afile.read_bytes() == b"not a folder"
+    # A folder that does not exist yet is fine: it is created on the first write.
+    assert FeatureCache.from_param(tmp_path / "new" / "deeper", {"a": 1}, (2,)) is not None
+    assert not (tmp_path / "new").exists()
+
+
 # ----------------------------------------------------------------------------- featurizer
 
 

@@ -428,6 +428,15 @@ def test_feature_maps_match_manual_forward(weights_file, reference_features, ima
     assert list(by_name) == [2, 0] and by_name[0].shape == (64, SIZE, SIZE)
 
 
+def test_feature_maps_need_at_least_one_layer():
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    image = np.zeros((8, 8, 3), np.uint8)
+    for layers in ([], (), np.array([], dtype=int)):
+        with pytest.raises(ValueError, match="layers is empty; pass at least one layer"):
+            featurizer.feature_maps(image, layers=layers)
+    assert list(featurizer.feature_maps(image, layers=np.array([1, 3]))) == [1, 3]
+
+
 # ----------------------------------------------------------------------------- each image once
 
 
