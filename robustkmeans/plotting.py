@@ -127,12 +127,19 @@ def _pick_members(clusterer, features, n_first, n_last):
     return own, labels, np.bincount(labels, minlength=n_clusters), closest, atypical
 
 
-def _check_images(images, X):
+def _check_images(images, X, drawn=True):
     """Raise a ValueError unless ``images`` holds one image per sample of ``X``.
 
-    Checked before any feature is computed; ``images=None`` means ``X`` itself.
+    ``images=None`` means ``X`` itself, which cannot be a 2-D numeric feature
+    matrix when the images are ``drawn``. Checked before anything is fitted.
     """
     if images is None:
+        if drawn and isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype != object:
+            raise ValueError(
+                f"images=None draws X as the images, but X is a {X.shape} feature matrix; "
+                "pass the image of each sample (file paths, PIL images or arrays) as "
+                "images=, or plot=False to compute without drawing."
+            )
         return
     n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     try:
@@ -883,7 +890,7 @@ class RepresentativesDisplay:
         >>> [len(disp.atypical[c]) for c in range(2)]
         [1, 1]
         """
-        _check_images(images, X)
+        _check_images(images, X, plot)
         prefix, clusterer = _split(estimator)
         features = np.asarray(prefix.transform(X) if prefix is not None else X)
         own, labels, sizes, representatives, atypical = _pick_members(
@@ -1119,7 +1126,7 @@ class LossComparisonDisplay:
             from ._losses import LOSS_NAMES
 
             losses = list(LOSS_NAMES)
-        _check_images(images, X)
+        _check_images(images, X, plot)
         if isinstance(estimator, Pipeline):
             prefix = clone(estimator[:-1]) if len(estimator) > 1 else None
             clusterer = estimator[-1]

@@ -153,10 +153,16 @@ def test_image_displays_need_one_image_per_sample(image_set, monkeypatch):
         RepresentativesDisplay.from_estimator(km, X, arrays[:5], plot=False)
     with pytest.raises(ValueError, match="images holds 16 images but X has 15"):
         RepresentativesDisplay.from_estimator(km, X, [*paths, paths[0]])
+    # Without images, rows of a feature matrix are not images to draw.
+    with pytest.raises(ValueError, match=r"X is a \(15, 3\) feature matrix; pass the image"):
+        RepresentativesDisplay.from_estimator(km, X)
+    assert RepresentativesDisplay.from_estimator(km, X, plot=False).images is X
     # Checked before anything is fitted (the losses, a featurizer).
     monkeypatch.setattr(LossKMeans, "fit", lambda *a, **k: pytest.fail("fitted"))
     with pytest.raises(ValueError, match=match):
         LossComparisonDisplay.from_estimator(LossKMeans(3), X, paths[:5])
+    with pytest.raises(ValueError, match="feature matrix"):
+        LossComparisonDisplay.from_estimator(LossKMeans(3), X)
     pipe = Pipeline([("features", VGG16Featurizer(weights=None)), ("cluster", LossKMeans(3))])
     monkeypatch.setattr(VGG16Featurizer, "fit", lambda *a, **k: pytest.fail("fitted"))
     with pytest.raises(ValueError, match=match):
