@@ -378,7 +378,9 @@ def _silhouette_subset(n_samples, args):
 
 def _silhouette_defined(labels) -> bool:
     """Whether the silhouette of ``labels`` exists: 2 to n_samples - 1 clusters."""
-    return 2 <= np.unique(labels).size < len(labels)
+    from .metrics import _is_degenerate
+
+    return not _is_degenerate(labels, len(labels))
 
 
 def _cluster_metrics(features, labels, model, subset) -> dict:
@@ -389,22 +391,16 @@ def _cluster_metrics(features, labels, model, subset) -> dict:
     """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-    from .metrics import _is_degenerate, loss_metric
+    from .metrics import _validity_index, loss_metric
 
-    row = {"objective": float(model.inertia_)}
-    if _is_degenerate(labels, len(labels)):
-        row.update(silhouette=float("nan"), calinski_harabasz=float("nan"))
-        row["davies_bouldin"] = float("nan")
-    else:
-        if _silhouette_defined(labels[subset]):
-            row["silhouette"] = float(
-                silhouette_score(features[subset], labels[subset], metric=loss_metric(model))
-            )
-        else:
-            row["silhouette"] = float("nan")
-        row["calinski_harabasz"] = float(calinski_harabasz_score(features, labels))
-        row["davies_bouldin"] = float(davies_bouldin_score(features, labels))
-    return row
+    return {
+        "objective": float(model.inertia_),
+        "silhouette": _validity_index(
+            silhouette_score, features[subset], labels[subset], metric=loss_metric(model)
+        ),
+        "calinski_harabasz": _validity_index(calinski_harabasz_score, features, labels),
+        "davies_bouldin": _validity_index(davies_bouldin_score, features, labels),
+    }
 
 
 _LOSS_SCALE = {
