@@ -679,6 +679,11 @@ class ClusterScatterDisplay:
         from sklearn.decomposition import PCA
 
         features, labels = features_and_labels(estimator, X)
+        if y is not None and len(y) != len(labels):
+            raise ValueError(
+                f"y has {len(y)} entries for {len(labels)} samples: pass one true class "
+                "per sample of X, or y=None."
+            )
         features = features.reshape(features.shape[0], -1).astype(float)
         if features.shape[1] < 2:
             features = np.c_[features, np.zeros(features.shape[0])]

@@ -112,6 +112,10 @@ def test_cluster_scatter_display(blobs):
     disp = ClusterScatterDisplay.from_estimator(km, X, ax=ax)
     assert disp.axes_ == [ax]
 
+    # one true class per sample, or a clear error (not an IndexError while drawing)
+    with pytest.raises(ValueError, match="y has 10 entries for"):
+        ClusterScatterDisplay.from_estimator(km, X, y=y[:10])
+
 
 def test_representatives_display(image_set):
     paths, _, X, _ = image_set
