@@ -370,10 +370,8 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         for c in clusters:
             members = np.flatnonzero(labels == c)
             if members.size:
-                rows_c = _kernels.dense_rows(X, members)
-                curvatures[c] = loss.curvature(rows_c, centers[c], sample_weight[members])
-                removal[members] = loss.reopt_gain(
-                    rows_c, centers[c], sample_weight[members], curvatures[c], -1
+                curvatures[c], removal[members] = loss.cluster_terms(
+                    _kernels.dense_rows(X, members), centers[c], sample_weight[members]
                 )
 
     def update_insertion(clusters):

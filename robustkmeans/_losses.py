@@ -239,23 +239,38 @@ class _Loss:
         ``w_i^2 / 2 sum_j psi_ij^2 / (curvature_j + sign w_i psi'_ij)``, Newton's
         decrease from the current center along the sample's gradient ``psi``, with
         ``psi'`` the sample's own curvature along it (exact for the square loss, where
-        it gives Hartigan's ``W / (W -+ w)`` factors). Infinite where the curvature left is
-        not positive (the caller caps it by what the cluster's cost allows)."""
+        it gives Hartigan's ``W / (W -+ w)`` factors). Infinite where the curvature
+        left is not positive and the gradient is not zero (the caller caps it by what
+        the cluster's cost allows)."""
         psi, dpsi, _ = self._derivatives(X, center)
+        return self._gain(psi, dpsi, w, curvature, sign)
+
+    def cluster_terms(self, X, center, w):
+        """``curvature(X, center, w)`` and ``reopt_gain(X, center, w, curvature, -1)``
+        of a cluster's own samples, from one evaluation of the derivatives."""
+        psi, dpsi, mean = self._derivatives(X, center)
+        curvature = np.asarray(w, dtype=np.float64) @ mean
+        return curvature, self._gain(psi, dpsi, w, curvature, -1)
+
+    @staticmethod
+    def _gain(psi, dpsi, w, curvature, sign):
+        # psi and dpsi are scratch (overwritten)
         w = np.asarray(w, dtype=psi.dtype)
-        wcol = w[:, None] if psi.ndim == 2 else w
-        den = np.multiply(dpsi, wcol, out=dpsi)
+        den = np.multiply(dpsi, w[:, None] if psi.ndim == 2 else w, out=dpsi)
         den *= sign
         den += np.asarray(curvature, dtype=psi.dtype)
-        psi *= psi
-        with np.errstate(divide="ignore", invalid="ignore"):
+        flat = ~(den > 0)
+        zero = psi == 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            psi *= psi
             terms = np.divide(psi, den, out=psi)
         # no curvature left: infinite, unless the gradient is zero too
-        terms[~(den > 0)] = np.where(psi[~(den > 0)] == 0, 0, np.inf)
+        terms[flat] = np.where(zero[flat], 0, np.inf)
         if terms.ndim == 2:
-            terms = np.einsum("ij->i", terms, dtype=np.float64)
+            with np.errstate(over="ignore"):
+                terms = np.einsum("ij->i", terms, dtype=np.float64)
         w = w.astype(np.float64)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
             # (a sample of zero weight gains nothing, even where a term is infinite)
             return np.where(w > 0, 0.5 * w**2 * terms, 0.0)
 
@@ -490,7 +505,7 @@ class EpsilonInsensitiveLoss(_Loss):
 
     def d2_cost_d_sq2(self, d2):
         # -1 / (4 d^3) outside the ball: the cost is linear along the radius
-        return -0.5 * self.mm_weight(d2) ** 3
+        return -0.25 * self.mm_weight(d2) ** 3
 
 
 # ---------------------------------------------------------------------------------
