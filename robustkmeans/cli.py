@@ -4,10 +4,13 @@ Every subcommand reads its inputs without modifying them and writes its outputs
 atomically (a temporary file in the destination folder, then ``os.replace``), so
 an interrupted run never leaves a half-written file. ``cluster``, ``demo`` and
 ``compare-losses`` compute everything before writing any file, then replace
-their outputs together and remove those of an earlier run that this one does
-not write, so the output folder always holds one run. User errors (an empty
-folder, an unreadable image, k larger than the number of images...) end with a
-one-line message on stderr and exit status 1; ``--debug`` shows the traceback.
+their outputs together (restoring the previous ones if a replacement fails) and
+remove those of the previous run that this one does not write, if still as that
+run wrote them (a manifest in the folder lists them with their SHA-256); a file
+of the same name that the command did not write is left, with a note. User
+errors (an empty folder, an unreadable image, k larger than the number of
+images...) end with a one-line message on stderr and exit status 1; ``--debug``
+shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import hashlib
 import html
 import io
 import json
@@ -78,30 +82,156 @@ _OUTPUT_NAMES = frozenset(
     }
 )
 
+# Written last in --out: the name and SHA-256 of every output of the run. A later
+# run removes a file it does not write only if it is listed here and unchanged.
+_MANIFEST = ".robustkmeans-outputs.json"
 
-def _write_outputs(out: Path, files: dict[str, bytes | str]):
+# Replaced last, so that the page and the summary are the last to change.
+_WRITTEN_LAST = ("report.html", "summary.json")
+
+
+def _sha256(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a regular file (not a link), or ``None`` when it cannot be read."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _read_manifest(out: Path) -> dict[str, str]:
+    """The outputs that the previous run wrote in ``out``, with their SHA-256.
+
+    Without a readable manifest, no file is known to be ours: ``{}``.
+    """
+    try:
+        data = json.loads((out / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}
+    return {
+        name: digest
+        for name, digest in files.items()
+        if name in _OUTPUT_NAMES and isinstance(digest, str)
+    }
+
+
+def _check_destinations(out: Path, names) -> None:
+    """Refuse, before anything is replaced, a destination that cannot be written."""
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in {out}: permission denied; no output was changed.")
+    for name in names:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            raise UserError(
+                f"cannot write {path}: it is a folder; move it away and rerun "
+                "(no output was changed)."
+            )
+
+
+def _backup(path: Path) -> str:
+    """Rename ``path`` to a new, unused name in its folder and return that name."""
+    fd, backup = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".bak")
+    os.close(fd)
+    try:
+        os.replace(path, backup)
+    except BaseException:
+        Path(backup).unlink(missing_ok=True)
+        raise
+    return backup
+
+
+def _write_outputs(out: Path, files: dict[str, bytes | str], command: str = "cluster"):
     """Write the outputs of a run together, then drop those of an earlier run.
 
-    Every file is first written to a temporary file in ``out``; only once all
-    are written are they renamed into place, so a run that fails leaves the
-    previous outputs as they were. Then the files of :data:`_OUTPUT_NAMES` that
-    this run did not write (an earlier run's ``silhouette.png``...) are removed,
-    so the folder never mixes two runs. Nothing else in ``out`` is touched.
+    Every file is first written to a temporary file in ``out`` and every
+    destination is checked; only then are they renamed into place, each old
+    file of the same name set aside as a backup in ``out`` first,
+    ``report.html`` and ``summary.json`` last, then the manifest
+    :data:`_MANIFEST`. If a rename fails, the files already replaced are
+    restored from their backups, so a run that fails leaves the previous
+    outputs as they were.
+
+    A file of :data:`_OUTPUT_NAMES` that this run does not write (an earlier
+    run's ``silhouette.png``...) is removed only if the manifest lists it and it
+    is still exactly what that run wrote; any other (the user's own file, or one
+    changed since) is left, with a note on stderr. Nothing else in ``out`` is
+    touched.
     """
     out.mkdir(parents=True, exist_ok=True)
+    ours = _read_manifest(out)
+    stale, left = [], []
+    for name in sorted(_OUTPUT_NAMES - set(files)):
+        path = out / name
+        if not os.path.lexists(path):
+            continue
+        if name in ours and _file_sha256(path) == ours[name]:
+            stale.append(name)
+        else:
+            left.append(name)
+    last = [name for name in _WRITTEN_LAST if name in files]
+    order = [*(name for name in files if name not in last), *last]
+    manifest = json.dumps(
+        {
+            "written_by": "robustkmeans",
+            "files": {name: _sha256(files[name]) for name in sorted(files)},
+        },
+        indent=2,
+    )
+    _check_destinations(out, [*order, *stale, _MANIFEST])
+
     temporary = {}
+    done = []  # [path, its backup or None, whether the new file is in place]
     try:
-        for name, data in files.items():
-            temporary[name] = _write_temporary(out, name, data)
-        for name, tmp in temporary.items():
-            os.replace(tmp, out / name)
+        for name in order:
+            temporary[name] = _write_temporary(out, name, files[name])
+        temporary[_MANIFEST] = _write_temporary(out, _MANIFEST, manifest)
+        for name in [*order, *stale, _MANIFEST]:  # a stale file only goes to its backup
+            path = out / name
+            step = [path, None, False]
+            done.append(step)
+            if os.path.lexists(path):
+                step[1] = _backup(path)
+            if name in temporary:
+                step[2] = True  # before the rename: an interrupt just after it is undone too
+                os.replace(temporary[name], path)
+                del temporary[name]
+    except BaseException:
+        for path, backup, placed in reversed(done):  # undo, last first
+            try:
+                if backup is not None:
+                    os.replace(backup, path)
+                elif placed:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass  # undo the others still
+        raise
     finally:
         for tmp in temporary.values():
             Path(tmp).unlink(missing_ok=True)  # those not renamed (after an error)
-    for name in sorted(_OUTPUT_NAMES - set(files)):
-        stale = out / name
-        if stale.is_file() and not stale.is_symlink():
-            stale.unlink()
+    for _, backup, _ in done:
+        if backup is not None:
+            try:
+                os.unlink(backup)
+            except OSError:
+                pass  # the run succeeded; a leftover backup harms nothing
+    for name in left:
+        print(
+            f"robustkmeans {command}: note: left {out / name} as it is: not written by the "
+            "previous robustkmeans run in this folder, or changed since",
+            file=sys.stderr,
+        )
 
 
 def _figure_png(figure) -> bytes:
@@ -688,7 +818,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "report.html": _html_page(f"Clusters of {root}", sections),
         "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
-    _write_outputs(out, files)  # only now, once everything is built
+    _write_outputs(out, files, args.command)  # only now, once everything is built
     return summary
 
 
@@ -780,7 +910,9 @@ def _cmd_compare_losses(args) -> int:
     ]
     report = _html_page(f"Losses compared on {args.image_dir}", sections)
     _write_outputs(
-        out, {"labels.csv": labels_csv, "compare_losses.png": png, "report.html": report}
+        out,
+        {"labels.csv": labels_csv, "compare_losses.png": png, "report.html": report},
+        args.command,
     )
     print(f"features: {note}")
     for row in table:

@@ -408,12 +408,110 @@ def test_outputs_of_an_earlier_run_are_removed(image_dir, tmp_path):
     assert main(["compare-losses", *common, "--k", "2"]) == 0
     assert not (out / "summary.json").exists()  # it described the cluster run
     assert sorted(p.name for p in out.iterdir()) == [
+        ".robustkmeans-outputs.json",
         "compare_losses.png",
         "labels.csv",
         "notes.txt",
         "photo.png",
         "report.html",
     ]
+    manifest = json.loads((out / ".robustkmeans-outputs.json").read_text())
+    assert manifest["files"] == {
+        name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+        for name in ("compare_losses.png", "labels.csv", "report.html")
+    }
+
+
+def _notes(err):
+    return [line for line in err.splitlines() if ": note: left " in line]
+
+
+def test_files_of_an_output_name_not_written_by_the_command_are_kept(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "summary.json").write_text('{"my": "own data"}')
+    (out / "silhouette.png").write_text("notes")
+    common = [str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(["compare-losses", *common, "--k", "2"]) == 0
+    assert (out / "summary.json").read_text() == '{"my": "own data"}'
+    assert (out / "silhouette.png").read_text() == "notes"
+    notes = _notes(capsys.readouterr().err)
+    assert len(notes) == 2
+    assert "silhouette.png" in notes[0] and "summary.json" in notes[1]
+    assert all(line.startswith("robustkmeans compare-losses: note:") for line in notes)
+    # a later run overwrites summary.json (it writes one) but still not silhouette.png,
+    # which no manifest lists
+    assert main(["cluster", *common, "--k", "1"]) == 0
+    assert json.loads((out / "summary.json").read_text())["metrics"]["k"] == 1
+    assert (out / "silhouette.png").read_text() == "notes"
+    assert ["silhouette.png" in line for line in _notes(capsys.readouterr().err)] == [True]
+
+
+def test_a_stale_output_changed_since_is_kept(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    common = [str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(["cluster", *common, "--k", "auto", "--k-range", "2:3"]) == 0
+    assert (out / "silhouette.png").is_file()
+    with open(out / "k_selection.png", "ab") as f:
+        f.write(b"edited")
+    edited = (out / "k_selection.png").read_bytes()
+    capsys.readouterr()
+    assert main(["cluster", *common, "--k", "1"]) == 0  # writes neither figure
+    assert not (out / "silhouette.png").exists()  # ours and unchanged: removed
+    assert (out / "k_selection.png").read_bytes() == edited  # changed since: kept
+    notes = _notes(capsys.readouterr().err)
+    assert len(notes) == 1 and str(out / "k_selection.png") in notes[0]
+    assert not [p for p in out.iterdir() if p.name.endswith((".tmp", ".bak"))]
+
+
+def test_a_folder_in_place_of_an_output_changes_no_output(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--k", "auto", "--k-range", "2:3"]) == 0
+    (out / "scatter.png").unlink()
+    (out / "scatter.png").mkdir()
+    files = sorted(p for p in out.iterdir() if p.is_file())
+    before = _digests(files)
+    assert main([*argv, "--k", "3"]) == 1
+    line = _error_line(capsys)
+    assert "scatter.png" in line and "is a folder" in line and "no output was changed" in line
+    assert sorted(p for p in out.iterdir() if p.is_file()) == files
+    assert _digests(files) == before
+    assert (out / "scatter.png").is_dir()
+
+
+def test_a_failed_replacement_restores_the_previous_outputs(
+    image_dir, tmp_path, capsys, monkeypatch
+):
+    from robustkmeans import cli
+
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--k", "auto", "--k-range", "2:3"]) == 0
+    files = sorted(out.iterdir())
+    before = _digests(files)
+    replace = os.replace
+    seen = []
+
+    def failing(src, dst):
+        seen.append(Path(dst).name)
+        # once, for the last output: after the others and the stale figures moved
+        if Path(dst).name == "summary.json" and seen.count("summary.json") == 1:
+            raise OSError("disk full")
+        return replace(src, dst)
+
+    monkeypatch.setattr(cli.os, "replace", failing)
+    assert main([*argv, "--k", "1"]) == 1
+    assert "disk full" in _error_line(capsys)
+    placed = list(dict.fromkeys(name for name in seen if not name.startswith(".")))
+    assert placed[-2:] == ["report.html", "summary.json"]  # the page and summary last
+    monkeypatch.setattr(cli.os, "replace", replace)
+    assert sorted(out.iterdir()) == files  # no backup or temporary file left
+    assert _digests(files) == before  # k_selection.png and silhouette.png back too
 
 
 @pytest.mark.parametrize("command", ["cluster", "compare-losses"])
