@@ -621,7 +621,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the ``"auto"`` pilot and MacQueen's visiting order.
     copy_x : bool, default=True
-        If False, dense ``X`` is centered in place during ``fit`` and restored after.
+        If False, dense ``X`` is centered in place during ``fit`` and restored after
+        (Euclidean losses: ``square``, ``correntropy``, ``epsilon_insensitive``; the
+        separable losses work on ``X`` as given and never copy it).
     verbose : int, default=0
         Print the objective at each iteration.
 
@@ -837,7 +839,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             accept_sparse=self._accept_sparse(),
             dtype=[np.float64, np.float32],
             order="C",
-            copy=self.copy_x,
+            # (only the Euclidean losses center X: the copy protects the caller's)
+            copy=self.copy_x and get_loss(self.loss, 1.0).euclidean,
             accept_large_sparse=False,
         )
         n_samples = X.shape[0]
@@ -862,9 +865,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             self._validate_center_shape(X, init)
 
         # every loss depends on x - m only: centering X costs nothing and makes the
-        # expanded Euclidean distances accurate, as in scikit-learn's KMeans
+        # expanded Euclidean distances accurate, as in scikit-learn's KMeans. The
+        # separable losses work on the exact differences x - m and gain nothing from
+        # it; uncentered, their centers (medians: sample values) and their ties are
+        # exactly those of the data, as predict sees them
         X_mean = None
-        if not sp.issparse(X):
+        if not sp.issparse(X) and get_loss(self.loss, 1.0).euclidean:
             X_mean = X.mean(axis=0)
             X -= X_mean
             if init_is_array:

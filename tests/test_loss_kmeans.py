@@ -238,6 +238,22 @@ def test_hartigan_robust_losses_improve_on_lloyd_at_scale_in_float32(loss):
     np.testing.assert_array_equal(hartigan.predict(X), hartigan.labels_)
 
 
+def test_absolute_on_integer_data_centers_and_ties_are_those_of_the_data():
+    # separable losses work on x - m, uncentered: medians of integer data are
+    # integers, and tied costs are exact ties, broken in fit as predict breaks them
+    rng = np.random.default_rng(36)
+    rng.integers(20, 150, size=3)  # (the draws of the random case that found it)
+    X = rng.standard_t(2, size=(69, 2)) + 3 * rng.normal(size=(3, 2))[rng.integers(3, size=69)]
+    X = np.round(X)
+    w = rng.uniform(0.2, 3, 69)
+    km = LossKMeans(3, loss="absolute", n_init=1, random_state=36).fit(X, sample_weight=w)
+    costs = km.transform(X)
+    tied = np.sum(costs == costs.min(axis=1, keepdims=True), axis=1) > 1
+    assert tied.any()
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_ * 2, np.round(km.cluster_centers_ * 2))
+
+
 def test_hartigan_epsilon_insensitive_improves_in_two_dimensions():
     # in few dimensions the screen's curvature must be right (the radial curvature
     # of a distance is 0): with it wrong, no candidate ever verified
