@@ -366,17 +366,35 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     drift = np.zeros(n_clusters)  # weight moved in or out since ``insertion[:, c]``
     stale = False
 
-    def update_removal(clusters):
-        for c in clusters:
+    def sq_distances(c):
+        # (Euclidean losses) squared distances of every sample to center c, chunked,
+        # no densified rows (sparse X stays sparse)
+        return _kernels.cost_matrix(X, x_sq, centers[[c]], SquareLoss(), n_threads)[:, 0]
+
+    def update_removal(clusters, d2s=None):
+        for j, c in enumerate(clusters):
             members = np.flatnonzero(labels == c)
-            if members.size:
+            if not members.size:
+                continue
+            if loss.euclidean:
+                d2 = sq_distances(c) if d2s is None else d2s[:, j]
+                curvatures[c], removal[members] = loss.cluster_terms(
+                    X, centers[c], sample_weight[members], d2=d2[members]
+                )
+            else:
                 curvatures[c], removal[members] = loss.cluster_terms(
                     _kernels.dense_rows(X, members), centers[c], sample_weight[members]
                 )
 
-    def update_insertion(clusters):
-        for c in clusters:
+    def update_insertion(clusters, d2s=None):
+        for j, c in enumerate(clusters):
             drift[c] = 0
+            if loss.euclidean:
+                d2 = sq_distances(c) if d2s is None else d2s[:, j]
+                insertion[:, c] = loss.reopt_gain(
+                    X, centers[c], sample_weight, curvatures[c], 1, d2=d2
+                )
+                continue
             for sl in _kernels._slices(n_samples):
                 insertion[sl, c] = loss.reopt_gain(
                     _kernels.dense_rows(X, rows[sl]), centers[c], sample_weight[sl],
@@ -455,11 +473,17 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             continue
         n_iter += 1
         path.append(float(current.sum()))
-        costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
+        d2s = None
+        if loss.euclidean:
+            # one pass gives the costs and the screen's terms
+            d2s = _kernels.cost_matrix(X, x_sq, centers[touched], SquareLoss(), n_threads)
+            costs[:, touched] = loss.cost_from_sq_distances(d2s)
+        else:
+            costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
         if second_order:
-            update_removal(touched)
-            due = touched[drift[touched] > 0.05 * W[touched]]
-            update_insertion(due)
+            update_removal(touched, d2s)
+            due = drift[touched] > 0.05 * W[touched]
+            update_insertion(touched[due], None if d2s is None else d2s[:, due])
             stale = bool(np.any(drift > 0))
 
     return _settled(

@@ -208,32 +208,35 @@ class _Loss:
     #: ``absolute`` has none: Hartigan then screens with the square loss's formula)
     has_curvature = True
 
-    def _derivatives(self, X, center):
+    def _derivatives(self, X, center, d2=None):
         """Per row of ``X`` at ``center``: the gradient of the cost in ``m``, its
         curvature along that gradient, and its mean curvature (trace of the Hessian
         over ``d``). For a separable loss, rho' and rho'' at each residual, ``(n, d)``
         (the last two coincide, per coordinate). For a Euclidean loss
         ``cost = g(r) = f(r^2)``, ``r = ||x - m||``: the gradient's norm
         ``g'(r) = 2 f' r``, the radial curvature ``g''(r) = 2 f' + 4 f'' r^2`` and the
-        mean curvature ``(g'' + (d - 1) g'/r) / d``, ``(n,)`` each."""
-        # a screen's precision: the data's dtype (float32 halves the traffic)
-        R = np.subtract(X, np.asarray(center, dtype=X.dtype))
+        mean curvature ``(g'' + (d - 1) g'/r) / d``, ``(n,)`` each; from the squared
+        distances ``d2`` when given (``X``, dense or sparse, then only gives ``d``)."""
         if self.euclidean:
-            d2 = np.einsum("ij,ij->i", R, R)
+            if d2 is None:
+                # a screen's precision: the data's dtype (float32 halves the traffic)
+                R = np.subtract(X, np.asarray(center, dtype=X.dtype))
+                d2 = np.einsum("ij,ij->i", R, R)
+            n_features = X.shape[1]
             slope = 2 * self.d_cost_d_sq(d2)  # g'(r) / r
             radial = slope + 4 * self.d2_cost_d_sq2(d2) * d2
-            mean = (radial + (X.shape[1] - 1) * slope) / X.shape[1]
+            mean = (radial + (n_features - 1) * slope) / n_features
             return slope * np.sqrt(d2), radial, mean
-        psi, dpsi = self.psi_dpsi(R)
+        psi, dpsi = self.psi_dpsi(np.subtract(X, np.asarray(center, dtype=X.dtype)))
         return psi, dpsi, dpsi
 
-    def curvature(self, X, center, w):
+    def curvature(self, X, center, w, d2=None):
         """Mean curvature of a cluster's weighted cost at its center,
         ``sum_i w_i`` times each sample's: per coordinate for a separable loss, a
         scalar (the Hessian's trace over ``d``) for a Euclidean one."""
-        return np.asarray(w, dtype=np.float64) @ self._derivatives(X, center)[2]
+        return np.asarray(w, dtype=np.float64) @ self._derivatives(X, center, d2)[2]
 
-    def reopt_gain(self, X, center, w, curvature, sign):
+    def reopt_gain(self, X, center, w, curvature, sign, d2=None):
         """Second-order estimate of what re-optimising ``center`` gains once row ``i``
         of ``X`` is removed from its cluster (``sign=-1``) or added (``sign=+1``):
         ``w_i^2 / 2 sum_j psi_ij^2 / (curvature_j + sign w_i psi'_ij)``, Newton's
@@ -241,16 +244,22 @@ class _Loss:
         ``psi'`` the sample's own curvature along it (exact for the square loss, where
         it gives Hartigan's ``W / (W -+ w)`` factors). Infinite where the curvature
         left is not positive and the gradient is not zero (the caller caps it by what
-        the cluster's cost allows)."""
-        psi, dpsi, _ = self._derivatives(X, center)
+        the cluster's cost allows). ``d2``: as for ``_derivatives``."""
+        psi, dpsi, _ = self._derivatives(X, center, d2)
         return self._gain(psi, dpsi, w, curvature, sign)
 
-    def cluster_terms(self, X, center, w):
-        """``curvature(X, center, w)`` and ``reopt_gain(X, center, w, curvature, -1)``
-        of a cluster's own samples, from one evaluation of the derivatives."""
-        psi, dpsi, mean = self._derivatives(X, center)
+    def cluster_terms(self, X, center, w, d2=None):
+        """The curvature of a cluster (``curvature``) and the gains of its own samples
+        leaving it, from one evaluation of the derivatives.
+
+        A leaving sample takes out the share it contributed to the (mean) curvature:
+        along its own gradient the rest of the cluster curves like the cluster's
+        mean less that share (for the separable losses and ``square`` the same as
+        ``reopt_gain(..., -1)``; for a Euclidean loss in many dimensions a much better
+        estimate than removing its radial curvature, which is 0 for a distance)."""
+        psi, _, mean = self._derivatives(X, center, d2)
         curvature = np.asarray(w, dtype=np.float64) @ mean
-        return curvature, self._gain(psi, dpsi, w, curvature, -1)
+        return curvature, self._gain(psi, mean.copy(), w, curvature, -1)
 
     @staticmethod
     def _gain(psi, dpsi, w, curvature, sign):

@@ -339,8 +339,8 @@ def test_reopt_gain_estimates_the_exact_transfer_gain(name, scale, rtol, n_featu
     w = rng.uniform(0.5, 2, 60)
     m = loss.center(X, w)
     total = loss.objective(X, m, w)
-    curvature = loss.curvature(X, m, w)
-    leaving = loss.reopt_gain(X[:5], m, w[:5], curvature, -1)
+    curvature, leaving = loss.cluster_terms(X, m, w)
+    assert curvature == pytest.approx(loss.curvature(X, m, w))
     Y = rng.standard_t(3, size=(5, n_features))
     joining = loss.reopt_gain(Y, m, np.ones(5), curvature, 1)
     for i in range(5):
