@@ -78,7 +78,13 @@ def _tolerance(X, tol):
 
         variances = mean_variance_axis(X, axis=0)[1]
     else:
-        variances = np.var(X, axis=0)
+        # chunk by chunk: np.var would hold a centered copy of all the data
+        mean = X.mean(axis=0, dtype=np.float64)
+        squares = np.zeros(X.shape[1])
+        for sl in _kernels._slices(X.shape[0]):
+            R = X[sl] - mean
+            squares += np.einsum("ij,ij->j", R, R)
+        variances = squares / X.shape[0]
     return float(np.mean(variances) * tol)
 
 
