@@ -78,10 +78,11 @@ def _tolerance(X, tol):
 
         variances = mean_variance_axis(X, axis=0)[1]
     else:
-        # chunk by chunk: np.var would hold a centered copy of all the data
-        mean = X.mean(axis=0, dtype=np.float64)
+        # chunk by chunk: np.var would hold a centered copy of all the data (and
+        # is slower than these chunks, which stay in cache)
+        mean = X.mean(axis=0)
         squares = np.zeros(X.shape[1])
-        for sl in _kernels._slices(X.shape[0]):
+        for sl in _kernels._slices(X.shape[0], 4096):
             R = X[sl] - mean
             squares += np.einsum("ij,ij->j", R, R)
         variances = squares / X.shape[0]
