@@ -78,14 +78,29 @@ def _tolerance(X, tol):
 
         variances = mean_variance_axis(X, axis=0)[1]
     else:
-        # chunk by chunk: np.var would hold a centered copy of all the data (and
-        # is slower than these chunks, which stay in cache)
-        mean = X.mean(axis=0)
-        squares = np.zeros(X.shape[1])
+        # chunk by chunk (np.var would hold a centered copy of all the data, and is
+        # slower than these chunks, which stay in cache): each chunk's mean and sum
+        # of squared deviations, combined in float64 (Chan et al.); the data is
+        # shifted by one sample so that float32 chunk sums stay accurate far from
+        # the origin (the separable losses see X uncentered)
+        ref = X[0].copy()
+        count, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
         for sl in _kernels._slices(X.shape[0], 4096):
-            R = X[sl] - mean
-            squares += np.einsum("ij,ij->j", R, R)
-        variances = squares / X.shape[0]
+            R = X[sl] - ref
+            size = R.shape[0]
+            chunk_mean = R.mean(axis=0)
+            R -= chunk_mean
+            chunk_m2 = np.einsum("ij,ij->j", R, R).astype(np.float64)
+            # the deviations are taken from a rounded mean: correct for it
+            residual = R.mean(axis=0).astype(np.float64)
+            chunk_m2 -= size * residual**2
+            chunk_mean = chunk_mean + residual
+            delta = chunk_mean - mean
+            total = count + size
+            mean += delta * size / total
+            m2 += chunk_m2 + delta**2 * count * size / total
+            count = total
+        variances = m2 / count
     return float(np.mean(variances) * tol)
 
 
@@ -173,8 +188,10 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
             # unchanged labels: converged when the update is exact; otherwise the
             # remaining center movement is the exact solver's job (below), which gets
             # there in fewer, cheaper steps than further Lloyd passes
-            strict = loss.exact_update
-            if verbose and strict:
+            # (a warm-started iterative solver's centers move by rounding even with
+            # the same labels: inertia_ is then taken at them, by a last assignment)
+            strict = loss.closed_form
+            if verbose and loss.exact_update:
                 print(f"Converged at iteration {i}: strict convergence.")
             elif verbose:
                 print(f"Labels unchanged at iteration {i}: exact centers next.")
@@ -652,9 +669,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the ``"auto"`` pilot and MacQueen's visiting order.
     copy_x : bool, default=True
-        If False, dense ``X`` is centered in place during ``fit`` and restored after
-        (Euclidean losses: ``square``, ``correntropy``, ``epsilon_insensitive``; the
-        separable losses work on ``X`` as given and never copy it).
+        If False, dense ``X`` is centered in place during ``fit`` and restored after,
+        up to rounding as in :class:`~sklearn.cluster.KMeans` (Euclidean losses:
+        ``square``, ``correntropy``, ``epsilon_insensitive``; the separable losses
+        work on ``X`` as given and never copy it).
     verbose : int, default=0
         Print the objective at each iteration.
 

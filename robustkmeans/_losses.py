@@ -664,14 +664,17 @@ class _NewtonSeparableLoss(_Loss):
     def _converged(self, m, moved, bisected, eps):
         """Which coordinates are solved after a step of length ``moved`` to ``m``.
 
-        The center is wanted to ``sqrt(eps)`` of its scale (``max(|m|, scale)``),
-        where the cost is flat to rounding: its excess over the minimum is of order
-        ``eps`` relative. After a bisection the error is at most the step itself. After
+        The center is wanted to ``sqrt(eps)`` of the loss's scale, where the cost is
+        flat to rounding (its excess over the minimum is of order ``eps`` relative),
+        or to two spacings of the floating-point numbers at ``m`` far from the origin,
+        where the differences ``x - m`` resolve no finer (not to ``sqrt(eps) |m|``: the
+        data is not centered for these losses, and ``|m|`` may be large against the
+        scale). After a bisection the error is at most the step itself. After
         a Newton step of length ``e`` it is at most ``K e^2 / (2 scale)``: with a bound
         ``K`` the iteration stops as soon as that is below the target, one pass earlier
         than waiting for a step that is itself at the target.
         """
-        target = np.sqrt(eps) * np.maximum(np.abs(m), self.scale)
+        target = np.maximum(np.sqrt(eps) * self.scale, 2 * np.spacing(np.abs(m)))
         done = moved <= target
         K = self.newton_error_constant
         if K is not None:

@@ -254,6 +254,41 @@ def test_absolute_on_integer_data_centers_and_ties_are_those_of_the_data():
     np.testing.assert_array_equal(km.cluster_centers_ * 2, np.round(km.cluster_centers_ * 2))
 
 
+@pytest.mark.parametrize("loss", ["huber", "pseudo_huber", "absolute"])
+def test_separable_fit_far_from_the_origin_in_float32(loss):
+    # the separable losses see X uncentered: the same points shifted by 1e4 must
+    # give the same centers to the spacing of float32 there, the same labels, the
+    # same tolerance, and inertia_ at the final centers
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.standard_t(3, size=(300, 8)) + 6 * rng.normal(size=8) for _ in range(3)])
+    X = X.astype(np.float32)
+    init = X[[0, 300, 600]]
+    kw = dict(loss=loss, n_init=1, delta=1.0, tol=0)
+    near = LossKMeans(3, init=init, **kw).fit(X)
+    far = LossKMeans(3, init=init + np.float32(1e4), **kw).fit(X + np.float32(1e4))
+    np.testing.assert_array_equal(far.labels_, near.labels_)
+    spacing = np.spacing(np.float32(1e4))
+    np.testing.assert_allclose(far.cluster_centers_ - 1e4, near.cluster_centers_, atol=2 * spacing)
+    for km, data in ((near, X), (far, X + np.float32(1e4))):
+        assert km.inertia_ == pytest.approx(-km.score(data), rel=1e-6)
+    from robustkmeans._loss_kmeans import _tolerance
+
+    # (float32 sums of 100,000 values near 1e4 lose the unit spread entirely)
+    Y = (rng.normal(size=(100_000, 4)) + 1e4).astype(np.float32)
+    exact = np.mean(np.var(Y.astype(np.float64), axis=0))
+    assert _tolerance(Y, 1.0) == pytest.approx(exact, rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_fit_never_writes_to_the_callers_array(loss):
+    X, _ = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
+    X.setflags(write=False)
+    LossKMeans(3, loss=loss, n_init=1, random_state=0).fit(X)
+    if loss in ("absolute", "huber", "pseudo_huber"):
+        # these never center X: no copy needed, even with copy_x=False
+        LossKMeans(3, loss=loss, n_init=1, random_state=0, copy_x=False).fit(X)
+
+
 def test_hartigan_epsilon_insensitive_improves_in_two_dimensions():
     # in few dimensions the screen's curvature must be right (the radial curvature
     # of a distance is 0): with it wrong, no candidate ever verified
