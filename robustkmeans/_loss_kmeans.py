@@ -359,7 +359,21 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     n_samples, n_clusters = X.shape[0], centers.shape[0]
     w = sample_weight.astype(np.float64)
     rows = np.arange(n_samples)
-    costs = _kernels.cost_matrix(X, x_sq, centers, loss, n_threads).astype(np.float64)
+    costs = np.empty((n_samples, n_clusters))
+    # (Euclidean losses) the squared distances behind the costs, kept for the
+    # screen's terms: one chunked pass gives both, and sparse X stays sparse
+    d2 = np.empty((n_samples, n_clusters), X.dtype) if loss.euclidean else None
+
+    def refresh_costs(clusters):
+        if loss.euclidean:
+            d2[:, clusters] = _kernels.cost_matrix(
+                X, x_sq, centers[clusters], SquareLoss(), n_threads
+            )
+            costs[:, clusters] = loss.cost_from_sq_distances(d2[:, clusters])
+        else:
+            costs[:, clusters] = _kernels.cost_matrix(X, x_sq, centers[clusters], loss, n_threads)
+
+    refresh_costs(np.arange(n_clusters))
     W = np.bincount(labels, weights=w, minlength=n_clusters)
 
     def solve(members, start):
@@ -390,33 +404,26 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     drift = np.zeros(n_clusters)  # weight moved in or out since ``insertion[:, c]``
     stale = False
 
-    def sq_distances(c):
-        # (Euclidean losses) squared distances of every sample to center c, chunked,
-        # no densified rows (sparse X stays sparse)
-        return _kernels.cost_matrix(X, x_sq, centers[[c]], SquareLoss(), n_threads)[:, 0]
-
-    def update_removal(clusters, d2s=None):
-        for j, c in enumerate(clusters):
+    def update_removal(clusters):
+        for c in clusters:
             members = np.flatnonzero(labels == c)
             if not members.size:
                 continue
             if loss.euclidean:
-                d2 = sq_distances(c) if d2s is None else d2s[:, j]
                 curvatures[c], removal[members] = loss.cluster_terms(
-                    X, centers[c], sample_weight[members], d2=d2[members]
+                    X, centers[c], sample_weight[members], d2=d2[members, c]
                 )
             else:
                 curvatures[c], removal[members] = loss.cluster_terms(
                     _kernels.dense_rows(X, members), centers[c], sample_weight[members]
                 )
 
-    def update_insertion(clusters, d2s=None):
-        for j, c in enumerate(clusters):
+    def update_insertion(clusters):
+        for c in clusters:
             drift[c] = 0
             if loss.euclidean:
-                d2 = sq_distances(c) if d2s is None else d2s[:, j]
                 insertion[:, c] = loss.reopt_gain(
-                    X, centers[c], sample_weight, curvatures[c], 1, d2=d2
+                    X, centers[c], sample_weight, curvatures[c], 1, d2=d2[:, c]
                 )
                 continue
             for sl in _kernels._slices(n_samples):
@@ -497,17 +504,10 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             continue
         n_iter += 1
         path.append(float(current.sum()))
-        d2s = None
-        if loss.euclidean:
-            # one pass gives the costs and the screen's terms
-            d2s = _kernels.cost_matrix(X, x_sq, centers[touched], SquareLoss(), n_threads)
-            costs[:, touched] = loss.cost_from_sq_distances(d2s)
-        else:
-            costs[:, touched] = _kernels.cost_matrix(X, x_sq, centers[touched], loss, n_threads)
+        refresh_costs(touched)
         if second_order:
-            update_removal(touched, d2s)
-            due = drift[touched] > 0.05 * W[touched]
-            update_insertion(touched[due], None if d2s is None else d2s[:, due])
+            update_removal(touched)
+            update_insertion(touched[drift[touched] > 0.05 * W[touched]])
             stale = bool(np.any(drift > 0))
 
     return _settled(
