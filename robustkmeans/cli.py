@@ -395,27 +395,24 @@ def _n_clusters(value: str) -> int:
     return k
 
 
-def _positive_int(value: str) -> int:
+def _checked_int(value: str, ok, expected: str) -> int:
+    """``int(value)`` where ``ok`` accepts it, else argparse's error naming ``expected``."""
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value!r}")
+        number = None
+    if number is None or not ok(number):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
     return number
+
+
+def _positive_int(value: str) -> int:
+    return _checked_int(value, lambda n: n >= 1, "an integer >= 1")
 
 
 def _sample_size(value: str) -> int:
     """``--silhouette-sample-size``: 0 (all samples) or at least 2."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0 or number == 1:
-        raise argparse.ArgumentTypeError(
-            f"expected 0 (use all images) or an integer >= 2, got {value!r}"
-        )
-    return number
+    return _checked_int(value, lambda n: n == 0 or n >= 2, "0 (use all images) or an integer >= 2")
 
 
 def _k_range(value: str) -> list[int]:
