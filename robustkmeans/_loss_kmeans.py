@@ -882,14 +882,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             )
         if sp.issparse(X):
             self._check_sparse(X)
+        # only the Euclidean losses center X (below): the copy protects the caller's
+        centers_x = get_loss(self.loss, 1.0).euclidean
         X = validate_data(
             self,
             X,
             accept_sparse=self._accept_sparse(),
             dtype=[np.float64, np.float32],
             order="C",
-            # (only the Euclidean losses center X: the copy protects the caller's)
-            copy=self.copy_x and get_loss(self.loss, 1.0).euclidean,
+            copy=self.copy_x and centers_x,
             accept_large_sparse=False,
         )
         n_samples = X.shape[0]
@@ -919,7 +920,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         # it; uncentered, their centers (medians: sample values) and their ties are
         # exactly those of the data, as predict sees them
         X_mean = None
-        if not sp.issparse(X) and get_loss(self.loss, 1.0).euclidean:
+        if not sp.issparse(X) and centers_x:
             X_mean = X.mean(axis=0)
             X -= X_mean
             if init_is_array:
