@@ -150,6 +150,61 @@ def _sq_dist_chunk(Xc, xsq_c, centers, csq=None):
     return d2
 
 
+def _expansion_rtol(dtype):
+    """Squared distances below this fraction of ``||x||^2 + ||m||^2`` are not resolved
+    by the expansion ``||x||^2 - 2 x.m + ||m||^2`` (its rounding error is a few ``eps``
+    of that sum): ``eps^(1/3)``, so that above it the error is at most a few
+    ``eps^(2/3)`` relative (2.4e-5 in float32, 3.7e-11 in float64)."""
+    return float(np.finfo(dtype).eps) ** (1 / 3)
+
+
+def exact_own(Xc, xsq_c, centers, csq, labels, own):
+    """Replace, in place, the expanded squared distances ``own`` of the samples to
+    their own centers by the exact ``||x - m||^2`` where the expansion cannot resolve
+    them: tight clusters far from the origin of the expansion (the data's mean in
+    ``fit``). There, the expanded costs would be rounding noise, and so would the
+    objective and the majorise-minimise weights. A per-chunk screen first, so that
+    chunks with no such sample cost two reductions."""
+    rtol = _expansion_rtol(own.dtype)
+    if own.size == 0 or own.min() > rtol * (xsq_c.max() + csq.max()):
+        return own
+    risky = np.flatnonzero(own <= rtol * (xsq_c + csq[labels]))
+    if risky.size:
+        R = dense_rows(Xc, risky) - centers[labels[risky]]
+        own[risky] = np.einsum("ij,ij->i", R, R)
+    return own
+
+
+#: expanded squared distances closer than this many ``eps`` of ``||x||^2 + ||m||^2``
+#: to the least one are re-ranked by exact distances (the expansion's rounding error
+#: is a few ``eps`` of that sum, up to about ``sqrt(n_features)`` of them)
+_TIE_EPS = 64
+
+
+def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels):
+    """Re-rank, in place, the samples whose least expanded distance is within
+    rounding of another one, by exact distances ``||x - m||^2`` (ties then to the
+    lower index, ``argmin``'s rule): exact ties (a sample halfway between two centers)
+    and near-duplicate centers would otherwise be decided by the expansion's rounding,
+    which depends on its origin (the data's mean in ``fit``, the centers' in
+    ``predict``). Their rows of ``d2`` become exact."""
+    n, n_centers = d2.shape
+    if n == 0 or n_centers < 2:
+        return
+    best = d2[np.arange(n), labels]
+    tol = _TIE_EPS * float(np.finfo(d2.dtype).eps) * (xsq_c + csq.max())
+    rows = np.flatnonzero(np.count_nonzero(d2 <= (best + tol)[:, None], axis=1) > 1)
+    if rows.size == 0:
+        return
+    Xr = dense_rows(Xc, rows)
+    exact = np.empty((rows.size, n_centers), dtype=d2.dtype)
+    for j, center in enumerate(centers):
+        R = Xr - center
+        exact[:, j] = np.einsum("ij,ij->i", R, R)
+    labels[rows] = np.argmin(exact, axis=1)
+    d2[rows] = exact
+
+
 def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
     """``S[c] = sum_{i: labels_i = c} coef_i x_i`` for one chunk, as a product with an
     indicator matrix; with ``labels_old``, minus the same sums over ``labels_old``
@@ -194,8 +249,15 @@ def _chunk_rows(X, x_sq, sl, shift):
     return Xc, row_sq_norms(Xc)
 
 
-def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True, shift=None):
+def euclidean_pass(
+    X, sample_weight, x_sq, centers, loss, n_threads, stats=True, shift=None, ties=False
+):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
+
+    The distances to the assigned centers are exact where the expansion cannot
+    resolve them (``exact_own``); with ``ties``, so is the ranking of the samples
+    within rounding of two centers (``resolve_near_ties``: the final assignment and
+    ``predict``, not every Lloyd pass).
 
     Returns
     -------
@@ -217,8 +279,11 @@ def euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, stats=True,
         Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
         d2 = _sq_dist_chunk(Xc, xsq_c, centers, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
+        if ties:
+            resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels)
         if shift is None:
             own = d2[np.arange(d2.shape[0]), labels]
+            exact_own(Xc, xsq_c, centers, csq, labels, own)
         else:
             # (inference) the chosen center's distance from the exact difference: the
             # expansion loses the small distances of a cluster far from the others
@@ -260,8 +325,9 @@ def cluster_costs_at(X, sample_weight, x_sq, labels, centers, loss, n_threads):
     def chunk(sl):
         lab = labels[sl]
         G = _dot_centers(X[sl], centers)
-        own = G[np.arange(G.shape[0]), lab]
-        d2 = np.maximum(x_sq[sl] - 2 * own + csq[lab], 0)
+        dot = G[np.arange(G.shape[0]), lab]
+        d2 = np.maximum(x_sq[sl] - 2 * dot + csq[lab], 0)
+        exact_own(X[sl], x_sq[sl], centers, csq, lab, d2)
         c = loss.cost_from_sq_distances(d2) * sample_weight[sl]
         return np.bincount(lab, weights=c, minlength=n_clusters)
 
@@ -308,7 +374,7 @@ def assign(X, x_sq, centers, loss, n_threads, shift=None):
     if loss.euclidean:
         labels, costs, _, _, _ = euclidean_pass(
             X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False,
-            shift=shift,
+            shift=shift, ties=True,
         )  # fmt: skip
         return labels, costs
     return separable_assign(X, centers, loss, n_threads)

@@ -52,9 +52,10 @@ def _n_threads():
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def _check_scale_range(loss, scales, dtype):
+def _check_scale_range(loss, scales, dtype, auto=False):
     """The losses that square their scale (delta, sigma) need the square and its
-    reciprocal to be finite, normal numbers in the data's precision."""
+    reciprocal to be finite, normal numbers in the data's precision. ``auto``: the
+    scale was estimated from the data (``'auto'``), not given."""
     param = LOSSES[loss]
     if param not in ("delta", "sigma"):
         return
@@ -62,10 +63,16 @@ def _check_scale_range(loss, scales, dtype):
     info = np.finfo(dtype)
     low, high = float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
     if not low <= value <= high:
+        rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
+        if auto:
+            raise ValueError(
+                f"{param}='auto' estimated {param}={value!r} from X, which is out of "
+                f"range for {np.dtype(dtype).name} data: {rule}. Rescale X (for "
+                "example with StandardScaler), or convert it to float64."
+            )
         raise ValueError(
-            f"{param}={value!r} is out of range for {np.dtype(dtype).name} data: the loss "
-            f"squares it, and it must lie in [{low:.3g}, {high:.3g}]. Rescale X (for "
-            f"example with StandardScaler) or use {param}='auto'."
+            f"{param}={value!r} is out of range for {np.dtype(dtype).name} data: "
+            f"{rule}. Rescale X (for example with StandardScaler) or use {param}='auto'."
         )
 
 
@@ -219,8 +226,11 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
                 print(f"Iteration {n_iter} (exact centers), inertia {path[-1]}.")
             n_iter += 1
         labels = new_labels
-        strict = True
-    if not strict:
+    elif not strict or loss.euclidean:
+        # a last assignment by predict's rule (the loop above ends with one): for the
+        # square loss even after a converged pass, so that near ties are decided by
+        # exact distances as predict decides them (scikit-learn's KMeans also ends
+        # with an E-step after its last center update)
         labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
     inertia = float(np.dot(sample_weight, costs))
     path.append(inertia)
@@ -936,8 +946,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
             scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
         scales = {k: float(v) for k, v in scales.items()}
-        _check_scale_range(self.loss, scales, X.dtype)
-        loss_obj = get_loss(self.loss, scales.get(LOSSES[self.loss]))
+        param = LOSSES[self.loss]
+        estimated = param is not None and isinstance(getattr(self, param), str)
+        _check_scale_range(self.loss, scales, X.dtype, auto=estimated)
+        loss_obj = get_loss(self.loss, scales.get(param))
 
         if self.algorithm == "hartigan":
             run = _hartigan if self.loss == "square" else _hartigan_exact

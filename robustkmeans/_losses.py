@@ -222,6 +222,9 @@ class _Loss:
                 # a screen's precision: the data's dtype (float32 halves the traffic)
                 R = np.subtract(X, np.asarray(center, dtype=X.dtype))
                 d2 = np.einsum("ij,ij->i", R, R)
+            # the derivatives in float64: in float32, sigma^4 and 1/r^3 leave its
+            # range at scales the loss itself handles
+            d2 = np.asarray(d2, dtype=np.float64)
             n_features = X.shape[1]
             slope = 2 * self.d_cost_d_sq(d2)  # g'(r) / r
             radial = slope + 4 * self.d2_cost_d_sq2(d2) * d2
