@@ -11,6 +11,12 @@ of the same name that the command did not write is left, with a note. User
 errors (an empty folder, an unreadable image, k larger than the number of
 images...) end with a one-line message on stderr and exit status 1; ``--debug``
 shows the traceback.
+
+A file name that is not valid UTF-8 (possible on Linux) is written to
+``labels.csv`` as its own bytes, so that it reads back as the path of the file
+(open the CSV with ``errors="surrogateescape"``); ``report.html``,
+``summary.json`` and the terminal, which need valid text, show those bytes as
+``\\xff`` escapes.
 """
 
 from __future__ import annotations
@@ -88,6 +94,26 @@ _MANIFEST = ".robustkmeans-outputs.json"
 
 # Replaced last, so that the page and the summary are the last to change.
 _WRITTEN_LAST = ("report.html", "summary.json")
+
+
+def _display_text(text: str) -> str:
+    """``text`` as valid Unicode, for the report, summary.json and the terminal.
+
+    The bytes of a file name that are not UTF-8 reach Python as lone surrogates
+    (:func:`os.fsdecode`), which no UTF-8 text can hold; they are shown as
+    ``\\xff`` escapes (``bad\\xff.png``), as Python shows them on stderr. Other
+    text is returned unchanged.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _echo(message: str, file=None) -> None:
+    """Print ``message`` (on stdout by default), file names that are not UTF-8 escaped."""
+    print(_display_text(message), file=file)
 
 
 def _sha256(data: bytes | str) -> str:
@@ -227,7 +253,7 @@ def _write_outputs(out: Path, files: dict[str, bytes | str], command: str = "clu
             except OSError:
                 pass  # the run succeeded; a leftover backup harms nothing
     for name in left:
-        print(
+        _echo(
             f"robustkmeans {command}: note: left {out / name} as it is: not written by the "
             "previous robustkmeans run in this folder, or changed since",
             file=sys.stderr,
@@ -246,12 +272,18 @@ def _figure_png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _csv_text(header, rows) -> str:
+def _csv_bytes(header, rows) -> bytes:
+    """The CSV file, UTF-8, with each file name written as its bytes on disk.
+
+    A name that is not valid UTF-8 is written with its own bytes (the file is
+    then not valid UTF-8 there), so that it reads back as the same path: open the
+    CSV with ``errors="surrogateescape"`` (``encoding_errors`` in pandas).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue()
+    return buffer.getvalue().encode("utf-8", sys.getfilesystemencodeerrors())
 
 
 def _fmt(value) -> str:
@@ -291,8 +323,9 @@ img{max-width:100%}figcaption{font-size:.85em;color:#555}code{font-size:.9em}
 
 
 def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
+    """The report page; file names that are not UTF-8 are shown escaped."""
     body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
-    return (
+    return _display_text(
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
@@ -556,11 +589,11 @@ def _extract(featurizer, filenames, y, args):
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
             shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-            print(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
+            _echo(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
         if not filenames:
             raise UserError("none of the images could be read.")
         if y is not None and np.unique(y).size < 2:
-            print(
+            _echo(
                 f"robustkmeans {args.command}: note: only one subfolder has readable images; "
                 "the clusters are not scored against the subfolders",
                 file=sys.stderr,
@@ -675,7 +708,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     if args.k == "auto":
         k_range = [k for k in args.k_range if k < n_images]
         if len(k_range) < len(args.k_range):
-            print(
+            _echo(
                 f"robustkmeans {args.command}: note: --k-range limited to k <= {n_images - 1} "
                 f"(there are {n_images} images)",
                 file=sys.stderr,
@@ -708,7 +741,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     labels = np.asarray(model.labels_)
     cost = _own_cost(model, features, labels)
     names = _relative(filenames, root)
-    labels_csv = _csv_text(["file", "cluster", "cost"], _label_rows(names, labels, cost))
+    labels_csv = _csv_bytes(["file", "cluster", "cost"], _label_rows(names, labels, cost))
 
     metrics = {"k": int(k), "loss": args.loss, **_cluster_metrics(features, labels, model, subset)}
     if y is not None:
@@ -823,16 +856,20 @@ def _json_ready(value):
     """``value`` with NumPy scalars and arrays as Python ones and NaN or inf as None.
 
     JSON has no NaN: ``json.dumps`` would write ``NaN``, which strict parsers
-    reject, so an undefined metric is written as ``null``.
+    reject, so an undefined metric is written as ``null``. Strings are valid
+    Unicode (:func:`_display_text`): a file name that is not UTF-8 is written
+    with ``\\xff`` escapes, not as lone surrogates that strict parsers reject.
     """
     if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
+        return {_display_text(str(key)): _json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
         return [_json_ready(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
         return None
+    if isinstance(value, str):
+        return _display_text(value)
     return value
 
 
@@ -848,17 +885,17 @@ def _cmd_cluster(args) -> int:
 
 def _print_summary(summary, out):
     metrics = summary["metrics"]
-    print(f"features: {summary['features']}")
-    print(
+    _echo(f"features: {summary['features']}")
+    _echo(
         f"k={metrics['k']} loss={metrics['loss']} sizes={summary['cluster_sizes']} "
         f"silhouette={_fmt(metrics['silhouette'])}"
     )
     if "adjusted_rand" in metrics:
-        print(
+        _echo(
             f"against the subfolder labels: ARI={metrics['adjusted_rand']:.3f} "
             f"V-measure={metrics['v_measure']:.3f}"
         )
-    print(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+    _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
 
 
 def _cmd_compare_losses(args) -> int:
@@ -888,7 +925,7 @@ def _cmd_compare_losses(args) -> int:
     for loss, model in display.estimators_.items():
         labels = display.labels_[loss]
         rows.extend(_label_rows(names, labels, _own_cost(model, features, labels), loss))
-    labels_csv = _csv_text(["file", "loss", "cluster", "cost"], rows)
+    labels_csv = _csv_bytes(["file", "loss", "cluster", "cost"], rows)
     png = _figure_png(display.figure_)
     table = [
         {"loss": loss, "cluster sizes": " ".join(map(str, sizes)), **metrics}
@@ -911,11 +948,11 @@ def _cmd_compare_losses(args) -> int:
         {"labels.csv": labels_csv, "compare_losses.png": png, "report.html": report},
         args.command,
     )
-    print(f"features: {note}")
+    _echo(f"features: {note}")
     for row in table:
         extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""
-        print(f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])}{extra}")
-    print(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+        _echo(f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])}{extra}")
+    _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
     return 0
 
 
@@ -951,7 +988,7 @@ def _cmd_quantize(args) -> int:
     Image.fromarray(quantized).save(buffer, format=Image.EXTENSION[extension])
     _write_atomic(out, buffer.getvalue())
     n_colors = len(np.unique(quantized.reshape(-1, quantized.shape[-1]), axis=0))
-    print(f"wrote {out} ({n_colors} colours, loss {args.loss})")
+    _echo(f"wrote {out} ({n_colors} colours, loss {args.loss})")
     return 0
 
 
@@ -964,7 +1001,7 @@ def _cmd_demo(args) -> int:
     if args.k is None:
         args.k = len(data.target_names)
     featurizer, note = _make_featurizer(args, allow_histogram=True)
-    print(
+    _echo(
         f"demo: {len(data.filenames)} crops of scikit-learn's sample images in "
         f"{len(data.target_names)} classes ({', '.join(data.target_names)}) written to {images}"
     )
@@ -1209,16 +1246,16 @@ def main(argv: list[str] | None = None) -> int:
             status = args.func(args)
         # one line per distinct warning, without Python's source excerpt
         for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
-            print(f"robustkmeans {args.command}: warning: {message}", file=sys.stderr)
+            _echo(f"robustkmeans {args.command}: warning: {message}", file=sys.stderr)
         return status
     except KeyboardInterrupt:
-        print("robustkmeans: interrupted", file=sys.stderr)
+        _echo("robustkmeans: interrupted", file=sys.stderr)
         return 130
     except (UserError, ValueError, OSError, ImportError, RuntimeError) as exc:
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"robustkmeans {args.command}: error: {message}", file=sys.stderr)
+        _echo(f"robustkmeans {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

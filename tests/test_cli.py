@@ -664,3 +664,29 @@ def test_classes_are_counted_from_the_labels_not_the_names(tmp_path, capsys, mon
     argv = ["cluster", str(photos), "--k", "2", "--out", str(out), "--features", "histogram"]
     assert main([*argv, "--no-progress"]) == 0
     assert "ARI" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["cluster", "compare-losses"])
+def test_file_names_that_are_not_utf8_are_written_safely(tmp_path, capsys, command):
+    folder = tmp_path / os.fsdecode(b"photos\xe9")  # a Latin-1 folder name
+    try:
+        folder.mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses names that are not UTF-8")
+    _make_images(folder, n_per_class=2)
+    bad = os.fsdecode(b"red/bad\xff\xfe.png")
+    Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(folder / bad, format="PNG")
+    out = tmp_path / os.fsdecode(b"out\xff")
+    assert main([command, str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert "wrote" in capsys.readouterr().out
+
+    # labels.csv holds the name's own bytes: it reads back as the path of the file
+    with open(out / "labels.csv", newline="", errors="surrogateescape") as f:
+        files = {row["file"] for row in csv.DictReader(f)}
+    assert bad in files and (folder / bad).is_file()
+    # the page and the summary are valid UTF-8, the bytes shown as escapes
+    report = (out / "report.html").read_bytes().decode("utf-8")
+    assert "photos\\xe9" in report  # in the title
+    if command == "cluster":  # the clusters table names the images
+        assert "bad\\xff\\xfe.png" in report
+        json.loads((out / "summary.json").read_bytes().decode("utf-8"))
