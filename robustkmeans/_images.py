@@ -202,17 +202,51 @@ def describe_image(image, index: int | None = None) -> str:
     return f"{where}({type(image).__name__})"
 
 
+# Pillow modes of 16-bit grayscale samples.
+_16_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
+# File formats that Pillow opens in the 32-bit mode "I" although their samples
+# have at most 16 bits: 16-bit grayscale PNG (older Pillow opens it as "I") and
+# PGM with a maxval above 255 (Pillow scales maxval to 65535).
+_16_BIT_FORMATS = ("PNG", "PPM")
+
+
+def _integer_to_rgb(img, name: str) -> np.ndarray:
+    """Grayscale of the integer modes "I" and "I;16*" to (H, W, 3) uint8.
+
+    16-bit samples (the "I;16" modes, and PNG or PGM files opened as "I") are
+    scaled from 0..65535 as ``round(v / 257)``. The 32-bit mode "I" otherwise
+    (a 32-bit integer TIFF, ``Image.convert("I")``) has no range of its own, so
+    its values set it: all in 0..255 are read as 8-bit, all in 0..65535 as
+    16-bit; negative values or values above 65535 raise :class:`ImageLoadError`.
+    """
+    arr = np.asarray(img)
+    if img.mode in _16_BIT_MODES or img.format in _16_BIT_FORMATS:
+        scale = 257.0
+    else:
+        low, high = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if low < 0 or high > 65535:
+            raise ImageLoadError(
+                name,
+                f"32-bit integer pixels from {low} to {high} have no defined 0..255 range "
+                "(values in 0..255 are read as 8-bit, in 0..65535 as 16-bit); rescale "
+                "them to 0..255 and pass a uint8 array",
+            )
+        scale = 1.0 if high <= 255 else 257.0
+    gray = np.clip(np.rint(arr.astype(np.float64) / scale), 0, 255).astype(np.uint8)
+    return np.repeat(gray[:, :, None], 3, axis=2)
+
+
 def _pil_to_rgb(img, name: str) -> np.ndarray:
-    """Convert a decoded PIL image of any common mode to an (H, W, 3) uint8 array."""
+    """Convert a decoded PIL image of any common mode to an (H, W, 3) uint8 array.
+
+    Integer grayscale ("I", "I;16"...) is scaled as :func:`_integer_to_rgb` says.
+    """
     Image = _import_pil()
     mode = img.mode
     if mode == "RGB":
         return np.asarray(img, dtype=np.uint8)
-    if mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
-        # 16-bit grayscale (PNG/TIFF): scale 0..65535 to 0..255 as 255 * v / 65535.
-        arr = np.asarray(img).astype(np.float64)
-        gray = np.clip(np.rint(arr / 257.0), 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "I" or mode in _16_BIT_MODES:
+        return _integer_to_rgb(img, name)
     if mode == "F":
         raise ImageLoadError(
             name,
@@ -333,7 +367,12 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
         A file path; a PIL image of any common mode (grayscale, palette, RGBA,
         16-bit, CMYK, ...); or a uint8 / uint16 array of shape (H, W), (H, W, 3)
         or (H, W, 4). Grayscale becomes three equal channels, transparency is
-        composited on white and 16-bit values are scaled to 0..255.
+        composited on white and 16-bit values are scaled to 0..255 (``v / 257``).
+        A 32-bit integer image (Pillow mode ``"I"``, e.g. a 32-bit TIFF) has no
+        range of its own: it is read as 8-bit when all its values lie in
+        0..255, as 16-bit when they lie in 0..65535, and raises otherwise; a
+        16-bit PNG or PGM that Pillow opens as ``"I"`` is always 16-bit.
+        32-bit float images (mode ``"F"``) raise.
     index : int, optional
         Position of the image in ``X``, used in error messages for in-memory
         images.

@@ -84,7 +84,9 @@ LAYER_NAMES, _LAYER_CHANNELS, _LAYER_POOLS = _layer_table()
 FEATURE_MAP_LAYERS = (1, 2, 3, 8, 15, 22, 29)
 
 _RANDOM_SEED = 0
-_PREPROCESS_VERSION = "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v1"
+# Part of the feature cache key: change it when the pixels of an image change.
+# v2: 32-bit integer images ("I") are read by their value range, not as 16-bit.
+_PREPROCESS_VERSION = "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v2"
 
 
 def _import_torch():

@@ -103,6 +103,31 @@ def test_16_bit_images_are_scaled_to_8_bit(tmp_path):
     np.testing.assert_array_equal(rgb[0, :, 2], expected)
 
 
+def test_32_bit_integer_images_are_read_by_their_value_range(tmp_path):
+    gray = np.array([[0, 1, 128, 255]], dtype=np.uint8)
+    Image.fromarray(gray).convert("I").save(tmp_path / "i32.tif")  # 32-bit TIFF, 8-bit values
+    assert Image.open(tmp_path / "i32.tif").mode == "I"
+    for image in (tmp_path / "i32.tif", Image.fromarray(gray).convert("I")):
+        np.testing.assert_array_equal(load_rgb(image)[0, :, 1], gray[0])
+    wide = np.array([[0, 257, 65535, 32896]], dtype=np.int32)  # 16-bit values
+    np.testing.assert_array_equal(load_rgb(Image.fromarray(wide))[0, :, 0], [0, 1, 255, 128])
+    for values in ([[0, 70000]], [[-1, 3]]):
+        with pytest.raises(ImageLoadError, match="no defined 0..255 range.*uint8"):
+            load_rgb(Image.fromarray(np.array(values, dtype=np.int32)))
+
+
+def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
+    # Pillow opens a PGM with maxval > 255 in the 32-bit mode "I", scaled to 0..65535;
+    # a dark one (values below 256) must stay dark, not be read as 8-bit.
+    dark = np.array([[0, 257, 255]], dtype=">u2")
+    (tmp_path / "dark.pgm").write_bytes(b"P5\n3 1\n65535\n" + dark.tobytes())
+    ten_bit = np.array([[0, 1023, 512]], dtype=">u2")
+    (tmp_path / "ten.pgm").write_bytes(b"P5\n3 1\n1023\n" + ten_bit.tobytes())
+    assert Image.open(tmp_path / "dark.pgm").mode == "I"
+    np.testing.assert_array_equal(load_rgb(tmp_path / "dark.pgm")[0, :, 0], [0, 1, 1])
+    np.testing.assert_array_equal(load_rgb(tmp_path / "ten.pgm")[0, :, 0], [0, 255, 128])
+
+
 def test_cmyk_and_bilevel_convert_to_rgb():
     cmyk = Image.fromarray(_rgb()).convert("CMYK")
     assert load_rgb(cmyk).shape == (23, 31, 3)
