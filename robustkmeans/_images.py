@@ -464,6 +464,35 @@ def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):
     return x
 
 
+def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
+    """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
+
+    Links to folders are followed, like links to files (:meth:`Path.rglob` does
+    not follow them before Python 3.13). A folder reached again, by a link to a
+    folder above it (a loop) or by two links to one folder, is read only the
+    first time, in sorted order. Hidden files and folders are left out.
+    """
+    found, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        try:
+            stat = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (stat.st_dev, stat.st_ino) in seen:
+            dirnames[:] = []  # do not descend a second time (ends link loops)
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            path = Path(dirpath, name)
+            if name.startswith(".") or not path.is_file():
+                continue
+            if exts is None or name.lower().endswith(exts):
+                found.append(path)
+    return [os.fspath(path) for path in sorted(found)]
+
+
 def load_image_folder(
     container_path,
     *,
@@ -479,6 +508,12 @@ def load_image_folder(
     ``extensions``: it is not a class, so every name in ``target_names`` labels
     at least one image. Images are not decoded here: pass ``filenames`` to
     :class:`robustkmeans.VGG16Featurizer`.
+
+    The images of a class are searched at any depth below its folder.
+    Symbolic links are followed, to files and to folders alike, whether the
+    link is a class folder or lies inside one; a folder reached a second time
+    (a link to a folder above it, or two links to one folder) is read only the
+    first time, so a link loop ends.
 
     Parameters
     ----------
@@ -537,14 +572,7 @@ def load_image_folder(
     filenames: list[str] = []
     target: list[int] = []
     for cls in folders:
-        found = []
-        for f in sorted((root / cls).rglob("*")):
-            rel = f.relative_to(root / cls)
-            if any(part.startswith(".") for part in rel.parts) or not f.is_file():
-                continue
-            if exts is not None and not f.name.lower().endswith(exts):
-                continue
-            found.append(os.fspath(f))
+        found = _files_under(root / cls, exts)
         if not found:
             continue  # no image: not a class (its index would label nothing)
         filenames += found

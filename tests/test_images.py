@@ -315,3 +315,30 @@ def test_load_image_folder_errors(tmp_path):
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(ValueError, match="no image files"):
         load_image_folder(tmp_path)
+
+
+def test_load_image_folder_follows_folder_links_inside_a_class(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "deep").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(elsewhere / "b.png")
+    Image.new("RGB", (4, 4)).save(elsewhere / "deep" / "c.png")
+    root = tmp_path / "root"
+    (root / "cats" / "sub").mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(root / "cats" / "a.png")
+    try:
+        (root / "cats" / "more").symlink_to(elsewhere, target_is_directory=True)
+        (root / "dogs").symlink_to(elsewhere, target_is_directory=True)  # a linked class
+        (root / "cats" / "sub" / "loop").symlink_to("..", target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    data = load_image_folder(root)
+    names = [os.path.relpath(f, root) for f in data.filenames]
+    # a link inside a class is read as a linked class is; the loop is read once
+    assert names == [
+        os.path.join("cats", "a.png"),
+        os.path.join("cats", "more", "b.png"),
+        os.path.join("cats", "more", "deep", "c.png"),
+        os.path.join("dogs", "b.png"),
+        os.path.join("dogs", "deep", "c.png"),
+    ]
+    assert data.target.tolist() == [0, 0, 0, 1, 1]
