@@ -720,6 +720,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     losses (``square``, ``correntropy``, ``epsilon_insensitive``) assign by one matrix
     product per chunk of samples, since their cost is non-decreasing in the Euclidean
     distance; ties in cost go to the smaller Euclidean distance, then the lower index.
+    The expanded distances ``||x||^2 - 2 x.m + ||m||^2`` (of ``X`` centered on its
+    mean) are replaced by the exact ``||x - m||^2`` where they cannot be resolved: a
+    sample's distance to its own center when it is tiny next to the norms (tight
+    clusters far from the mean, so ``inertia_`` stays exact), and, in the final
+    assignment and ``predict``, the ranking of samples within rounding of two centers
+    (so that exact ties go to the lower index and ``labels_`` agree with ``predict``).
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
     iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
     Weiszfeld's would raise the cost), and finish with the exact solver on the
