@@ -547,17 +547,21 @@ def _cluster_metrics(features, labels, model, subset) -> dict:
     """Objective and internal indices; NaN (shown as n/a) where one is undefined.
 
     The silhouette is computed on ``features[subset]``: NaN when the subsample
-    holds a single cluster or only singletons, like the package's scorers.
+    holds a single cluster or only singletons, like the package's scorers. Its
+    distance is the one that matches the loss (:func:`~robustkmeans.metrics.loss_metric`),
+    named in ``silhouette_metric``.
     """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     from .metrics import _validity_index, loss_metric
 
+    metric = loss_metric(model)
     return {
         "objective": float(model.inertia_),
         "silhouette": _validity_index(
-            silhouette_score, features[subset], labels[subset], metric=loss_metric(model)
+            silhouette_score, features[subset], labels[subset], metric=metric
         ),
+        "silhouette_metric": metric,
         "calinski_harabasz": _validity_index(calinski_harabasz_score, features, labels),
         "davies_bouldin": _validity_index(davies_bouldin_score, features, labels),
     }
@@ -888,7 +892,7 @@ def _print_summary(summary, out):
     _echo(f"features: {summary['features']}")
     _echo(
         f"k={metrics['k']} loss={metrics['loss']} sizes={summary['cluster_sizes']} "
-        f"silhouette={_fmt(metrics['silhouette'])}"
+        f"silhouette={_fmt(metrics['silhouette'])} ({metrics['silhouette_metric']})"
     )
     if "adjusted_rand" in metrics:
         _echo(
@@ -896,6 +900,11 @@ def _print_summary(summary, out):
             f"V-measure={metrics['v_measure']:.3f}"
         )
     _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+
+
+# The silhouettes of compare-losses: one distance for every loss, so that the
+# rows compare (``cluster`` uses the distance matching its one loss).
+_COMPARISON_METRIC = "euclidean"
 
 
 def _cmd_compare_losses(args) -> int:
@@ -917,6 +926,7 @@ def _cmd_compare_losses(args) -> int:
         y=y,
         losses=list(LOSS_NAMES),
         n_jobs=args.n_jobs,
+        metric=_COMPARISON_METRIC,
         sample_size=args.silhouette_sample_size,
         random_state=args.random_state,
     )
@@ -928,7 +938,12 @@ def _cmd_compare_losses(args) -> int:
     labels_csv = _csv_bytes(["file", "loss", "cluster", "cost"], rows)
     png = _figure_png(display.figure_)
     table = [
-        {"loss": loss, "cluster sizes": " ".join(map(str, sizes)), **metrics}
+        {
+            "loss": loss,
+            "cluster sizes": " ".join(map(str, sizes)),
+            **metrics,
+            "silhouette metric": display.silhouette_metric,
+        }
         for loss, sizes, metrics in zip(
             display.losses, display.cluster_sizes, display.metrics, strict=True
         )
@@ -951,7 +966,10 @@ def _cmd_compare_losses(args) -> int:
     _echo(f"features: {note}")
     for row in table:
         extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""
-        _echo(f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])}{extra}")
+        _echo(
+            f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])} "
+            f"({row['silhouette metric']}){extra}"
+        )
     _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
     return 0
 

@@ -23,6 +23,12 @@ Three properties make them usable for clustering:
 * **Loss-aware.** With ``metric="auto"`` the silhouette uses the Manhattan distance
   when the clusterer's ``loss`` is ``"absolute"`` (the geometry in which its centers
   are medians) and the Euclidean distance otherwise.
+
+``"auto"`` is decided for each candidate on its own, which suits a search over
+``n_clusters`` or a scale for one loss. Where the candidates differ in ``loss``
+and one of them is ``"absolute"``, their silhouettes would be measured with two
+distances, and equal labels could score differently: give such a search one
+metric for all, ``make_silhouette_scorer(metric="euclidean")``.
 """
 
 from __future__ import annotations
@@ -230,7 +236,8 @@ class ClusteringScorer:
         index, so a degenerate candidate is never selected.
     kwargs : dict, default=None
         Extra keyword arguments to ``score_func``. A ``metric`` of ``"auto"`` is
-        resolved per estimator by :func:`loss_metric`.
+        resolved per estimator by :func:`loss_metric` (so estimators of
+        different losses may be scored with different distances).
 
     See Also
     --------
@@ -295,7 +302,11 @@ def make_silhouette_scorer(
     metric : str or callable, default="auto"
         Any metric accepted by :func:`sklearn.metrics.pairwise_distances`.
         ``"auto"`` uses ``"manhattan"`` when the clusterer's ``loss`` is
-        ``"absolute"`` and ``"euclidean"`` otherwise (see :func:`loss_metric`).
+        ``"absolute"`` and ``"euclidean"`` otherwise (see :func:`loss_metric`),
+        decided for each scored estimator on its own. Scores under two metrics
+        do not compare, so to rank candidates that differ in ``loss`` (a grid
+        over ``loss`` holding ``"absolute"``) pass one metric, e.g.
+        ``"euclidean"``; ``"auto"`` suits a search with one loss.
     sample_size : int, default=None
         Number of samples to compute the silhouette on; ``None`` uses all. A
         value of 2000 to 10000 keeps memory small with a standard error of the
@@ -337,6 +348,9 @@ def make_silhouette_scorer(
 
 
 #: Silhouette scorer (metric ``"auto"``, all samples); degenerate candidates score -1.
+#: ``"auto"`` measures an ``absolute``-loss candidate with the Manhattan distance and
+#: any other with the Euclidean one; to compare candidates that differ in ``loss``,
+#: use ``make_silhouette_scorer(metric="euclidean")``.
 silhouette_scorer = make_silhouette_scorer()
 
 #: Calinski-Harabasz scorer; degenerate candidates score 0 (its minimum).

@@ -39,7 +39,10 @@ class WholeSetSplit:
     :mod:`robustkmeans.metrics`: each candidate is fitted once on all samples and
     scored on the same samples. (Scoring on held-out samples also works with the
     default k-fold splitters, since the scorers use ``predict``; it costs more
-    fits and rarely changes the choice.)
+    fits and rarely changes the choice.) When the grid holds several losses,
+    score the silhouette with one metric for all,
+    ``make_silhouette_scorer(metric="euclidean")``: the default ``"auto"``
+    measures the ``absolute`` loss with the Manhattan distance.
 
     See Also
     --------

@@ -66,6 +66,11 @@ def _text(value) -> str:
     return str(value).replace("$", r"\$")
 
 
+def _callable_name(function) -> str:
+    """The name of a metric given as a callable, for titles."""
+    return getattr(function, "__name__", None) or repr(function)
+
+
 def _split(estimator):
     """Return (preprocessing Pipeline or None, clusterer) of a fitted estimator."""
     if isinstance(estimator, Pipeline):
@@ -984,7 +989,8 @@ class LossComparisonDisplay:
 
     One row per loss: for each cluster the image(s) of least cost under that
     loss, and in the row title the objective, silhouette, Calinski-Harabasz and
-    (with labels) adjusted Rand index.
+    (with labels) adjusted Rand index. The silhouettes of all rows are computed
+    with one distance, ``silhouette_metric``, so that they compare.
 
     Parameters
     ----------
@@ -1003,6 +1009,9 @@ class LossComparisonDisplay:
         Per loss, metric name -> value.
     thumbnail_size : int, default=80
         Largest side of the drawn images, in pixels.
+    silhouette_metric : str, default=None
+        The distance the silhouettes in ``metrics`` were computed with, shown in
+        the title; ``None`` shows none.
 
     Attributes
     ----------
@@ -1038,7 +1047,15 @@ class LossComparisonDisplay:
     """
 
     def __init__(
-        self, images, losses, representatives, cluster_sizes, metrics, *, thumbnail_size=80
+        self,
+        images,
+        losses,
+        representatives,
+        cluster_sizes,
+        metrics,
+        *,
+        thumbnail_size=80,
+        silhouette_metric=None,
     ):
         self.images = images
         self.losses = losses
@@ -1046,6 +1063,7 @@ class LossComparisonDisplay:
         self.cluster_sizes = cluster_sizes
         self.metrics = metrics
         self.thumbnail_size = thumbnail_size
+        self.silhouette_metric = silhouette_metric
 
     @classmethod
     def from_estimator(
@@ -1059,6 +1077,7 @@ class LossComparisonDisplay:
         n_representatives=1,
         thumbnail_size=80,
         n_jobs=None,
+        metric="euclidean",
         sample_size=None,
         random_state=None,
         figure=None,
@@ -1088,6 +1107,13 @@ class LossComparisonDisplay:
             Largest side of the drawn images, in pixels.
         n_jobs : int, default=None
             Losses fitted in parallel (joblib).
+        metric : str or callable, default="euclidean"
+            Distance of the silhouettes, one for every loss so that they compare
+            (any metric of :func:`sklearn.metrics.pairwise_distances`).
+            ``"auto"`` is refused: it would score the ``absolute`` loss with the
+            Manhattan distance and the others with the Euclidean one (see
+            :func:`~robustkmeans.metrics.loss_metric`), mixing two scales in
+            one comparison.
         sample_size : int, default=None
             Compute the silhouettes on a random subsample of this many samples
             (they cost O(n^2)); ``None`` uses all. A silhouette is NaN where it
@@ -1131,6 +1157,12 @@ class LossComparisonDisplay:
             from ._losses import LOSS_NAMES
 
             losses = list(LOSS_NAMES)
+        if isinstance(metric, str) and metric == "auto":
+            raise ValueError(
+                "metric='auto' would compute the silhouette of each loss with its own "
+                "distance (Manhattan for 'absolute', Euclidean otherwise), so the rows "
+                "would not compare; pass one metric for all, e.g. metric='euclidean'."
+            )
         _check_images(images, X, plot)
         if isinstance(estimator, Pipeline):
             prefix = clone(estimator[:-1]) if len(estimator) > 1 else None
@@ -1169,7 +1201,7 @@ class LossComparisonDisplay:
                     silhouette_score,
                     features,
                     labels,
-                    metric=loss_metric(model),
+                    metric=metric,
                     sample_size=sample_size if sample_size and sample_size < n else None,
                     random_state=seed,
                 ),
@@ -1188,6 +1220,7 @@ class LossComparisonDisplay:
             sizes,
             metrics,
             thumbnail_size=thumbnail_size,
+            silhouette_metric=metric if isinstance(metric, str) else _callable_name(metric),
         )
         display.labels_ = all_labels
         display.estimators_ = dict(zip(losses, fitted, strict=True))
@@ -1248,7 +1281,10 @@ class LossComparisonDisplay:
                 rows[row].suptitle(f"{_text(loss)}: {text}", x=0.01, ha="left", fontsize="small")
             )
             axes[row, 0].set_ylabel(_text(loss), fontsize="small")
-        figure.suptitle("Representative per cluster, for each loss", fontsize="medium")
+        title = "Representative per cluster, for each loss"
+        if self.silhouette_metric is not None:
+            title += f" (silhouettes: {_text(self.silhouette_metric)} distance)"
+        figure.suptitle(title, fontsize="medium")
         self.axes_ = axes
         self.figure_ = figure
         return self

@@ -153,6 +153,28 @@ def test_compare_losses_end_to_end(image_dir, tmp_path):
     assert all(loss in report for loss in LOSS_NAMES)
 
 
+def test_compare_losses_scores_every_loss_with_one_named_metric(image_dir, tmp_path, capsys):
+    # absolute was scored with the Manhattan distance and the others with the
+    # Euclidean one, so equal labels got different silhouettes in one table.
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if "silhouette=" in line]
+    assert len(printed) == len(LOSS_NAMES)
+    assert all(line.endswith("(euclidean) ARI=1.000") for line in printed)
+    assert len({line.split(":")[1] for line in printed}) == 1  # same labels, same silhouette
+    report = (out / "report.html").read_text()
+    assert "<th>silhouette metric</th>" in report
+    assert report.count("<td>euclidean</td>") == len(LOSS_NAMES) and "manhattan" not in report
+
+    single = tmp_path / "single"
+    argv = ["cluster", str(folder), "--k", "2", "--loss", "absolute", "--out", str(single)]
+    assert main([*argv, *FAST]) == 0
+    summary = json.loads((single / "summary.json").read_text())
+    assert summary["metrics"]["silhouette_metric"] == "manhattan"  # the one loss's own
+    assert "(manhattan)" in capsys.readouterr().out
+
+
 def test_quantize(tmp_path):
     rng = np.random.RandomState(0)
     source = tmp_path / "photo.png"

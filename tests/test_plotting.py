@@ -10,7 +10,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.metrics import silhouette_samples  # noqa: E402
+from sklearn.metrics import (  # noqa: E402
+    adjusted_rand_score,
+    silhouette_samples,
+    silhouette_score,
+)
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from robustkmeans import LossKMeans, VGG16Featurizer, select_k  # noqa: E402
@@ -200,6 +204,32 @@ def test_loss_comparison_display(image_set):
     titles = [text.get_text() for text in disp.row_titles_]
     assert all(title.startswith(loss) for title, loss in zip(titles, LOSS_NAMES, strict=True))
     _rendered(disp.figure_)
+
+
+def test_loss_comparison_scores_every_loss_with_one_metric(image_set):
+    # square and absolute find the same groups: the same labels must get the same
+    # silhouette (absolute was scored with the Manhattan distance, the others not).
+    paths, _, X, _ = image_set
+    estimator = LossKMeans(3, random_state=0)
+    kwargs = dict(losses=["square", "absolute"], random_state=0)
+    disp = LossComparisonDisplay.from_estimator(estimator, X, paths, **kwargs)
+    square, absolute = (disp.labels_[loss] for loss in disp.losses)
+    assert adjusted_rand_score(square, absolute) == 1.0
+    euclidean = silhouette_score(X, square)
+    assert [m["silhouette"] for m in disp.metrics] == pytest.approx([euclidean, euclidean])
+    assert disp.silhouette_metric == "euclidean"
+    titles = " ".join(text.get_text() for text in disp.figure_.texts)
+    assert "silhouettes: euclidean distance" in titles
+
+    manhattan = LossComparisonDisplay.from_estimator(
+        estimator, X, paths, metric="manhattan", plot=False, **kwargs
+    )
+    expected = silhouette_score(X, square, metric="manhattan")
+    assert expected != pytest.approx(euclidean)
+    assert [m["silhouette"] for m in manhattan.metrics] == pytest.approx([expected, expected])
+    assert manhattan.silhouette_metric == "manhattan"
+    with pytest.raises(ValueError, match="metric='auto'.*pass one metric for all"):
+        LossComparisonDisplay.from_estimator(estimator, X, paths, metric="auto", **kwargs)
 
 
 def test_loss_comparison_silhouette_subsample(image_set):
