@@ -626,7 +626,9 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         images.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
-        (CUDA when available, else CPU).
+        (CUDA when available, else CPU). Other device types (``"mps"``,
+        ``"meta"``...) and CUDA devices that are not available raise a
+        ValueError in ``fit``.
     n_jobs : int or None, default=None
         Threads that read, decode and resize images while the network runs.
         ``None`` means 1 on CPU (the forward pass uses the cores) and
@@ -833,20 +835,31 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         return self
 
     def _resolve_device(self, torch) -> str:
+        """The torch device to run on: CPU or an available CUDA device, else a ValueError."""
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
+        supported = "use 'cpu', 'cuda', 'cuda:<index>' or 'auto'"
         try:
             device = torch.device(self.device)
         except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"device={self.device!r} is not a torch device; {supported}.") from exc
+        if device.type not in ("cpu", "cuda"):
+            # "meta" computes no values and "mps", "xpu"... are not tested here.
             raise ValueError(
-                f"device={self.device!r} is not a torch device; use 'cpu', 'cuda', "
-                "'cuda:<index>' or 'auto'."
-            ) from exc
+                f"device={self.device!r} is not supported by VGG16Featurizer; {supported}."
+            )
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"device={self.device!r} but torch.cuda.is_available() is False; use "
                 "device='cpu' or device='auto'."
             )
+        if device.type == "cuda" and device.index is not None:
+            count = torch.cuda.device_count()
+            if device.index >= count:
+                raise ValueError(
+                    f"device={self.device!r} is not available: there are {count} CUDA "
+                    f"device(s), cuda:0 to cuda:{count - 1}; use one of them or 'cuda'."
+                )
         return str(device)
 
     def _cache_settings(self) -> dict:

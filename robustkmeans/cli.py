@@ -1058,7 +1058,9 @@ def _add_feature_options(parser, *, features_default):
     )
     group.add_argument("--image-size", type=int, default=224, help="VGG16 input side (224)")
     group.add_argument("--cache", default=None, help="folder caching features across runs")
-    group.add_argument("--device", default=None, help="torch device for VGG16 (cpu, cuda, auto)")
+    group.add_argument(
+        "--device", default=None, help="torch device for VGG16: cpu, cuda, cuda:N or auto"
+    )
     group.add_argument(
         "--on-error",
         choices=["raise", "skip"],

@@ -313,6 +313,21 @@ def test_device_resolution():
             VGG16Featurizer(weights=None, device="cuda").fit()
 
 
+@pytest.mark.parametrize("device", ["meta", "mps", "xpu"])
+def test_devices_other_than_cpu_and_cuda_are_refused(device):
+    # "meta" gave garbage features, "mps" a raw torch RuntimeError in transform.
+    match = f"device='{device}' is not supported.*'cpu', 'cuda', 'cuda:<index>' or 'auto'"
+    with pytest.raises(ValueError, match=match):
+        VGG16Featurizer(weights=None, image_size=32, device=device).fit()
+
+
+def test_a_cuda_device_that_is_not_there_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"'cuda:2' is not available: there are 2 CUDA"):
+        VGG16Featurizer(weights=None, image_size=32, device="cuda:2").fit()
+
+
 def test_transform_before_fit_raises():
     with pytest.raises(NotFittedError):
         VGG16Featurizer(weights=None).transform([np.zeros((4, 4, 3), np.uint8)])
