@@ -448,6 +448,23 @@ def _sample_size(value: str) -> int:
     return _checked_int(value, lambda n: n == 0 or n >= 2, "0 (use all images) or an integer >= 2")
 
 
+def _nonempty_out(value: str, example: str) -> str:
+    """``--out``: a path; an empty one would silently write into the current folder."""
+    if not value:
+        raise argparse.ArgumentTypeError(
+            f"expected a path, got an empty string; give one, e.g. --out {example}"
+        )
+    return value
+
+
+def _out_folder(value: str) -> str:
+    return _nonempty_out(value, "results")
+
+
+def _out_image(value: str) -> str:
+    return _nonempty_out(value, "quantized.png")
+
+
 def _k_range(value: str) -> list[int]:
     """Parse ``"2:10"`` (inclusive), ``"2-10"`` or ``"2,3,5"``."""
     try:
@@ -1102,7 +1119,7 @@ def _add_common(parser):
 
 def _add_image_dir(parser):
     parser.add_argument("image_dir", metavar="IMAGE_DIR", help="folder of images")
-    parser.add_argument("--out", required=True, help="output folder (created)")
+    parser.add_argument("--out", type=_out_folder, required=True, help="output folder (created)")
 
 
 def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
@@ -1193,7 +1210,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(RGB in [0, 1]; scales --delta/--sigma/--epsilon are in these units).",
     )
     quantize.add_argument("image", metavar="IMAGE", help="input image (never modified)")
-    quantize.add_argument("--out", required=True, help="output image, e.g. OUT.png")
+    quantize.add_argument(
+        "--out", type=_out_image, required=True, help="output image, e.g. OUT.png"
+    )
     quantize.add_argument("--colors", type=int, default=16, help="palette size (16)")
     from ._losses import LOSS_NAMES
 
@@ -1216,7 +1235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the classes. Uses VGG16 when weights are found, else colour histograms, and "
         "prints which.",
     )
-    demo.add_argument("--out", required=True, help="output folder (created)")
+    demo.add_argument("--out", type=_out_folder, required=True, help="output folder (created)")
     demo.add_argument("--n-per-class", type=int, default=12, help="crops per class (12)")
     _add_k_options(demo, default=None)
     _add_clustering(demo, _cmd_demo, features_default="auto")

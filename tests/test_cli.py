@@ -292,6 +292,23 @@ def test_bad_arguments_are_usage_errors(capsys):
     assert "expected an integer or 'auto'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cluster", "photos", "--k", "3"],
+        ["compare-losses", "photos", "--k", "3"],
+        ["demo"],
+        ["quantize", "photo.png"],
+    ],
+)
+def test_empty_out_is_a_usage_error(argv, tmp_path, capsys, monkeypatch):
+    # --out "" wrote into the current folder
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--out", ""]) == 2
+    assert "argument --out: expected a path, got an empty string" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 def test_console_module_runs():
     result = subprocess.run(
         [sys.executable, "-m", "robustkmeans.cli", "quantize", "--help"],
