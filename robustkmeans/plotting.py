@@ -11,6 +11,8 @@ matplotlib is imported only inside the plotting functions; install it with
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -64,6 +66,18 @@ def _text(value) -> str:
     coins \$1_\$2
     """
     return str(value).replace("$", r"\$")
+
+
+def _check_count(value, name: str, minimum: int = 0) -> int:
+    """``value`` as an int of at least ``minimum``, else a ValueError naming ``name``.
+
+    A negative count would otherwise act as a Python slice bound (``[:-3]``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(
+            f"{name} must be an integer >= {minimum} (images per cluster), got {value!r}."
+        )
+    return int(value)
 
 
 def _callable_name(function) -> str:
@@ -866,10 +880,10 @@ class RepresentativesDisplay:
             arrays), one per sample of ``X``; ``None`` uses ``X`` (image paths
             or arrays).
         n_representatives : int, default=4
-            Images of least cost shown per cluster.
+            Images of least cost shown per cluster (0 or more).
         n_atypical : int, default=2
-            Images of largest cost shown per cluster (never repeating a
-            representative).
+            Images of largest cost shown per cluster (0 or more), never
+            repeating a representative.
         thumbnail_size : int, default=96
             Largest side of the drawn images, in pixels.
         figure : matplotlib Figure, default=None
@@ -900,6 +914,8 @@ class RepresentativesDisplay:
         >>> [len(disp.atypical[c]) for c in range(2)]
         [1, 1]
         """
+        n_representatives = _check_count(n_representatives, "n_representatives")
+        n_atypical = _check_count(n_atypical, "n_atypical")
         _check_images(images, X, plot)
         prefix, clusterer = _split(estimator)
         features = np.asarray(prefix.transform(X) if prefix is not None else X)
@@ -1099,10 +1115,10 @@ class LossComparisonDisplay:
         y : array-like of shape (n_samples,), default=None
             True classes; adds the adjusted Rand index and V-measure per loss.
         losses : list of str, default=None
-            Losses to compare; ``None`` uses all six
+            Losses to compare, at least one; ``None`` uses all six
             (``robustkmeans._losses.LOSS_NAMES``).
         n_representatives : int, default=1
-            Images shown per cluster and loss.
+            Images shown per cluster and loss (1 or more).
         thumbnail_size : int, default=80
             Largest side of the drawn images, in pixels.
         n_jobs : int, default=None
@@ -1153,10 +1169,21 @@ class LossComparisonDisplay:
         from joblib import Parallel, delayed
         from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
-        if losses is None:
-            from ._losses import LOSS_NAMES
+        from ._losses import LOSS_NAMES
 
+        if losses is None:
             losses = list(LOSS_NAMES)
+        elif isinstance(losses, str):
+            raise ValueError(
+                f"losses must be a list of loss names, got the string {losses!r}; "
+                f"pass losses=[{losses!r}]."
+            )
+        losses = list(losses)
+        if not losses:
+            raise ValueError(
+                f"losses is empty; pass at least one of {list(LOSS_NAMES)}, or None for all."
+            )
+        n_representatives = _check_count(n_representatives, "n_representatives", minimum=1)
         if isinstance(metric, str) and metric == "auto":
             raise ValueError(
                 "metric='auto' would compute the silhouette of each loss with its own "

@@ -177,6 +177,27 @@ def test_image_displays_need_one_image_per_sample(image_set, monkeypatch):
         LossComparisonDisplay.from_estimator(pipe, paths, arrays[:5])
 
 
+def test_image_displays_refuse_bad_counts_and_no_losses(image_set, monkeypatch):
+    # Negative counts acted as slice bounds; losses=[] failed with a bare max() error.
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    for kwargs, match in [
+        ({"n_representatives": -3}, "n_representatives must be an integer >= 0.*got -3"),
+        ({"n_atypical": -1}, "n_atypical must be an integer >= 0.*got -1"),
+        ({"n_atypical": 1.5}, "n_atypical must be an integer >= 0.*got 1.5"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            RepresentativesDisplay.from_estimator(km, X, paths, **kwargs)
+    monkeypatch.setattr(LossKMeans, "fit", lambda *a, **k: pytest.fail("fitted"))
+    for kwargs, match in [
+        ({"losses": []}, r"losses is empty; pass at least one of \['square'"),
+        ({"losses": "huber"}, r"got the string 'huber'; pass losses=\['huber'\]"),
+        ({"n_representatives": 0}, "n_representatives must be an integer >= 1"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            LossComparisonDisplay.from_estimator(LossKMeans(3), X, paths, **kwargs)
+
+
 def test_loss_comparison_display(image_set):
     paths, _, X, y = image_set
     disp = LossComparisonDisplay.from_estimator(
