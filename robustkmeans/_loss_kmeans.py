@@ -226,11 +226,7 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
                 print(f"Iteration {n_iter} (exact centers), inertia {path[-1]}.")
             n_iter += 1
         labels = new_labels
-    elif not strict or loss.euclidean:
-        # a last assignment by predict's rule (the loop above ends with one): for the
-        # square loss even after a converged pass, so that near ties are decided by
-        # exact distances as predict decides them (scikit-learn's KMeans also ends
-        # with an E-step after its last center update)
+    elif not strict:
         labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
     inertia = float(np.dot(sample_weight, costs))
     path.append(inertia)
@@ -302,9 +298,15 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         moves = []
         for i in cand:
             a, b = labels[i], best_b[i]
-            if not used[a] and not used[b]:
+            if (
+                not used[a]
+                and not used[b]
+                and _exact_transfer_gain(X, i, a, b, centers, W, w) > threshold
+            ):
                 used[a] = used[b] = True
                 moves.append((i, a, b))
+        if not moves:
+            break
         for i, a, b in moves:
             xi = X[i].toarray().ravel() if sp.issparse(X) else X[i]
             sums[a] -= w[i] * xi
@@ -324,6 +326,16 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         X, sample_weight, x_sq, labels, centers.astype(X.dtype), loss, max_iter, tol,
         n_threads, verbose, n_iter, path,
     )  # fmt: skip
+
+
+def _exact_transfer_gain(X, i, a, b, centers, W, w):
+    """Hartigan's gain of moving sample ``i`` from ``a`` to ``b`` (square loss), from
+    exact distances: the screen's expanded ones are rounding noise for tight clusters
+    far from the data's mean, where a "gain" could raise the objective."""
+    if not W[a] > w[i]:
+        return -np.inf
+    d2 = _kernels.exact_sq_distances(X, np.array([i]), centers[[a, b]])[0]
+    return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]
 
 
 def _settled(
@@ -567,9 +579,7 @@ def _macqueen(
                 labels[idx[moved]] = new[moved]
         nonempty = W > 0
         centers[nonempty] = sums[nonempty] / W[nonempty, None]
-        rows_all = np.arange(n_samples)
-        costs = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), loss, n_threads)
-        costs = costs[rows_all, labels]
+        costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
         if verbose:
             print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
@@ -898,17 +908,20 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             )
         if sp.issparse(X):
             self._check_sparse(X)
-        # only the Euclidean losses center X (below): the copy protects the caller's
+        # only the Euclidean losses center X (below), a copy unless copy_x=False;
+        # X_given, the data as validated, is what the last assignment ranks (as
+        # predict does: labels_ == predict(X))
         centers_x = get_loss(self.loss, 1.0).euclidean
-        X = validate_data(
+        X_given = X = validate_data(
             self,
             X,
             accept_sparse=self._accept_sparse(),
             dtype=[np.float64, np.float32],
             order="C",
-            copy=self.copy_x and centers_x,
             accept_large_sparse=False,
         )
+        if centers_x and not sp.issparse(X) and self.copy_x:
+            X = X.copy()
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -997,6 +1010,17 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         labels, inertia, centers, n_iter, path = best
         if X_mean is not None:
             centers = centers + X_mean
+        centers = np.ascontiguousarray(centers, dtype=X.dtype)
+        if loss_obj.euclidean:
+            # the last assignment by predict's rule, on the data as given: near ties
+            # ranked by exact distances to the centers as stored, so labels_ agree
+            # with predict(X), and inertia_ with score(X)
+            labels, costs = _kernels.assign(
+                X_given, None if X_mean is not None else x_sq, centers, loss_obj, n_threads,
+                shift=X_mean,
+            )  # fmt: skip
+            inertia = float(np.dot(sample_weight, costs))
+            path = path[:-1] + [inertia]
 
         distinct = len(np.unique(labels))
         if distinct < self.n_clusters:
@@ -1007,7 +1031,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 stacklevel=2,
             )
 
-        self.cluster_centers_ = np.ascontiguousarray(centers, dtype=X.dtype)
+        self.cluster_centers_ = centers
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
@@ -1016,6 +1040,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         self.sigma_ = scales["sigma"]
         self.epsilon_ = scales["epsilon"]
         self._loss = loss_obj
+        self._x_mean = X_mean
         self._n_features_out = self.n_clusters
         return self
 
@@ -1030,10 +1055,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             return X, centers, None, None  # residuals x - m: no cancellation
         if sp.issparse(X):
             return X, centers, _kernels.row_sq_norms(X), None
-        # distances expanded around the centers' mean, as fit does around the data's
-        # mean: accurate when the data sits far from the origin (float32 especially)
-        shift = centers.mean(axis=0)
-        return X, centers - shift, None, shift
+        # distances expanded around the training data's mean, fit's origin (accurate
+        # when the data sits far from the origin, float32 especially), or the
+        # centers' mean after a sparse fit
+        shift = getattr(self, "_x_mean", None)
+        if shift is None:
+            shift = centers.mean(axis=0)
+        return X, centers, None, shift.astype(X.dtype, copy=False)
 
     def predict(self, X):
         """Index of the center of least cost for each sample.

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _sq_dist_chunk
+from ._kernels import _sq_dist_chunk, exact_sq_distances
 
 LOSS_NAMES = (
     "square",
@@ -123,8 +123,14 @@ class _Loss:
         return self.cost(X, centers)
 
     def objective(self, X, center, sample_weight=None):
-        """Weighted cost of the cluster ``X`` at ``center`` (a float)."""
-        c = self.cost(X, np.asarray(center)[None, :])[:, 0]
+        """Weighted cost of the cluster ``X`` at ``center`` (a float); for the
+        Euclidean losses from the exact differences (the expansion of ``cost`` rounds
+        away the distances of a tight cluster far from the origin)."""
+        center = np.asarray(center)[None, :]
+        if self.euclidean:
+            c = self.cost_from_sq_distances(exact_sq_distances(X, None, center)[:, 0])
+        else:
+            c = self.cost(X, center)[:, 0]
         if sample_weight is None:
             return float(c.sum(dtype=np.float64))
         return float(np.dot(sample_weight.astype(np.float64), c))
