@@ -217,27 +217,29 @@ def exact_own(Xc, xsq_c, centers, csq, labels, own, exact=None):
         own[risky] = exact_sq_distances(rows_x, risky, centers_x, labels[risky])
 
 
-def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
+def exact_rank(Xc, xsq_c, centers, csq, d2, labels, exact=None):
     """As ``exact_own`` for a chunk's expanded distances ``d2`` to every center, and
     re-ranking the samples whose own distance is unresolved by their exact distances
     to every center (in place: ``d2`` rows, ``labels``). There, two centers in the
     same tight cluster far from the origin would be chosen between by rounding noise,
     and the objective could rise from one Lloyd pass to the next. Returns the own
-    squared distances, and whether every row of ``d2`` is now exact."""
+    squared distances, and whether every row of ``d2`` is now exact. ``exact``: as
+    for ``exact_own``."""
     n = d2.shape[0]
     own = d2[np.arange(n), labels]
     rtol = _expansion_rtol(d2.dtype)
     if n == 0 or own.min() >= rtol * (xsq_c.max() + csq.max()):
         return own, n == 0
     risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+    rows_x, centers_x = exact if exact is not None else (Xc, centers)
     if 4 * risky.size > n:
         # most of the chunk (well-separated clusters in few dimensions): all of it,
         # by slices rather than gathered rows
-        d2[:] = exact_sq_distances(Xc, None, centers)
+        d2[:] = exact_sq_distances(rows_x, None, centers_x)
         labels[:] = np.argmin(d2, axis=1)
         return d2[np.arange(n), labels], True
     if risky.size:
-        d2[risky] = exact_sq_distances(Xc, risky, centers)
+        d2[risky] = exact_sq_distances(rows_x, risky, centers_x)
         labels[risky] = np.argmin(d2[risky], axis=1)
         own[risky] = d2[risky, labels[risky]]
     return own, False
@@ -260,10 +262,17 @@ def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels, exact=None):
     if n == 0 or n_centers < 2:
         return
     best = d2[np.arange(n), labels]
-    # rounding of the two distances compared: of ||x||^2 plus the larger ||m||^2
-    scale = xsq_c[:, None] + np.maximum(csq[labels][:, None], csq[None, :])
-    near = d2 <= best[:, None] + _TIE_EPS * float(np.finfo(d2.dtype).eps) * scale
-    rows = np.flatnonzero(np.count_nonzero(near, axis=1) > 1)
+    tol = _TIE_EPS * float(np.finfo(d2.dtype).eps)
+    # screen with the largest ||m||^2, then per pair of centers: the rounding of the
+    # two distances compared is of ||x||^2 plus the larger of their ||m||^2
+    near = d2 <= (best + tol * (xsq_c + csq.max()))[:, None]
+    count_dtype = np.uint8 if n_centers < 256 else np.intp  # (uint8: 2x faster)
+    rows = np.flatnonzero(near.sum(axis=1, dtype=count_dtype) > 1)
+    if rows.size == 0:
+        return
+    scale = xsq_c[rows, None] + np.maximum(csq[labels[rows]][:, None], csq[None, :])
+    near = d2[rows] <= best[rows, None] + tol * scale
+    rows = rows[np.count_nonzero(near, axis=1) > 1]
     if rows.size == 0:
         return
     rows_x, centers_x = exact if exact is not None else (Xc, centers)
@@ -320,15 +329,26 @@ def _shifted(centers, shift):
 
 
 def euclidean_pass(
-    X, sample_weight, x_sq, centers, loss, n_threads, stats=True, shift=None, ties=False
+    X,
+    sample_weight,
+    x_sq,
+    centers,
+    loss,
+    n_threads,
+    stats=True,
+    shift=None,
+    ties=False,
+    raw=None,
 ):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
 
     The samples whose distance to their center the expansion cannot resolve are
-    ranked by exact distances (``exact_rank``; with ``shift``, every chosen
-    center's distance is exact); with ``ties``, so are the samples within rounding
-    of two centers (``resolve_near_ties``: the final assignment and ``predict``, not
-    every Lloyd pass).
+    ranked by exact distances (``exact_rank``); with ``ties``, so are the samples
+    within rounding of two centers (``resolve_near_ties``: the final assignment and
+    ``predict``, not every Lloyd pass). Exact distances are differences of ``X`` and
+    ``centers``; with ``shift`` (``X`` and ``centers`` as given, expanded around
+    ``shift``) of those as given, not shifted; with ``raw = (X_raw, centers_raw)``
+    (``X`` and ``centers`` already shifted), of those.
 
     Returns
     -------
@@ -351,18 +371,14 @@ def euclidean_pass(
         Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
         d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
-        if shift is None:
-            own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
-            if ties and not all_exact:
-                resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
-                own = d2[np.arange(d2.shape[0]), labels]
+        if shift is not None:
+            exact = (X[sl], centers)
         else:
-            # exact distances from the samples and centers as given, not shifted
-            if ties:
-                resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels, (X[sl], centers))
-            # (inference) every chosen center's distance from the exact difference:
-            # the expansion loses the small distances of a cluster far from the others
-            own = exact_sq_distances(X[sl], None, centers, labels)
+            exact = None if raw is None else (raw[0][sl], raw[1])
+        own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels, exact)
+        if ties and not all_exact:
+            resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels, exact)
+            own = d2[np.arange(d2.shape[0]), labels]
         costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
@@ -444,17 +460,18 @@ def separable_assign(X, centers, loss, n_threads):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def assign(X, x_sq, centers, loss, n_threads, shift=None):
+def assign(X, x_sq, centers, loss, n_threads, shift=None, raw=None):
     """Labels and costs of each sample to its center of least cost.
 
     With ``shift``, the Euclidean losses expand the distances of ``X - shift`` and
     ``centers - shift``, chunk by chunk: a reference point near the data keeps them
     accurate when the data sits far from the origin; exact distances (chosen
-    centers, near ties) come from ``X`` and ``centers`` as given."""
+    centers, near ties) come from ``X`` and ``centers`` as given. ``raw``: as for
+    ``euclidean_pass``."""
     if loss.euclidean:
         labels, costs, _, _, _ = euclidean_pass(
             X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False,
-            shift=shift, ties=True,
+            shift=shift, ties=True, raw=raw,
         )  # fmt: skip
         return labels, costs
     return separable_assign(X, centers, loss, n_threads)

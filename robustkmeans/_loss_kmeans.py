@@ -1015,10 +1015,18 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             # the last assignment by predict's rule, on the data as given: near ties
             # ranked by exact distances to the centers as stored, so labels_ agree
             # with predict(X), and inertia_ with score(X)
-            labels, costs = _kernels.assign(
-                X_given, None if X_mean is not None else x_sq, centers, loss_obj, n_threads,
-                shift=X_mean,
-            )  # fmt: skip
+            if X_mean is not None and self.copy_x:
+                # the centered copy is X_given - X_mean chunk for chunk as predict
+                # computes it: only the centers are shifted, as predict shifts them
+                shifted = (centers - X_mean).astype(X.dtype, copy=False)
+                labels, costs = _kernels.assign(
+                    X, x_sq, shifted, loss_obj, n_threads, raw=(X_given, centers)
+                )
+            else:
+                labels, costs = _kernels.assign(
+                    X_given, None if X_mean is not None else x_sq, centers, loss_obj,
+                    n_threads, shift=X_mean,
+                )  # fmt: skip
             inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 
