@@ -124,11 +124,22 @@ def _relocate_empty(X, costs, weight_sums, centers):
     return centers
 
 
-def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose):
+def _lloyd(
+    X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, assign=None
+):
     """Batch assign/update iterations; the objective never increases.
+
+    ``assign``: ``centers -> (labels, costs)``, the assignment of the result (by
+    default ``_kernels.assign``); when given, the run always ends with it.
 
     Returns labels, inertia, centers, n_iter and the objective after each assignment.
     """
+
+    def last_assign(centers):
+        if assign is not None:
+            return assign(centers)
+        return _kernels.assign(X, x_sq, centers, loss, n_threads)
+
     centers = np.array(centers_init, dtype=X.dtype, copy=True)
     n_clusters = centers.shape[0]
     labels_old = None
@@ -217,7 +228,7 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
         # point of exact assignment and exact centers
         while True:
             centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
-            new_labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
+            new_labels, costs = last_assign(centers)
             if np.array_equal(new_labels, labels) or n_iter >= max_iter:
                 break
             labels = new_labels
@@ -226,8 +237,8 @@ def _lloyd(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads,
                 print(f"Iteration {n_iter} (exact centers), inertia {path[-1]}.")
             n_iter += 1
         labels = new_labels
-    elif not strict:
-        labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
+    elif not strict or assign is not None:
+        labels, costs = last_assign(centers)
     inertia = float(np.dot(sample_weight, costs))
     path.append(inertia)
     return labels, inertia, centers, n_iter, path
@@ -979,6 +990,25 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         else:
             run = _lloyd
 
+        # the last assignment by predict's rule: on the data as given (the centered
+        # copy is X_given - X_mean, as predict computes it chunk by chunk), centers
+        # shifted as predict shifts them, near ties ranked by exact differences of
+        # the data as given and the centers as stored: labels_ == predict(X) and
+        # inertia_ == -score(X). Lloyd ends with it; other runs are followed by it
+        def predict_rule(run_centers):
+            stored = run_centers if X_mean is None else run_centers + X_mean
+            stored = np.ascontiguousarray(stored, dtype=X.dtype)
+            if X_mean is None:
+                return _kernels.assign(X_given, x_sq, stored, loss_obj, n_threads)
+            shifted = (stored - X_mean).astype(X.dtype, copy=False)
+            return _kernels.assign(X, x_sq, shifted, loss_obj, n_threads, raw=(X_given, stored))
+
+        in_run = loss_obj.euclidean and run is _lloyd and (X_mean is None or self.copy_x)
+        if in_run:
+
+            def run(*args):
+                return _lloyd(*args, assign=predict_rule)
+
         best = None
         # BLAS limited once for the whole fit, not once per pass
         with _kernels.single_threaded_blas():
@@ -1007,26 +1037,16 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             finally:
                 if X_mean is not None and not self.copy_x:
                     X += X_mean
-        labels, inertia, centers, n_iter, path = best
-        if X_mean is not None:
-            centers = centers + X_mean
+        labels, inertia, run_centers, n_iter, path = best
+        centers = run_centers if X_mean is None else run_centers + X_mean
         centers = np.ascontiguousarray(centers, dtype=X.dtype)
-        if loss_obj.euclidean:
-            # the last assignment by predict's rule, on the data as given: near ties
-            # ranked by exact distances to the centers as stored, so labels_ agree
-            # with predict(X), and inertia_ with score(X)
-            if X_mean is not None and self.copy_x:
-                # the centered copy is X_given - X_mean chunk for chunk as predict
-                # computes it: only the centers are shifted, as predict shifts them
-                shifted = (centers - X_mean).astype(X.dtype, copy=False)
+        if loss_obj.euclidean and not in_run:
+            if X_mean is None or self.copy_x:
+                labels, costs = predict_rule(run_centers)
+            else:  # X restored: predict's own path
                 labels, costs = _kernels.assign(
-                    X, x_sq, shifted, loss_obj, n_threads, raw=(X_given, centers)
+                    X_given, None, centers, loss_obj, n_threads, shift=X_mean
                 )
-            else:
-                labels, costs = _kernels.assign(
-                    X_given, None if X_mean is not None else x_sq, centers, loss_obj,
-                    n_threads, shift=X_mean,
-                )  # fmt: skip
             inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 

@@ -804,3 +804,16 @@ def test_exact_distances_skip_empty_sparse_rows_on_a_zero_center(monkeypatch):
     km = LossKMeans(4, init=init, n_init=1, max_iter=5).fit(X)
     assert sum(calls) < 40
     np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+@pytest.mark.parametrize("copy_x", [True, False])
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+def test_last_assignment_is_predicts_with_or_without_a_copy(copy_x, algorithm):
+    # the fit's last assignment follows predict's rule whether it runs on the
+    # centered copy (inside Lloyd) or on X restored in place (copy_x=False)
+    X = _split_tight_blobs(4)
+    X_before = X.copy()
+    km = LossKMeans(5, algorithm=algorithm, copy_x=copy_x, random_state=4, n_init=2).fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    assert km.score(X) == -km.inertia_
+    np.testing.assert_allclose(X, X_before, rtol=1e-6)
