@@ -198,14 +198,13 @@ def exact_sq_distances(X, rows, centers, which=None):
     return out
 
 
-def exact_own(Xc, xsq_c, centers, csq, labels, own, exact=None):
+def exact_own(Xc, xsq_c, centers, csq, labels, own):
     """Replace, in place, the expanded squared distances ``own`` of the samples to
     their own centers by the exact ``||x - m||^2`` where the expansion cannot resolve
     them: tight clusters far from the origin of the expansion (the data's mean in
     ``fit``). There, the expanded costs would be rounding noise, and so would the
     objective and the majorise-minimise weights. A per-chunk screen first, so that
-    chunks with no such sample cost two reductions. ``exact``: ``(rows, centers)`` in
-    the coordinates to take the differences in (default ``Xc`` and ``centers``)."""
+    chunks with no such sample cost two reductions."""
     rtol = _expansion_rtol(own.dtype)
     if own.size == 0 or own.min() >= rtol * (xsq_c.max() + csq.max()):
         return
@@ -213,36 +212,45 @@ def exact_own(Xc, xsq_c, centers, csq, labels, own, exact=None):
     # center) is exact already
     risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
     if risky.size:
-        rows_x, centers_x = exact if exact is not None else (Xc, centers)
-        own[risky] = exact_sq_distances(rows_x, risky, centers_x, labels[risky])
+        own[risky] = exact_sq_distances(Xc, risky, centers, labels[risky])
 
 
-def exact_rank(Xc, xsq_c, centers, csq, d2, labels, exact=None):
+def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     """As ``exact_own`` for a chunk's expanded distances ``d2`` to every center, and
     re-ranking the samples whose own distance is unresolved by their exact distances
     to every center (in place: ``d2`` rows, ``labels``). There, two centers in the
     same tight cluster far from the origin would be chosen between by rounding noise,
     and the objective could rise from one Lloyd pass to the next. Returns the own
-    squared distances, and whether every row of ``d2`` is now exact. ``exact``: as
-    for ``exact_own``."""
+    squared distances, and whether every row of ``d2`` is now exact."""
     n = d2.shape[0]
     own = d2[np.arange(n), labels]
     rtol = _expansion_rtol(d2.dtype)
     if n == 0 or own.min() >= rtol * (xsq_c.max() + csq.max()):
         return own, n == 0
     risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
-    rows_x, centers_x = exact if exact is not None else (Xc, centers)
     if 4 * risky.size > n:
         # most of the chunk (well-separated clusters in few dimensions): all of it,
         # by slices rather than gathered rows
-        d2[:] = exact_sq_distances(rows_x, None, centers_x)
+        d2[:] = exact_sq_distances(Xc, None, centers)
         labels[:] = np.argmin(d2, axis=1)
         return d2[np.arange(n), labels], True
     if risky.size:
-        d2[risky] = exact_sq_distances(rows_x, risky, centers_x)
+        d2[risky] = exact_sq_distances(Xc, risky, centers)
         labels[risky] = np.argmin(d2[risky], axis=1)
         own[risky] = d2[risky, labels[risky]]
     return own, False
+
+
+def exact_entries(Xc, xsq_c, centers, csq, d2):
+    """As ``exact_rank`` for every entry of a chunk's distance matrix ``d2`` (in
+    place): the rows with any distance the expansion cannot resolve are recomputed
+    from the differences (``transform``'s costs, Hartigan's screen)."""
+    rtol = _expansion_rtol(d2.dtype)
+    if d2.size == 0 or d2.min() >= rtol * (xsq_c.max() + csq.max()):
+        return
+    rows = np.flatnonzero((d2 < rtol * (xsq_c[:, None] + csq[None, :])).any(axis=1))
+    if rows.size:
+        d2[rows] = exact_sq_distances(Xc, rows, centers)
 
 
 #: expanded squared distances closer than this many ``eps`` of ``||x||^2 + ||m||^2``
@@ -251,13 +259,12 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels, exact=None):
 _TIE_EPS = 64
 
 
-def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels, exact=None):
+def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels):
     """Re-rank, in place, the samples whose least expanded distance is within
     rounding of another one, by exact distances ``||x - m||^2`` (ties then to the
     lower index, ``argmin``'s rule): exact ties (a sample halfway between two centers)
     and near-duplicate centers would otherwise be decided by the expansion's rounding.
-    Their rows of ``d2`` become exact. ``exact``: as for ``exact_own`` (``predict``
-    takes the differences from the samples and centers as given, not shifted)."""
+    Their rows of ``d2`` become exact."""
     n, n_centers = d2.shape
     if n == 0 or n_centers < 2:
         return
@@ -275,8 +282,7 @@ def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels, exact=None):
     rows = rows[np.count_nonzero(near, axis=1) > 1]
     if rows.size == 0:
         return
-    rows_x, centers_x = exact if exact is not None else (Xc, centers)
-    d2[rows] = exact_sq_distances(rows_x, rows, centers_x)
+    d2[rows] = exact_sq_distances(Xc, rows, centers)
     labels[rows] = np.argmin(d2[rows], axis=1)
 
 
@@ -338,17 +344,16 @@ def euclidean_pass(
     stats=True,
     shift=None,
     ties=False,
-    raw=None,
 ):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
 
     The samples whose distance to their center the expansion cannot resolve are
     ranked by exact distances (``exact_rank``); with ``ties``, so are the samples
     within rounding of two centers (``resolve_near_ties``: the final assignment and
-    ``predict``, not every Lloyd pass). Exact distances are differences of ``X`` and
-    ``centers``; with ``shift`` (``X`` and ``centers`` as given, expanded around
-    ``shift``) of those as given, not shifted; with ``raw = (X_raw, centers_raw)``
-    (``X`` and ``centers`` already shifted), of those.
+    ``predict``, not every Lloyd pass). With ``shift``, ``X`` and ``centers`` are
+    given unshifted and both expansions and exact differences are of ``X - shift``
+    and ``centers - shift``: the values ``fit`` computes on ``X`` centered on
+    ``shift``, its mean, so that both rank every sample alike.
 
     Returns
     -------
@@ -371,13 +376,9 @@ def euclidean_pass(
         Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
         d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
-        if shift is not None:
-            exact = (X[sl], centers)
-        else:
-            exact = None if raw is None else (raw[0][sl], raw[1])
-        own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels, exact)
+        own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
         if ties and not all_exact:
-            resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels, exact)
+            resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
             own = d2[np.arange(d2.shape[0]), labels]
         costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
@@ -460,18 +461,16 @@ def separable_assign(X, centers, loss, n_threads):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def assign(X, x_sq, centers, loss, n_threads, shift=None, raw=None):
+def assign(X, x_sq, centers, loss, n_threads, shift=None):
     """Labels and costs of each sample to its center of least cost.
 
     With ``shift``, the Euclidean losses expand the distances of ``X - shift`` and
     ``centers - shift``, chunk by chunk: a reference point near the data keeps them
-    accurate when the data sits far from the origin; exact distances (chosen
-    centers, near ties) come from ``X`` and ``centers`` as given. ``raw``: as for
-    ``euclidean_pass``."""
+    accurate when the data sits far from the origin (see ``euclidean_pass``)."""
     if loss.euclidean:
         labels, costs, _, _, _ = euclidean_pass(
             X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False,
-            shift=shift, ties=True, raw=raw,
+            shift=shift, ties=True,
         )  # fmt: skip
         return labels, costs
     return separable_assign(X, centers, loss, n_threads)
@@ -486,7 +485,9 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None):
 
         def chunk(sl):
             Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
-            return loss.cost_from_sq_distances(_sq_dist_chunk(Xc, xsq_c, shifted, csq))
+            d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
+            exact_entries(Xc, xsq_c, shifted, csq, d2)
+            return loss.cost_from_sq_distances(d2)
     else:
 
         def chunk(sl):

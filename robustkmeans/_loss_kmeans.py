@@ -52,6 +52,21 @@ def _n_threads():
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
+def _shares_memory(X, X_arg):
+    """Whether validated ``X`` may share memory with the caller's ``X_arg``."""
+    try:
+        return bool(np.may_share_memory(X, X_arg))
+    except (TypeError, ValueError):  # e.g. a sparse matrix or an odd container
+        return True
+
+
+def _stored_centers(run_centers, X_mean, dtype):
+    """The centers as stored (``cluster_centers_``) from a run's, on ``X`` centered on
+    ``X_mean`` (None: not centered); the one formula fit and its last assignment use."""
+    stored = run_centers if X_mean is None else run_centers + X_mean
+    return np.ascontiguousarray(stored, dtype=dtype)
+
+
 def _check_scale_range(loss, scales, dtype, auto=False):
     """The losses that square their scale (delta, sigma) need the square and its
     reciprocal to be finite, normal numbers in the data's precision. ``auto``: the
@@ -724,7 +739,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         The scales used (resolved from ``"auto"``).
     objective_path_ : list of float
         Objective after each assignment step of the best run, then the final one
-        (non-increasing for ``"lloyd"`` and ``"hartigan"``).
+        (non-increasing for ``"lloyd"`` and ``"hartigan"``, up to the rounding of
+        the centers to the dtype of ``X`` for the last entry).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -741,12 +757,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     losses (``square``, ``correntropy``, ``epsilon_insensitive``) assign by one matrix
     product per chunk of samples, since their cost is non-decreasing in the Euclidean
     distance; ties in cost go to the smaller Euclidean distance, then the lower index.
-    The expanded distances ``||x||^2 - 2 x.m + ||m||^2`` (of ``X`` centered on its
-    mean) are replaced by the exact ``||x - m||^2`` where they cannot be resolved: a
-    sample's distance to its own center when it is tiny next to the norms (tight
-    clusters far from the mean, so ``inertia_`` stays exact), and, in the final
-    assignment and ``predict``, the ranking of samples within rounding of two centers
-    (so that exact ties go to the lower index and ``labels_`` agree with ``predict``).
+    The expanded distances ``||x||^2 - 2 x.m + ||m||^2`` (of dense ``X`` centered on
+    its mean, in ``fit`` and in ``predict``) are replaced by the exact
+    ``||x - m||^2`` where they cannot be resolved: for the samples whose distance to
+    their center is tiny next to the norms (tight clusters far from the mean), in
+    every pass, so that ``inertia_`` and ``transform`` stay exact and the objective
+    does not rise on rounding noise; and, in the final assignment and ``predict``,
+    for the samples within rounding of two centers, so that exact ties go to the
+    lower index. ``labels_`` agree with ``predict`` and ``inertia_`` with ``-score``
+    on the training data.
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
     iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
     Weiszfeld's would raise the cost), and finish with the exact solver on the
@@ -919,20 +938,22 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             )
         if sp.issparse(X):
             self._check_sparse(X)
-        # only the Euclidean losses center X (below), a copy unless copy_x=False;
-        # X_given, the data as validated, is what the last assignment ranks (as
-        # predict does: labels_ == predict(X))
+        # only the Euclidean losses center X (below): the copy protects the caller's
         centers_x = get_loss(self.loss, 1.0).euclidean
-        X_given = X = validate_data(
+        X_arg = X
+        X = validate_data(
             self,
             X,
             accept_sparse=self._accept_sparse(),
             dtype=[np.float64, np.float32],
             order="C",
+            copy=self.copy_x and centers_x,
             accept_large_sparse=False,
         )
-        if centers_x and not sp.issparse(X) and self.copy_x:
-            X = X.copy()
+        # the centered X is ours (a copy, or a conversion of the caller's input),
+        # or the caller's array itself, centered in place and restored after (sparse
+        # X is never centered)
+        private = self.copy_x or sp.issparse(X) or not _shares_memory(X, X_arg)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -990,20 +1011,16 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         else:
             run = _lloyd
 
-        # the last assignment by predict's rule: on the data as given (the centered
-        # copy is X_given - X_mean, as predict computes it chunk by chunk), centers
-        # shifted as predict shifts them, near ties ranked by exact differences of
-        # the data as given and the centers as stored: labels_ == predict(X) and
+        # the last assignment by predict's rule: the centered X holds X - X_mean as
+        # predict computes it chunk by chunk, and the centers are shifted as predict
+        # shifts the stored ones, so that labels_ == predict(X) and
         # inertia_ == -score(X). Lloyd ends with it; other runs are followed by it
         def predict_rule(run_centers):
-            stored = run_centers if X_mean is None else run_centers + X_mean
-            stored = np.ascontiguousarray(stored, dtype=X.dtype)
-            if X_mean is None:
-                return _kernels.assign(X_given, x_sq, stored, loss_obj, n_threads)
-            shifted = (stored - X_mean).astype(X.dtype, copy=False)
-            return _kernels.assign(X, x_sq, shifted, loss_obj, n_threads, raw=(X_given, stored))
+            stored = _stored_centers(run_centers, X_mean, X.dtype)
+            shifted = _kernels._shifted(stored, X_mean)
+            return _kernels.assign(X, x_sq, shifted, loss_obj, n_threads)
 
-        in_run = loss_obj.euclidean and run is _lloyd and (X_mean is None or self.copy_x)
+        in_run = loss_obj.euclidean and run is _lloyd and private
         if in_run:
 
             def run(*args):
@@ -1035,18 +1052,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     if best is None or result[1] < best[1]:
                         best = result
             finally:
-                if X_mean is not None and not self.copy_x:
+                if X_mean is not None and not private:
                     X += X_mean
         labels, inertia, run_centers, n_iter, path = best
-        centers = run_centers if X_mean is None else run_centers + X_mean
-        centers = np.ascontiguousarray(centers, dtype=X.dtype)
+        centers = _stored_centers(run_centers, X_mean, X.dtype)
         if loss_obj.euclidean and not in_run:
-            if X_mean is None or self.copy_x:
+            if private:
                 labels, costs = predict_rule(run_centers)
-            else:  # X restored: predict's own path
-                labels, costs = _kernels.assign(
-                    X_given, None, centers, loss_obj, n_threads, shift=X_mean
-                )
+            else:  # the caller's X, restored: predict's own path
+                labels, costs = _kernels.assign(X, None, centers, loss_obj, n_threads, shift=X_mean)
             inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 

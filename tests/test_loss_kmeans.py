@@ -695,7 +695,7 @@ def test_square_objective_path_exact_with_three_tight_far_clusters():
 @pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
 def test_exact_tie_goes_to_the_lower_index_in_fit_and_predict(loss):
     # sample 4 is at distance exactly 1 from centers 0 and 1: the expansion around the
-    # data's mean (fit) and around the centers' mean (predict) round it differently
+    # data's mean, so the tie is decided by the rounding unless ranked exactly
     X = np.array([[-1, 0], [-1, 0], [0, 1], [0, 1], [0, 0], [10.1, 17.17], [10.1, 17.17]])
     w = np.array([1, 1, 1, 1, 0, 1, 1.0])
     km = LossKMeans(3, loss=loss, init=X[[0, 2, 5]], n_init=1).fit(X, sample_weight=w)
@@ -817,3 +817,45 @@ def test_last_assignment_is_predicts_with_or_without_a_copy(copy_x, algorithm):
     np.testing.assert_array_equal(km.predict(X), km.labels_)
     assert km.score(X) == -km.inertia_
     np.testing.assert_allclose(X, X_before, rtol=1e-6)
+
+
+@pytest.mark.parametrize("container", ["dataframe", "list", "fortran", "int"])
+def test_converted_input_with_copy_x_false_labels_follow_predict(container):
+    # validate_data converts these: fit centers its own conversion, and the last
+    # assignment ranks the values predict computes from the caller's untouched data
+    # (before: the conversion was restored inexactly and ranked instead)
+    pd = pytest.importorskip("pandas")
+    X = np.array(
+        [
+            [0.9808353387762301, 0.3898407787192646],
+            [0.9808353387762301, -0.3898407787192646],
+            [2.3710839689613894, 0.3898407787192646],
+            [2.3710839689613894, -0.3898407787192646],
+            [1.6759596538688097, 0.9027556576068978],
+            [997212.7258534218] * 2,
+            [997212.7258534218] * 2,
+        ]
+    )
+    w = np.array([1, 1, 1, 1, 0, 1, 1.0])
+    if container == "int":
+        X = np.round(X * 1000).astype(np.int64)
+    data = {
+        "dataframe": lambda: pd.DataFrame(X),
+        "list": lambda: X.tolist(),
+        "fortran": lambda: np.asfortranarray(X),
+        "int": lambda: X,
+    }[container]()
+    km = LossKMeans(3, init=np.asarray(X[[0, 2, 5]], float), n_init=1, copy_x=False)
+    km.fit(data, sample_weight=w)
+    np.testing.assert_array_equal(km.predict(data), km.labels_)
+    assert km.score(data, sample_weight=w) == -km.inertia_
+    np.testing.assert_array_equal(np.asarray(data), X)
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+def test_transform_own_costs_exact_for_tight_clusters_far_from_the_mean(loss):
+    X = _split_tight_blobs(4)
+    params = {"correntropy": {"sigma": 0.02}, "epsilon_insensitive": {"epsilon": 0.002}}
+    km = LossKMeans(5, loss=loss, random_state=4, n_init=1, **params.get(loss, {})).fit(X)
+    own = km.transform(X)[np.arange(X.shape[0]), km.labels_]
+    assert own.sum(dtype=np.float64) == pytest.approx(km.inertia_, rel=1e-5)
