@@ -718,7 +718,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         If False, dense ``X`` is centered in place during ``fit`` and restored after,
         up to rounding as in :class:`~sklearn.cluster.KMeans` (Euclidean losses:
         ``square``, ``correntropy``, ``epsilon_insensitive``; the separable losses
-        work on ``X`` as given and never copy it).
+        work on ``X`` as given and never copy it). Input that has to be converted
+        (another dtype or order, a list, a DataFrame), or is read-only, is copied
+        anyway, and the caller's data is left as it was.
     verbose : int, default=0
         Print the objective at each iteration.
 
@@ -911,6 +913,22 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
             )
 
+    def _resolved_scales(self, X, sample_weight, x_sq, random_state, n_threads):
+        """``delta``, ``sigma``, ``epsilon`` as numbers (``"auto"`` estimated from the
+        centered ``X``), the one the loss uses checked against the data's precision."""
+        scales = {"delta": self.delta, "sigma": self.sigma, "epsilon": self.epsilon}
+        if any(isinstance(v, str) for v in scales.values()):
+            mad, dist = _pilot_scales(
+                X, sample_weight, x_sq, self.n_clusters, random_state, n_threads
+            )
+            auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
+            scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
+        scales = {k: float(v) for k, v in scales.items()}
+        param = LOSSES[self.loss]
+        estimated = param is not None and isinstance(getattr(self, param), str)
+        _check_scale_range(self.loss, scales, X.dtype, auto=estimated)
+        return scales
+
     # -- fit ----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -982,24 +1000,22 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         # exactly those of the data, as predict sees them
         X_mean = None
         if not sp.issparse(X) and centers_x:
+            if not private and not X.flags.writeable:
+                # a read-only array cannot be centered in place: work on a copy
+                X, private = X.copy(), True
             X_mean = X.mean(axis=0)
             X -= X_mean
             if init_is_array:
                 init -= X_mean
-        x_sq = _kernels.row_sq_norms(X)
-        tol = _tolerance(X, self.tol)
-
-        scales = {"delta": self.delta, "sigma": self.sigma, "epsilon": self.epsilon}
-        if any(isinstance(v, str) for v in scales.values()):
-            mad, dist = _pilot_scales(
-                X, sample_weight, x_sq, self.n_clusters, random_state, n_threads
-            )
-            auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
-            scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
-        scales = {k: float(v) for k, v in scales.items()}
+        try:
+            x_sq = _kernels.row_sq_norms(X)
+            tol = _tolerance(X, self.tol)
+            scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
+        except BaseException:
+            if X_mean is not None and not private:
+                X += X_mean  # the caller's array, as it was
+            raise
         param = LOSSES[self.loss]
-        estimated = param is not None and isinstance(getattr(self, param), str)
-        _check_scale_range(self.loss, scales, X.dtype, auto=estimated)
         loss_obj = get_loss(self.loss, scales.get(param))
 
         if self.algorithm == "hartigan":

@@ -859,3 +859,24 @@ def test_transform_own_costs_exact_for_tight_clusters_far_from_the_mean(loss):
     km = LossKMeans(5, loss=loss, random_state=4, n_init=1, **params.get(loss, {})).fit(X)
     own = km.transform(X)[np.arange(X.shape[0]), km.labels_]
     assert own.sum(dtype=np.float64) == pytest.approx(km.inertia_, rel=1e-5)
+
+
+def test_copy_x_false_restores_x_when_fit_fails_after_centering():
+    # the scale check runs on the centered X: a failure there must not leave the
+    # caller's array centered
+    X = np.array([[100, 100], [101, 100], [200, 200], [201, 200]], np.float32)
+    X_before = X.copy()
+    with pytest.raises(ValueError, match="sigma=1e-30 is out of range"):
+        LossKMeans(2, loss="correntropy", sigma=1e-30, copy_x=False).fit(X)
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_copy_x_false_on_read_only_input_works_on_a_copy():
+    pd = pytest.importorskip("pandas")
+    X = _split_tight_blobs(0)
+    X.setflags(write=False)
+    km = LossKMeans(5, copy_x=False, random_state=0, n_init=1).fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    assert km.score(X) == -km.inertia_
+    one_column = pd.DataFrame([[0.0], [1.0], [10.0], [11.0]])
+    assert LossKMeans(2, copy_x=False, random_state=0).fit(one_column).inertia_ == 1.0
