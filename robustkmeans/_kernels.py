@@ -158,6 +158,14 @@ def _expansion_rtol(dtype):
     return float(np.finfo(dtype).eps) ** (1 / 3)
 
 
+def _all_resolved(d2, xsq_c, csq):
+    """Whether every expanded squared distance of ``d2`` (any shape) is resolved,
+    ``>= rtol * (||x||^2 + ||m||^2)`` for the largest norms of the chunk: a screen of
+    two reductions, so that chunks with no sample to recompute cost no more."""
+    rtol = _expansion_rtol(d2.dtype)
+    return d2.size == 0 or d2.min() >= rtol * (xsq_c.max() + csq.max())
+
+
 #: elements densified at a time for exact distances (sparse rows; bounded memory)
 _EXACT_BATCH = 1 << 20
 
@@ -203,11 +211,11 @@ def exact_own(Xc, xsq_c, centers, csq, labels, own):
     their own centers by the exact ``||x - m||^2`` where the expansion cannot resolve
     them: tight clusters far from the origin of the expansion (the data's mean in
     ``fit``). There, the expanded costs would be rounding noise, and so would the
-    objective and the majorise-minimise weights. A per-chunk screen first, so that
-    chunks with no such sample cost two reductions."""
-    rtol = _expansion_rtol(own.dtype)
-    if own.size == 0 or own.min() >= rtol * (xsq_c.max() + csq.max()):
+    objective and the majorise-minimise weights. A per-chunk screen first
+    (``_all_resolved``)."""
+    if _all_resolved(own, xsq_c, csq):
         return
+    rtol = _expansion_rtol(own.dtype)
     # strict: a zero distance whose norms are zero (an empty sparse row on a zero
     # center) is exact already
     risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
@@ -224,9 +232,9 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     squared distances, and whether every row of ``d2`` is now exact."""
     n = d2.shape[0]
     own = d2[np.arange(n), labels]
-    rtol = _expansion_rtol(d2.dtype)
-    if n == 0 or own.min() >= rtol * (xsq_c.max() + csq.max()):
+    if _all_resolved(own, xsq_c, csq):
         return own, n == 0
+    rtol = _expansion_rtol(d2.dtype)
     risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
     if 4 * risky.size > n:
         # most of the chunk (well-separated clusters in few dimensions): all of it,
@@ -245,9 +253,9 @@ def exact_entries(Xc, xsq_c, centers, csq, d2):
     """As ``exact_rank`` for every entry of a chunk's distance matrix ``d2`` (in
     place): the rows with any distance the expansion cannot resolve are recomputed
     from the differences (``transform``'s costs, Hartigan's screen)."""
-    rtol = _expansion_rtol(d2.dtype)
-    if d2.size == 0 or d2.min() >= rtol * (xsq_c.max() + csq.max()):
+    if _all_resolved(d2, xsq_c, csq):
         return
+    rtol = _expansion_rtol(d2.dtype)
     rows = np.flatnonzero((d2 < rtol * (xsq_c[:, None] + csq[None, :])).any(axis=1))
     if rows.size:
         d2[rows] = exact_sq_distances(Xc, rows, centers)

@@ -357,9 +357,8 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
 def _exact_transfer_gain(X, i, a, b, centers, W, w):
     """Hartigan's gain of moving sample ``i`` from ``a`` to ``b`` (square loss), from
     exact distances: the screen's expanded ones are rounding noise for tight clusters
-    far from the data's mean, where a "gain" could raise the objective."""
-    if not W[a] > w[i]:
-        return -np.inf
+    far from the data's mean, where a "gain" could raise the objective. Only for
+    screened movers, whose cluster keeps a positive weight (``W[a] > w[i]``)."""
     d2 = _kernels.exact_sq_distances(X, np.array([i]), centers[[a, b]])[0]
     return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]
 
