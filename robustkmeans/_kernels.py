@@ -352,6 +352,7 @@ def euclidean_pass(
     stats=True,
     shift=None,
     ties=False,
+    labels_old=None,
 ):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
 
@@ -362,6 +363,11 @@ def euclidean_pass(
     given unshifted and both expansions and exact differences are of ``X - shift``
     and ``centers - shift``: the values ``fit`` computes on ``X`` centered on
     ``shift``, its mean, so that both rank every sample alike.
+
+    ``stats="sums"`` (the square loss's update) gathers ``sum_i w_i x_i`` per
+    cluster instead of the MM statistics, from each chunk while it is in cache;
+    with ``labels_old``, only the change of those sums, from the chunk's samples
+    whose label changed (``coef_sums`` is then None).
 
     Returns
     -------
@@ -393,6 +399,16 @@ def euclidean_pass(
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
         if not stats:
             return labels, costs, None, None, wsum
+        if stats == "sums":
+            w = w.astype(X.dtype, copy=False)
+            if labels_old is None:
+                return labels, costs, _cluster_sums(Xc, labels, w, n_clusters), None, wsum
+            old = labels_old[sl]
+            moved = np.flatnonzero(labels != old)
+            if moved.size == 0:
+                return labels, costs, None, None, wsum
+            delta = _cluster_sums(Xc[moved], labels[moved], w[moved], n_clusters, old[moved])
+            return labels, costs, delta, None, wsum
         coef = (w * loss.mm_weight(own)).astype(X.dtype, copy=False)
         sums = _cluster_sums(Xc, labels, coef, n_clusters)
         csum = np.bincount(labels, weights=coef, minlength=n_clusters)
@@ -411,6 +427,12 @@ def euclidean_pass(
     wsum = np.sum([p[4] for p in parts], axis=0)
     if not stats:
         return labels, costs, None, None, wsum
+    if stats == "sums":
+        sums = np.zeros((n_clusters, X.shape[1]))
+        for p in parts:
+            if p[2] is not None:
+                sums += p[2]
+        return labels, costs, sums, None, wsum
     sums = np.sum([p[2] for p in parts], axis=0)
     csum = np.sum([p[3] for p in parts], axis=0)
     return labels, costs, sums, csum, wsum

@@ -175,27 +175,22 @@ def _lloyd(
     path = []
     strict = False
     sums = None
-    n_samples = X.shape[0]
     for i in range(max_iter):
         if loss.closed_form and loss.euclidean:
-            # square loss: one pass assigns; the per-cluster sums are updated with the
-            # samples that changed cluster only (all of them on the first iteration)
-            labels, costs, _, _, wsum = _kernels.euclidean_pass(
-                X, sample_weight, x_sq, centers, loss, n_threads, stats=False
+            # square loss: one pass assigns and gathers the per-cluster sums, from
+            # the samples that changed cluster only (all of them on the first
+            # iteration), each chunk while it is in cache
+            labels, costs, change, _, wsum = _kernels.euclidean_pass(
+                X,
+                sample_weight,
+                x_sq,
+                centers,
+                loss,
+                n_threads,
+                stats="sums",
+                labels_old=labels_old,
             )
-            moved = None if labels_old is None else np.flatnonzero(labels != labels_old)
-            if moved is None or moved.size > n_samples // 4:
-                sums = _kernels.cluster_sums(X, sample_weight, labels, n_clusters, n_threads)
-            elif moved.size:
-                sums += _kernels.cluster_sums(
-                    X,
-                    sample_weight,
-                    labels,
-                    n_clusters,
-                    n_threads,
-                    rows=moved,
-                    labels_old=labels_old,
-                )
+            sums = change if labels_old is None else sums + change
             new = centers.copy()
             ok = wsum > 0
             new[ok] = (sums[ok] / wsum[ok, None]).astype(X.dtype)
