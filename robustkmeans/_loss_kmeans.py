@@ -37,6 +37,8 @@ _ALGORITHM_LOSSES = {
 _SPARSE_LOSSES = ("square", "correntropy", "epsilon_insensitive")
 #: transfers verified per round of the robust losses' Hartigan search (best first)
 _HARTIGAN_TRIES = 32
+#: movers tried per pair of clusters per round of the square loss's Hartigan search
+_HARTIGAN_PAIR_TRIES = 4
 #: see ``_exact_each_iteration``
 _EXACT_EACH_MAX_SIZE = 1 << 20
 #: samples between two center updates of MacQueen's online algorithm
@@ -338,12 +340,15 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         movers = np.flatnonzero(gain > threshold)
         if movers.size == 0:
             break
-        # best mover per (from, to) pair, then greedily pairs with disjoint clusters
+        # the best few movers per (from, to) pair, then greedily, best gain first,
+        # transfers between pairs of disjoint clusters: a pair whose best mover fails
+        # the exact check (rounding noise in the screen) still gets its next ones
         pair = labels[movers].astype(np.int64) * n_clusters + best_b[movers]
         order = np.lexsort((-gain[movers], pair))
-        first = np.ones(order.size, bool)
-        first[1:] = pair[order][1:] != pair[order][:-1]
-        cand = movers[order[first]]
+        sorted_pair = pair[order]
+        start = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]])
+        rank = np.arange(order.size) - np.repeat(start, np.diff(np.r_[start, order.size]))
+        cand = movers[order[rank < _HARTIGAN_PAIR_TRIES]]
         cand = cand[np.argsort(-gain[cand], kind="stable")]
         used = np.zeros(n_clusters, bool)
         moves = []
@@ -356,6 +361,8 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
             ):
                 used[a] = used[b] = True
                 moves.append((i, a, b))
+                if used.sum() + 1 >= n_clusters:
+                    break  # no pair of unused clusters is left
         if not moves:
             break
         for i, a, b in moves:

@@ -302,6 +302,30 @@ def test_fit_never_writes_to_the_callers_array(loss):
         LossKMeans(3, loss=loss, n_init=1, random_state=0, copy_x=False).fit(X)
 
 
+@pytest.mark.parametrize("seed", [9, 25, 33])
+def test_hartigan_square_tries_the_next_mover_when_the_best_fails_the_exact_check(
+    seed, monkeypatch
+):
+    # the screen's gains are rounding noise for tight clusters far from the mean;
+    # when the best mover of a pair of clusters fails the exact check, the search
+    # goes on with that pair's next movers instead of ending (simulated here by
+    # failing the first check)
+    rng = np.random.default_rng(seed)
+    X = np.r_[rng.normal(size=(30, 2)), rng.normal(size=(8, 2)) + [2.5, 0]]
+    lloyd = LossKMeans(2, n_init=1, random_state=seed).fit(X)
+    exact_gain = _loss_kmeans._exact_transfer_gain
+    calls = []
+
+    def failing_first(*args):
+        calls.append(args[1])
+        return -np.inf if len(calls) == 1 else exact_gain(*args)
+
+    monkeypatch.setattr(_loss_kmeans, "_exact_transfer_gain", failing_first)
+    hartigan = LossKMeans(2, algorithm="hartigan", n_init=1, random_state=seed).fit(X)
+    assert len(calls) > 1
+    assert hartigan.inertia_ < lloyd.inertia_ * (1 - 1e-6)
+
+
 def test_hartigan_epsilon_insensitive_improves_in_two_dimensions():
     # in few dimensions the screen's curvature must be right (the radial curvature
     # of a distance is 0): with it wrong, no candidate ever verified (Lloyd itself
