@@ -621,8 +621,12 @@ def _macqueen(
             centers[nonempty] = sums[nonempty] / W[nonempty, None]
             Xb = X[idx]
             C = centers.astype(X.dtype)
-            d2 = _kernels._sq_dist_chunk(Xb, x_sq[idx], C)
+            csq = np.einsum("ij,ij->i", C, C)
+            d2 = _kernels._sq_dist_chunk(Xb, x_sq[idx], C, csq)
             new = np.argmin(d2, axis=1).astype(np.int32)
+            # exact distances where the expansion is noise (sparse data is not
+            # centered: tight clusters far from the origin)
+            _kernels.exact_rank(Xb, x_sq[idx], C, csq, d2, new)
             moved = np.flatnonzero(new != labels[idx])
             if moved.size:
                 n_moved += moved.size
