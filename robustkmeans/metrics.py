@@ -288,6 +288,14 @@ class ClusteringScorer:
         return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs})"
 
 
+def _check_sample_size(sample_size):
+    """The silhouette subsample size: None (every sample) or an integer >= 2."""
+    if sample_size is not None and (
+        not isinstance(sample_size, numbers.Integral) or sample_size < 2
+    ):
+        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+
+
 def make_silhouette_scorer(
     *, metric: str | Callable = "auto", sample_size: int | None = None, random_state=None
 ) -> ClusteringScorer:
@@ -337,10 +345,7 @@ def make_silhouette_scorer(
     >>> scorer(km, X) > 0.9
     True
     """
-    if sample_size is not None and (
-        not isinstance(sample_size, numbers.Integral) or sample_size < 2
-    ):
-        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+    _check_sample_size(sample_size)
     kwargs = {"metric": metric}
     if sample_size is not None:
         kwargs.update(sample_size=int(sample_size), random_state=random_state)

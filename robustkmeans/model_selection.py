@@ -10,7 +10,6 @@ scored on the whole set.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +19,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .metrics import _validity_index, loss_metric
+from .metrics import _check_sample_size, _validity_index, loss_metric
 
 __all__ = ["SelectKResult", "WholeSetSplit", "elbow_index", "select_k"]
 
@@ -415,10 +414,7 @@ def select_k(
             f"k_range must lie within [1, n_samples={n_samples}], got "
             f"{k_values[0]}..{k_values[-1]}; lower the largest k or add samples."
         )
-    if sample_size is not None and (
-        not isinstance(sample_size, numbers.Integral) or sample_size < 2
-    ):
-        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+    _check_sample_size(sample_size)
 
     rng = check_random_state(random_state)
     if isinstance(estimator, Pipeline):
