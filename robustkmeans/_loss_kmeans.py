@@ -39,8 +39,6 @@ _SPARSE_LOSSES = ("square", "correntropy", "epsilon_insensitive")
 _HARTIGAN_TRIES = 32
 #: movers tried per pair of clusters per round of the square loss's Hartigan search
 _HARTIGAN_PAIR_TRIES = 4
-#: see ``_exact_each_iteration``
-_EXACT_EACH_MAX_SIZE = 1 << 20
 #: samples between two center updates of MacQueen's online algorithm
 _MACQUEEN_BATCH = 64
 #: size of the subsample used to estimate "auto" scales
@@ -143,16 +141,6 @@ def _relocate_empty(X, costs, weight_sums, centers):
     return centers
 
 
-def _exact_each_iteration(X):
-    """Whether Lloyd's update solves the iterative losses' centers exactly in every
-    iteration (``correntropy``, ``epsilon_insensitive``): on data of at most
-    ``_EXACT_EACH_MAX_SIZE`` entries, where the solver's extra passes over a cluster
-    cost little next to a pass's fixed cost. Larger data take one majorise-minimise
-    step per iteration and the exact solver at the end (an iteration then costs
-    about one pass; see ``LossKMeans``'s Notes)."""
-    return X.shape[0] * X.shape[1] <= _EXACT_EACH_MAX_SIZE
-
-
 def _lloyd(
     X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, assign=None
 ):
@@ -171,8 +159,6 @@ def _lloyd(
 
     centers = np.array(centers_init, dtype=X.dtype, copy=True)
     n_clusters = centers.shape[0]
-    exact_each = not loss.exact_update and _exact_each_iteration(X)
-    exact_update = loss.exact_update or exact_each
     labels_old = None
     path = []
     strict = False
@@ -198,37 +184,25 @@ def _lloyd(
             new[ok] = (sums[ok] / wsum[ok, None]).astype(X.dtype)
         elif loss.euclidean:
             labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
-                X, sample_weight, x_sq, centers, loss, n_threads, stats=not exact_each
+                X, sample_weight, x_sq, centers, loss, n_threads
             )
             rest = None
-            if exact_each:
-                # small data: the exact solver's centers in every iteration (unchanged
-                # labels: the centers are already theirs, and the costs at them)
-                same = labels_old is not None and np.array_equal(labels, labels_old)
-                new = (
-                    centers.copy()
-                    if same
-                    else _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
+            if loss.needs_line_search:
+                coef, rest = coef
+            new = centers.copy()
+            ok = coef > 0
+            new[ok] = (sums[ok] / coef[ok, None]).astype(X.dtype)
+            if loss.needs_line_search:
+                # take the full (Weiszfeld) step where it does not increase a cluster's
+                # cost, else the majorise-minimise step, which never does
+                current = np.bincount(labels, weights=sample_weight * costs, minlength=n_clusters)
+                value = _kernels.cluster_costs_at(
+                    X, sample_weight, x_sq, labels, new, loss, n_threads
                 )
-            else:
-                if loss.needs_line_search:
-                    coef, rest = coef
-                new = centers.copy()
-                ok = coef > 0
-                new[ok] = (sums[ok] / coef[ok, None]).astype(X.dtype)
-                if loss.needs_line_search:
-                    # take the full (Weiszfeld) step where it does not increase a cluster's
-                    # cost, else the majorise-minimise step, which never does
-                    current = np.bincount(
-                        labels, weights=sample_weight * costs, minlength=n_clusters
-                    )
-                    value = _kernels.cluster_costs_at(
-                        X, sample_weight, x_sq, labels, new, loss, n_threads
-                    )
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        fraction = np.where(ok, 0.5 * coef / (0.5 * coef + rest), 0.0)
-                    safe = centers + fraction[:, None] * (new - centers)
-                    new = np.where((value <= current)[:, None], new, safe).astype(X.dtype)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    fraction = np.where(ok, 0.5 * coef / (0.5 * coef + rest), 0.0)
+                safe = centers + fraction[:, None] * (new - centers)
+                new = np.where((value <= current)[:, None], new, safe).astype(X.dtype)
         else:
             labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
             wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
@@ -246,8 +220,8 @@ def _lloyd(
             # there in fewer, cheaper steps than further Lloyd passes
             # (a warm-started iterative solver's centers move by rounding even with
             # the same labels: inertia_ is then taken at them, by a last assignment)
-            strict = loss.closed_form or exact_each
-            if verbose and exact_update:
+            strict = loss.closed_form
+            if verbose and loss.exact_update:
                 print(f"Converged at iteration {i}: strict convergence.")
             elif verbose:
                 print(f"Labels unchanged at iteration {i}: exact centers next.")
@@ -259,17 +233,13 @@ def _lloyd(
         labels_old = labels
 
     n_iter = i + 1
-    if not loss.exact_update and not strict:
-        # finish each cluster's center with the loss's exact solver (small data: the
-        # iterations already did); while that moves samples to other clusters (and
-        # iterations remain), go on with Lloyd iterations whose update is the exact
-        # solver, so that the result is a fixed point of exact assignment and exact
-        # centers, also when the center shift stopped the iterations
-        solved = exact_each
+    if not loss.exact_update:
+        # finish each cluster's center with the loss's exact solver; while that moves
+        # samples to other clusters (and iterations remain), go on with Lloyd
+        # iterations whose update is the exact solver, so that the result is a fixed
+        # point of exact assignment and exact centers
         while True:
-            if not solved:
-                centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
-            solved = False
+            centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
             new_labels, costs = last_assign(centers)
             if np.array_equal(new_labels, labels) or n_iter >= max_iter:
                 break
@@ -803,15 +773,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     for the samples within rounding of two centers, so that exact ties go to the
     lower index. ``labels_`` agree with ``predict`` and ``inertia_`` with ``-score``
     on the training data.
-    ``correntropy`` and ``epsilon_insensitive`` update each center with the exact
-    solver in every iteration on data of at most ``2**20`` entries
-    (``n_samples * n_features``). On larger data, where the solver's extra passes
-    would dominate an iteration, they take one majorise-minimise step per iteration
-    (for the latter Weiszfeld's, or a shorter majorise-minimise step where
-    Weiszfeld's would raise the cost) and finish with the exact solver on the final
-    clusters. Either way, if the last exact centers move samples, the iterations go
-    on with the exact solver as their update until no sample moves (or
-    ``max_iter``): the two can end in different local optima. Empty clusters
+    ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
+    iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
+    Weiszfeld's would raise the cost), and finish with the exact solver on the
+    final clusters; if that moves samples, the iterations go on with the exact
+    solver as their update until no sample moves (or ``max_iter``). Empty clusters
     are moved onto the samples of largest cost. Sparse input is accepted by the
     Euclidean losses.
 

@@ -29,22 +29,11 @@ def _data(seed=0, n=300, d=6, heavy=False, dtype=np.float64):
     return X.astype(dtype), y
 
 
-@pytest.fixture(params=["exact", "mm_step"])
-def center_update(request, monkeypatch):
-    """Both of Lloyd's updates for the iterative losses: the exact solver in every
-    iteration (small data, what these tests' sizes get) and one majorise-minimise
-    step per iteration with the exact solver at the end (large data)."""
-    if request.param == "mm_step":
-        monkeypatch.setattr(_loss_kmeans, "_EXACT_EACH_MAX_SIZE", -1)
-    return request.param
-
-
 # ---------------------------------------------------------------------------------
 # the objective
 # ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 @pytest.mark.parametrize("heavy", [False, True])
-@pytest.mark.usefixtures("center_update")
 def test_objective_never_increases(loss, heavy):
     X, _ = _data(seed=1, heavy=heavy)
     w = np.random.default_rng(0).uniform(0.1, 5, size=X.shape[0])
@@ -71,7 +60,6 @@ def test_objective_never_increases(loss, heavy):
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
-@pytest.mark.usefixtures("center_update")
 def test_centers_are_exact_for_final_labels(loss):
     X, _ = _data(seed=2, heavy=True)
     km = LossKMeans(4, loss=loss, delta=1.0, sigma=2.0, epsilon=0.5, random_state=0).fit(X)
@@ -198,7 +186,6 @@ _SCALES = {
 
 @pytest.mark.parametrize("loss", ROBUST)
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.usefixtures("center_update")
 def test_hartigan_robust_losses_never_worse_than_lloyd(loss, seed):
     X, w = _small_clusters(seed)
     init = X[np.random.default_rng(seed).choice(len(X), 3, replace=False)]
@@ -328,10 +315,9 @@ def test_hartigan_square_tries_the_next_mover_when_the_best_fails_the_exact_chec
 
 def test_hartigan_epsilon_insensitive_improves_in_two_dimensions():
     # in few dimensions the screen's curvature must be right (the radial curvature
-    # of a distance is 0): with it wrong, no candidate ever verified (Lloyd itself
-    # ends where Hartigan has nothing to add on some of these seeds)
+    # of a distance is 0): with it wrong, no candidate ever verified
     better = 0
-    for seed in range(8):
+    for seed in range(4):
         rng = np.random.default_rng(seed)
         X = rng.normal(size=(5, 2))[rng.integers(5, size=400)] + rng.standard_t(3, (400, 2))
         kw = dict(loss="epsilon_insensitive", epsilon="auto", n_init=1, random_state=seed)
@@ -339,7 +325,7 @@ def test_hartigan_epsilon_insensitive_improves_in_two_dimensions():
         hartigan = LossKMeans(5, algorithm="hartigan", **kw).fit(X)
         assert hartigan.inertia_ <= lloyd.inertia_ * (1 + 1e-12)
         better += hartigan.inertia_ < lloyd.inertia_ * (1 - 1e-6)
-    assert better >= 5
+    assert better >= 3
 
 
 def test_hartigan_at_extreme_scales_warns_nothing():
@@ -569,29 +555,11 @@ def test_epsilon_zero_is_the_geometric_median_without_warnings():
     assert np.linalg.norm(u.sum(0)) < 1e-5 * len(X)
 
 
-@pytest.mark.parametrize(
-    "loss,scale", [("epsilon_insensitive", {"epsilon": 0.5}), ("correntropy", {"sigma": 2.0})]
-)
-def test_small_data_lloyd_updates_are_the_exact_centers(loss, scale):
-    # on small data every Lloyd iteration solves the iterative losses' centers
-    # exactly (a single majorise-minimise step per iteration, as on large data, ends
-    # systematically worse after a few iterations): the objective after the second
-    # assignment is that of the first assignment's exact centers
-    X, _ = _data(seed=3, heavy=True)
-    init = X[[0, 50, 100, 150]]
-    solver = get_loss(loss, next(iter(scale.values())))
-    labels = solver.cost(X, init).argmin(axis=1)
-    exact = np.array([solver.center(X[labels == c], init=init[c]) for c in range(4)])
-    km = LossKMeans(4, loss=loss, init=init, n_init=1, max_iter=2, tol=0, **scale).fit(X)
-    assert km.objective_path_[1] == pytest.approx(solver.cost(X, exact).min(axis=1).sum(), rel=1e-7)
-
-
 @pytest.mark.parametrize("tol", [1e-2, 0.0])
 @pytest.mark.parametrize("seed", [0, 2, 11, 35])
 @pytest.mark.parametrize(
     "loss,scale", [("epsilon_insensitive", {"epsilon": 1.0}), ("correntropy", {"sigma": 2.0})]
 )
-@pytest.mark.usefixtures("center_update")
 def test_converged_fit_is_a_fixed_point_of_exact_centers(loss, scale, seed, tol):
     # the iterations take majorise-minimise steps; a converged fit must still end
     # with every center the exact solver's for its cluster, and every sample with
@@ -724,7 +692,6 @@ def _exact_objective(loss, X, centers, labels, scale=None):
 @pytest.mark.parametrize(
     "loss,scale", [("square", None), ("epsilon_insensitive", 0.005), ("correntropy", 0.02)]
 )
-@pytest.mark.usefixtures("center_update")
 def test_inertia_exact_for_tight_clusters_far_from_the_mean(loss, scale):
     # the chosen center's distance is recomputed exactly where the expansion is
     # rounding noise (before: square inertia_ 0.0527 for a true 0.0393, correntropy ran
@@ -750,7 +717,6 @@ def test_square_objective_path_exact_with_three_tight_far_clusters():
 
 
 @pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
-@pytest.mark.usefixtures("center_update")
 def test_exact_tie_goes_to_the_lower_index_in_fit_and_predict(loss):
     # sample 4 is at distance exactly 1 from centers 0 and 1: the expansion around the
     # data's mean, so the tie is decided by the rounding unless ranked exactly
