@@ -367,7 +367,11 @@ def euclidean_pass(
     ``stats="sums"`` (the square loss's update) gathers ``sum_i w_i x_i`` per
     cluster instead of the MM statistics, from each chunk while it is in cache;
     with ``labels_old``, only the change of those sums, from the chunk's samples
-    whose label changed (``coef_sums`` is then None).
+    whose label changed (``coef_sums`` is then None). For a loss whose step needs
+    a check (``needs_line_search``), ``labels_old`` (the previous pass's labels)
+    adds a third row to ``coef_sums``: each cluster's weighted cost at these
+    centers with its members under ``labels_old``, which checks the previous
+    update's step without a pass of its own.
 
     Returns
     -------
@@ -418,7 +422,14 @@ def euclidean_pass(
             rest = loss.mm_rest(own)
             rest = np.where(w > 0, rest, 0) * w
             rest = np.bincount(labels, weights=rest, minlength=n_clusters)
-            csum = np.stack([csum, rest])
+            at_old = np.zeros(n_clusters)
+            if labels_old is not None:
+                # a member's distance to its previous center is resolved wherever
+                # its own one is (it is larger), and exact where that was recomputed
+                old = labels_old[sl]
+                prev = loss.cost_from_sq_distances(d2[np.arange(d2.shape[0]), old])
+                at_old = np.bincount(old, weights=w * prev, minlength=n_clusters)
+            csum = np.stack([csum, rest, at_old])
         return labels, costs, sums, csum, wsum
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
@@ -452,12 +463,6 @@ def own_costs(X, x_sq, labels, centers, loss, n_threads):
         return loss.cost_from_sq_distances(d2)
 
     return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads))
-
-
-def cluster_costs_at(X, sample_weight, x_sq, labels, centers, loss, n_threads):
-    """Weighted cost of each cluster (fixed ``labels``) at ``centers``. One pass."""
-    costs = own_costs(X, x_sq, labels, centers, loss, n_threads)
-    return np.bincount(labels, weights=sample_weight * costs, minlength=centers.shape[0])
 
 
 def separable_assign(X, centers, loss, n_threads):

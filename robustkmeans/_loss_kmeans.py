@@ -163,6 +163,7 @@ def _lloyd(
     path = []
     strict = False
     sums = None
+    pending = None  # an unchecked step: each cluster's cost before it, and its fallback
     for i in range(max_iter):
         if loss.closed_form and loss.euclidean:
             # square loss: one pass assigns and gathers the per-cluster sums, from
@@ -183,26 +184,33 @@ def _lloyd(
             ok = wsum > 0
             new[ok] = (sums[ok] / wsum[ok, None]).astype(X.dtype)
         elif loss.euclidean:
+            check = loss.needs_line_search
             labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
-                X, sample_weight, x_sq, centers, loss, n_threads
+                X, sample_weight, x_sq, centers, loss, n_threads, labels_old=labels_old
             )
-            rest = None
-            if loss.needs_line_search:
-                coef, rest = coef
+            if check and pending is not None:
+                # the previous (Weiszfeld) step, checked by this pass: where it raised
+                # a cluster's cost, that center takes the majorise-minimise step,
+                # which never does, and the pass is redone (rarely)
+                raised = coef[2] > pending[0]
+                if raised.any():
+                    centers[raised] = pending[1][raised]
+                    labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
+                        X, sample_weight, x_sq, centers, loss, n_threads
+                    )
             new = centers.copy()
+            if check:
+                coef, rest = coef[0], coef[1]
             ok = coef > 0
             new[ok] = (sums[ok] / coef[ok, None]).astype(X.dtype)
-            if loss.needs_line_search:
-                # take the full (Weiszfeld) step where it does not increase a cluster's
-                # cost, else the majorise-minimise step, which never does
+            if check:
+                # the full (Weiszfeld) step now, checked by the next pass against each
+                # cluster's cost here; its fallback, the majorise-minimise step
                 current = np.bincount(labels, weights=sample_weight * costs, minlength=n_clusters)
-                value = _kernels.cluster_costs_at(
-                    X, sample_weight, x_sq, labels, new, loss, n_threads
-                )
                 with np.errstate(divide="ignore", invalid="ignore"):
                     fraction = np.where(ok, 0.5 * coef / (0.5 * coef + rest), 0.0)
-                safe = centers + fraction[:, None] * (new - centers)
-                new = np.where((value <= current)[:, None], new, safe).astype(X.dtype)
+                safe = (centers + fraction[:, None] * (new - centers)).astype(X.dtype)
+                pending = (current, safe)
         else:
             labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
             wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
@@ -227,8 +235,13 @@ def _lloyd(
                 print(f"Labels unchanged at iteration {i}: exact centers next.")
             break
         if shift <= tol:
-            if verbose:
+            if verbose and loss.exact_update:
                 print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
+            elif verbose:
+                print(
+                    f"Center shift {shift} within tolerance {tol} at iteration {i}: "
+                    "exact centers next."
+                )
             break
         labels_old = labels
 

@@ -555,6 +555,51 @@ def test_epsilon_zero_is_the_geometric_median_without_warnings():
     assert np.linalg.norm(u.sum(0)) < 1e-5 * len(X)
 
 
+@pytest.mark.parametrize("loss", ["square", "huber", "correntropy"])
+def test_verbose_reports_each_iteration_and_why_it_stopped(loss, capsys):
+    X, _ = _data(seed=4)
+    km = LossKMeans(3, loss=loss, sigma=2.0, n_init=1, random_state=0, tol=1e3, verbose=1)
+    km.fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    iterations = [line for line in lines if line.startswith("Iteration ")]
+    # one line per assignment, with the objective recorded in objective_path_
+    reported = [float(line.rsplit(" ", 1)[1].rstrip(".")) for line in iterations]
+    np.testing.assert_allclose(reported, km.objective_path_[: len(reported)], rtol=1e-12)
+    stop = [line for line in lines if "within tolerance" in line]
+    assert len(stop) == 1
+    # the iterative losses' centers are finished by the exact solver after the
+    # tolerance stops the iterations: not "converged" yet
+    assert stop[0].startswith("Converged") == (loss != "correntropy")
+
+
+def test_epsilon_insensitive_step_checked_by_the_next_pass(monkeypatch):
+    # Weiszfeld's step is checked against each cluster's cost by the next pass;
+    # where it raised a cluster's cost, that center takes the majorise-minimise step
+    # and the pass is redone: the objective path never rises
+    from robustkmeans import _kernels
+
+    rng = np.random.default_rng(23)
+    d = int(rng.choice([2, 5, 20, 64]))
+    X, _ = make_blobs(300, d, centers=5, random_state=23)
+    X = X + rng.standard_t(1.5, size=X.shape)
+    epsilon = float(rng.choice([0.0, 0.3, 1.0, 3.0]))
+    passes = []
+    euclidean_pass = _kernels.euclidean_pass
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return euclidean_pass(*args, **kwargs)
+
+    monkeypatch.setattr(_kernels, "euclidean_pass", counted)
+    km = LossKMeans(6, loss="epsilon_insensitive", epsilon=epsilon, n_init=1, random_state=23)
+    km.fit(X)
+    # some steps were redone (one pass per iteration, plus the last assignment)
+    assert len(passes) > km.n_iter_ + 1
+    path = np.asarray(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-12 * path[0])
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
 @pytest.mark.parametrize("tol", [1e-2, 0.0])
 @pytest.mark.parametrize("seed", [0, 2, 11, 35])
 @pytest.mark.parametrize(
