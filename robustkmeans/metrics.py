@@ -37,6 +37,7 @@ import numbers
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -113,9 +114,9 @@ def features_and_labels(estimator, X):
 
     Returns
     -------
-    features : ndarray of shape (n_samples, n_features)
+    features : ndarray, sparse matrix or DataFrame of shape (n_samples, n_features)
         ``X`` itself for a plain clusterer, ``estimator[:-1].transform(X)`` for a
-        Pipeline.
+        Pipeline; a list of rows becomes an array, anything else is kept as it is.
     labels : ndarray of shape (n_samples,)
         ``predict`` of the clusterer on ``features``. A clusterer without
         ``predict`` (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`) must
@@ -141,7 +142,7 @@ def features_and_labels(estimator, X):
         clusterer = estimator[-1]
     else:
         features, clusterer = X, estimator
-    features = np.asarray(features)
+    features = _as_features(features)
     if hasattr(clusterer, "predict"):
         labels = clusterer.predict(features)
     elif hasattr(clusterer, "labels_") and len(clusterer.labels_) == len(features):
@@ -152,6 +153,69 @@ def features_and_labels(estimator, X):
             f"{len(features)} samples to score; use a clusterer with a predict method."
         )
     return features, np.asarray(labels)
+
+
+def _as_features(features):
+    """An array for a list of rows; arrays, sparse matrices and DataFrames as they
+    are (the clusterer then sees its own feature names, and nothing is densified)."""
+    if sp.issparse(features) or hasattr(features, "shape"):
+        return features
+    return np.asarray(features)
+
+
+def _cluster_centroids(X, labels):
+    """Codes ``0..k-1`` of ``labels``, the cluster sizes and centroids (dense,
+    float64), for dense or sparse ``X``."""
+    _, codes = np.unique(labels, return_inverse=True)
+    n_clusters = int(codes.max()) + 1
+    indicator = sp.csr_matrix(
+        (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(n_clusters, codes.size)
+    )
+    sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
+    sums = indicator @ X
+    sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
+    centroids = sums.astype(np.float64) / sizes[:, None]
+    return codes, sizes, centroids
+
+
+def _sq_distances_to_own_centroid(X, codes, centroids):
+    """``||x_i - c_{codes_i}||^2`` for dense or sparse ``X``, from the expansion."""
+    x_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    dots = np.asarray(X @ centroids.T)[np.arange(codes.size), codes]
+    c_sq = np.einsum("ij,ij->i", centroids, centroids)[codes]
+    return np.maximum(x_sq - 2 * dots + c_sq, 0)
+
+
+def _calinski_harabasz_sparse(X, labels):
+    """:func:`sklearn.metrics.calinski_harabasz_score` for a sparse ``X``, which
+    scikit-learn's refuses: the same formula from per-cluster sums."""
+    codes, sizes, centroids = _cluster_centroids(X, labels)
+    n_samples, n_clusters = codes.size, sizes.size
+    mean = (sizes @ centroids) / n_samples
+    extra = float(sizes @ ((centroids - mean) ** 2).sum(axis=1))
+    intra = float(_sq_distances_to_own_centroid(X, codes, centroids).sum())
+    return 1.0 if intra == 0 else extra * (n_samples - n_clusters) / (intra * (n_clusters - 1))
+
+
+def _davies_bouldin_sparse(X, labels):
+    """:func:`sklearn.metrics.davies_bouldin_score` for a sparse ``X``, which
+    scikit-learn's refuses: the same formula, the centroids dense."""
+    codes, sizes, centroids = _cluster_centroids(X, labels)
+    distances = np.sqrt(_sq_distances_to_own_centroid(X, codes, centroids))
+    intra = np.bincount(codes, weights=distances, minlength=sizes.size) / sizes
+    diff = centroids[:, None, :] - centroids[None, :, :]
+    between = np.sqrt((diff**2).sum(axis=-1))
+    if np.allclose(intra, 0) or np.allclose(between, 0):
+        return 0.0
+    between[between == 0] = np.inf
+    return float(np.mean(np.max((intra[:, None] + intra[None, :]) / between, axis=1)))
+
+
+#: the indices scikit-learn computes on dense data only, for sparse data
+_SPARSE_INDICES = {
+    calinski_harabasz_score: _calinski_harabasz_sparse,
+    davies_bouldin_score: _davies_bouldin_sparse,
+}
 
 
 def _is_degenerate(labels, n_samples):
@@ -203,8 +267,11 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
     nan
     """
     labels = np.asarray(labels)
-    if _is_degenerate(labels, np.shape(features)[0]):
+    n_samples = features.shape[0] if hasattr(features, "shape") else len(features)
+    if _is_degenerate(labels, n_samples):
         return undefined
+    if sp.issparse(features):
+        score_func = _SPARSE_INDICES.get(score_func, score_func)
     try:
         return float(score_func(features, labels, **kwargs))
     except ValueError as exc:
@@ -238,6 +305,14 @@ class ClusteringScorer:
         Extra keyword arguments to ``score_func``. A ``metric`` of ``"auto"`` is
         resolved per estimator by :func:`loss_metric` (so estimators of
         different losses may be scored with different distances).
+
+    Notes
+    -----
+    Sparse features (a clusterer fitted on a CSR matrix, a text pipeline) are
+    scored without densifying them: the silhouette as scikit-learn computes it,
+    and Calinski-Harabasz and Davies-Bouldin, which scikit-learn computes on
+    dense data only, from the same formulas on per-cluster sums. DataFrames are
+    passed on as they are, so a clusterer fitted on one sees its feature names.
 
     See Also
     --------

@@ -19,7 +19,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .metrics import _check_sample_size, _validity_index, loss_metric
+from .metrics import _as_features, _check_sample_size, _validity_index, loss_metric
 
 __all__ = ["SelectKResult", "WholeSetSplit", "elbow_index", "select_k"]
 
@@ -424,7 +424,7 @@ def select_k(
     else:
         prefix, name, clusterer = None, None, estimator
         features = X
-    features = np.asarray(features)
+    features = _as_features(features)
     if random_state is not None and clusterer.get_params().get("random_state", 0) is None:
         clusterer = clone(clusterer).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
     if metric == "auto":

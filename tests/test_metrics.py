@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.cluster import AgglomerativeClustering
@@ -184,3 +186,39 @@ def test_evaluate_labels_matches_sklearn():
     )
     assert scores["v_measure"] != pytest.approx(evaluate_labels(y_true, y_pred)["v_measure"])
     assert evaluate_labels(["a", "a", "b"], [5, 5, 7])["adjusted_rand"] == 1.0
+
+
+# ---------------------------------------------------------------------------------
+# sparse features and DataFrames
+# ---------------------------------------------------------------------------------
+def _sparse_blobs():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((120, 20)) * (rng.random((120, 20)) < 0.3)
+    dense[:40, :5] += 2.0
+    return dense, sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize(
+    "scorer", [silhouette_scorer, calinski_harabasz_scorer, davies_bouldin_scorer]
+)
+def test_scorers_on_sparse_features_equal_the_dense_ones(scorer):
+    # LossKMeans fits sparse data; its scores must not need it densified (before:
+    # "setting an array element with a sequence", and NaN scores in a grid search).
+    # Calinski-Harabasz and Davies-Bouldin, which scikit-learn computes on dense
+    # data only, come from the same formulas on per-cluster sums
+    dense, sparse = _sparse_blobs()
+    km = LossKMeans(3, random_state=0).fit(sparse)
+    assert scorer(km, sparse) == pytest.approx(scorer(km, dense), rel=1e-10)
+
+
+def test_scorers_keep_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, _ = make_blobs(60, n_features=3, centers=3, random_state=0)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    km = LossKMeans(3, random_state=0).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "X does not have valid feature names"
+        score = silhouette_scorer(km, df)
+    assert score == pytest.approx(silhouette_score(X, km.labels_))

@@ -172,3 +172,33 @@ def test_select_k_silhouette_subsample_with_a_single_cluster_is_nan():
         else:
             assert result.best_k["silhouette"] is None
     assert seen_nan
+
+
+def test_select_k_on_sparse_features():
+    import scipy.sparse as sp
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((90, 15)) * (rng.random((90, 15)) < 0.3)
+    dense[:30, :4] += 2.0
+    result = select_k(LossKMeans(random_state=0), sp.csr_matrix(dense), [2, 3, 4])
+    for k, estimator, ch, db in zip(
+        result.k_values,
+        result.estimators,
+        result.calinski_harabasz,
+        result.davies_bouldin,
+        strict=True,
+    ):
+        assert estimator.n_clusters == k
+        assert ch == pytest.approx(calinski_harabasz_score(dense, estimator.labels_))
+        assert db == pytest.approx(davies_bouldin_score(dense, estimator.labels_))
+    assert np.all(np.isfinite(result.silhouette))
+
+
+def test_select_k_keeps_dataframe_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, _ = make_blobs(60, n_features=3, centers=3, random_state=0)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    result = select_k(LossKMeans(random_state=0), df, [2, 3])
+    for estimator in result.estimators:
+        assert list(estimator.feature_names_in_) == ["a", "b", "c"]
