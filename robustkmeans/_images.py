@@ -154,6 +154,15 @@ def as_image_list(X) -> list:
             "(file paths, PIL images or uint8 arrays), or one column of them."
         )
     if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 3 and X.shape[2] in (3, 4) and X.dtype.kind in "ub":
+            # (H, W, 3): one colour image, which as a batch would be H grayscale
+            # images W pixels wide and 3 high
+            raise ValueError(
+                f"X is an array of shape {X.shape}: a single colour image, not a batch. "
+                "Pass [image] or image[None] for one image (a batch of N colour images "
+                f"has shape (N, H, W, {X.shape[2]})); for {X.shape[0]} grayscale images "
+                f"of {X.shape[1]} x {X.shape[2]} pixels, pass list(X)."
+            )
         if X.ndim in (3, 4) and X.dtype.kind in "ub":
             images = list(X)
         elif X.ndim == 1 and X.dtype.kind in "US":

@@ -156,6 +156,18 @@ def test_as_image_list_accepts_sequences_and_batches():
     assert as_image_list(np.array(["a.jpg", "b.jpg"], dtype=object)) == ["a.jpg", "b.jpg"]
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_as_image_list_refuses_a_single_colour_image(channels):
+    # before: (40, 50, 3) was read as 40 grayscale images of 50 x 3 pixels, and
+    # transform returned 40 rows for one image
+    image = np.zeros((40, 50, channels), np.uint8)
+    with pytest.raises(ValueError, match=r"single colour image.*image\[None\]"):
+        as_image_list(image)
+    assert len(as_image_list(image[None])) == 1
+    assert len(as_image_list([image])) == 1
+    assert len(as_image_list(list(image))) == 40  # explicitly 40 narrow images
+
+
 def test_as_image_list_accepts_one_column_of_images():
     # What a ColumnTransformer passes for ["path"]: a one-column DataFrame, one image
     # per row (as a Series gives), not one 1-element object array per row.
