@@ -715,7 +715,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         ``sample_weight`` times the cost under the loss (the Euclidean distance for
         ``epsilon_insensitive``); for ``square`` it draws the same seeds as
         :class:`~sklearn.cluster.KMeans`. ``"random"`` draws ``n_clusters`` samples. A
-        callable is called as ``init(X, n_clusters, random_state)``.
+        callable is called as ``init(X, n_clusters, random_state=random_state)``
+        with ``X`` as given to ``fit`` (validated; for the Euclidean losses a
+        temporary copy, since ``fit`` works on ``X`` centered on its mean, where
+        :class:`~sklearn.cluster.KMeans` passes the centered data) and returns
+        centers in the same coordinates.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run of least objective is kept. ``"auto"`` is
         10 for ``"random"`` and callables, 1 otherwise.
@@ -910,7 +914,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             n_init = 1
         return n_init
 
-    def _init_centers(self, X, x_sq, init, loss, random_state, sample_weight, n_threads):
+    def _init_centers(
+        self, X, x_sq, init, loss, random_state, sample_weight, n_threads, X_mean=None
+    ):
         if isinstance(init, str) and init == "k-means++":
             return kmeans_plusplus(
                 X, self.n_clusters, loss, x_sq, random_state, sample_weight, n_threads
@@ -918,9 +924,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if isinstance(init, str) and init == "random":
             return random_init(X, self.n_clusters, random_state, sample_weight)
         if callable(init):
-            centers = init(X, self.n_clusters, random_state=random_state)
-            centers = check_array(centers, dtype=X.dtype, copy=False, order="C")
+            # the callable sees the data as the caller gave it, not centered
+            given = X if X_mean is None else X + X_mean
+            centers = init(given, self.n_clusters, random_state=random_state)
+            centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
+            if X_mean is not None:
+                centers -= X_mean.astype(X.dtype)
             return centers
         return np.array(init, dtype=X.dtype, copy=True)
 
@@ -1066,7 +1076,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             try:
                 for i in range(n_init):
                     centers_init = self._init_centers(
-                        X, x_sq, init, loss_obj, random_state, sample_weight, n_threads
+                        X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
                     )
                     if self.verbose:
                         print("Initialization complete")
@@ -1186,7 +1196,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         -------
         costs : ndarray of shape (n_samples, n_clusters)
             ``costs[i, c]`` is the loss of sample ``i`` to center ``c`` (the squared
-            Euclidean distance for ``square``).
+            Euclidean distance for ``square``). Its row minimum is the cost of the
+            sample's cluster, but ``costs.argmin(axis=1)`` can differ from
+            ``predict`` where costs tie: ``predict`` breaks ties by the Euclidean
+            distance, then the lower index. Ties are common for
+            ``epsilon_insensitive`` (cost 0 within ``epsilon`` of several centers)
+            and ``correntropy`` (cost 1 in float precision far from every center).
         """
         X, centers, x_sq, shift = self._prepared(X)
         return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift)

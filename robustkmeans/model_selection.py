@@ -409,7 +409,12 @@ def select_k(
     if k_values.size == 0:
         raise ValueError("k_range is empty; give at least one number of clusters.")
     n_samples = _n_samples(X)
-    if k_values[0] < 1 or k_values[-1] > n_samples:
+    if k_values[0] < 1:
+        raise ValueError(
+            f"k_range must lie within [1, n_samples={n_samples}], got "
+            f"{k_values[0]}..{k_values[-1]}; every number of clusters must be at least 1."
+        )
+    if k_values[-1] > n_samples:
         raise ValueError(
             f"k_range must lie within [1, n_samples={n_samples}], got "
             f"{k_values[0]}..{k_values[-1]}; lower the largest k or add samples."

@@ -71,6 +71,27 @@ def test_centers_are_exact_for_final_labels(loss):
         assert ours <= best * (1 + 1e-6) + 1e-9
 
 
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_callable_init_sees_the_data_as_given(loss):
+    # fit centers X for the Euclidean losses; a callable init still gets X as the
+    # caller gave it and returns centers in those coordinates (before: centered X for
+    # three losses and not for the other three, so constant centers were shifted)
+    X, _ = _data(seed=5)
+    X = X + 100.0
+    seen = []
+
+    def init(data, n_clusters, random_state):
+        seen.append(np.array(data))
+        return X[[0, 1, 2]]
+
+    kw = dict(loss=loss, delta=1.0, sigma=2.0, epsilon=0.5, n_init=1, random_state=0)
+    km = LossKMeans(3, init=init, **kw).fit(X)
+    np.testing.assert_allclose(seen[0], X)
+    ref = LossKMeans(3, init=X[[0, 1, 2]], **kw).fit(X)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_)
+
+
 # ---------------------------------------------------------------------------------
 # parity with scikit-learn
 # ---------------------------------------------------------------------------------
