@@ -204,6 +204,10 @@ class SelectKResult:
     estimators : list of estimators or None
         The fitted clone for each k (Pipelines share one fitted preprocessing),
         or ``None`` with ``return_estimators=False``.
+    params : dict
+        Parameters fixed for every k by :func:`select_k`: the ``"auto"`` scales
+        (``delta``, ``sigma``, ``epsilon``) of the clusterer, resolved once, so
+        that every objective is of the same loss. Empty when there were none.
 
     See Also
     --------
@@ -233,6 +237,7 @@ class SelectKResult:
     best_k: dict
     metric: str
     estimators: list | None = field(default=None, repr=False)
+    params: dict = field(default_factory=dict)
 
     @property
     def elbow_k(self) -> int | None:
@@ -251,7 +256,8 @@ class SelectKResult:
         -------
         result : dict
             Keys ``k``, ``objective``, ``silhouette``, ``calinski_harabasz``,
-            ``davies_bouldin`` (lists, NaN as None), ``best_k`` and ``metric``.
+            ``davies_bouldin`` (lists, NaN as None), ``best_k``, ``metric`` and
+            ``params``.
 
         See Also
         --------
@@ -278,7 +284,29 @@ class SelectKResult:
             "davies_bouldin": as_list(self.davies_bouldin),
             "best_k": dict(self.best_k),
             "metric": self.metric,
+            "params": {k: float(v) for k, v in self.params.items()},
         }
+
+
+#: scale parameters that LossKMeans estimates from the data with "auto"
+_AUTO_SCALES = ("delta", "sigma", "epsilon")
+
+
+def _fixed_scales(clusterer, features, k, n_clusters_param, sample_weight):
+    """The clusterer's ``"auto"`` scales resolved once, by a fit at ``k`` (one
+    initialisation, one iteration: the scales come from the pilot fit that precedes
+    it), as numbers; ``{}`` when it has none. Resolved per k, the scales would
+    shrink as k grows, and the objectives of different k would be of different
+    losses: the elbow would compare numbers that cannot be compared."""
+    params = clusterer.get_params(deep=False)
+    auto = [p for p in _AUTO_SCALES if isinstance(params.get(p), str) and params[p] == "auto"]
+    if not auto:
+        return {}
+    probe = {n_clusters_param: int(k)}
+    probe.update({p: 1 for p in ("max_iter", "n_init") if p in params})
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+    fitted = clone(clusterer).set_params(**probe).fit(features, **fit_params)
+    return {p: float(getattr(fitted, f"{p}_")) for p in auto}
 
 
 def _fit_one(clusterer, features, k, n_clusters_param, sample_weight, metric, sample_size, seed):
@@ -342,6 +370,12 @@ def select_k(
       the chord (see :func:`elbow_index`); needs at least three k values;
     * ``"silhouette"`` and ``"calinski_harabasz"``: the k of the largest value;
     * ``"davies_bouldin"``: the k of the smallest value.
+
+    A clusterer's ``"auto"`` scales (``delta``, ``sigma``, ``epsilon`` of
+    :class:`~robustkmeans.LossKMeans`) are resolved once, at the middle k of
+    ``k_range``, and used for every k (``result.params``): estimated per k they
+    would shrink as k grows, and the objectives, the elbow's curve, would be of
+    different losses.
 
     Parameters
     ----------
@@ -435,6 +469,11 @@ def select_k(
     if metric == "auto":
         metric = loss_metric(clusterer)
     seed = rng.randint(np.iinfo(np.int32).max)
+    params = _fixed_scales(
+        clusterer, features, k_values[k_values.size // 2], n_clusters_param, sample_weight
+    )
+    if params:
+        clusterer = clone(clusterer).set_params(**params)
 
     tasks = (
         delayed(_fit_one)(
@@ -480,4 +519,5 @@ def select_k(
         best_k=best_k,
         metric=metric,
         estimators=estimators,
+        params=params,
     )

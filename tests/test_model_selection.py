@@ -206,3 +206,20 @@ def test_select_k_keeps_dataframe_feature_names():
     result = select_k(LossKMeans(random_state=0), df, [2, 3])
     for estimator in result.estimators:
         assert list(estimator.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_select_k_resolves_auto_scales_once(blobs4):
+    # estimated per k, delta would shrink as k grows and the objectives (the elbow's
+    # curve) would be of different losses; one value serves every k, recorded
+    X, _ = blobs4
+    result = select_k(LossKMeans(loss="huber", delta="auto", random_state=0), X, range(2, 7))
+    assert set(result.params) == {"delta"}
+    deltas = {est.delta_ for est in result.estimators}
+    assert deltas == {result.params["delta"]}
+    # the value is the package's "auto" rule at the middle k
+    middle = LossKMeans(4, loss="huber", delta="auto", random_state=0, max_iter=1).fit(X)
+    assert result.params["delta"] == pytest.approx(middle.delta_)
+    assert result.to_dict()["params"] == {"delta": result.params["delta"]}
+    # numbers given stay as they are
+    fixed = select_k(LossKMeans(loss="huber", delta=0.5, random_state=0), X, [2, 3])
+    assert fixed.params == {} and {est.delta_ for est in fixed.estimators} == {0.5}
