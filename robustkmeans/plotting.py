@@ -44,9 +44,18 @@ def _pyplot():
     return plt
 
 
-def _colors(n):
+def _count(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _colors(n, classes=False):
+    """``n`` colours for clusters, or (``classes``) for true classes, from other
+    palettes, so that a class is not read as the cluster of the same colour."""
     plt = _pyplot()
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    if classes:
+        cmap = plt.get_cmap("Dark2" if n <= 8 else "tab20b")
+    else:
+        cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
     return [cmap(i % cmap.N) for i in range(n)]
 
 
@@ -703,6 +712,8 @@ class ClusterScatterDisplay:
                 f"y has {len(y)} entries for {len(labels)} samples: pass one true class "
                 "per sample of X, or y=None."
             )
+        # (the scorers' features keep sparse matrices and DataFrames as they are)
+        features = features.toarray() if hasattr(features, "toarray") else np.asarray(features)
         features = features.reshape(features.shape[0], -1).astype(float)
         if features.shape[1] < 2:
             features = np.c_[features, np.zeros(features.shape[0])]
@@ -764,7 +775,8 @@ class ClusterScatterDisplay:
         for axis, (title, groups) in zip(axes, panels, strict=False):
             values = np.unique(groups)
             handles, names = [], []
-            for color, value in zip(_colors(len(values)), values, strict=True):
+            palette = _colors(len(values), classes=title == "true labels")
+            for color, value in zip(palette, values, strict=True):
                 mask = groups == value
                 names.append(_text(value))
                 handles.append(
@@ -981,20 +993,20 @@ class RepresentativesDisplay:
             for col, (axis, index) in enumerate(zip(axes[row], chosen, strict=False)):
                 is_atypical = col >= len(closest)
                 axis.set_title(f"cost {self.cost[index]:.3g}", fontsize="x-small")
-                edge = "red" if is_atypical else colors[row]
+                # atypical: a dashed black frame, a colour no cluster has
                 for spine in axis.spines.values():
-                    spine.set_edgecolor(edge)
+                    spine.set_edgecolor("black" if is_atypical else colors[row])
                     spine.set_linewidth(3 if is_atypical else 2)
+                    spine.set_linestyle("--" if is_atypical else "-")
             axes[row, 0].set_ylabel(
                 f"cluster {_text(cluster)}\nn={self.cluster_sizes_[cluster]}",
                 color=colors[row],
                 fontsize="small",
             )
-        figure.suptitle(
-            f"Per cluster: {n_rep} closest to the center, then {n_aty} most atypical "
-            "(red frame; largest cost)",
-            fontsize="medium",
-        )
+        title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
+        if n_aty:
+            title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
+        figure.suptitle(title, fontsize="medium")
         self.axes_ = axes
         self.figure_ = figure
         return self

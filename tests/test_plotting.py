@@ -120,6 +120,27 @@ def test_cluster_scatter_display(blobs):
     with pytest.raises(ValueError, match="y has 10 entries for"):
         ClusterScatterDisplay.from_estimator(km, X, y=y[:10])
 
+    # the classes are drawn in another palette than the clusters: blue is not a
+    # cluster on one panel and a class on the other
+    disp = ClusterScatterDisplay.from_estimator(km, X, y=y)
+    cluster_colors = {tuple(c.get_facecolor()[0]) for c in disp.axes_[0].collections[:3]}
+    class_colors = {tuple(c.get_facecolor()[0]) for c in disp.axes_[1].collections}
+    assert not cluster_colors & class_colors
+
+
+def test_cluster_scatter_display_sparse_and_dataframe_features(blobs):
+    import scipy.sparse as sp
+
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(sp.csr_matrix(X))
+    dense = ClusterScatterDisplay.from_estimator(km, X, y=y).embedding
+    sparse = ClusterScatterDisplay.from_estimator(km, sp.csr_matrix(X), y=y).embedding
+    np.testing.assert_allclose(sparse, dense)
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    km = LossKMeans(3, random_state=0).fit(frame)
+    np.testing.assert_allclose(ClusterScatterDisplay.from_estimator(km, frame).embedding, dense)
+
 
 def test_representatives_display(image_set):
     paths, _, X, _ = image_set
@@ -133,7 +154,15 @@ def test_representatives_display(image_set):
         assert disp.atypical[cluster] == [order[-1]]
     np.testing.assert_array_equal(disp.cluster_sizes_, np.bincount(km.labels_))
     assert disp.axes_.shape == (3, 3)
+    # the atypical image's frame is dashed black, a colour no cluster is drawn in
+    # (it was red, the fourth cluster's colour)
+    spine = disp.axes_[0, 2].spines["top"]
+    assert spine.get_edgecolor() == (0, 0, 0, 1) and spine.get_linestyle() == "--"
+    assert "then the 1 most atypical" in disp.figure_._suptitle.get_text()
     _rendered(disp.figure_)
+    # no atypical images asked for: the title does not announce "0 most atypical"
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, n_representatives=1, n_atypical=0)
+    assert "atypical" not in disp.figure_._suptitle.get_text()
 
 
 def test_representatives_display_pipeline_with_featurizer(image_set):
@@ -419,9 +448,10 @@ def test_image_grids_frame_atypical_and_hide_empty_cells():
         not axis.get_xticks().size and not axis.get_yticks().size for axis in disp.axes_.flat
     )
     assert [len(axis.images) for axis in disp.axes_.flat] == [1, 1, 1, 1, 0, 0]
-    red = matplotlib.colors.to_rgba("red")
-    assert disp.axes_[0, 2].spines["top"].get_edgecolor() == red  # atypical
-    assert disp.axes_[0, 1].spines["top"].get_edgecolor() != red
+    black = matplotlib.colors.to_rgba("black")
+    assert disp.axes_[0, 2].spines["top"].get_edgecolor() == black  # atypical
+    assert disp.axes_[0, 2].spines["top"].get_linestyle() == "--"
+    assert disp.axes_[0, 1].spines["top"].get_edgecolor() != black
     assert not any(spine.get_visible() for spine in disp.axes_[1, 2].spines.values())
     assert disp.axes_[0, 2].get_title() == "cost 0.9"
     assert disp.axes_[1, 0].get_ylabel() == "cluster 1\nn=1"
