@@ -309,14 +309,23 @@ def test_empty_out_is_a_usage_error(argv, tmp_path, capsys, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
-def test_console_module_runs():
+@pytest.mark.parametrize("module", ["robustkmeans.cli", "robustkmeans"])
+def test_console_module_runs(module, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "robustkmeans.cli", "quantize", "--help"],
+        [sys.executable, "-m", module, "quantize", "--help"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0 and "--colors" in result.stdout
+    # the exit status of main reaches the shell: 1 for a user error, 2 for a usage error
+    missing = [sys.executable, "-m", module, "quantize", str(tmp_path / "no.png")]
+    result = subprocess.run(
+        [*missing, "--out", str(tmp_path / "q.png")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1 and "does not exist" in result.stderr
+    result = subprocess.run(missing, capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "--out" in result.stderr
 
 
 WEIGHTS = Path(__file__).resolve().parents[1].parent / "shared" / "weights"
