@@ -10,6 +10,31 @@ from sklearn.utils import check_random_state
 __all__ = ["quantize_colors"]
 
 
+def _exif_orientation(image):
+    """The transpose that puts a photo upright by its EXIF orientation tag (as
+    viewers show it), or None: a quantised copy written without the tag must look
+    as the original does."""
+    from PIL import Image
+
+    try:
+        if hasattr(image, "getexif"):
+            orientation = image.getexif().get(0x0112, 1)
+        else:
+            with Image.open(image) as img:
+                orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # unreadable: load_rgb says why
+        return None
+    return {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+
+
 def _load_pixels(image):
     """Return the image as a float array (H, W, C) or (H, W) in [0, 1] and its dtype.
 
@@ -25,7 +50,12 @@ def _load_pixels(image):
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
+        orientation = _exif_orientation(image)
         image = load_rgb(image)
+        if orientation is not None:
+            from PIL import Image
+
+            image = np.asarray(Image.fromarray(image).transpose(orientation))
     array = np.asarray(image)
     if array.ndim not in (2, 3) or array.size == 0:
         raise ValueError(
@@ -97,6 +127,8 @@ def quantize_colors(
         gives the same colours: files and PIL images become RGB (grey and
         palette images expanded), 16-bit values are scaled to 8 bits, and
         transparency (RGBA files, PIL images and arrays) is composited on white.
+        A photo with an EXIF orientation tag (files and PIL images) is turned
+        upright first, as viewers show it: the result carries no tag.
     n_colors : int, default=16
         Number of colours of the palette (clusters).
     loss : str, default="absolute"

@@ -151,3 +151,23 @@ def test_arrays_keep_their_shape_and_see_the_colours_files_show(tmp_path):
     as_float = quantize_colors(rgba / 255.0, 3, random_state=0)
     assert as_float.shape == (20, 30, 3) and as_float.dtype == np.float32
     np.testing.assert_allclose(as_float * 255, expected, atol=1.0)
+
+
+@pytest.mark.parametrize("orientation, turn", [(6, lambda a: np.rot90(a, -1)), (3, np.rot90)])
+def test_exif_orientation_is_applied(tmp_path, orientation, turn):
+    # a phone photo stored sideways with an orientation tag: the quantised copy,
+    # written without the tag, must look as viewers show the original (before:
+    # the raw, sideways pixels)
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[:, :3] = (255, 0, 0)
+    rgb[:2, 3:] = (0, 0, 255)
+    image = Image.fromarray(rgb)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"
+    image.save(path, exif=exif)
+    out = quantize_colors(path, n_colors=3, random_state=0)
+    expected = turn(rgb) if orientation == 6 else np.rot90(rgb, 2)
+    np.testing.assert_array_equal(out, expected)
+    # in memory, an untagged array stays as it is
+    np.testing.assert_array_equal(quantize_colors(rgb, n_colors=3, random_state=0), rgb)
