@@ -3,14 +3,17 @@
 Every subcommand reads its inputs without modifying them and writes its outputs
 atomically (a temporary file in the destination folder, then ``os.replace``), so
 an interrupted run never leaves a half-written file. ``cluster``, ``demo`` and
-``compare-losses`` compute everything before writing any file, then replace
+``compare-losses`` check their options, then compute everything before writing
+any file (``demo`` writes its images first, as the input of the run), then replace
 their outputs together (restoring the previous ones if a replacement fails) and
 remove those of the previous run that this one does not write, if still as that
 run wrote them (a manifest in the folder lists them with their SHA-256); a file
-of the same name that the command did not write is left, with a note. User
-errors (an empty folder, an unreadable image, k larger than the number of
-images...) end with a one-line message on stderr and exit status 1; ``--debug``
-shows the traceback.
+of the same name that the command did not write is left, with a note (the
+manifest lists ``demo``'s images too, which only a later ``demo`` removes). User
+errors (an empty folder, unreadable images, all listed, k larger than the number
+of images...) end with a one-line message on stderr and exit status 1; option
+values out of range are argparse usage errors (exit status 2) before any image
+is read; ``--debug`` shows the traceback.
 
 A file name that is not valid UTF-8 (possible on Linux) is written to
 ``labels.csv`` as its own bytes, so that it reads back as the path of the file
@@ -92,6 +95,22 @@ _OUTPUT_NAMES = frozenset(
 # run removes a file it does not write only if it is listed here and unchanged.
 _MANIFEST = ".robustkmeans-outputs.json"
 
+
+def _is_demo_image(name: str) -> bool:
+    """Whether ``name`` (relative to --out, with ``/``) is an image that ``demo`` writes."""
+    from ._demo import DEMO_CLASSES
+
+    parts = name.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == "images"
+        and parts[1] in DEMO_CLASSES
+        and parts[2].startswith(f"{parts[1]}_")
+        and parts[2].endswith(".png")
+        and parts[2][len(parts[1]) + 1 : -4].isdigit()
+    )
+
+
 # Replaced last, so that the page and the summary are the last to change.
 _WRITTEN_LAST = ("report.html", "summary.json")
 
@@ -149,7 +168,7 @@ def _read_manifest(out: Path) -> dict[str, str]:
     return {
         name: digest
         for name, digest in files.items()
-        if name in _OUTPUT_NAMES and isinstance(digest, str)
+        if (name in _OUTPUT_NAMES or _is_demo_image(name)) and isinstance(digest, str)
     }
 
 
@@ -178,7 +197,9 @@ def _backup(path: Path) -> str:
     return backup
 
 
-def _write_outputs(out: Path, files: dict[str, bytes | str], command: str = "cluster"):
+def _write_outputs(
+    out: Path, files: dict[str, bytes | str], command: str = "cluster", written=None
+):
     """Write the outputs of a run together, then drop those of an earlier run.
 
     Every file is first written to a temporary file in ``out`` and every
@@ -194,11 +215,22 @@ def _write_outputs(out: Path, files: dict[str, bytes | str], command: str = "clu
     is still exactly what that run wrote; any other (the user's own file, or one
     changed since) is left, with a note on stderr. Nothing else in ``out`` is
     touched.
+
+    ``written`` maps the files that the run has already written in ``out`` (the
+    images of ``demo``, as ``images/<class>/<name>.png``) to their SHA-256, for
+    the manifest. The images of an earlier ``demo`` that this one did not write
+    again are removed like the other outputs; a run of another command leaves
+    them, still listed, to the next ``demo``.
     """
     out.mkdir(parents=True, exist_ok=True)
     ours = _read_manifest(out)
+    written = dict(written or {})
+    images = {name for name in ours if _is_demo_image(name) and name not in written}
+    if command != "demo":  # not this command's: kept, and still listed
+        written.update({name: ours[name] for name in images})
+        images = set()
     stale, left = [], []
-    for name in sorted(_OUTPUT_NAMES - set(files)):
+    for name in sorted((_OUTPUT_NAMES | images) - set(files)):
         path = out / name
         if not os.path.lexists(path):
             continue
@@ -211,7 +243,9 @@ def _write_outputs(out: Path, files: dict[str, bytes | str], command: str = "clu
     manifest = json.dumps(
         {
             "written_by": "robustkmeans",
-            "files": {name: _sha256(files[name]) for name in sorted(files)},
+            "files": dict(
+                sorted({**written, **{name: _sha256(data) for name, data in files.items()}}.items())
+            ),
         },
         indent=2,
     )
@@ -343,12 +377,13 @@ def _has_tqdm() -> bool:
     return True
 
 
-def _load_folder(folder: str):
+def _load_folder(folder: str, command: str):
     """List the images of a folder: its own files, and one subfolder per class.
 
     Labels (from the subfolder names) are returned only when every image lies in
     a subfolder and at least two subfolders hold images (an empty subfolder is
-    not a class).
+    not a class). When images lie beside class subfolders, a note on stderr says
+    why the clusters are not scored.
     """
     from ._images import IMAGE_EXTENSIONS, load_image_folder
 
@@ -371,24 +406,40 @@ def _load_folder(folder: str):
             f"no images found in {folder!r} or its subfolders "
             f"(looked for {', '.join(IMAGE_EXTENSIONS)})."
         )
-    if top or data is None or np.unique(data.target).size < 2:
+    if data is None or np.unique(data.target).size < 2:
+        return filenames, None, []
+    if top:
+        shown = ", ".join(Path(f).name for f in top[:3]) + (" ..." if len(top) > 3 else "")
+        _echo(
+            f"robustkmeans {command}: note: {len(top)} image(s) lie directly in {folder!r} "
+            f"({shown}), outside the class subfolders; the clusters are not scored against "
+            "the subfolders (move those images into a subfolder, or out of the folder, to "
+            "score them)",
+            file=sys.stderr,
+        )
         return filenames, None, []
     return filenames, np.asarray(data.target), list(data.target_names)
 
 
-def _check_out_outside(out: Path, image_dir) -> None:
-    """Refuse an output folder that is the image folder or lies inside it.
+def _check_out_outside(out: Path, image_dir, cache=None) -> None:
+    """Refuse an output or cache folder that is the image folder or lies inside it.
 
     The outputs would replace images of the same name, and a later run would read
-    the figures of this one as images (a subfolder as a class). Symbolic links are
-    resolved.
+    the figures of this one as images (a subfolder as a class); the cache would
+    write into the input folder and be read as a class subfolder. Symbolic links
+    are resolved.
     """
-    out_path, images = Path(out).resolve(), Path(image_dir).resolve()
-    if out_path == images or images in out_path.parents:
-        raise UserError(
-            f"--out {str(out)!r} is inside the image folder {str(image_dir)!r}; give an "
-            "output folder outside it (input images are never modified)."
-        )
+    images = Path(image_dir).resolve()
+    for flag, folder in (("--out", out), ("--cache", cache)):
+        if folder is None:
+            continue
+        path = Path(folder).resolve()
+        if path == images or images in path.parents:
+            raise UserError(
+                f"{flag} {str(folder)!r} is inside the image folder {str(image_dir)!r}; give "
+                f"{'an output' if flag == '--out' else 'a cache'} folder outside it (input "
+                "images are never modified)."
+            )
 
 
 def _auto_or(value: str, convert, expected: str):
@@ -401,8 +452,25 @@ def _auto_or(value: str, convert, expected: str):
         raise argparse.ArgumentTypeError(f"expected {expected} or 'auto', got {value!r}") from None
 
 
-def _scale(value: str):
-    return _auto_or(value, float, "a number")
+def _scale(value: str, *, minimum: float = 0.0, closed: bool = False):
+    """A loss scale: ``"auto"`` or a finite number above ``minimum`` (or equal, if ``closed``)."""
+    scale = _auto_or(value, float, "a number")
+    if scale != "auto" and not (
+        np.isfinite(scale) and (scale >= minimum if closed else scale > minimum)
+    ):
+        expected = f"a number {'>=' if closed else '>'} {minimum:g} or 'auto'"
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
+    return scale
+
+
+def _positive_scale(value: str):
+    """``--delta`` and ``--sigma``: positive."""
+    return _scale(value)
+
+
+def _nonnegative_scale(value: str):
+    """``--epsilon``: zero (no tube) or positive."""
+    return _scale(value, closed=True)
 
 
 def _k_value(value: str):
@@ -443,6 +511,16 @@ def _positive_int(value: str) -> int:
     return _checked_int(value, lambda n: n >= 1, "an integer >= 1")
 
 
+# VGG16's five max-pools halve the image side: pool5, the layer used, needs 32 pixels.
+_MIN_IMAGE_SIZE = 32
+
+
+def _image_size(value: str) -> int:
+    return _checked_int(
+        value, lambda n: n >= _MIN_IMAGE_SIZE, f"an integer >= {_MIN_IMAGE_SIZE} (VGG16's input)"
+    )
+
+
 def _sample_size(value: str) -> int:
     """``--silhouette-sample-size``: 0 (all samples) or at least 2."""
     return _checked_int(value, lambda n: n == 0 or n >= 2, "0 (use all images) or an integer >= 2")
@@ -457,8 +535,43 @@ def _nonempty_out(value: str, example: str) -> str:
     return value
 
 
+def _file_in_the_way(path: str) -> str | None:
+    """The file at ``path`` or above it that keeps it from being a folder, else ``None``."""
+    current = os.path.abspath(path)
+    while not os.path.exists(current):  # the nearest existing path above decides
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return None if os.path.isdir(current) else current
+
+
+def _folder(value: str, example: str) -> str:
+    """A folder that exists or can be created: not a file, nor inside one."""
+    blocking = _file_in_the_way(value)
+    if blocking is not None:
+        where = (
+            "is a file"
+            if blocking == os.path.abspath(value)
+            else f"would be inside {blocking!r}, which is a file"
+        )
+        raise argparse.ArgumentTypeError(
+            f"{value!r} {where}, not a folder; give a folder (it is created if missing), "
+            f"e.g. {example}"
+        )
+    return value
+
+
 def _out_folder(value: str) -> str:
-    return _nonempty_out(value, "results")
+    return _folder(_nonempty_out(value, "results"), "--out results")
+
+
+def _cache_folder(value: str) -> str:
+    if not value:
+        raise argparse.ArgumentTypeError(
+            "expected a path, got an empty string; give a folder, e.g. --cache features"
+        )
+    return _folder(value, "--cache features")
 
 
 def _out_image(value: str) -> str:
@@ -481,7 +594,60 @@ def _k_range(value: str) -> list[int]:
         ) from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
+    if len(set(values)) < 2:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} holds a single k value ({values[0]}); give at least two to choose "
+            "from, e.g. 2:10, or pass that k itself as --k"
+        )
     return values
+
+
+def _check_device(device: str) -> str:
+    """``--device``: a torch device this machine has, checked before any image is read."""
+    import torch
+
+    supported = "use cpu, cuda, cuda:N or auto"
+    if device == "auto":
+        return device
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise UserError(f"--device {device!r} is not a torch device; {supported}.") from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {device!r} is not supported for VGG16 features; {supported}.")
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(
+                f"--device {device}: torch finds no CUDA GPU on this machine; use "
+                "--device cpu, or --device auto (the GPU when there is one)."
+            )
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise UserError(
+                f"--device {device}: there are {count} CUDA device(s), cuda:0 to "
+                f"cuda:{count - 1}; use one of them or --device cuda."
+            )
+    return device
+
+
+def _fetch_imagenet_weights(featurizer) -> None:
+    """Get ``--weights imagenet`` (torchvision's cache or download) before any image is read."""
+    import torch
+
+    from ._vgg16 import _IMAGENET1K_V1_FILE
+
+    try:
+        featurizer.fit()
+    except RuntimeError as exc:  # the download failed
+        cause = exc.__cause__
+        reason = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        checkpoints = os.path.join(torch.hub.get_dir(), "checkpoints")
+        raise UserError(
+            "--weights imagenet: torchvision's VGG16 ImageNet weights are not in its cache "
+            f"and could not be downloaded ({reason}). Offline, pass --weights PATH (a state "
+            "dict of vgg16().features) or set ROBUSTKMEANS_VGG16_WEIGHTS, or copy "
+            f"{_IMAGENET1K_V1_FILE} into {checkpoints}; --features histogram needs no weights."
+        ) from exc
 
 
 def _make_featurizer(args, *, allow_histogram: bool):
@@ -489,7 +655,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
     from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
 
     features = args.features
-    on_error = "nan" if getattr(args, "on_error", "raise") == "skip" else "raise"
+    on_error = "nan"  # every unreadable image is found, then listed or skipped (_extract)
     if features == "histogram":
         return (
             ColorHistogramFeaturizer(on_error=on_error),
@@ -503,17 +669,16 @@ def _make_featurizer(args, *, allow_histogram: bool):
         "on_error": on_error,
     }
     if args.device:
-        common["device"] = args.device
+        common["device"] = _check_device(args.device)
     from ._vgg16 import VGG16Featurizer
 
     if args.weights == "random":
         note = "VGG16 with RANDOM weights (not meaningful features; for smoke tests only)"
         return VGG16Featurizer(weights=None, **common), note
     if args.weights == "imagenet":
-        return (
-            VGG16Featurizer(weights="IMAGENET1K_V1", **common),
-            "VGG16 ImageNet weights (torchvision)",
-        )
+        featurizer = VGG16Featurizer(weights="IMAGENET1K_V1", **common)
+        _fetch_imagenet_weights(featurizer)
+        return featurizer, "VGG16 ImageNet weights (torchvision)"
     try:
         path = find_vgg16_weights(args.weights)
     except FileNotFoundError as exc:
@@ -592,18 +757,43 @@ _LOSS_SCALE = {
 }
 
 
-def _extract(featurizer, filenames, y, args):
-    """Features of the images; with ``--on-error skip``, drop those that cannot be read.
+def _unreadable(filenames) -> str:
+    """The unreadable files, each with the reason, in one line."""
+    from ._images import ImageLoadError, load_rgb
 
-    Also checks the number of images left (at least 2, and ``--k`` at most).
+    described = []
+    for name in filenames:
+        try:
+            load_rgb(name)
+            reason = "could not be read"  # it can be read now: changed during the run
+        except ImageLoadError as exc:
+            reason = exc.reason
+        described.append(f"{name} ({reason})")
+    return "; ".join(described)
+
+
+def _extract(featurizer, filenames, y, args):
+    """Features of the images; those that cannot be read are listed, or skipped.
+
+    The featurizer gives NaN rows for unreadable images (``on_error="nan"``), so
+    that all of them are found in one run: with ``--on-error raise`` the run then
+    fails listing every one; with ``--on-error skip`` they are dropped. Also
+    checks the number of images left (at least 2, and ``--k`` at most).
     """
     with warnings.catch_warnings():
-        # With --on-error skip the skipped files are reported below, in one line.
+        # The unreadable files are reported below, in one line.
         warnings.filterwarnings("ignore", message=".*could not be read", category=UserWarning)
         features = np.asarray(featurizer.fit_transform(filenames))
+    bad = ~np.all(np.isfinite(features), axis=1)
+    if args.on_error == "raise" and bad.any():
+        unreadable = [filenames[i] for i in np.flatnonzero(bad)]
+        raise UserError(
+            f"{len(unreadable)} of {len(filenames)} image(s) cannot be read: "
+            f"{_unreadable(unreadable)}. Remove or replace them, or pass --on-error skip "
+            "to cluster the others."
+        )
     skipped = []
     if args.on_error == "skip":
-        bad = ~np.all(np.isfinite(features), axis=1)
         if bad.any():
             skipped = [filenames[i] for i in np.flatnonzero(bad)]
             features = features[~bad]
@@ -620,7 +810,7 @@ def _extract(featurizer, filenames, y, args):
                 file=sys.stderr,
             )
             y = None
-    _check_counts(args.k, len(filenames))
+    _check_counts(args, len(filenames))
     return features, filenames, y, skipped
 
 
@@ -629,17 +819,40 @@ def _skipped_section(skipped, root):
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
-def _check_counts(k, n_images):
-    """At least two images, and no more clusters than images."""
+def _check_counts(args, n_images):
+    """At least two images, no more clusters than images, two k to search below n_images.
+
+    Called before the features are extracted (with the number of files found)
+    and again after, when ``--on-error skip`` may have dropped some.
+    """
     if n_images < 2:
         raise UserError(
             f"clustering needs at least 2 images, got {n_images}; add images to the folder."
         )
+    k = args.k
     if k != "auto" and k > n_images:
+        if args.k_is_default:
+            auto = "" if args.command == "compare-losses" else " or --k auto"
+            raise UserError(
+                f"the default --k {k} is larger than the number of images ({n_images}); "
+                f"pass a smaller --k{auto}, or add images."
+            )
         raise UserError(
             f"--k {k} is larger than the number of images ({n_images}); "
             "use a smaller --k or add images."
         )
+    if k == "auto" and len([v for v in args.k_range if v < n_images]) < 2:
+        raise UserError(
+            f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
+            f"values below the number of images ({n_images}); give a smaller range."
+        )
+
+
+def _default_k(args, default: int) -> None:
+    """Set ``args.k`` to ``default`` when --k was not given, and remember which."""
+    args.k_is_default = args.k is None
+    if args.k is None:
+        args.k = default
 
 
 def _relative(paths, root) -> list[str]:
@@ -704,12 +917,70 @@ def _chosen_k(search, criterion: str) -> tuple[int, str]:
     return k, used
 
 
-def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, root, out):
+# What each --k-criterion looks for, for the report.
+_CRITERION_RULE = {
+    "elbow": "the elbow of the objective curve",
+    "silhouette": "the largest mean silhouette",
+    "calinski_harabasz": "the largest Calinski-Harabasz index",
+    "davies_bouldin": "the smallest Davies-Bouldin index",
+}
+
+
+def _k_selection_caption(k: int, criterion: str) -> str:
+    """The caption of k_selection.png, which marks only the elbow and the best silhouette."""
+    caption = "Objective and mean silhouette against k, the elbow and the best silhouette marked"
+    if criterion in ("elbow", "silhouette"):
+        return f"{caption}; k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    return (
+        f"{caption}; k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]}), which "
+        "this figure does not plot: its values are in the Choosing k table"
+    )
+
+
+def _k_selection_html(search, k: int, criterion: str, args) -> str:
+    """The "Choosing k" section: the k each criterion picks, the one used, every value."""
+    best = ", ".join(
+        f"{name}: {'n/a' if value is None else int(value)}" for name, value in search.best_k.items()
+    )
+    chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    if criterion == args.k_criterion:
+        chose += f", as --k-criterion {args.k_criterion} asked."
+    else:
+        chose += f": --k-criterion {args.k_criterion} chose none."
+    rows = [
+        {
+            "k": int(kv),
+            "objective": float(o),
+            "silhouette": float(s),
+            "calinski_harabasz": float(ch),
+            "davies_bouldin": float(db),
+            "chosen": f"chosen by {criterion}" if int(kv) == k else "",
+        }
+        for kv, o, s, ch, db in zip(
+            search.k_values,
+            search.objective,
+            search.silhouette,
+            search.calinski_harabasz,
+            search.davies_bouldin,
+            strict=True,
+        )
+    ]
+    return (
+        f"<p>Best k per criterion: {html.escape(best)} (n/a: the criterion chose none). "
+        f"{html.escape(chose)} Lower is better for the objective and Davies-Bouldin, "
+        f"higher for the silhouette and Calinski-Harabasz.</p>{_table(rows)}"
+    )
+
+
+def _run_cluster(
+    args, filenames, y, target_names, featurizer, feature_note, root, out, written=None
+):
     """Cluster images, write labels.csv, figures, report.html and summary.json.
 
     Everything is computed before the first file is written, so a run that fails
-    leaves the outputs of the previous run in ``out`` as they were. Returns the
-    summary.
+    leaves the outputs of the previous run in ``out`` as they were. ``written``
+    lists the files the run wrote in ``out`` already (see :func:`_write_outputs`).
+    Returns the summary.
     """
     from .metrics import evaluate_labels, loss_metric
     from .model_selection import select_k
@@ -720,7 +991,6 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         SilhouetteDisplay,
     )
 
-    _check_counts(args.k, len(filenames))
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
     estimator = _loss_kmeans(args, loss=args.loss)
@@ -733,11 +1003,6 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
                 f"robustkmeans {args.command}: note: --k-range limited to k <= {n_images - 1} "
                 f"(there are {n_images} images)",
                 file=sys.stderr,
-            )
-        if len(k_range) < 2:
-            raise UserError(
-                f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
-                f"values below the number of images ({n_images}); give a smaller range."
             )
         search = select_k(
             estimator,
@@ -752,7 +1017,11 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         k, criterion = _chosen_k(search, args.k_criterion)
         display = KSelectionDisplay.from_result(search)
         figures.append(
-            ("k_selection.png", _figure_png(display.figure_), "Objective and silhouette against k")
+            (
+                "k_selection.png",
+                _figure_png(display.figure_),
+                _k_selection_caption(k, criterion),
+            )
         )
         # the fit the search scored, not a refit: the report shows that very fit
         model = search.estimators[int(np.flatnonzero(search.k_values == k)[0])]
@@ -770,13 +1039,13 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     representatives = RepresentativesDisplay.from_estimator(
         model, features, filenames, n_representatives=args.n_representatives, n_atypical=2
     )
-    figures.append(
-        (
-            "representatives.png",
-            _figure_png(representatives.figure_),
-            "Closest to each center, then the most atypical (largest cost)",
+    caption = "Closest to each center, then the most atypical (largest cost)"
+    if not any(representatives.atypical.values()):
+        caption = (
+            f"Closest to each center; no cluster has more than --n-representatives "
+            f"{args.n_representatives} images, so none is shown as atypical"
         )
-    )
+    figures.append(("representatives.png", _figure_png(representatives.figure_), caption))
     y_names = None if y is None else np.asarray(target_names)[y]
     scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
     figures.append(
@@ -829,24 +1098,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
     if skipped:
         sections.append(_skipped_section(skipped, root))
     if search is not None:
-        rows = [
-            {
-                "k": int(kv),
-                "objective": float(o),
-                "silhouette": float(s),
-                "calinski_harabasz": float(ch),
-            }
-            for kv, o, s, ch in zip(
-                search.k_values,
-                search.objective,
-                search.silhouette,
-                search.calinski_harabasz,
-                strict=True,
-            )
-        ]
-        best = ", ".join(f"{c}: {v}" for c, v in search.best_k.items())
-        sections.append(("Choosing k", f"<p>Best k per criterion: {html.escape(best)}</p>"))
-        sections[-1] = (sections[-1][0], sections[-1][1] + _table(rows))
+        sections.append(("Choosing k", _k_selection_html(search, k, criterion, args)))
     sections.append(
         ("Figures", "".join(_figure_html(n, png, cap) for n, (png, cap) in pngs.items()))
     )
@@ -869,7 +1121,7 @@ def _run_cluster(args, filenames, y, target_names, featurizer, feature_note, roo
         "report.html": _html_page(f"Clusters of {root}", sections),
         "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
-    _write_outputs(out, files, args.command)  # only now, once everything is built
+    _write_outputs(out, files, args.command, written)  # only now, once everything is built
     return summary
 
 
@@ -896,8 +1148,10 @@ def _json_ready(value):
 
 def _cmd_cluster(args) -> int:
     out = Path(args.out)
-    _check_out_outside(out, args.image_dir)
-    filenames, y, target_names = _load_folder(args.image_dir)
+    _check_out_outside(out, args.image_dir, args.cache)
+    _default_k(args, _DEFAULT_K["cluster"])
+    filenames, y, target_names = _load_folder(args.image_dir, args.command)
+    _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     summary = _run_cluster(args, filenames, y, target_names, featurizer, note, args.image_dir, out)
     _print_summary(summary, out)
@@ -929,9 +1183,10 @@ def _cmd_compare_losses(args) -> int:
     from .plotting import LossComparisonDisplay
 
     out = Path(args.out)
-    _check_out_outside(out, args.image_dir)
-    filenames, y, _ = _load_folder(args.image_dir)
-    _check_counts(args.k, len(filenames))
+    _check_out_outside(out, args.image_dir, args.cache)
+    _default_k(args, _DEFAULT_K["compare-losses"])
+    filenames, y, _ = _load_folder(args.image_dir, args.command)
+    _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
@@ -1011,9 +1266,28 @@ def _cmd_quantize(args) -> int:
     Image.init()
     if extension not in Image.EXTENSION:
         raise UserError(f"cannot tell the image format of --out {args.out!r}; end it in .png.")
+    n_colors = args.colors
+    try:
+        with Image.open(source) as image:
+            n_pixels = image.width * image.height
+    except (OSError, ValueError):
+        n_pixels = None  # unreadable: quantize_colors says why, naming the file
+    if n_pixels is not None and n_colors > n_pixels:
+        n_colors = n_pixels
+        _echo(
+            f"robustkmeans quantize: note: the image has {n_pixels} pixel(s); the palette "
+            f"is capped at {n_colors} colour(s) (--colors {args.colors})",
+            file=sys.stderr,
+        )
+    if n_pixels is not None and args.sample_size < min(n_colors, n_pixels):
+        raise UserError(
+            f"--sample-size {args.sample_size} is smaller than --colors {n_colors}: the "
+            f"palette is fitted on that many pixels; give --sample-size {n_colors} or more, "
+            "or fewer --colors."
+        )
     quantized = quantize_colors(
         source,
-        n_colors=args.colors,
+        n_colors=n_colors,
         loss=args.loss,
         **_loss_scales(args),
         sample_size=args.sample_size,
@@ -1022,26 +1296,40 @@ def _cmd_quantize(args) -> int:
     buffer = io.BytesIO()
     Image.fromarray(quantized).save(buffer, format=Image.EXTENSION[extension])
     _write_atomic(out, buffer.getvalue())
-    n_colors = len(np.unique(quantized.reshape(-1, quantized.shape[-1]), axis=0))
-    _echo(f"wrote {out} ({n_colors} colours, loss {args.loss})")
+    n_used = len(np.unique(quantized.reshape(-1, quantized.shape[-1]), axis=0))
+    _echo(f"wrote {out} ({n_used} colours, loss {args.loss})")
     return 0
 
 
 def _cmd_demo(args) -> int:
-    from ._demo import make_demo_images
+    from ._demo import DEMO_CLASSES, make_demo_images
 
     out = Path(args.out)
     images = out / "images"
-    data = make_demo_images(images, n_per_class=args.n_per_class, random_state=args.random_state)
-    if args.k is None:
-        args.k = len(data.target_names)
+    # every argument is checked before the first image is written
+    if args.cache is not None:
+        _check_out_outside(None, images, args.cache)
+    _default_k(args, len(DEMO_CLASSES))
+    _check_counts(args, len(DEMO_CLASSES) * args.n_per_class)
     featurizer, note = _make_featurizer(args, allow_histogram=True)
+    data = make_demo_images(images, n_per_class=args.n_per_class, random_state=args.random_state)
     _echo(
         f"demo: {len(data.filenames)} crops of scikit-learn's sample images in "
         f"{len(data.target_names)} classes ({', '.join(data.target_names)}) written to {images}"
     )
+    written = {
+        Path(os.path.relpath(f, out)).as_posix(): _file_sha256(Path(f)) for f in data.filenames
+    }
     summary = _run_cluster(
-        args, data.filenames, data.target, data.target_names, featurizer, note, images, out
+        args,
+        data.filenames,
+        data.target,
+        data.target_names,
+        featurizer,
+        note,
+        images,
+        out,
+        written,
     )
     _print_summary(summary, out)
     return 0
@@ -1073,8 +1361,13 @@ def _add_feature_options(parser, *, features_default):
         "(torchvision's cache) or 'random' (smoke tests). Default: "
         "$ROBUSTKMEANS_VGG16_WEIGHTS, else ../shared/weights/vgg16_features_imagenet1k_v1.pth",
     )
-    group.add_argument("--image-size", type=int, default=224, help="VGG16 input side (224)")
-    group.add_argument("--cache", default=None, help="folder caching features across runs")
+    group.add_argument("--image-size", type=_image_size, default=224, help="VGG16 input side (224)")
+    group.add_argument(
+        "--cache",
+        type=_cache_folder,
+        default=None,
+        help="folder caching features across runs (outside the image folder)",
+    )
     group.add_argument(
         "--device", default=None, help="torch device for VGG16: cpu, cuda, cuda:N or auto"
     )
@@ -1092,15 +1385,17 @@ def _add_loss_options(parser, *, with_loss=True):
     group = parser.add_argument_group("clustering")
     if with_loss:
         group.add_argument("--loss", choices=LOSS_NAMES, default="huber", help="loss (huber)")
-    for name, meaning in (
-        ("delta", "huber / pseudo_huber scale"),
-        ("sigma", "correntropy bandwidth"),
-        ("epsilon", "epsilon_insensitive tube"),
+    for name, scale, meaning in (
+        ("delta", _positive_scale, "huber / pseudo_huber scale: number > 0"),
+        ("sigma", _positive_scale, "correntropy bandwidth: number > 0"),
+        ("epsilon", _nonnegative_scale, "epsilon_insensitive tube: number >= 0"),
     ):
         group.add_argument(
-            f"--{name}", type=_scale, default="auto", help=f"{meaning}: number or auto (auto)"
+            f"--{name}", type=scale, default="auto", help=f"{meaning} or auto (auto)"
         )
-    group.add_argument("--n-init", type=int, default=4, help="initialisations per fit (4)")
+    group.add_argument(
+        "--n-init", type=_positive_int, default=4, help="initialisations per fit (4)"
+    )
     group.add_argument("--random-state", type=int, default=0, help="seed (0)")
     group.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
     group.add_argument(
@@ -1130,12 +1425,16 @@ def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
     parser.set_defaults(func=func)
 
 
-def _add_k_options(parser, *, default):
+# --k when it is not given (demo: one cluster per class).
+_DEFAULT_K = {"cluster": 8, "compare-losses": 5}
+
+
+def _add_k_options(parser, *, default: str):
     parser.add_argument(
         "--k",
         type=_k_value,
-        default=default,
-        help="number of clusters, or 'auto' to search --k-range",
+        default=None,  # the command sets ``default``, remembering that --k was not given
+        help=f"number of clusters, or 'auto' to search --k-range ({default})",
     )
     parser.add_argument(
         "--k-range",
@@ -1188,7 +1487,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/summary.json and PNG figures.",
     )
     _add_image_dir(cluster)
-    _add_k_options(cluster, default=8)
+    _add_k_options(cluster, default=str(_DEFAULT_K["cluster"]))
     _add_clustering(cluster, _cmd_cluster)
 
     compare = sub.add_parser(
@@ -1199,7 +1498,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_image_dir(compare)
     compare.add_argument(
-        "--k", type=_n_clusters, default=5, help="number of clusters, for every loss (5)"
+        "--k",
+        type=_n_clusters,
+        default=None,
+        help=f"number of clusters, for every loss ({_DEFAULT_K['compare-losses']})",
     )
     _add_clustering(compare, _cmd_compare_losses, with_loss=False)
 
@@ -1213,15 +1515,29 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument(
         "--out", type=_out_image, required=True, help="output image, e.g. OUT.png"
     )
-    quantize.add_argument("--colors", type=int, default=16, help="palette size (16)")
+    quantize.add_argument(
+        "--colors",
+        type=_positive_int,
+        default=16,
+        help="palette size, at most the number of pixels (16)",
+    )
     from ._losses import LOSS_NAMES
 
     quantize.add_argument("--loss", choices=LOSS_NAMES, default="absolute", help="(absolute)")
-    quantize.add_argument("--delta", type=_scale, default=0.1, help="huber scale (0.1)")
-    quantize.add_argument("--sigma", type=_scale, default=0.25, help="correntropy scale (0.25)")
-    quantize.add_argument("--epsilon", type=_scale, default=0.02, help="tube width (0.02)")
     quantize.add_argument(
-        "--sample-size", type=int, default=10_000, help="pixels the palette is fitted on (10000)"
+        "--delta", type=_positive_scale, default=0.1, help="huber scale > 0 (0.1)"
+    )
+    quantize.add_argument(
+        "--sigma", type=_positive_scale, default=0.25, help="correntropy scale > 0 (0.25)"
+    )
+    quantize.add_argument(
+        "--epsilon", type=_nonnegative_scale, default=0.02, help="tube width >= 0 (0.02)"
+    )
+    quantize.add_argument(
+        "--sample-size",
+        type=_positive_int,
+        default=10_000,
+        help="pixels the palette is fitted on, at least --colors (10000)",
     )
     quantize.add_argument("--random-state", type=int, default=0, help="seed (0)")
     _add_common(quantize)
@@ -1236,8 +1552,8 @@ def build_parser() -> argparse.ArgumentParser:
         "prints which.",
     )
     demo.add_argument("--out", type=_out_folder, required=True, help="output folder (created)")
-    demo.add_argument("--n-per-class", type=int, default=12, help="crops per class (12)")
-    _add_k_options(demo, default=None)
+    demo.add_argument("--n-per-class", type=_positive_int, default=12, help="crops per class (12)")
+    _add_k_options(demo, default="one per class: 6")
     _add_clustering(demo, _cmd_demo, features_default="auto")
     return parser
 

@@ -738,3 +738,261 @@ def test_file_names_that_are_not_utf8_are_written_safely(tmp_path, capsys, comma
     if command == "cluster":  # the clusters table names the images
         assert "bad\\xff\\xfe.png" in report
         json.loads((out / "summary.json").read_bytes().decode("utf-8"))
+
+
+@pytest.mark.parametrize("criterion", ["davies_bouldin", "calinski_harabasz"])
+def test_report_shows_the_k_criterion_that_chose_k(image_dir, tmp_path, criterion):
+    # the table had no Davies-Bouldin column and the figure marks only the elbow
+    # and the best silhouette: the report says which criterion chose which k
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:5", "--k-criterion", criterion]
+    assert main([*argv, "--out", str(out), "--features", "histogram", "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    k = summary["metrics"]["k"]
+    assert k == summary["k_selection"]["best_k"][criterion]
+    report = (out / "report.html").read_text()
+    assert "<th>davies_bouldin</th>" in report and "<th>calinski_harabasz</th>" in report
+    chosen = re.findall(
+        r"<tr><td>(\d+)</td>(?:<td>[^<]*</td>)*<td>chosen by (\w+)</td></tr>", report
+    )
+    assert chosen == [(str(k), criterion)]
+    for value in summary["k_selection"][criterion]:  # every value of the criterion is listed
+        assert f"<td>{value:.4g}</td>" in report
+    assert f"k={k} was chosen by {criterion}" in report
+    caption = re.search(r"<figcaption>([^<]*)<code>k_selection.png", report).group(1)
+    assert f"k={k} was chosen by {criterion}" in caption and "does not plot" in caption
+
+
+def test_k_criterion_without_an_answer_is_shown_as_not_available(image_dir, tmp_path):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--k-criterion", "elbow"]
+    assert main([*argv, "--out", str(out), "--features", "histogram", "--no-progress"]) == 0
+    report = (out / "report.html").read_text()
+    assert "elbow: n/a" in report and "None" not in report
+    assert "chosen by silhouette" in report and "--k-criterion elbow chose none" in report
+
+
+def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, capsys):
+    # a stray image at the top silently turned off the scoring against the subfolders
+    photos = tmp_path / "photos"
+    _make_images(photos, n_per_class=3)
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(photos / "stray.png")
+    out = tmp_path / "out"
+    argv = ["cluster", str(photos), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ARI" not in captured.out
+    assert "note: 1 image(s) lie directly in" in captured.err and "stray.png" in captured.err
+    assert "not scored against the subfolders" in captured.err
+    assert len(_read_csv(out / "labels.csv")) == 7  # the stray image is clustered too
+    (photos / "stray.png").unlink()
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ARI=" in captured.out and "note" not in captured.err
+
+
+DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--k", "100", *DEMO], "--k 100 is larger than the number of images (72)"),
+        (["--k", "auto", "--k-range", "80:90", *DEMO], "--k-range 80..90 leaves fewer than two"),
+        (["--features", "vgg16", "--no-progress"], "no VGG16 weights found"),
+    ],
+)
+def test_demo_checks_its_arguments_before_writing_images(
+    argv, message, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # where no shared/weights folder is found
+    monkeypatch.delenv("ROBUSTKMEANS_VGG16_WEIGHTS", raising=False)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), *argv]) == 1
+    assert message in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_demo_rerun_removes_the_images_of_the_previous_demo(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--n-per-class", "3", *DEMO]) == 0
+    (out / "images" / "sky" / "mine.png").write_bytes(b"the user's file")
+    edited = out / "images" / "sky" / "sky_02.png"
+    edited.write_bytes(b"edited since")
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--n-per-class", "1", *DEMO]) == 0
+    assert len(_read_csv(out / "labels.csv")) == 6
+    images = sorted(p.relative_to(out / "images").as_posix() for p in (out / "images").rglob("*"))
+    images = [name for name in images if "/" in name]
+    classes = ["dahlia", "leaves", "pagoda", "sky", "trees", "water"]
+    assert images == sorted(
+        [*(f"{c}/{c}_00.png" for c in classes), "sky/mine.png", "sky/sky_02.png"]
+    )
+    assert edited.read_bytes() == b"edited since"  # changed since: left, with a note
+    notes = _notes(capsys.readouterr().err)
+    assert len(notes) == 1 and "sky_02.png" in notes[0]
+    # a cluster run into the demo folder (its images as input) removes none of them
+    argv = ["cluster", str(out / "images"), "--k", "2", "--out", str(out), *DEMO]
+    assert main([*argv, "--on-error", "skip"]) == 0  # mine.png and sky_02.png: not images
+    assert len(list((out / "images").rglob("*.png"))) == 8
+    # ... and the next demo still knows them as its own
+    edited.unlink()
+    assert main(["demo", "--out", str(out), "--n-per-class", "2", *DEMO]) == 0
+    assert len(list((out / "images").rglob("*_*.png"))) == 12
+
+
+def test_every_unreadable_image_is_listed_with_what_to_do(tmp_path, capsys):
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=2)
+    (folder / "red" / "notes.jpg").write_text("this is not an image")
+    (folder / "green" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    for features in (["--features", "histogram"], FAST):
+        argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *features]
+        assert main([*argv, "--no-progress"]) == 1
+        line = _error_line(capsys)
+        assert "2 of 6 image(s) cannot be read" in line
+        assert "notes.jpg (not an image: the content is a text file)" in line
+        assert "broken.png" in line and "--on-error skip" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    existing = tmp_path / "results.txt"
+    existing.write_text("mine")
+    for out in (existing, existing / "deeper"):
+        assert main(["cluster", str(folder), "--k", "2", "--out", str(out), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert "argument --out:" in err and "is a file, not a folder" in err
+        assert "Errno" not in err
+    assert existing.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["cluster", "d", "--n-init", "0"], "argument --n-init: expected an integer >= 1, got '0'"),
+        (["cluster", "d", "--sigma", "-1"], "argument --sigma: expected a number > 0 or 'auto'"),
+        (["compare-losses", "d", "--delta", "0"], "argument --delta: expected a number > 0"),
+        (["cluster", "d", "--epsilon", "-0.5"], "argument --epsilon: expected a number >= 0"),
+        (["cluster", "d", "--delta", "nan"], "argument --delta: expected a number > 0"),
+        (["cluster", "d", "--image-size", "0"], "argument --image-size: expected an integer >= 32"),
+        (["quantize", "p.png", "--colors", "0"], "argument --colors: expected an integer >= 1"),
+        (["quantize", "p.png", "--sample-size", "0"], "argument --sample-size: expected an"),
+        (["quantize", "p.png", "--sigma", "-1"], "argument --sigma: expected a number > 0"),
+        (["demo", "--n-per-class", "0"], "argument --n-per-class: expected an integer >= 1"),
+        (["cluster", "d", "--k", "auto", "--k-range", "3"], "'3' holds a single k value (3)"),
+        (["demo", "--k", "auto", "--k-range", "4:4"], "'4:4' holds a single k value (4)"),
+    ],
+)
+def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--out", "o.png" if argv[0] == "quantize" else "o"]) == 2
+    assert not list(tmp_path.iterdir())
+    assert message in capsys.readouterr().err
+
+
+def test_cache_that_is_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    cache = tmp_path / "cache.bin"
+    cache.write_bytes(b"")
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *FAST]
+    assert main([*argv, "--cache", str(cache)]) == 2
+    err = capsys.readouterr().err
+    assert "argument --cache:" in err and "is a file, not a folder" in err
+    assert "cache=None" not in err
+
+
+def test_cache_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys):
+    folder, paths = image_dir
+    for cache in (folder, folder / "cache"):
+        argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *FAST]
+        assert main([*argv, "--cache", str(cache)]) == 1
+        line = _error_line(capsys)
+        assert f"--cache {str(cache)!r} is inside the image folder" in line
+        assert "give a cache folder outside it" in line
+    assert sorted(folder.rglob("*")) == sorted([*paths, folder / "red", folder / "green"])
+    assert not (tmp_path / "o").exists()
+
+
+def test_device_without_cuda_is_worded_for_the_command_line(
+    image_dir, tmp_path, capsys, monkeypatch
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *FAST]
+    assert main([*argv, "--device", "cuda"]) == 1
+    line = _error_line(capsys)
+    assert "--device cuda:" in line and "use --device cpu" in line and "device=" not in line
+    assert main([*argv, "--device", "gpu0"]) == 1
+    assert "--device 'gpu0' is not a torch device" in _error_line(capsys)
+
+
+def test_imagenet_weights_offline_is_worded_for_the_command_line(
+    image_dir, tmp_path, capsys, monkeypatch
+):
+    import urllib.error
+
+    import torch
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.delenv("ROBUSTKMEANS_VGG16_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--weights", "imagenet"]) == 1
+    line = _error_line(capsys)
+    assert line.startswith("robustkmeans cluster: error: --weights imagenet:")
+    assert "Name or service not known" in line
+    assert "--weights PATH" in line and "--features histogram" in line
+    assert str(tmp_path / "hub" / "checkpoints") in line
+    for api in ("weights=", "shared/weights"):
+        assert api not in line
+
+
+def test_quantize_caps_the_palette_at_the_number_of_pixels(tmp_path, capsys):
+    source = tmp_path / "dot.png"
+    Image.fromarray(np.array([[[200, 30, 40]]], np.uint8)).save(source)
+    out = tmp_path / "q.png"
+    assert main(["quantize", str(source), "--out", str(out)]) == 0  # --colors 16
+    assert "note: the image has 1 pixel(s); the palette is capped at 1" in capsys.readouterr().err
+    assert np.asarray(Image.open(out)).tolist() == [[[200, 30, 40]]]
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.RandomState(0).randint(0, 256, (10, 10, 3), np.uint8)).save(photo)
+    assert main(["quantize", str(photo), "--sample-size", "5", "--out", str(out)]) == 1
+    line = _error_line(capsys)
+    assert "--sample-size 5 is smaller than --colors 16" in line and "sample_size=" not in line
+
+
+@pytest.mark.parametrize("command, default", [("cluster", 8), ("compare-losses", 5)])
+def test_default_k_is_shown_and_named_as_the_default(tmp_path, capsys, command, default):
+    assert main([command, "--help"]) == 0
+    help_k = re.search(r"--k K\s+(.*?)\n  --", capsys.readouterr().out, re.S).group(1)
+    assert f"({default})" in help_k
+    folder = tmp_path / "photos"
+    _make_images(folder, n_per_class=2)  # 4 images
+    argv = [command, str(folder), "--out", str(tmp_path / "o"), "--features", "histogram"]
+    assert main(argv) == 1
+    line = _error_line(capsys)
+    assert f"the default --k {default} is larger than the number of images (4)" in line
+    assert "pass a smaller --k" in line
+    assert main([*argv, "--k", "6"]) == 1
+    assert "error: --k 6 is larger than the number of images (4)" in _error_line(capsys)
+
+
+def test_representatives_caption_when_no_cluster_has_atypical_images(image_dir, tmp_path):
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--n-representatives", "5", "--out", str(out)]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0  # 5 + 5 images
+    report = (out / "report.html").read_text()
+    caption = re.search(r"<figcaption>([^<]*)<code>representatives.png", report).group(1)
+    assert "none is shown as atypical" in caption and "then the most atypical" not in caption
