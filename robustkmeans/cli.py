@@ -859,6 +859,13 @@ def _relative(paths, root) -> list[str]:
     return [os.path.relpath(p, root) for p in paths]
 
 
+def _scale_note(model) -> str:
+    """``"delta=0.12"`` for a fitted model whose loss has a scale (the value used,
+    estimated where it was auto), ``""`` otherwise."""
+    scale = _LOSS_SCALE.get(model.loss)
+    return "" if scale is None else f"{scale}={_fmt(getattr(model, f'{scale}_'))}"
+
+
 def _loss_scales(args) -> dict:
     """``--delta``, ``--sigma`` and ``--epsilon`` as keyword arguments."""
     return {"delta": args.delta, "sigma": args.sigma, "epsilon": args.epsilon}
@@ -1104,6 +1111,8 @@ def _run_cluster(
     )
     summary = {
         "metrics": metrics,
+        # the loss's scale as fitted (a number where --delta/--sigma/--epsilon is auto)
+        "scale": {} if scale is None else {scale: float(getattr(model, f"{scale}_"))},
         "skipped": _relative(skipped, root),
         "features": feature_note,
         "cluster_sizes": sizes.tolist(),
@@ -1212,6 +1221,7 @@ def _cmd_compare_losses(args) -> int:
     table = [
         {
             "loss": loss,
+            "scale": _scale_note(display.estimators_[loss]),
             "cluster sizes": " ".join(map(str, sizes)),
             **metrics,
             "silhouette metric": display.silhouette_metric,

@@ -85,6 +85,9 @@ def test_cluster_end_to_end(image_dir, tmp_path, capsys):
     assert summary["metrics"]["k"] == 2 and sum(summary["cluster_sizes"]) == len(paths)
     assert summary["metrics"]["adjusted_rand"] == 1.0
     assert "RANDOM weights" in capsys.readouterr().out  # never silent about random weights
+    # the scale the fit used (--delta auto: estimated), in the summary and the report
+    delta = summary["scale"]["delta"]
+    assert delta > 0 and f"<td>{delta:.4g}</td>" in report.replace("\n", "")
 
 
 def test_cluster_searches_k(image_dir, tmp_path):
@@ -112,6 +115,19 @@ def test_cluster_searches_k(image_dir, tmp_path):
     assert summary["k_selection"]["k"] == [2, 3, 4]
     assert summary["metrics"]["k"] == summary["k_selection"]["best_k"]["silhouette"] == 2
     assert len(_read_csv(out / "labels.csv")) == len(paths)
+
+
+def test_cluster_k_search_uses_one_scale_for_every_k(image_dir, tmp_path):
+    # --delta auto is resolved once for the whole search (estimated per k, the
+    # objectives behind the elbow were costs under different losses); the summary
+    # records it, and the chosen fit uses it
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:4", "--loss", "huber"]
+    assert main([*argv, "--out", str(out), *FAST]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["scale"]) == {"delta"}
+    assert summary["k_selection"]["params"]["delta"] == summary["scale"]["delta"]
 
 
 def test_cluster_subsamples_silhouette_for_many_images(image_dir, tmp_path):
@@ -151,6 +167,8 @@ def test_compare_losses_end_to_end(image_dir, tmp_path):
     report, figures = _assert_report_references_every_figure(out)
     assert figures == ["compare_losses.png"]
     assert all(loss in report for loss in LOSS_NAMES)
+    # each loss's scale as used (auto: estimated) is shown with its row
+    assert all(f"{name}=" in report for name in ("delta", "sigma", "epsilon"))
 
 
 def test_compare_losses_scores_every_loss_with_one_named_metric(image_dir, tmp_path, capsys):
