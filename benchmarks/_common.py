@@ -39,7 +39,14 @@ def timed(fn):
 
 
 def interleaved(candidates: dict, repeat: int, per=None, budget_s: float | None = None) -> dict:
-    """Time each candidate ``repeat`` times, interleaved (A B A B ...).
+    """Time each candidate ``repeat`` times, interleaved, the order rotated by one
+    each round (A B C, B C A, C A B, ...).
+
+    Interleaving spreads the machine's load over every candidate; rotating gives
+    each one every predecessor in turn. A run can depend on the one before it (on
+    this machine a fit right after a large ``huber`` fit spends 3x the system time:
+    the kernel reclaiming and compacting the memory it freed), and in a fixed order
+    one candidate would always follow the same one.
 
     A candidate whose runs have taken more than ``budget_s`` seconds in all is not
     run again (it keeps at least one run), so that one slow candidate does not
@@ -54,11 +61,13 @@ def interleaved(candidates: dict, repeat: int, per=None, budget_s: float | None 
     runs = {name: [] for name in candidates}
     spent = dict.fromkeys(candidates, 0.0)
     last = {}
-    for _ in range(repeat):
-        for name, fn in candidates.items():
+    names = list(candidates)
+    for round_ in range(repeat):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             if budget_s is not None and spent[name] > budget_s:
                 continue
-            seconds, result = timed(fn)
+            seconds, result = timed(candidates[name])
             spent[name] += seconds
             runs[name].append(per(seconds, result))
             last[name] = result
