@@ -145,12 +145,12 @@ def features_and_labels(estimator, X):
     features = _as_features(features)
     if hasattr(clusterer, "predict"):
         labels = clusterer.predict(features)
-    elif hasattr(clusterer, "labels_") and len(clusterer.labels_) == len(features):
+    elif hasattr(clusterer, "labels_") and len(clusterer.labels_) == features.shape[0]:
         labels = clusterer.labels_
     else:
         raise TypeError(
             f"{type(clusterer).__name__} has neither predict nor labels_ matching the "
-            f"{len(features)} samples to score; use a clusterer with a predict method."
+            f"{features.shape[0]} samples to score; use a clusterer with a predict method."
         )
     return features, np.asarray(labels)
 
@@ -172,18 +172,28 @@ def _cluster_centroids(X, labels):
         (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(n_clusters, codes.size)
     )
     sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
-    sums = indicator @ X
+    sums = indicator @ sp.csr_matrix(X, dtype=np.float64)
     sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
     centroids = sums.astype(np.float64) / sizes[:, None]
     return codes, sizes, centroids
 
 
 def _sq_distances_to_own_centroid(X, codes, centroids):
-    """``||x_i - c_{codes_i}||^2`` for dense or sparse ``X``, from the expansion."""
+    """``||x_i - c_{codes_i}||^2`` for a sparse ``X`` (in float64: integer counts would
+    overflow), from the expansion, and from the differences (rows densified in
+    batches) where the expansion cannot resolve it: tight clusters far from the
+    origin, since sparse data is not centered."""
+    from ._kernels import _expansion_rtol, exact_sq_distances
+
+    X = sp.csr_matrix(X, dtype=np.float64)
     x_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     dots = np.asarray(X @ centroids.T)[np.arange(codes.size), codes]
     c_sq = np.einsum("ij,ij->i", centroids, centroids)[codes]
-    return np.maximum(x_sq - 2 * dots + c_sq, 0)
+    d2 = np.maximum(x_sq - 2 * dots + c_sq, 0)
+    risky = np.flatnonzero(d2 < _expansion_rtol(np.float64) * (x_sq + c_sq))
+    if risky.size:
+        d2[risky] = exact_sq_distances(X, risky, centroids, codes[risky])
+    return d2
 
 
 def _calinski_harabasz_sparse(X, labels):

@@ -222,3 +222,33 @@ def test_scorers_keep_dataframe_feature_names():
         warnings.simplefilter("error")  # "X does not have valid feature names"
         score = silhouette_scorer(km, df)
     assert score == pytest.approx(silhouette_score(X, km.labels_))
+
+
+def test_sparse_indices_exact_for_counts_and_far_tight_clusters():
+    # integer counts (a CountVectorizer's uint8) overflowed when squared in their own
+    # dtype; tight clusters far from the origin (sparse data is not centered) lost
+    # the within-cluster spread to the expansion's rounding
+    import scipy.sparse as sp
+    from sklearn.cluster import DBSCAN
+
+    from robustkmeans.metrics import _calinski_harabasz_sparse, _davies_bouldin_sparse
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 200, size=(60, 8)).astype(np.uint8)
+    labels = np.repeat([0, 1, 2], 20)
+    for exact, sparse in (
+        (calinski_harabasz_score, _calinski_harabasz_sparse),
+        (davies_bouldin_score, _davies_bouldin_sparse),
+    ):
+        assert sparse(sp.csr_matrix(counts), labels) == pytest.approx(
+            exact(counts.astype(float), labels), rel=1e-10
+        )
+    far = np.repeat(rng.normal(size=(3, 4)), 20, axis=0) + 1e-3 * rng.normal(size=(60, 4))
+    far += 1e5
+    assert _calinski_harabasz_sparse(sp.csr_matrix(far), labels) == pytest.approx(
+        calinski_harabasz_score(far, labels), rel=1e-6
+    )
+    # a clusterer without predict (scored on its training set) takes sparse input too
+    X = sp.csr_matrix(np.r_[np.zeros((5, 2)), np.ones((5, 2))])
+    db = DBSCAN(eps=0.5, min_samples=2).fit(X)
+    assert calinski_harabasz_scorer(db, X) == 1.0  # no spread within the clusters
