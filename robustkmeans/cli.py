@@ -507,6 +507,11 @@ def _checked_int(value: str, ok, expected: str) -> int:
     return number
 
 
+def _n_jobs(value: str) -> int:
+    """joblib's ``n_jobs``: a positive number of jobs, or -1 (all cores), -2, ..."""
+    return _checked_int(value, lambda n: n != 0, "a number of jobs >= 1, or -1 for all cores")
+
+
 def _positive_int(value: str) -> int:
     return _checked_int(value, lambda n: n >= 1, "an integer >= 1")
 
@@ -694,6 +699,12 @@ def _make_featurizer(args, *, allow_histogram: bool):
             "set ROBUSTKMEANS_VGG16_WEIGHTS, use --weights imagenet (torchvision's cache), "
             "--weights random (smoke test) or --features histogram."
         )
+    from ._vgg16 import _load_features
+
+    try:
+        _load_features(str(path), "cpu")  # read before any image (or demo crop) is
+    except ValueError as exc:
+        raise UserError(f"--weights {path}: {exc}") from None
     return VGG16Featurizer(weights=str(path), **common), f"VGG16 weights from {path}"
 
 
@@ -708,8 +719,9 @@ def _silhouette_subset(n_samples, args):
     :func:`sklearn.metrics.silhouette_score` with the first integer drawn from
     that seed, and the clusterer has its own ``random_state``), so the report's
     silhouette, its silhouette plot and the "Choosing k" table agree for the same
-    fit, and a run with ``--k 6`` gives the silhouette that ``--k auto`` lists
-    for k=6.
+    fit. (A run with ``--k 6`` scores its own fit on the same subsample; with an
+    ``auto`` scale that fit differs from the search's at k=6, whose scale is
+    estimated once for every k.)
     """
     size = args.silhouette_sample_size
     if size is None or n_samples <= size:
@@ -757,19 +769,31 @@ _LOSS_SCALE = {
 }
 
 
-def _unreadable(filenames) -> str:
-    """The unreadable files, each with the reason, in one line."""
+def _load_failures(filenames) -> dict:
+    """``{file: reason}`` for the files that cannot be read now; the others of
+    ``filenames`` can, so that their non-finite features come from the network."""
     from ._images import ImageLoadError, load_rgb
 
-    described = []
+    reasons = {}
     for name in filenames:
         try:
             load_rgb(name)
-            reason = "could not be read"  # it can be read now: changed during the run
         except ImageLoadError as exc:
-            reason = exc.reason
-        described.append(f"{name} ({reason})")
-    return "; ".join(described)
+            reasons[name] = exc.reason
+    return reasons
+
+
+def _check_finite_features(bad_files, reasons) -> None:
+    """Fail when images that read fine got non-finite features: no ``--on-error``
+    choice helps there, the weights are at fault."""
+    finite_fail = [name for name in bad_files if name not in reasons]
+    if finite_fail:
+        shown = ", ".join(finite_fail[:3]) + (" ..." if len(finite_fail) > 3 else "")
+        raise UserError(
+            f"the features of {len(finite_fail)} image(s) that read fine are not finite "
+            f"(NaN or infinite): {shown}. The network's weights give them; check the "
+            "file given to --weights (or ROBUSTKMEANS_VGG16_WEIGHTS)."
+        )
 
 
 def _extract(featurizer, filenames, y, args):
@@ -785,12 +809,16 @@ def _extract(featurizer, filenames, y, args):
         warnings.filterwarnings("ignore", message=".*could not be read", category=UserWarning)
         features = np.asarray(featurizer.fit_transform(filenames))
     bad = ~np.all(np.isfinite(features), axis=1)
-    if args.on_error == "raise" and bad.any():
-        unreadable = [filenames[i] for i in np.flatnonzero(bad)]
+    reasons = {}
+    if bad.any():
+        bad_files = [filenames[i] for i in np.flatnonzero(bad)]
+        reasons = _load_failures(bad_files)
+        _check_finite_features(bad_files, reasons)
+    if args.on_error == "raise" and reasons:
+        described = "; ".join(f"{name} ({reason})" for name, reason in reasons.items())
         raise UserError(
-            f"{len(unreadable)} of {len(filenames)} image(s) cannot be read: "
-            f"{_unreadable(unreadable)}. Remove or replace them, or pass --on-error skip "
-            "to cluster the others."
+            f"{len(reasons)} of {len(filenames)} image(s) cannot be read: {described}. "
+            "Remove or replace them, or pass --on-error skip to cluster the others."
         )
     skipped = []
     if args.on_error == "skip":
@@ -1407,7 +1435,9 @@ def _add_loss_options(parser, *, with_loss=True):
         "--n-init", type=_positive_int, default=4, help="initialisations per fit (4)"
     )
     group.add_argument("--random-state", type=int, default=0, help="seed (0)")
-    group.add_argument("--n-jobs", type=int, default=None, help="parallel fits (joblib)")
+    group.add_argument(
+        "--n-jobs", type=_n_jobs, default=None, help="parallel fits (joblib; -1: all cores)"
+    )
     group.add_argument(
         "--silhouette-sample-size",
         type=_sample_size,

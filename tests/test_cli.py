@@ -820,6 +820,8 @@ DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
         (["--k", "100", *DEMO], "--k 100 is larger than the number of images (72)"),
         (["--k", "auto", "--k-range", "80:90", *DEMO], "--k-range 80..90 leaves fewer than two"),
         (["--features", "vgg16", "--no-progress"], "no VGG16 weights found"),
+        # a weights file that torch cannot load (it was read after the crops)
+        (["--weights", "garbage.pth", "--no-progress"], "--weights garbage.pth: weights file"),
     ],
 )
 def test_demo_checks_its_arguments_before_writing_images(
@@ -827,6 +829,7 @@ def test_demo_checks_its_arguments_before_writing_images(
 ):
     monkeypatch.chdir(tmp_path)  # where no shared/weights folder is found
     monkeypatch.delenv("ROBUSTKMEANS_VGG16_WEIGHTS", raising=False)
+    (tmp_path / "garbage.pth").write_bytes(b"not a state dict")
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), *argv]) == 1
     assert message in _error_line(capsys)
@@ -892,6 +895,7 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
     "argv, message",
     [
         (["cluster", "d", "--n-init", "0"], "argument --n-init: expected an integer >= 1, got '0'"),
+        (["cluster", "d", "--n-jobs", "0"], "argument --n-jobs: expected a number of jobs >= 1"),
         (["cluster", "d", "--sigma", "-1"], "argument --sigma: expected a number > 0 or 'auto'"),
         (["compare-losses", "d", "--delta", "0"], "argument --delta: expected a number > 0"),
         (["cluster", "d", "--epsilon", "-0.5"], "argument --epsilon: expected a number >= 0"),
@@ -1014,3 +1018,23 @@ def test_representatives_caption_when_no_cluster_has_atypical_images(image_dir, 
     report = (out / "report.html").read_text()
     caption = re.search(r"<figcaption>([^<]*)<code>representatives.png", report).group(1)
     assert "none is shown as atypical" in caption and "then the most atypical" not in caption
+
+
+def test_non_finite_features_of_readable_images_blame_the_weights(image_dir):
+    # NaN features (a weights file with a NaN bias) were reported as unreadable
+    # images, "could not be read", for files that read fine
+    import argparse
+
+    from robustkmeans import cli
+
+    folder, paths = image_dir
+    files = [str(p) for p in paths]
+
+    class NaNFeaturizer:
+        def fit_transform(self, filenames):
+            return np.full((len(filenames), 3), np.nan)
+
+    for on_error in ("raise", "skip"):
+        args = argparse.Namespace(on_error=on_error, command="cluster", k=2)
+        with pytest.raises(cli.UserError, match=r"read fine are not finite.*--weights"):
+            cli._extract(NaNFeaturizer(), files, None, args)
