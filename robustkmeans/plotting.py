@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
 from .metrics import (
+    _as_features,
     _is_degenerate,
     _validity_index,
     evaluate_labels,
@@ -131,7 +132,16 @@ def _costs_and_labels(clusterer, features):
     if centers is not None:
         # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the
         # Euclidean distance to the center breaks them, as LossKMeans does.
-        distance = np.linalg.norm(features - np.asarray(centers)[labels], axis=1)
+        own_centers = np.asarray(centers)[labels]
+        if hasattr(features, "toarray"):  # sparse: row by row, never densified whole
+            distance = np.array(
+                [
+                    np.linalg.norm(features[i].toarray().ravel() - own_centers[i])
+                    for i in range(len(labels))
+                ]
+            )
+        else:
+            distance = np.linalg.norm(np.asarray(features) - own_centers, axis=1)
     else:
         distance = np.zeros_like(own)
     return own, distance, labels
@@ -507,7 +517,7 @@ class SilhouetteDisplay:
         """
         from sklearn.metrics import silhouette_samples
 
-        X = np.asarray(X)
+        X = _as_features(X)  # sparse matrices as they are (silhouette_samples takes them)
         labels = np.asarray(labels)
         if _is_degenerate(labels, X.shape[0]):
             raise ValueError(
@@ -930,7 +940,7 @@ class RepresentativesDisplay:
         n_atypical = _check_count(n_atypical, "n_atypical")
         _check_images(images, X, plot)
         prefix, clusterer = _split(estimator)
-        features = np.asarray(prefix.transform(X) if prefix is not None else X)
+        features = _as_features(prefix.transform(X) if prefix is not None else X)
         own, labels, sizes, representatives, atypical = _pick_members(
             clusterer, features, n_representatives, n_atypical
         )

@@ -484,3 +484,19 @@ def test_image_grids_draw_in_the_given_figure(make):
     disp = make(np.zeros((2, 8, 8, 3), np.uint8)).plot(figure=figure)
     assert disp.figure_ is figure
     assert all(axis in figure.axes for axis in np.ravel(disp.axes_))
+
+
+def test_silhouette_and_representatives_on_sparse_features(image_set):
+    # a clusterer fitted on sparse features: the displays failed (IndexError,
+    # "setting an array element with a sequence"), and give the dense results now
+    import scipy.sparse as sp
+
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    dense = SilhouetteDisplay.from_estimator(km, X)
+    sparse = SilhouetteDisplay.from_estimator(km, sp.csr_matrix(X))
+    np.testing.assert_allclose(sparse.silhouette_values, dense.silhouette_values)
+    dense = RepresentativesDisplay.from_estimator(km, X, paths, plot=False)
+    sparse = RepresentativesDisplay.from_estimator(km, sp.csr_matrix(X), paths, plot=False)
+    assert sparse.representatives == dense.representatives
+    assert sparse.atypical == dense.atypical
