@@ -599,12 +599,8 @@ def _k_range(value: str) -> list[int]:
         ) from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
-    if len(set(values)) < 2:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} holds a single k value ({values[0]}); give at least two to choose "
-            "from, e.g. 2:10, or pass that k itself as --k"
-        )
-    return values
+    # (a single value is refused with --k auto only, after parsing: it is unused otherwise)
+    return sorted(set(values))
 
 
 def _check_device(device: str) -> str:
@@ -1625,6 +1621,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        k_range = getattr(args, "k_range", None)
+        if getattr(args, "k", None) == "auto" and k_range is not None and len(k_range) < 2:
+            parser.error(
+                f"argument --k-range: {k_range[0]} is a single k value; give at least two "
+                "to choose from with --k auto, e.g. 2:10, or pass that k itself as --k"
+            )
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
     if getattr(args, "silhouette_sample_size", None) == 0:

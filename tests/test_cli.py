@@ -17,6 +17,18 @@ from robustkmeans.cli import main
 FAST = ["--weights", "random", "--image-size", "32", "--no-progress", "--n-init", "1"]
 
 
+def _png_bytes(seed):
+    """A small PNG image's bytes."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    rng = np.random.RandomState(seed)
+    Image.fromarray(rng.randint(0, 255, (8, 8, 3)).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _make_images(folder: Path, n_per_class=5, size=40, seed=0):
     """Two subfolders of generated images: reddish blobs and green stripes."""
     rng = np.random.RandomState(seed)
@@ -905,8 +917,8 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
         (["quantize", "p.png", "--sample-size", "0"], "argument --sample-size: expected an"),
         (["quantize", "p.png", "--sigma", "-1"], "argument --sigma: expected a number > 0"),
         (["demo", "--n-per-class", "0"], "argument --n-per-class: expected an integer >= 1"),
-        (["cluster", "d", "--k", "auto", "--k-range", "3"], "'3' holds a single k value (3)"),
-        (["demo", "--k", "auto", "--k-range", "4:4"], "'4:4' holds a single k value (4)"),
+        (["cluster", "d", "--k", "auto", "--k-range", "3"], "--k-range: 3 is a single k value"),
+        (["demo", "--k", "auto", "--k-range", "4:4"], "--k-range: 4 is a single k value"),
     ],
 )
 def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, monkeypatch):
@@ -914,6 +926,20 @@ def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, m
     assert main([*argv, "--out", "o.png" if argv[0] == "quantize" else "o"]) == 2
     assert not list(tmp_path.iterdir())
     assert message in capsys.readouterr().err
+
+
+def test_k_range_is_checked_only_where_it_is_used(capsys, tmp_path, monkeypatch):
+    # a single-value --k-range is unused with a number as --k (it was a usage error);
+    # an unsorted one is reported in order
+    monkeypatch.chdir(tmp_path)
+    assert main(["cluster", "missing", "--k", "3", "--k-range", "5", "--out", "o"]) == 1
+    assert "k-range" not in capsys.readouterr().err  # the missing folder, not the range
+    (tmp_path / "imgs").mkdir()
+    for i in range(3):
+        (tmp_path / "imgs" / f"{i}.png").write_bytes(_png_bytes(i))
+    argv = ["cluster", "imgs", "--k", "auto", "--k-range", "9,8,7", "--out", "o"]
+    assert main([*argv, "--features", "histogram"]) == 1
+    assert "--k-range 7..9 leaves fewer than two" in capsys.readouterr().err
 
 
 def test_cache_that_is_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
