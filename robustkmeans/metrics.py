@@ -158,60 +158,54 @@ def features_and_labels(estimator, X):
 def _as_features(features):
     """An array for a list of rows; arrays, sparse matrices and DataFrames as they
     are (the clusterer then sees its own feature names, and nothing is densified)."""
-    if sp.issparse(features) or hasattr(features, "shape"):
-        return features
-    return np.asarray(features)
+    return features if hasattr(features, "shape") else np.asarray(features)
 
 
-def _cluster_centroids(X, labels):
-    """Codes ``0..k-1`` of ``labels``, the cluster sizes and centroids (dense,
-    float64), for dense or sparse ``X``."""
+def _n_samples(X):
+    """Number of samples of an array, sparse matrix, DataFrame or sequence."""
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _sparse_cluster_stats(X, labels):
+    """For a sparse ``X`` (in float64: integer counts would overflow when squared):
+    codes ``0..k-1`` of ``labels``, cluster sizes, centroids (dense) and each
+    sample's squared distance to its centroid, from the expansion and, where that
+    cannot resolve it (tight clusters far from the origin: sparse data is not
+    centered), from the differences (``_kernels.exact_own``)."""
+    from ._kernels import exact_own, row_sq_norms
+
+    X = sp.csr_matrix(X, dtype=np.float64)
     _, codes = np.unique(labels, return_inverse=True)
     n_clusters = int(codes.max()) + 1
     indicator = sp.csr_matrix(
         (np.ones(codes.size), (codes, np.arange(codes.size))), shape=(n_clusters, codes.size)
     )
     sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
-    sums = indicator @ sp.csr_matrix(X, dtype=np.float64)
-    sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
-    centroids = sums.astype(np.float64) / sizes[:, None]
-    return codes, sizes, centroids
-
-
-def _sq_distances_to_own_centroid(X, codes, centroids):
-    """``||x_i - c_{codes_i}||^2`` for a sparse ``X`` (in float64: integer counts would
-    overflow), from the expansion, and from the differences (rows densified in
-    batches) where the expansion cannot resolve it: tight clusters far from the
-    origin, since sparse data is not centered."""
-    from ._kernels import _expansion_rtol, exact_sq_distances
-
-    X = sp.csr_matrix(X, dtype=np.float64)
-    x_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    centroids = (indicator @ X).toarray() / sizes[:, None]
+    x_sq = row_sq_norms(X)
+    c_sq = np.einsum("ij,ij->i", centroids, centroids)
     dots = np.asarray(X @ centroids.T)[np.arange(codes.size), codes]
-    c_sq = np.einsum("ij,ij->i", centroids, centroids)[codes]
-    d2 = np.maximum(x_sq - 2 * dots + c_sq, 0)
-    risky = np.flatnonzero(d2 < _expansion_rtol(np.float64) * (x_sq + c_sq))
-    if risky.size:
-        d2[risky] = exact_sq_distances(X, risky, centroids, codes[risky])
-    return d2
+    d2 = np.maximum(x_sq - 2 * dots + c_sq[codes], 0)
+    exact_own(X, x_sq, centroids, c_sq, codes, d2)
+    return codes, sizes, centroids, d2
 
 
 def _calinski_harabasz_sparse(X, labels):
     """:func:`sklearn.metrics.calinski_harabasz_score` for a sparse ``X``, which
     scikit-learn's refuses: the same formula from per-cluster sums."""
-    codes, sizes, centroids = _cluster_centroids(X, labels)
+    codes, sizes, centroids, d2 = _sparse_cluster_stats(X, labels)
     n_samples, n_clusters = codes.size, sizes.size
     mean = (sizes @ centroids) / n_samples
     extra = float(sizes @ ((centroids - mean) ** 2).sum(axis=1))
-    intra = float(_sq_distances_to_own_centroid(X, codes, centroids).sum())
+    intra = float(d2.sum())
     return 1.0 if intra == 0 else extra * (n_samples - n_clusters) / (intra * (n_clusters - 1))
 
 
 def _davies_bouldin_sparse(X, labels):
     """:func:`sklearn.metrics.davies_bouldin_score` for a sparse ``X``, which
     scikit-learn's refuses: the same formula, the centroids dense."""
-    codes, sizes, centroids = _cluster_centroids(X, labels)
-    distances = np.sqrt(_sq_distances_to_own_centroid(X, codes, centroids))
+    codes, sizes, centroids, d2 = _sparse_cluster_stats(X, labels)
+    distances = np.sqrt(d2)
     intra = np.bincount(codes, weights=distances, minlength=sizes.size) / sizes
     diff = centroids[:, None, :] - centroids[None, :, :]
     between = np.sqrt((diff**2).sum(axis=-1))
@@ -277,8 +271,7 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
     nan
     """
     labels = np.asarray(labels)
-    n_samples = features.shape[0] if hasattr(features, "shape") else len(features)
-    if _is_degenerate(labels, n_samples):
+    if _is_degenerate(labels, _n_samples(features)):
         return undefined
     if sp.issparse(features):
         score_func = _SPARSE_INDICES.get(score_func, score_func)

@@ -19,13 +19,15 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .metrics import _as_features, _check_sample_size, _validity_index, loss_metric
+from .metrics import (
+    _as_features,
+    _check_sample_size,
+    _n_samples,
+    _validity_index,
+    loss_metric,
+)
 
 __all__ = ["SelectKResult", "WholeSetSplit", "elbow_index", "select_k"]
-
-
-def _n_samples(X):
-    return X.shape[0] if hasattr(X, "shape") else len(X)
 
 
 class WholeSetSplit:
