@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
@@ -132,16 +133,11 @@ def _costs_and_labels(clusterer, features):
     if centers is not None:
         # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the
         # Euclidean distance to the center breaks them, as LossKMeans does.
-        own_centers = np.asarray(centers)[labels]
-        if hasattr(features, "toarray"):  # sparse: row by row, never densified whole
-            distance = np.array(
-                [
-                    np.linalg.norm(features[i].toarray().ravel() - own_centers[i])
-                    for i in range(len(labels))
-                ]
-            )
-        else:
-            distance = np.linalg.norm(np.asarray(features) - own_centers, axis=1)
+        # (exact differences, sparse rows densified in batches)
+        from ._kernels import exact_sq_distances
+
+        data = sp.csr_matrix(features) if sp.issparse(features) else np.asarray(features)
+        distance = np.sqrt(exact_sq_distances(data, None, np.asarray(centers), labels))
     else:
         distance = np.zeros_like(own)
     return own, distance, labels
