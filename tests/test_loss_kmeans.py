@@ -986,3 +986,33 @@ def test_copy_x_false_on_read_only_input_works_on_a_copy():
     assert km.score(X) == -km.inertia_
     one_column = pd.DataFrame([[0.0], [1.0], [10.0], [11.0]])
     assert LossKMeans(2, copy_x=False, random_state=0).fit(one_column).inertia_ == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_centers", [1, 2, 3, 4, 6])
+def test_products_with_few_centers_match_the_matrix_product(n_centers, dtype):
+    # few centers take one matrix-vector product each (faster than OpenBLAS's packed
+    # matrix product there): same values, same shapes, for both products of a pass
+    from robustkmeans import _kernels
+
+    rng = np.random.default_rng(n_centers)
+    X = rng.normal(size=(150, 64)).astype(dtype)
+    C = rng.normal(size=(n_centers, 64)).astype(dtype)
+    labels = rng.integers(n_centers, size=150)
+    coef = rng.uniform(size=150).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    got = _kernels._dot_centers(X, C)
+    assert got.shape == (150, n_centers) and got.dtype == dtype
+    np.testing.assert_allclose(
+        got, X.astype(np.float64) @ C.T.astype(np.float64), rtol=rtol, atol=rtol
+    )
+    indicator = np.zeros((n_centers, 150))
+    indicator[labels, np.arange(150)] = coef
+    sums = _kernels._cluster_sums(X, labels, coef, n_centers)
+    assert sums.shape == (n_centers, 64)
+    np.testing.assert_allclose(sums, indicator @ X.astype(np.float64), rtol=rtol, atol=10 * rtol)
+    # with labels_old: the change of the sums
+    old = rng.integers(n_centers, size=150)
+    change = _kernels._cluster_sums(X, labels, coef, n_centers, old)
+    indicator[old, np.arange(150)] = -coef
+    np.testing.assert_allclose(change, indicator @ X.astype(np.float64), rtol=rtol, atol=10 * rtol)
