@@ -173,9 +173,20 @@ class _Loss:
 
     def _euclidean_center(self, X, w, m):
         """Iterate the weighted-mean step (``mm_weight``) until it stops moving (the
-        majorise-minimise fixed point; ``epsilon_insensitive`` has its own solver).
+        majorise-minimise fixed point; ``epsilon_insensitive`` has its own solver),
+        accelerated by squared extrapolation (SQUAREM, Varadhan & Roland 2008).
 
-        Distances come from one matrix-vector product per step on ``Y = X - m0``
+        Each cycle takes two majorise-minimise steps from ``v``, to ``v1`` and
+        ``v2``, then jumps along their path to ``v - 2 a r + a^2 s`` (``r = v1 - v``,
+        ``s = v2 - 2 v1 + v``, ``a = -||r|| / ||s||``, at most -1; ``a = -1`` is
+        ``v2``): exact in one cycle where the steps shrink by a constant ratio, as
+        they do near the fixed point, where plain steps crawl (a ratio of 0.44 per
+        step for a two-sample cluster at the benchmark's scale). The jump is kept
+        only where it does not raise the cost (else ``v2``), so the cost never
+        increases, and the solver stops when a plain step moves less than the
+        tolerance: a stationary point.
+
+        Distances come from one matrix-vector product per point on ``Y = X - m0``
         (accurate, since the center moves little from ``m0``).
         """
         dtype = X.dtype
@@ -184,27 +195,55 @@ class _Loss:
         spread = float(np.sqrt(max(np.mean(y_sq) / X.shape[1], np.finfo(dtype).tiny)))
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
 
-        def value(d2):
-            return float(w @ self.cost_from_sq_distances(d2))
+        def at(v):
+            # a point: (v, its cluster cost, the coefficients of the step from it)
+            value, a = self.mm_terms(sq_distances(v), w)
+            return v, value, a.astype(dtype, copy=False)
 
-        v = np.zeros(X.shape[1])
-        d2 = sq_distances(v)
-        current = value(d2)
-        for _ in range(_MAX_INNER):
-            a = (w * self.mm_weight(d2)).astype(dtype)
+        def mm_step(a):
+            # the majorise-minimise step from the point with coefficients a
             total = float(a.sum())
-            if not total > 0:
-                break
-            proposal = (a @ Y).astype(np.float64) / total
-            d2_new = sq_distances(proposal)
-            new_value = value(d2_new)
-            if new_value > current:
-                break  # rounding: the majorise-minimise step is monotone in exact arithmetic
-            step = float(np.abs(proposal - v).max())
-            v, d2, current = proposal, d2_new, new_value
-            if step <= stop:
-                break
-        return (m0 + v).astype(dtype)
+            return (a @ Y).astype(np.float64) / total if total > 0 else None
+
+        point = at(np.zeros(X.shape[1]))
+        steps = 0
+        while steps < _MAX_INNER:
+            # two plain steps, each kept only if it does not raise the cost (in exact
+            # arithmetic it never does: a rise is rounding, and the end)
+            path = [point]
+            for _ in range(2):
+                last = path[-1]
+                proposal = mm_step(last[2])
+                steps += 1
+                if proposal is None:
+                    break
+                new = at(proposal)
+                if new[1] > last[1]:
+                    break
+                path.append(new)
+                if float(np.abs(proposal - last[0]).max()) <= stop:
+                    break
+            point = path[-1]
+            if len(path) < 3 or float(np.abs(path[2][0] - path[1][0]).max()) <= stop:
+                break  # stationary (or a step failed)
+            v0, v1, v2 = path[0][0], path[1][0], path[2][0]
+            r = v1 - v0
+            s = v2 - 2 * v1 + v0
+            s_norm = float(np.sqrt(s @ s))
+            if not s_norm > 0:
+                continue
+            alpha = min(-float(np.sqrt(r @ r)) / s_norm, -1.0)
+            if alpha == -1.0:
+                continue
+            jump = at(v0 - 2 * alpha * r + alpha**2 * s)
+            if jump[1] <= point[1]:
+                point = jump
+        return (m0 + point[0]).astype(dtype)
+
+    def mm_terms(self, d2, w):
+        """The weighted cost ``sum_i w_i cost_i`` (a float) and the majorise-minimise
+        coefficients ``w_i mm_weight_i`` at squared distances ``d2``."""
+        return float(w @ self.cost_from_sq_distances(d2)), w * self.mm_weight(d2)
 
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -356,6 +395,12 @@ class CorrentropyLoss(_Loss):
 
     def mm_weight(self, d2):
         return np.exp(-d2 / (2 * self.scale**2))
+
+    def mm_terms(self, d2, w):
+        # one exponential for both: cost = -expm1(-t) (accurate for small t),
+        # weight = exp(-t) = 1 + expm1(-t)
+        em1 = np.expm1(d2 * (-0.5 / self.scale**2))
+        return -float(w @ em1), w * (em1 + 1)
 
     def d_cost_d_sq(self, d2):
         return self.mm_weight(d2) / (2 * self.scale**2)

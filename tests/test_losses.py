@@ -105,6 +105,34 @@ def test_correntropy_center_is_stationary_and_no_worse(seed):
     assert np.abs(grad).max() <= 1e-6 * scale
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_features", [3, 512])
+def test_correntropy_center_of_two_samples_is_the_exact_minimiser(n_features, dtype):
+    # the slow case of the majorise-minimise steps: each shrinks the distance to the
+    # fixed point by a constant ratio (0.44 here), which the extrapolation removes;
+    # the center lies on the segment, so a 1-D reference gives the exact minimiser
+    rng = np.random.default_rng(n_features)
+    sigma = 1.0
+    a = rng.normal(size=n_features)
+    b = a + 1.5 * sigma * rng.normal(size=n_features) / np.sqrt(n_features)
+    X = np.array([a, b]).astype(dtype)
+    w = np.array([1.0, 1.7], dtype=dtype)
+    loss = get_loss("correntropy", sigma)
+    Xd = X.astype(np.float64)
+    D2 = float(((Xd[1] - Xd[0]) ** 2).sum())
+
+    def f(t):
+        return w[0] * -np.expm1(-(t**2) * D2 / 2) + w[1] * -np.expm1(-((1 - t) ** 2) * D2 / 2)
+
+    t = minimize_scalar(f, bounds=(0, 1), method="bounded", options={"xatol": 1e-14}).x
+    expected = Xd[0] + t * (Xd[1] - Xd[0])
+    center = loss.center(X, w, init=X.mean(axis=0))
+    assert center.dtype == dtype
+    tol = 1e-7 if dtype == np.float64 else 1e-3
+    assert np.linalg.norm(center - expected) <= tol * np.sqrt(D2)
+    assert loss.objective(X, center, w) <= loss.objective(X, X.mean(axis=0), w)
+
+
 @pytest.mark.parametrize("name", LOSS_NAMES)
 def test_cost_matches_formula(name):
     rng = np.random.default_rng(0)
