@@ -454,6 +454,13 @@ def euclidean_pass(
         return labels, costs, sums, csum, wsum
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
+    if len(parts) == 1:
+        # one chunk (small data): its statistics are the result
+        labels, costs, sums, csum, wsum = parts[0]
+        if stats == "sums":
+            # (float64, as the sums of several chunks are accumulated)
+            sums = np.zeros((n_clusters, X.shape[1])) if sums is None else sums.astype(np.float64)
+        return labels, costs, sums, csum, wsum
     labels = np.concatenate([p[0] for p in parts])
     costs = np.concatenate([p[1] for p in parts])
     wsum = np.sum([p[4] for p in parts], axis=0)

@@ -41,6 +41,8 @@ LOSS_NAMES = (
 #: Maximum iterations of the inner solvers (Newton, half-quadratic, Weiszfeld).
 _MAX_INNER = 500
 
+_TINY = {"f": float(np.finfo(np.float32).tiny), "d": float(np.finfo(np.float64).tiny)}
+
 
 def _relative_to(X, m):
     """Samples relative to a start ``m``, for solvers whose center moves little from it.
@@ -192,12 +194,14 @@ class _Loss:
         dtype = X.dtype
         m0, Y, y_sq, sq_distances = _relative_to(X, m)
         # root-mean-square coordinate distance to the start: the scale of a step
-        spread = float(np.sqrt(max(np.mean(y_sq) / X.shape[1], np.finfo(dtype).tiny)))
+        spread = float(
+            np.sqrt(max(float(y_sq.mean()) / X.shape[1], _TINY.get(dtype.char, _TINY["d"])))
+        )
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
 
-        def at(v):
+        def at(v, d2=None):
             # a point: (v, its cluster cost, the coefficients of the step from it)
-            value, a = self.mm_terms(sq_distances(v), w)
+            value, a = self.mm_terms(sq_distances(v) if d2 is None else d2, w)
             return v, value, a.astype(dtype, copy=False)
 
         def mm_step(a):
@@ -205,7 +209,7 @@ class _Loss:
             total = float(a.sum())
             return (a @ Y).astype(np.float64) / total if total > 0 else None
 
-        point = at(np.zeros(X.shape[1]))
+        point = at(np.zeros(X.shape[1]), y_sq)
         steps = 0
         while steps < _MAX_INNER:
             # two plain steps, each kept only if it does not raise the cost (in exact
