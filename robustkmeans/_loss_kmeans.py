@@ -993,13 +993,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             accept_sparse=self._accept_sparse(),
             dtype=[np.float64, np.float32],
             order="C",
-            copy=self.copy_x and centers_x,
+            # (a dense X is copied while it is centered, below: one pass fewer)
+            copy=self.copy_x and centers_x and sp.issparse(X_arg),
             accept_large_sparse=False,
         )
-        # the centered X is ours (a copy, or a conversion of the caller's input),
-        # or the caller's array itself, centered in place and restored after (sparse
-        # X is never centered)
-        private = self.copy_x or sp.issparse(X) or not _shares_memory(X, X_arg)
+        # the centered X is ours (a conversion of the caller's input, or a centered
+        # copy with copy_x), or the caller's array itself, centered in place and
+        # restored after (sparse X is never centered)
+        owned = sp.issparse(X) or not _shares_memory(X, X_arg)
+        private = owned or self.copy_x
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(
@@ -1028,11 +1030,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         # exactly those of the data, as predict sees them
         X_mean = None
         if not sp.issparse(X) and centers_x:
-            if not private and not X.flags.writeable:
-                # a read-only array cannot be centered in place: work on a copy
-                X, private = X.copy(), True
             X_mean = X.mean(axis=0)
-            X -= X_mean
+            if owned or (not self.copy_x and X.flags.writeable):
+                X -= X_mean
+            else:
+                # copy_x, or a read-only array (which cannot be centered in place):
+                # a centered copy
+                X, private = X - X_mean, True
             if init_is_array:
                 init -= X_mean
         try:

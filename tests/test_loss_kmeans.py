@@ -310,6 +310,20 @@ def test_fit_never_writes_to_the_callers_array(loss):
         LossKMeans(3, loss=loss, n_init=1, random_state=0, copy_x=False).fit(X)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+def test_copy_x_leaves_a_writeable_array_bit_for_bit(loss, dtype):
+    # the centering works on a copy (made while centering): the caller's array is
+    # not centered and restored, which could change its last bits
+    X, _ = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
+    X = (X * 1e3 + 0.1).astype(dtype)
+    X_before = X.copy()
+    km = LossKMeans(3, loss=loss, n_init=1, random_state=0, sigma="auto", epsilon="auto")
+    km.fit(X)
+    np.testing.assert_array_equal(X, X_before)
+    assert not np.shares_memory(X, km.cluster_centers_)
+
+
 @pytest.mark.parametrize("seed", [9, 25, 33])
 def test_hartigan_square_tries_the_next_mover_when_the_best_fails_the_exact_check(
     seed, monkeypatch
