@@ -38,8 +38,9 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
     Parameters
     ----------
     image : str, os.PathLike, PIL.Image.Image or ndarray, optional
-        A file (its bytes are hashed), a PIL image or an array (mode/dtype,
-        shape and pixels are hashed).
+        A file (its bytes are hashed, EXIF included), a PIL image (mode, size,
+        pixels, palette, transparency and EXIF orientation are hashed) or an
+        array (dtype, shape and pixels are hashed).
     data : bytes, optional
         The encoded file content, when it has been read already.
 
@@ -82,6 +83,11 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
             h.update(bytes(palette))
         if "transparency" in getattr(image, "info", {}):
             h.update(repr(image.info["transparency"]).encode())
+        from ._images import exif_orientation
+
+        orientation = exif_orientation(image)
+        if orientation != 1:  # the loader turns the pixels upright by it
+            h.update(f"orientation\0{orientation}\0".encode())
         return h.hexdigest()
     raise TypeError(f"cannot hash an image of type {type(image).__name__}")
 

@@ -14,14 +14,18 @@ VGG16 weights::
         transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ])
 
-applied to ``Image.open(path).convert("RGB")``; :func:`resize_rgb` does the
-resize and :func:`to_normalized_tensor` the rest, batched.
+applied to ``ImageOps.exif_transpose(Image.open(path)).convert("RGB")``:
+unlike torchvision's default loader, a photo with an EXIF orientation tag is
+turned upright (as viewers show it) before anything else, by
+:func:`exif_orientation` and :func:`apply_orientation`. :func:`resize_rgb` does
+the resize and :func:`to_normalized_tensor` the rest, batched.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,8 +53,10 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "ImageLoadError",
+    "apply_orientation",
     "as_image_list",
     "describe_image",
+    "exif_orientation",
     "load_image_folder",
     "decode_bytes",
     "load_rgb",
@@ -211,6 +217,106 @@ def describe_image(image, index: int | None = None) -> str:
     return f"{where}({type(image).__name__})"
 
 
+# EXIF tag 0x0112 (274), "Orientation": 1 is as stored; 2 to 8 say how the
+# stored pixels are mirrored and/or rotated relative to the upright picture.
+_ORIENTATION_TAG = 0x0112
+# Image.getexif() marks its cache as loaded before it parses, so two threads
+# reading one PIL image (the same object twice in X) could see it half parsed.
+_EXIF_LOCK = threading.Lock()
+# What each orientation asks of the stored pixels (rows, columns[, channels])
+# to show them upright: Pillow's Image.Transpose of ImageOps.exif_transpose.
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],  # FLIP_LEFT_RIGHT
+    3: lambda a: a[::-1, ::-1],  # ROTATE_180
+    4: lambda a: a[::-1],  # FLIP_TOP_BOTTOM
+    5: lambda a: np.swapaxes(a, 0, 1),  # TRANSPOSE
+    6: lambda a: np.rot90(a, -1),  # ROTATE_270: a quarter turn clockwise
+    7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],  # TRANSVERSE
+    8: lambda a: np.rot90(a, 1),  # ROTATE_90: a quarter turn anticlockwise
+}
+
+
+def exif_orientation(img) -> int:
+    """The EXIF orientation (1 to 8) of a PIL image; 1 when it has none.
+
+    The tag is read as :func:`PIL.ImageOps.exif_transpose` reads it
+    (``img.getexif()``, which also looks at XMP metadata), and for a TIFF whose
+    file has been closed, from its own tags (recent Pillow turns a TIFF upright
+    itself when it loads it, and drops the tag). A missing, unreadable or malformed
+    EXIF block, or a value outside 1..8, gives 1: the image is then used as
+    stored, never rejected for its metadata.
+
+    Parameters
+    ----------
+    img : PIL.Image.Image
+        The image (not modified; Pillow caches the parsed EXIF on it).
+
+    Returns
+    -------
+    orientation : int
+        1 (as stored) to 8; pass it to :func:`apply_orientation`.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from robustkmeans._images import exif_orientation
+    >>> img = Image.new("RGB", (3, 2))
+    >>> exif_orientation(img)
+    1
+    >>> img.getexif()[0x0112] = 6
+    >>> exif_orientation(img)
+    6
+    """
+    orientation = None
+    try:
+        with _EXIF_LOCK:
+            orientation = img.getexif().get(_ORIENTATION_TAG)
+    except Exception:  # a malformed EXIF block: Pillow raises many kinds
+        orientation = None
+    if orientation is None and hasattr(img, "tag_v2"):  # TIFF, once its file is closed
+        try:
+            orientation = img.tag_v2.get(_ORIENTATION_TAG)
+        except Exception:
+            orientation = None
+    if isinstance(orientation, (int, np.integer)) and 1 <= orientation <= 8:
+        return int(orientation)
+    return 1
+
+
+def apply_orientation(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn the stored pixels ``rgb`` upright for an EXIF ``orientation``.
+
+    The same transposes as :func:`PIL.ImageOps.exif_transpose` (2 mirrors left
+    to right, 3 turns by 180 degrees, 6 turns clockwise by a quarter, 8
+    anticlockwise, ...), done on the array so that every image mode is handled
+    alike. Orientation 1 returns ``rgb`` itself.
+
+    Parameters
+    ----------
+    rgb : ndarray of shape (H, W) or (H, W, C)
+        The pixels as stored.
+    orientation : int
+        1 to 8, e.g. from :func:`exif_orientation`.
+
+    Returns
+    -------
+    upright : ndarray
+        C-contiguous; of shape (W, H, ...) for orientations 5 to 8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import apply_orientation
+    >>> stored = np.array([[1, 2, 3], [4, 5, 6]])
+    >>> apply_orientation(stored, 6)  # a quarter turn clockwise
+    array([[4, 1],
+           [5, 2],
+           [6, 3]])
+    """
+    turn = _UPRIGHT.get(orientation)
+    return rgb if turn is None else np.ascontiguousarray(turn(rgb))
+
+
 # Pillow modes of 16-bit grayscale samples.
 _16_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 # File formats that Pillow opens in the 32-bit mode "I" although their samples
@@ -332,14 +438,18 @@ def read_bytes(path) -> bytes:
 
 
 def decode_bytes(data: bytes, name: str) -> np.ndarray:
-    """Decode encoded image bytes (JPEG, PNG, ...) to an (H, W, 3) uint8 RGB array."""
+    """Decode encoded image bytes (JPEG, PNG, ...) to an (H, W, 3) uint8 RGB array.
+
+    A photo with an EXIF orientation tag is turned upright, as viewers show it
+    (see :func:`exif_orientation`); a malformed EXIF block is ignored.
+    """
     Image = _import_pil()
     from PIL import UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            return _pil_to_rgb(img, name)
+            return apply_orientation(_pil_to_rgb(img, name), exif_orientation(img))
     except UnidentifiedImageError as exc:
         head = data[:64]
         kind = "a text file" if _looks_like_text(head) else "not an image format Pillow reads"
@@ -381,7 +491,11 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
         range of its own: it is read as 8-bit when all its values lie in
         0..255, as 16-bit when they lie in 0..65535, and raises otherwise; a
         16-bit PNG or PGM that Pillow opens as ``"I"`` is always 16-bit.
-        32-bit float images (mode ``"F"``) raise.
+        32-bit float images (mode ``"F"``) raise. Files and PIL images with an
+        EXIF orientation tag (phone photos) are turned upright, as viewers
+        show them and as :func:`PIL.ImageOps.exif_transpose` does; a malformed
+        EXIF block is ignored (the image is used as stored). Arrays carry no
+        tag and are used as they are.
     index : int, optional
         Position of the image in ``X``, used in error messages for in-memory
         images.
@@ -389,6 +503,8 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
     Returns
     -------
     rgb : ndarray of shape (H, W, 3), dtype uint8
+        H and W of the upright picture: a photo stored on its side (EXIF
+        orientation 5 to 8) has the width and height of its file swapped.
 
     Raises
     ------
@@ -416,7 +532,7 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
             image.load()
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
-        return _pil_to_rgb(image, name)
+        return apply_orientation(_pil_to_rgb(image, name), exif_orientation(image))
     raise ImageLoadError(
         name,
         "expected a file path (str or pathlib.Path), a PIL image or a uint8 array, "

@@ -10,31 +10,6 @@ from sklearn.utils import check_random_state
 __all__ = ["quantize_colors"]
 
 
-def _exif_orientation(image):
-    """The transpose that puts a photo upright by its EXIF orientation tag (as
-    viewers show it), or None: a quantised copy written without the tag must look
-    as the original does."""
-    from PIL import Image
-
-    try:
-        if hasattr(image, "getexif"):
-            orientation = image.getexif().get(0x0112, 1)
-        else:
-            with Image.open(image) as img:
-                orientation = img.getexif().get(0x0112, 1)
-    except Exception:  # unreadable: load_rgb says why
-        return None
-    return {
-        2: Image.Transpose.FLIP_LEFT_RIGHT,
-        3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM,
-        5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_270,
-        7: Image.Transpose.TRANSVERSE,
-        8: Image.Transpose.ROTATE_90,
-    }.get(orientation)
-
-
 def _load_pixels(image):
     """Return the image as a float array (H, W, C) or (H, W) in [0, 1] and its dtype.
 
@@ -42,20 +17,17 @@ def _load_pixels(image):
     (:func:`robustkmeans._images.load_rgb`): files and PIL images (any mode:
     palette, grey, RGBA, 16-bit, ...) become RGB; uint16 arrays are scaled to 8
     bits; RGBA arrays, uint8 or float, are composited on white and become RGB,
-    as RGBA files are. Grey (H, W) and RGB (H, W, 3) arrays keep their shape.
-    The returned dtype is uint8 for files, PIL images and uint8 or uint16 arrays,
-    else the float dtype of the array.
+    as RGBA files are. Files and PIL images with an EXIF orientation tag are
+    turned upright by ``load_rgb``, so that a quantised copy written without the
+    tag looks as the original does. Grey (H, W) and RGB (H, W, 3) arrays keep
+    their shape. The returned dtype is uint8 for files, PIL images and uint8 or
+    uint16 arrays, else the float dtype of the array.
     """
     from ._images import load_rgb
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
-        orientation = _exif_orientation(image)
-        image = load_rgb(image)
-        if orientation is not None:
-            from PIL import Image
-
-            image = np.asarray(Image.fromarray(image).transpose(orientation))
+        image = load_rgb(image)  # upright by the EXIF orientation tag, if any
     array = np.asarray(image)
     if array.ndim not in (2, 3) or array.size == 0:
         raise ValueError(

@@ -86,7 +86,10 @@ FEATURE_MAP_LAYERS = (1, 2, 3, 8, 15, 22, 29)
 _RANDOM_SEED = 0
 # Part of the feature cache key: change it when the pixels of an image change.
 # v2: 32-bit integer images ("I") are read by their value range, not as 16-bit.
-_PREPROCESS_VERSION = "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v2"
+# v3: files and PIL images are turned upright by their EXIF orientation tag.
+_PREPROCESS_VERSION = (
+    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3"
+)
 
 
 def _import_torch():
@@ -689,9 +692,15 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
 
     Preprocessing is that of torchvision's reference pipeline
     (``Image.open(path).convert("RGB")``, ``Resize((s, s))``, ``ToTensor``,
-    ``Normalize``), to 1e-5 on the features; like it, EXIF orientation tags
-    are not applied. On CUDA, convolutions run in full float32 (TF32 off) so
-    that GPU and CPU features agree (max difference 2e-7 on an H200).
+    ``Normalize``), to 1e-5 on the features, with one difference: a photo with
+    an EXIF orientation tag (a phone picture, as a file or a PIL image) is
+    first turned upright, as image viewers show it and as
+    :func:`PIL.ImageOps.exif_transpose` does, and then resized; torchvision's
+    loader takes it as stored, often sideways. A malformed EXIF block is
+    ignored (the image is used as stored); arrays carry no tag and are used as
+    they are. Features cached by versions that did not turn photos upright are
+    not reused. On CUDA, convolutions run in full float32 (TF32 off) so that
+    GPU and CPU features agree (max difference 2e-7 on an H200).
 
     Throughput (``benchmarks/bench_featurizer.py``, 224 px, ImageNet weights,
     JSON in ``benchmarks/results/``): on a 2-core CPU the forward pass takes

@@ -272,3 +272,50 @@ def test_in_memory_images_are_cached_by_pixels(tmp_path, counter):
     assert counter["images"] == 3 + 3  # arrays and PIL images hash differently
     np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_array_equal(a, c)
+
+
+def _sideways_photo(path, orientation=6):
+    # stored as a camera writes it, with the EXIF tag saying how to turn it upright
+    image = Image.fromarray(_photo_like(7, h=44, w=40))
+    image.getexif()[0x0112] = orientation
+    image.save(path, exif=image.getexif())
+    return path
+
+
+def test_features_cached_before_photos_were_turned_upright_are_not_reused(
+    tmp_path, counter, monkeypatch
+):
+    # Entries written under the previous preprocessing version hold the features
+    # of tagged photos as stored (sideways): they must not be served any more.
+    path = _sideways_photo(tmp_path / "sideways.png")
+    with monkeypatch.context() as m:
+        m.setattr(
+            vgg_module,
+            "_PREPROCESS_VERSION",
+            "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v2",
+        )
+        _featurizer(tmp_path / "c").transform([path])
+    assert counter["images"] == 1
+    got = _featurizer(tmp_path / "c").transform([path])
+    assert counter["images"] == 2  # computed again, under the new version
+    with Image.open(path) as stored:
+        upright = np.rot90(np.asarray(stored.convert("RGB")), -1)
+    np.testing.assert_allclose(got, _featurizer(None).transform([upright]), atol=1e-6)
+    assert len(_entries(tmp_path / "c")) == 2  # one per version
+
+
+def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tmp_path, counter):
+    arr = _photo_like(3)
+    plain, tagged = Image.fromarray(arr), Image.fromarray(arr)
+    tagged.getexif()[0x0112] = 8
+    assert content_digest(plain) != content_digest(tagged)
+    assert content_digest(plain) == content_digest(Image.fromarray(arr.copy()))
+    a = _featurizer(tmp_path / "c").transform([plain])
+    b = _featurizer(tmp_path / "c").transform([tagged])
+    assert counter["images"] == 2  # the tagged one is not served the plain one's entry
+    np.testing.assert_allclose(b, _featurizer(None).transform([np.rot90(arr, 1)]), atol=1e-6)
+    assert not np.allclose(a, b, atol=1e-3)
+    # a file keyed by its bytes: the tag is part of them
+    _sideways_photo(tmp_path / "x.png", 6)
+    _sideways_photo(tmp_path / "y.png", 8)
+    assert content_digest(tmp_path / "x.png") != content_digest(tmp_path / "y.png")

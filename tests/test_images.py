@@ -2,6 +2,7 @@
 
 import io
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -144,6 +145,150 @@ def test_unsupported_arrays_say_what_to_pass():
         load_rgb(np.zeros((0, 4, 3), dtype=np.uint8))
     with pytest.raises(ImageLoadError, match="int"):
         load_rgb(42)
+
+
+# ----------------------------------------------------------------------------- EXIF orientation
+
+# A 2 x 3 picture as stored, with distinct corners: red, green (top), blue, white (bottom).
+R, G, B, W, K = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+STORED = np.array([[R, K, G], [B, K, W]], dtype=np.uint8)
+# As viewers show it: 6 turns it a quarter clockwise, 8 a quarter anticlockwise.
+UPRIGHT = {
+    6: np.array([[B, R], [K, K], [W, G]], dtype=np.uint8),
+    8: np.array([[G, W], [K, K], [R, B]], dtype=np.uint8),
+}
+
+
+def _tagged(arr, orientation):
+    image = Image.fromarray(arr)
+    image.getexif()[0x0112] = orientation
+    return image
+
+
+def _save_tagged(path, arr, orientation, **params):
+    image = _tagged(arr, orientation)
+    image.save(path, exif=image.getexif(), **params)
+    return path
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_orientation_of_a_png_file_is_applied(tmp_path, orientation):
+    # a phone photo stored sideways with an orientation tag is seen upright, as
+    # viewers show it (before: as stored, sideways, as torchvision's loader reads it)
+    path = _save_tagged(tmp_path / "photo.png", STORED, orientation)
+    np.testing.assert_array_equal(load_rgb(path), UPRIGHT[orientation])
+    np.testing.assert_array_equal(load_rgb(str(path)), UPRIGHT[orientation])
+    with Image.open(path) as opened:  # the file opened as a PIL image
+        np.testing.assert_array_equal(load_rgb(opened), UPRIGHT[orientation])
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_orientation_of_a_jpeg_file_is_applied(tmp_path, orientation):
+    arr = np.zeros((16, 24, 3), np.uint8)  # 8 x 8 blocks: JPEG keeps the corners apart
+    arr[:8, :8], arr[:8, 16:], arr[8:, :8], arr[8:, 16:] = R, G, B, W
+    path = _save_tagged(tmp_path / "photo.jpg", arr, orientation, quality=95)
+    with Image.open(path) as raw:
+        assert raw.getexif()[0x0112] == orientation
+        stored = np.asarray(raw.convert("RGB"))  # the pixels as stored, sideways
+    got = load_rgb(path)
+    assert got.shape == (24, 16, 3)
+    np.testing.assert_array_equal(got, np.rot90(stored, -1 if orientation == 6 else 1))
+    corners = got[[0, 0, -1, -1], [0, -1, 0, -1]].astype(int)
+    expected = np.array([B, R, W, G] if orientation == 6 else [G, W, R, B])
+    assert np.abs(corners - expected).max() <= 40
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillow_exif_transpose(tmp_path, orientation):
+    from PIL import ImageOps
+
+    arr = _rgb(4, 7, seed=orientation)
+    path = _save_tagged(tmp_path / "o.png", arr, orientation)
+    with Image.open(path) as img:
+        expected = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+    if orientation != 1:  # a turn, or a mirror image: never the stored pixels
+        assert expected.shape != arr.shape or not np.array_equal(expected, arr)
+    np.testing.assert_array_equal(load_rgb(path), expected)
+    np.testing.assert_array_equal(load_rgb(_tagged(arr, orientation)), expected)
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_orientation_of_a_pil_image_is_applied(orientation):
+    image = _tagged(STORED, orientation)
+    np.testing.assert_array_equal(load_rgb(image), UPRIGHT[orientation])
+    assert image.size == (3, 2) and image.getexif()[0x0112] == orientation  # not modified
+    # other modes are turned the same way before they become RGB
+    gray = _tagged(STORED[:, :, 0], orientation)
+    np.testing.assert_array_equal(load_rgb(gray)[:, :, 1], UPRIGHT[orientation][:, :, 0])
+    palette = Image.fromarray(STORED).quantize(colors=8)
+    palette.getexif()[0x0112] = orientation
+    np.testing.assert_array_equal(load_rgb(palette), UPRIGHT[orientation])
+
+
+@pytest.mark.parametrize(
+    "exif",
+    [
+        b"Exif\x00\x00garbage",  # not a TIFF header: Pillow raises SyntaxError
+        b"garbage",
+        b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff",  # 65535 entries, none there
+        # one Orientation entry whose value lies far past the end of the block
+        b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x05\x00"
+        b"\x00\x00\xff\xff\xff\x7f",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_corrupt_exif_still_loads_as_stored(tmp_path, exif, fmt):
+    # the orientation cannot be read: the image loads as it is stored, never fails
+    arr = np.zeros((16, 24, 3), np.uint8)
+    arr[:, 8:] = 200
+    path = tmp_path / f"bad_exif.{fmt.lower()}"
+    Image.fromarray(arr).save(path, format=fmt, exif=exif)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow: "Corrupt EXIF data"
+        with Image.open(path) as raw:
+            stored = np.asarray(raw.convert("RGB"))
+        np.testing.assert_array_equal(load_rgb(path), stored)
+        with Image.open(path) as opened:
+            np.testing.assert_array_equal(load_rgb(opened), stored)
+    if fmt == "PNG":  # (Pillow itself parses the EXIF of a JPEG file when it opens it)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # as with python -W error
+            np.testing.assert_array_equal(load_rgb(path), stored)
+
+
+@pytest.mark.parametrize("value", [0, 9, 255, "6", (6, 6)])
+def test_orientation_values_outside_1_to_8_are_ignored(value):
+    image = Image.fromarray(STORED)
+    image.getexif()[0x0112] = value
+    np.testing.assert_array_equal(load_rgb(image), STORED)
+
+
+def test_arrays_are_never_turned():
+    # arrays carry no EXIF: whatever their shape, they are used as they are
+    for arr in (STORED, UPRIGHT[6]):
+        np.testing.assert_array_equal(load_rgb(arr), arr)
+    np.testing.assert_array_equal(load_rgb(STORED[:, :, 1])[:, :, 0], STORED[:, :, 1])
+    batch = np.stack([STORED, STORED])
+    assert [load_rgb(a).tolist() for a in as_image_list(batch)] == [STORED.tolist()] * 2
+
+
+def test_featurizer_and_thumbnails_see_the_upright_photo(tmp_path):
+    # the turn happens before the resize: features of the tagged file equal those
+    # of the upright pixels, not of the stored ones
+    from robustkmeans import VGG16Featurizer
+    from robustkmeans.plotting import _thumbnail
+
+    upright = _rgb(36, 20, seed=5)
+    stored = np.rot90(upright, 1)  # what a camera writes for orientation 6
+    path = _save_tagged(tmp_path / "photo.png", stored, 6)
+    pil = _tagged(stored, 6)
+    featurizer = VGG16Featurizer(weights=None, image_size=32, batch_size=1).fit()
+    F = featurizer.transform([path, pil, upright, stored])
+    np.testing.assert_allclose(F[0], F[2], atol=1e-6)
+    np.testing.assert_allclose(F[1], F[2], atol=1e-6)
+    assert not np.allclose(F[0], F[3], atol=1e-3)
+    np.testing.assert_array_equal(_thumbnail(path, 16), _thumbnail(upright, 16))
+    assert _thumbnail(pil, 16).shape == (16, 9, 3)
 
 
 # ----------------------------------------------------------------------------- X forms

@@ -171,3 +171,18 @@ def test_exif_orientation_is_applied(tmp_path, orientation, turn):
     np.testing.assert_array_equal(out, expected)
     # in memory, an untagged array stays as it is
     np.testing.assert_array_equal(quantize_colors(rgb, n_colors=3, random_state=0), rgb)
+
+
+def test_exif_orientation_is_applied_once_to_files_and_pil_images(tmp_path):
+    # load_rgb turns the photo upright; quantize_colors must not turn it again
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[:, :3] = (255, 0, 0)
+    rgb[:2, 3:] = (0, 0, 255)
+    image = Image.fromarray(rgb)
+    image.getexif()[0x0112] = 8  # a quarter turn anticlockwise
+    image.save(tmp_path / "photo.png", exif=image.getexif())
+    expected = np.rot90(rgb, 1)
+    np.testing.assert_array_equal(quantize_colors(image, n_colors=3, random_state=0), expected)
+    with Image.open(tmp_path / "photo.png") as opened:
+        np.testing.assert_array_equal(quantize_colors(opened, n_colors=3), expected)
+    assert image.size == (6, 4) and image.getexif()[0x0112] == 8  # never modified
