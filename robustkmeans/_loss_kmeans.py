@@ -683,8 +683,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     ``pseudo_huber``        ``sum_j delta^2 (sqrt(1 + (r_j/delta)^2)    coordinatewise
                             - 1)``                                      (safeguarded Newton)
     ``correntropy``         ``1 - exp(-||x - m||^2 / (2 sigma^2))``     half-quadratic fixed
-                                                                        point
-    ``epsilon_insensitive`` ``max(0, ||x - m|| - epsilon)``             safeguarded Weiszfeld
+                                                                        point (extrapolated)
+    ``epsilon_insensitive`` ``max(0, ||x - m|| - epsilon)``             Newton on a smoothed
+                                                                        cost (exact); checked
+                                                                        Weiszfeld steps in
+                                                                        Lloyd iterations
     ======================= =========================================== =========================
 
     Parameters
@@ -705,7 +708,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its
-        center in the pilot k-means. Ignored by other losses.
+        center in the pilot k-medians fit. Ignored by other losses.
     epsilon : float >= 0 or "auto", default=1.0
         Radius of the zero-cost ball of ``epsilon_insensitive``. ``"auto"`` uses half
         the median pilot distance. Ignored by other losses.
