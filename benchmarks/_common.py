@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -139,6 +141,52 @@ def environment() -> dict:
     if hasattr(os, "getloadavg"):
         env["load_average_1_5_15"] = list(os.getloadavg())
     return env
+
+
+def package_state() -> dict:
+    """Which ``robustkmeans`` was measured: its path, a hash of its sources, the commit
+    of this checkout and whether the measured sources are exactly that commit's (they
+    may come from the working tree or from an exported copy on ``PYTHONPATH``)."""
+    import robustkmeans
+
+    package = Path(robustkmeans.__file__).resolve().parent
+    sources = sorted(package.glob("*.py"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + source.read_bytes())
+    state = {"path": str(package), "source_sha256": digest.hexdigest()[:16]}
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True)
+        return out.stdout if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is not None:
+        state["commit"] = commit.decode().strip()
+
+        def matches(rev):
+            listed = git("ls-tree", "--name-only", rev, "robustkmeans/")
+            names = {Path(n).name for n in listed.decode().split()} if listed else set()
+            return names == {s.name for s in sources} and all(
+                git("show", f"{rev}:robustkmeans/{s.name}") == s.read_bytes() for s in sources
+            )
+
+        state["sources_match_commit"] = matches("HEAD")
+        if not state["sources_match_commit"]:
+            # an exported copy of an earlier commit: name it if it is a recent one
+            recent = git("log", "-n", "20", "--format=%H", "--", "robustkmeans")
+            for rev in recent.decode().split() if recent else []:
+                if matches(rev):
+                    state["sources_commit"] = rev
+                    break
+    return state
+
+
+def record_end(env: dict) -> None:
+    """Add the load average at the end of the run to an ``environment()`` record."""
+    if hasattr(os, "getloadavg"):
+        env["load_average_end"] = list(os.getloadavg())
 
 
 def write_json(path: Path, payload: dict) -> None:

@@ -49,8 +49,10 @@ from _common import (
     RESULTS_DIR,
     environment,
     interleaved,
+    package_state,
     paired_median_ratio,
     parser,
+    record_end,
     table,
     verdict,
     write_json,
@@ -129,6 +131,8 @@ def main(argv=None) -> int:
     import torch
     from torchvision import transforms
 
+    env = environment()  # (the load average before the run)
+    env["robustkmeans"] = package_state()
     quick = args.quick
     repeat = args.repeat or (3 if quick else 6)
     n_images = 16 if quick else 32
@@ -339,8 +343,9 @@ def main(argv=None) -> int:
             "mean_ari": ari,
         },
         "raw_row_norms_min_median_max": norms,
-        "environment": environment(),
+        "environment": env,
     }
+    record_end(env)
     out = args.output or RESULTS_DIR / f"bench_featurizer{'_quick' if quick else ''}.json"
     write_json(out, payload)
     print(f"\nwrote {out}")

@@ -31,20 +31,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from _common import (
     RESULTS_DIR,
     environment,
     interleaved,
+    package_state,
     paired_median_ratio,
     parser,
+    record_end,
     table,
     timed,
     verdict,
@@ -513,48 +513,6 @@ def _print_section(title, rows, columns, floatfmt=".3g"):
     print(table(rows, columns, floatfmt=floatfmt))
 
 
-def _package_state():
-    """Which ``robustkmeans`` was measured: its path, a hash of its sources, the commit
-    of this checkout and whether the measured sources are exactly that commit's (they
-    may come from the working tree or from an exported copy on ``PYTHONPATH``)."""
-    import hashlib
-
-    import robustkmeans
-
-    package = Path(robustkmeans.__file__).resolve().parent
-    sources = sorted(package.glob("*.py"))
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + source.read_bytes())
-    state = {"path": str(package), "source_sha256": digest.hexdigest()[:16]}
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args):
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True)
-        return out.stdout if out.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if commit is not None:
-        state["commit"] = commit.decode().strip()
-
-        def matches(rev):
-            listed = git("ls-tree", "--name-only", rev, "robustkmeans/")
-            names = {Path(n).name for n in listed.decode().split()} if listed else set()
-            return names == {s.name for s in sources} and all(
-                git("show", f"{rev}:robustkmeans/{s.name}") == s.read_bytes() for s in sources
-            )
-
-        state["sources_match_commit"] = matches("HEAD")
-        if not state["sources_match_commit"]:
-            # an exported copy of an earlier commit: name it if it is a recent one
-            recent = git("log", "-n", "20", "--format=%H", "--", "robustkmeans")
-            for rev in recent.decode().split() if recent else []:
-                if matches(rev):
-                    state["sources_commit"] = rev
-                    break
-    return state
-
-
 def main(argv=None):
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
@@ -586,7 +544,7 @@ def main(argv=None):
         "bench_loss_kmeans_quick.json" if args.quick else "bench_loss_kmeans.json"
     )
     env = environment()
-    env["robustkmeans"] = _package_state()
+    env["robustkmeans"] = package_state()
     pools = ", ".join(f"{i['internal_api']}={i['num_threads']}" for i in env["threadpoolctl"])
     package = env["robustkmeans"]
     print(
@@ -794,8 +752,7 @@ def main(argv=None):
         ["check", "value", "target", "status"],
         floatfmt=".6g",
     )
-    if hasattr(os, "getloadavg"):
-        env["load_average_end"] = list(os.getloadavg())
+    record_end(env)
     write_json(
         output,
         {

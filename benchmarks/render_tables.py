@@ -8,6 +8,7 @@ when, on what and from which sources the figures were measured.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -188,6 +189,23 @@ def render(path):
     return "\n\n".join(parts) + "\n"
 
 
-if __name__ == "__main__":
-    for name in sys.argv[1:] or ["benchmarks/results/bench_loss_kmeans.json"]:
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Sections missing from a JSON (a --sections subset) are left out.",
+    )
+    p.add_argument(
+        "json",
+        nargs="*",
+        default=[str(Path(__file__).resolve().parent / "results" / "bench_loss_kmeans.json")],
+        help="results of bench_loss_kmeans.py (default: results/bench_loss_kmeans.json)",
+    )
+    for name in p.parse_args(argv).json:
+        if not Path(name).is_file():
+            p.error(f"no such file: {name}")
         print(render(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
