@@ -39,8 +39,9 @@ DEMO_CLASSES = {
     "leaves": ("flower.jpg", [(0, 0, 150, 427), (470, 0, 640, 300)]),
 }
 
-#: Where the real VGG16 weights are looked for, relative to the working directory.
-SHARED_WEIGHTS = Path("..") / "shared" / "weights" / "vgg16_features_imagenet1k_v1.pth"
+#: Where the real VGG16 weights are looked for, relative to the working directory
+#: and to each folder above it (see :func:`find_vgg16_weights`).
+SHARED_WEIGHTS = Path("shared") / "weights" / "vgg16_features_imagenet1k_v1.pth"
 
 #: Environment variable naming a local VGG16 ``features`` state-dict file.
 WEIGHTS_ENV = "ROBUSTKMEANS_VGG16_WEIGHTS"
@@ -59,9 +60,10 @@ def find_vgg16_weights(weights=None) -> Path | None:
     path : Path or None
         ``weights`` if given; else the file named by the environment variable
         ``ROBUSTKMEANS_VGG16_WEIGHTS``; else
-        ``../shared/weights/vgg16_features_imagenet1k_v1.pth`` relative to the
-        working directory, or ``shared/weights/...`` in a folder above it, if it
-        exists; else ``None``.
+        ``shared/weights/vgg16_features_imagenet1k_v1.pth`` in the working
+        directory, or else in the nearest folder above it that has one; else
+        ``None``. Only the presence of the file is checked here; its content is
+        read by :class:`~robustkmeans.VGG16Featurizer`.
 
     Raises
     ------
@@ -92,12 +94,11 @@ def find_vgg16_weights(weights=None) -> Path | None:
                 f"{WEIGHTS_ENV}={env!r} does not name an existing file; fix or unset it."
             )
         return path
-    if SHARED_WEIGHTS.is_file():
-        return SHARED_WEIGHTS
-    # ``shared/weights/...`` in any folder above the working directory (for example
-    # when the docs are built from ``docs/``)
-    for parent in Path.cwd().parents:
-        candidate = parent / "shared" / "weights" / SHARED_WEIGHTS.name
+    # ``shared/weights/...`` in the working directory, then in the folders above it,
+    # nearest first (for example when the docs are built from ``docs/``)
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / SHARED_WEIGHTS
         if candidate.is_file():
             return candidate
     return None

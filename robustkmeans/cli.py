@@ -973,6 +973,8 @@ def _k_selection_html(search, k: int, criterion: str, args) -> str:
     best = ", ".join(
         f"{name}: {'n/a' if value is None else int(value)}" for name, value in search.best_k.items()
     )
+    if any(value is None for value in search.best_k.values()):
+        best += " (n/a: the criterion chose none)"
     chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
     if criterion == args.k_criterion:
         chose += f", as --k-criterion {args.k_criterion} asked."
@@ -997,7 +999,7 @@ def _k_selection_html(search, k: int, criterion: str, args) -> str:
         )
     ]
     return (
-        f"<p>Best k per criterion: {html.escape(best)} (n/a: the criterion chose none). "
+        f"<p>Best k per criterion: {html.escape(best)}. "
         f"{html.escape(chose)} Lower is better for the objective and Davies-Bouldin, "
         f"higher for the silhouette and Calinski-Harabasz.</p>{_table(rows)}"
     )
@@ -1393,7 +1395,8 @@ def _add_feature_options(parser, *, features_default):
         default=None,
         help="VGG16 weights: a state-dict file for vgg16().features, 'imagenet' "
         "(torchvision's cache) or 'random' (smoke tests). Default: "
-        "$ROBUSTKMEANS_VGG16_WEIGHTS, else ../shared/weights/vgg16_features_imagenet1k_v1.pth",
+        "$ROBUSTKMEANS_VGG16_WEIGHTS, else shared/weights/vgg16_features_imagenet1k_v1.pth "
+        "in the working folder or the nearest folder above it that has one",
     )
     group.add_argument("--image-size", type=_image_size, default=224, help="VGG16 input side (224)")
     group.add_argument(
@@ -1403,7 +1406,10 @@ def _add_feature_options(parser, *, features_default):
         help="folder caching features across runs (outside the image folder)",
     )
     group.add_argument(
-        "--device", default=None, help="torch device for VGG16: cpu, cuda, cuda:N or auto"
+        "--device",
+        default=None,
+        help="torch device for VGG16: cpu, cuda, cuda:N or auto (the GPU when there is "
+        "one, else cpu); default cpu",
     )
     group.add_argument(
         "--on-error",
@@ -1561,13 +1567,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     quantize.add_argument("--loss", choices=LOSS_NAMES, default="absolute", help="(absolute)")
     quantize.add_argument(
-        "--delta", type=_positive_scale, default=0.1, help="huber scale > 0 (0.1)"
+        "--delta",
+        type=_positive_scale,
+        default=0.1,
+        help="huber / pseudo_huber scale: number > 0 or auto (0.1)",
     )
     quantize.add_argument(
-        "--sigma", type=_positive_scale, default=0.25, help="correntropy scale > 0 (0.25)"
+        "--sigma",
+        type=_positive_scale,
+        default=0.25,
+        help="correntropy bandwidth: number > 0 or auto (0.25)",
     )
     quantize.add_argument(
-        "--epsilon", type=_nonnegative_scale, default=0.02, help="tube width >= 0 (0.02)"
+        "--epsilon",
+        type=_nonnegative_scale,
+        default=0.02,
+        help="epsilon_insensitive tube: number >= 0 or auto (0.02)",
     )
     quantize.add_argument(
         "--sample-size",

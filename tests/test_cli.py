@@ -802,6 +802,20 @@ def test_k_criterion_without_an_answer_is_shown_as_not_available(image_dir, tmp_
     report = (out / "report.html").read_text()
     assert "elbow: n/a" in report and "None" not in report
     assert "chosen by silhouette" in report and "--k-criterion elbow chose none" in report
+    assert "(n/a: the criterion chose none)" in report
+
+
+def test_not_available_note_only_when_a_criterion_chose_none(image_dir, tmp_path):
+    # the note explaining "n/a" was printed even when every criterion chose a k
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:4"]
+    assert main([*argv, "--out", str(out), "--features", "histogram", "--no-progress"]) == 0
+    best_k = json.loads((out / "summary.json").read_text())["k_selection"]["best_k"]
+    assert all(value is not None for value in best_k.values()), best_k
+    report = (out / "report.html").read_text()
+    assert "Best k per criterion: " in report
+    assert "n/a" not in report.split("Best k per criterion: ")[1].split("</p>")[0]
 
 
 def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, capsys):
@@ -1064,3 +1078,24 @@ def test_non_finite_features_of_readable_images_blame_the_weights(image_dir):
         args = argparse.Namespace(on_error=on_error, command="cluster", k=2)
         with pytest.raises(cli.UserError, match=r"read fine are not finite.*--weights"):
             cli._extract(NaNFeaturizer(), files, None, args)
+
+
+def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypatch):
+    # the docs say shared/weights/... is found "in the working folder or a parent";
+    # only the parents were searched. The function only locates the file (the content
+    # is read by VGG16Featurizer), so a dummy file stands in for the weights.
+    from robustkmeans._demo import WEIGHTS_ENV, find_vgg16_weights
+
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    relative = Path("shared") / "weights" / "vgg16_features_imagenet1k_v1.pth"
+    here, above = tmp_path / "project", tmp_path
+    (above / relative).parent.mkdir(parents=True)
+    (above / relative).write_bytes(b"not really weights")
+    (here / relative).parent.mkdir(parents=True)
+    (here / relative).write_bytes(b"not really weights either")
+    monkeypatch.chdir(here)
+    assert find_vgg16_weights() == here / relative
+    (here / relative).unlink()  # then the nearest folder above
+    assert find_vgg16_weights() == above / relative
+    monkeypatch.chdir(here / "shared")  # and from a subfolder, the nearest one above
+    assert find_vgg16_weights() == above / relative
