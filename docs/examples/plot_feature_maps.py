@@ -32,7 +32,7 @@ from robustkmeans._demo import find_vgg16_weights
 from robustkmeans._vgg16 import FEATURE_MAP_LAYERS, LAYER_NAMES
 from robustkmeans.plotting import FeatureMapsDisplay
 
-# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... in a folder above; never downloads
+# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... here or in a folder above; no download
 weights = find_vgg16_weights()
 if weights is not None:
     featurizer = VGG16Featurizer(weights=str(weights)).fit()

@@ -54,7 +54,7 @@ print(
 # %%
 # The features: VGG16 with ImageNet weights, if available locally
 # ---------------------------------------------------------------
-# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... in a folder above; never downloads
+# $ROBUSTKMEANS_VGG16_WEIGHTS, or shared/weights/... here or in a folder above; no download
 weights = find_vgg16_weights()
 if weights is not None:
     featurizer = VGG16Featurizer(weights=str(weights))  # pool5, average pooling, L2
