@@ -83,5 +83,9 @@ plt.show()
 # matters (quantisation, compression) or when clusters are small, where moving
 # one sample shifts a mean noticeably. MacQueen reaches an objective similar
 # to Lloyd's in fewer passes over the data. On well separated clusters all
-# three end at the same partition. The robust losses use Lloyd's algorithm,
-# whose updates are exact minimisers for every loss.
+# three end at the same partition. This page uses the square loss because
+# MacQueen's online updates are running means, defined for ``square`` only.
+# Lloyd and Hartigan work with all six losses: under a robust loss Hartigan
+# screens candidate transfers with a one-step estimate of their gain and applies
+# only those that re-solving both centers exactly confirms, so it too ends no
+# higher than Lloyd from the same start (see :ref:`algorithms`).
