@@ -704,7 +704,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         pilot k-medians fit (``absolute`` loss, so outliers do not inflate it) on at most
         2000 samples; 1.4826 MAD estimates the noise's standard deviation and 1.345 is
         Huber's constant for 95% efficiency under Gaussian noise. Ignored by other
-        losses.
+        losses. The pilot draws from its own generator, seeded from ``random_state``
+        without consuming it: a fit with ``"auto"`` is the fit with the resolved
+        number, and an ``"auto"`` the loss ignores changes nothing.
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its
@@ -949,8 +951,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         centered ``X``), the one the loss uses checked against the data's precision."""
         scales = {"delta": self.delta, "sigma": self.sigma, "epsilon": self.epsilon}
         if any(isinstance(v, str) for v in scales.values()):
+            # the pilot draws from its own generator, seeded from the fit's without
+            # consuming it: the fit's initialisation is then the same whether a scale
+            # is "auto" or a number -- and unchanged by an "auto" the loss ignores,
+            # so that a grid over loss and scales compares like with like
+            state = random_state.get_state()
+            pilot_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
+            random_state.set_state(state)
             mad, dist = _pilot_scales(
-                X, sample_weight, x_sq, self.n_clusters, random_state, n_threads
+                X, sample_weight, x_sq, self.n_clusters, pilot_state, n_threads
             )
             auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
             scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}

@@ -183,13 +183,12 @@ for loss, scales in one_loss_grids.items():
 # Reading the results
 # -------------------
 # * **Across losses, one metric.** With every silhouette Euclidean, the search
-#   picks ``correntropy`` with ``sigma="auto"`` and 2 clusters (0.318), tied
-#   with ``square`` and 3 clusters; the eight best candidates lie within 0.02 of
-#   each other, and the best five have 2, 3 or 6 clusters, not the 4 of the
-#   data. The hidden labels show the choice merges the clusters in pairs
-#   (adjusted Rand index 0.304; completeness 0.822 but homogeneity 0.339): on
-#   this heavy-tailed data the Euclidean silhouette does not find the number of
-#   clusters.
+#   picks ``square`` with 3 clusters (0.318), ahead of ``correntropy`` and
+#   ``square`` with 2 clusters (0.313); the eight best candidates lie within
+#   0.021 of each other, and the best five have 2, 3 or 6 clusters, not the 4 of
+#   the data. The hidden labels show the choice merges clusters (adjusted Rand
+#   index 0.293; completeness 0.651 but homogeneity 0.329): on this heavy-tailed
+#   data the Euclidean silhouette does not find the number of clusters.
 # * **At the right k, the losses rank as the labels do.** With 4 clusters the
 #   common metric puts the robust losses (0.291 for ``absolute`` and ``huber``,
 #   0.298 for ``correntropy``) above ``square`` (0.280), and the labels agree:
@@ -197,9 +196,9 @@ for loss, scales in one_loss_grids.items():
 #   whose means are pulled by the heavy tails.
 # * **Within one loss, its own geometry.** Searching k for ``absolute`` with the
 #   Manhattan silhouette finds 4 clusters (0.414; adjusted Rand index 0.978),
-#   and ``huber`` finds 4 by a narrow Euclidean margin (0.291 against 0.289 at
-#   k = 2; 0.978); ``square`` (3 clusters, 0.293) and ``correntropy`` (2
-#   clusters, 0.304) do not. The Manhattan scores are higher than any Euclidean
+#   and ``huber`` finds 4 by a narrow Euclidean margin (0.291; 0.978);
+#   ``square`` (3 clusters; adjusted Rand index 0.293) and ``correntropy`` (2
+#   clusters; 0.305) do not. The Manhattan scores are higher than any Euclidean
 #   one here, which is why they must not be ranked together: scored with
 #   :data:`~robustkmeans.metrics.silhouette_scorer`, this grid over ``loss``
 #   ranks all five ``absolute`` candidates above every other one, because of
