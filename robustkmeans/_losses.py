@@ -626,9 +626,15 @@ def _weighted_median_rows(cols, w):
     # exactly half the weight at or below sorted_x[lo]: the interval up to the next
     # sample is flat, and its midpoint is returned
     tie = np.isclose(cum[rows, lo], half[:, 0], rtol=tol, atol=0)
-    nxt = np.minimum(lo + 1, n - 1)
     value = sorted_x[rows, lo]
-    value = np.where(tie, (value + sorted_x[rows, nxt]) / 2, value)
+    tied = np.flatnonzero(tie)
+    if tied.size:
+        # the interval ends at the next sample of positive weight: one of weight 0
+        # weighs nothing, and the median is that of the data without it
+        after = np.arange(n)[None, :] > lo[tied, None]
+        nxt = np.where(after & (w[order[tied]] > 0), np.arange(n)[None, :], n).min(axis=1)
+        nxt = np.minimum(nxt, n - 1)
+        value[tied] = (value[tied] + sorted_x[tied, nxt]) / 2
     return value.astype(cols.dtype, copy=False)
 
 

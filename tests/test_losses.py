@@ -397,3 +397,17 @@ def test_reopt_gain_is_zero_for_a_zero_gradient_without_curvature():
     curvature, leaving = loss.cluster_terms(Z, m, w)
     assert curvature == 0 and np.all(leaving == 0)
     assert np.all(loss.reopt_gain(Z, m, w, curvature, 1) == 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_median_ignores_rows_of_zero_weight(seed):
+    # a zero weight is the row removed: where the weight splits in half, the
+    # midpoint is taken with the next sample of positive weight, as np.median does
+    # on the data without the row
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 9, size=(12, 6)).astype(float)
+    w = np.ones(12)
+    w[rng.choice(12, 4, replace=False)] = 0
+    np.testing.assert_array_equal(weighted_median(X, w), np.median(X[w > 0], axis=0))
+    w2 = np.where(w > 0, 2.5, 0.0)
+    np.testing.assert_array_equal(weighted_median(X, w2), np.median(X[w > 0], axis=0))
