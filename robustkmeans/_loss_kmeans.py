@@ -131,12 +131,14 @@ def _tolerance(X, tol):
 # -------------------------------------------------------------------------------------
 # Algorithms on validated, centered arrays
 # -------------------------------------------------------------------------------------
-def _relocate_empty(X, costs, weight_sums, centers):
-    """Move the centers of empty clusters onto the samples of largest cost."""
+def _relocate_empty(X, costs, weight_sums, centers, sample_weight):
+    """Move the centers of empty clusters (no positive weight) onto the samples of
+    positive weight of largest cost (a sample of weight 0 would leave it empty)."""
     empty = np.flatnonzero(~(weight_sums > 0))
     if empty.size == 0:
         return centers
-    far = np.argsort(costs, kind="stable")[::-1][: empty.size]
+    far = np.argsort(costs, kind="stable")[::-1]
+    far = far[sample_weight[far] > 0][: empty.size]
     centers[empty[: far.size]] = _kernels.dense_rows(X, far)
     return centers
 
@@ -219,7 +221,7 @@ def _lloyd(
         path.append(objective)
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
-        new = _relocate_empty(X, costs, wsum, new)
+        new = _relocate_empty(X, costs, wsum, new, sample_weight)
         shift = float(((new - centers) ** 2).sum())
         centers = new
         if labels_old is not None and np.array_equal(labels, labels_old):
@@ -594,7 +596,7 @@ def _macqueen(
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
         # next visits can give it members (as Lloyd re-seeds empty clusters)
-        centers = _relocate_empty(X, costs, W, centers)
+        centers = _relocate_empty(X, costs, W, centers, sample_weight)
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)
@@ -1124,11 +1126,14 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 
-        distinct = len(np.unique(labels))
+        # (a cluster of samples of weight 0 only is no cluster: nothing determined
+        # its center)
+        distinct = len(np.unique(labels[sample_weight > 0]))
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                f"({self.n_clusters}). Possibly due to duplicate points in X, or to "
+                "samples of weight 0.",
                 ConvergenceWarning,
                 stacklevel=2,
             )

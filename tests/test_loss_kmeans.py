@@ -1051,3 +1051,26 @@ def test_an_auto_scale_does_not_change_the_initialisation(loss):
     LossKMeans(4, loss=loss, sigma="auto", random_state=rs_auto).fit(X)
     LossKMeans(4, loss=loss, random_state=rs_plain, sigma=numbers["sigma"]).fit(X)
     assert rs_auto.randint(1 << 30) == rs_plain.randint(1 << 30)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan", "macqueen"])
+def test_samples_of_weight_zero_make_no_cluster(algorithm):
+    # two samples carry all the weight: at most two clusters are determined by the
+    # data, and a third made of zero-weight samples only is no cluster (its center
+    # would be arbitrary, yet predict would use it): KMeans' ConvergenceWarning
+    X, _ = make_blobs(n_samples=100, centers=3, random_state=0)
+    w = np.zeros(100)
+    w[:2] = 1
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        km = LossKMeans(3, algorithm=algorithm, random_state=0, n_init=1).fit(X, sample_weight=w)
+    weights = np.bincount(km.labels_, weights=w, minlength=3)
+    assert np.count_nonzero(weights) == 2
+    # relocation re-seeds an empty cluster on a sample that weighs something
+    from robustkmeans._loss_kmeans import _relocate_empty
+
+    centers = np.zeros((2, 2))
+    costs = np.array([5.0, 9.0, 1.0])
+    moved = _relocate_empty(
+        np.eye(3)[:, :2] * [1, 2], costs, np.array([1.0, 0.0]), centers, np.array([1.0, 0.0, 1.0])
+    )
+    np.testing.assert_array_equal(moved[1], [1, 0])  # sample 0: cost 5 (sample 1 weighs 0)
