@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
 
 from . import _kernels
 from ._initialization import kmeans_plusplus, random_init
-from ._losses import LOSS_NAMES, LOSSES, SquareLoss, get_loss
+from ._losses import LOSS_NAMES, LOSSES, SquareLoss, get_loss, weighted_median
 
 _ALGORITHM_LOSSES = {
     "lloyd": set(LOSS_NAMES),
@@ -640,27 +640,35 @@ def _macqueen(
 
 def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     """Residual scales for ``"auto"``: a k-medians fit (``absolute`` loss, k-means++
-    seeding, 10 Lloyd iterations) on a subsample of at most ``_PILOT_SIZE`` samples,
-    robust to the outliers the robust losses are meant for; returns the median
-    absolute coordinate residual and the median distance of a sample to its center."""
-    n = X.shape[0]
-    idx = np.sort(random_state.choice(n, size=min(n, _PILOT_SIZE), replace=False))
+    seeding, 10 Lloyd iterations) on a subsample of at most ``_PILOT_SIZE`` samples
+    of positive weight, robust to the outliers the robust losses are meant for.
+
+    Returns the median, over the coordinates whose residuals vary, of each
+    coordinate's median absolute residual (coordinates that are constant within the
+    clusters, such as constant or one-hot columns, would otherwise drag it to 0),
+    and the median distance of a sample to its center; medians weighted by
+    ``sample_weight``, so that an integer weight is the sample repeated and a zero
+    weight the sample removed."""
+    positive = np.flatnonzero(sample_weight > 0)
+    idx = np.sort(
+        random_state.choice(positive, size=min(positive.size, _PILOT_SIZE), replace=False)
+    )
     Xs = _kernels.dense_rows(X, idx)
     ws, xs = sample_weight[idx], x_sq[idx]
-    if not ws.sum() > 0:
-        ws = np.ones_like(ws)
     k = min(n_clusters, len(idx))
     pilot = get_loss("absolute")
     init = kmeans_plusplus(Xs, k, pilot, xs, random_state, ws, n_threads)
     labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, 0.0, n_threads, 0)
-    R = Xs - centers[labels]
-    dist = np.sqrt((R**2).sum(axis=1))
-    mad = float(np.median(np.abs(R)))
-    median_dist = float(np.median(dist))
+    R = np.abs(Xs - centers[labels])
+    dist = np.sqrt(np.einsum("ij,ij->i", R, R, dtype=np.float64))
+    per_coordinate = weighted_median(R, ws).astype(np.float64)
+    varying = per_coordinate[per_coordinate > 0]
+    mad = float(np.median(varying)) if varying.size else 0.0
+    median_dist = float(weighted_median(dist[:, None], ws)[0])
     if not mad > 0:
-        mad = float(np.mean(np.abs(R))) or 1.0
+        mad = float(np.average(R, weights=np.broadcast_to(ws[:, None], R.shape))) or 1.0
     if not median_dist > 0:
-        median_dist = float(np.mean(dist)) or 1.0
+        median_dist = float(np.average(dist, weights=ws)) or 1.0
     return mad, median_dist
 
 
@@ -702,13 +710,16 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     delta : float > 0 or "auto", default=1.0
         Scale of ``huber`` and ``pseudo_huber``: residuals (per coordinate) smaller than
         ``delta`` cost quadratically, larger ones linearly. ``"auto"`` uses
-        ``1.345 * 1.4826 * MAD``, with MAD the median absolute coordinate residual of a
-        pilot k-medians fit (``absolute`` loss, so outliers do not inflate it) on at most
-        2000 samples; 1.4826 MAD estimates the noise's standard deviation and 1.345 is
-        Huber's constant for 95% efficiency under Gaussian noise. Ignored by other
-        losses. The pilot draws from its own generator, seeded from ``random_state``
-        without consuming it: a fit with ``"auto"`` is the fit with the resolved
-        number, and an ``"auto"`` the loss ignores changes nothing.
+        ``1.345 * 1.4826 * MAD``, with MAD the median over the coordinates of each
+        coordinate's median absolute residual (leaving out those whose median is 0,
+        such as constant or one-hot columns) in a pilot k-medians fit (``absolute``
+        loss, so outliers do not inflate it) on at most 2000 samples of positive
+        weight, medians weighted by ``sample_weight``; 1.4826 MAD estimates the
+        noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
+        under Gaussian noise. Ignored by other losses. The pilot draws from its own
+        generator, seeded from ``random_state`` without consuming it: a fit with
+        ``"auto"`` is the fit with the resolved number, and an ``"auto"`` the loss
+        ignores changes nothing.
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its

@@ -1074,3 +1074,36 @@ def test_samples_of_weight_zero_make_no_cluster(algorithm):
         np.eye(3)[:, :2] * [1, 2], costs, np.array([1.0, 0.0]), centers, np.array([1.0, 0.0, 1.0])
     )
     np.testing.assert_array_equal(moved[1], [1, 0])  # sample 0: cost 5 (sample 1 weighs 0)
+
+
+def test_auto_scales_weigh_samples_as_the_fit_does():
+    # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
+    # sample removed, an integer weight the sample repeated
+    X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    kw = dict(loss="huber", delta="auto", sigma="auto", epsilon="auto", random_state=0)
+    far = np.full((300, 2), 40.0)
+    removed = LossKMeans(3, **kw).fit(
+        np.r_[X, far], sample_weight=np.r_[np.ones(200), np.zeros(300)]
+    )
+    plain = LossKMeans(3, **kw).fit(X)
+    w = np.r_[np.full(100, 5), np.ones(100)].astype(int)
+    weighted = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    repeated = LossKMeans(3, **kw).fit(np.repeat(X, w, axis=0))
+    for p in ("delta_", "sigma_", "epsilon_"):
+        assert getattr(removed, p) == pytest.approx(getattr(plain, p), rel=1e-12)
+        assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
+
+
+def test_auto_delta_ignores_coordinates_constant_within_clusters():
+    # constant or one-hot columns (a ColumnTransformer's output) have zero residual
+    # spread: pooled with the informative ones they dragged the MAD towards 0
+    rng = np.random.RandomState(0)
+    base = rng.randn(300, 2)
+    base[:100] += 6
+    base[100:200] -= 6
+    one_hot = (rng.rand(300, 2) < 0.1).astype(float)
+    kw = dict(loss="huber", delta="auto", random_state=0)
+    expected = LossKMeans(3, **kw).fit(base).delta_
+    assert 1.0 < expected < 1.6  # Huber's 1.345 for unit Gaussian noise
+    for extra in (np.zeros((300, 1)), np.zeros((300, 2)), np.zeros((300, 10)), one_hot):
+        assert LossKMeans(3, **kw).fit(np.c_[base, extra]).delta_ == pytest.approx(expected)
