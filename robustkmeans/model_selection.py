@@ -18,6 +18,7 @@ from sklearn.base import clone
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import has_fit_parameter
 
 from .metrics import (
     _as_features,
@@ -190,7 +191,8 @@ class SelectKResult:
         Candidate numbers of clusters, increasing.
     objective : ndarray of shape (n_k,)
         Objective of each fit (``inertia_``: total cost under the loss); lower is
-        better.
+        better. NaN for a clusterer without ``inertia_`` (e.g. GaussianMixture,
+        AgglomerativeClustering).
     silhouette : ndarray of shape (n_k,)
         Mean silhouette (NaN where undefined: one cluster, or n clusters, in
         all samples or in the random subsample of ``sample_size``).
@@ -311,15 +313,63 @@ def _fixed_scales(clusterer, features, k, n_clusters_param, sample_weight):
     return {p: float(getattr(fitted, f"{p}_")) for p in auto}
 
 
+def _check_clusterer(clusterer, n_clusters_param, sample_weight):
+    """Raise a ValueError, before any fit, when ``select_k`` cannot work with ``clusterer``."""
+    name = type(clusterer).__name__
+    if not (hasattr(clusterer, "fit") and hasattr(clusterer, "get_params")):
+        raise ValueError(
+            f"select_k needs a scikit-learn clusterer (with get_params, set_params and fit), "
+            f"got {name}."
+        )
+    params = clusterer.get_params(deep=False)
+    if n_clusters_param not in params:
+        hint = (
+            f" ({name} has 'n_components': pass n_clusters_param='n_components')"
+            if "n_components" in params
+            else ""
+        )
+        raise ValueError(
+            f"{name} has no parameter {n_clusters_param!r}. select_k needs a clusterer "
+            "whose number of clusters is a parameter, and sets it through the one named by "
+            f"n_clusters_param: pass that name{hint}. {name}'s parameters are "
+            f"{sorted(params)}."
+        )
+    if sample_weight is not None and not has_fit_parameter(clusterer, "sample_weight"):
+        raise ValueError(
+            f"sample_weight was given but {name}.fit takes no sample_weight; "
+            "leave it out or use a clusterer that accepts it (e.g. LossKMeans, KMeans)."
+        )
+
+
+def _labels(clusterer, features, fit_params):
+    """Cluster labels of the fitted ``clusterer`` on ``features``: ``labels_``, else
+    ``predict(features)`` (e.g. GaussianMixture), else ``fit_predict`` (which refits)."""
+    labels = getattr(clusterer, "labels_", None)
+    if labels is None and hasattr(clusterer, "predict"):
+        labels = clusterer.predict(features)
+    if labels is None and hasattr(clusterer, "fit_predict"):
+        labels = clusterer.fit_predict(features, **fit_params)
+    if labels is None:
+        raise ValueError(
+            f"{type(clusterer).__name__} gives no cluster labels: select_k needs a "
+            "clusterer that sets labels_ in fit, or has predict or fit_predict."
+        )
+    return np.asarray(labels)
+
+
 def _fit_one(clusterer, features, k, n_clusters_param, sample_weight, metric, sample_size, seed):
-    clusterer = clone(clusterer).set_params(**{n_clusters_param: k})
+    # a plain int: an np.int64 would show in the estimator's repr and break
+    # json.dumps(get_params())
+    clusterer = clone(clusterer).set_params(**{n_clusters_param: int(k)})
     fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
     clusterer.fit(features, **fit_params)
-    if hasattr(clusterer, "inertia_"):
-        objective = float(clusterer.inertia_)
-    else:
-        objective = -float(clusterer.score(features))
-    labels = np.asarray(clusterer.labels_)
+    labels = _labels(clusterer, features, fit_params)
+    # The objective is inertia_, a total cost to be minimised (the k-means family:
+    # LossKMeans, KMeans, MiniBatchKMeans, BisectingKMeans). Other clusterers get
+    # NaN, hence no elbow: their score, when they have one, is no such cost (for
+    # GaussianMixture, the mean log-likelihood per sample).
+    inertia = getattr(clusterer, "inertia_", None)
+    objective = np.nan if inertia is None else float(inertia)
     # NaN where an index is undefined: one cluster, n clusters, or (silhouette) a
     # random subsample of sample_size samples that holds a single cluster.
     silhouette = _validity_index(
@@ -369,9 +419,26 @@ def select_k(
     clusterer sees. The best k is then reported per criterion:
 
     * ``"elbow"``: the elbow of the objective curve by the maximum distance to
-      the chord (see :func:`elbow_index`); needs at least three k values;
+      the chord (see :func:`elbow_index`); needs at least three k values, and an
+      objective at every k;
     * ``"silhouette"`` and ``"calinski_harabasz"``: the k of the largest value;
     * ``"davies_bouldin"``: the k of the smallest value.
+
+    Any scikit-learn clusterer with a parameter for the number of clusters
+    works (``n_clusters_param``). Its labels are its ``labels_`` after ``fit``,
+    else ``predict`` on the features (e.g.
+    :class:`~sklearn.mixture.GaussianMixture`), else ``fit_predict``. The
+    objective is its ``inertia_``, the total cost that the k-means family
+    (:class:`~robustkmeans.LossKMeans`, :class:`~sklearn.cluster.KMeans`,
+    :class:`~sklearn.cluster.MiniBatchKMeans`,
+    :class:`~sklearn.cluster.BisectingKMeans`) minimises. A clusterer without
+    ``inertia_`` (GaussianMixture, AgglomerativeClustering...) gets a NaN
+    objective, hence no elbow (``best_k["elbow"]`` is ``None``); the three
+    indices are computed as for any clusterer. Its ``score``, if any, is not
+    used: it is no total cost (GaussianMixture's is the mean log-likelihood per
+    sample, greater is better), and an elbow found on it would not mean what
+    the elbow of ``inertia_`` means. For a GaussianMixture, compare
+    ``est.bic(features)`` over ``result.estimators`` instead.
 
     A clusterer's ``"auto"`` scales (``delta``, ``sigma``, ``epsilon`` of
     :class:`~robustkmeans.LossKMeans`) are resolved once, at the middle k of
@@ -409,7 +476,8 @@ def select_k(
         ``random_state`` when that parameter exists and is ``None``, so the whole
         search is reproducible.
     n_clusters_param : str, default="n_clusters"
-        Name of the clusterer's parameter for the number of clusters.
+        Name of the clusterer's parameter for the number of clusters, e.g.
+        ``"n_components"`` for GaussianMixture. It is set to a plain ``int``.
     return_estimators : bool, default=True
         Keep the fitted estimator for each k in the result.
     progress : bool, default=False
@@ -421,6 +489,15 @@ def select_k(
     result : SelectKResult
         Curves per k, the best k per criterion and optionally the fitted
         estimators.
+
+    Raises
+    ------
+    ValueError
+        Before any fit, when ``k_range`` is empty, fractional or outside
+        [1, n_samples], when the clusterer has no parameter ``n_clusters_param``,
+        or when ``sample_weight`` is given to a clusterer whose ``fit`` takes
+        none; after a fit, when the clusterer gives no labels (no ``labels_``,
+        ``predict`` or ``fit_predict``).
 
     See Also
     --------
@@ -436,6 +513,14 @@ def select_k(
     >>> result = select_k(KMeans(n_init=3), X, range(1, 8), random_state=0)
     >>> result.best_k["elbow"], result.best_k["silhouette"]
     (3, 3)
+
+    A Gaussian mixture has no ``inertia_``, so no objective and no elbow:
+
+    >>> from sklearn.mixture import GaussianMixture
+    >>> result = select_k(GaussianMixture(), X, range(2, 6), random_state=0,
+    ...                   n_clusters_param="n_components")
+    >>> result.best_k["elbow"], result.best_k["silhouette"]
+    (None, 3)
     """
     k_range = list(k_range)
     bad = [k for k in k_range if isinstance(k, bool) or not float(k).is_integer()]
@@ -461,10 +546,10 @@ def select_k(
     if isinstance(estimator, Pipeline):
         prefix = clone(estimator)[:-1] if len(estimator) > 1 else None
         name, clusterer = estimator.steps[-1]
-        features = prefix.fit_transform(X) if prefix is not None else X
     else:
         prefix, name, clusterer = None, None, estimator
-        features = X
+    _check_clusterer(clusterer, n_clusters_param, sample_weight)  # before any features
+    features = prefix.fit_transform(X) if prefix is not None else X
     features = _as_features(features)
     if random_state is not None and clusterer.get_params().get("random_state", 0) is None:
         clusterer = clone(clusterer).set_params(random_state=rng.randint(np.iinfo(np.int32).max))

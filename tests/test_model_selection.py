@@ -223,3 +223,112 @@ def test_select_k_resolves_auto_scales_once(blobs4):
     # numbers given stay as they are
     fixed = select_k(LossKMeans(loss="huber", delta=0.5, random_state=0), X, [2, 3])
     assert fixed.params == {} and {est.delta_ for est in fixed.estimators} == {0.5}
+
+
+# ------------------------------------------------------------ clusterers outside k-means
+
+
+def test_select_k_with_gaussian_mixture_uses_predict_and_has_no_objective(blobs4):
+    # GaussianMixture has no labels_ (labels come from predict) and no inertia_; its
+    # score is a mean log-likelihood, not a total cost, so there is no objective
+    # and no elbow, while the three indices are computed as for any clusterer
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = blobs4
+    result = select_k(
+        GaussianMixture(), X, range(2, 7), n_clusters_param="n_components", random_state=0
+    )
+    assert np.all(np.isnan(result.objective))
+    assert result.best_k["elbow"] is None and result.elbow_k is None
+    assert result.to_dict()["objective"] == [None] * 5
+    assert result.best_k["silhouette"] == 4 and result.best_k["calinski_harabasz"] == 4
+    for k, estimator, silhouette in zip(
+        result.k_values, result.estimators, result.silhouette, strict=True
+    ):
+        assert estimator.n_components == k
+        assert silhouette == pytest.approx(silhouette_score(X, estimator.predict(X)))
+
+
+def test_select_k_with_agglomerative_clustering_uses_labels_without_objective(blobs4):
+    from sklearn.cluster import AgglomerativeClustering
+
+    X, _ = blobs4
+    result = select_k(AgglomerativeClustering(), X, range(2, 7))
+    assert np.all(np.isnan(result.objective)) and result.best_k["elbow"] is None
+    assert result.best_k["silhouette"] == 4
+    for estimator, silhouette in zip(result.estimators, result.silhouette, strict=True):
+        assert silhouette == pytest.approx(silhouette_score(X, estimator.labels_))
+
+
+class _FitPredictOnly(BaseEstimator):
+    """Labels only through fit_predict; a score that is no cost (must not be used)."""
+
+    def __init__(self, n_clusters=2):
+        self.n_clusters = n_clusters
+
+    def fit(self, X, y=None):
+        self.order_ = np.argsort(np.asarray(X)[:, 0])
+        return self
+
+    def fit_predict(self, X, y=None):
+        self.fit(X)
+        labels = np.empty(len(X), dtype=int)
+        labels[self.order_] = np.arange(len(X)) * self.n_clusters // len(X)
+        return labels
+
+    def score(self, X, y=None):
+        return 123.0
+
+
+class _NoLabels(BaseEstimator):
+    """Fits, but gives labels neither as labels_ nor through predict or fit_predict."""
+
+    def __init__(self, n_clusters=2):
+        self.n_clusters = n_clusters
+
+    def fit(self, X, y=None):
+        return self
+
+
+def test_select_k_takes_labels_from_fit_predict_and_ignores_score(blobs4):
+    X, _ = blobs4
+    result = select_k(_FitPredictOnly(), X, [2, 3, 4])
+    assert np.all(np.isnan(result.objective)) and result.best_k["elbow"] is None
+    labels = _FitPredictOnly(3).fit_predict(X)
+    assert result.silhouette[1] == pytest.approx(silhouette_score(X, labels))
+
+
+def test_select_k_says_what_a_clusterer_without_labels_lacks(blobs4):
+    X, _ = blobs4
+    with pytest.raises(ValueError, match="_NoLabels gives no cluster labels.*labels_"):
+        select_k(_NoLabels(), X, [2, 3])
+
+
+def test_select_k_rejects_clusterers_it_cannot_use_before_any_fit(blobs4):
+    from sklearn.cluster import DBSCAN, AgglomerativeClustering
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = blobs4
+    _CountingScaler.n_fits = 0
+    with pytest.raises(ValueError, match=r"no parameter 'n_clusters'.*n_clusters_param"):
+        select_k(Pipeline([("center", _CountingScaler()), ("c", DBSCAN())]), X, [2, 3])
+    assert _CountingScaler.n_fits == 0  # nothing was computed before the error
+    with pytest.raises(ValueError, match=r"n_clusters_param='n_components'"):
+        select_k(GaussianMixture(), X, [2, 3])
+    with pytest.raises(ValueError, match="takes no sample_weight"):
+        select_k(AgglomerativeClustering(), X, [2, 3], sample_weight=np.ones(len(X)))
+    with pytest.raises(ValueError, match="needs a scikit-learn clusterer"):
+        select_k(object(), X, [2, 3])
+
+
+def test_select_k_sets_n_clusters_as_a_plain_int(blobs4):
+    import json
+
+    X, _ = blobs4
+    for estimator in (LossKMeans(n_init=1), Pipeline([("c", LossKMeans(n_init=1))])):
+        result = select_k(estimator, X, np.array([2, 3]), random_state=0)
+        for fitted in result.estimators:
+            clusterer = fitted[-1] if isinstance(fitted, Pipeline) else fitted
+            assert type(clusterer.n_clusters) is int
+            assert "np.int64" not in repr(fitted)
+            json.dumps(clusterer.get_params())
