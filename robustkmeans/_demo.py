@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import os
 import tempfile
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._images import as_image_list
 
 __all__ = [
     "DEMO_CLASSES",
@@ -194,6 +199,21 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
     return Bunch(filenames=filenames, target=np.array(target), target_names=target_names)
 
 
+#: Largest ``bins`` of :class:`ColorHistogramFeaturizer`: 64 ** 3 = 262,144 features
+#: per image, already far more than the pixels of a 64 x 64 thumbnail can fill.
+MAX_HISTOGRAM_BINS = 64
+
+
+def _as_images(X) -> list:
+    """``X`` as a list of images (see :func:`robustkmeans._images.as_image_list`),
+    with errors that name this featurizer."""
+    try:
+        return as_image_list(X)
+    except (TypeError, ValueError) as exc:
+        message = str(exc).replace("VGG16Featurizer", "ColorHistogramFeaturizer")
+        raise type(exc)(message) from None
+
+
 class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
     """Joint RGB colour histogram of each image: a cheap feature without a network.
 
@@ -206,46 +226,79 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     bins : int, default=8
-        Bins per colour channel (``bins ** 3`` features).
+        Bins per colour channel, from 1 to 64 (``bins ** 3`` features: 512 for
+        8, 262,144 for 64; a 64-pixel thumbnail has only 4,096 pixels to fill
+        them).
     image_size : int, default=64
-        Images are resized to this side before counting, to bound the cost.
+        Images are shrunk (keeping their aspect ratio) to at most this side
+        before counting, to bound the cost; at least 1.
     on_error : {"raise", "nan"}, default="raise"
         ``"raise"``: an image that cannot be read raises a ValueError naming
         it. ``"nan"``: its row is all NaN (one row per input is kept).
 
+    Attributes
+    ----------
+    n_features_out_ : int
+        Number of output columns, ``bins ** 3``.
+
     See Also
     --------
     robustkmeans.VGG16Featurizer : Features that see content, not only colour.
+
+    Notes
+    -----
+    Column ``r * bins**2 + g * bins + b`` counts the pixels whose red, green and
+    blue values fall in bins ``r``, ``g`` and ``b`` (value ``v`` is in bin
+    ``v * bins // 256``); :meth:`get_feature_names_out` names it
+    ``colorhist_r{r}_g{g}_b{b}``. The inputs are images, not feature vectors,
+    so there is no ``n_features_in_``; ``set_output(transform="pandas")`` gives
+    a DataFrame with these column names, also inside a Pipeline.
 
     Examples
     --------
     >>> import numpy as np
     >>> from robustkmeans._demo import ColorHistogramFeaturizer
     >>> images = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
-    >>> features = ColorHistogramFeaturizer(bins=2).fit_transform(images)
+    >>> featurizer = ColorHistogramFeaturizer(bins=2)
+    >>> features = featurizer.fit_transform(images)
     >>> features.shape, features.sum(axis=1).round(3).tolist()
     ((2, 8), [1.0, 1.0])
+    >>> featurizer.get_feature_names_out()[[0, 1, 7]].tolist()
+    ['colorhist_r0_g0_b0', 'colorhist_r0_g0_b1', 'colorhist_r1_g1_b1']
     """
+
+    _parameter_constraints: dict = {
+        "bins": [Interval(Integral, 1, MAX_HISTOGRAM_BINS, closed="both")],
+        "image_size": [Interval(Integral, 1, None, closed="left")],
+        "on_error": [StrOptions({"raise", "nan"})],
+    }
 
     def __init__(self, bins: int = 8, image_size: int = 64, on_error: str = "raise"):
         self.bins = bins
         self.image_size = image_size
         self.on_error = on_error
 
-    def fit(self, X, y=None):
-        """Do nothing (stateless); return self.
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Validate the parameters (nothing is learnt); return self.
 
         Parameters
         ----------
-        X : sequence of images
-            Ignored.
+        X : sequence of images, optional
+            Only its form is checked (as in :meth:`transform`); the images are
+            not read.
         y : None
             Ignored.
 
         Returns
         -------
         self : ColorHistogramFeaturizer
-            The featurizer.
+            The fitted featurizer.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is invalid, e.g. ``bins`` outside [1, 64].
 
         See Also
         --------
@@ -254,10 +307,12 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         Examples
         --------
         >>> from robustkmeans._demo import ColorHistogramFeaturizer
-        >>> ColorHistogramFeaturizer(bins=4).fit([]).n_features_out_
+        >>> ColorHistogramFeaturizer(bins=4).fit().n_features_out_
         64
         """
-        self.n_features_out_ = self.bins**3
+        if X is not None:
+            _as_images(X)  # the form of X only; images are read in transform
+        self.n_features_out_ = int(self.bins) ** 3
         return self
 
     def transform(self, X):
@@ -265,17 +320,21 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of paths, PIL images or uint8 arrays
-            The images.
+        X : sequence of images or ndarray
+            File paths, PIL images or uint8 arrays (H, W) or (H, W, 3) (also
+            (H, W, 4) RGBA and uint16), or one uint8 array of shape
+            (N, H, W, 3) or (N, H, W), as :class:`~robustkmeans.VGG16Featurizer`
+            takes them.
 
         Returns
         -------
         features : ndarray of shape (n_images, bins ** 3)
-            Rows of unit Euclidean norm, float32.
+            Rows of unit Euclidean norm, float32 (all NaN for unreadable images
+            with ``on_error="nan"``).
 
         See Also
         --------
-        fit : Stateless.
+        fit : Validates the parameters.
 
         Examples
         --------
@@ -289,20 +348,59 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         """
         from .plotting import _thumbnail
 
-        if self.on_error not in ("raise", "nan"):
-            raise ValueError(f"on_error must be 'raise' or 'nan', got {self.on_error!r}.")
+        check_is_fitted(self, "n_features_out_")
+        images = _as_images(X)
+        bins = int(self.bins)
+        n_features = bins**3
         rows = []
-        for i, image in enumerate(X):
+        for i, image in enumerate(images):
             try:
                 thumbnail = _thumbnail(image, self.image_size)
             except (OSError, ValueError) as exc:
                 if self.on_error == "raise":
                     name = image if isinstance(image, str | os.PathLike) else f"image {i}"
                     raise ValueError(f"Cannot read {os.fspath(name)!r}: {exc}") from exc
-                rows.append(np.full(self.bins**3, np.nan))
+                rows.append(np.full(n_features, np.nan))
                 continue
             pixels = thumbnail.reshape(-1, 3).astype(np.int64)
-            index = (pixels * self.bins // 256) @ np.array([self.bins**2, self.bins, 1])
-            counts = np.bincount(index, minlength=self.bins**3).astype(np.float64)
+            index = (pixels * bins // 256) @ np.array([bins**2, bins, 1])
+            counts = np.bincount(index, minlength=n_features).astype(np.float64)
             rows.append(np.sqrt(counts / counts.sum()))
-        return np.asarray(rows, dtype=np.float32).reshape(len(rows), self.bins**3)
+        return np.asarray(rows, dtype=np.float32).reshape(len(rows), n_features)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns, ``colorhist_r{r}_g{g}_b{b}``.
+
+        Column ``r * bins**2 + g * bins + b`` holds the bin of red ``r``, green
+        ``g`` and blue ``b``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; images have no input feature names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``bins ** 3`` names.
+
+        Examples
+        --------
+        >>> from robustkmeans._demo import ColorHistogramFeaturizer
+        >>> ColorHistogramFeaturizer(bins=2).fit().get_feature_names_out()[:3].tolist()
+        ['colorhist_r0_g0_b0', 'colorhist_r0_g0_b1', 'colorhist_r0_g1_b0']
+        """
+        check_is_fitted(self, "n_features_out_")
+        bins = range(int(self.bins))
+        names = [f"colorhist_r{r}_g{g}_b{b}" for r in bins for g in bins for b in bins]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Inputs are images (paths, PIL images, uint8 arrays), not a numeric matrix.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,214 @@
+"""ColorHistogramFeaturizer as a scikit-learn transformer (the demo's featurizer).
+
+Like VGG16Featurizer (see ``tests/test_vgg16_common.py``), it takes images, not a
+2-D numeric matrix, and declares it with ``input_tags.two_d_array=False``:
+``parametrize_with_checks`` runs only the checks that need no data, and
+``test_every_sklearn_check_passes_or_rejects_2d`` runs the others anyway, each
+passing or failing only because the featurizer refused the numeric matrix with
+its own clear error. The other tests check on images what matters: parameter
+validation, feature names, ``set_output`` in a Pipeline, and the histogram
+itself against an independent computation.
+"""
+
+import pickle
+import warnings
+from functools import partial
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError, SkipTestWarning
+from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from robustkmeans import LossKMeans
+from robustkmeans._demo import ColorHistogramFeaturizer
+
+ESTIMATORS = [ColorHistogramFeaturizer(), ColorHistogramFeaturizer(bins=3, image_size=16)]
+IDS = ["default", "bins3"]
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SkipTestWarning)  # two_d_array=False skips most
+    _sklearn_checks = parametrize_with_checks(ESTIMATORS)
+
+
+@_sklearn_checks
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+_REJECTION_MESSAGES = (
+    "ColorHistogramFeaturizer takes images",
+    "X must be a sequence of images",
+    "pass a 1-D sequence of images",
+)
+
+
+def _rejects_non_images(exc: BaseException) -> bool:
+    """True when exc (or what caused it) is the featurizer refusing a numeric matrix."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (TypeError, ValueError)) and any(
+            m in str(exc) for m in _REJECTION_MESSAGES
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _check_name(check):
+    return check.func.__name__ if isinstance(check, partial) else check.__name__
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_every_sklearn_check_passes_or_rejects_2d(estimator):
+    if not hasattr(estimator_checks, "_yield_api_checks"):  # pragma: no cover
+        pytest.skip("this scikit-learn has no _yield_api_checks")
+    outcomes = {}
+    generators = [
+        estimator_checks._yield_api_checks,
+        estimator_checks._yield_checks,
+        estimator_checks._yield_transformer_checks,
+    ]
+    for check in (c for generator in generators for c in generator(estimator)):
+        name = _check_name(check)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                check(type(estimator).__name__, clone(estimator))
+            outcomes.setdefault(name, "passed")
+        except estimator_checks.SkipTest:
+            outcomes.setdefault(name, "skipped")
+        except Exception as exc:
+            if not _rejects_non_images(exc):
+                raise AssertionError(f"{name} failed for another reason: {exc!r}") from exc
+            outcomes[name] = "rejected 2-D numeric input"
+    passed = {n for n, o in outcomes.items() if o == "passed"}
+    assert {
+        "check_estimator_repr",
+        "check_no_attributes_set_in_init",
+        "check_estimators_unfitted",
+        "check_do_not_raise_errors_in_init_or_set_params",
+        "check_mixin_order",
+        "check_transformers_unfitted",
+    } <= passed
+    assert len(outcomes) > 20
+
+
+def test_tags_declare_image_input():
+    tags = ColorHistogramFeaturizer().__sklearn_tags__()
+    assert tags.input_tags.two_d_array is False
+    assert tags.input_tags.string is True  # file paths
+    assert tags.input_tags.three_d_array is True  # (N, H, W) grayscale batches
+    assert tags.requires_fit is True
+    assert tags.transformer_tags.preserves_dtype == []  # always float32 out
+
+
+# ----------------------------------------------------------------------------- on images
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.RandomState(0)
+    return rng.randint(0, 256, size=(6, 20, 30, 3), dtype=np.uint8)
+
+
+def _reference_histograms(images, bins):
+    """The square-rooted joint RGB histogram, computed independently (histogramdd)."""
+    rows = []
+    for image in images:
+        pixels = np.asarray(image).reshape(-1, 3)
+        edges = [np.arange(bins + 1) * 256 / bins] * 3
+        counts, _ = np.histogramdd(pixels, bins=edges)
+        rows.append(np.sqrt(counts.ravel() / pixels.shape[0]))
+    return np.asarray(rows, dtype=np.float32)
+
+
+@pytest.mark.parametrize("bins", [1, 2, 3, 8, 64])
+def test_histograms_match_an_independent_computation(images, bins):
+    # image_size above the image side: no resizing, so histogramdd sees the same pixels
+    features = ColorHistogramFeaturizer(bins=bins, image_size=64).fit_transform(images)
+    assert features.shape == (6, bins**3) and features.dtype == np.float32
+    np.testing.assert_allclose(features, _reference_histograms(images, bins), rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1, rtol=1e-6)
+
+
+def test_feature_names_follow_the_histogram_layout():
+    image = np.empty((4, 4, 3), np.uint8)
+    image[...] = (200, 10, 130)  # bins of 64 values: red 3, green 0, blue 2
+    featurizer = ColorHistogramFeaturizer(bins=4)
+    features = featurizer.fit_transform([image])
+    names = featurizer.get_feature_names_out()
+    assert len(names) == 64 == featurizer.n_features_out_ and names.dtype == object
+    assert names[features[0].argmax()] == "colorhist_r3_g0_b2"
+    assert names[0] == "colorhist_r0_g0_b0" and names[1] == "colorhist_r0_g0_b1"
+    assert names[4] == "colorhist_r0_g1_b0" and names[16] == "colorhist_r1_g0_b0"
+    assert len(set(names)) == 64
+
+
+def test_set_output_pandas_in_a_pipeline(images):
+    pd = pytest.importorskip("pandas")
+    make = lambda: Pipeline(  # noqa: E731
+        [("f", ColorHistogramFeaturizer(bins=2)), ("c", LossKMeans(2, random_state=0))]
+    )
+    pipe = make().set_output(transform="pandas").fit(images)
+    frame = pipe[:-1].transform(images)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == list(pipe[0].get_feature_names_out())
+    assert list(pipe[-1].feature_names_in_) == list(frame.columns)
+    plain = make().fit(images)
+    np.testing.assert_array_equal(frame.to_numpy(), plain[:-1].transform(images))
+    np.testing.assert_array_equal(pipe.predict(images), plain.predict(images))
+    alone = ColorHistogramFeaturizer(bins=2).set_output(transform="pandas")
+    assert list(alone.fit_transform(images).columns)[-1] == "colorhist_r1_g1_b1"
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"bins": 0}, r"'bins' parameter.*range \[1, 64\]. Got 0"),
+        ({"bins": 300}, r"'bins' parameter.*range \[1, 64\]. Got 300"),
+        ({"bins": 2.5}, r"'bins' parameter.*an int"),
+        ({"image_size": 0}, r"'image_size' parameter.*range \[1, inf\)"),
+        ({"on_error": "skip"}, r"'on_error' parameter.*\{.*'nan'.*\}"),
+    ],
+)
+def test_invalid_parameters_are_rejected_in_fit(images, params, match):
+    featurizer = ColorHistogramFeaturizer(**params)  # __init__ validates nothing
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit(images)
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit_transform(images)
+
+
+def test_transform_needs_fit_and_images(images):
+    with pytest.raises(NotFittedError):
+        ColorHistogramFeaturizer().transform(images)
+    with pytest.raises(NotFittedError):
+        ColorHistogramFeaturizer().get_feature_names_out()
+    featurizer = ColorHistogramFeaturizer().fit()
+    with pytest.raises(ValueError, match="ColorHistogramFeaturizer takes images.*2-D"):
+        featurizer.transform(np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="ColorHistogramFeaturizer takes images"):
+        ColorHistogramFeaturizer().fit(np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="a single colour image"):
+        featurizer.transform(images[0])
+    with pytest.raises(TypeError, match=r"Wrap it in a list"):
+        featurizer.transform("photo.png")
+
+
+def test_fit_returns_self_keeps_params_and_pickles(images, tmp_path):
+    featurizer = ColorHistogramFeaturizer(bins=3, on_error="nan")
+    params = featurizer.get_params()
+    assert featurizer.fit(images) is featurizer
+    assert featurizer.get_params() == params
+    assert featurizer.n_features_out_ == 27
+    missing = str(tmp_path / "missing.png")
+    features = featurizer.transform([*images[:2], missing])
+    assert np.isnan(features[2]).all() and np.isfinite(features[:2]).all()
+    restored = pickle.loads(pickle.dumps(featurizer))
+    np.testing.assert_array_equal(restored.transform([*images[:2], missing]), features, strict=True)
+    with pytest.raises(ValueError, match="missing.png"):
+        clone(featurizer).set_params(on_error="raise").fit_transform([missing])
