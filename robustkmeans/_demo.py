@@ -207,11 +207,7 @@ MAX_HISTOGRAM_BINS = 64
 def _as_images(X) -> list:
     """``X`` as a list of images (see :func:`robustkmeans._images.as_image_list`),
     with errors that name this featurizer."""
-    try:
-        return as_image_list(X)
-    except (TypeError, ValueError) as exc:
-        message = str(exc).replace("VGG16Featurizer", "ColorHistogramFeaturizer")
-        raise type(exc)(message) from None
+    return as_image_list(X, name="ColorHistogramFeaturizer")
 
 
 class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):

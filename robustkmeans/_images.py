@@ -102,7 +102,7 @@ def _is_pil_image(obj) -> bool:
     return isinstance(obj, Image.Image)
 
 
-def as_image_list(X) -> list:
+def as_image_list(X, name: str = "VGG16Featurizer") -> list:
     """Turn the ``X`` given to ``transform`` into a list of single images.
 
     Parameters
@@ -114,6 +114,8 @@ def as_image_list(X) -> list:
         (an (N, 1) object or string array, or a one-column pandas DataFrame, as
         :class:`~sklearn.compose.ColumnTransformer` passes it); or one uint8
         array of shape (N, H, W, 3), (N, H, W, 4) or (N, H, W) holding N images.
+    name : str, default="VGG16Featurizer"
+        The featurizer named in the error messages.
 
     Returns
     -------
@@ -138,7 +140,7 @@ def as_image_list(X) -> list:
         )
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
-            "X is a sparse matrix; VGG16Featurizer takes images: a sequence of file paths, "
+            f"X is a sparse matrix; {name} takes images: a sequence of file paths, "
             "PIL images or uint8 arrays."
         )
     if hasattr(X, "iloc") and hasattr(X, "to_numpy"):  # pandas Series or DataFrame
@@ -176,7 +178,7 @@ def as_image_list(X) -> list:
         else:
             hint = " A 2-D (n_samples, n_features) matrix is not an image batch." * (X.ndim == 2)
             raise ValueError(
-                f"X is a {X.dtype} array of shape {X.shape}; VGG16Featurizer takes images: "
+                f"X is a {X.dtype} array of shape {X.shape}; {name} takes images: "
                 "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
                 f"uint8 array of shape (N, H, W, 3) or (N, H, W).{hint}"
             )
