@@ -386,11 +386,22 @@ class KSelectionDisplay:
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
         k_values = np.asarray(self.k_values)
+        # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
+        has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
-            k_values, self.objective, "o-", color="C0", label="objective (total cost)"
+            k_values,
+            self.objective,
+            "o-",
+            color="C0",
+            label="objective (total cost)" if has_objective else "no objective (no inertia_)",
         )
         ax.set_xlabel("number of clusters k")
-        ax.set_ylabel("objective (total cost under the loss)", color="C0")
+        ax.set_ylabel(
+            "objective (total cost under the loss)"
+            if has_objective
+            else "no objective: the clusterer has no inertia_",
+            color="C0",
+        )
         ax.set_xticks(k_values)
         handles = [self.line_objective_]
         if self.elbow_k is not None:

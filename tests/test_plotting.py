@@ -86,6 +86,22 @@ def test_k_selection_display(blobs):
     assert disp.ax_ is ax and disp.result_.best_k["silhouette"] == 3
 
 
+def test_k_selection_display_says_when_there_is_no_objective(blobs):
+    # select_k gives a clusterer without inertia_ (a Gaussian mixture) a NaN
+    # objective: the panel says so instead of drawing an empty, unexplained curve
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = blobs
+    result = select_k(
+        GaussianMixture(random_state=0), X, [2, 3, 4], n_clusters_param="n_components"
+    )
+    disp = KSelectionDisplay.from_result(result)
+    assert disp.ax_.get_ylabel().startswith("no objective")
+    legend = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert "no objective (no inertia_)" in legend and "best silhouette: k=3" in legend
+    _rendered(disp.figure_)
+
+
 def test_silhouette_display(blobs):
     X, _ = blobs
     km = LossKMeans(3, loss="absolute", random_state=0).fit(X)
