@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -349,19 +350,31 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         bins = int(self.bins)
         n_features = bins**3
         rows = []
+        failures = []
         for i, image in enumerate(images):
             try:
                 thumbnail = _thumbnail(image, self.image_size)
             except (OSError, ValueError) as exc:
+                name = image if isinstance(image, str | os.PathLike) else f"image {i}"
                 if self.on_error == "raise":
-                    name = image if isinstance(image, str | os.PathLike) else f"image {i}"
                     raise ValueError(f"Cannot read {os.fspath(name)!r}: {exc}") from exc
+                failures.append(f"{os.fspath(name)!r}: {exc}")
                 rows.append(np.full(n_features, np.nan))
                 continue
             pixels = thumbnail.reshape(-1, 3).astype(np.int64)
             index = (pixels * bins // 256) @ np.array([bins**2, bins, 1])
             counts = np.bincount(index, minlength=n_features).astype(np.float64)
             rows.append(np.sqrt(counts / counts.sum()))
+        if failures:
+            # as VGG16Featurizer says it
+            shown = "; ".join(failures[:5])
+            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+            warnings.warn(
+                f"{len(failures)} of {len(images)} images could not be read; their rows "
+                f"are NaN: {shown}{more}",
+                UserWarning,
+                stacklevel=2,
+            )
         return np.asarray(rows, dtype=np.float32).reshape(len(rows), n_features)
 
     def get_feature_names_out(self, input_features=None):
