@@ -401,10 +401,18 @@ class CorrentropyLoss(_Loss):
         return np.exp(-d2 / (2 * self.scale**2))
 
     def mm_terms(self, d2, w):
-        # one exponential for both: cost = -expm1(-t) (accurate for small t),
-        # weight = exp(-t) = 1 + expm1(-t)
-        em1 = np.expm1(d2 * (-0.5 / self.scale**2))
-        return -float(w @ em1), w * (em1 + 1)
+        # one exponential for both where it can: cost = -expm1(-t) (accurate for
+        # small t), weight = exp(-t) = 1 + expm1(-t), which is accurate only while
+        # the weight is not small (1 + expm1(-t) is exactly 0 beyond t = 37, where
+        # exp(-t) is still 1e-16; a cluster whose samples all lie that far from the
+        # start would get no step at all): exp(-t) itself there
+        t = d2 * (0.5 / self.scale**2)
+        em1 = np.expm1(-t)
+        weight = em1 + 1
+        small = weight < 0.5
+        if small.any():
+            weight[small] = np.exp(-t[small])
+        return -float(w @ em1), w * weight
 
     def d_cost_d_sq(self, d2):
         return self.mm_weight(d2) / (2 * self.scale**2)

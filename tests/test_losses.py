@@ -411,3 +411,13 @@ def test_weighted_median_ignores_rows_of_zero_weight(seed):
     np.testing.assert_array_equal(weighted_median(X, w), np.median(X[w > 0], axis=0))
     w2 = np.where(w > 0, 2.5, 0.0)
     np.testing.assert_array_equal(weighted_median(X, w2), np.median(X[w > 0], axis=0))
+
+
+def test_correntropy_center_moves_from_a_start_far_from_every_sample():
+    # every sample 10 sigma or more from the start: exp(-t) is tiny but positive,
+    # and the step must still be taken (1 + expm1(-t) rounds to 0 there)
+    X = np.array([[0.0], [1.0], [20.0]])
+    loss = get_loss("correntropy", 1.0)
+    center = loss.center(X, np.ones(3), init=np.array([10.0]))
+    assert center[0] == pytest.approx(0.5, abs=1e-6)
+    assert loss.objective(X, center) < 1.3
