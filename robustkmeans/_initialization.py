@@ -53,8 +53,17 @@ def kmeans_plusplus(
 
 
 def random_init(X, n_clusters, random_state, sample_weight):
-    """``n_clusters`` distinct samples drawn with probability proportional to weight."""
-    idx = random_state.choice(
-        X.shape[0], size=n_clusters, replace=False, p=sample_weight / sample_weight.sum()
-    )
+    """``n_clusters`` distinct samples drawn with probability proportional to weight;
+    with fewer samples of positive weight than clusters, all of those, then samples
+    of weight 0 drawn uniformly (their clusters end empty: the fit warns)."""
+    p = sample_weight / sample_weight.sum()
+    n_positive = int(np.count_nonzero(p > 0))
+    if n_positive >= n_clusters:
+        idx = random_state.choice(X.shape[0], size=n_clusters, replace=False, p=p)
+    else:
+        first = random_state.choice(X.shape[0], size=n_positive, replace=False, p=p)
+        rest = np.flatnonzero(~(p > 0))
+        idx = np.concatenate(
+            [first, random_state.choice(rest, size=n_clusters - n_positive, replace=False)]
+        )
     return dense_rows(X, idx)

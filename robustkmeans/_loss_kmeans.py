@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from numbers import Integral, Real
@@ -629,7 +630,10 @@ def _macqueen(
         path.append(float(np.dot(sample_weight, costs)))
         if verbose:
             print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
-        if (n_moved == 0 or ((centers - old) ** 2).sum() <= tol) and np.all(W > 0):
+        # no sample moved: a fixed point, even with a cluster left empty (too few
+        # distinct samples of positive weight: the next pass would re-seed it on the
+        # same sample, in vain); a small shift stops only once none is empty
+        if n_moved == 0 or (((centers - old) ** 2).sum() <= tol and np.all(W > 0)):
             break
     centers = centers.astype(X.dtype)
     labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
@@ -968,9 +972,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             # consuming it: the fit's initialisation is then the same whether a scale
             # is "auto" or a number -- and unchanged by an "auto" the loss ignores,
             # so that a grid over loss and scales compares like with like
-            state = random_state.get_state()
-            pilot_state = np.random.RandomState(random_state.randint(np.iinfo(np.int32).max))
-            random_state.set_state(state)
+            # (the seed is drawn from a copy of the state: the fit's generator, maybe
+            # numpy's global one, is only read, never rewound)
+            seeder = copy.deepcopy(random_state)
+            pilot_state = np.random.RandomState(seeder.randint(np.iinfo(np.int32).max))
             mad, dist = _pilot_scales(
                 X, sample_weight, x_sq, self.n_clusters, pilot_state, n_threads
             )

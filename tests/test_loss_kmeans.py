@@ -1053,18 +1053,23 @@ def test_an_auto_scale_does_not_change_the_initialisation(loss):
     assert rs_auto.randint(1 << 30) == rs_plain.randint(1 << 30)
 
 
+@pytest.mark.parametrize("init", ["k-means++", "random"])
 @pytest.mark.parametrize("algorithm", ["lloyd", "hartigan", "macqueen"])
-def test_samples_of_weight_zero_make_no_cluster(algorithm):
+def test_samples_of_weight_zero_make_no_cluster(algorithm, init):
     # two samples carry all the weight: at most two clusters are determined by the
     # data, and a third made of zero-weight samples only is no cluster (its center
-    # would be arbitrary, yet predict would use it): KMeans' ConvergenceWarning
+    # would be arbitrary, yet predict would use it): KMeans' ConvergenceWarning.
+    # The run stops once nothing moves (MacQueen went on for max_iter passes, and
+    # init="random" could not draw 3 samples of positive weight)
     X, _ = make_blobs(n_samples=100, centers=3, random_state=0)
     w = np.zeros(100)
     w[:2] = 1
+    km = LossKMeans(3, algorithm=algorithm, init=init, random_state=0, n_init=1)
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
-        km = LossKMeans(3, algorithm=algorithm, random_state=0, n_init=1).fit(X, sample_weight=w)
+        km.fit(X, sample_weight=w)
     weights = np.bincount(km.labels_, weights=w, minlength=3)
     assert np.count_nonzero(weights) == 2
+    assert km.n_iter_ <= 5
     # relocation re-seeds an empty cluster on a sample that weighs something
     from robustkmeans._loss_kmeans import _relocate_empty
 
@@ -1107,3 +1112,14 @@ def test_auto_delta_ignores_coordinates_constant_within_clusters():
     assert 1.0 < expected < 1.6  # Huber's 1.345 for unit Gaussian noise
     for extra in (np.zeros((300, 1)), np.zeros((300, 2)), np.zeros((300, 10)), one_hot):
         assert LossKMeans(3, **kw).fit(np.c_[base, extra]).delta_ == pytest.approx(expected)
+
+
+def test_auto_scale_with_a_random_state_on_another_bit_generator():
+    # the pilot's seed comes from a copy of the generator: no legacy get_state (which
+    # warns for a RandomState on PCG64), and the generator itself is only read
+    X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
+    rs = np.random.RandomState(np.random.PCG64(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(3, loss="huber", delta="auto", n_init=1, random_state=rs).fit(X)
+    assert km.delta_ > 0
