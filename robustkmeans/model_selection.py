@@ -10,6 +10,7 @@ scored on the whole set.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -313,6 +314,18 @@ def _fixed_scales(clusterer, features, k, n_clusters_param, sample_weight):
     return {p: float(getattr(fitted, f"{p}_")) for p in auto}
 
 
+def _fit_takes_sample_weight(clusterer):
+    """Whether ``clusterer.fit`` accepts ``sample_weight``: by name, or through
+    ``**kwargs`` (a wrapper passing it on)."""
+    if has_fit_parameter(clusterer, "sample_weight"):
+        return True
+    try:
+        parameters = inspect.signature(clusterer.fit).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let fit decide
+        return True
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def _check_clusterer(clusterer, n_clusters_param, sample_weight):
     """Raise a ValueError, before any fit, when ``select_k`` cannot work with ``clusterer``."""
     name = type(clusterer).__name__
@@ -334,7 +347,7 @@ def _check_clusterer(clusterer, n_clusters_param, sample_weight):
             f"n_clusters_param: pass that name{hint}. {name}'s parameters are "
             f"{sorted(params)}."
         )
-    if sample_weight is not None and not has_fit_parameter(clusterer, "sample_weight"):
+    if sample_weight is not None and not _fit_takes_sample_weight(clusterer):
         raise ValueError(
             f"sample_weight was given but {name}.fit takes no sample_weight; "
             "leave it out or use a clusterer that accepts it (e.g. LossKMeans, KMeans)."

@@ -332,3 +332,24 @@ def test_select_k_sets_n_clusters_as_a_plain_int(blobs4):
             assert type(clusterer.n_clusters) is int
             assert "np.int64" not in repr(fitted)
             json.dumps(clusterer.get_params())
+
+
+def test_select_k_passes_weights_to_a_fit_taking_keyword_arguments():
+    # a wrapper whose fit takes **kwargs and passes them on accepts sample_weight
+    from sklearn.base import BaseEstimator, ClusterMixin
+
+    class Wrapper(ClusterMixin, BaseEstimator):
+        def __init__(self, n_clusters=2):
+            self.n_clusters = n_clusters
+
+        def fit(self, X, y=None, **fit_params):
+            model = LossKMeans(self.n_clusters, n_init=1, random_state=0)
+            model.fit(X, **fit_params)
+            self.labels_, self.inertia_ = model.labels_, model.inertia_
+            return self
+
+    X, _ = make_blobs(n_samples=90, centers=3, random_state=0)
+    w = np.random.default_rng(0).uniform(0.5, 2, 90)
+    result = select_k(Wrapper(), X, [2, 3, 4], sample_weight=w, random_state=0)
+    expected = LossKMeans(3, n_init=1, random_state=0).fit(X, sample_weight=w).inertia_
+    assert result.objective[1] == pytest.approx(expected)
