@@ -24,7 +24,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import as_image_list
+from ._images import ImageInputMixin, as_image_list
 
 __all__ = [
     "DEMO_CLASSES",
@@ -211,7 +211,7 @@ def _as_images(X) -> list:
     return as_image_list(X, name="ColorHistogramFeaturizer")
 
 
-class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
+class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Joint RGB colour histogram of each image: a cheap feature without a network.
 
     Each image becomes the normalised histogram of its pixels over a
@@ -403,13 +403,3 @@ class ColorHistogramFeaturizer(TransformerMixin, BaseEstimator):
         bins = range(int(self.bins))
         names = [f"colorhist_r{r}_g{g}_b{b}" for r in bins for g in bins for b in bins]
         return np.asarray(names, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Inputs are images (paths, PIL images, uint8 arrays), not a numeric matrix.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
-        tags.non_deterministic = False
-        return tags

@@ -52,6 +52,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "ImageInputMixin",
     "ImageLoadError",
     "apply_orientation",
     "as_image_list",
@@ -100,6 +101,21 @@ def _import_pil():
 def _is_pil_image(obj) -> bool:
     Image = _import_pil()
     return isinstance(obj, Image.Image)
+
+
+class ImageInputMixin:
+    """scikit-learn tags of a transformer whose inputs are images (file paths, PIL
+    images, uint8 arrays), not a numeric matrix: ``VGG16Featurizer`` and
+    ``ColorHistogramFeaturizer``. Put it before ``TransformerMixin``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True  # (N, H, W) grayscale batches
+        tags.input_tags.string = True  # file paths
+        tags.transformer_tags.preserves_dtype = []  # always float32 out
+        tags.non_deterministic = False
+        return tags
 
 
 def as_image_list(X, name: str = "VGG16Featurizer") -> list:

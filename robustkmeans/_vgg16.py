@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import FeatureCache, content_digest
 from ._images import (
+    ImageInputMixin,
     ImageLoadError,
     as_image_list,
     decode_bytes,
@@ -567,7 +568,7 @@ def _extract_features(
 # --------------------------------------------------------------------------- estimator
 
 
-class VGG16Featurizer(TransformerMixin, BaseEstimator):
+class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Images in, VGG16 convolutional features out: one row per image.
 
     Each image is converted to RGB, resized to ``image_size`` x ``image_size``
@@ -1036,13 +1037,3 @@ class VGG16Featurizer(TransformerMixin, BaseEstimator):
         state.pop("_model", None)  # the torch module is rebuilt on demand, never pickled
         state.pop("_model_key", None)
         return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # Inputs are images (paths, PIL images, uint8 arrays), not a numeric matrix.
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
-        tags.non_deterministic = False
-        return tags

@@ -15,12 +15,12 @@ consistency, determinism) on images.
 
 import pickle
 import warnings
-from functools import partial
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
+from _image_checks import MUST_PASS, check_outcomes  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import NotFittedError, SkipTestWarning  # noqa: E402
 from sklearn.utils import estimator_checks  # noqa: E402
@@ -63,71 +63,14 @@ def test_tags_declare_image_input():
         list(estimator_checks._yield_all_checks(ESTIMATORS[0], legacy=True))
 
 
-_REJECTION_MESSAGES = (
-    "VGG16Featurizer takes images",
-    "X must be a sequence of images",
-    "pass a 1-D sequence of images",
-)
-
-
-def _rejects_non_images(exc: BaseException) -> bool:
-    """True when exc (or what caused it) is VGG16Featurizer refusing a numeric matrix."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (TypeError, ValueError)) and any(
-            m in str(exc) for m in _REJECTION_MESSAGES
-        ):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _all_transformer_checks(estimator):
-    generators = [
-        estimator_checks._yield_api_checks,
-        partial(estimator_checks._yield_checks),
-        estimator_checks._yield_transformer_checks,
-    ]
-    for generator in generators:
-        yield from generator(estimator)
-
-
-def _check_name(check):
-    return check.func.__name__ if isinstance(check, partial) else check.__name__
-
-
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=["pool5_avg", "pool4_flat"])
 def test_every_sklearn_check_passes_or_rejects_2d(estimator):
     if not hasattr(estimator_checks, "_yield_api_checks"):  # pragma: no cover
         pytest.skip("this scikit-learn has no _yield_api_checks")
-    outcomes = {}
-    for check in _all_transformer_checks(estimator):
-        name = _check_name(check)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                check(type(estimator).__name__, clone(estimator))
-            outcomes.setdefault(name, "passed")
-        except estimator_checks.SkipTest:
-            outcomes.setdefault(name, "skipped")
-        except Exception as exc:
-            if name in EXPECTED_FAILED_CHECKS:
-                outcomes[name] = "expected failure"
-            elif _rejects_non_images(exc):
-                outcomes[name] = "rejected 2-D numeric input"
-            else:
-                raise AssertionError(f"{name} failed for another reason: {exc!r}") from exc
+    outcomes = check_outcomes(estimator, "VGG16Featurizer", EXPECTED_FAILED_CHECKS)
     passed = {n for n, o in outcomes.items() if o == "passed"}
     # The checks that need no numeric input must really pass.
-    assert {
-        "check_estimator_repr",
-        "check_no_attributes_set_in_init",
-        "check_estimators_unfitted",
-        "check_do_not_raise_errors_in_init_or_set_params",
-        "check_mixin_order",
-        "check_transformers_unfitted",
-    } <= passed
+    assert MUST_PASS <= passed
     assert len(outcomes) > 20
 
 
