@@ -44,6 +44,10 @@ _HARTIGAN_PAIR_TRIES = 4
 _MACQUEEN_BATCH = 64
 #: size of the subsample used to estimate "auto" scales
 _PILOT_SIZE = 2000
+#: ... and at most this many values (rows x features) densified, for wide sparse
+#: data (a TF-IDF matrix of 100,000 terms would need 1.6 GB for 2000 rows), but
+#: never fewer than 10 samples per cluster
+_PILOT_VALUES = 1 << 24
 
 
 def _n_threads():
@@ -642,10 +646,18 @@ def _macqueen(
     return labels, inertia, centers, it + 1, path
 
 
+def _pilot_rows(n_positive, n_features, n_clusters):
+    """Rows of the pilot's subsample: ``_PILOT_SIZE``, fewer where they would hold
+    more than ``_PILOT_VALUES`` values, at least 10 per cluster, at most all."""
+    wide = max(_PILOT_VALUES // max(n_features, 1), 10 * n_clusters)
+    return int(min(n_positive, _PILOT_SIZE, wide))
+
+
 def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     """Residual scales for ``"auto"``: a k-medians fit (``absolute`` loss, k-means++
     seeding, 10 Lloyd iterations) on a subsample of at most ``_PILOT_SIZE`` samples
-    of positive weight, robust to the outliers the robust losses are meant for.
+    of positive weight (``_pilot_rows``: fewer for very wide data), robust to the
+    outliers the robust losses are meant for.
 
     Returns the median, over the coordinates whose residuals vary, of each
     coordinate's median absolute residual (coordinates that are constant within the
@@ -655,7 +667,9 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     weight the sample removed."""
     positive = np.flatnonzero(sample_weight > 0)
     idx = np.sort(
-        random_state.choice(positive, size=min(positive.size, _PILOT_SIZE), replace=False)
+        random_state.choice(
+            positive, size=_pilot_rows(positive.size, *X.shape[1:], n_clusters), replace=False
+        )
     )
     Xs = _kernels.dense_rows(X, idx)
     ws, xs = sample_weight[idx], x_sq[idx]
@@ -718,7 +732,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         coordinate's median absolute residual (leaving out those whose median is 0,
         such as constant or one-hot columns) in a pilot k-medians fit (``absolute``
         loss, so outliers do not inflate it) on at most 2000 samples of positive
-        weight, medians weighted by ``sample_weight``; 1.4826 MAD estimates the
+        weight (fewer for very wide data: at most 2**24 values, at least 10 samples
+        per cluster), medians weighted by ``sample_weight``; 1.4826 MAD estimates the
         noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
         under Gaussian noise. Ignored by other losses. The pilot draws from its own
         generator, seeded from ``random_state`` without consuming it: a fit with

@@ -1123,3 +1123,31 @@ def test_auto_scale_with_a_random_state_on_another_bit_generator():
         warnings.simplefilter("error")
         km = LossKMeans(3, loss="huber", delta="auto", n_init=1, random_state=rs).fit(X)
     assert km.delta_ > 0
+
+
+def test_auto_pilot_densifies_a_bounded_subsample_of_wide_sparse_data(monkeypatch):
+    # a TF-IDF-like matrix of 100,000 terms: 2000 dense rows would be 1.6 GB; the
+    # pilot takes at most 2**24 values (and at least 10 samples per cluster)
+    from robustkmeans import _kernels
+    from robustkmeans._loss_kmeans import _pilot_rows
+
+    assert _pilot_rows(5000, 512, 8) == 2000
+    assert _pilot_rows(5000, 100_000, 3) == (1 << 24) // 100_000
+    assert _pilot_rows(5000, 10_000_000, 3) == 30
+    assert _pilot_rows(12, 100_000, 3) == 12
+    X = sp.random(600, 100_000, density=1e-4, format="csr", random_state=0, dtype=np.float64)
+    X.data += 1.0
+    shapes = []
+    dense_rows = _kernels.dense_rows
+
+    def recorded(X, idx):
+        rows = dense_rows(X, idx)
+        shapes.append(rows.shape)
+        return rows
+
+    monkeypatch.setattr(_kernels, "dense_rows", recorded)
+    km = LossKMeans(3, loss="correntropy", sigma="auto", n_init=1, max_iter=5, random_state=0)
+    km.fit(X)
+    assert km.sigma_ > 0
+    rows, cols = shapes[0]  # the pilot's subsample, densified before anything else
+    assert cols == 100_000 and rows == (1 << 24) // 100_000
