@@ -651,6 +651,30 @@ def _fetch_imagenet_weights(featurizer) -> None:
         ) from exc
 
 
+def _imagenet_note(path: str) -> str:
+    """Describe the file that ``--weights imagenet`` used, checked before any image is read.
+
+    :class:`~robustkmeans.VGG16Featurizer` reads ``weights="IMAGENET1K_V1"``
+    from the file named by ``$ROBUSTKMEANS_VGG16_WEIGHTS`` when it is set (the
+    offline stand-in for torchvision's ImageNet weights), else from torchvision's
+    cache; the note names the file it resolved (``weights_path_``), so that the
+    report never credits torchvision with weights that came from elsewhere.
+    """
+    from ._vgg16 import WEIGHTS_ENV, _load_features
+
+    env = os.environ.get(WEIGHTS_ENV)
+    if not env or os.path.abspath(env) != os.path.abspath(path):
+        return f"VGG16 ImageNet weights (torchvision) from {path}"
+    try:
+        _load_features(path, "cpu")  # as --weights PATH: a bad file fails before any image
+    except ValueError as exc:
+        raise UserError(f"--weights imagenet: ${WEIGHTS_ENV}={path}: {exc}") from None
+    return (
+        f"VGG16 weights from {path} (${WEIGHTS_ENV}, used by --weights imagenet in place "
+        "of torchvision's ImageNet weights)"
+    )
+
+
 def _make_featurizer(args, *, allow_histogram: bool):
     """Return (featurizer, one-line description of the features)."""
     from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
@@ -679,7 +703,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
     if args.weights == "imagenet":
         featurizer = VGG16Featurizer(weights="IMAGENET1K_V1", **common)
         _fetch_imagenet_weights(featurizer)
-        return featurizer, "VGG16 ImageNet weights (torchvision)"
+        return featurizer, _imagenet_note(featurizer.weights_path_)
     try:
         path = find_vgg16_weights(args.weights)
     except FileNotFoundError as exc:
@@ -1394,7 +1418,9 @@ def _add_feature_options(parser, *, features_default):
         "--weights",
         default=None,
         help="VGG16 weights: a state-dict file for vgg16().features, 'imagenet' "
-        "(torchvision's cache) or 'random' (smoke tests). Default: "
+        "(torchvision's ImageNet weights from its cache, downloaded there if missing; "
+        "when $ROBUSTKMEANS_VGG16_WEIGHTS is set, the file it names instead, as the "
+        "offline stand-in, and the report names that file) or 'random' (smoke tests). Default: "
         "$ROBUSTKMEANS_VGG16_WEIGHTS, else shared/weights/vgg16_features_imagenet1k_v1.pth "
         "in the working folder or the nearest folder above it that has one",
     )

@@ -1099,3 +1099,55 @@ def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypa
     assert find_vgg16_weights() == above / relative
     monkeypatch.chdir(here / "shared")  # and from a subfolder, the nearest one above
     assert find_vgg16_weights() == above / relative
+
+
+def test_imagenet_weights_name_the_file_used(image_dir, tmp_path, capsys, monkeypatch):
+    """--weights imagenet reads $ROBUSTKMEANS_VGG16_WEIGHTS when set (the offline
+    stand-in): stdout, the report and summary.json name that file, never torchvision."""
+    import torch
+
+    from robustkmeans._vgg16 import _load_features
+
+    def offline(*args, **kwargs):
+        raise AssertionError("no download expected")
+
+    state = _load_features(None, "cpu").state_dict()
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    other = tmp_path / "other.pth"
+    torch.save(state, other)
+    monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(other))
+    folder, _ = image_dir
+    out = tmp_path / "o"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--no-progress"]
+    argv += ["--image-size", "32", "--n-init", "1", "--weights", "imagenet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    report = (out / "report.html").read_text()
+    for text in (printed, summary["features"], report):
+        assert f"VGG16 weights from {other} ($ROBUSTKMEANS_VGG16_WEIGHTS" in text
+        assert "(torchvision)" not in text
+
+    # a file that is not VGG16 weights fails before any image is read
+    torch.save([1, 2, 3], other)
+    assert main(argv) == 1
+    line = _error_line(capsys)
+    assert "--weights imagenet: $ROBUSTKMEANS_VGG16_WEIGHTS=" in line and "state dict" in line
+
+    # without the variable: torchvision's cached file, named too
+    monkeypatch.delenv("ROBUSTKMEANS_VGG16_WEIGHTS")
+    cached = hub / "checkpoints" / "vgg16-397923af.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(state, cached)
+    assert main(argv) == 0
+    expected = f"VGG16 ImageNet weights (torchvision) from {cached}"
+    assert expected in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["features"] == expected
+
+
+def test_weights_help_says_imagenet_reads_the_environment_variable(capsys):
+    assert main(["cluster", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "when $ROBUSTKMEANS_VGG16_WEIGHTS is set, the file it names instead" in help_text
