@@ -76,6 +76,9 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
         h.update(memoryview(arr).cast("B"))
         return h.hexdigest()
     if hasattr(image, "tobytes") and hasattr(image, "mode"):  # PIL image
+        from ._images import exif_orientation, load_pil
+
+        load_pil(image)  # one thread at a time decodes a lazily opened image
         h.update(f"pil\0{image.mode}\0{image.size}\0".encode())
         h.update(image.tobytes())
         palette = image.getpalette() if image.mode == "P" else None
@@ -83,8 +86,6 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
             h.update(bytes(palette))
         if "transparency" in getattr(image, "info", {}):
             h.update(repr(image.info["transparency"]).encode())
-        from ._images import exif_orientation
-
         orientation = exif_orientation(image)
         if orientation != 1:  # the loader turns the pixels upright by it
             h.update(f"orientation\0{orientation}\0".encode())

@@ -59,6 +59,7 @@ __all__ = [
     "describe_image",
     "exif_orientation",
     "load_image_folder",
+    "load_pil",
     "decode_bytes",
     "load_rgb",
     "read_bytes",
@@ -233,6 +234,51 @@ def describe_image(image, index: int | None = None) -> str:
         what = f"PIL {image.mode} {image.size[0]}x{image.size[1]}"
         return f"{where}({what}{', ' + name if name else ''})"
     return f"{where}({type(image).__name__})"
+
+
+# Pillow decodes a lazily opened image (``Image.open``) on its first ``load()``
+# (also called by ``tobytes()``, ``convert()``, ``np.asarray``), reading its file,
+# then closes the file; two threads loading one object at once (the same object
+# twice in X, featurized with n_jobs > 1) read the file in turns, so a good photo
+# is reported truncated or an AttributeError escapes. load_pil() holds one lock
+# per object (by id, dropped when no thread waits on it) around ``load()``.
+_PIL_LOAD_GUARD = threading.Lock()
+_PIL_LOAD_LOCKS: dict[int, list] = {}
+
+
+def load_pil(img) -> None:
+    """``img.load()``, never run by two threads at once for the same PIL image.
+
+    Once loaded, a PIL image is only read (conversions, ``tobytes()``), which
+    threads may do together. Pillow's own errors (``OSError`` for a truncated
+    file, ...) are raised as they are; a failed load leaves the image unloaded,
+    so the next caller tries again, and fails alike.
+
+    Parameters
+    ----------
+    img : PIL.Image.Image
+        The image, loaded in place.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from robustkmeans._images import load_pil
+    >>> load_pil(Image.new("RGB", (2, 2)))
+    """
+    key = id(img)  # unique while img is alive, and the caller holds it
+    with _PIL_LOAD_GUARD:
+        entry = _PIL_LOAD_LOCKS.get(key)
+        if entry is None:
+            entry = _PIL_LOAD_LOCKS[key] = [threading.Lock(), 0]
+        entry[1] += 1
+    try:
+        with entry[0]:
+            img.load()
+    finally:
+        with _PIL_LOAD_GUARD:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _PIL_LOAD_LOCKS[key]
 
 
 # EXIF tag 0x0112 (274), "Orientation": 1 is as stored; 2 to 8 say how the
@@ -547,7 +593,7 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
         if image.size[0] == 0 or image.size[1] == 0:
             raise ImageLoadError(name, "the image has no pixels")
         try:
-            image.load()
+            load_pil(image)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
         return apply_orientation(_pil_to_rgb(image, name), exif_orientation(image))

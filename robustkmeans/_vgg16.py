@@ -384,8 +384,8 @@ def _prepare_one(image, index: int, image_size: int, cache):
         if cache is not None:
             try:
                 key = content_digest(image)
-            except TypeError:
-                key = None
+            except (TypeError, OSError, ValueError):
+                key = None  # not hashable, or unreadable: load_rgb names the reason
             else:
                 hit = cache.load(key)
                 if hit is not None:

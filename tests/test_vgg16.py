@@ -4,6 +4,7 @@ import os
 import pickle
 import time
 import urllib.error
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -562,6 +563,49 @@ def test_duplicate_images_in_one_call_run_once(monkeypatch, tmp_path):
     assert seen["images"] == 2
     np.testing.assert_array_equal(F[0], F[2])
     np.testing.assert_array_equal(F[0], F[3])
+
+
+@pytest.fixture(scope="module")
+def large_jpeg(tmp_path_factory):
+    """A 12-megapixel noise JPEG: long enough to decode that two threads loading one
+    lazily opened PIL image of it overlap every time (5 of 5 runs failed before)."""
+    path = tmp_path_factory.mktemp("large") / "large.jpg"
+    noise = np.random.default_rng(0).integers(0, 256, size=(3000, 4000, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path, quality=90)
+    return path
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["no_cache", "cache"])
+def test_one_lazily_opened_pil_image_twice_in_x_with_two_threads(tmp_path, large_jpeg, cached):
+    # Pillow loads an Image.open() image on first use and is not safe to load from
+    # two threads at once: the photo was reported truncated (on_error="nan" gave a
+    # NaN row) or Pillow's OSError / AssertionError escaped (with a cache).
+    expected = VGG16Featurizer(weights=None, image_size=32).fit_transform([large_jpeg])
+    for repeat in range(3):
+        featurizer = VGG16Featurizer(
+            weights=None,
+            image_size=32,
+            n_jobs=2,
+            batch_size=2,
+            on_error="nan",
+            cache=tmp_path / f"cache{repeat}" if cached else None,
+        )
+        with Image.open(large_jpeg) as image, warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "could not be read" warning
+            F = featurizer.fit_transform([image, image])
+        np.testing.assert_allclose(F, np.vstack([expected, expected]), rtol=1e-5, atol=1e-6)
+
+
+def test_unreadable_lazily_opened_pil_image_with_a_cache_is_a_nan_row(tmp_path, large_jpeg):
+    # content_digest loads the image; its OSError escaped on_error="nan" before.
+    (tmp_path / "cut.jpg").write_bytes(large_jpeg.read_bytes()[:20000])
+    featurizer = VGG16Featurizer(weights=None, image_size=32, on_error="nan", cache=tmp_path / "c")
+    with Image.open(tmp_path / "cut.jpg") as cut:
+        with pytest.warns(UserWarning, match=r"1 of 2 images .*X\[0\] \(PIL RGB 4000x3000.*trunc"):
+            F = featurizer.fit_transform([cut, np.zeros((8, 8, 3), np.uint8)])
+        assert np.isnan(F[0]).all() and np.isfinite(F[1]).all()
+        with pytest.raises(ImageLoadError, match=r"X\[0\] \(PIL RGB 4000x3000"):
+            VGG16Featurizer(weights=None, image_size=32, cache=tmp_path / "c").fit_transform([cut])
 
 
 # ----------------------------------------------------------------------------- real weights
