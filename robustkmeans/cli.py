@@ -1306,6 +1306,44 @@ def _cmd_compare_losses(args) -> int:
     return 0
 
 
+# Formats whose encoding is lossy (JPEG always; Pillow's AVIF has no lossless mode).
+_LOSSY_FORMATS = frozenset({"JPEG", "MPO", "AVIF"})
+
+# Options that make a format lossless where its default is lossy.
+_LOSSLESS_OPTIONS = {"WEBP": {"lossless": True}}
+
+
+def _n_colours(image) -> int:
+    """The number of distinct colours of an (H, W, 3) image."""
+    return len(np.unique(image.reshape(-1, image.shape[-1]), axis=0))
+
+
+def _encode_image(array, image_format: str, out: Path):
+    """``array`` encoded as ``image_format``, and the pixels the file holds once read back.
+
+    WebP is written lossless (Pillow's default is lossy). The pixels read back are
+    ``None`` for a format that Pillow writes but cannot read (PDF...).
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    try:
+        Image.fromarray(array).save(
+            buffer, format=image_format, **_LOSSLESS_OPTIONS.get(image_format, {})
+        )
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"cannot write {out} as {image_format}: {exc}; end --out in .png."
+        ) from None
+    data = buffer.getvalue()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            stored = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError):
+        stored = None
+    return data, stored
+
+
 def _cmd_quantize(args) -> int:
     from ._quantize import quantize_colors
 
@@ -1326,6 +1364,11 @@ def _cmd_quantize(args) -> int:
     Image.init()
     if extension not in Image.EXTENSION:
         raise UserError(f"cannot tell the image format of --out {args.out!r}; end it in .png.")
+    image_format = Image.EXTENSION[extension]
+    if image_format not in Image.SAVE:
+        raise UserError(
+            f"Pillow cannot write {image_format} images (--out {args.out!r}); end it in .png."
+        )
     n_colors = args.colors
     try:
         with Image.open(source) as image:
@@ -1353,11 +1396,29 @@ def _cmd_quantize(args) -> int:
         sample_size=args.sample_size,
         random_state=args.random_state,
     )
-    buffer = io.BytesIO()
-    Image.fromarray(quantized).save(buffer, format=Image.EXTENSION[extension])
-    _write_atomic(out, buffer.getvalue())
-    n_used = len(np.unique(quantized.reshape(-1, quantized.shape[-1]), axis=0))
-    _echo(f"wrote {out} ({n_used} colours, loss {args.loss})")
+    data, stored = _encode_image(quantized, image_format, out)
+    _write_atomic(out, data)
+    n_used = _n_colours(quantized)
+    if stored is None or (stored.shape == quantized.shape and np.array_equal(stored, quantized)):
+        _echo(f"wrote {out} ({n_used} colours, loss {args.loss})")
+        return 0
+    n_stored = _n_colours(stored)
+    if stored.shape != quantized.shape:
+        how = f"{image_format} stored the image resized to {stored.shape[1]}x{stored.shape[0]}"
+    elif image_format in _LOSSY_FORMATS:
+        how = f"{image_format} compression is lossy: it blends the colours"
+    else:
+        how = f"{image_format} cannot store the palette exactly"
+    _echo(
+        f"robustkmeans quantize: note: {how}, so {out} holds {n_stored} distinct colours, "
+        f"not the {n_used} of the palette; write .png, .tif or .webp (lossless) for exactly "
+        "the palette",
+        file=sys.stderr,
+    )
+    _echo(
+        f"wrote {out} ({n_used}-colour palette, loss {args.loss}; the file holds "
+        f"{n_stored} colours after {image_format} encoding)"
+    )
     return 0
 
 
@@ -1581,7 +1642,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quantize.add_argument("image", metavar="IMAGE", help="input image (never modified)")
     quantize.add_argument(
-        "--out", type=_out_image, required=True, help="output image, e.g. OUT.png"
+        "--out",
+        type=_out_image,
+        required=True,
+        help="output image, e.g. OUT.png; .png, .tif and .webp (lossless) hold exactly the "
+        "palette, while JPEG compression adds colours (said on stderr)",
     )
     quantize.add_argument(
         "--colors",

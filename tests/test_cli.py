@@ -1151,3 +1151,53 @@ def test_weights_help_says_imagenet_reads_the_environment_variable(capsys):
     assert main(["cluster", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "when $ROBUSTKMEANS_VGG16_WEIGHTS is set, the file it names instead" in help_text
+
+
+def _quantize_source(tmp_path):
+    source = tmp_path / "photo.png"
+    array = np.random.RandomState(0).normal(128, 60, (60, 80, 3))
+    Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)).save(source)
+    return source
+
+
+def _colours_in(path):
+    with Image.open(path) as image:
+        return len(np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0))
+
+
+@pytest.mark.parametrize("extension", ["png", "tif", "webp"])
+def test_quantize_writes_exactly_the_palette_in_lossless_formats(tmp_path, capsys, extension):
+    out = tmp_path / f"q.{extension}"
+    assert (
+        main(["quantize", str(_quantize_source(tmp_path)), "--colors", "8", "--out", str(out)]) == 0
+    )
+    assert _colours_in(out) == 8  # WebP is written lossless
+    captured = capsys.readouterr()
+    assert f"wrote {out} (8 colours, loss absolute)" in captured.out
+    assert captured.err == ""
+
+
+def test_quantize_to_jpeg_says_the_compression_adds_colours(tmp_path, capsys):
+    out = tmp_path / "q.jpg"
+    assert (
+        main(["quantize", str(_quantize_source(tmp_path)), "--colors", "8", "--out", str(out)]) == 0
+    )
+    n_stored = _colours_in(out)
+    assert n_stored > 8
+    captured = capsys.readouterr()
+    assert f"8-colour palette, loss absolute; the file holds {n_stored} colours" in captured.out
+    note = captured.err.splitlines()
+    assert len(note) == 1 and note[0].startswith("robustkmeans quantize: note:")
+    assert "JPEG compression is lossy" in note[0]
+    assert f"holds {n_stored} distinct colours, not the 8 of the palette" in note[0]
+    assert "write .png" in note[0]
+
+
+def test_quantize_to_a_format_pillow_cannot_write_is_a_clear_error(tmp_path, capsys):
+    source = _quantize_source(tmp_path)
+    for extension, message in (("psd", "Pillow cannot write PSD images"), ("xbm", "as XBM")):
+        out = tmp_path / f"q.{extension}"
+        assert main(["quantize", str(source), "--colors", "2", "--out", str(out)]) == 1
+        line = _error_line(capsys)
+        assert message in line and "end" in line and ".png" in line
+        assert not out.exists()
