@@ -24,7 +24,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import ImageInputMixin, as_image_list
+from ._images import ImageInputMixin, ImageLoadError, as_image_list
 
 __all__ = [
     "DEMO_CLASSES",
@@ -230,8 +230,12 @@ class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator)
         Images are shrunk (keeping their aspect ratio) to at most this side
         before counting, to bound the cost; at least 1.
     on_error : {"raise", "nan"}, default="raise"
-        ``"raise"``: an image that cannot be read raises a ValueError naming
-        it. ``"nan"``: its row is all NaN (one row per input is kept).
+        ``"raise"``: an image that cannot be read raises
+        :class:`~robustkmeans._images.ImageLoadError` (a ValueError) naming it
+        (its path, or ``X[i]`` and its kind for an in-memory image) and the
+        reason. ``"nan"``: its row is all NaN (one row per input is kept) and a
+        UserWarning lists the failures. Both as
+        :class:`~robustkmeans.VGG16Featurizer` says them.
 
     Attributes
     ----------
@@ -353,12 +357,12 @@ class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator)
         failures = []
         for i, image in enumerate(images):
             try:
-                thumbnail = _thumbnail(image, self.image_size)
-            except (OSError, ValueError) as exc:
-                name = image if isinstance(image, str | os.PathLike) else f"image {i}"
+                # the index names in-memory images ("X[4] (ndarray ...)") as in VGG16Featurizer
+                thumbnail = _thumbnail(image, self.image_size, i)
+            except ImageLoadError as exc:
                 if self.on_error == "raise":
-                    raise ValueError(f"Cannot read {os.fspath(name)!r}: {exc}") from exc
-                failures.append(f"{os.fspath(name)!r}: {exc}")
+                    raise
+                failures.append(str(exc))
                 rows.append(np.full(n_features, np.nan))
                 continue
             pixels = thumbnail.reshape(-1, 3).astype(np.int64)

@@ -167,3 +167,36 @@ def test_fit_returns_self_keeps_params_and_pickles(images, tmp_path):
     np.testing.assert_array_equal(again, features, strict=True)
     with pytest.raises(ValueError, match="missing.png"):
         clone(featurizer).set_params(on_error="raise").fit_transform([missing])
+
+
+def test_unreadable_images_are_reported_as_vgg16featurizer_reports_them(tmp_path):
+    # The histogram said "Cannot read 'empty.jpg': Cannot read image 'empty.jpg': ..."
+    # (the name twice, a plain ValueError) and "'image 1': ..." for arrays.
+    pytest.importorskip("torch")
+    from robustkmeans import VGG16Featurizer
+    from robustkmeans._images import ImageLoadError
+
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    empty = str(tmp_path / "empty.jpg")
+    floats = np.zeros((6, 7, 3), np.float64)
+    good = np.zeros((6, 7, 3), np.uint8)
+    vgg = VGG16Featurizer(weights=None, image_size=32)
+    histogram = ColorHistogramFeaturizer()
+    for X in ([empty], [good, floats]):
+        with pytest.raises(ImageLoadError) as expected:
+            vgg.fit_transform(X)
+        with pytest.raises(ImageLoadError) as got:
+            histogram.fit_transform(X)
+        assert str(got.value) == str(expected.value)
+        assert (got.value.filename, got.value.reason) == (
+            expected.value.filename,
+            expected.value.reason,
+        )
+    assert str(got.value).startswith("Cannot read image 'X[1] (ndarray float64 (6, 7, 3))': ")
+    X = [good, empty, floats]
+    with pytest.warns(UserWarning) as expected:
+        vgg.set_params(on_error="nan").fit_transform(X)
+    with pytest.warns(UserWarning) as got:
+        histogram.set_params(on_error="nan").fit_transform(X)
+    assert [str(w.message) for w in got] == [str(w.message) for w in expected]
+    assert "2 of 3 images could not be read" in str(got[0].message)
