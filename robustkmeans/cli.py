@@ -688,7 +688,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
         )
     progress = not args.no_progress and _has_tqdm()
     common = {
-        "image_size": args.image_size,
+        "image_size": _VGG16_IMAGE_SIZE if args.image_size is None else args.image_size,
         "cache": args.cache,
         "progress": progress,
         "on_error": on_error,
@@ -1485,12 +1485,18 @@ def _add_feature_options(parser, *, features_default):
         "$ROBUSTKMEANS_VGG16_WEIGHTS, else shared/weights/vgg16_features_imagenet1k_v1.pth "
         "in the working folder or the nearest folder above it that has one",
     )
-    group.add_argument("--image-size", type=_image_size, default=224, help="VGG16 input side (224)")
+    group.add_argument(
+        "--image-size",
+        type=_image_size,
+        default=None,  # 224, set for VGG16; None tells that it was not given
+        help=f"VGG16 input side ({_VGG16_IMAGE_SIZE})",
+    )
     group.add_argument(
         "--cache",
         type=_cache_folder,
         default=None,
-        help="folder caching features across runs (outside the image folder)",
+        help="folder caching VGG16 features across runs (outside the image folder); "
+        "colour histograms are cheap to recompute and not cached",
     )
     group.add_argument(
         "--device",
@@ -1504,6 +1510,38 @@ def _add_feature_options(parser, *, features_default):
         default="raise",
         help="an unreadable image stops the run (raise, default) or is skipped and listed",
     )
+
+
+# --image-size when it is not given.
+_VGG16_IMAGE_SIZE = 224
+
+# The options that only VGG16 features use: (attribute, flag).
+_VGG16_OPTIONS = (
+    ("weights", "--weights"),
+    ("image_size", "--image-size"),
+    ("cache", "--cache"),
+    ("device", "--device"),
+)
+
+
+def _check_vgg16_options(args) -> None:
+    """Refuse, as a usage error, VGG16's options given with ``--features histogram``.
+
+    They would be ignored: colour histograms need no weights, device or input
+    size, and are not cached (they cost less to recompute than VGG16 features).
+    With ``--features vgg16`` (or ``auto``) these options are checked before any
+    image is read, so silently accepting them here would hide a mistake.
+    """
+    if getattr(args, "features", None) != "histogram":
+        return
+    given = [flag for name, flag in _VGG16_OPTIONS if getattr(args, name, None) is not None]
+    if given:
+        vgg16 = "--features vgg16" + (" or auto" if args.command == "demo" else "")
+        args.command_parser.error(
+            f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to {vgg16} only "
+            "(colour histograms need no weights, device or input size, and are not "
+            f"cached); drop {'it' if len(given) == 1 else 'them'} with --features histogram"
+        )
 
 
 def _add_loss_options(parser, *, with_loss=True):
@@ -1551,7 +1589,8 @@ def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
     _add_loss_options(parser, with_loss=with_loss)
     _add_feature_options(parser, features_default=features_default)
     _add_common(parser)
-    parser.set_defaults(func=func)
+    # command_parser: for the usage errors checked after parsing (_check_vgg16_options)
+    parser.set_defaults(func=func, command_parser=parser)
 
 
 # --k when it is not given (demo: one cluster per class).
@@ -1733,6 +1772,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"argument --k-range: {k_range[0]} is a single k value; give at least two "
                 "to choose from with --k auto, e.g. 2:10, or pass that k itself as --k"
             )
+        _check_vgg16_options(args)
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
     if getattr(args, "silhouette_sample_size", None) == 0:

@@ -1201,3 +1201,37 @@ def test_quantize_to_a_format_pillow_cannot_write_is_a_clear_error(tmp_path, cap
         line = _error_line(capsys)
         assert message in line and "end" in line and ".png" in line
         assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["cluster", "photos"], ["compare-losses", "photos"], ["demo"]],
+    ids=["cluster", "compare-losses", "demo"],
+)
+def test_vgg16_options_with_colour_histograms_are_usage_errors(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = [*argv, "--out", "o", "--features", "histogram"]
+    vgg16 = "--features vgg16" + (" or auto" if argv[0] == "demo" else "")
+    for option, value in (
+        ("--weights", "/nope.pth"),
+        ("--weights", "random"),
+        ("--device", "cuda:7"),
+        ("--cache", "c"),
+        ("--image-size", "224"),
+    ):
+        assert main([*base, option, value]) == 2
+        line = capsys.readouterr().err.splitlines()[-1]
+        assert line.startswith(f"robustkmeans {argv[0]}: error: {option} applies to {vgg16} only")
+        assert line.endswith("drop it with --features histogram")
+    assert main([*base, "--cache", "c", "--weights", "/nope.pth", "--device", "cuda:7"]) == 2
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert f"--weights, --cache, --device apply to {vgg16} only" in line
+    assert not list(tmp_path.iterdir())  # no cache folder, no output, no demo image
+
+
+def test_colour_histograms_take_the_options_they_use(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    argv += ["--features", "histogram", "--n-jobs", "2", "--on-error", "skip", "--n-init", "1"]
+    assert main(argv) == 0
+    assert "colour histograms" in capsys.readouterr().out
