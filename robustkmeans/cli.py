@@ -816,6 +816,47 @@ def _check_finite_features(bad_files, reasons) -> None:
         )
 
 
+def _one_line(message) -> str:
+    return " ".join(str(message).split())
+
+
+def _from_pillow(warning) -> bool:
+    """Whether a recorded warning was raised by Pillow's own code."""
+    import PIL
+
+    folder = os.path.dirname(os.path.abspath(PIL.__file__))
+    return os.path.abspath(str(warning.filename)).startswith(folder + os.sep)
+
+
+def _pillow_warning_sources(filenames, messages) -> dict[str, list[str]]:
+    """``{message: files}``: the files whose header or EXIF block gives each Pillow warning.
+
+    Pillow's warnings (``Corrupt EXIF data...``) do not name the image, and the
+    featurizers read images in worker threads (the figures read them again); once
+    the run has given one, each input file is opened again (its header and EXIF
+    block only, not its pixels) to find those that give it. A warning raised
+    while decoding pixels is not found so, and is shown without a name.
+    """
+    if not messages:
+        return {}
+    from PIL import Image
+
+    found = {message: [] for message in messages}
+    for name in filenames:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                with Image.open(name) as image:
+                    image.getexif()
+            except Exception:  # unreadable: listed as such elsewhere
+                continue
+        for warning in caught:
+            message = _one_line(warning.message)
+            if message in found and name not in found[message]:
+                found[message].append(name)
+    return found
+
+
 def _extract(featurizer, filenames, y, args):
     """Features of the images; those that cannot be read are listed, or skipped.
 
@@ -1212,6 +1253,7 @@ def _cmd_cluster(args) -> int:
     filenames, y, target_names = _load_folder(args.image_dir, args.command)
     _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
+    args.image_files = filenames  # named in Pillow's warnings (main)
     summary = _run_cluster(args, filenames, y, target_names, featurizer, note, args.image_dir, out)
     _print_summary(summary, out)
     return 0
@@ -1247,6 +1289,7 @@ def _cmd_compare_losses(args) -> int:
     filenames, y, _ = _load_folder(args.image_dir, args.command)
     _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
+    args.image_files = filenames  # named in Pillow's warnings (main)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
     n_images = len(filenames)
     estimator = _loss_kmeans(args, n_clusters=args.k)
@@ -1388,6 +1431,7 @@ def _cmd_quantize(args) -> int:
             f"palette is fitted on that many pixels; give --sample-size {n_colors} or more, "
             "or fewer --colors."
         )
+    args.image_files = [str(source)]  # named in Pillow's warnings (main)
     quantized = quantize_colors(
         source,
         n_colors=n_colors,
@@ -1441,6 +1485,7 @@ def _cmd_demo(args) -> int:
     written = {
         Path(os.path.relpath(f, out)).as_posix(): _file_sha256(Path(f)) for f in data.filenames
     }
+    args.image_files = data.filenames  # named in Pillow's warnings (main)
     summary = _run_cluster(
         args,
         data.filenames,
@@ -1787,8 +1832,17 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             status = args.func(args)
-        # one line per distinct warning, without Python's source excerpt
-        for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        # one line per distinct warning, without Python's source excerpt; Pillow's,
+        # which do not name the image, with the input files that give them
+        sources = _pillow_warning_sources(
+            getattr(args, "image_files", []),
+            dict.fromkeys(_one_line(w.message) for w in caught if _from_pillow(w)),
+        )
+        for message in dict.fromkeys(_one_line(w.message) for w in caught):
+            names = sources.get(message)
+            if names:
+                shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+                message = f"{message} (in {len(names)} image(s): {shown})"
             _echo(f"robustkmeans {args.command}: warning: {message}", file=sys.stderr)
         return status
     except KeyboardInterrupt:

@@ -1235,3 +1235,31 @@ def test_colour_histograms_take_the_options_they_use(image_dir, tmp_path, capsys
     argv += ["--features", "histogram", "--n-jobs", "2", "--on-error", "skip", "--n-init", "1"]
     assert main(argv) == 0
     assert "colour histograms" in capsys.readouterr().out
+
+
+def _jpeg_with_corrupt_exif(path, seed=0):
+    """A JPEG whose EXIF block is cut short: Pillow warns 'Corrupt EXIF data'."""
+    import io
+
+    buffer = io.BytesIO()
+    pixels = np.random.RandomState(seed).randint(0, 256, (40, 40, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    payload = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00\x12\x01\x03\x00"
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    path.write_bytes(data[:2] + segment + data[2:])
+
+
+def test_pillow_warnings_name_the_images_that_give_them(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    bad = folder / "red" / "corrupt_exif.jpg"
+    _jpeg_with_corrupt_exif(bad)
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--features", "histogram", "--n-init", "1"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
+    assert len(warned) == 1 and "Corrupt EXIF data" in warned[0]
+    assert warned[0].endswith(f"(in 1 image(s): {bad})")
+
+    assert main(["quantize", str(bad), "--colors", "4", "--out", str(tmp_path / "q.png")]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
+    assert len(warned) == 1 and warned[0].endswith(f"(in 1 image(s): {bad})")
