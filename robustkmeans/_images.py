@@ -62,6 +62,7 @@ __all__ = [
     "load_pil",
     "decode_bytes",
     "load_rgb",
+    "load_rgb_stored",
     "read_bytes",
     "resize_rgb",
     "to_normalized_tensor",
@@ -507,13 +508,18 @@ def decode_bytes(data: bytes, name: str) -> np.ndarray:
     A photo with an EXIF orientation tag is turned upright, as viewers show it
     (see :func:`exif_orientation`); a malformed EXIF block is ignored.
     """
+    return apply_orientation(*_decode_stored(data, name))
+
+
+def _decode_stored(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """(pixels as stored, EXIF orientation) of encoded image bytes; see :func:`decode_bytes`."""
     Image = _import_pil()
     from PIL import UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            return apply_orientation(_pil_to_rgb(img, name), exif_orientation(img))
+            return _pil_to_rgb(img, name), exif_orientation(img)
     except UnidentifiedImageError as exc:
         head = data[:64]
         kind = "a text file" if _looks_like_text(head) else "not an image format Pillow reads"
@@ -583,12 +589,53 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
     >>> load_rgb(np.full((2, 3), 7, dtype=np.uint8)).shape
     (2, 3, 3)
     """
+    return apply_orientation(*load_rgb_stored(image, index))
+
+
+def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`load_rgb` without the final turn: the pixels as stored, and the EXIF
+    orientation that turns them upright.
+
+    ``apply_orientation(*load_rgb_stored(image))`` is ``load_rgb(image)``. A
+    caller that shrinks the image (thumbnails, colour histograms) can shrink
+    first and turn the small result, instead of turning the full-size pixels.
+
+    Parameters
+    ----------
+    image : str, os.PathLike, PIL.Image.Image or ndarray
+        As for :func:`load_rgb`.
+    index : int, optional
+        Position of the image in ``X``, used in error messages.
+
+    Returns
+    -------
+    rgb : ndarray of shape (H, W, 3), dtype uint8
+        The pixels as stored in the file or PIL image.
+    orientation : int
+        1 to 8, for :func:`apply_orientation`; always 1 for arrays.
+
+    Raises
+    ------
+    ImageLoadError
+        As :func:`load_rgb`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from robustkmeans._images import load_rgb_stored
+    >>> img = Image.new("RGB", (3, 2))
+    >>> img.getexif()[0x0112] = 6  # stored on its side
+    >>> rgb, orientation = load_rgb_stored(img)
+    >>> rgb.shape, orientation
+    ((2, 3, 3), 6)
+    """
     if isinstance(image, (str, os.PathLike)):
         name = os.fspath(image)
-        return decode_bytes(read_bytes(name), name)
+        return _decode_stored(read_bytes(name), name)
     name = describe_image(image, index)
     if isinstance(image, np.ndarray):
-        return _array_to_rgb(image, name)
+        return _array_to_rgb(image, name), 1
     if _is_pil_image(image):
         if image.size[0] == 0 or image.size[1] == 0:
             raise ImageLoadError(name, "the image has no pixels")
@@ -596,7 +643,7 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
             load_pil(image)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
-        return apply_orientation(_pil_to_rgb(image, name), exif_orientation(image))
+        return _pil_to_rgb(image, name), exif_orientation(image)
     raise ImageLoadError(
         name,
         "expected a file path (str or pathlib.Path), a PIL image or a uint8 array, "

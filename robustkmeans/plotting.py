@@ -11,6 +11,7 @@ matplotlib is imported only inside the plotting functions; install it with
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -103,6 +104,22 @@ def _split(estimator):
     return None, estimator
 
 
+def _thumbnail_size(width, height, size):
+    """(width, height) that :meth:`PIL.Image.Image.thumbnail` gives a ``width x height``
+    image in a ``size x size`` box (Pillow's rounding of the aspect ratio); None
+    when it fits already."""
+    if size >= width and size >= height:
+        return None
+
+    def round_aspect(number, key):
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    aspect = width / height
+    if size / size >= aspect:
+        return round_aspect(size * aspect, key=lambda n: abs(aspect - n / size)), size
+    return size, round_aspect(size / aspect, key=lambda n: 0 if n == 0 else abs(aspect - size / n))
+
+
 def _thumbnail(image, size, index=None):
     """Load ``image`` as a uint8 RGB array whose longer side is at most ``size`` px.
 
@@ -114,14 +131,39 @@ def _thumbnail(image, size, index=None):
     :class:`~robustkmeans._images.ImageLoadError` (a ValueError). The result is
     then shrunk, keeping the aspect ratio, as :meth:`PIL.Image.Image.thumbnail`.
     ``index`` (the position in ``X``) names in-memory images in errors.
+
+    A photo stored on its side (EXIF orientation 5 to 8) is shrunk as stored to
+    the thumbnail's size turned by a quarter, then turned upright: turning the
+    full-size pixels first took a third of the time for a 12 MP photo. The
+    result has the shape of the upright thumbnail and its pixels up to
+    resampling (rows and columns are resampled in the other order). A mirrored
+    or upside-down photo (2, 3, 4) is turned first, as the thumbnail of Pillow
+    is not mirror-symmetric (its integer pre-reduction starts at the top left),
+    so its pixels stay those of the upright thumbnail.
     """
     from PIL import Image
 
-    from ._images import load_rgb
+    from ._images import apply_orientation, load_rgb_stored
 
-    img = Image.fromarray(load_rgb(image, index))
-    img.thumbnail((size, size))
-    return np.asarray(img)
+    rgb, orientation = load_rgb_stored(image, index)
+    if orientation == 4:
+        rgb = apply_orientation(rgb, 4)  # rows in reverse: a fast copy
+    img = Image.fromarray(rgb)
+    if orientation in (2, 3):
+        # Pillow's transpose of its 4-byte pixels is ~2x faster than numpy's reversal
+        # of 3-byte ones (24 vs 42 ms for 12 MP)
+        flip = Image.FLIP_LEFT_RIGHT if orientation == 2 else Image.ROTATE_180
+        img = img.transpose(flip)
+    if orientation < 5:
+        img.thumbnail((size, size))
+        return np.asarray(img)
+    # (5 to 8) shrink as stored to the upright thumbnail's size, turned
+    upright = _thumbnail_size(img.height, img.width, size)
+    if upright is not None:
+        img = img.resize(
+            (upright[1], upright[0]), Image.BICUBIC, reducing_gap=2.0
+        )  # as Image.thumbnail resizes
+    return apply_orientation(np.asarray(img), orientation)
 
 
 def _costs_and_labels(clusterer, features):

@@ -287,7 +287,10 @@ def test_featurizer_and_thumbnails_see_the_upright_photo(tmp_path):
     np.testing.assert_allclose(F[0], F[2], atol=1e-6)
     np.testing.assert_allclose(F[1], F[2], atol=1e-6)
     assert not np.allclose(F[0], F[3], atol=1e-3)
-    np.testing.assert_array_equal(_thumbnail(path, 16), _thumbnail(upright, 16))
+    # (the thumbnail is shrunk as stored, then turned: equal up to resampling)
+    thumbnail = _thumbnail(path, 16).astype(int)
+    assert thumbnail.shape == _thumbnail(upright, 16).shape
+    assert np.abs(thumbnail - _thumbnail(upright, 16)).max() <= 4
     assert _thumbnail(pil, 16).shape == (16, 9, 3)
 
 
