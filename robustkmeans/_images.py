@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -729,6 +730,28 @@ def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
     return [os.fspath(path) for path in sorted(found)]
 
 
+def _owning_classes(root: Path, found: dict[str, list[str]]) -> dict[str, str]:
+    """The class of each file (by its real path) that ``found`` lists under several.
+
+    A file reached under several class folders (a link to a folder of another
+    class, or to a folder another class links to) belongs to the class whose
+    folder really holds it: the one where its path has no symbolic link. When
+    none or several do, it belongs to the first of them by name.
+    """
+    real_root = os.path.realpath(root)
+    owner: dict[str, str] = {}
+    direct: set[str] = set()
+    for cls, paths in found.items():  # classes in sorted order
+        for path in paths:
+            real = os.path.realpath(path)
+            is_direct = real == os.path.join(real_root, os.path.relpath(path, root))
+            if real not in owner or (is_direct and real not in direct):
+                owner[real] = cls
+            if is_direct:
+                direct.add(real)
+    return owner
+
+
 def load_image_folder(
     container_path,
     *,
@@ -749,7 +772,11 @@ def load_image_folder(
     Symbolic links are followed, to files and to folders alike, whether the
     link is a class folder or lies inside one; a folder reached a second time
     (a link to a folder above it, or two links to one folder) is read only the
-    first time, so a link loop ends.
+    first time, so a link loop ends. A file reached under two class folders
+    (``root/b -> root/a/sub``, or two classes linking to one folder) is listed
+    once, in the class whose folder holds it without a link (else in the first
+    by name), never with two labels; a UserWarning names the files left out of
+    the other classes, and a class left with no file is dropped.
 
     Parameters
     ----------
@@ -804,16 +831,35 @@ def load_image_folder(
         )
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    found = {cls: _files_under(root / cls, exts) for cls in folders}
+    owner = _owning_classes(root, found)
     target_names: list[str] = []
     filenames: list[str] = []
     target: list[int] = []
+    skipped: list[str] = []
     for cls in folders:
-        found = _files_under(root / cls, exts)
-        if not found:
+        kept = []
+        for path in found[cls]:
+            taken_by = owner[os.path.realpath(path)]
+            if taken_by == cls:
+                kept.append(path)
+            else:
+                skipped.append(f"{os.path.relpath(path, root)!r} (kept in {taken_by!r})")
+        if not kept:
             continue  # no image: not a class (its index would label nothing)
-        filenames += found
-        target += [len(target_names)] * len(found)
+        filenames += kept
+        target += [len(target_names)] * len(kept)
         target_names.append(cls)
+    if skipped:
+        shown = ", ".join(skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        warnings.warn(
+            f"load_image_folder: {len(skipped)} files are reached through symbolic links "
+            f"under a second class folder and are kept once, in the class whose folder "
+            f"holds them (else the first, by name), not given two labels: {shown}{more}.",
+            UserWarning,
+            stacklevel=2,
+        )
     if not filenames:
         raise ValueError(
             f"load_image_folder: no image files found under {os.fspath(root)!r} "

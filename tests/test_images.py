@@ -491,14 +491,50 @@ def test_load_image_folder_follows_folder_links_inside_a_class(tmp_path):
         (root / "cats" / "sub" / "loop").symlink_to("..", target_is_directory=True)
     except (OSError, NotImplementedError):
         pytest.skip("cannot create symbolic links here")
-    data = load_image_folder(root)
+    # a link inside a class is read as a linked class is; the loop is read once.
+    # "dogs" reaches only the files of cats/more: they keep one label, the first.
+    with pytest.warns(UserWarning, match=r"2 files .*'dogs.b\.png' \(kept in 'cats'\)"):
+        data = load_image_folder(root)
     names = [os.path.relpath(f, root) for f in data.filenames]
-    # a link inside a class is read as a linked class is; the loop is read once
     assert names == [
         os.path.join("cats", "a.png"),
         os.path.join("cats", "more", "b.png"),
         os.path.join("cats", "more", "deep", "c.png"),
-        os.path.join("dogs", "b.png"),
-        os.path.join("dogs", "deep", "c.png"),
     ]
-    assert data.target.tolist() == [0, 0, 0, 1, 1]
+    assert data.target.tolist() == [0, 0, 0] and data.target_names == ["cats"]
+
+
+def test_load_image_folder_gives_a_file_linked_into_two_classes_one_label(tmp_path):
+    # root/dirlink -> root/nested/deeper: the files of deeper were listed twice,
+    # under "dirlink" and under "nested" (the folders seen were kept per class).
+    root = tmp_path / "root"
+    (root / "nested" / "deeper").mkdir(parents=True)
+    (root / "other").mkdir()
+    for path in ["nested/top.png", "nested/deeper/x.png", "nested/deeper/y.png", "other/z.png"]:
+        Image.new("RGB", (4, 4)).save(root / path)
+    try:
+        (root / "dirlink").symlink_to(root / "nested" / "deeper", target_is_directory=True)
+        (root / "other" / "alias.png").symlink_to(root / "nested" / "top.png")
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    Image.new("RGB", (4, 4)).save(root / "dirlink" / "own.png")  # really in nested/deeper
+    with pytest.warns(UserWarning, match="load_image_folder: 4 files") as record:
+        data = load_image_folder(root)
+    message = str(record[0].message)
+    for name in ["own.png", "x.png", "y.png"]:
+        assert f"{os.path.join('dirlink', name)!r} (kept in 'nested')" in message
+    assert f"{os.path.join('other', 'alias.png')!r} (kept in 'nested')" in message
+    names = [os.path.relpath(f, root) for f in data.filenames]
+    assert names == [
+        os.path.join("nested", "deeper", "own.png"),
+        os.path.join("nested", "deeper", "x.png"),
+        os.path.join("nested", "deeper", "y.png"),
+        os.path.join("nested", "top.png"),
+        os.path.join("other", "z.png"),
+    ]
+    assert data.target_names == ["nested", "other"]  # dirlink holds nothing of its own
+    assert data.target.tolist() == [0, 0, 0, 0, 1]
+    assert len({os.path.realpath(f) for f in data.filenames}) == len(data.filenames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no link across classes: no warning
+        load_image_folder(root / "nested")
