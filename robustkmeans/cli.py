@@ -135,6 +135,73 @@ def _echo(message: str, file=None) -> None:
     print(_display_text(message), file=file)
 
 
+class _Notes:
+    """The notes and warnings of a run, as printed on stderr, for the report.
+
+    :func:`main` gives each run one, as ``args.notes``, with the list in which it
+    records Python's warnings; :func:`_note` prints a note on stderr and records
+    it here, and :meth:`take_warnings` does so for the warnings given so far, so
+    that ``report.html`` ("Notes") and ``summary.json`` (``notes``) hold every
+    line the run printed on stderr before they were written.
+    """
+
+    def __init__(self, caught=None):
+        self.entries: list[str] = []  # as printed, without "robustkmeans COMMAND: "
+        self._caught = caught if caught is not None else []
+        self._seen = 0
+        self._warned: set[str] = set()
+
+    def take_warnings(self, args) -> None:
+        """Print and record the warnings given since the last call, one per distinct
+        message; Pillow's, which do not name the image, with the input files that
+        give them."""
+        new = self._caught[self._seen :]
+        self._seen = len(self._caught)
+        messages = [_one_line(w.message) for w in new]
+        fresh = [m for m in dict.fromkeys(messages) if m not in self._warned]
+        self._warned.update(fresh)
+        sources = _pillow_warning_sources(
+            getattr(args, "image_files", []),
+            dict.fromkeys(
+                m for m, w in zip(messages, new, strict=True) if m in fresh and _from_pillow(w)
+            ),
+        )
+        for message in fresh:
+            names = sources.get(message)
+            if names:
+                shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+                message = f"{message} (in {len(names)} image(s): {shown})"
+            _note(args, message, "warning")
+
+
+def _note(args, message: str, kind: str | None = "note") -> None:
+    """Print ``robustkmeans COMMAND: KIND: message`` on stderr and record it in ``args.notes``.
+
+    Every note and warning of a run goes through here, so that the report and
+    ``summary.json`` show what the terminal did. ``kind=None`` prints ``message``
+    alone.
+    """
+    text = message if kind is None else f"{kind}: {message}"
+    _echo(text if kind is None else f"robustkmeans {args.command}: {text}", file=sys.stderr)
+    notes = getattr(args, "notes", None)
+    if notes is not None:
+        notes.entries.append(_display_text(text))
+
+
+def _notes_section(args) -> list[tuple[str, str]]:
+    """The report's "Notes" section, or none when the run has no note."""
+    notes = getattr(args, "notes", None)
+    if notes is None or not notes.entries:
+        return []
+    items = "".join(f"<li>{html.escape(entry)}</li>" for entry in notes.entries)
+    return [("Notes", f"<ul>{items}</ul>")]
+
+
+def _wrote_line(out: Path, names, extra: str = "") -> str:
+    """The last line of a run: every file it wrote in ``out``."""
+    return f"wrote {len(names)} files to {out}: {', '.join(names)}{extra}"
+
+
 def _sha256(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
@@ -213,8 +280,8 @@ def _write_outputs(
     A file of :data:`_OUTPUT_NAMES` that this run does not write (an earlier
     run's ``silhouette.png``...) is removed only if the manifest lists it and it
     is still exactly what that run wrote; any other (the user's own file, or one
-    changed since) is left, with a note on stderr. Nothing else in ``out`` is
-    touched.
+    changed since) is left (:func:`_note_before_writing` notes it). Nothing else
+    in ``out`` is touched.
 
     ``written`` maps the files that the run has already written in ``out`` (the
     images of ``demo``, as ``images/<class>/<name>.png``) to their SHA-256, for
@@ -223,21 +290,7 @@ def _write_outputs(
     them, still listed, to the next ``demo``.
     """
     out.mkdir(parents=True, exist_ok=True)
-    ours = _read_manifest(out)
-    written = dict(written or {})
-    images = {name for name in ours if _is_demo_image(name) and name not in written}
-    if command != "demo":  # not this command's: kept, and still listed
-        written.update({name: ours[name] for name in images})
-        images = set()
-    stale, left = [], []
-    for name in sorted((_OUTPUT_NAMES | images) - set(files)):
-        path = out / name
-        if not os.path.lexists(path):
-            continue
-        if name in ours and _file_sha256(path) == ours[name]:
-            stale.append(name)
-        else:
-            left.append(name)
+    written, stale, _ = _previous_outputs(out, files, command, written)
     last = [name for name in _WRITTEN_LAST if name in files]
     order = [*(name for name in files if name not in last), *last]
     manifest = json.dumps(
@@ -286,12 +339,50 @@ def _write_outputs(
                 os.unlink(backup)
             except OSError:
                 pass  # the run succeeded; a leftover backup harms nothing
-    for name in left:
-        _echo(
-            f"robustkmeans {command}: note: left {out / name} as it is: not written by the "
-            "previous robustkmeans run in this folder, or changed since",
-            file=sys.stderr,
+
+
+def _previous_outputs(out: Path, names, command: str, written=None):
+    """``(written, stale, left)`` for a run writing ``names`` in ``out``.
+
+    ``stale``: the files of :data:`_OUTPUT_NAMES` (and, for ``demo``, the earlier
+    demo images) that the previous run wrote, unchanged, and this one does not
+    write: removed. ``left``: those of such a name that it did not write, or that
+    changed since: kept. ``written`` is the given one, plus the demo images that
+    another command keeps listed.
+    """
+    ours = _read_manifest(out)
+    written = dict(written or {})
+    images = {name for name in ours if _is_demo_image(name) and name not in written}
+    if command != "demo":  # not this command's: kept, and still listed
+        written.update({name: ours[name] for name in images})
+        images = set()
+    stale, left = [], []
+    for name in sorted((_OUTPUT_NAMES | images) - set(names)):
+        path = out / name
+        if not os.path.lexists(path):
+            continue
+        if name in ours and _file_sha256(path) == ours[name]:
+            stale.append(name)
+        else:
+            left.append(name)
+    return written, stale, left
+
+
+def _note_before_writing(args, out: Path, names, written=None) -> None:
+    """Note the outputs that the run leaves as they are, and the warnings so far.
+
+    Called once everything is computed, just before the report is built, so
+    that its "Notes" (and ``summary.json``) hold what the terminal shows.
+    """
+    for name in _previous_outputs(out, names, args.command, written)[2]:
+        _note(
+            args,
+            f"left {out / name} as it is: not written by the previous robustkmeans run "
+            "in this folder, or changed since",
         )
+    notes = getattr(args, "notes", None)
+    if notes is not None:
+        notes.take_warnings(args)
 
 
 def _figure_png(figure) -> bytes:
@@ -377,13 +468,13 @@ def _has_tqdm() -> bool:
     return True
 
 
-def _load_folder(folder: str, command: str):
+def _load_folder(folder: str, args):
     """List the images of a folder: its own files, and one subfolder per class.
 
     Labels (from the subfolder names) are returned only when every image lies in
     a subfolder and at least two subfolders hold images (an empty subfolder is
-    not a class). When images lie beside class subfolders, a note on stderr says
-    why the clusters are not scored.
+    not a class). When images lie beside class subfolders, a note (on stderr, in
+    the report and summary.json) says why the clusters are not scored.
     """
     from ._images import IMAGE_EXTENSIONS, load_image_folder
 
@@ -410,12 +501,12 @@ def _load_folder(folder: str, command: str):
         return filenames, None, []
     if top:
         shown = ", ".join(Path(f).name for f in top[:3]) + (" ..." if len(top) > 3 else "")
-        _echo(
-            f"robustkmeans {command}: note: {len(top)} image(s) lie directly in {folder!r} "
+        _note(
+            args,
+            f"{len(top)} image(s) lie directly in {folder!r} "
             f"({shown}), outside the class subfolders; the clusters are not scored against "
             "the subfolders (move those images into a subfolder, or out of the folder, to "
             "score them)",
-            file=sys.stderr,
         )
         return filenames, None, []
     return filenames, np.asarray(data.target), list(data.target_names)
@@ -889,14 +980,14 @@ def _extract(featurizer, filenames, y, args):
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
             shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-            _echo(f"skipped {len(skipped)} unreadable image(s): {shown}", file=sys.stderr)
+            _note(args, f"skipped {len(skipped)} unreadable image(s): {shown}", None)
         if not filenames:
             raise UserError("none of the images could be read.")
         if y is not None and np.unique(y).size < 2:
-            _echo(
-                f"robustkmeans {args.command}: note: only one subfolder has readable images; "
+            _note(
+                args,
+                "only one subfolder has readable images; "
                 "the clusters are not scored against the subfolders",
-                file=sys.stderr,
             )
             y = None
     _check_counts(args, len(filenames))
@@ -1078,7 +1169,7 @@ def _run_cluster(
     Everything is computed before the first file is written, so a run that fails
     leaves the outputs of the previous run in ``out`` as they were. ``written``
     lists the files the run wrote in ``out`` already (see :func:`_write_outputs`).
-    Returns the summary.
+    Returns the summary and the names of the files written in ``out``.
     """
     from .metrics import evaluate_labels, loss_metric
     from .model_selection import select_k
@@ -1097,10 +1188,9 @@ def _run_cluster(
     if args.k == "auto":
         k_range = [k for k in args.k_range if k < n_images]
         if len(k_range) < len(args.k_range):
-            _echo(
-                f"robustkmeans {args.command}: note: --k-range limited to k <= {n_images - 1} "
-                f"(there are {n_images} images)",
-                file=sys.stderr,
+            _note(
+                args,
+                f"--k-range limited to k <= {n_images - 1} (there are {n_images} images)",
             )
         search = select_k(
             estimator,
@@ -1188,8 +1278,11 @@ def _run_cluster(
     scale = _LOSS_SCALE.get(args.loss)
     if scale is not None:
         settings[scale] = _fmt(getattr(model, f"{scale}_", getattr(args, scale)))
+    names_written = ["labels.csv", *pngs, "report.html", "summary.json"]
+    _note_before_writing(args, out, names_written, written)
     sections = [
         ("Settings", _table([settings])),
+        *_notes_section(args),
         ("Metrics", _table([metrics])),
         ("Clusters", _table(cluster_rows)),
     ]
@@ -1208,6 +1301,8 @@ def _run_cluster(
         "features": feature_note,
         "cluster_sizes": sizes.tolist(),
         "figures": sorted(pngs),
+        # the notes and warnings printed on stderr, as in the report's "Notes"
+        "notes": list(getattr(getattr(args, "notes", None), "entries", [])),
     }
     if search is not None:
         summary["k_selection"] = {
@@ -1222,7 +1317,7 @@ def _run_cluster(
         "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
     _write_outputs(out, files, args.command, written)  # only now, once everything is built
-    return summary
+    return summary, list(files)
 
 
 def _json_ready(value):
@@ -1250,16 +1345,18 @@ def _cmd_cluster(args) -> int:
     out = Path(args.out)
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["cluster"])
-    filenames, y, target_names = _load_folder(args.image_dir, args.command)
+    filenames, y, target_names = _load_folder(args.image_dir, args)
     _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
-    summary = _run_cluster(args, filenames, y, target_names, featurizer, note, args.image_dir, out)
-    _print_summary(summary, out)
+    summary, names = _run_cluster(
+        args, filenames, y, target_names, featurizer, note, args.image_dir, out
+    )
+    _print_summary(summary, out, names)
     return 0
 
 
-def _print_summary(summary, out):
+def _print_summary(summary, out, names, extra=""):
     metrics = summary["metrics"]
     _echo(f"features: {summary['features']}")
     _echo(
@@ -1271,7 +1368,7 @@ def _print_summary(summary, out):
             f"against the subfolder labels: ARI={metrics['adjusted_rand']:.3f} "
             f"V-measure={metrics['v_measure']:.3f}"
         )
-    _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+    _echo(_wrote_line(out, names, extra))
 
 
 # The silhouettes of compare-losses: one distance for every loss, so that the
@@ -1286,7 +1383,7 @@ def _cmd_compare_losses(args) -> int:
     out = Path(args.out)
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["compare-losses"])
-    filenames, y, _ = _load_folder(args.image_dir, args.command)
+    filenames, y, _ = _load_folder(args.image_dir, args)
     _check_counts(args, len(filenames))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
@@ -1323,8 +1420,11 @@ def _cmd_compare_losses(args) -> int:
             display.losses, display.cluster_sizes, display.metrics, strict=True
         )
     ]
+    names_written = ["labels.csv", "compare_losses.png", "report.html"]
+    _note_before_writing(args, out, names_written)
     sections = [
         ("Settings", _table([{"images": n_images, "features": note, "k": args.k}])),
+        *_notes_section(args),
         ("Metrics per loss", _table(table)),
         *([_skipped_section(skipped, args.image_dir)] if skipped else []),
         (
@@ -1335,7 +1435,7 @@ def _cmd_compare_losses(args) -> int:
     report = _html_page(f"Losses compared on {args.image_dir}", sections)
     _write_outputs(
         out,
-        {"labels.csv": labels_csv, "compare_losses.png": png, "report.html": report},
+        dict(zip(names_written, (labels_csv, png, report), strict=True)),
         args.command,
     )
     _echo(f"features: {note}")
@@ -1345,7 +1445,7 @@ def _cmd_compare_losses(args) -> int:
             f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])} "
             f"({row['silhouette metric']}){extra}"
         )
-    _echo(f"wrote {out / 'labels.csv'} and {out / 'report.html'}")
+    _echo(_wrote_line(out, names_written))
     return 0
 
 
@@ -1420,10 +1520,10 @@ def _cmd_quantize(args) -> int:
         n_pixels = None  # unreadable: quantize_colors says why, naming the file
     if n_pixels is not None and n_colors > n_pixels:
         n_colors = n_pixels
-        _echo(
-            f"robustkmeans quantize: note: the image has {n_pixels} pixel(s); the palette "
+        _note(
+            args,
+            f"the image has {n_pixels} pixel(s); the palette "
             f"is capped at {n_colors} colour(s) (--colors {args.colors})",
-            file=sys.stderr,
         )
     if n_pixels is not None and args.sample_size < min(n_colors, n_pixels):
         raise UserError(
@@ -1453,11 +1553,11 @@ def _cmd_quantize(args) -> int:
         how = f"{image_format} compression is lossy: it blends the colours"
     else:
         how = f"{image_format} cannot store the palette exactly"
-    _echo(
-        f"robustkmeans quantize: note: {how}, so {out} holds {n_stored} distinct colours, "
+    _note(
+        args,
+        f"{how}, so {out} holds {n_stored} distinct colours, "
         f"not the {n_used} of the palette; write .png, .tif or .webp (lossless) for exactly "
         "the palette",
-        file=sys.stderr,
     )
     _echo(
         f"wrote {out} ({n_used}-colour palette, loss {args.loss}; the file holds "
@@ -1486,7 +1586,7 @@ def _cmd_demo(args) -> int:
         Path(os.path.relpath(f, out)).as_posix(): _file_sha256(Path(f)) for f in data.filenames
     }
     args.image_files = data.filenames  # named in Pillow's warnings (main)
-    summary = _run_cluster(
+    summary, names = _run_cluster(
         args,
         data.filenames,
         data.target,
@@ -1497,7 +1597,7 @@ def _cmd_demo(args) -> int:
         out,
         written,
     )
-    _print_summary(summary, out)
+    _print_summary(summary, out, names, f", and the {len(written)} images in {images}")
     return 0
 
 
@@ -1831,19 +1931,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
+            args.notes = _Notes(caught)
             status = args.func(args)
-        # one line per distinct warning, without Python's source excerpt; Pillow's,
-        # which do not name the image, with the input files that give them
-        sources = _pillow_warning_sources(
-            getattr(args, "image_files", []),
-            dict.fromkeys(_one_line(w.message) for w in caught if _from_pillow(w)),
-        )
-        for message in dict.fromkeys(_one_line(w.message) for w in caught):
-            names = sources.get(message)
-            if names:
-                shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
-                message = f"{message} (in {len(names)} image(s): {shown})"
-            _echo(f"robustkmeans {args.command}: warning: {message}", file=sys.stderr)
+        # one line per distinct warning, without Python's source excerpt (those
+        # given before the report was built are in it, and printed already)
+        args.notes.take_warnings(args)
         return status
     except KeyboardInterrupt:
         _echo("robustkmeans: interrupted", file=sys.stderr)

@@ -837,6 +837,52 @@ def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, ca
     assert "ARI=" in captured.out and "note" not in captured.err
 
 
+def test_the_notes_of_a_run_reach_the_report_and_summary(tmp_path, capsys):
+    # the note saying why the clusters are not scored was printed on stderr only:
+    # report.html showed metrics without ARI and no reason, summary.json neither
+    photos = tmp_path / "photos"
+    _make_images(photos, n_per_class=3)
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(photos / "stray<b>.png")
+    out = tmp_path / "out"
+    argv = ["cluster", str(photos), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--k", "auto", "--k-range", "2:9"]) == 0
+    err = capsys.readouterr().err
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert len(notes) == 2
+    assert notes[0].startswith("note: 1 image(s) lie directly in") and "stray<b>.png" in notes[0]
+    assert notes[1] == "note: --k-range limited to k <= 6 (there are 7 images)"
+    assert [f"robustkmeans cluster: {note}" for note in notes] == err.splitlines()
+    report = (out / "report.html").read_text()
+    assert "<h2>Notes</h2>" in report and "stray&lt;b&gt;.png" in report  # escaped
+    assert "not scored against the subfolders" in report.split("<h2>Notes</h2>")[1]
+
+    # a clean run has an empty list, and no Notes section
+    (photos / "stray<b>.png").unlink()
+    assert main([*argv, "--k", "2"]) == 0
+    assert json.loads((out / "summary.json").read_text())["notes"] == []
+    assert "<h2>Notes</h2>" not in (out / "report.html").read_text()
+    assert capsys.readouterr().err == ""
+
+
+def test_the_last_line_names_every_file_written(image_dir, tmp_path, capsys):
+    # "wrote out/labels.csv and out/report.html" left out summary.json and the figures
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = [str(folder), "--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(["cluster", *argv, "--k", "2"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    figures = ["representatives.png", "scatter.png", "silhouette.png"]
+    assert written == sorted(["labels.csv", "report.html", "summary.json", *figures])
+    assert last.startswith(f"wrote {len(written)} files to {out}: ")
+    assert sorted(last.split(": ", 1)[1].split(", ")) == written
+
+    compare = tmp_path / "compare"
+    assert main(["compare-losses", str(folder), "--out", str(compare), *argv[3:], "--k", "2"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == f"wrote 3 files to {compare}: labels.csv, compare_losses.png, report.html"
+
+
 DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
 
 
@@ -1259,6 +1305,9 @@ def test_pillow_warnings_name_the_images_that_give_them(image_dir, tmp_path, cap
     warned = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
     assert len(warned) == 1 and "Corrupt EXIF data" in warned[0]
     assert warned[0].endswith(f"(in 1 image(s): {bad})")
+    notes = json.loads((tmp_path / "o" / "summary.json").read_text())["notes"]
+    assert notes == [warned[0].removeprefix("robustkmeans cluster: ")]  # in the report too
+    assert str(bad) in (tmp_path / "o" / "report.html").read_text().split("<h2>Notes</h2>")[1]
 
     assert main(["quantize", str(bad), "--colors", "4", "--out", str(tmp_path / "q.png")]) == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
