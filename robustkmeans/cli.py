@@ -801,6 +801,13 @@ def _make_featurizer(args, *, allow_histogram: bool):
         raise UserError(str(exc)) from None
     if path is None:
         if features == "auto" and allow_histogram:
+            given = [f for name, f in _VGG16_OPTIONS if getattr(args, name, None) is not None]
+            if given:
+                _note(
+                    args,
+                    f"no VGG16 weights found: colour histograms are used, and {', '.join(given)} "
+                    "(VGG16's options) are ignored",
+                )
             return ColorHistogramFeaturizer(on_error=on_error), (
                 "colour histograms: NO VGG16 WEIGHTS FOUND (pass --weights PATH or set "
                 "ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features)"
@@ -938,7 +945,10 @@ def _pillow_warning_sources(filenames, messages) -> dict[str, list[str]]:
             warnings.simplefilter("always")
             try:
                 with Image.open(name) as image:
-                    image.getexif()
+                    # (a PNG without an eXIf chunk before its pixels would decode
+                    # them all to look for one: its header is enough there)
+                    if image.format != "PNG" or "exif" in image.info:
+                        image.getexif()
             except Exception:  # unreadable: listed as such elsewhere
                 continue
         for warning in caught:
@@ -1450,7 +1460,7 @@ def _cmd_compare_losses(args) -> int:
 
 
 # Formats whose encoding is lossy (JPEG always; Pillow's AVIF has no lossless mode).
-_LOSSY_FORMATS = frozenset({"JPEG", "MPO", "AVIF"})
+_LOSSY_FORMATS = frozenset({"JPEG", "MPO", "AVIF", "PDF"})  # (Pillow writes RGB PDFs as JPEG)
 
 # Options that make a format lossless where its default is lossy.
 _LOSSLESS_OPTIONS = {"WEBP": {"lossless": True}}
@@ -1543,7 +1553,23 @@ def _cmd_quantize(args) -> int:
     data, stored = _encode_image(quantized, image_format, out)
     _write_atomic(out, data)
     n_used = _n_colours(quantized)
-    if stored is None or (stored.shape == quantized.shape and np.array_equal(stored, quantized)):
+    if stored is None and image_format in _LOSSY_FORMATS:
+        # (not readable back here, e.g. a PDF: its pixels are JPEG-compressed)
+        _note(
+            args,
+            f"{image_format} stores the pixels with lossy compression, so {out} holds more "
+            f"colours than the {n_used} of the palette; write .png, .tif or .webp (lossless) "
+            "for exactly the palette",
+        )
+        _echo(f"wrote {out} ({n_used}-colour palette, loss {args.loss}; lossy {image_format})")
+        return 0
+    if stored is None:
+        _echo(
+            f"wrote {out} ({n_used} colours, loss {args.loss}; {image_format} cannot be read "
+            "back here to check it holds exactly them)"
+        )
+        return 0
+    if stored.shape == quantized.shape and np.array_equal(stored, quantized):
         _echo(f"wrote {out} ({n_used} colours, loss {args.loss})")
         return 0
     n_stored = _n_colours(stored)
@@ -1943,6 +1969,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ValueError, OSError, ImportError, RuntimeError) as exc:
         if args.debug:
             raise
+        notes = getattr(args, "notes", None)
+        if notes is not None:
+            notes.take_warnings(args)  # the warnings given before the error
         message = " ".join(str(exc).split()) or type(exc).__name__
         _echo(f"robustkmeans {args.command}: error: {message}", file=sys.stderr)
         return 1

@@ -1312,3 +1312,61 @@ def test_pillow_warnings_name_the_images_that_give_them(image_dir, tmp_path, cap
     assert main(["quantize", str(bad), "--colors", "4", "--out", str(tmp_path / "q.png")]) == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if ": warning: " in line]
     assert len(warned) == 1 and warned[0].endswith(f"(in 1 image(s): {bad})")
+
+
+def test_quantize_to_pdf_says_the_pixels_are_jpeg_compressed(tmp_path, capsys):
+    # Pillow writes an RGB PDF with its pixels JPEG-compressed: the file cannot be
+    # read back to count its colours, so the lossy format is named instead
+    source = tmp_path / "noise.png"
+    pixels = np.random.RandomState(0).randint(0, 256, (40, 50, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(source)
+    assert main(["quantize", str(source), "--colors", "4", "--out", str(tmp_path / "q.pdf")]) == 0
+    captured = capsys.readouterr()
+    assert "lossy compression" in captured.err and ".png" in captured.err
+    assert "lossy PDF" in captured.out
+
+
+def test_naming_the_image_of_a_pillow_warning_does_not_decode_pngs(tmp_path, monkeypatch):
+    # a PNG's getexif() decodes all its pixels when no eXIf chunk precedes them:
+    # looking for the image behind a warning reads headers only
+    from PIL import PngImagePlugin
+
+    from robustkmeans.cli import _pillow_warning_sources
+
+    png = tmp_path / "plain.png"
+    Image.fromarray(np.zeros((30, 20, 3), np.uint8)).save(png)
+    loads = []
+    load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(
+        PngImagePlugin.PngImageFile, "load", lambda self: loads.append(1) or load(self)
+    )
+    assert _pillow_warning_sources([str(png)], {"Corrupt EXIF data": None}) == {
+        "Corrupt EXIF data": []
+    }
+    assert loads == []
+
+
+def test_demo_without_weights_notes_the_vgg16_options_it_ignores(tmp_path, capsys, monkeypatch):
+    # --features auto (demo's default) falls back to colour histograms when no
+    # weights are found: VGG16's options given then are named as ignored
+    import robustkmeans._demo as demo
+
+    monkeypatch.setattr(demo, "find_vgg16_weights", lambda *args, **kwargs: None)
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--n-per-class", "2", "--no-progress", "--n-init", "1"]
+    assert main([*argv, "--image-size", "64"]) == 0
+    assert "--image-size (VGG16's options) are ignored" in capsys.readouterr().err
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("--image-size" in note for note in notes)
+
+
+def test_warnings_are_shown_when_the_run_then_fails(image_dir, tmp_path, capsys):
+    folder, _ = image_dir
+    bad = folder / "red" / "corrupt_exif.jpg"
+    _jpeg_with_corrupt_exif(bad)
+    (folder / "green" / "not_an_image.png").write_text("hello")  # fails the run after reading
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--features", "histogram", "--on-error", "raise"]) == 1
+    err = capsys.readouterr().err
+    assert "not_an_image.png" in err.split(": error: ")[1]
+    assert "Corrupt EXIF data" in err.split(": error: ")[0]
