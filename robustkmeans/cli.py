@@ -169,8 +169,7 @@ class _Notes:
         for message in fresh:
             names = sources.get(message)
             if names:
-                shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
-                message = f"{message} (in {len(names)} image(s): {shown})"
+                message = f"{message} (in {len(names)} image(s): {_shown(names)})"
             _note(args, message, "warning")
 
 
@@ -500,7 +499,7 @@ def _load_folder(folder: str, args):
     if data is None or np.unique(data.target).size < 2:
         return filenames, None, []
     if top:
-        shown = ", ".join(Path(f).name for f in top[:3]) + (" ..." if len(top) > 3 else "")
+        shown = _shown([Path(f).name for f in top])
         _note(
             args,
             f"{len(top)} image(s) lie directly in {folder!r} "
@@ -742,6 +741,17 @@ def _fetch_imagenet_weights(featurizer) -> None:
         ) from exc
 
 
+def _check_weights_file(path: str, what: str) -> None:
+    """Read the weights file ``path`` once, before any image (or demo crop) is
+    written, so that a file torch cannot load fails the run first, named by ``what``."""
+    from ._vgg16 import _load_features
+
+    try:
+        _load_features(path, "cpu")
+    except ValueError as exc:
+        raise UserError(f"{what}: {exc}") from None
+
+
 def _imagenet_note(path: str) -> str:
     """Describe the file that ``--weights imagenet`` used, checked before any image is read.
 
@@ -751,15 +761,12 @@ def _imagenet_note(path: str) -> str:
     cache; the note names the file it resolved (``weights_path_``), so that the
     report never credits torchvision with weights that came from elsewhere.
     """
-    from ._vgg16 import WEIGHTS_ENV, _load_features
+    from ._vgg16 import WEIGHTS_ENV
 
     env = os.environ.get(WEIGHTS_ENV)
     if not env or os.path.abspath(env) != os.path.abspath(path):
         return f"VGG16 ImageNet weights (torchvision) from {path}"
-    try:
-        _load_features(path, "cpu")  # as --weights PATH: a bad file fails before any image
-    except ValueError as exc:
-        raise UserError(f"--weights imagenet: ${WEIGHTS_ENV}={path}: {exc}") from None
+    _check_weights_file(path, f"--weights imagenet: ${WEIGHTS_ENV}={path}")
     return (
         f"VGG16 weights from {path} (${WEIGHTS_ENV}, used by --weights imagenet in place "
         "of torchvision's ImageNet weights)"
@@ -801,7 +808,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
         raise UserError(str(exc)) from None
     if path is None:
         if features == "auto" and allow_histogram:
-            given = [f for name, f in _VGG16_OPTIONS if getattr(args, name, None) is not None]
+            given = _vgg16_options_given(args)
             if given:
                 _note(
                     args,
@@ -817,12 +824,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
             "set ROBUSTKMEANS_VGG16_WEIGHTS, use --weights imagenet (torchvision's cache), "
             "--weights random (smoke test) or --features histogram."
         )
-    from ._vgg16 import _load_features
-
-    try:
-        _load_features(str(path), "cpu")  # read before any image (or demo crop) is
-    except ValueError as exc:
-        raise UserError(f"--weights {path}: {exc}") from None
+    _check_weights_file(str(path), f"--weights {path}")
     return VGG16Featurizer(weights=str(path), **common), f"VGG16 weights from {path}"
 
 
@@ -906,12 +908,17 @@ def _check_finite_features(bad_files, reasons) -> None:
     choice helps there, the weights are at fault."""
     finite_fail = [name for name in bad_files if name not in reasons]
     if finite_fail:
-        shown = ", ".join(finite_fail[:3]) + (" ..." if len(finite_fail) > 3 else "")
+        shown = _shown(finite_fail)
         raise UserError(
             f"the features of {len(finite_fail)} image(s) that read fine are not finite "
             f"(NaN or infinite): {shown}. The network's weights give them; check the "
             "file given to --weights (or ROBUSTKMEANS_VGG16_WEIGHTS)."
         )
+
+
+def _shown(names, most: int = 3) -> str:
+    """The first ``most`` of ``names``, comma-separated, with `` ...`` when there are more."""
+    return ", ".join(names[:most]) + (" ..." if len(names) > most else "")
 
 
 def _one_line(message) -> str:
@@ -989,8 +996,7 @@ def _extract(featurizer, filenames, y, args):
             features = features[~bad]
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
-            shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
-            _note(args, f"skipped {len(skipped)} unreadable image(s): {shown}", None)
+            _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(skipped, 5)}", None)
         if not filenames:
             raise UserError("none of the images could be read.")
         if y is not None and np.unique(y).size < 2:
@@ -1695,6 +1701,11 @@ _VGG16_OPTIONS = (
 )
 
 
+def _vgg16_options_given(args) -> list[str]:
+    """The flags of VGG16's own options given on the command line."""
+    return [flag for name, flag in _VGG16_OPTIONS if getattr(args, name, None) is not None]
+
+
 def _check_vgg16_options(args) -> None:
     """Refuse, as a usage error, VGG16's options given with ``--features histogram``.
 
@@ -1705,7 +1716,7 @@ def _check_vgg16_options(args) -> None:
     """
     if getattr(args, "features", None) != "histogram":
         return
-    given = [flag for name, flag in _VGG16_OPTIONS if getattr(args, name, None) is not None]
+    given = _vgg16_options_given(args)
     if given:
         vgg16 = "--features vgg16" + (" or auto" if args.command == "demo" else "")
         args.command_parser.error(
