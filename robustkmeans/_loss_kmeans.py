@@ -668,7 +668,7 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     positive = np.flatnonzero(sample_weight > 0)
     idx = np.sort(
         random_state.choice(
-            positive, size=_pilot_rows(positive.size, *X.shape[1:], n_clusters), replace=False
+            positive, size=_pilot_rows(positive.size, X.shape[1], n_clusters), replace=False
         )
     )
     Xs = _kernels.dense_rows(X, idx)

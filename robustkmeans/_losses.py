@@ -41,8 +41,6 @@ LOSS_NAMES = (
 #: Maximum iterations of the inner solvers (Newton, half-quadratic, Weiszfeld).
 _MAX_INNER = 500
 
-_TINY = {"f": float(np.finfo(np.float32).tiny), "d": float(np.finfo(np.float64).tiny)}
-
 
 def _relative_to(X, m):
     """Samples relative to a start ``m``, for solvers whose center moves little from it.
@@ -194,9 +192,7 @@ class _Loss:
         dtype = X.dtype
         m0, Y, y_sq, sq_distances = _relative_to(X, m)
         # root-mean-square coordinate distance to the start: the scale of a step
-        spread = float(
-            np.sqrt(max(float(y_sq.mean()) / X.shape[1], _TINY.get(dtype.char, _TINY["d"])))
-        )
+        spread = float(np.sqrt(max(float(y_sq.mean()) / X.shape[1], np.finfo(dtype).tiny)))
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
 
         def at(v, d2=None):
