@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import ImageInputMixin, ImageLoadError, as_image_list
+from ._images import ImageInputMixin, ImageLoadError, as_image_list, warn_unreadable
 
 __all__ = [
     "DEMO_CLASSES",
@@ -370,15 +369,7 @@ class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator)
             counts = np.bincount(index, minlength=n_features).astype(np.float64)
             rows.append(np.sqrt(counts / counts.sum()))
         if failures:
-            # as VGG16Featurizer says it
-            shown = "; ".join(failures[:5])
-            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
-            warnings.warn(
-                f"{len(failures)} of {len(images)} images could not be read; their rows "
-                f"are NaN: {shown}{more}",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_unreadable(failures, len(images))  # as VGG16Featurizer says it
         return np.asarray(rows, dtype=np.float32).reshape(len(rows), n_features)
 
     def get_feature_names_out(self, input_features=None):

@@ -67,6 +67,7 @@ __all__ = [
     "read_bytes",
     "resize_rgb",
     "to_normalized_tensor",
+    "warn_unreadable",
 ]
 
 
@@ -119,6 +120,20 @@ class ImageInputMixin:
         tags.transformer_tags.preserves_dtype = []  # always float32 out
         tags.non_deterministic = False
         return tags
+
+
+def warn_unreadable(messages, n_images: int) -> None:
+    """The featurizers' UserWarning for the images of ``on_error="nan"`` that could
+    not be read (their rows are NaN): how many, and the first five reasons. Raised
+    at the caller of ``transform``."""
+    shown = "; ".join(messages[:5])
+    more = f" (and {len(messages) - 5} more)" if len(messages) > 5 else ""
+    warnings.warn(
+        f"{len(messages)} of {n_images} images could not be read; their rows are NaN: "
+        f"{shown}{more}",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def as_image_list(X, name: str = "VGG16Featurizer") -> list:

@@ -22,7 +22,6 @@ import hashlib
 import os
 import threading
 import time
-import warnings
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +42,7 @@ from ._images import (
     read_bytes,
     resize_rgb,
     to_normalized_tensor,
+    warn_unreadable,
 )
 
 __all__ = ["VGG16Featurizer", "WEIGHTS_ENV", "LAYER_NAMES", "FEATURE_MAP_LAYERS"]
@@ -941,14 +941,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             progress=self.progress,
         )
         if failures:
-            shown = "; ".join(msg for _, msg in failures[:5])
-            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
-            warnings.warn(
-                f"{len(failures)} of {len(images)} images could not be read; their rows "
-                f"are NaN: {shown}{more}",
-                UserWarning,
-                stacklevel=2,
-            )
+            warn_unreadable([msg for _, msg in failures], len(images))
         ok = ~np.isnan(F).any(axis=1) if failures else slice(None)
         F[ok] = _normalize_rows(F[ok], self.normalize)
         return F
