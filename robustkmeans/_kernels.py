@@ -15,6 +15,7 @@ Prior validation is assumed: ``X`` is a C-contiguous float array or a CSR matrix
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -191,11 +192,24 @@ def exact_sq_distances(X, rows, centers, which=None):
     of them), from the differences: to every row of ``centers``,
     ``(n_rows, n_centers)``, or, with ``which``, to ``centers[which[r]]`` only,
     ``(n_rows,)``. Rows are densified in batches of at most ``_EXACT_BATCH``
-    elements."""
+    elements; rows of a wide sparse ``X`` only over the columns they use
+    (``_sparse_exact_batch``)."""
     dtype = np.result_type(X.dtype, centers.dtype)
     n_rows = X.shape[0] if rows is None else rows.size
     shape = (n_rows,) if which is not None else (n_rows, centers.shape[0])
     out = np.empty(shape, dtype=dtype)
+    if sp.issparse(X) and X.shape[1] > _SPARSE_EXACT_MIN_FEATURES:
+        Xs = X if rows is None else X[rows]
+        Xs = Xs.tocsr()
+        # rows per batch: the columns a batch uses are at most its nonzeros
+        most = int(np.diff(Xs.indptr).max(initial=0))
+        step = max(_EXACT_BATCH // X.shape[1], math.isqrt(_EXACT_BATCH // max(most, 1)), 1)
+        for start in range(0, n_rows, step):
+            part = slice(start, min(start + step, n_rows))
+            out[part] = _sparse_exact_batch(
+                Xs[part], centers, None if which is None else which[part], dtype
+            )
+        return out
     step = max(1, _EXACT_BATCH // max(X.shape[1], 1))
     for start in range(0, n_rows, step):
         part = slice(start, min(start + step, n_rows))
@@ -219,6 +233,34 @@ def exact_sq_distances(X, rows, centers, which=None):
         for j, center in enumerate(centers):
             R = Xr - center
             out[part, j] = np.einsum("ij,ij->i", R, R)
+    return out
+
+
+#: sparse data at least this wide gets exact distances over the columns it uses only
+_SPARSE_EXACT_MIN_FEATURES = 256
+
+
+def _sparse_exact_batch(Xb, centers, which, dtype):
+    """``exact_sq_distances`` for a batch of CSR rows ``Xb``: the rows densified over
+    the columns they use, and, per center, the sum of its squares over the others
+    (summed directly: subtracting it from the center's norm would cancel for a
+    center that lives on those columns)."""
+    cols = np.unique(Xb.indices)
+    # the rows over their columns (a CSR matrix on the renumbered columns sums any
+    # duplicate entries, as toarray does)
+    sub = sp.csr_matrix(
+        (Xb.data, np.searchsorted(cols, Xb.indices), Xb.indptr), shape=(Xb.shape[0], cols.size)
+    ).toarray()
+    other = np.ones(centers.shape[1], dtype=bool)
+    other[cols] = False
+    outside = np.einsum("ij,ij->i", centers[:, other], centers[:, other])
+    if which is not None:
+        R = sub - centers[which][:, cols]
+        return (np.einsum("ij,ij->i", R, R) + outside[which]).astype(dtype, copy=False)
+    out = np.empty((Xb.shape[0], centers.shape[0]), dtype=dtype)
+    for j in range(centers.shape[0]):
+        R = sub - centers[j, cols]
+        out[:, j] = np.einsum("ij,ij->i", R, R) + outside[j]
     return out
 
 

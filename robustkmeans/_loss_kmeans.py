@@ -278,14 +278,14 @@ def _lloyd(
 
 def _exact_centers(X, sample_weight, labels, centers, loss, n_threads):
     """Each cluster's center by the loss's exact solver, started at ``centers``
-    (sparse rows are densified one cluster at a time). Empty clusters keep theirs."""
+    (sparse rows, of a Euclidean loss, are handed over as CSR rows: its solvers work
+    on them without densifying the cluster). Empty clusters keep theirs."""
     centers = centers.copy()
     clusters = _kernels.cluster_members(labels, sample_weight, centers.shape[0])
 
     def polish(task):
         c, idx = task
-        rows = _kernels.dense_rows(X, idx)
-        return loss.center(rows, sample_weight[idx], init=centers[c])
+        return loss.center(X[idx], sample_weight[idx], init=centers[c])
 
     # one cluster per worker thread, BLAS single-threaded inside (inline for small
     # data, where waking a thread costs more than the work)
@@ -446,7 +446,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     W = np.bincount(labels, weights=w, minlength=n_clusters)
 
     def solve(members, start):
-        Xm = _kernels.dense_rows(X, members)
+        Xm = X[members]  # (CSR rows of a sparse X: the Euclidean solvers take them)
         center = loss.center(Xm, sample_weight[members], init=start)
         return center, loss.objective(Xm, center, sample_weight[members])
 
@@ -455,9 +455,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     # must gain more than what the working precision can resolve
     current = np.zeros(n_clusters)
     for c, members in _kernels.cluster_members(labels, sample_weight, n_clusters):
-        current[c] = loss.objective(
-            _kernels.dense_rows(X, members), centers[c], sample_weight[members]
-        )
+        current[c] = loss.objective(X[members], centers[c], sample_weight[members])
     margin = max(1e-9, 8 * np.finfo(X.dtype).eps)
 
     # second-order terms of the screen: re-optimisation gains of each sample leaving

@@ -26,6 +26,7 @@ arrays are finite floating point.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._kernels import _sq_dist_chunk, exact_sq_distances
 
@@ -42,22 +43,60 @@ LOSS_NAMES = (
 _MAX_INNER = 500
 
 
-def _relative_to(X, m):
-    """Samples relative to a start ``m``, for solvers whose center moves little from it.
+class _Relative:
+    """The samples of one cluster relative to a start ``m``, for solvers whose center
+    moves little from it: ``y_i = x_i - m0`` with ``m0 = m`` (float64).
 
-    Returns ``m0`` (float64), ``Y = X - m0`` (``X``'s dtype), ``||y_i||^2`` and a
-    function giving the squared distances of the samples to ``m0 + v``; from
-    ``||y||^2 - 2 y.v + ||v||^2`` it costs one matrix-vector product, and stays
-    accurate because ``v`` is small.
+    ``sq_distances(v)`` gives the squared distances of the samples to ``m0 + v`` from
+    ``||y||^2 - 2 y.v + ||v||^2``, one matrix-vector product, and accurate because
+    ``v`` is small; ``weighted_sum(a)`` is ``sum_i a_i y_i``; ``rows(idx)`` some of
+    the ``y_i``, dense.
+
+    Dense ``X``: ``Y = X - m0`` is formed (``X``'s dtype). Sparse ``X`` (CSR) is
+    never densified: the products are taken with its rows, in float64, and corrected
+    by ``m0``, and ``||y||^2`` comes from the exact differences, densified in
+    bounded batches (``exact_sq_distances``). The extra memory is then a few vectors
+    of ``n_features``, where a dense copy of a wide sparse cluster would be
+    rows x features.
     """
-    m0 = np.asarray(m, dtype=np.float64)
-    Y = X - m0.astype(X.dtype)
-    y_sq = np.einsum("ij,ij->i", Y, Y).astype(np.float64)
 
-    def sq_distances(v):
-        return np.maximum(y_sq - 2 * (Y @ v.astype(X.dtype)) + v @ v, 0)
+    def __init__(self, X, m):
+        self.m0 = np.asarray(m, dtype=np.float64)
+        self.dtype = X.dtype
+        self.n_features = X.shape[1]
+        start = self.m0.astype(X.dtype)
+        if sp.issparse(X):
+            self._X = X.tocsr()
+            self._Y = None
+            self.y_sq = exact_sq_distances(self._X, None, start[None, :])[:, 0]
+            self.y_sq = self.y_sq.astype(np.float64)
+        else:
+            self._X = None
+            self._Y = X - start
+            self.y_sq = np.einsum("ij,ij->i", self._Y, self._Y).astype(np.float64)
 
-    return m0, Y, y_sq, sq_distances
+    def sq_distances(self, v):
+        if self._Y is not None:
+            dots = self._Y @ v.astype(self.dtype)
+        else:
+            dots = self._X @ v - float(self.m0 @ v)
+        return np.maximum(self.y_sq - 2 * dots + v @ v, 0)
+
+    def weighted_sum(self, a):
+        if self._Y is not None:
+            return (a.astype(self.dtype, copy=False) @ self._Y).astype(np.float64)
+        a = np.asarray(a, dtype=np.float64)
+        return np.asarray(self._X.T @ a).ravel() - float(a.sum()) * self.m0
+
+    def rows(self, idx):
+        if self._Y is not None:
+            return self._Y[idx]
+        return self._X[idx].toarray() - self.m0.astype(self.dtype)
+
+
+def _weighted_mean(X, w):
+    """``sum_i w_i x_i / sum_i w_i`` for dense or sparse ``X`` (a dense vector)."""
+    return np.asarray(X.T @ w).ravel() / w.sum()
 
 
 class _Loss:
@@ -148,8 +187,9 @@ class _Loss:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
-            The samples of one cluster (at least one).
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            The samples of one cluster (at least one); sparse (CSR) for the
+            Euclidean losses only, which then work on it without densifying it.
         sample_weight : ndarray of shape (n_samples,), default=None
             Non-negative weights with a positive sum.
         init : ndarray of shape (n_features,), default=None
@@ -159,11 +199,12 @@ class _Loss:
         -------
         center : ndarray of shape (n_features,)
         """
-        X = np.asarray(X)
+        if not sp.issparse(X):
+            X = np.asarray(X)
         w = np.ones(X.shape[0], dtype=X.dtype) if sample_weight is None else sample_weight
         w = np.asarray(w, dtype=X.dtype)
         if init is None:
-            init = (w @ X) / w.sum()
+            init = _weighted_mean(X, w)
         init = np.asarray(init, dtype=X.dtype)
         if self.euclidean:
             return self._euclidean_center(X, w, init)
@@ -186,11 +227,13 @@ class _Loss:
         increases, and the solver stops when a plain step moves less than the
         tolerance: a stationary point.
 
-        Distances come from one matrix-vector product per point on ``Y = X - m0``
-        (accurate, since the center moves little from ``m0``).
+        Distances come from one matrix-vector product per point on the samples
+        relative to the start (``_Relative``: accurate, since the center moves little
+        from it; a sparse ``X`` stays sparse).
         """
         dtype = X.dtype
-        m0, Y, y_sq, sq_distances = _relative_to(X, m)
+        rel = _Relative(X, m)
+        y_sq, sq_distances = rel.y_sq, rel.sq_distances
         # root-mean-square coordinate distance to the start: the scale of a step
         spread = float(np.sqrt(max(float(y_sq.mean()) / X.shape[1], np.finfo(dtype).tiny)))
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
@@ -203,7 +246,7 @@ class _Loss:
         def mm_step(a):
             # the majorise-minimise step from the point with coefficients a
             total = float(a.sum())
-            return (a @ Y).astype(np.float64) / total if total > 0 else None
+            return rel.weighted_sum(a) / total if total > 0 else None
 
         point = at(np.zeros(X.shape[1]), y_sq)
         steps = 0
@@ -238,7 +281,7 @@ class _Loss:
             jump = at(v0 - 2 * alpha * r + alpha**2 * s)
             if jump[1] <= point[1]:
                 point = jump
-        return (m0 + point[0]).astype(dtype)
+        return (rel.m0 + point[0]).astype(dtype)
 
     def mm_terms(self, d2, w):
         """The weighted cost ``sum_i w_i cost_i`` (a float) and the majorise-minimise
@@ -372,10 +415,10 @@ class SquareLoss(_Loss):
         return np.zeros_like(d2)
 
     def center(self, X, sample_weight=None, init=None):
-        X = np.asarray(X)
+        if not sp.issparse(X):
+            X = np.asarray(X)
         w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
-        w = np.asarray(w, dtype=X.dtype)
-        return (w @ X) / w.sum()
+        return _weighted_mean(X, np.asarray(w, dtype=X.dtype))
 
 
 class CorrentropyLoss(_Loss):
@@ -447,15 +490,18 @@ class EpsilonInsensitiveLoss(_Loss):
         ``1e-3`` of it when ``init`` is given, typically a center that Weiszfeld steps
         already brought close) down to ``1e-10`` of it (``1e-5`` for float32 data);
         the smoothed and exact optima differ by at most ``sum(w) mu / 2``. The result
-        is never worse than ``init`` under the exact cost.
+        is never worse than ``init`` under the exact cost. A sparse ``X`` (CSR) is
+        not densified, except for the samples at the kink of the smoothed cost
+        (``r - epsilon`` in ``(0, mu]``), whose rows the Newton step needs.
         """
-        X = np.asarray(X)
+        if not sp.issparse(X):
+            X = np.asarray(X)
         if X.dtype.kind != "f":
             X = X.astype(np.float64)
         w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
         w = np.asarray(w, dtype=X.dtype)
         warm = init is not None
-        m0 = (w @ X) / w.sum() if init is None else np.asarray(init, dtype=X.dtype)
+        m0 = _weighted_mean(X, w) if init is None else np.asarray(init, dtype=X.dtype)
         m = self._smoothed_newton(X, w, m0, start=1e-3 if warm else 1.0)
         if self.objective(X, m, w) > self.objective(X, m0, w):
             m = m0
@@ -472,13 +518,14 @@ class EpsilonInsensitiveLoss(_Loss):
         # the first sum's low-rank part is dropped (as Weiszfeld does, which makes the
         # matrix an upper bound of the curvature there) and the kink part kept exactly
         # (Woodbury), so a step costs two passes over the data plus O(n_kink d^2).
-        # Work relative to the start (``_relative_to``).
+        # Work relative to the start (``_Relative``).
         dtype = X.dtype
         n_features = X.shape[1]
         mean_cost = self.objective(X, m, w) / w.sum()
         if not mean_cost > 0:
             return m
-        m0, Y, _, sq_distances = _relative_to(X, m)
+        rel = _Relative(X, m)
+        sq_distances = rel.sq_distances
         tiny = np.finfo(np.float64).tiny
         rtol = 100 * np.finfo(dtype).eps
 
@@ -497,7 +544,7 @@ class EpsilonInsensitiveLoss(_Loss):
                 mid = (t > 0) & (t <= mu)
                 a = w * np.where(t > mu, 1.0, np.where(mid, t / mu, 0.0)) / rs
                 alpha = a.sum()
-                grad = v * alpha - (a.astype(dtype) @ Y)
+                grad = v * alpha - rel.weighted_sum(a.astype(dtype))
                 # extra curvature along u_i: w_i / mu - a_i = (w_i / mu) eps / r_i, zero
                 # when eps = 0 (the smoothed norm is then isotropic)
                 beta_all = np.where(mid, w / mu - a, 0.0)
@@ -505,7 +552,7 @@ class EpsilonInsensitiveLoss(_Loss):
                 if kink.size == 0:
                     step = -grad / alpha if alpha > 0 else np.zeros_like(v)
                 else:
-                    V = (v - Y[kink]) / rs[kink, None]
+                    V = (v - rel.rows(kink)) / rs[kink, None]
                     beta = beta_all[kink]
                     if kink.size <= n_features:  # Woodbury: (alpha I + V^T B V)^-1
                         inner = np.diag(alpha / beta) + V @ V.T
@@ -536,7 +583,7 @@ class EpsilonInsensitiveLoss(_Loss):
             # differ by a constant near v, so v (stationary) is the exact minimiser
             t = r - self.scale
             if mu <= last or (stationary and not np.any((t > 0) & (t <= mu))):
-                return (m0 + v).astype(dtype)
+                return (rel.m0 + v).astype(dtype)
             mu *= 0.1
 
     def mm_rest(self, d2):

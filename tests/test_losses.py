@@ -421,3 +421,28 @@ def test_correntropy_center_moves_from_a_start_far_from_every_sample():
     center = loss.center(X, np.ones(3), init=np.array([10.0]))
     assert center[0] == pytest.approx(0.5, abs=1e-6)
     assert loss.objective(X, center) < 1.3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "name,scale", [("square", None), ("correntropy", 1.5), ("epsilon_insensitive", 0.8)]
+)
+@pytest.mark.parametrize("warm", [False, True])
+def test_euclidean_center_of_sparse_rows_matches_dense(name, scale, dtype, warm):
+    # the Euclidean solvers work on CSR rows without densifying them: products with
+    # the rows, corrected by the start; the same center as from the dense rows
+    import scipy.sparse as sp
+
+    Xs = sp.random(120, 300, density=0.05, format="csr", random_state=3, dtype=dtype)
+    Xs.data += 3  # a cluster away from the origin, where the correction matters
+    Xd = Xs.toarray()
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=120).astype(dtype)
+    loss = get_loss(name, scale)
+    init = Xd[:30].mean(axis=0) if warm else None
+    dense = loss.center(Xd, w, init=init)
+    sparse = loss.center(Xs, w, init=init)
+    assert sparse.dtype == dtype and sparse.shape == (300,)
+    rtol = 1e-9 if dtype == np.float64 else 1e-5
+    scale_x = np.abs(Xd).max()
+    np.testing.assert_allclose(sparse, dense, rtol=0, atol=rtol * scale_x)
+    assert loss.objective(Xs, sparse, w) <= loss.objective(Xd, dense, w) * (1 + rtol)
