@@ -27,7 +27,7 @@ import io
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,30 @@ class ImageInputMixin:
         tags.transformer_tags.preserves_dtype = []  # always float32 out
         tags.non_deterministic = False
         return tags
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit to ``X``, then transform it: ``fit(X, y).transform(X)``.
+
+        A one-shot iterator of images (a generator of paths, say) is read into a
+        list first, since ``fit`` and ``transform`` each go through ``X``.
+
+        Parameters
+        ----------
+        X : sequence or iterator of images
+            As for ``transform``.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Passed to ``fit``.
+
+        Returns
+        -------
+        features : ndarray of shape (n_images, n_features_out)
+            As ``transform`` returns them.
+        """
+        if isinstance(X, Iterator):
+            X = list(X)
+        return super().fit_transform(X, y, **fit_params)
 
 
 def warn_unreadable(messages, n_images: int) -> None:

@@ -632,3 +632,16 @@ def test_real_weights_separate_two_photographs():
     assert time.perf_counter() - start < 60
     pred = KMeans(n_clusters=2, n_init=10, random_state=0).fit_predict(F)
     assert adjusted_rand_score(labels, pred) > 0.9
+
+
+def test_fit_transform_reads_a_generator_of_images_once(image_files):
+    # fit and transform each go through X: a one-shot iterator is listed first
+    from robustkmeans._demo import ColorHistogramFeaturizer
+
+    for featurizer in (
+        VGG16Featurizer(weights=None, image_size=32),
+        ColorHistogramFeaturizer(bins=2, image_size=16),
+    ):
+        from_generator = featurizer.fit_transform(path for path in image_files)
+        assert from_generator.shape[0] == len(image_files)
+        _assert_close(from_generator, featurizer.transform(list(image_files)))
