@@ -743,11 +743,13 @@ def _fetch_imagenet_weights(featurizer) -> None:
 
 def _check_weights_file(path: str, what: str) -> None:
     """Read the weights file ``path`` once, before any image (or demo crop) is
-    written, so that a file torch cannot load fails the run first, named by ``what``."""
-    from ._vgg16 import _load_features
+    written, so that a file torch cannot load fails the run first, named by ``what``.
+    The network built from it is the one the featurizer uses on the CPU (the
+    process-wide memo, keyed by the file's digest): the file is read only once."""
+    from ._vgg16 import _file_digest, _shared_features
 
     try:
-        _load_features(path, "cpu")
+        _shared_features(path, f"sha256:{_file_digest(path)}", "cpu")
     except ValueError as exc:
         raise UserError(f"{what}: {exc}") from None
 

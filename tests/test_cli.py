@@ -1370,3 +1370,30 @@ def test_warnings_are_shown_when_the_run_then_fails(image_dir, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "not_an_image.png" in err.split(": error: ")[1]
     assert "Corrupt EXIF data" in err.split(": error: ")[0]
+
+
+def test_weights_file_is_read_once(image_dir, tmp_path, monkeypatch):
+    """--weights PATH is checked before any image is read, and the network built
+    then is the featurizer's: torch.load runs once per run, not twice."""
+    from collections import OrderedDict
+
+    import torch
+
+    from robustkmeans import _vgg16
+
+    path = tmp_path / "w.pth"
+    torch.save(_vgg16._load_features(None, "cpu").state_dict(), path)
+    monkeypatch.setattr(_vgg16, "_MODEL_MEMO", OrderedDict())
+    loads = []
+    real_load = torch.load
+
+    def counted(*args, **kwargs):
+        loads.append(args[0])
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counted)
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    argv += ["--image-size", "32", "--n-init", "1", "--weights", str(path)]
+    assert main(argv) == 0
+    assert loads == [str(path)]
