@@ -98,6 +98,24 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
+def _check_squares_fit(x_sq, dtype, loss):
+    """The Euclidean losses rank by squared distances, up to four times the largest
+    squared norm ``x_sq`` of the (centered) rows: they must be finite in the data's
+    dtype, or costs and labels are NaN (float32 data above about 1e18)."""
+    largest = float(np.max(x_sq, initial=0.0))
+    limit = float(np.finfo(dtype).max) / 4
+    if not largest <= limit:
+        dtype = np.dtype(dtype).name
+        hint = ", or convert it to float64" if dtype == "float32" else ""
+        raise ValueError(
+            f"X is too large for loss={loss!r} in {dtype}: it ranks samples by squared "
+            f"distances, and rows as far as {np.sqrt(largest):.3g} from the mean give "
+            f"squares beyond what {dtype} holds ({limit:.3g}). Rescale X (for example "
+            f"with StandardScaler){hint}; the separable losses (absolute, huber, "
+            "pseudo_huber) do not square the data."
+        )
+
+
 def _tolerance(X, tol):
     """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
     if tol == 0:
@@ -114,23 +132,36 @@ def _tolerance(X, tol):
         # the origin (the separable losses see X uncentered)
         ref = X[0].copy()
         count, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
-        for sl in _kernels._slices(X.shape[0], 4096):
-            R = X[sl] - ref
-            size = R.shape[0]
+
+        def chunk_stats(R):
             chunk_mean = R.mean(axis=0)
             R -= chunk_mean
             chunk_m2 = np.einsum("ij,ij->j", R, R).astype(np.float64)
             # the deviations are taken from a rounded mean: correct for it
             residual = R.mean(axis=0).astype(np.float64)
-            chunk_m2 -= size * residual**2
-            chunk_mean = chunk_mean + residual
+            return chunk_mean + residual, chunk_m2 - R.shape[0] * residual**2
+
+        for sl in _kernels._slices(X.shape[0], 4096):
+            size = sl.stop - sl.start
+            with np.errstate(over="ignore", invalid="ignore"):
+                chunk_mean, chunk_m2 = chunk_stats(X[sl] - ref)
+            if not np.isfinite(chunk_m2).all():
+                # squares beyond the data's dtype (float32 above about 1e18, which
+                # the separable losses handle): in float64, else a tolerance of inf
+                # would end every fit after one iteration
+                chunk_mean, chunk_m2 = chunk_stats(X[sl].astype(np.float64) - ref)
             delta = chunk_mean - mean
             total = count + size
             mean += delta * size / total
-            m2 += chunk_m2 + delta**2 * count * size / total
+            with np.errstate(over="ignore", invalid="ignore"):
+                m2 += chunk_m2 + delta**2 * count * size / total
             count = total
         variances = m2 / count
-    return float(np.mean(variances) * tol)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(np.mean(variances) * tol)
+    # (variances beyond float64, data above about 1e154: the largest finite
+    # tolerance, which a center shift that is still finite is well within)
+    return value if np.isfinite(value) else float(np.finfo(np.float64).max)
 
 
 # -------------------------------------------------------------------------------------
@@ -227,7 +258,8 @@ def _lloyd(
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
         new = _relocate_empty(X, costs, wsum, new, sample_weight)
-        shift = float(((new - centers) ** 2).sum())
+        with np.errstate(over="ignore"):  # (inf: not within any tolerance)
+            shift = float(((new - centers) ** 2).sum())
         centers = new
         if labels_old is not None and np.array_equal(labels, labels_old):
             # unchanged labels: converged when the update is exact; otherwise the
@@ -1084,6 +1116,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 init -= X_mean
         try:
             x_sq = _kernels.row_sq_norms(X)
+            if centers_x:
+                _check_squares_fit(x_sq, X.dtype, self.loss)
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:

@@ -446,3 +446,38 @@ def test_euclidean_center_of_sparse_rows_matches_dense(name, scale, dtype, warm)
     scale_x = np.abs(Xd).max()
     np.testing.assert_allclose(sparse, dense, rtol=0, atol=rtol * scale_x)
     assert loss.objective(Xs, sparse, w) <= loss.objective(Xd, dense, w) * (1 + rtol)
+
+
+def test_tolerance_of_float32_data_beyond_the_range_of_its_squares():
+    # the separable losses never square the data: float32 up to about 1e19 is fine
+    # for them, but the tolerance's sums of squares overflowed to inf, and every fit
+    # stopped after one iteration. Scaling by a power of two is exact
+    from robustkmeans import LossKMeans
+
+    X = np.random.RandomState(0).standard_t(3, size=(2000, 3)).astype(np.float32)
+    scale = np.float32(2.0**58)
+    plain = LossKMeans(4, loss="absolute", random_state=0).fit(X)
+    scaled = LossKMeans(4, loss="absolute", random_state=0).fit(X * scale)
+    assert scaled.n_iter_ == plain.n_iter_ > 1
+    np.testing.assert_array_equal(scaled.labels_, plain.labels_)
+    assert scaled.inertia_ / float(scale) == pytest.approx(plain.inertia_, rel=1e-6)
+    huber = LossKMeans(4, loss="huber", delta=float(scale), random_state=0).fit(X * scale)
+    assert huber.n_iter_ > 1
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+@pytest.mark.parametrize("dtype,scale", [(np.float32, 1e19), (np.float64, 1e160)])
+def test_euclidean_losses_refuse_data_whose_squares_overflow(loss, dtype, scale):
+    # their squared distances would be inf: NaN costs and one cluster, silently
+    from robustkmeans import LossKMeans
+
+    rng = np.random.RandomState(0)
+    X = (np.r_[rng.randn(50, 2), rng.randn(50, 2) + 10] * scale).astype(dtype)
+    before = X.copy()
+    km = LossKMeans(2, loss=loss, sigma=float(scale), epsilon=float(scale), copy_x=False)
+    with pytest.raises(ValueError, match=f"X is too large for loss='{loss}'.*Rescale X"):
+        km.fit(X)
+    # centered in place, and restored (to rounding, as scikit-learn's KMeans does)
+    np.testing.assert_allclose(X, before, rtol=0, atol=1e-6 * np.abs(before).max())
+    # the separable losses do not square the data
+    assert np.isfinite(LossKMeans(2, loss="absolute", random_state=0).fit(X).inertia_)
