@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -32,43 +31,60 @@ def _data(seed=0, n=300, d=6, heavy=False, dtype=np.float64):
 # ---------------------------------------------------------------------------------
 # the objective
 # ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("loss", LOSS_NAMES)
-@pytest.mark.parametrize("heavy", [False, True])
-def test_objective_never_increases(loss, heavy):
-    X, _ = _data(seed=1, heavy=heavy)
-    w = np.random.default_rng(0).uniform(0.1, 5, size=X.shape[0])
-    km = LossKMeans(
-        5,
-        loss=loss,
-        delta=0.8,
-        sigma=2.0,
-        epsilon=0.5,
-        init="random",
-        n_init=1,
-        tol=0,
-        max_iter=50,
-        random_state=0,
-    )
-    km.fit(X, sample_weight=w)
-    path = np.array(km.objective_path_)
-    assert len(path) >= 2
-    assert np.all(np.diff(path) <= 1e-9 * path[0]), path
-    assert km.inertia_ == pytest.approx(path[-1])
-    # the reported objective is the weighted cost of each sample to its center
-    costs = km.transform(X)[np.arange(X.shape[0]), km.labels_]
-    assert km.inertia_ == pytest.approx(float(w @ costs), rel=1e-9)
-
-
+# (that the objective never increases, pass after pass, is checked on the centers
+# each pass receives in test_loss_kmeans_properties.py)
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_centers_are_exact_for_final_labels(loss):
-    X, _ = _data(seed=2, heavy=True)
-    km = LossKMeans(4, loss=loss, delta=1.0, sigma=2.0, epsilon=0.5, random_state=0).fit(X)
-    solver = get_loss(loss, {"square": None, "absolute": None}.get(loss, km._loss.scale))
+    # each final center minimises its cluster's *weighted* cost, checked against
+    # references independent of the package's solvers (as in test_losses.py)
+    from scipy.optimize import minimize, minimize_scalar
+
+    X, _ = _data(seed=2, n=200, d=3, heavy=True)
+    w = np.random.default_rng(2).uniform(0.1, 5.0, X.shape[0])
+    scales = dict(delta=1.0, sigma=2.0, epsilon=0.5)
+    km = LossKMeans(4, loss=loss, n_init=1, tol=0, random_state=0, **scales)
+    km.fit(X, sample_weight=w)
+    assert km.n_iter_ < km.max_iter  # (converged: the labels are the centers')
+    rho = {  # per-coordinate costs of the separable losses (delta = 1)
+        "absolute": np.abs,
+        "huber": lambda r: np.where(np.abs(r) <= 1.0, r**2 / 2, np.abs(r) - 0.5),
+        "pseudo_huber": lambda r: np.sqrt(1 + r**2) - 1,
+    }
     for c in range(4):
-        members = X[km.labels_ == c]
-        ours = solver.objective(members, km.cluster_centers_[c])
-        best = solver.objective(members, solver.center(members, init=km.cluster_centers_[c]))
-        assert ours <= best * (1 + 1e-6) + 1e-9
+        members = km.labels_ == c
+        Xc, wc, center = X[members], w[members], km.cluster_centers_[c]
+        mean = wc @ Xc / wc.sum()
+        if loss == "square":
+            np.testing.assert_allclose(center, mean, rtol=1e-10, atol=1e-12)
+        elif loss in rho:
+            # per coordinate: bounded Brent on the data range, refined by the best data
+            # point (a weighted median is one)
+            for j in range(X.shape[1]):
+
+                def f(m, x=Xc[:, j], wc=wc):
+                    return float(wc @ rho[loss](x - m))
+
+                bounds = (Xc[:, j].min(), Xc[:, j].max())
+                options = {"xatol": 1e-13, "maxiter": 10_000}
+                ref = minimize_scalar(f, bounds=bounds, method="bounded", options=options).fun
+                best = min(ref, min(f(v) for v in Xc[:, j]))
+                assert f(center[j]) <= best * (1 + 1e-6) + 1e-12, (c, j)
+        elif loss == "epsilon_insensitive":
+
+            def f(m, Xc=Xc, wc=wc):
+                return float(wc @ _formula_cost(loss, Xc, m, **scales))
+
+            # Nelder-Mead from the fit's center and from the weighted mean
+            options = {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000}
+            ref = min(minimize(f, s, method="Nelder-Mead", options=options).fun
+                      for s in (center, mean))  # fmt: skip
+            assert f(center) <= ref * (1 + 1e-6) + 1e-12, c
+        else:
+            # correntropy (non-convex): a stationary point of the weighted cost
+            k = wc * np.exp(-((Xc - center) ** 2).sum(1) / (2 * 2.0**2))
+            grad = (k[:, None] * (center - Xc)).sum(0) / 2.0**2
+            scale = (k[:, None] * np.abs(center - Xc)).sum(0).max() / 2.0**2
+            assert np.abs(grad).max() <= 1e-6 * scale, c
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
@@ -116,6 +132,88 @@ def test_square_kmeans_plusplus_draws_sklearn_seeds():
     ours = LossKMeans(4, random_state=7).fit(X)
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-10)
+
+
+def _kmeans_plusplus_reference(X, n_clusters, cost, w, random_state):
+    """Greedy k-means++ written out: the first seed drawn with probability
+    proportional to ``w``, then for each next one ``2 + int(log k)`` candidates drawn
+    with probability proportional to ``w`` times the cost to the nearest seed
+    (inverse CDF of uniform draws), keeping the candidate that leaves the least
+    total weighted cost. Returns the indices of the seeds."""
+    n = X.shape[0]
+    trials = 2 + int(np.log(n_clusters))
+    seeds = [random_state.choice(n, p=w / w.sum())]
+    closest = cost(X, X[seeds[0]])
+    for _ in range(1, n_clusters):
+        potential = float(w @ closest)
+        targets = random_state.uniform(size=trials) * potential
+        candidates = np.minimum(np.searchsorted(np.cumsum(w * closest), targets), n - 1)
+        after = [np.minimum(closest, cost(X, X[i])) for i in candidates]
+        best = int(np.argmin([w @ a for a in after]))
+        seeds.append(candidates[best])
+        closest = after[best]
+    return np.array(seeds)
+
+
+_SEEDING = {  # the cost k-means++ draws by, and the loss's scale
+    "absolute": (lambda X, c: np.abs(X - c).sum(1), {}),
+    "correntropy": (lambda X, c: 1 - np.exp(-((X - c) ** 2).sum(1) / (2 * 1.5**2)), {"sigma": 1.5}),
+    # (epsilon_insensitive seeds by the Euclidean distance: its dead zone would give
+    # the samples near a seed no chance)
+    "epsilon_insensitive": (lambda X, c: np.sqrt(((X - c) ** 2).sum(1)), {"epsilon": 2.0}),
+}
+
+
+@pytest.mark.parametrize("loss", list(_SEEDING))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kmeans_plusplus_seeds_in_the_geometry_of_the_loss(loss, seed):
+    # k-means++ draws with probability proportional to sample_weight times the cost
+    # under the loss (not the squared distance), and keeps the best of its candidates
+    from robustkmeans._initialization import kmeans_plusplus
+    from robustkmeans._kernels import row_sq_norms
+
+    X, _ = _data(seed=seed, n=200, d=3, heavy=True)
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0.1, 5.0, X.shape[0]) * (rng.random(X.shape[0]) < 0.8)
+    cost, scale = _SEEDING[loss]
+    expected = _kmeans_plusplus_reference(X, 6, cost, w, np.random.RandomState(seed))
+    assert np.all(w[expected] > 0)
+    loss_obj = get_loss(loss, next(iter(scale.values()), None))
+    rs = np.random.RandomState(seed)
+    seeds = kmeans_plusplus(X, 6, loss_obj, row_sq_norms(X), rs, w, 1)
+    np.testing.assert_array_equal(seeds, X[expected])
+    # fit seeds so: its result is the fit started from these seeds
+    kw = dict(loss=loss, n_init=1, **scale)
+    km = LossKMeans(6, random_state=seed, **kw).fit(X, sample_weight=w)
+    ref = LossKMeans(6, init=X[expected], **kw).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "init,expected",
+    [("k-means++", 1), ("random", 10), ("callable", 10), ("array", 1)],
+)
+def test_n_init_auto_counts_as_kmeans(init, expected, monkeypatch):
+    # n_init="auto": 10 initialisations for "random" and a callable, 1 for
+    # "k-means++" and explicit centers (as scikit-learn's KMeans)
+    X, _ = _data(seed=3, n=60)
+    calls = []
+    init_centers = LossKMeans._init_centers
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return init_centers(self, *args, **kwargs)
+
+    monkeypatch.setattr(LossKMeans, "_init_centers", counted)
+    given = {
+        "callable": lambda data, k, random_state: data[random_state.choice(len(data), k, False)],
+        "array": X[:3],
+    }.get(init, init)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no warning for explicit centers with "auto")
+        LossKMeans(3, init=given, random_state=0).fit(X)
+    assert len(calls) == expected
 
 
 def test_square_sparse_matches_dense():
@@ -170,6 +268,79 @@ def test_hartigan_never_worse_than_lloyd(seed):
         np.testing.assert_allclose(
             hartigan.cluster_centers_[c], X[hartigan.labels_ == c].mean(0), atol=1e-10
         )
+
+
+def _macqueen_reference(X, w, init, seed, max_iter, batch):
+    """MacQueen's online k-means as documented, written out plainly: a first
+    assignment to ``init``; then passes over the samples in the order of
+    ``RandomState(seed).permutation`` (one per pass), each batch of ``batch``
+    samples assigned to the means of the clusters as they are before it, every
+    sample that changes cluster moving its weight from one mean to the other; a
+    pass that moves nothing ends the run; then a last assignment. Returns labels,
+    centers, number of passes and the objective after each pass and at the end."""
+    rs = np.random.RandomState(seed)
+    k = init.shape[0]
+
+    def nearest(rows, C):
+        return ((rows[:, None, :] - C[None, :, :]) ** 2).sum(-1).argmin(1)
+
+    def objective(C, labels):
+        return float(w @ ((X - C[labels]) ** 2).sum(1))
+
+    C = init.astype(np.float64).copy()
+    labels = nearest(X, C)
+    W = np.array([w[labels == c].sum() for c in range(k)])
+    S = np.array([w[labels == c] @ X[labels == c] for c in range(k)])
+    path = []
+    n_passes = 0
+    while n_passes < max_iter:
+        n_passes += 1
+        assert np.all(W > 0)  # (no cluster to re-seed on this data)
+        moved = 0
+        order = rs.permutation(X.shape[0])
+        for start in range(0, X.shape[0], batch):
+            idx = order[start : start + batch]
+            C[W > 0] = S[W > 0] / W[W > 0, None]
+            for i, b in zip(idx, nearest(X[idx], C), strict=True):
+                a = labels[i]
+                if a != b:
+                    S[a] -= w[i] * X[i]
+                    W[a] -= w[i]
+                    S[b] += w[i] * X[i]
+                    W[b] += w[i]
+                    labels[i] = b
+                    moved += 1
+        C[W > 0] = S[W > 0] / W[W > 0, None]
+        path.append(objective(C, labels))
+        if moved == 0:
+            break
+    labels = nearest(X, C)
+    path.append(objective(C, labels))
+    return labels, C, n_passes, path
+
+
+@pytest.mark.parametrize("batch", [1, None])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_macqueen_follows_the_online_updates(seed, batch, monkeypatch):
+    # the online algorithm itself, not only an outcome batch Lloyd reaches too:
+    # same labels, centers, passes and objective path as the plain reference above,
+    # from a poor start (three samples of one blob), with sample weights; batch 1 is
+    # MacQueen's one sample at a time, None the package's batches
+    if batch is None:
+        batch = _loss_kmeans._MACQUEEN_BATCH
+    else:
+        monkeypatch.setattr(_loss_kmeans, "_MACQUEEN_BATCH", batch)
+    X, y = make_blobs(200, centers=3, n_features=2, cluster_std=1.5, random_state=seed)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, X.shape[0])
+    init = X[np.flatnonzero(y == 0)[:3]]
+    km = LossKMeans(3, init=init, n_init=1, tol=0, algorithm="macqueen", random_state=seed)
+    km.fit(X, sample_weight=w)
+    labels, centers, n_iter, path = _macqueen_reference(X, w, init, seed, 300, batch)
+    assert n_iter > 2
+    np.testing.assert_array_equal(km.labels_, labels)
+    np.testing.assert_allclose(km.cluster_centers_, centers, rtol=0, atol=1e-10)
+    assert km.n_iter_ == n_iter
+    np.testing.assert_allclose(km.objective_path_, path, rtol=1e-10)
 
 
 def test_macqueen_reaches_a_good_clustering():
@@ -447,12 +618,51 @@ def test_separable_ties_break_by_euclidean_distance():
     assert km.predict([[2.0, 0.0]])[0] == 1
 
 
-def test_empty_clusters_are_reseeded():
-    X, _ = _data(seed=8, n=100)
-    init = np.repeat(X[:1], 3, axis=0)  # three identical centers: two start empty
-    for loss in LOSS_NAMES:
-        km = LossKMeans(3, loss=loss, init=init).fit(X)
-        assert len(np.unique(km.labels_)) == 3, loss
+def _formula_cost(loss, X, center, delta=1.0, sigma=1.0, epsilon=1.0):
+    """Cost of each sample to one center, from the documented formulas (written
+    independently of the package)."""
+    R = X - center
+    d2 = np.einsum("ij,ij->i", R, R)
+    if loss == "square":
+        return d2
+    if loss == "absolute":
+        return np.abs(R).sum(1)
+    if loss == "huber":
+        return np.where(np.abs(R) <= delta, R**2 / 2, delta * (np.abs(R) - delta / 2)).sum(1)
+    if loss == "pseudo_huber":
+        return (delta**2 * (np.sqrt(1 + (R / delta) ** 2) - 1)).sum(1)
+    if loss == "correntropy":
+        return 1 - np.exp(-d2 / (2 * sigma**2))
+    return np.maximum(np.sqrt(d2) - epsilon, 0)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_empty_clusters_are_reseeded(loss):
+    # every initial center far from every sample: the first assignment gives all the
+    # samples to the nearest one and leaves two clusters empty, which no Lloyd step
+    # can fill; they are re-seeded (before the next pass) on the samples of positive
+    # weight of largest cost
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 2)
+    w = rng.uniform(0.5, 2.0, 60)
+    init = np.array([[20.0, 20.0], [100.0, 100.0], [-100.0, 100.0]])
+    scales = dict(delta=1.0, sigma=20.0, epsilon=0.5)
+    costs = _formula_cost(loss, X, init[0], **scales)  # (init[0] is every sample's nearest)
+    order = np.argsort(-costs)
+    assert np.all(np.diff(costs[order[:4]]) < 0)  # no ties among the largest
+    w[order[0]] = 0  # the sample of largest cost weighs nothing: not a seed
+    # one iteration: the centers of the re-seeded clusters are those samples, by
+    # decreasing cost, in the order of the empty clusters
+    km = LossKMeans(3, loss=loss, init=init, n_init=1, max_iter=1, **scales)
+    km.fit(X, sample_weight=w)
+    np.testing.assert_allclose(km.cluster_centers_[1:], X[order[1:3]], rtol=0, atol=1e-12)
+    # to convergence: three clusters, each of positive weight, and no warning
+    for algorithm in ("lloyd", "hartigan"):
+        km = LossKMeans(3, loss=loss, init=init, n_init=1, algorithm=algorithm, **scales)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            km.fit(X, sample_weight=w)
+        assert np.all(np.bincount(km.labels_, weights=w, minlength=3) > 0), algorithm
 
 
 def test_fewer_distinct_points_than_clusters_warns():
@@ -471,15 +681,25 @@ def test_dtype_is_preserved(loss):
 
 @pytest.mark.parametrize("loss", ROBUST)
 def test_sparse_input(loss):
+    # the Euclidean robust losses give on CSR input the fit of the same data dense
+    # (same init, weights): same labels, centers and inertia to rounding, as
+    # test_square_sparse_matches_dense; the separable ones refuse sparse input
     X = sp.random(50, 8, density=0.3, format="csr", random_state=0)
-    km = LossKMeans(3, loss=loss, random_state=0)
-    if loss in ("correntropy", "epsilon_insensitive"):
-        sparse = km.fit(X)
-        dense = clone(km).fit(X.toarray())
-        assert adjusted_rand_score(sparse.labels_, dense.labels_) > 0.9
-    else:
+    if loss not in ("correntropy", "epsilon_insensitive"):
         with pytest.raises(TypeError, match="Sparse input is not supported"):
-            km.fit(X)
+            LossKMeans(3, loss=loss, random_state=0).fit(X)
+        return
+    w = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    kw = dict(loss=loss, init=X[[0, 1, 2]].toarray(), n_init=1, sigma=0.5, epsilon=0.3)
+    sparse = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    dense = LossKMeans(3, **kw).fit(X.toarray(), sample_weight=w)
+    assert len(np.unique(dense.labels_)) == 3 and dense.inertia_ > 0
+    np.testing.assert_array_equal(sparse.labels_, dense.labels_)
+    scale = np.abs(X.data).max()
+    np.testing.assert_allclose(
+        sparse.cluster_centers_, dense.cluster_centers_, rtol=0, atol=1e-6 * scale
+    )
+    assert sparse.inertia_ == pytest.approx(dense.inertia_, rel=1e-7)
 
 
 def test_transform_score_predict_agree():
