@@ -317,7 +317,8 @@ def _exact_centers(X, sample_weight, labels, centers, loss, n_threads):
 
     def polish(task):
         c, idx = task
-        return loss.center(X[idx], sample_weight[idx], init=centers[c])
+        # (the gathered rows are this call's: the solver may work in them)
+        return loss.center(X[idx], sample_weight[idx], init=centers[c], overwrite_x=True)
 
     # one cluster per worker thread, BLAS single-threaded inside (inline for small
     # data, where waking a thread costs more than the work)

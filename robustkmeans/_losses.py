@@ -52,7 +52,9 @@ class _Relative:
     ``v`` is small; ``weighted_sum(a)`` is ``sum_i a_i y_i``; ``rows(idx)`` some of
     the ``y_i``, dense.
 
-    Dense ``X``: ``Y = X - m0`` is formed (``X``'s dtype). Sparse ``X`` (CSR) is
+    Dense ``X``: ``Y = X - m0`` is formed (``X``'s dtype), in place with
+    ``overwrite=True`` (``X`` is then the caller's scratch copy of the rows: one
+    copy of a cluster fewer). Sparse ``X`` (CSR) is
     never densified: the products are taken with its rows, in float64, and corrected
     by ``m0``, and ``||y||^2`` comes from the exact differences, densified in
     bounded batches (``exact_sq_distances``). The extra memory is then a few vectors
@@ -60,7 +62,7 @@ class _Relative:
     rows x features.
     """
 
-    def __init__(self, X, m):
+    def __init__(self, X, m, overwrite=False):
         self.m0 = np.asarray(m, dtype=np.float64)
         self.dtype = X.dtype
         self.n_features = X.shape[1]
@@ -72,7 +74,7 @@ class _Relative:
             self.y_sq = self.y_sq.astype(np.float64)
         else:
             self._X = None
-            self._Y = X - start
+            self._Y = np.subtract(X, start, out=X if overwrite else None)
             self.y_sq = np.einsum("ij,ij->i", self._Y, self._Y).astype(np.float64)
 
     def sq_distances(self, v):
@@ -87,6 +89,14 @@ class _Relative:
             return (a.astype(self.dtype, copy=False) @ self._Y).astype(np.float64)
         a = np.asarray(a, dtype=np.float64)
         return np.asarray(self._X.T @ a).ravel() - float(a.sum()) * self.m0
+
+    def exact_sq_distances(self, v):
+        """Exact squared distances of the samples to ``m0 + v``, from the
+        differences ``y - v`` (dense) or ``x - (m0 + v)`` (sparse)."""
+        if self._Y is not None:
+            return exact_sq_distances(self._Y, None, v.astype(self.dtype)[None, :])[:, 0]
+        center = (self.m0 + v).astype(self.dtype)[None, :]
+        return exact_sq_distances(self._X, None, center)[:, 0]
 
     def rows(self, idx):
         if self._Y is not None:
@@ -182,7 +192,7 @@ class _Loss:
         raise NotImplementedError
 
     # -- centers ----------------------------------------------------------------
-    def center(self, X, sample_weight=None, init=None):
+    def center(self, X, sample_weight=None, init=None, overwrite_x=False):
         """Exact minimiser of ``sum_i w_i cost(x_i, m)`` over ``m``.
 
         Parameters
@@ -194,6 +204,9 @@ class _Loss:
             Non-negative weights with a positive sum.
         init : ndarray of shape (n_features,), default=None
             Starting point of iterative solvers (the weighted mean when None).
+        overwrite_x : bool, default=False
+            Whether a dense ``X`` may be overwritten (a scratch copy of the rows):
+            the Euclidean solvers then work in it instead of a copy of their own.
 
         Returns
         -------
@@ -207,12 +220,12 @@ class _Loss:
             init = _weighted_mean(X, w)
         init = np.asarray(init, dtype=X.dtype)
         if self.euclidean:
-            return self._euclidean_center(X, w, init)
+            return self._euclidean_center(X, w, init, overwrite_x)
         if self.layout == "rows":
             return self.solve_rows(np.array(X, order="C"), w, init)
         return self.solve_columns(np.array(X.T, order="C"), w, init)
 
-    def _euclidean_center(self, X, w, m):
+    def _euclidean_center(self, X, w, m, overwrite_x=False):
         """Iterate the weighted-mean step (``mm_weight``) until it stops moving (the
         majorise-minimise fixed point; ``epsilon_insensitive`` has its own solver),
         accelerated by squared extrapolation (SQUAREM, Varadhan & Roland 2008).
@@ -232,7 +245,7 @@ class _Loss:
         from it; a sparse ``X`` stays sparse).
         """
         dtype = X.dtype
-        rel = _Relative(X, m)
+        rel = _Relative(X, m, overwrite=overwrite_x)
         y_sq, sq_distances = rel.y_sq, rel.sq_distances
         # root-mean-square coordinate distance to the start: the scale of a step
         spread = float(np.sqrt(max(float(y_sq.mean()) / X.shape[1], np.finfo(dtype).tiny)))
@@ -414,7 +427,7 @@ class SquareLoss(_Loss):
     def d2_cost_d_sq2(self, d2):
         return np.zeros_like(d2)
 
-    def center(self, X, sample_weight=None, init=None):
+    def center(self, X, sample_weight=None, init=None, overwrite_x=False):
         if not sp.issparse(X):
             X = np.asarray(X)
         w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
@@ -483,7 +496,7 @@ class EpsilonInsensitiveLoss(_Loss):
     def cost_from_sq_distances(self, d2):
         return np.maximum(np.sqrt(d2) - self.scale, 0)
 
-    def center(self, X, sample_weight=None, init=None):
+    def center(self, X, sample_weight=None, init=None, overwrite_x=False):
         """Exact minimiser: Newton's method on the Huber-smoothed cost.
 
         The smoothing width ``mu`` shrinks tenfold per stage, from the mean cost (or
@@ -502,29 +515,37 @@ class EpsilonInsensitiveLoss(_Loss):
         w = np.asarray(w, dtype=X.dtype)
         warm = init is not None
         m0 = _weighted_mean(X, w) if init is None else np.asarray(init, dtype=X.dtype)
-        m = self._smoothed_newton(X, w, m0, start=1e-3 if warm else 1.0)
-        if self.objective(X, m, w) > self.objective(X, m0, w):
-            m = m0
-        return m
+        # the samples relative to the start: the solver's, and the costs compared
+        rel = _Relative(X, m0, overwrite=overwrite_x)
+
+        def objective(v):
+            costs = self.cost_from_sq_distances(rel.exact_sq_distances(v))
+            return float(w.astype(np.float64) @ costs)
+
+        v = self._smoothed_newton(rel, w, objective, start=1e-3 if warm else 1.0)
+        if objective(v) > objective(np.zeros_like(v)):
+            return m0
+        return (rel.m0 + v).astype(X.dtype)
 
     def _smoothed_cost_r(self, r, w, mu):
         # huber_mu(max(0, r - eps)): the Moreau envelope of the distance to the ball
         t = r - self.scale
         return float(w @ np.where(t > mu, t - mu / 2, np.maximum(t, 0) ** 2 / (2 * mu)))
 
-    def _smoothed_newton(self, X, w, m, start=1.0):
+    def _smoothed_newton(self, rel, w, objective, start=1.0):
         # Newton-type steps on the smoothed cost. Its Hessian is
         #   sum_i a_i (I - u_i u_i^T) + sum_{i near the kink} (w_i / mu) u_i u_i^T;
         # the first sum's low-rank part is dropped (as Weiszfeld does, which makes the
         # matrix an upper bound of the curvature there) and the kink part kept exactly
         # (Woodbury), so a step costs two passes over the data plus O(n_kink d^2).
-        # Work relative to the start (``_Relative``).
-        dtype = X.dtype
-        n_features = X.shape[1]
-        mean_cost = self.objective(X, m, w) / w.sum()
+        # Works on the samples relative to the start (``rel``, a ``_Relative``) and
+        # returns the displacement ``v`` from it; ``objective(v)``: the exact cost.
+        dtype = rel.dtype
+        n_features = rel.n_features
+        v = np.zeros(n_features)
+        mean_cost = objective(v) / float(w.sum())
         if not mean_cost > 0:
-            return m
-        rel = _Relative(X, m)
+            return v
         sq_distances = rel.sq_distances
         tiny = np.finfo(np.float64).tiny
         rtol = 100 * np.finfo(dtype).eps
@@ -532,7 +553,6 @@ class EpsilonInsensitiveLoss(_Loss):
         def distances(v):
             return np.sqrt(sq_distances(v))
 
-        v = np.zeros(n_features)
         mu = start * mean_cost
         last = (1e-10 if dtype == np.float64 else 1e-5) * mean_cost
         r = distances(v)
@@ -583,7 +603,7 @@ class EpsilonInsensitiveLoss(_Loss):
             # differ by a constant near v, so v (stationary) is the exact minimiser
             t = r - self.scale
             if mu <= last or (stationary and not np.any((t > 0) & (t <= mu))):
-                return (rel.m0 + v).astype(dtype)
+                return v
             mu *= 0.1
 
     def mm_rest(self, d2):
