@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -40,14 +41,17 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def interleaved(candidates: dict, repeat: int, per=None, budget_s: float | None = None) -> dict:
-    """Time each candidate ``repeat`` times, interleaved, the order rotated by one
-    each round (A B C, B C A, C A B, ...).
+def interleaved(
+    candidates: dict, repeat: int, per=None, budget_s: float | None = None, seed: int = 0
+) -> dict:
+    """Time each candidate ``repeat`` times, interleaved, in a new random order each
+    round (seeded: the same orders in every run of the benchmark).
 
-    Interleaving spreads the machine's load over every candidate; rotating gives
-    each one every predecessor in turn. A run can depend on the one before it (on
-    this machine a fit right after a large ``huber`` fit spends 3x the system time:
-    the kernel reclaiming and compacting the memory it freed), and in a fixed order
+    Interleaving spreads the machine's load over every candidate; shuffling gives
+    each one random predecessors. A run can depend on the one before it (on this
+    machine a fit right after a large ``huber`` fit spends 3x the system time: the
+    kernel reclaiming and compacting the memory it freed), and in a fixed order, or
+    a fixed order rotated each round (which keeps every candidate's predecessor),
     one candidate would always follow the same one.
 
     A candidate whose runs have taken more than ``budget_s`` seconds in all is not
@@ -63,10 +67,11 @@ def interleaved(candidates: dict, repeat: int, per=None, budget_s: float | None 
     runs = {name: [] for name in candidates}
     spent = dict.fromkeys(candidates, 0.0)
     last = {}
-    names = list(candidates)
-    for round_ in range(repeat):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
+    order = random.Random(seed)
+    for _ in range(repeat):
+        names = list(candidates)
+        order.shuffle(names)
+        for name in names:
             if budget_s is not None and spent[name] > budget_s:
                 continue
             seconds, result = timed(candidates[name])
@@ -82,6 +87,41 @@ def interleaved(candidates: dict, repeat: int, per=None, budget_s: float | None 
         }
         for name, values in runs.items()
     }
+
+
+def marginal(candidates: dict, low: int, high: int, repeat: int, **kwargs) -> dict:
+    """Seconds per iteration of each candidate, net of its fixed costs: every
+    candidate ``make(max_iter)`` (returning a function that fits and returns the
+    fitted model) is timed at ``max_iter=low`` and ``high``, all interleaved
+    (``interleaved``), and its figure is ``(t_high - t_low) / (n_iter_high -
+    n_iter_low)``, from the best runs (``best``) and from the medians (``median``).
+    A fit divided by its own ``n_iter_`` would count validation, copies and the last
+    assignment as iterations, flattering a candidate whose iterations cost more than
+    the baseline's.
+
+    Returns, per candidate, ``{"best", "median", "n_iter": (low, high), "per_fit":
+    best fit time / n_iter_ at ``high``, "result": the model fitted at ``high``}``;
+    ``n_iter`` shows whether both fits ran every iteration (else the difference
+    counts fewer).
+    """
+    runs = interleaved(
+        {(name, m): make(m) for name, make in candidates.items() for m in (low, high)},
+        repeat,
+        **kwargs,
+    )
+    out = {}
+    for name in candidates:
+        lo, hi = runs[(name, low)], runs[(name, high)]
+        n_lo, n_hi = int(lo["result"].n_iter_), int(hi["result"].n_iter_)
+        steps = max(n_hi - n_lo, 1)
+        out[name] = {
+            "best": (hi["best"] - lo["best"]) / steps,
+            "median": (hi["median"] - lo["median"]) / steps,
+            "n_iter": (n_lo, n_hi),
+            "per_fit": hi["best"] / max(n_hi, 1),
+            "result": hi["result"],
+        }
+    return out
 
 
 def paired_median_ratio(runs, base_runs) -> float:

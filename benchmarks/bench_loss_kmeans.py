@@ -41,6 +41,7 @@ from _common import (
     RESULTS_DIR,
     environment,
     interleaved,
+    marginal,
     package_state,
     paired_median_ratio,
     parser,
@@ -94,8 +95,11 @@ SIZES = {
 }
 N_FEATURES = 512
 N_CLUSTERS = 8
-SQUARE_MAX_ITER = 10
-LOSS_MAX_ITER = 5
+#: per iteration = (fit at max_iter=high - fit at low) / (high - low): the fixed costs
+#: of a fit (validation, copies, the last assignment, the exact final solve of the
+#: iterative losses) cancel out
+SQUARE_MAX_ITER = (5, 15)
+LOSS_MAX_ITER = (3, 9)
 MEMORY_MAX_ITER = 3
 
 
@@ -162,29 +166,26 @@ def _agreement(ours, theirs):
 
 def bench_square(X, init, repeat, repeat_fit):
     k = init.shape[0]
-    per_iteration = interleaved(
-        {
-            "sklearn": lambda: KMeans(
-                k, init=init, n_init=1, max_iter=SQUARE_MAX_ITER, tol=0, algorithm="lloyd"
-            ).fit(X),
-            "ours": lambda: LossKMeans(
-                k, loss="square", init=init, n_init=1, max_iter=SQUARE_MAX_ITER, tol=0
-            ).fit(X),
-        },
-        repeat,
-        per=lambda seconds, model: seconds / model.n_iter_,
-    )
+    low, high = SQUARE_MAX_ITER
+
+    def sklearn(max_iter, tol=0):
+        return lambda: KMeans(
+            k, init=init, n_init=1, max_iter=max_iter, tol=tol, algorithm="lloyd"
+        ).fit(X)
+
+    def ours(max_iter, tol=0):
+        return lambda: LossKMeans(
+            k, loss="square", init=init, n_init=1, max_iter=max_iter, tol=tol
+        ).fit(X)
+
+    per_iteration = marginal({"sklearn": sklearn, "ours": ours}, low, high, repeat)
     whole = interleaved(
-        {
-            "sklearn": lambda: KMeans(k, init=init, n_init=1, algorithm="lloyd").fit(X),
-            "ours": lambda: LossKMeans(k, loss="square", init=init, n_init=1).fit(X),
-        },
-        repeat_fit,
+        {"sklearn": sklearn(300, 1e-4), "ours": ours(300, 1e-4)}, repeat_fit, seed=1
     )
     rows = []
     for name, res, target in (
         (
-            f"per iteration (tol=0, max_iter={SQUARE_MAX_ITER})",
+            f"per iteration (tol=0, max_iter {high} - {low})",
             per_iteration,
             SQUARE_ITERATION_TARGET,
         ),
@@ -192,13 +193,22 @@ def bench_square(X, init, repeat, repeat_fit):
     ):
         agree = _agreement(res["ours"]["result"], res["sklearn"]["result"])
         ratio = res["ours"]["best"] / res["sklearn"]["best"]
+        if "runs" in res["ours"]:
+            median = paired_median_ratio(res["ours"]["runs"], res["sklearn"]["runs"])
+        else:
+            median = res["ours"]["median"] / res["sklearn"]["median"]
         rows.append(
             {
                 "measure": name,
                 "sklearn_s": res["sklearn"]["best"],
                 "ours_s": res["ours"]["best"],
                 "ratio": ratio,
-                "median_ratio": paired_median_ratio(res["ours"]["runs"], res["sklearn"]["runs"]),
+                "median_ratio": median,
+                "per_fit_ratio": (
+                    res["ours"]["per_fit"] / res["sklearn"]["per_fit"]
+                    if "per_fit" in res["ours"]
+                    else None
+                ),
                 "target": f"<= {target}",
                 "status": verdict(ratio, target),
                 "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
@@ -206,8 +216,8 @@ def bench_square(X, init, repeat, repeat_fit):
                 "inertia_rel_diff": agree["inertia_rel_diff"],
                 "centers_max_diff": agree["centers_max_abs_diff"],
                 "same_result": "yes" if agree["ok"] else "NO",
-                "sklearn_runs_s": res["sklearn"]["runs"],
-                "ours_runs_s": res["ours"]["runs"],
+                "sklearn_runs_s": res["sklearn"].get("runs"),
+                "ours_runs_s": res["ours"].get("runs"),
             }
         )
     return rows
@@ -218,33 +228,38 @@ def bench_square(X, init, repeat, repeat_fit):
 # -------------------------------------------------------------------------------------
 def bench_losses(X, init, scales, repeat, budget_s):
     k = init.shape[0]
+    low, high = LOSS_MAX_ITER
 
     def fit(loss):
-        return lambda: LossKMeans(
-            k, loss=loss, init=init, n_init=1, max_iter=LOSS_MAX_ITER, tol=0, **scales
-        ).fit(X)
+        def make(max_iter):
+            return lambda: LossKMeans(
+                k, loss=loss, init=init, n_init=1, max_iter=max_iter, tol=0, **scales
+            ).fit(X)
 
-    res = interleaved(
+        return make
+
+    res = marginal(
         {loss: fit(loss) for loss in ("square",) + OTHER_LOSSES},
+        low,
+        high,
         repeat,
-        per=lambda seconds, model: seconds / model.n_iter_,
         budget_s=budget_s,
     )
-    base = res["square"]["best"]
+    base = res["square"]
     rows = []
     for loss in ("square",) + OTHER_LOSSES:
-        ratio = res[loss]["best"] / base
+        ratio = res[loss]["best"] / base["best"]
         target = ITERATION_TARGETS.get(loss)
         rows.append(
             {
                 "loss": loss,
                 "s_per_iter": res[loss]["best"],
-                "n_iter": int(res[loss]["result"].n_iter_),
+                "n_iter": "{}/{}".format(*res[loss]["n_iter"]),
                 "ratio_to_square": ratio,
-                "median_ratio": paired_median_ratio(res[loss]["runs"], res["square"]["runs"]),
+                "median_ratio": res[loss]["median"] / base["median"],
+                "per_fit_ratio": res[loss]["per_fit"] / base["per_fit"],
                 "target": "baseline" if target is None else f"<= {target:g}",
                 "status": "" if target is None else verdict(ratio, target),
-                "runs_s_per_iter": res[loss]["runs"],
             }
         )
     return rows
@@ -358,9 +373,18 @@ def _ours(X, init, loss, scales, algorithm, n_iter):
     )
 
 
+#: timed runs of the reference on the first start (each 0.5-3 s), interleaved with
+#: blocks of ours: both sides are then the best of several runs
+REFERENCE_REPEAT = 3
+
+
 def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=3, n_iter=3):
     """Speed (first start) and objectives (every start) of ``lloyd`` and ``hartigan``
-    against the reference, plus the per-update comparison of the center solvers."""
+    against the reference, plus the per-update comparison of the center solvers.
+
+    On the first start the reference runs ``REFERENCE_REPEAT`` times, each run
+    followed by a block of runs of ours (``repeat`` in all per algorithm): the
+    speedups are best / best and median / median, both sides under the same load."""
     X, rng = make_data(n_samples, n_features, n_clusters, seed=1, dtype=np.float64)
     starts = [X[rng.choice(n_samples, n_clusters, replace=False)].copy()]
     for s in range(1, n_starts):
@@ -373,32 +397,44 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
         ratios = {"lloyd": [], "hartigan": [], "converged": []}
         worst_update = 0.0
         for s, init in enumerate(starts):
-            ref_s, (ref_centers, updates) = timed(
-                lambda loss=loss, init=init: reference_fit(X, init, loss, scales, n_iter)
-            )
+            rounds = REFERENCE_REPEAT if s == 0 else 1
+            ref_runs, timing = [], {}
+            estimators = {a: _ours(X, init, loss, scales, a, n_iter) for a in ratios}
+            for _ in range(rounds):
+                ref_s, (ref_centers, updates) = timed(
+                    lambda loss=loss, init=init: reference_fit(X, init, loss, scales, n_iter)
+                )
+                ref_runs.append(ref_s)
+                # each algorithm timed in a block of its own after the reference run
+                # (Hartigan's allocations would slow Lloyd's next run)
+                for algorithm, estimator in estimators.items():
+                    block = interleaved(
+                        {algorithm: lambda estimator=estimator: estimator.fit(X)},
+                        max(1, -(-repeat // rounds)) if s == 0 else 1,
+                    )[algorithm]
+                    if algorithm in timing:
+                        block["runs"] = timing[algorithm]["runs"] + block["runs"]
+                    block["best"], block["median"] = min(block["runs"]), np.median(block["runs"])
+                    timing[algorithm] = block
             ref_obj = reference_objective(X, ref_centers, loss, scales)
             worst_update = max(worst_update, _update_ratio(loss, scales, updates))
-            # each algorithm timed on its own (the reference runs once, nothing to
-            # interleave with): Hartigan's allocations would slow Lloyd's next run
-            timing = {}
-            for algorithm in ratios:
-                estimator = _ours(X, init, loss, scales, algorithm, n_iter)
-                timing[algorithm] = interleaved(
-                    {algorithm: lambda estimator=estimator: estimator.fit(X)},
-                    repeat if s == 0 else 1,
-                )[algorithm]
             for algorithm in ratios:
                 ours = timing[algorithm]["result"].cluster_centers_
                 ratios[algorithm].append(reference_objective(X, ours, loss, scales) / ref_obj)
             if s == 0:
+                ref_best, ref_median = min(ref_runs), float(np.median(ref_runs))
                 row.update(
-                    reference_s=ref_s,
+                    reference_s=ref_best,
+                    reference_runs_s=ref_runs,
                     lloyd_s=timing["lloyd"]["best"],
+                    lloyd_runs_s=timing["lloyd"]["runs"],
                     hartigan_s=timing["hartigan"]["best"],
-                    speedup=ref_s / timing["lloyd"]["best"],
-                    hartigan_speedup=ref_s / timing["hartigan"]["best"],
-                    converged_speedup=ref_s / timing["converged"]["best"],
+                    speedup=ref_best / timing["lloyd"]["best"],
+                    median_speedup=ref_median / float(timing["lloyd"]["median"]),
+                    hartigan_speedup=ref_best / timing["hartigan"]["best"],
+                    converged_speedup=ref_best / timing["converged"]["best"],
                     reference_objective=ref_obj,
+                    lloyd_n_iter=int(timing["lloyd"]["result"].n_iter_),
                 )
         # the reference needs no optimiser for square (mean) and absolute (median):
         # the 1000x target is about replacing BFGS, so those two are shown, not gated
@@ -421,6 +457,15 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
             hartigan_objective_ratios=ratios["hartigan"],
             hartigan_no_worse=f"{sum(r <= 1 + 1e-9 for r in ratios['hartigan'])}/{n_starts}",
             objective_status="PASS" if ratios["lloyd"][0] <= 1 + 1e-9 else "MISS",
+            # the issue's target is both at once: 1000x faster *with* an objective no
+            # worse (from the timed start)
+            combined_status=(
+                "PASS"
+                if gated
+                and row["speedup"] >= REFERENCE_SPEEDUP_TARGET
+                and ratios["lloyd"][0] <= 1 + 1e-9
+                else ("MISS" if gated else "")
+            ),
             hartigan_objective_status=(
                 "PASS" if all(r <= 1 + 1e-9 for r in ratios["hartigan"]) else "MISS"
             ),
@@ -434,19 +479,45 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
 # -------------------------------------------------------------------------------------
 # 4. memory, each fit in a fresh process
 # -------------------------------------------------------------------------------------
-def memory_child(estimator, loss, n_samples):
+#: the fits of section 4: (name, estimator, loss, variant); variant "no-copy" is
+#: ``copy_x=False``, "one-cluster" starts with 7 centers far from every sample, so
+#: that the first update solves one cluster holding all the data (the worst case of
+#: the solvers that gather a cluster's rows: one such copy per thread)
+MEMORY_FITS = (
+    ("sklearn KMeans", "sklearn", "square", ""),
+    ("ours square", "ours", "square", ""),
+    ("ours square, copy_x=False", "ours", "square", "no-copy"),
+    ("ours absolute", "ours", "absolute", ""),
+    ("ours huber", "ours", "huber", ""),
+    ("ours huber, one cluster", "ours", "huber", "one-cluster"),
+    ("ours pseudo_huber", "ours", "pseudo_huber", ""),
+    ("ours correntropy", "ours", "correntropy", ""),
+    ("ours correntropy, one cluster", "ours", "correntropy", "one-cluster"),
+    ("ours epsilon_insensitive", "ours", "epsilon_insensitive", ""),
+)
+
+
+def memory_child(estimator, loss, variant, n_samples):
     """Run in a subprocess: build the data, then measure one fit's peak extra memory."""
     import resource
     import tracemalloc
 
     X = make_large_data(n_samples, N_FEATURES, N_CLUSTERS)
     init = X[:N_CLUSTERS].copy()
+    if variant == "one-cluster":
+        init[1:] += 1000.0
     if estimator == "sklearn":
         model = KMeans(N_CLUSTERS, init=init, n_init=1, max_iter=MEMORY_MAX_ITER)
     else:
         scales = {"delta": 1.0, "sigma": 1.0, "epsilon": 1.0}
         model = LossKMeans(
-            N_CLUSTERS, loss=loss, init=init, n_init=1, max_iter=MEMORY_MAX_ITER, **scales
+            N_CLUSTERS,
+            loss=loss,
+            init=init,
+            n_init=1,
+            max_iter=MEMORY_MAX_ITER,
+            copy_x=variant != "no-copy",
+            **scales,
         )
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
@@ -469,13 +540,17 @@ def memory_child(estimator, loss, n_samples):
 
 def bench_memory(n_samples):
     runs = {}
-    for name, estimator, loss in (
-        ("sklearn KMeans", "sklearn", None),
-        ("ours square", "ours", "square"),
-        ("ours huber", "ours", "huber"),
-    ):
+    for name, estimator, loss, variant in MEMORY_FITS:
         out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", estimator, str(loss), str(n_samples)],
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                estimator,
+                loss,
+                variant or "-",
+                str(n_samples),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -522,12 +597,12 @@ def main(argv=None):
     )
     p.add_argument("--n-samples", type=int, default=None, help="override n of sections 1-2")
     p.add_argument("--n-memory", type=int, default=None, help="override n of section 4")
-    p.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.memory_child:
-        estimator, loss, n = args.memory_child
-        print(json.dumps(memory_child(estimator, loss, int(n))))
+        estimator, loss, variant, n = args.memory_child
+        print(json.dumps(memory_child(estimator, loss, variant.strip("-"), int(n))))
         return 0
 
     mode = "quick" if args.quick else "full"
@@ -587,8 +662,11 @@ def main(argv=None):
         results["square_vs_sklearn"] = {"n_samples": n, **shape, "rows": rows}
         _print_section(
             f"1. square vs sklearn.cluster.KMeans(algorithm='lloyd'), float32 {n} x "
-            f"{N_FEATURES}, k={N_CLUSTERS}, same array init; seconds per iteration / per "
-            "fit, best of the interleaved repeats (median_ratio: median of run-by-run ratios)",
+            f"{N_FEATURES}, k={N_CLUSTERS}, same array init; seconds per iteration (the "
+            "difference of two fits, tol=0, over their difference in iterations: fixed "
+            "costs cancel) and per fit, from the best of the interleaved repeats "
+            "(median_ratio: from the medians; per_fit_ratio: fit / n_iter_ at the higher "
+            "max_iter, which counts the fixed costs as iterations)",
             rows,
             [
                 "measure",
@@ -596,6 +674,7 @@ def main(argv=None):
                 "ours_s",
                 "ratio",
                 "median_ratio",
+                "per_fit_ratio",
                 "target",
                 "status",
                 "n_iter",
@@ -625,11 +704,23 @@ def main(argv=None):
             "rows": rows,
         }
         _print_section(
-            f"2. time per iteration (fit / n_iter_, tol=0, max_iter={LOSS_MAX_ITER}, array "
-            f"init) relative to square, float32 {n} x {N_FEATURES}, k={N_CLUSTERS}; "
+            "2. time per iteration relative to square: (fit at max_iter="
+            f"{LOSS_MAX_ITER[1]} - fit at {LOSS_MAX_ITER[0]}) / their difference in n_iter_ "
+            f"(tol=0, array init), best of the interleaved repeats (median_ratio: from the "
+            "medians; per_fit_ratio: fit / n_iter_, fixed costs included), float32 "
+            f"{n} x {N_FEATURES}, k={N_CLUSTERS}; "
             + ", ".join(f"{k}={v:.4g}" for k, v in scales.items()),
             rows,
-            ["loss", "s_per_iter", "n_iter", "ratio_to_square", "median_ratio", "target", "status"],
+            [
+                "loss",
+                "s_per_iter",
+                "n_iter",
+                "ratio_to_square",
+                "median_ratio",
+                "per_fit_ratio",
+                "target",
+                "status",
+            ],
         )
         for r in rows[1:]:
             check(
@@ -655,21 +746,28 @@ def main(argv=None):
             "3. against the straightforward reference (Python double loop + BFGS maxiter=20 "
             "with finite differences), 150 x 512 float64, k=3, 3 iterations from the same "
             "3 samples; ours: max_iter=3, tol=0, algorithm lloyd or hartigan; times from "
-            "the first start; objective = sum of least costs by the reference formulas, "
-            f"ours / reference, first start and no-worse count over {size['reference_starts']} "
-            "starts; update = worst (our exact center's cluster cost / BFGS's) over every "
-            "update of the reference runs, same cluster and start; converged: ours with "
-            "the default max_iter and tol (lloyd), objective over the same starts; "
-            + ", ".join(f"{k}={v:.4g}" for k, v in scales.items()),
+            f"the first start, best of {REFERENCE_REPEAT} reference runs and of ours, "
+            "interleaved (median_speedup: from the medians); objective = sum of least costs "
+            "by the reference formulas, ours / reference, first start and no-worse count "
+            f"over {size['reference_starts']} starts; combined: the issue's target, 1000x "
+            "*with* an objective no worse on the timed start; worst_update_ratio = worst "
+            "(the exact center solver's cluster cost / BFGS's) over every update of the "
+            "reference runs, same cluster and start (the solver, run to convergence: "
+            "lloyd's iterations take one majorise-minimise / Weiszfeld step for "
+            "correntropy and epsilon_insensitive, and the exact solve at the end); "
+            "converged: ours with the default max_iter and tol (lloyd), objective over "
+            "the same starts; " + ", ".join(f"{k}={v:.4g}" for k, v in scales.items()),
             rows,
             [
                 "loss",
                 "reference_s",
                 "lloyd_s",
                 "speedup",
+                "median_speedup",
                 "target",
                 "speed_status",
                 "lloyd_objective_ratio",
+                "combined_status",
                 "lloyd_no_worse",
                 "lloyd_median_ratio",
                 "converged_speedup",
@@ -697,6 +795,13 @@ def main(argv=None):
                 "<= 1",
                 r["objective_status"],
             )
+            if r["combined_status"]:
+                check(
+                    f"1000x with an objective no worse (lloyd), {r['loss']}",
+                    r["speedup"],
+                    ">= 1000x and objective <= 1",
+                    r["combined_status"],
+                )
             check(
                 f"objective ours (hartigan) / reference, {r['loss']}, all starts",
                 max(r["hartigan_objective_ratios"]),
@@ -704,7 +809,7 @@ def main(argv=None):
                 r["hartigan_objective_status"],
             )
             check(
-                f"center update ours / BFGS, {r['loss']}, worst",
+                f"exact center solver / BFGS update, {r['loss']}, worst",
                 r["worst_update_ratio"],
                 "<= 1",
                 r["update_status"],
@@ -718,11 +823,14 @@ def main(argv=None):
             "max_iter": MEMORY_MAX_ITER,
             "rows": rows,
             "note": "extra = max(tracemalloc peak, ru_maxrss delta) during one fit, fresh "
-            "process per fit; copy_x=True copies X once (as KMeans does)",
+            "process per fit; copy_x=True copies X once (as KMeans does); one cluster: "
+            "7 of the 8 initial centers far from every sample, so that the first update "
+            "solves one cluster of all the data",
         }
         _print_section(
             f"4. peak extra memory of one fit (max_iter={MEMORY_MAX_ITER}, default tol, "
-            f"copy_x=True), float32 {n_memory} x {N_FEATURES}, k={N_CLUSTERS}",
+            f"copy_x=True unless stated), float32 {n_memory} x {N_FEATURES}, "
+            f"k={N_CLUSTERS}; one cluster: 7 of the 8 initial centers far from every sample",
             rows,
             [
                 "fit",
