@@ -120,6 +120,8 @@ def marginal(candidates: dict, low: int, high: int, repeat: int, **kwargs) -> di
             "n_iter": (n_lo, n_hi),
             "per_fit": hi["best"] / max(n_hi, 1),
             "result": hi["result"],
+            "runs_low": lo["runs"],
+            "runs_high": hi["runs"],
         }
     return out
 
