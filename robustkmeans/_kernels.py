@@ -558,8 +558,7 @@ def separable_assign(X, centers, loss, n_threads):
             labels[multi] = np.argmin(d2, axis=1)
         if not loss.ranking_is_cost:
             # the cost to the chosen center, by the loss's accurate formula
-            R = np.subtract(Xc, centers[labels])
-            best = loss._separable_row_cost(R, np.empty_like(R))
+            best = loss.own_cost(Xc, centers, labels)
         return labels, best
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)

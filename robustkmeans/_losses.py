@@ -109,6 +109,19 @@ def _weighted_mean(X, w):
     return np.asarray(X.T @ w).ravel() / w.sum()
 
 
+#: bytes of one block of rows in the separable losses' cost passes (the block, its
+#: residuals and a scratch array are reused by the several elementwise passes per
+#: center): at 100,000 x 512, k = 8, two threads, 1 MB blocks took huber's
+#: assignment from 140-170 to 105-111 ms, absolute's from 85-105 to 87 ms and left
+#: pseudo_huber's as it was (measured; 2 MB slowed pseudo_huber down 1.7x)
+_CACHE_BLOCK_BYTES = 1 << 20
+
+
+def _cache_rows(n_features, itemsize):
+    """Rows per block of ``_CACHE_BLOCK_BYTES``, at least 8."""
+    return max(8, _CACHE_BLOCK_BYTES // max(1, n_features * itemsize))
+
+
 class _Loss:
     """Base class. Subclasses set ``name`` and implement the formulas."""
 
@@ -156,11 +169,27 @@ class _Loss:
         if self.euclidean:
             return self.cost_from_sq_distances(_sq_dist_chunk(X, None, centers))
         out = np.empty((X.shape[0], centers.shape[0]), dtype=np.result_type(X, centers))
-        buf = np.empty(X.shape, dtype=out.dtype)
+        step = _cache_rows(X.shape[1], out.itemsize)
+        buf = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=out.dtype)
         scratch = np.empty_like(buf)
-        for j, center in enumerate(centers):
-            np.subtract(X, center, out=buf)
-            out[:, j] = self._separable_row_cost(buf, scratch)
+        for start in range(0, X.shape[0], step):
+            Xb = X[start : start + step]
+            b, s = buf[: Xb.shape[0]], scratch[: Xb.shape[0]]
+            for j, center in enumerate(centers):
+                np.subtract(Xb, center, out=b)
+                out[start : start + Xb.shape[0], j] = self._separable_row_cost(b, s)
+        return out
+
+    def own_cost(self, X, centers, labels):
+        """Cost of each row of ``X`` to ``centers[labels]`` (separable loss), in
+        blocks of rows that stay in cache."""
+        out = np.empty(X.shape[0], dtype=np.result_type(X, centers))
+        step = _cache_rows(X.shape[1], out.itemsize)
+        scratch = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=out.dtype)
+        for start in range(0, X.shape[0], step):
+            sl = slice(start, start + step)
+            R = np.subtract(X[sl], centers[labels[sl]])
+            out[sl] = self._separable_row_cost(R, scratch[: R.shape[0]])
         return out
 
     #: ``ranking_cost`` is ``cost`` (else the assignment recomputes the chosen cost)
@@ -889,13 +918,18 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         if not (np.isfinite(d2) and d2 > 0):
             return self.cost(X, centers)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
-        buf = np.empty(X.shape, dtype=dtype)
-        for j, center in enumerate(np.asarray(centers, dtype=dtype)):
-            np.subtract(X, center, out=buf)
-            np.multiply(buf, buf, out=buf)
-            buf += d2
-            np.sqrt(buf, out=buf)
-            out[:, j] = np.einsum("ij->i", buf)
+        step = _cache_rows(X.shape[1], out.itemsize)
+        buf = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=dtype)
+        centers = np.asarray(centers, dtype=dtype)
+        for start in range(0, X.shape[0], step):
+            Xb = X[start : start + step]
+            b = buf[: Xb.shape[0]]
+            for j, center in enumerate(centers):
+                np.subtract(Xb, center, out=b)
+                np.multiply(b, b, out=b)
+                b += d2
+                np.sqrt(b, out=b)
+                out[start : start + Xb.shape[0], j] = np.einsum("ij->i", b)
         if out.shape[1] > 1:
             # each term is within about 1.5 eps of its value and the sum adds at most
             # (n_features - 1) eps / 2: two rows' difference is off by less than
