@@ -255,7 +255,7 @@ def _sparse_exact_batch(Xb, centers, which, dtype):
     other[cols] = False
     outside = np.einsum("ij,ij->i", centers[:, other], centers[:, other])
     if which is not None:
-        R = sub - centers[which][:, cols]
+        R = sub - centers[:, cols][which]
         return (np.einsum("ij,ij->i", R, R) + outside[which]).astype(dtype, copy=False)
     out = np.empty((Xb.shape[0], centers.shape[0]), dtype=dtype)
     for j in range(centers.shape[0]):

@@ -484,3 +484,40 @@ def test_euclidean_losses_refuse_data_whose_squares_overflow(loss, dtype, scale)
     np.testing.assert_allclose(X, before, rtol=0, atol=1e-6 * np.abs(before).max())
     # the separable losses do not square the data
     assert np.isfinite(LossKMeans(2, loss="absolute", random_state=0).fit(X).inertia_)
+
+
+@pytest.mark.parametrize("per_row", [False, True])
+def test_exact_distances_of_wide_sparse_rows_use_their_columns_only(per_row):
+    # rows of a 100,000-term sparse matrix: exact differences over the columns the
+    # rows use (plus each center's squares elsewhere), never a dense block of rows
+    # x features, nor of rows x features of gathered centers
+    import tracemalloc
+
+    import scipy.sparse as sp
+
+    from robustkmeans._kernels import exact_sq_distances
+
+    rng = np.random.default_rng(0)
+    n, d, per = 2000, 100_000, 50
+    cols = np.concatenate([np.sort(rng.choice(d, per, replace=False)) for _ in range(n)])
+    values = 5.0 + rng.random(n * per)  # far from the origin: an expansion would round
+    X = sp.csr_matrix((values, cols, np.arange(0, n * per + 1, per)), shape=(n, d))
+    centers = rng.random((3, d))
+    centers[1] = X[7].toarray()[0] + 1e-4  # a center right at a sample
+    which = np.arange(n) % 3 if per_row else None
+    tracemalloc.start()
+    try:
+        d2 = exact_sq_distances(X, None, centers, which)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
+    rows = [0, 7, 1999]
+    dense = X[rows].toarray()
+    if per_row:
+        expected = ((dense - centers[which[rows]]) ** 2).sum(axis=1)
+        np.testing.assert_allclose(d2[rows], expected, rtol=1e-9)
+    else:
+        expected = ((dense[:, None, :] - centers[None]) ** 2).sum(axis=2)
+        np.testing.assert_allclose(d2[rows], expected, rtol=1e-9)
+        assert d2[7, 1] == pytest.approx(d * 1e-8, rel=1e-6)
