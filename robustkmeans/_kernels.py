@@ -204,10 +204,11 @@ def exact_sq_distances(X, rows, centers, which=None):
         # rows per batch: the columns a batch uses are at most its nonzeros
         most = int(np.diff(Xs.indptr).max(initial=0))
         step = max(_EXACT_BATCH // X.shape[1], math.isqrt(_EXACT_BATCH // max(most, 1)), 1)
+        squares = np.square(centers, dtype=np.result_type(centers.dtype, np.float32))
         for start in range(0, n_rows, step):
             part = slice(start, min(start + step, n_rows))
             out[part] = _sparse_exact_batch(
-                Xs[part], centers, None if which is None else which[part], dtype
+                Xs[part], centers, squares, None if which is None else which[part], dtype
             )
         return out
     step = max(1, _EXACT_BATCH // max(X.shape[1], 1))
@@ -240,20 +241,21 @@ def exact_sq_distances(X, rows, centers, which=None):
 _SPARSE_EXACT_MIN_FEATURES = 256
 
 
-def _sparse_exact_batch(Xb, centers, which, dtype):
+def _sparse_exact_batch(Xb, centers, squares, which, dtype):
     """``exact_sq_distances`` for a batch of CSR rows ``Xb``: the rows densified over
-    the columns they use, and, per center, the sum of its squares over the others
-    (summed directly: subtracting it from the center's norm would cancel for a
-    center that lives on those columns)."""
+    the columns they use, and, per center, the sum of its ``squares`` over the
+    others (summed directly, as a product with the indicator of those columns:
+    subtracting the used columns' part from the center's norm would cancel for a
+    center that lives on them)."""
     cols = np.unique(Xb.indices)
     # the rows over their columns (a CSR matrix on the renumbered columns sums any
     # duplicate entries, as toarray does)
     sub = sp.csr_matrix(
         (Xb.data, np.searchsorted(cols, Xb.indices), Xb.indptr), shape=(Xb.shape[0], cols.size)
     ).toarray()
-    other = np.ones(centers.shape[1], dtype=bool)
-    other[cols] = False
-    outside = np.einsum("ij,ij->i", centers[:, other], centers[:, other])
+    other = np.ones(centers.shape[1], dtype=squares.dtype)
+    other[cols] = 0
+    outside = squares @ other
     if which is not None:
         R = sub - centers[:, cols][which]
         return (np.einsum("ij,ij->i", R, R) + outside[which]).astype(dtype, copy=False)
