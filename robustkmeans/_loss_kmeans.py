@@ -98,21 +98,35 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
-def _check_squares_fit(x_sq, dtype, loss):
+def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
     """The Euclidean losses rank by squared distances, up to four times the largest
-    squared norm ``x_sq`` of the (centered) rows: they must be finite in the data's
-    dtype, or costs and labels are NaN (float32 data above about 1e18)."""
-    largest = float(np.max(x_sq, initial=0.0))
-    limit = float(np.finfo(dtype).max) / 4
-    if not largest <= limit:
+    squared norm ``x_sq`` of the rows (centered on the mean for dense data): they
+    must be finite in the data's dtype, or costs and labels are NaN (float32 data
+    above about 1e18). For ``square`` the objective and the k-means++ potentials
+    sum them over the samples (in the data's dtype, as scikit-learn's KMeans
+    does): that sum, up to ``total_weight`` times as large, must be finite too."""
+    largest = 4 * float(np.max(x_sq, initial=0.0))
+    what = "squared distances"
+    if loss == "square":
+        largest *= max(float(total_weight), 1.0)
+        what = "objective, a sum of squared distances over the samples,"
+    top = float(np.finfo(dtype).max)
+    if not largest <= top:
         dtype = np.dtype(dtype).name
         hint = ", or convert it to float64" if dtype == "float32" else ""
+        origin = "the mean" if centered else "the origin"
+        far = float(np.max(x_sq))
+        rows = (
+            f"with rows as far as {np.sqrt(far):.3g} from {origin}, its {what} could "
+            f"reach {largest:.3g}"
+            if np.isfinite(far)
+            else f"the squared distances of its rows from {origin} already overflow"
+        )
         raise ValueError(
-            f"X is too large for loss={loss!r} in {dtype}: it ranks samples by squared "
-            f"distances, and rows as far as {np.sqrt(largest):.3g} from the mean give "
-            f"squares beyond what {dtype} holds ({limit:.3g}). Rescale X (for example "
-            f"with StandardScaler){hint}; the separable losses (absolute, huber, "
-            "pseudo_huber) do not square the data."
+            f"X is too large for loss={loss!r} in {dtype}: {rows}, beyond the largest "
+            f"{dtype} number ({top:.3g}). Rescale X "
+            f"(for example with StandardScaler){hint}; the separable losses (absolute, "
+            "huber, pseudo_huber) do not square the data."
         )
 
 
@@ -149,7 +163,8 @@ def _tolerance(X, tol):
                 # squares beyond the data's dtype (float32 above about 1e18, which
                 # the separable losses handle): in float64, else a tolerance of inf
                 # would end every fit after one iteration
-                chunk_mean, chunk_m2 = chunk_stats(X[sl].astype(np.float64) - ref)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    chunk_mean, chunk_m2 = chunk_stats(X[sl].astype(np.float64) - ref)
             delta = chunk_mean - mean
             total = count + size
             mean += delta * size / total
@@ -1118,7 +1133,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
-                _check_squares_fit(x_sq, X.dtype, self.loss)
+                _check_squares_fit(
+                    x_sq, X.dtype, self.loss, sample_weight.sum(), X_mean is not None
+                )
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:

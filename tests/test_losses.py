@@ -521,3 +521,18 @@ def test_exact_distances_of_wide_sparse_rows_use_their_columns_only(per_row):
         expected = ((dense[:, None, :] - centers[None]) ** 2).sum(axis=2)
         np.testing.assert_allclose(d2[rows], expected, rtol=1e-9)
         assert d2[7, 1] == pytest.approx(d * 1e-8, rel=1e-6)
+
+
+def test_square_loss_refuses_float32_data_whose_objective_overflows():
+    # each squared distance fits in float32, but the objective and the k-means++
+    # potentials, sums over 4000 samples, do not: inertia_ was inf and the seeds
+    # all the last sample
+    from robustkmeans import LossKMeans
+
+    rng = np.random.default_rng(0)
+    means = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])
+    X = (means[rng.integers(0, 4, 4000)] + rng.normal(scale=0.05, size=(4000, 2))) * 4e18
+    with pytest.raises(ValueError, match="objective, a sum of squared distances"):
+        LossKMeans(4, random_state=0, n_init=1).fit(X.astype(np.float32))
+    fitted = LossKMeans(4, random_state=0, n_init=1).fit(X)  # float64: fine
+    assert np.isfinite(fitted.inertia_) and len(np.unique(fitted.labels_)) == 4
