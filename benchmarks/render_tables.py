@@ -15,6 +15,8 @@ from pathlib import Path
 
 
 def _fmt(value, spec):
+    if value is None:
+        return ""
     return format(value, spec) if isinstance(value, (int, float)) else str(value)
 
 
@@ -77,7 +79,6 @@ def losses_section(r):
             row["loss"],
             _fmt(row["s_per_iter"], ".4f"),
             f"**{row['ratio_to_square']:.2f}**",
-            _fmt(row["median_ratio"], ".2f"),
             _fmt(row.get("per_fit_ratio"), ".2f"),
             row["target"],
             row["status"],
@@ -90,7 +91,10 @@ def losses_section(r):
         "per iteration: the difference of the two fits over their difference in iterations "
         "(fixed costs cancel); fit / n_iter: from one fit, fixed costs included"
     )
-    head = ["loss", "s / iteration", "ratio", "median ratio", "fit / n_iter", "target", ""]
+    # (no ratio of medians here: a light fit's runs are bimodal on this machine, a
+    # clean mode and one 2-4x slower, and the difference of two medians can land
+    # anywhere between them; the JSON keeps every run)
+    head = ["loss", "s / iteration", "ratio", "fit / n_iter", "target", ""]
     return title + "\n\n" + _table(head, rows)
 
 
