@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import _sq_dist_chunk, exact_sq_distances
+from ._kernels import _slices, _sq_dist_chunk, exact_sq_distances
 
 LOSS_NAMES = (
     "square",
@@ -70,8 +70,7 @@ class _Relative:
         if sp.issparse(X):
             self._X = X.tocsr()
             self._Y = None
-            self.y_sq = exact_sq_distances(self._X, None, start[None, :])[:, 0]
-            self.y_sq = self.y_sq.astype(np.float64)
+            self.y_sq = exact_sq_distances(self._X, None, start[None, :])[:, 0].astype(np.float64)
         else:
             self._X = None
             self._Y = np.subtract(X, start, out=X if overwrite else None)
@@ -172,12 +171,12 @@ class _Loss:
         step = _cache_rows(X.shape[1], out.itemsize)
         buf = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=out.dtype)
         scratch = np.empty_like(buf)
-        for start in range(0, X.shape[0], step):
-            Xb = X[start : start + step]
+        for sl in _slices(X.shape[0], step):
+            Xb = X[sl]
             b, s = buf[: Xb.shape[0]], scratch[: Xb.shape[0]]
             for j, center in enumerate(centers):
                 np.subtract(Xb, center, out=b)
-                out[start : start + Xb.shape[0], j] = self._separable_row_cost(b, s)
+                out[sl, j] = self._separable_row_cost(b, s)
         return out
 
     def own_cost(self, X, centers, labels):
@@ -186,8 +185,7 @@ class _Loss:
         out = np.empty(X.shape[0], dtype=np.result_type(X, centers))
         step = _cache_rows(X.shape[1], out.itemsize)
         scratch = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=out.dtype)
-        for start in range(0, X.shape[0], step):
-            sl = slice(start, start + step)
+        for sl in _slices(X.shape[0], step):
             R = np.subtract(X[sl], centers[labels[sl]])
             out[sl] = self._separable_row_cost(R, scratch[: R.shape[0]])
         return out
@@ -921,15 +919,15 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         step = _cache_rows(X.shape[1], out.itemsize)
         buf = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=dtype)
         centers = np.asarray(centers, dtype=dtype)
-        for start in range(0, X.shape[0], step):
-            Xb = X[start : start + step]
+        for sl in _slices(X.shape[0], step):
+            Xb = X[sl]
             b = buf[: Xb.shape[0]]
             for j, center in enumerate(centers):
                 np.subtract(Xb, center, out=b)
                 np.multiply(b, b, out=b)
                 b += d2
                 np.sqrt(b, out=b)
-                out[start : start + Xb.shape[0], j] = np.einsum("ij->i", b)
+                out[sl, j] = np.einsum("ij->i", b)
         if out.shape[1] > 1:
             # each term is within about 1.5 eps of its value and the sum adds at most
             # (n_features - 1) eps / 2: two rows' difference is off by less than
