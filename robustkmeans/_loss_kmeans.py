@@ -105,7 +105,8 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
     above about 1e18). For ``square`` the objective and the k-means++ potentials
     sum them over the samples (in the data's dtype, as scikit-learn's KMeans
     does): that sum, up to ``total_weight`` times as large, must be finite too."""
-    largest = 4 * float(np.max(x_sq, initial=0.0))
+    far = float(np.max(x_sq, initial=0.0))
+    largest = 4 * far
     what = "squared distances"
     if loss == "square":
         largest *= max(float(total_weight), 1.0)
@@ -115,7 +116,6 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
         dtype = np.dtype(dtype).name
         hint = ", or convert it to float64" if dtype == "float32" else ""
         origin = "the mean" if centered else "the origin"
-        far = float(np.max(x_sq))
         rows = (
             f"with rows as far as {np.sqrt(far):.3g} from {origin}, its {what} could "
             f"reach {largest:.3g}"
@@ -155,22 +155,21 @@ def _tolerance(X, tol):
             residual = R.mean(axis=0).astype(np.float64)
             return chunk_mean + residual, chunk_m2 - R.shape[0] * residual**2
 
-        for sl in _kernels._slices(X.shape[0], 4096):
-            size = sl.stop - sl.start
-            with np.errstate(over="ignore", invalid="ignore"):
+        # (overflows are handled below: no warning)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for sl in _kernels._slices(X.shape[0], 4096):
+                size = sl.stop - sl.start
                 chunk_mean, chunk_m2 = chunk_stats(X[sl] - ref)
-            if not np.isfinite(chunk_m2).all():
-                # squares beyond the data's dtype (float32 above about 1e18, which
-                # the separable losses handle): in float64, else a tolerance of inf
-                # would end every fit after one iteration
-                with np.errstate(over="ignore", invalid="ignore"):
+                if not np.isfinite(chunk_m2).all():
+                    # squares beyond the data's dtype (float32 above about 1e18, which
+                    # the separable losses handle): in float64, else a tolerance of
+                    # inf would end every fit after one iteration
                     chunk_mean, chunk_m2 = chunk_stats(X[sl].astype(np.float64) - ref)
-            delta = chunk_mean - mean
-            total = count + size
-            mean += delta * size / total
-            with np.errstate(over="ignore", invalid="ignore"):
+                delta = chunk_mean - mean
+                total = count + size
+                mean += delta * size / total
                 m2 += chunk_m2 + delta**2 * count * size / total
-            count = total
+                count = total
         variances = m2 / count
     with np.errstate(over="ignore", invalid="ignore"):
         value = float(np.mean(variances) * tol)
