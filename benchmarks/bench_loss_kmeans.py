@@ -402,7 +402,8 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
         worst_update = 0.0
         for s, init in enumerate(starts):
             rounds = REFERENCE_REPEAT if s == 0 else 1
-            ref_runs, timing = [], {}
+            block = max(1, -(-repeat // rounds)) if s == 0 else 1
+            ref_runs, runs, fitted = [], {a: [] for a in ratios}, {}
             estimators = {a: _ours(X, init, loss, scales, a, n_iter) for a in ratios}
             for _ in range(rounds):
                 ref_s, (ref_centers, updates) = timed(
@@ -412,33 +413,29 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
                 # each algorithm timed in a block of its own after the reference run
                 # (Hartigan's allocations would slow Lloyd's next run)
                 for algorithm, estimator in estimators.items():
-                    block = interleaved(
-                        {algorithm: lambda estimator=estimator: estimator.fit(X)},
-                        max(1, -(-repeat // rounds)) if s == 0 else 1,
-                    )[algorithm]
-                    if algorithm in timing:
-                        block["runs"] = timing[algorithm]["runs"] + block["runs"]
-                    block["best"], block["median"] = min(block["runs"]), np.median(block["runs"])
-                    timing[algorithm] = block
+                    for _ in range(block):
+                        seconds, fitted[algorithm] = timed(lambda e=estimator: e.fit(X))
+                        runs[algorithm].append(seconds)
             ref_obj = reference_objective(X, ref_centers, loss, scales)
             worst_update = max(worst_update, _update_ratio(loss, scales, updates))
             for algorithm in ratios:
-                ours = timing[algorithm]["result"].cluster_centers_
+                ours = fitted[algorithm].cluster_centers_
                 ratios[algorithm].append(reference_objective(X, ours, loss, scales) / ref_obj)
             if s == 0:
                 ref_best, ref_median = min(ref_runs), float(np.median(ref_runs))
+                best = {a: min(r) for a, r in runs.items()}
                 row.update(
                     reference_s=ref_best,
                     reference_runs_s=ref_runs,
-                    lloyd_s=timing["lloyd"]["best"],
-                    lloyd_runs_s=timing["lloyd"]["runs"],
-                    hartigan_s=timing["hartigan"]["best"],
-                    speedup=ref_best / timing["lloyd"]["best"],
-                    median_speedup=ref_median / float(timing["lloyd"]["median"]),
-                    hartigan_speedup=ref_best / timing["hartigan"]["best"],
-                    converged_speedup=ref_best / timing["converged"]["best"],
+                    lloyd_s=best["lloyd"],
+                    lloyd_runs_s=runs["lloyd"],
+                    hartigan_s=best["hartigan"],
+                    speedup=ref_best / best["lloyd"],
+                    median_speedup=ref_median / float(np.median(runs["lloyd"])),
+                    hartigan_speedup=ref_best / best["hartigan"],
+                    converged_speedup=ref_best / best["converged"],
                     reference_objective=ref_obj,
-                    lloyd_n_iter=int(timing["lloyd"]["result"].n_iter_),
+                    lloyd_n_iter=int(fitted["lloyd"].n_iter_),
                 )
         # the reference needs no optimiser for square (mean) and absolute (median):
         # the 1000x target is about replacing BFGS, so those two are shown, not gated
