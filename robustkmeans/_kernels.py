@@ -537,34 +537,138 @@ def own_costs(X, x_sq, labels, centers, loss, n_threads):
     return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads))
 
 
-def separable_assign(X, centers, loss, n_threads):
+def _least_cost(Xc, centers, rank, labels, rows=None):
+    """Break exact ties of ``labels = argmin(rank, axis=1)`` (in place): to the smaller
+    Euclidean distance, then the lower index. ``rows``: the rows of ``Xc`` that
+    ``rank``'s rows are (all by default)."""
+    best = rank[np.arange(rank.shape[0]), labels]
+    tied = rank == best[:, None]
+    multi = np.flatnonzero(tied.sum(axis=1) > 1)
+    if multi.size:
+        # Euclidean distances from the exact differences (an expansion around the
+        # origin would round them away far from it)
+        rows_ = dense_rows(Xc, multi if rows is None else rows[multi])
+        d2 = np.empty((multi.size, centers.shape[0]), dtype=rows_.dtype)
+        for j, center in enumerate(centers):
+            diff = rows_ - center
+            d2[:, j] = np.einsum("ij,ij->i", diff, diff)
+        d2[~tied[multi]] = np.inf
+        labels[multi] = np.argmin(d2, axis=1)
+    return best
+
+
+def _separable_chunk(Xc, centers, loss, lower=None):
+    rank = loss.ranking_cost(Xc, centers, lower)
+    labels = np.argmin(rank, axis=1).astype(np.int32)
+    best = _least_cost(Xc, centers, rank, labels)
+    if not loss.ranking_is_cost:
+        # the cost to the chosen center, by the loss's accurate formula
+        best = loss.own_cost(Xc, centers, labels)
+    return labels, best
+
+
+def separable_assign(X, centers, loss, n_threads, lower=None):
     """Labels and costs under a separable loss; ties in cost go to the smaller
-    Euclidean distance, then the lower index."""
+    Euclidean distance, then the lower index. ``lower`` (float64, ``(n, k)``), when
+    given, receives lower bounds on the metric distance of every pair (see
+    ``SeparableBounds``)."""
 
     def chunk(sl):
-        Xc = X[sl]
-        rank = loss.ranking_cost(Xc, centers)
-        labels = np.argmin(rank, axis=1).astype(np.int32)
-        best = rank[np.arange(rank.shape[0]), labels]
-        tied = rank == best[:, None]
-        multi = np.flatnonzero(tied.sum(axis=1) > 1)
-        if multi.size:
-            # Euclidean distances from the exact differences (an expansion around the
-            # origin would round them away far from it)
-            rows = dense_rows(Xc, multi)
-            d2 = np.empty((multi.size, centers.shape[0]), dtype=rows.dtype)
-            for j, center in enumerate(centers):
-                diff = rows - center
-                d2[:, j] = np.einsum("ij,ij->i", diff, diff)
-            d2[~tied[multi]] = np.inf
-            labels[multi] = np.argmin(d2, axis=1)
-        if not loss.ranking_is_cost:
-            # the cost to the chosen center, by the loss's accurate formula
-            best = loss.own_cost(Xc, centers, labels)
-        return labels, best
+        return _separable_chunk(X[sl], centers, loss, None if lower is None else lower[sl])
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+class SeparableBounds:
+    """The Lloyd assignment of a separable loss, pruned by Elkan's bounds.
+
+    For these losses ``D = cost ** loss.bound_power`` is a metric, so the triangle
+    inequality bounds a sample's distance to a center that moved by ``s`` within
+    ``s`` of its distance before the move (Elkan 2003, as scikit-learn's
+    ``algorithm="elkan"`` does for the Euclidean distance). Each sample keeps a lower
+    bound on ``D`` to every center and an upper bound on ``D`` to its own. A pass
+    computes a sample's cost to a center only where the bounds cannot rule the
+    center out: the sample's cost to its own center (needed for the objective) and
+    to the centers whose lower bound is not above it. A center ruled out costs more
+    than the own one, by more than the rounding of either (``loss.cost_rtol``), so
+    the labels and costs are those of ``separable_assign``, ties included.
+
+    Extra memory: ``n_samples * (n_clusters + 1)`` float64. A chunk where most pairs
+    are candidates (early iterations) is assigned in full instead, which refreshes
+    its bounds; so a pass is never much slower than an unpruned one.
+    """
+
+    #: a chunk with more candidate pairs than this fraction of its other pairs is
+    #: assigned in full (the pairs' gathers would cost more)
+    full_fraction = 0.5
+
+    def __init__(self, X, loss, n_threads):
+        self.X, self.loss, self.n_threads = X, loss, n_threads
+        self.lower = None  # (n, k): lower bounds on D(x_i, c_j)
+        self.upper = None  # (n,): upper bounds on D(x_i, c_labels[i])
+        self.labels = None
+        self.computed = 0  # pairs whose cost the last pass computed (for the tests)
+
+    def assign(self, centers):
+        """Labels and costs at ``centers`` (those of ``separable_assign``)."""
+        X, loss = self.X, self.loss
+        n, k = X.shape[0], centers.shape[0]
+        if self.lower is None:
+            self.lower = np.empty((n, k), dtype=np.float64)
+            labels, costs = separable_assign(X, centers, loss, self.n_threads, self.lower)
+            self.computed = n * k
+        else:
+            parts = _map(lambda sl: self._chunk(sl, centers), _slices(X.shape[0]), self.n_threads)
+            labels = np.concatenate([p[0] for p in parts])
+            costs = np.concatenate([p[1] for p in parts])
+            self.computed = sum(p[2] for p in parts)
+        self.labels = labels
+        self.upper = loss.metric_bounds(costs, X.shape[1], X.dtype)[1]
+        return labels, costs
+
+    def _chunk(self, sl, centers):
+        X, loss = self.X, self.loss
+        Xc, lab, lower = X[sl], self.labels[sl], self.lower[sl]
+        rows = np.arange(Xc.shape[0])
+        k = centers.shape[0]
+        # a first test with the upper bounds carried over from the last pass: when
+        # most pairs stay candidates, the chunk is assigned in full straight away
+        # (computing the own costs first would be a pass wasted)
+        cand = ~(lower > self.upper[sl, None])
+        cand[rows, lab] = False
+        if k > 1 and np.count_nonzero(cand) > self.full_fraction * Xc.shape[0] * (k - 1):
+            labels, costs = _separable_chunk(Xc, centers, loss, lower)
+            return labels, costs, Xc.shape[0] * k
+        own = loss.own_cost(Xc, centers, lab)
+        own_low, own_up = loss.metric_bounds(own, X.shape[1], X.dtype)
+        lower[rows, lab] = own_low
+        cand &= ~(lower > own_up[:, None])
+        pi, pc = np.nonzero(cand)
+        if pi.size == 0:
+            return lab.copy(), own, Xc.shape[0]
+        cost = loss.own_cost(Xc, centers, pc.astype(np.intp), rows=pi)
+        lower[pi, pc] = loss.metric_bounds(cost, X.shape[1], X.dtype)[0]
+        # the least cost among each open row's own center and its candidates
+        open_rows = np.unique(pi)
+        rank = np.full((Xc.shape[0], k), np.inf, dtype=own.dtype)
+        rank[rows, lab] = own
+        rank[pi, pc] = cost
+        rank = rank[open_rows]
+        labels, costs = lab.copy(), own.copy()
+        new = np.argmin(rank, axis=1).astype(np.int32)
+        costs[open_rows] = _least_cost(Xc, centers, rank, new, rows=open_rows)
+        labels[open_rows] = new
+        return labels, costs, Xc.shape[0] + pi.size
+
+    def moved(self, old, new):
+        """The centers moved from ``old`` to ``new``: widen the bounds by each move."""
+        idx = np.arange(old.shape[0])
+        cost = self.loss.own_cost(np.ascontiguousarray(old, dtype=self.X.dtype), new, idx)
+        shift = self.loss.metric_bounds(cost, self.X.shape[1], self.X.dtype)[1]
+        self.lower -= shift
+        np.maximum(self.lower, 0, out=self.lower)
+        self.upper += shift[self.labels]
 
 
 def assign(X, x_sq, centers, loss, n_threads, shift=None):

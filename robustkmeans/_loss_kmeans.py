@@ -207,7 +207,16 @@ def _lloyd(
     def last_assign(centers):
         if assign is not None:
             return assign(centers)
+        if bounds is not None:
+            return bounds.assign(centers)
         return _kernels.assign(X, x_sq, centers, loss, n_threads)
+
+    # separable losses: the assignment pruned by the triangle inequality of their
+    # metric, as Elkan's k-means (same labels and costs), where the data spans more
+    # than one chunk (on less, the bookkeeping costs more than the passes it saves)
+    bounds = None
+    if loss.bound_power is not None and X.shape[0] > _kernels.CHUNK_SIZE:
+        bounds = _kernels.SeparableBounds(X, loss, n_threads)
 
     centers = np.array(centers_init, dtype=X.dtype, copy=True)
     n_clusters = centers.shape[0]
@@ -264,7 +273,10 @@ def _lloyd(
                 safe = (centers + fraction[:, None] * (new - centers)).astype(X.dtype)
                 pending = (current, safe)
         else:
-            labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
+            if bounds is not None:
+                labels, costs = bounds.assign(centers)
+            else:
+                labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
             wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
             new = _kernels.coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads)
         objective = float(np.dot(sample_weight, costs))
@@ -274,6 +286,8 @@ def _lloyd(
         new = _relocate_empty(X, costs, wsum, new, sample_weight)
         with np.errstate(over="ignore"):  # (inf: not within any tolerance)
             shift = float(((new - centers) ** 2).sum())
+        if bounds is not None:
+            bounds.moved(centers, new)
         centers = new
         if labels_old is not None and np.array_equal(labels, labels_old):
             # unchanged labels: converged when the update is exact; otherwise the

@@ -179,24 +179,53 @@ class _Loss:
                 out[sl, j] = self._separable_row_cost(b, s)
         return out
 
-    def own_cost(self, X, centers, labels):
+    def own_cost(self, X, centers, labels, rows=None):
         """Cost of each row of ``X`` to ``centers[labels]`` (separable loss), in
-        blocks of rows that stay in cache."""
-        out = np.empty(X.shape[0], dtype=np.result_type(X, centers))
+        blocks of rows that stay in cache; with ``rows``, of the rows ``X[rows]`` to
+        ``centers[labels]`` (pairs, gathered block by block)."""
+        n = X.shape[0] if rows is None else rows.shape[0]
+        out = np.empty(n, dtype=np.result_type(X, centers))
         step = _cache_rows(X.shape[1], out.itemsize)
-        scratch = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=out.dtype)
-        for sl in _slices(X.shape[0], step):
-            R = np.subtract(X[sl], centers[labels[sl]])
+        scratch = np.empty((min(step, n), X.shape[1]), dtype=out.dtype)
+        for sl in _slices(n, step):
+            Xb = X[sl] if rows is None else X[rows[sl]]
+            R = np.subtract(Xb, centers[labels[sl]], out=Xb if rows is not None else None)
             out[sl] = self._separable_row_cost(R, scratch[: R.shape[0]])
         return out
+
+    # -- bounds on the cost, for a pruned assignment -----------------------------
+    #: ``p`` such that ``cost(x, y) ** p`` is a metric (None: no such power is used).
+    #: Elkan's bounds (``_kernels.SeparableBounds``) prune the assignment with it
+    bound_power: float | None = None
+
+    def cost_rtol(self, n_features, dtype):
+        """A bound on the relative rounding error of a computed cost (a sum of
+        ``n_features`` terms of a few operations each); generous, since it only
+        widens the margins of the bounds."""
+        return 4 * (n_features + 4) * float(np.finfo(dtype).eps)
+
+    def metric_bounds(self, cost, n_features, dtype):
+        """Lower and upper bounds (float64) on the metric ``cost ** bound_power`` of
+        pairs whose computed cost is ``cost``."""
+        rtol = self.cost_rtol(n_features, dtype)
+        cost = np.asarray(cost, dtype=np.float64)
+        return (
+            np.power(cost * (1 - rtol), self.bound_power),
+            np.power(cost * (1 + rtol), self.bound_power),
+        )
 
     #: ``ranking_cost`` is ``cost`` (else the assignment recomputes the chosen cost)
     ranking_is_cost = True
 
-    def ranking_cost(self, X, centers):
+    def ranking_cost(self, X, centers, lower=None):
         """An increasing function of ``cost(X, centers)`` (the cost itself by default),
-        cheaper to compute, for the assignment."""
-        return self.cost(X, centers)
+        cheaper to compute, for the assignment. ``lower`` (float64, ``(n, k)``), when
+        given, receives a lower bound on the metric ``cost ** bound_power`` of every
+        pair."""
+        out = self.cost(X, centers)
+        if lower is not None:
+            lower[...] = self.metric_bounds(out, X.shape[1], out.dtype)[0]
+        return out
 
     def objective(self, X, center, sample_weight=None):
         """Weighted cost of the cluster ``X`` at ``center`` (a float); for the
@@ -682,6 +711,8 @@ class AbsoluteLoss(_Loss):
     name = "absolute"
     closed_form = True
     has_curvature = False
+    #: the cost is the l1 distance itself
+    bound_power = 1.0
 
     def _separable_row_cost(self, R, scratch):
         np.abs(R, out=R)
@@ -757,6 +788,11 @@ class _NewtonSeparableLoss(_Loss):
 
     layout = "rows"
     block_bytes = 1 << 18
+    #: ``sqrt(sum_j rho(r_j))`` is a metric: ``f = sqrt(rho)`` is concave on
+    #: ``[0, inf)`` with ``f(0) = 0`` for Huber's and the pseudo-Huber rho, hence
+    #: subadditive, so each ``f(|x_j - y_j|)`` is a metric on a coordinate, and the
+    #: l2 norm of a vector of metrics is one (Minkowski)
+    bound_power = 0.5
 
     #: ``K`` with ``|g''(m)| <= K g'(m) / scale`` near the root, which bounds the error
     #: after a Newton step of length ``e`` by about ``K e^2 / (2 scale)``; None when
@@ -903,7 +939,7 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         np.divide(s, t, out=s)
         return np.einsum("ij->i", s)
 
-    def ranking_cost(self, X, centers):
+    def ranking_cost(self, X, centers, lower=None):
         # sum_j sqrt(delta^2 + r_j^2) = (cost + n_features delta^2) / delta: the same
         # order, at five operations per element rather than eight (no division), and
         # from the exact residuals x - m (scaling first would round x before the
@@ -914,7 +950,7 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
         dtype = np.result_type(X, centers)
         d2 = np.asarray(self.scale, dtype=dtype) ** 2
         if not (np.isfinite(d2) and d2 > 0):
-            return self.cost(X, centers)
+            return super().ranking_cost(X, centers, lower)
         out = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
         step = _cache_rows(X.shape[1], out.itemsize)
         buf = np.empty((min(step, X.shape[0]), X.shape[1]), dtype=dtype)
@@ -928,6 +964,12 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
                 b += d2
                 np.sqrt(b, out=b)
                 out[sl, j] = np.einsum("ij->i", b)
+        if lower is not None:
+            # cost = delta rank - n_features delta^2, from a rank within rtol of its value
+            rtol = self.cost_rtol(X.shape[1], dtype)
+            cost = out.astype(np.float64) * (self.scale * (1 - rtol))
+            cost -= X.shape[1] * self.scale**2
+            lower[...] = np.sqrt(np.maximum(cost, 0))
         if out.shape[1] > 1:
             # each term is within about 1.5 eps of its value and the sum adds at most
             # (n_features - 1) eps / 2: two rows' difference is off by less than

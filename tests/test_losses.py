@@ -536,3 +536,95 @@ def test_square_loss_refuses_float32_data_whose_objective_overflows():
         LossKMeans(4, random_state=0, n_init=1).fit(X.astype(np.float32))
     fitted = LossKMeans(4, random_state=0, n_init=1).fit(X)  # float64: fine
     assert np.isfinite(fitted.inertia_) and len(np.unique(fitted.labels_)) == 4
+
+
+# -- Elkan bounds of the separable losses ---------------------------------------------
+BOUNDED = [("absolute", None), ("huber", 0.7), ("pseudo_huber", 0.7)]
+
+
+@pytest.mark.parametrize("name, scale", BOUNDED)
+def test_bound_power_of_the_cost_is_a_metric(name, scale):
+    # the triangle inequality that the pruned assignment relies on, in float64, on
+    # triples spread over the quadratic and the linear zones of each loss
+    loss = get_loss(name, scale)
+    rng = np.random.default_rng(0)
+    x, y, z = (
+        rng.standard_t(2, size=(20000, 3)) * rng.uniform(0.01, 5, (20000, 1)) for _ in range(3)
+    )
+    idx = np.arange(x.shape[0])
+
+    def dist(a, b):
+        return loss.own_cost(a, b, idx) ** loss.bound_power
+
+    assert np.all(dist(x, z) <= (dist(x, y) + dist(y, z)) * (1 + 1e-12))
+    # (a test that can fail: the cost itself, unrooted, is no metric for the two
+    # losses that are quadratic near zero)
+    if loss.bound_power != 1:
+        excess = dist(x, z) ** 2 - (dist(x, y) ** 2 + dist(y, z) ** 2)
+        assert np.any(excess > 1e-9)
+
+
+@pytest.mark.parametrize("name, scale", BOUNDED)
+@pytest.mark.parametrize("data", ["heavy", "integers", "duplicated centers"])
+def test_pruned_assignment_equals_the_full_one(name, scale, data):
+    # along Lloyd iterations (centers moving by the exact updates, and by large jumps),
+    # the pruned pass gives exactly the labels and costs of the full one, ties
+    # included, while computing fewer pairs once the centers settle
+    from robustkmeans._kernels import SeparableBounds, coordinatewise_update, separable_assign
+
+    rng = np.random.default_rng(1)
+    n, d, k = 3000, 16, 6
+    means = rng.normal(scale=3, size=(k, d))
+    X = means[rng.integers(k, size=n)] + rng.standard_t(3, size=(n, d))
+    if data == "integers":
+        X = np.round(X)  # many exact ties in cost (absolute) and in distance
+    X = X.astype(np.float32)
+    centers = X[rng.choice(n, k, replace=False)].copy()
+    if data == "duplicated centers":
+        centers[1] = centers[0]
+    loss = get_loss(name, scale)
+    w = rng.uniform(0.5, 2, n).astype(np.float32)
+    bounds = SeparableBounds(X, loss, 2)
+    computed = []
+    for it in range(12):
+        labels, costs = bounds.assign(centers)
+        full_labels, full_costs = separable_assign(X, centers, loss, 2)
+        np.testing.assert_array_equal(labels, full_labels)
+        np.testing.assert_array_equal(costs, full_costs)
+        computed.append(bounds.computed)
+        new = coordinatewise_update(X, w, labels, centers, loss, 2)
+        if it == 6:
+            new[2] = X[rng.integers(n)]  # a jump, as the re-seeding of an empty cluster
+        bounds.moved(centers, new)
+        centers = new
+    assert computed[0] == n * k
+    assert min(computed[1:]) < 0.5 * n * k
+
+
+@pytest.mark.parametrize("name, scale", BOUNDED)
+def test_pruned_lloyd_fit_equals_the_unpruned_fit(name, scale, monkeypatch):
+    from robustkmeans import LossKMeans
+    from robustkmeans._losses import _LOSSES
+
+    rng = np.random.default_rng(2)
+    X = (rng.normal(scale=2, size=(4, 8))[rng.integers(4, size=2500)]
+         + rng.standard_t(2, size=(2500, 8)))  # fmt: skip
+    w = rng.uniform(0, 3, X.shape[0])
+    # a far center whose cluster empties: re-seeded mid-run
+    init = np.vstack([X[:3], np.full(8, 1e3)])
+
+    def fit():
+        kw = {} if scale is None else {"delta": scale}
+        return LossKMeans(4, loss=name, init=init, n_init=1, max_iter=50, **kw).fit(
+            X, sample_weight=w
+        )
+
+    pruned = fit()
+    monkeypatch.setattr(_LOSSES[name], "bound_power", None)
+    full = fit()
+    np.testing.assert_array_equal(pruned.labels_, full.labels_)
+    np.testing.assert_array_equal(pruned.cluster_centers_, full.cluster_centers_)
+    assert pruned.inertia_ == full.inertia_
+    assert pruned.n_iter_ == full.n_iter_
+    assert pruned.objective_path_ == full.objective_path_
+    np.testing.assert_array_equal(pruned.labels_, pruned.predict(X))
