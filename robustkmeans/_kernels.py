@@ -599,12 +599,17 @@ class SeparableBounds:
     its bounds; so a pass is never much slower than an unpruned one.
     """
 
-    #: a chunk with more candidate pairs than this fraction of its other pairs is
-    #: assigned in full (the pairs' gathers would cost more)
-    full_fraction = 0.5
+    #: bytes the bounds may take beyond the data's own size
+    memory_floor = 64 << 20
 
     def __init__(self, X, loss, n_threads):
         self.X, self.loss, self.n_threads = X, loss, n_threads
+        # a chunk with more candidate pairs than this fraction of its other pairs is
+        # assigned in full: a candidate pair costs a gathered row plus bookkeeping,
+        # which weighs more against the full pass's d operations per pair the fewer
+        # the features (measured break-even: about 0.1 at d = 4, 0.6 at d = 512)
+        d = X.shape[1]
+        self.full_fraction = 0.6 * d / (d + 16)
         self.lower = None  # (n, k): lower bounds on D(x_i, c_j)
         self.upper = None  # (n,): upper bounds on D(x_i, c_labels[i])
         self.labels = None
@@ -661,14 +666,29 @@ class SeparableBounds:
         labels[open_rows] = new
         return labels, costs, Xc.shape[0] + pi.size
 
+    @classmethod
+    def fits(cls, X, n_clusters):
+        """Whether the bounds pay for themselves: more than one chunk of samples, and
+        bounds (``n (k + 1)`` float64) no larger than the data or ``memory_floor``."""
+        n = X.shape[0]
+        return n > CHUNK_SIZE and n * (n_clusters + 1) * 8 <= max(X.nbytes, cls.memory_floor)
+
     def moved(self, old, new):
-        """The centers moved from ``old`` to ``new``: widen the bounds by each move."""
+        """The centers moved from ``old`` to ``new``: widen the bounds by each move
+        (and by the rounding of the float64 bookkeeping itself, a few units of its
+        last place per move, so that many small moves cannot add up past the
+        margins)."""
+        # (in float64: k x d numbers, and no overflow of squares at float32 scales)
         idx = np.arange(old.shape[0])
-        cost = self.loss.own_cost(np.ascontiguousarray(old, dtype=self.X.dtype), new, idx)
-        shift = self.loss.metric_bounds(cost, self.X.shape[1], self.X.dtype)[1]
+        old, new = np.asarray(old, np.float64), np.asarray(new, np.float64)
+        cost = self.loss.own_cost(old, new, idx)
+        shift = self.loss.metric_bounds(cost, self.X.shape[1], np.float64)[1]
+        eps = np.finfo(np.float64).eps
         self.lower -= shift
+        self.lower *= 1 - 4 * eps
         np.maximum(self.lower, 0, out=self.lower)
         self.upper += shift[self.labels]
+        self.upper *= 1 + 4 * eps
 
 
 def assign(X, x_sq, centers, loss, n_threads, shift=None):

@@ -130,6 +130,42 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
         )
 
 
+def _check_costs_fit(low, high, centers, loss):
+    """The separable losses' costs (and their intermediate squares) must be finite in
+    the data's dtype, or fits return inf/NaN objectives, and pruned assignments
+    wrong labels. Residuals ``x - m`` are bounded per feature by the range of the data
+    and the centers (``low``, ``high``: the data's per-feature extremes; centers
+    from the data, the solvers and the re-seeding stay within it), which bounds
+    every cost."""
+    dtype = low.dtype
+    if centers is not None:
+        low = np.minimum(low, centers.min(axis=0))
+        high = np.maximum(high, centers.max(axis=0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = high.astype(np.float64) - low.astype(np.float64)
+        largest = float(span.max(initial=0.0))
+        total = float(span.sum())
+        scale = loss.scale
+        if loss.name == "absolute":
+            reach, what = total, "the sum of absolute differences"
+        elif loss.name == "huber":
+            reach, what = scale * total, "delta times the sum of absolute differences"
+        else:  # pseudo_huber: squares of the residuals, and of the residuals in delta
+            # (the ranking sums sqrt(delta^2 + r^2) <= delta + |r| per feature)
+            reach = max(largest**2, (largest / scale) ** 2, span.size * scale + total)
+            what = "the squared differences (or those in units of delta)"
+    top = float(np.finfo(dtype).max)
+    if not 4 * reach <= top:
+        name = np.dtype(dtype).name
+        hint = ", or convert it to float64" if name == "float32" else ""
+        raise ValueError(
+            f"X is too large for loss={loss.name!r} in {name}: its features span up to "
+            f"{largest:.3g} (with the initial centers), so {what} could reach "
+            f"{reach:.3g}, beyond the largest {name} number ({top:.3g}). Rescale X (for "
+            f"example with StandardScaler){hint}."
+        )
+
+
 def _tolerance(X, tol):
     """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
     if tol == 0:
@@ -214,8 +250,9 @@ def _lloyd(
     # separable losses: the assignment pruned by the triangle inequality of their
     # metric, as Elkan's k-means (same labels and costs), where the data spans more
     # than one chunk (on less, the bookkeeping costs more than the passes it saves)
+    # and the bounds take no more memory than the data (or 64 MiB)
     bounds = None
-    if loss.bound_power is not None and X.shape[0] > _kernels.CHUNK_SIZE:
+    if loss.bound_power is not None and _kernels.SeparableBounds.fits(X, centers_init.shape[0]):
         bounds = _kernels.SeparableBounds(X, loss, n_threads)
 
     centers = np.array(centers_init, dtype=X.dtype, copy=True)
@@ -1157,6 +1194,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             raise
         param = LOSSES[self.loss]
         loss_obj = get_loss(self.loss, scales.get(param))
+        extremes = None
+        if not loss_obj.euclidean:
+            # (before any seeding: k-means++ sums these costs too)
+            extremes = (X.min(axis=0), X.max(axis=0))
+            _check_costs_fit(*extremes, init if init_is_array else None, loss_obj)
 
         if self.algorithm == "hartigan":
             run = _hartigan if self.loss == "square" else _hartigan_exact
@@ -1190,6 +1232,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     centers_init = self._init_centers(
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
                     )
+                    if extremes is not None and callable(init):
+                        _check_costs_fit(*extremes, centers_init, loss_obj)
                     if self.verbose:
                         print("Initialization complete")
                     result = run(

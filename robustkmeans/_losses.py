@@ -204,15 +204,25 @@ class _Loss:
         widens the margins of the bounds."""
         return 4 * (n_features + 4) * float(np.finfo(dtype).eps)
 
+    def cost_atol(self, n_features, dtype):
+        """A bound on the absolute rounding error of a computed cost where its terms
+        are subnormal (data near zero against the scale: their relative error is
+        then unbounded)."""
+        return 4 * (n_features + 4) * float(np.finfo(dtype).smallest_subnormal)
+
     def metric_bounds(self, cost, n_features, dtype):
         """Lower and upper bounds (float64) on the metric ``cost ** bound_power`` of
-        pairs whose computed cost is ``cost``."""
+        pairs whose computed cost is ``cost`` (0 and inf where it is not finite)."""
         rtol = self.cost_rtol(n_features, dtype)
+        atol = self.cost_atol(n_features, dtype)
         cost = np.asarray(cost, dtype=np.float64)
-        return (
-            np.power(cost * (1 - rtol), self.bound_power),
-            np.power(cost * (1 + rtol), self.bound_power),
-        )
+        low = cost * (1 - rtol) - atol
+        np.maximum(low, 0, out=low)
+        high = cost * (1 + rtol) + atol
+        bad = ~np.isfinite(cost)
+        if bad.any():
+            low[bad], high[bad] = 0, np.inf
+        return np.power(low, self.bound_power), np.power(high, self.bound_power)
 
     #: ``ranking_cost`` is ``cost`` (else the assignment recomputes the chosen cost)
     ranking_is_cost = True
@@ -968,7 +978,8 @@ class PseudoHuberLoss(_NewtonSeparableLoss):
             # cost = delta rank - n_features delta^2, from a rank within rtol of its value
             rtol = self.cost_rtol(X.shape[1], dtype)
             cost = out.astype(np.float64) * (self.scale * (1 - rtol))
-            cost -= X.shape[1] * self.scale**2
+            cost -= X.shape[1] * self.scale**2 + self.cost_atol(X.shape[1], dtype)
+            cost[~np.isfinite(cost)] = 0
             lower[...] = np.sqrt(np.maximum(cost, 0))
         if out.shape[1] > 1:
             # each term is within about 1.5 eps of its value and the sum adds at most

@@ -1396,3 +1396,30 @@ def test_auto_pilot_densifies_a_bounded_subsample_of_wide_sparse_data(monkeypatc
     assert km.sigma_ > 0
     rows, cols = shapes[0]  # the pilot's subsample, densified before anything else
     assert cols == 100_000 and rows == (1 << 24) // 100_000
+
+
+@pytest.mark.parametrize(
+    "loss, scale, X, init",
+    [
+        # sums of absolute differences beyond float32's range
+        ("absolute", None, np.tile([[0.0] * 8, [1e38] * 8], (10, 1)), None),
+        ("huber", 1e3, np.tile([[0.0] * 4, [1e36] * 4], (10, 1)), None),
+        # a start far from data near zero: (r / delta)^2 overflows float32
+        ("pseudo_huber", 1e-3, np.tile([[0.0], [1.0]], (10, 1)), [[0.0], [2e16]]),
+    ],
+)
+def test_separable_losses_refuse_data_whose_costs_overflow(loss, scale, X, init):
+    kw = {} if scale is None else {"delta": scale}
+    model = LossKMeans(
+        2,
+        loss=loss,
+        n_init=1,
+        random_state=0,
+        init="k-means++" if init is None else np.array(init, np.float32),
+        **kw,
+    )
+    with pytest.raises(ValueError, match=r"X is too large for loss=.*Rescale X"):
+        model.fit(np.asarray(X, dtype=np.float32))
+    # float64 holds them: the same fit goes through, with finite costs
+    model.fit(np.asarray(X, dtype=np.float64))
+    assert np.isfinite(model.inertia_)

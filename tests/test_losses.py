@@ -602,7 +602,13 @@ def test_pruned_assignment_equals_the_full_one(name, scale, data):
 
 
 @pytest.mark.parametrize("name, scale", BOUNDED)
-def test_pruned_lloyd_fit_equals_the_unpruned_fit(name, scale, monkeypatch):
+@pytest.mark.parametrize(
+    "magnitude, dtype",
+    # (1e-21 in float32, 1e-160 in float64: costs underflow to subnormal numbers,
+    # whose relative rounding is unbounded; the bounds' absolute margin covers it)
+    [(1.0, np.float64), (1.0, np.float32), (1e-21, np.float32), (1e-160, np.float64)],
+)
+def test_pruned_lloyd_fit_equals_the_unpruned_fit(name, scale, magnitude, dtype, monkeypatch):
     from robustkmeans import LossKMeans
     from robustkmeans._losses import _LOSSES
 
@@ -612,6 +618,7 @@ def test_pruned_lloyd_fit_equals_the_unpruned_fit(name, scale, monkeypatch):
     w = rng.uniform(0, 3, X.shape[0])
     # a far center whose cluster empties: re-seeded mid-run
     init = np.vstack([X[:3], np.full(8, 1e3)])
+    X, init = (X * magnitude).astype(dtype), (init * magnitude).astype(dtype)
 
     def fit():
         kw = {} if scale is None else {"delta": scale}
@@ -628,3 +635,14 @@ def test_pruned_lloyd_fit_equals_the_unpruned_fit(name, scale, monkeypatch):
     assert pruned.n_iter_ == full.n_iter_
     assert pruned.objective_path_ == full.objective_path_
     np.testing.assert_array_equal(pruned.labels_, pruned.predict(X))
+
+
+def test_pruned_bounds_only_where_they_pay_and_fit_in_memory():
+    from robustkmeans._kernels import CHUNK_SIZE, SeparableBounds
+
+    assert not SeparableBounds.fits(np.zeros((CHUNK_SIZE, 512), np.float32), 8)
+    assert SeparableBounds.fits(np.zeros((CHUNK_SIZE + 1, 512), np.float32), 8)
+    # n (k + 1) float64 bounds: beyond both the data's size and 64 MiB, not used
+    wide = np.zeros((3_000_000, 2), np.float32)  # 24 MB of data
+    assert SeparableBounds.fits(wide, 1)  # 48 MB of bounds
+    assert not SeparableBounds.fits(wide, 8)  # 216 MB of bounds
