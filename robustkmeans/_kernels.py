@@ -123,6 +123,12 @@ def dense_rows(X, idx):
     return rows.toarray() if sp.issparse(rows) else np.asarray(rows)
 
 
+def column_extremes(X, n_threads):
+    """Per-feature minimum and maximum of a dense ``X``, chunk by chunk."""
+    parts = _map(lambda sl: (X[sl].min(axis=0), X[sl].max(axis=0)), _slices(X.shape[0]), n_threads)
+    return np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0)
+
+
 def row_sq_norms(X):
     """Squared Euclidean norm of each row (dense or CSR)."""
     if sp.issparse(X):

@@ -149,7 +149,10 @@ def _check_costs_fit(low, high, centers, loss):
         if loss.name == "absolute":
             reach, what = total, "the sum of absolute differences"
         elif loss.name == "huber":
-            reach, what = scale * total, "delta times the sum of absolute differences"
+            # (its terms t r and t^2, t = clip(r, -delta, delta), are at most
+            # min(r^2, delta |r|))
+            reach = float(np.minimum(span**2, scale * span).sum())
+            what = "the sum of its terms"
         else:  # pseudo_huber: squares of the residuals, and of the residuals in delta
             # (the ranking sums sqrt(delta^2 + r^2) <= delta + |r| per feature)
             reach = max(largest**2, (largest / scale) ** 2, span.size * scale + total)
@@ -1197,7 +1200,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         extremes = None
         if not loss_obj.euclidean:
             # (before any seeding: k-means++ sums these costs too)
-            extremes = (X.min(axis=0), X.max(axis=0))
+            extremes = _kernels.column_extremes(X, n_threads)
             _check_costs_fit(*extremes, init if init_is_array else None, loss_obj)
 
         if self.algorithm == "hartigan":
