@@ -552,10 +552,12 @@ def _least_cost(Xc, centers, rank, labels, rows=None):
     multi = np.flatnonzero(tied.sum(axis=1) > 1)
     if multi.size:
         # Euclidean distances from the exact differences (an expansion around the
-        # origin would round them away far from it)
-        rows_ = dense_rows(Xc, multi if rows is None else rows[multi])
-        d2 = np.empty((multi.size, centers.shape[0]), dtype=rows_.dtype)
-        for j, center in enumerate(centers):
+        # origin would round them away far from it), in float64: exact differences
+        # and squares of float32 data, and no overflow of the squares of data that
+        # the separable losses take as it is (float32 beyond 1e19)
+        rows_ = dense_rows(Xc, multi if rows is None else rows[multi]).astype(np.float64)
+        d2 = np.empty((multi.size, centers.shape[0]), dtype=np.float64)
+        for j, center in enumerate(centers.astype(np.float64)):
             diff = rows_ - center
             d2[:, j] = np.einsum("ij,ij->i", diff, diff)
         d2[~tied[multi]] = np.inf

@@ -125,46 +125,57 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
         raise ValueError(
             f"X is too large for loss={loss!r} in {dtype}: {rows}, beyond the largest "
             f"{dtype} number ({top:.3g}). Rescale X "
-            f"(for example with StandardScaler){hint}; the separable losses (absolute, "
-            "huber, pseudo_huber) do not square the data."
+            f"(for example with StandardScaler){hint}; absolute and huber do not square "
+            "the data."
         )
 
 
-def _check_costs_fit(low, high, centers, loss):
-    """The separable losses' costs (and their intermediate squares) must be finite in
-    the data's dtype, or fits return inf/NaN objectives, and pruned assignments
-    wrong labels. Residuals ``x - m`` are bounded per feature by the range of the data
-    and the centers (``low``, ``high``: the data's per-feature extremes; centers
-    from the data, the solvers and the re-seeding stay within it), which bounds
-    every cost."""
+def _check_costs_fit(low, high, centers, loss, total_weight):
+    """The separable losses' costs, their intermediate squares, and the objective and
+    k-means++ potentials (sums of costs over the samples, in the data's dtype, up to
+    ``total_weight`` times a cost) must be finite in the data's dtype, or fits
+    return inf/NaN objectives, seeds that are all the last sample, and (pruned)
+    labels that disagree with ``predict``. The residuals ``x - m`` are bounded per
+    feature by the range of the data and the centers (``low``, ``high``: the data's
+    per-feature extremes; ``centers``: initial centers not drawn from the data; the
+    solvers and the re-seeding stay within the range), which bounds every cost:
+    at most ``sum_j span_j`` (absolute), ``sum_j min(span_j^2, delta span_j)``
+    (huber's terms ``t r`` and ``t^2`` with ``t = clip(r, -delta, delta)``, and
+    pseudo_huber's cost), plus pseudo_huber's squares ``r^2`` and ``(r / delta)^2``
+    and its ranking, ``sum_j sqrt(delta^2 + r_j^2) <= sum_j (delta + span_j)``."""
     dtype = low.dtype
     if centers is not None:
         low = np.minimum(low, centers.min(axis=0))
         high = np.maximum(high, centers.max(axis=0))
+    top = float(np.finfo(dtype).max)
     with np.errstate(over="ignore", invalid="ignore"):
         span = high.astype(np.float64) - low.astype(np.float64)
         largest = float(span.max(initial=0.0))
         total = float(span.sum())
         scale = loss.scale
         if loss.name == "absolute":
-            reach, what = total, "the sum of absolute differences"
-        elif loss.name == "huber":
-            # (its terms t r and t^2, t = clip(r, -delta, delta), are at most
-            # min(r^2, delta |r|))
-            reach = float(np.minimum(span**2, scale * span).sum())
-            what = "the sum of its terms"
-        else:  # pseudo_huber: squares of the residuals, and of the residuals in delta
-            # (the ranking sums sqrt(delta^2 + r^2) <= delta + |r| per feature)
-            reach = max(largest**2, (largest / scale) ** 2, span.size * scale + total)
-            what = "the squared differences (or those in units of delta)"
-    top = float(np.finfo(dtype).max)
+            cost = total
+        else:
+            cost = float(np.minimum(span**2, scale * span).sum())
+        # (the sums over the samples: a cost times the total weight)
+        reaches = {
+            "the objective, a sum of costs over the samples,": cost * max(float(total_weight), 1.0)
+        }
+        if loss.name == "pseudo_huber":
+            reaches["the squared differences"] = largest**2
+            reaches["the squared differences in units of delta"] = (largest / scale) ** 2
+            reaches["its ranking"] = span.size * scale + total
+    what, reach = max(reaches.items(), key=lambda item: item[1])
     if not 4 * reach <= top:
         name = np.dtype(dtype).name
         hint = ", or convert it to float64" if name == "float32" else ""
+        if what.endswith("units of delta"):
+            hint += ", or use a larger delta"
+        where = " (with the initial centers)" if centers is not None else ""
         raise ValueError(
             f"X is too large for loss={loss.name!r} in {name}: its features span up to "
-            f"{largest:.3g} (with the initial centers), so {what} could reach "
-            f"{reach:.3g}, beyond the largest {name} number ({top:.3g}). Rescale X (for "
+            f"{largest:.3g}{where}, so {what} could reach {reach:.3g}, within a factor 4 "
+            f"of the largest {name} number ({top:.3g}) or beyond. Rescale X (for "
             f"example with StandardScaler){hint}."
         )
 
@@ -1201,7 +1212,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if not loss_obj.euclidean:
             # (before any seeding: k-means++ sums these costs too)
             extremes = _kernels.column_extremes(X, n_threads)
-            _check_costs_fit(*extremes, init if init_is_array else None, loss_obj)
+            _check_costs_fit(
+                *extremes, init if init_is_array else None, loss_obj, sample_weight.sum()
+            )
 
         if self.algorithm == "hartigan":
             run = _hartigan if self.loss == "square" else _hartigan_exact
@@ -1236,7 +1249,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
                     )
                     if extremes is not None and callable(init):
-                        _check_costs_fit(*extremes, centers_init, loss_obj)
+                        _check_costs_fit(*extremes, centers_init, loss_obj, sample_weight.sum())
                     if self.verbose:
                         print("Initialization complete")
                     result = run(

@@ -1398,28 +1398,66 @@ def test_auto_pilot_densifies_a_bounded_subsample_of_wide_sparse_data(monkeypatc
     assert cols == 100_000 and rows == (1 << 24) // 100_000
 
 
+def _spans(n_rows, n_features, span):
+    # n_rows alternating rows of 0 and span: each feature spans `span`
+    return np.tile([[0.0] * n_features, [span] * n_features], (n_rows // 2, 1))
+
+
 @pytest.mark.parametrize(
     "loss, scale, X, init",
     [
-        # sums of absolute differences beyond float32's range
-        ("absolute", None, np.tile([[0.0] * 8, [1e38] * 8], (10, 1)), None),
-        ("huber", 1e3, np.tile([[0.0] * 4, [1e36] * 4], (10, 1)), None),
+        # a sum of absolute differences beyond float32's range, from features that
+        # are each far within it
+        ("absolute", None, _spans(2, 100, 1e36), None),
+        # one sample's cost within range, the objective (20 of them) beyond it
+        ("absolute", None, _spans(20, 4, 2e37), None),
+        ("huber", 1e3, _spans(20, 4, 1e36), None),
+        # pseudo_huber's costs (delta |r| per feature), though its squares fit
+        ("pseudo_huber", 2e18, _spans(2, 64, 8e18), None),
         # a start far from data near zero: (r / delta)^2 overflows float32
-        ("pseudo_huber", 1e-3, np.tile([[0.0], [1.0]], (10, 1)), [[0.0], [2e16]]),
+        ("pseudo_huber", 1e-3, _spans(20, 1, 1.0), [[0.0], [2e16]]),
+        # the same start from a callable init (checked after it is called)
+        (
+            "pseudo_huber",
+            1e-3,
+            _spans(20, 1, 1.0),
+            lambda X, k, random_state: np.array([[0.0], [2e16]], X.dtype),
+        ),
     ],
 )
 def test_separable_losses_refuse_data_whose_costs_overflow(loss, scale, X, init):
     kw = {} if scale is None else {"delta": scale}
-    model = LossKMeans(
-        2,
-        loss=loss,
-        n_init=1,
-        random_state=0,
-        init="k-means++" if init is None else np.array(init, np.float32),
-        **kw,
-    )
+    if init is None:
+        init = "k-means++"
+    elif not callable(init):
+        init = np.array(init, np.float32)
+    model = LossKMeans(2, loss=loss, n_init=1, random_state=0, init=init, **kw)
     with pytest.raises(ValueError, match=r"X is too large for loss=.*Rescale X"):
         model.fit(np.asarray(X, dtype=np.float32))
     # float64 holds them: the same fit goes through, with finite costs
+    if not callable(init):
+        model.set_params(init=init if isinstance(init, str) else init.astype(np.float64))
     model.fit(np.asarray(X, dtype=np.float64))
     assert np.isfinite(model.inertia_)
+
+
+def test_separable_losses_accept_large_data_within_range():
+    # float32 features of scale 1e15 (far beyond any image feature): accepted, with
+    # finite costs, labels equal to predict's
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(200, 64)) * 1e15).astype(np.float32)
+    for loss in ("absolute", "huber", "pseudo_huber"):
+        model = LossKMeans(3, loss=loss, n_init=1, random_state=0).fit(X)
+        assert np.isfinite(model.inertia_)
+        np.testing.assert_array_equal(model.labels_, model.predict(X))
+
+
+def test_separable_tie_break_distances_do_not_overflow():
+    # absolute, float32 data spanning 8e19 (accepted: no square is needed for the
+    # costs): the sample at 2e19 costs the same to the centers at 0 and 4e19, and the
+    # tie goes to the lower index among those two, whatever the squares of
+    # distances that float32 cannot hold
+    X = np.array([[-4e19], [0.0], [4e19], [2e19]], dtype=np.float32)
+    model = LossKMeans(3, loss="absolute", init=X[:3], n_init=1, max_iter=1).fit(X)
+    assert model.labels_[3] == 1
+    assert model.predict(X[3:])[0] == 1

@@ -464,8 +464,12 @@ def test_tolerance_of_float32_data_beyond_the_range_of_its_squares():
     assert scaled.n_iter_ == plain.n_iter_ > 1
     np.testing.assert_array_equal(scaled.labels_, plain.labels_)
     assert scaled.inertia_ / float(scale) == pytest.approx(plain.inertia_, rel=1e-6)
-    huber = LossKMeans(4, loss="huber", delta=float(scale), random_state=0).fit(X * scale)
+    # (huber's terms grow as delta |r|: with delta = scale its objective, a sum over
+    # 2000 samples, would overflow float32, which fit refuses; a smaller delta)
+    huber = LossKMeans(4, loss="huber", delta=float(scale) / 2**20, random_state=0)
+    huber.fit(X * scale)
     assert huber.n_iter_ > 1
+    assert np.isfinite(huber.inertia_) and np.all(np.isfinite(huber.objective_path_))
 
 
 @pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
@@ -646,3 +650,57 @@ def test_pruned_bounds_only_where_they_pay_and_fit_in_memory():
     wide = np.zeros((3_000_000, 2), np.float32)  # 24 MB of data
     assert SeparableBounds.fits(wide, 1)  # 48 MB of bounds
     assert not SeparableBounds.fits(wide, 8)  # 216 MB of bounds
+
+
+@pytest.mark.parametrize("name, scale", BOUNDED)
+def test_pruned_assignment_exact_at_near_ties_of_rounding_size(name, scale):
+    # two centers a few units in the last place apart, moved one unit at a time: the
+    # bounds must cover the rounding of the costs (a margin of 0 fails here)
+    from robustkmeans._kernels import SeparableBounds, separable_assign
+
+    rng = np.random.default_rng(0)
+    n, d = 512, 128
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    c0 = rng.normal(size=d).astype(np.float32)
+    C = np.stack([c0, c0 + rng.normal(size=d).astype(np.float32) * 1e-6, c0 + 0.5])
+    loss = get_loss(name, scale)
+    bounds = SeparableBounds(X, loss, 1)
+    bounds.full_fraction = np.inf  # never fall back to the full pass
+    pruned = 0
+    for _ in range(25):
+        labels, costs = bounds.assign(C)
+        full_labels, full_costs = separable_assign(X, C, loss, 1)
+        np.testing.assert_array_equal(labels, full_labels)
+        np.testing.assert_array_equal(costs, full_costs)
+        pruned += bounds.computed < n * 3
+        new = C.copy()
+        j = rng.integers(d, size=3)
+        new[:2, j] = np.nextafter(new[:2, j], np.float32(rng.choice([-np.inf, np.inf])))
+        bounds.moved(C, new)
+        C = new
+    assert pruned > 10
+
+
+@pytest.mark.parametrize("name, scale", BOUNDED)
+def test_lloyd_fit_prunes_its_assignment(name, scale, monkeypatch):
+    # the bounds are used by fit, and prune most pairs once the centers settle
+    from robustkmeans import LossKMeans
+    from robustkmeans._kernels import SeparableBounds
+
+    fractions = []
+    assign = SeparableBounds.assign
+
+    def spy(self, centers):
+        out = assign(self, centers)
+        fractions.append(self.computed / (self.X.shape[0] * centers.shape[0]))
+        return out
+
+    monkeypatch.setattr(SeparableBounds, "assign", spy)
+    rng = np.random.default_rng(3)
+    X = rng.normal(scale=4, size=(5, 32))[rng.integers(5, size=3000)] + rng.standard_t(
+        3, size=(3000, 32)
+    )
+    kw = {} if scale is None else {"delta": scale}
+    LossKMeans(5, loss=name, n_init=1, random_state=0, **kw).fit(X)
+    assert fractions[0] == 1.0
+    assert min(fractions) < 0.5
