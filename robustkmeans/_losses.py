@@ -843,11 +843,31 @@ class _NewtonSeparableLoss(_Loss):
             )
             new = np.where(bisect, (la + ha) / 2, newton).astype(A.dtype)
             new = np.where(g == 0, ma, new)
+            # a Newton step that rounds to no move where g is not 0: its root is
+            # within rounding of m only if the linear model holds that far, which it
+            # need not (huber's slope counts the samples within delta of m: one
+            # sample at m, as at a seed, and delta below the spacing of the data,
+            # predicts a root at m while g is that of the median's far side). The
+            # next float towards the root is tried instead, and is not taken as
+            # convergence: there g changes sign (a root within one spacing) or the
+            # bracket moves on
+            # (only a step of at least a tenth of the scale is suspect: over shorter
+            # ones the model holds, and a step below rounding there is convergence)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                far = np.abs(g / h) > 0.1 * self.scale
+            stuck = (new == ma) & (g != 0) & ~bisect & far
+            if stuck.any():
+                toward = np.nextafter(ma, np.where(g > 0, np.inf, -np.inf).astype(A.dtype))
+                # (strictly inside the bracket: at its end, the root lies between
+                # two adjacent floats, which is convergence)
+                stuck &= (toward > la) & (toward < ha)
+                new = np.where(stuck, toward, new)
             moved = np.abs(new - ma)
             step_before[active] = step[active]
             step[active] = moved
             m[active], lo[active], hi[active] = new, la, ha
-            active = active[~self._converged(new, moved, bisect | (g == 0), eps)]
+            done = self._converged(new, moved, bisect | (g == 0), eps) & ~stuck
+            active = active[~done]
             if active.size == 0:
                 break
         return m, constant

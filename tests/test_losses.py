@@ -704,3 +704,20 @@ def test_lloyd_fit_prunes_its_assignment(name, scale, monkeypatch):
     LossKMeans(5, loss=name, n_init=1, random_state=0, **kw).fit(X)
     assert fractions[0] == 1.0
     assert min(fractions) < 0.5
+
+
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber"])
+def test_newton_center_from_a_sample_when_delta_is_below_the_data_spacing(name):
+    # float32 data of scale 3e16 (spacing 4e9) and delta = 1: started at one of its
+    # samples, as Lloyd's first update starts from a k-means++ seed, the slope of g
+    # counts that sample alone and predicts a root at the start, a step below
+    # rounding. The center must still be the exact one (before: the seed itself,
+    # 30-55% above the minimum)
+    rng = np.random.default_rng(0)
+    X = (rng.standard_t(3, size=(400, 6)) * 3e16).astype(np.float32)
+    loss = get_loss(name, 1.0)
+    X64 = X.astype(np.float64)
+    exact = loss.objective(X64, loss.center(X64))
+    for start in (X[0], X[1], np.median(X, axis=0)):
+        center = loss.center(X, init=start).astype(np.float64)
+        assert loss.objective(X64, center) <= exact * (1 + 1e-6)
