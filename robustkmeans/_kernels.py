@@ -637,7 +637,7 @@ class SeparableBounds:
             costs = np.concatenate([p[1] for p in parts])
             self.computed = sum(p[2] for p in parts)
         self.labels = labels
-        self.upper = loss.metric_bounds(costs, X.shape[1], X.dtype)[1]
+        self.upper = loss.metric_upper(costs, X.shape[1], X.dtype)
         return labels, costs
 
     def _chunk(self, sl, centers):
@@ -654,14 +654,13 @@ class SeparableBounds:
             labels, costs = _separable_chunk(Xc, centers, loss, lower)
             return labels, costs, Xc.shape[0] * k
         own = loss.own_cost(Xc, centers, lab)
-        own_low, own_up = loss.metric_bounds(own, X.shape[1], X.dtype)
-        lower[rows, lab] = own_low
-        cand &= ~(lower > own_up[:, None])
+        lower[rows, lab] = loss.metric_lower(own, X.shape[1], X.dtype)
+        cand &= ~(lower > loss.metric_upper(own, X.shape[1], X.dtype)[:, None])
         pi, pc = np.nonzero(cand)
         if pi.size == 0:
             return lab.copy(), own, Xc.shape[0]
         cost = loss.own_cost(Xc, centers, pc.astype(np.intp), rows=pi)
-        lower[pi, pc] = loss.metric_bounds(cost, X.shape[1], X.dtype)[0]
+        lower[pi, pc] = loss.metric_lower(cost, X.shape[1], X.dtype)
         # the least cost among each open row's own center and its candidates
         open_rows = np.unique(pi)
         rank = np.full((Xc.shape[0], k), np.inf, dtype=own.dtype)
@@ -690,7 +689,7 @@ class SeparableBounds:
         idx = np.arange(old.shape[0])
         old, new = np.asarray(old, np.float64), np.asarray(new, np.float64)
         cost = self.loss.own_cost(old, new, idx)
-        shift = self.loss.metric_bounds(cost, self.X.shape[1], np.float64)[1]
+        shift = self.loss.metric_upper(cost, self.X.shape[1], np.float64)
         eps = np.finfo(np.float64).eps
         self.lower -= shift
         self.lower *= 1 - 4 * eps

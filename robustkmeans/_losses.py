@@ -210,19 +210,22 @@ class _Loss:
         then unbounded)."""
         return 4 * (n_features + 4) * float(np.finfo(dtype).smallest_subnormal)
 
-    def metric_bounds(self, cost, n_features, dtype):
-        """Lower and upper bounds (float64) on the metric ``cost ** bound_power`` of
-        pairs whose computed cost is ``cost`` (0 and inf where it is not finite)."""
-        rtol = self.cost_rtol(n_features, dtype)
-        atol = self.cost_atol(n_features, dtype)
+    def metric_lower(self, cost, n_features, dtype):
+        """A lower bound (float64) on the metric ``cost ** bound_power`` of pairs whose
+        computed cost is ``cost`` (0 where it is not finite)."""
         cost = np.asarray(cost, dtype=np.float64)
-        low = cost * (1 - rtol) - atol
+        low = cost * (1 - self.cost_rtol(n_features, dtype)) - self.cost_atol(n_features, dtype)
+        low[~np.isfinite(cost)] = 0
         np.maximum(low, 0, out=low)
-        high = cost * (1 + rtol) + atol
-        bad = ~np.isfinite(cost)
-        if bad.any():
-            low[bad], high[bad] = 0, np.inf
-        return np.power(low, self.bound_power), np.power(high, self.bound_power)
+        return np.power(low, self.bound_power, out=low)
+
+    def metric_upper(self, cost, n_features, dtype):
+        """An upper bound (float64) on the metric ``cost ** bound_power`` of pairs
+        whose computed cost is ``cost`` (inf where it is not finite)."""
+        cost = np.asarray(cost, dtype=np.float64)
+        high = cost * (1 + self.cost_rtol(n_features, dtype)) + self.cost_atol(n_features, dtype)
+        high[~np.isfinite(cost)] = np.inf
+        return np.power(high, self.bound_power, out=high)
 
     #: ``ranking_cost`` is ``cost`` (else the assignment recomputes the chosen cost)
     ranking_is_cost = True
@@ -234,7 +237,7 @@ class _Loss:
         pair."""
         out = self.cost(X, centers)
         if lower is not None:
-            lower[...] = self.metric_bounds(out, X.shape[1], out.dtype)[0]
+            lower[...] = self.metric_lower(out, X.shape[1], out.dtype)
         return out
 
     def objective(self, X, center, sample_weight=None):
