@@ -42,7 +42,7 @@ def timed(fn):
 
 
 def interleaved(
-    candidates: dict, repeat: int, per=None, budget_s: float | None = None, seed: int = 0
+    candidates: dict, repeat: int, budget_s: float | None = None, seed: int = 0
 ) -> dict:
     """Time each candidate ``repeat`` times, interleaved, in a new random order each
     round (seeded: the same orders in every run of the benchmark).
@@ -58,12 +58,9 @@ def interleaved(
     run again (it keeps at least one run), so that one slow candidate does not
     dominate the benchmark's duration.
 
-    ``per(seconds, result) -> float`` turns one run into the figure to keep (for
-    example seconds per iteration); the default keeps the seconds. Returns, per
-    candidate, ``{"best", "median", "runs", "result"}`` where ``result`` is the return
-    value of the last run.
+    Returns, per candidate, ``{"best", "median", "runs", "result"}`` (seconds) where
+    ``result`` is the return value of the last run.
     """
-    per = per or (lambda seconds, result: seconds)
     runs = {name: [] for name in candidates}
     spent = dict.fromkeys(candidates, 0.0)
     last = {}
@@ -76,7 +73,7 @@ def interleaved(
                 continue
             seconds, result = timed(candidates[name])
             spent[name] += seconds
-            runs[name].append(per(seconds, result))
+            runs[name].append(seconds)
             last[name] = result
     return {
         name: {
