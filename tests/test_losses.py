@@ -574,7 +574,7 @@ def test_pruned_assignment_equals_the_full_one(name, scale, data):
     # along Lloyd iterations (centers moving by the exact updates, and by large jumps),
     # the pruned pass gives exactly the labels and costs of the full one, ties
     # included, while computing fewer pairs once the centers settle
-    from robustkmeans._kernels import SeparableBounds, coordinatewise_update, separable_assign
+    from robustkmeans._kernels import SeparableBounds, coordinatewise_update
 
     rng = np.random.default_rng(1)
     n, d, k = 3000, 16, 6
@@ -588,21 +588,35 @@ def test_pruned_assignment_equals_the_full_one(name, scale, data):
         centers[1] = centers[0]
     loss = get_loss(name, scale)
     w = rng.uniform(0.5, 2, n).astype(np.float32)
-    bounds = SeparableBounds(X, loss, 2)
-    computed = []
-    for it in range(12):
-        labels, costs = bounds.assign(centers)
-        full_labels, full_costs = separable_assign(X, centers, loss, 2)
-        np.testing.assert_array_equal(labels, full_labels)
-        np.testing.assert_array_equal(costs, full_costs)
-        computed.append(bounds.computed)
+
+    def move(it, centers, labels):
         new = coordinatewise_update(X, w, labels, centers, loss, 2)
         if it == 6:
             new[2] = X[rng.integers(n)]  # a jump, as the re-seeding of an empty cluster
-        bounds.moved(centers, new)
-        centers = new
+        return new
+
+    computed = _pruned_passes(SeparableBounds(X, loss, 2), centers, 12, move, n_threads=2)
     assert computed[0] == n * k
     assert min(computed[1:]) < 0.5 * n * k
+
+
+def _pruned_passes(bounds, centers, n_passes, move, n_threads):
+    """``n_passes`` pruned passes of ``bounds`` from ``centers``, each checked bit for
+    bit against the full pass; ``move(i, centers, labels)`` gives the next centers.
+    Returns the number of pairs each pass computed."""
+    from robustkmeans._kernels import separable_assign
+
+    computed = []
+    for it in range(n_passes):
+        labels, costs = bounds.assign(centers)
+        full_labels, full_costs = separable_assign(bounds.X, centers, bounds.loss, n_threads)
+        np.testing.assert_array_equal(labels, full_labels)
+        np.testing.assert_array_equal(costs, full_costs)
+        computed.append(bounds.computed)
+        new = move(it, centers, labels)
+        bounds.moved(centers, new)
+        centers = new
+    return computed
 
 
 @pytest.mark.parametrize("name, scale", BOUNDED)
@@ -656,29 +670,24 @@ def test_pruned_bounds_only_where_they_pay_and_fit_in_memory():
 def test_pruned_assignment_exact_at_near_ties_of_rounding_size(name, scale):
     # two centers a few units in the last place apart, moved one unit at a time: the
     # bounds must cover the rounding of the costs (a margin of 0 fails here)
-    from robustkmeans._kernels import SeparableBounds, separable_assign
+    from robustkmeans._kernels import SeparableBounds
 
     rng = np.random.default_rng(0)
     n, d = 512, 128
     X = rng.normal(size=(n, d)).astype(np.float32)
     c0 = rng.normal(size=d).astype(np.float32)
     C = np.stack([c0, c0 + rng.normal(size=d).astype(np.float32) * 1e-6, c0 + 0.5])
-    loss = get_loss(name, scale)
-    bounds = SeparableBounds(X, loss, 1)
+    bounds = SeparableBounds(X, get_loss(name, scale), 1)
     bounds.full_fraction = np.inf  # never fall back to the full pass
-    pruned = 0
-    for _ in range(25):
-        labels, costs = bounds.assign(C)
-        full_labels, full_costs = separable_assign(X, C, loss, 1)
-        np.testing.assert_array_equal(labels, full_labels)
-        np.testing.assert_array_equal(costs, full_costs)
-        pruned += bounds.computed < n * 3
+
+    def move(it, C, labels):
         new = C.copy()
         j = rng.integers(d, size=3)
         new[:2, j] = np.nextafter(new[:2, j], np.float32(rng.choice([-np.inf, np.inf])))
-        bounds.moved(C, new)
-        C = new
-    assert pruned > 10
+        return new
+
+    computed = _pruned_passes(bounds, C, 25, move, n_threads=1)
+    assert sum(c < n * 3 for c in computed) > 10
 
 
 @pytest.mark.parametrize("name, scale", BOUNDED)
