@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _formulas import formula_cost
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -618,22 +619,9 @@ def test_separable_ties_break_by_euclidean_distance():
     assert km.predict([[2.0, 0.0]])[0] == 1
 
 
-def _formula_cost(loss, X, center, delta=1.0, sigma=1.0, epsilon=1.0):
-    """Cost of each sample to one center, from the documented formulas (written
-    independently of the package)."""
-    R = X - center
-    d2 = np.einsum("ij,ij->i", R, R)
-    if loss == "square":
-        return d2
-    if loss == "absolute":
-        return np.abs(R).sum(1)
-    if loss == "huber":
-        return np.where(np.abs(R) <= delta, R**2 / 2, delta * (np.abs(R) - delta / 2)).sum(1)
-    if loss == "pseudo_huber":
-        return (delta**2 * (np.sqrt(1 + (R / delta) ** 2) - 1)).sum(1)
-    if loss == "correntropy":
-        return 1 - np.exp(-d2 / (2 * sigma**2))
-    return np.maximum(np.sqrt(d2) - epsilon, 0)
+def _formula_cost(loss, X, center, **scales):
+    """Cost of each sample to one center, from the documented formulas."""
+    return formula_cost(loss, X - center, **scales)
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _formulas import formula_cost
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,23 +15,7 @@ _SCALES = {"delta": 0.8, "sigma": 2.0, "epsilon": 0.5}
 def _cost(loss, X, centers):
     """``(n_samples, n_clusters)`` cost of each sample to each center, from the
     formulas of the documentation, written independently of the package."""
-    R = X[:, None, :] - centers[None, :, :]
-    d2 = np.einsum("ijk,ijk->ij", R, R)
-    delta, sigma, epsilon = _SCALES["delta"], _SCALES["sigma"], _SCALES["epsilon"]
-    if loss == "square":
-        return d2
-    if loss == "absolute":
-        return np.abs(R).sum(-1)
-    if loss == "huber":
-        a = np.abs(R)
-        return np.where(a <= delta, R**2 / 2, delta * (a - delta / 2)).sum(-1)
-    if loss == "pseudo_huber":
-        return (delta**2 * (np.sqrt(1 + (R / delta) ** 2) - 1)).sum(-1)
-    if loss == "correntropy":
-        return 1 - np.exp(-d2 / (2 * sigma**2))
-    if loss == "epsilon_insensitive":
-        return np.maximum(np.sqrt(d2) - epsilon, 0)
-    raise ValueError(loss)
+    return formula_cost(loss, X[:, None, :] - centers[None, :, :], **_SCALES)
 
 
 def _recorded_passes(monkeypatch):
