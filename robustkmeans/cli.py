@@ -32,6 +32,7 @@ import html
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -606,6 +607,25 @@ def _positive_int(value: str) -> int:
     return _checked_int(value, lambda n: n >= 1, "an integer >= 1")
 
 
+# The largest seed that numpy (and so scikit-learn's ``random_state``) accepts.
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(value: str) -> int:
+    """``--random-state``: a seed numpy accepts, 0 to 2**32 - 1."""
+    return _checked_int(
+        value, lambda n: 0 <= n <= _MAX_SEED, f"an integer from 0 to {_MAX_SEED} (2**32 - 1)"
+    )
+
+
+def _device(value: str) -> str:
+    """``--device``: cpu, cuda, cuda:N or auto, as written; whether this machine has
+    that GPU is checked later, still before any image is read (:func:`_check_device`)."""
+    if re.fullmatch(r"auto|(cpu|cuda)(:(0|[1-9][0-9]*))?", value) is None:
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
+    return value
+
+
 # VGG16's five max-pools halve the image side: pool5, the layer used, needs 32 pixels.
 _MIN_IMAGE_SIZE = 32
 
@@ -694,18 +714,18 @@ def _k_range(value: str) -> list[int]:
 
 
 def _check_device(device: str) -> str:
-    """``--device``: a torch device this machine has, checked before any image is read."""
+    """``--device`` (spelled right: :func:`_device`): a torch device this machine has,
+    checked before any image is read."""
     import torch
 
-    supported = "use cpu, cuda, cuda:N or auto"
     if device == "auto":
         return device
     try:
         parsed = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise UserError(f"--device {device!r} is not a torch device; {supported}.") from None
-    if parsed.type not in ("cpu", "cuda"):
-        raise UserError(f"--device {device!r} is not supported for VGG16 features; {supported}.")
+    except (RuntimeError, ValueError):  # an index torch cannot read (cuda:99999999999999999999)
+        raise UserError(
+            f"--device {device!r} is not a torch device; use cpu, cuda, cuda:N or auto."
+        ) from None
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
             raise UserError(
@@ -1679,6 +1699,7 @@ def _add_feature_options(parser, *, features_default):
     )
     group.add_argument(
         "--device",
+        type=_device,
         default=None,
         help="torch device for VGG16: cpu, cuda, cuda:N or auto (the GPU when there is "
         "one, else cpu); default cpu",
@@ -1745,7 +1766,7 @@ def _add_loss_options(parser, *, with_loss=True):
     group.add_argument(
         "--n-init", type=_positive_int, default=4, help="initialisations per fit (4)"
     )
-    group.add_argument("--random-state", type=int, default=0, help="seed (0)")
+    group.add_argument("--random-state", type=_seed, default=0, help="seed, 0 to 2**32 - 1 (0)")
     group.add_argument(
         "--n-jobs", type=_n_jobs, default=None, help="parallel fits (joblib; -1: all cores)"
     )
@@ -1904,7 +1925,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         help="pixels the palette is fitted on, at least --colors (10000)",
     )
-    quantize.add_argument("--random-state", type=int, default=0, help="seed (0)")
+    quantize.add_argument("--random-state", type=_seed, default=0, help="seed, 0 to 2**32 - 1 (0)")
     _add_common(quantize)
     quantize.set_defaults(func=_cmd_quantize)
 
