@@ -709,7 +709,7 @@ def _k_range(value: str) -> list[int]:
         ) from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
-    # (a single value is refused with --k auto only, after parsing: it is unused otherwise)
+    # (a single value is refused after parsing, with --k known: _check_k_options)
     return sorted(set(values))
 
 
@@ -1794,7 +1794,8 @@ def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
     _add_loss_options(parser, with_loss=with_loss)
     _add_feature_options(parser, features_default=features_default)
     _add_common(parser)
-    # command_parser: for the usage errors checked after parsing (_check_vgg16_options)
+    # command_parser: for the usage errors checked after parsing (_check_vgg16_options,
+    # _check_k_options), which name the subcommand as argparse's own do
     parser.set_defaults(func=func, command_parser=parser)
 
 
@@ -1812,18 +1813,53 @@ def _add_k_options(parser, *, default: str):
     parser.add_argument(
         "--k-range",
         type=_k_range,
-        default=list(range(2, 11)),
+        default=None,  # _DEFAULT_K_RANGE, set by _check_k_options; None tells it was not given
         help="k values searched with --k auto, e.g. 2:10 (inclusive) or 2,4,8 (2:10)",
     )
     parser.add_argument(
         "--k-criterion",
         choices=["silhouette", "elbow", "calinski_harabasz", "davies_bouldin"],
-        default="silhouette",
+        default=None,  # _DEFAULT_K_CRITERION, likewise
         help="how --k auto chooses (silhouette)",
     )
     parser.add_argument(
         "--n-representatives", type=_positive_int, default=4, help="images shown per cluster (4)"
     )
+
+
+# --k-range and --k-criterion when they are not given.
+_DEFAULT_K_RANGE = range(2, 11)
+_DEFAULT_K_CRITERION = "silhouette"
+
+
+def _check_k_options(args) -> None:
+    """Refuse, as usage errors, ``--k-range`` or ``--k-criterion`` without ``--k
+    auto`` (they would be ignored) and a single k to search; then set their defaults.
+    """
+    if not hasattr(args, "k_range"):  # quantize; compare-losses does not search k
+        return
+    given = [
+        flag
+        for name, flag in (("k_range", "--k-range"), ("k_criterion", "--k-criterion"))
+        if getattr(args, name) is not None
+    ]
+    if args.k != "auto" and given:
+        one = len(given) == 1
+        fixed = "the default --k" if args.k is None else f"--k {args.k}"
+        args.command_parser.error(
+            f"{', '.join(given)} appl{'ies' if one else 'y'} to --k auto only (the search "
+            f"for k); pass --k auto to choose k with {'it' if one else 'them'}, or drop "
+            f"{'it' if one else 'them'} to use {fixed}"
+        )
+    if args.k_range is not None and len(args.k_range) < 2:
+        args.command_parser.error(
+            f"argument --k-range: {args.k_range[0]} is a single k value; give at least two "
+            "to choose from with --k auto, e.g. 2:10, or pass that k itself as --k"
+        )
+    if args.k_range is None:
+        args.k_range = list(_DEFAULT_K_RANGE)
+    if args.k_criterion is None:
+        args.k_criterion = _DEFAULT_K_CRITERION
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1971,12 +2007,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        k_range = getattr(args, "k_range", None)
-        if getattr(args, "k", None) == "auto" and k_range is not None and len(k_range) < 2:
-            parser.error(
-                f"argument --k-range: {k_range[0]} is a single k value; give at least two "
-                "to choose from with --k auto, e.g. 2:10, or pass that k itself as --k"
-            )
+        _check_k_options(args)
         _check_vgg16_options(args)
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)

@@ -977,8 +977,15 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
         (["quantize", "p.png", "--sample-size", "0"], "argument --sample-size: expected an"),
         (["quantize", "p.png", "--sigma", "-1"], "argument --sigma: expected a number > 0"),
         (["demo", "--n-per-class", "0"], "argument --n-per-class: expected an integer >= 1"),
-        (["cluster", "d", "--k", "auto", "--k-range", "3"], "--k-range: 3 is a single k value"),
-        (["demo", "--k", "auto", "--k-range", "4:4"], "--k-range: 4 is a single k value"),
+        # reported by the subcommand, as argparse's own errors are
+        (
+            ["cluster", "d", "--k", "auto", "--k-range", "3"],
+            "robustkmeans cluster: error: argument --k-range: 3 is a single k value",
+        ),
+        (
+            ["demo", "--k", "auto", "--k-range", "4:4"],
+            "robustkmeans demo: error: argument --k-range: 4 is a single k value",
+        ),
         (
             ["cluster", "d", "--random-state", "-1"],
             "argument --random-state: expected an integer from 0 to 4294967295 (2**32 - 1), "
@@ -998,12 +1005,46 @@ def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, m
     assert message in capsys.readouterr().err
 
 
-def test_k_range_is_checked_only_where_it_is_used(capsys, tmp_path, monkeypatch):
-    # a single-value --k-range is unused with a number as --k (it was a usage error);
-    # an unsorted one is reported in order
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["cluster", "photos", "--k-range", "2:5", "--k-criterion", "elbow"],
+            "robustkmeans cluster: error: --k-range, --k-criterion apply to --k auto only "
+            "(the search for k); pass --k auto to choose k with them, or drop them to use "
+            "the default --k",
+        ),
+        (
+            ["cluster", "photos", "--k", "3", "--k-range", "5"],
+            "--k-range applies to --k auto only (the search for k); pass --k auto to choose "
+            "k with it, or drop it to use --k 3",
+        ),
+        (["demo", "--k-criterion", "silhouette"], "robustkmeans demo: error: --k-criterion"),
+    ],
+)
+def test_k_search_options_without_k_auto_are_usage_errors(
+    argv, message, capsys, tmp_path, monkeypatch
+):
+    # they would be ignored, the run clustering with another k than the user meant
     monkeypatch.chdir(tmp_path)
-    assert main(["cluster", "missing", "--k", "3", "--k-range", "5", "--out", "o"]) == 1
-    assert "k-range" not in capsys.readouterr().err  # the missing folder, not the range
+    (tmp_path / "photos").mkdir()
+    for i in range(10):
+        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
+    assert main([*argv, "--features", "histogram", "--out", "o"]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+def test_k_search_options_take_their_defaults_with_k_auto():
+    from robustkmeans.cli import _check_k_options, build_parser
+
+    args = build_parser().parse_args(["cluster", "d", "--k", "auto", "--out", "o"])
+    _check_k_options(args)
+    assert args.k_range == list(range(2, 11)) and args.k_criterion == "silhouette"
+
+
+def test_k_range_is_reported_in_order(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "imgs").mkdir()
     for i in range(3):
         (tmp_path / "imgs" / f"{i}.png").write_bytes(_png_bytes(i))
