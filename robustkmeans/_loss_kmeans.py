@@ -232,15 +232,16 @@ def _tolerance(X, tol):
 # Algorithms on validated, centered arrays
 # -------------------------------------------------------------------------------------
 def _relocate_empty(X, costs, weight_sums, centers, sample_weight):
-    """Move the centers of empty clusters (no positive weight) onto the samples of
-    positive weight of largest cost (a sample of weight 0 would leave it empty)."""
+    """Move, in place, the centers of empty clusters (no positive weight) onto the
+    samples of positive weight and cost of largest cost (a sample of weight 0 would
+    leave it empty, one of cost 0 is at a center already). Returns the number moved."""
     empty = np.flatnonzero(~(weight_sums > 0))
     if empty.size == 0:
-        return centers
+        return 0
     far = np.argsort(costs, kind="stable")[::-1]
-    far = far[sample_weight[far] > 0][: empty.size]
+    far = far[(sample_weight[far] > 0) & (costs[far] > 0)][: empty.size]
     centers[empty[: far.size]] = _kernels.dense_rows(X, far)
-    return centers
+    return far.size
 
 
 def _lloyd(
@@ -276,6 +277,9 @@ def _lloyd(
     strict = False
     sums = None
     pending = None  # an unchecked step: each cluster's cost before it, and its fallback
+    # empty clusters are re-seeded until a re-seeding fails to lower the objective
+    # (``relocated``: the objective when the last one was made)
+    relocate, relocated = True, None
     for i in range(max_iter):
         if loss.closed_form and loss.euclidean:
             # square loss: one pass assigns and gathers the per-cluster sums, from
@@ -334,7 +338,15 @@ def _lloyd(
         path.append(objective)
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
-        new = _relocate_empty(X, costs, wsum, new, sample_weight)
+        if relocated is not None and not objective < relocated:
+            # the samples of largest cost were at their centers but for rounding (more
+            # clusters than distinct points, whose means are rounded): a center moved
+            # onto one takes its duplicates from their rounded mean by rounding noise
+            # and empties another, over and over; empty clusters now stay empty
+            relocate = False
+        relocated = None
+        if relocate and _relocate_empty(X, costs, wsum, new, sample_weight):
+            relocated = objective
         with np.errstate(over="ignore"):  # (inf: not within any tolerance)
             shift = float(((new - centers) ** 2).sum())
         if bounds is not None:
@@ -711,7 +723,7 @@ def _macqueen(
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
         # next visits can give it members (as Lloyd re-seeds empty clusters)
-        centers = _relocate_empty(X, costs, W, centers, sample_weight)
+        _relocate_empty(X, costs, W, centers, sample_weight)
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)

@@ -1308,10 +1308,40 @@ def test_samples_of_weight_zero_make_no_cluster(algorithm, init):
 
     centers = np.zeros((2, 2))
     costs = np.array([5.0, 9.0, 1.0])
-    moved = _relocate_empty(
+    n_moved = _relocate_empty(
         np.eye(3)[:, :2] * [1, 2], costs, np.array([1.0, 0.0]), centers, np.array([1.0, 0.0, 1.0])
     )
-    np.testing.assert_array_equal(moved[1], [1, 0])  # sample 0: cost 5 (sample 1 weighs 0)
+    assert n_moved == 1
+    np.testing.assert_array_equal(centers[1], [1, 0])  # sample 0: cost 5 (sample 1 weighs 0)
+    # nor on a sample of cost 0: it is at a center already
+    centers = np.zeros((2, 2))
+    n_moved = _relocate_empty(
+        np.eye(3)[:, :2], np.array([0.0, 9.0, 0.0]), np.array([1.0, 0.0]), centers, np.r_[1, 0, 1.0]
+    )
+    assert n_moved == 0
+    np.testing.assert_array_equal(centers, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("loss", ["square", "correntropy"])
+def test_more_clusters_than_distinct_points_converge(loss, init, dtype):
+    # an image of 6 colours quantised to 16: the means of duplicates are rounded, so
+    # the samples of largest cost are at their centers but for rounding. Re-seeding an
+    # empty cluster on one took its duplicates from their rounded mean and emptied
+    # another cluster, every iteration, up to max_iter (KMeans stops at once); it is
+    # given up once a re-seeding does not lower the objective
+    rng = np.random.RandomState(0 if dtype == np.float32 else 2)
+    palette = rng.randint(0, 256, size=(6, 3))
+    X = (palette[rng.randint(6, size=20000)] / 255).astype(dtype) + dtype(0.3)
+    km = LossKMeans(16, loss=loss, init=init, random_state=0, n_init=1)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        km.fit(X)
+    assert km.n_iter_ <= 10
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+    assert len(np.unique(km.labels_)) == 6
+    # every sample is at its center, but for rounding
+    assert km.inertia_ <= 1e-6 * len(X)
 
 
 def test_auto_scales_weigh_samples_as_the_fit_does():
