@@ -29,10 +29,12 @@ def _load_pixels(image):
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
         image = load_rgb(image)  # upright by the EXIF orientation tag, if any
     array = np.asarray(image)
-    if array.ndim not in (2, 3) or array.size == 0:
+    channels = array.shape[2] if array.ndim == 3 else None
+    if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
         raise ValueError(
-            f"image must be a file path, a PIL image or an array of shape (H, W) or "
-            f"(H, W, C), got an array of shape {array.shape}."
+            "image must be a file path, a PIL image or an array of shape (H, W), "
+            "(H, W, 1), (H, W, 3) or (H, W, 4) (grey, RGB or RGBA, as VGG16Featurizer "
+            f"reads them), got an array of shape {array.shape}."
         )
     is_rgba = array.ndim == 3 and array.shape[2] == 4
     if array.dtype == np.uint16 or (array.dtype == np.uint8 and is_rgba):
@@ -92,8 +94,9 @@ def quantize_colors(
     Parameters
     ----------
     image : str, path-like, PIL image or ndarray
-        A file path, a PIL image, or an array of shape (H, W), (H, W, 3) or
-        (H, W, 4): uint8 in 0-255, uint16 in 0-65535 or float in [0, 1]. It is
+        A file path, a PIL image, or an array of shape (H, W) or (H, W, 1)
+        (grey), (H, W, 3) or (H, W, 4): uint8 in 0-255, uint16 in 0-65535 or
+        float in [0, 1]; other shapes raise a ValueError. It is
         never modified. Every form is read as
         :class:`~robustkmeans.VGG16Featurizer` reads it, so the same picture
         gives the same colours: files and PIL images become RGB (grey and

@@ -98,6 +98,17 @@ def test_errors_name_the_problem(tmp_path):
     assert isinstance(quantize_colors(image, 1, return_estimator=True)[1], LossKMeans)
 
 
+@pytest.mark.parametrize("channels", [2, 5])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_arrays_of_other_channel_counts_are_rejected(channels, dtype):
+    # VGG16Featurizer reads none of them: no colour to give them
+    image = np.zeros((4, 4, channels), dtype)
+    with pytest.raises(
+        ValueError, match=rf"\(H, W, 4\).*got an array of shape \(4, 4, {channels}\)"
+    ):
+        quantize_colors(image, n_colors=2)
+
+
 def test_sixteen_bit_images_keep_their_levels(tmp_path):
     from PIL import Image
 
