@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -777,7 +778,12 @@ class ClusterScatterDisplay:
         if features.shape[1] < 2:
             features = np.c_[features, np.zeros(features.shape[0])]
         projection = clone(projection) if projection is not None else PCA(n_components=2)
-        embedding = projection.fit_transform(features)
+        # Every sample the same point (identical images): no variance to explain.
+        # PCA's explained-variance ratio is then 0/0, which numpy warns about, or,
+        # where the mean rounds, the share of rounding noise; the axes say so instead.
+        no_variance = bool(np.all(features == features[:1]))
+        with np.errstate(divide="ignore", invalid="ignore") if no_variance else nullcontext():
+            embedding = projection.fit_transform(features)
         _, clusterer = _split(estimator)
         centers = getattr(clusterer, "cluster_centers_", None)
         if centers is not None:
@@ -788,7 +794,10 @@ class ClusterScatterDisplay:
         axis_labels = ("component 1", "component 2")
         ratio = getattr(projection, "explained_variance_ratio_", None)
         if ratio is not None:
-            axis_labels = tuple(f"PC {i + 1} ({100 * r:.0f}% var.)" for i, r in enumerate(ratio))
+            axis_labels = tuple(
+                f"PC {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
+                for i, r in enumerate(ratio)
+            )
         display = cls(embedding, labels, centers=centers, y_true=y, axis_labels=axis_labels)
         return display.plot(ax=ax)
 

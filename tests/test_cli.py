@@ -1043,6 +1043,21 @@ def test_k_search_options_take_their_defaults_with_k_auto():
     assert args.k_range == list(range(2, 11)) and args.k_criterion == "silhouette"
 
 
+def test_identical_images_give_no_numpy_warning(tmp_path, capsys):
+    # the scatter plot's PCA has no variance to explain: its axes say so, and
+    # numpy's "invalid value encountered in divide" is neither printed nor noted
+    for name in ("a", "b"):
+        (tmp_path / "dup" / name).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "dup" / name / f"{i}.png").write_bytes(_png_bytes(0))
+    out = tmp_path / "o"
+    argv = ["cluster", str(tmp_path / "dup"), "--k", "2", "--features", "histogram"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert not [note for note in notes if "invalid value" in note]
+    assert "invalid value" not in capsys.readouterr().err
+
+
 def test_k_range_is_reported_in_order(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "imgs").mkdir()

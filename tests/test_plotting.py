@@ -1,5 +1,6 @@
 import io
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -142,6 +143,23 @@ def test_cluster_scatter_display(blobs):
     cluster_colors = {tuple(c.get_facecolor()[0]) for c in disp.axes_[0].collections[:3]}
     class_colors = {tuple(c.get_facecolor()[0]) for c in disp.axes_[1].collections}
     assert not cluster_colors & class_colors
+
+
+@pytest.mark.parametrize("row", [[1.0, 2.0, 3.0], [0.1, 0.7, 0.3] * 5])
+def test_cluster_scatter_of_identical_samples_says_there_is_no_variance(row):
+    # identical images: PCA's ratio is 0/0 (1.0...) or the share of the rounding
+    # of the mean (0.1...); neither is a percentage to show, nor a numpy warning
+    X = np.tile(row, (7, 1))
+    y = ["a"] * 3 + ["b"] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LossKMeans: fewer distinct clusters than k
+        km = LossKMeans(2, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        disp = ClusterScatterDisplay.from_estimator(km, X, y=y)
+        _rendered(disp.figure_)
+    labels = ["PC 1 (no variance)", "PC 2 (no variance)"]
+    assert [[ax.get_xlabel(), ax.get_ylabel()] for ax in disp.axes_] == [labels, labels]
 
 
 def test_cluster_scatter_display_sparse_and_dataframe_features(blobs):
