@@ -347,6 +347,10 @@ def _lloyd(
         relocated = None
         if relocate and _relocate_empty(X, costs, wsum, new, sample_weight):
             relocated = objective
+            if pending is not None:
+                # (a re-seeded center has no cost to check)
+                empty = ~(wsum > 0)
+                pending[1][empty] = new[empty]
         with np.errstate(over="ignore"):  # (inf: not within any tolerance)
             shift = float(((new - centers) ** 2).sum())
         if bounds is not None:
@@ -377,6 +381,11 @@ def _lloyd(
 
     n_iter = i + 1
     if not loss.exact_update:
+        if pending is not None:
+            # the last (Weiszfeld) step was never checked, and may have raised a
+            # cluster's cost: the exact solver starts from its fallback, which cannot
+            # (it never returns worse than its start, so the objective stays down)
+            centers = pending[1]
         # finish each cluster's center with the loss's exact solver; while that moves
         # samples to other clusters (and iterations remain), go on with Lloyd
         # iterations whose update is the exact solver, so that the result is a fixed

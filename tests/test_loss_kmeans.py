@@ -870,6 +870,25 @@ def test_epsilon_insensitive_step_checked_by_the_next_pass(monkeypatch):
     np.testing.assert_array_equal(km.predict(X), km.labels_)
 
 
+@pytest.mark.parametrize("heavy", [1e6, 1e8, 1e10])
+def test_epsilon_insensitive_last_step_is_checked_too(heavy):
+    # the fit stops (labels unchanged) right after a Weiszfeld step, which the next
+    # pass would have checked: the exact solver starts from its checked fallback.
+    # Here the start is optimal already (each heavy sample is its cluster's weighted
+    # geometric median), the unchecked step moved the centers off it by up to 2.7,
+    # and the solver, warm-started there, ended 4e-8 away: inertia_ rose above the
+    # path (+118% with weights of 1e10)
+    rng = np.random.RandomState(1)
+    X = np.r_[rng.randn(60, 3), rng.randn(60, 3) + 6, rng.randn(60, 3) * 2 - 5]
+    w = np.ones(180)
+    w[[10, 70, 130]] = heavy
+    km = LossKMeans(3, loss="epsilon_insensitive", epsilon=0.0, init=X[[10, 70, 130]])
+    km.fit(X, sample_weight=w)
+    path = np.asarray(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-12 * path[0])
+    np.testing.assert_allclose(km.cluster_centers_, X[[10, 70, 130]], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("tol", [1e-2, 0.0])
 @pytest.mark.parametrize("seed", [0, 2, 11, 35])
 @pytest.mark.parametrize(
