@@ -797,11 +797,11 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     ``sample_weight``, so that an integer weight is the sample repeated and a zero
     weight the sample removed."""
     positive = np.flatnonzero(sample_weight > 0)
-    idx = np.sort(
-        random_state.choice(
-            positive, size=_pilot_rows(positive.size, X.shape[1], n_clusters), replace=False
-        )
-    )
+    size = _pilot_rows(positive.size, X.shape[1], n_clusters)
+    # every sample when the pilot takes them all: no draw, whose use of the random
+    # state would depend on their number (repeated rows would then seed the pilot
+    # differently from the same rows weighted)
+    idx = positive if size == positive.size else np.sort(random_state.choice(positive, size, False))
     Xs = _kernels.dense_rows(X, idx)
     ws, xs = sample_weight[idx], x_sq[idx]
     k = min(n_clusters, len(idx))

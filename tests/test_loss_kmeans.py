@@ -1379,6 +1379,19 @@ def test_auto_scales_weigh_samples_as_the_fit_does():
     for p in ("delta_", "sigma_", "epsilon_"):
         assert getattr(removed, p) == pytest.approx(getattr(plain, p), rel=1e-12)
         assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
+    # where the pilot's k-means++ lands in another local optimum from other draws:
+    # the subsample was drawn (a permutation of every row), consuming the random
+    # state by the number of rows, so repeated rows seeded the pilot differently
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 4)[rng.randint(4, size=500)] * 5 + rng.randn(500, 4)
+    X[:10] += rng.randn(10, 4) * 30
+    w = np.random.RandomState(0).randint(0, 3, size=500)
+    kw.update(init=X[np.flatnonzero(w > 0)[:4]])
+    weighted = LossKMeans(4, **kw).fit(X, sample_weight=w)
+    repeated = LossKMeans(4, **kw).fit(np.repeat(X, w, axis=0))
+    for p in ("delta_", "sigma_", "epsilon_"):
+        assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
 
 
 def test_auto_delta_ignores_coordinates_constant_within_clusters():
