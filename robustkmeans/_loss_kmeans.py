@@ -1122,9 +1122,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             # numpy's global one, is only read, never rewound)
             seeder = copy.deepcopy(random_state)
             pilot_state = np.random.RandomState(seeder.randint(np.iinfo(np.int32).max))
-            mad, dist = _pilot_scales(
-                X, sample_weight, x_sq, self.n_clusters, pilot_state, n_threads
-            )
+            # (data whose costs overflow the pilot's float32 gives infinite scales,
+            # which the range checks below refuse with their own message: no
+            # overflow warnings from the pilot ahead of it)
+            with np.errstate(over="ignore", invalid="ignore"):
+                mad, dist = _pilot_scales(
+                    X, sample_weight, x_sq, self.n_clusters, pilot_state, n_threads
+                )
             auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
             scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
         scales = {k: float(v) for k, v in scales.items()}

@@ -1110,6 +1110,18 @@ def test_out_of_range_auto_scale_does_not_suggest_auto():
     assert "use delta='auto'" not in str(err.value)
 
 
+@pytest.mark.parametrize("loss", ["absolute", "huber", "pseudo_huber"])
+def test_auto_scales_of_overflowing_data_warn_nothing_before_the_error(loss):
+    # the pilot behind "auto" overflowed on such data, and its RuntimeWarnings came
+    # ahead of the range check's ValueError, which says what to do
+    X = (np.random.default_rng(0).normal(size=(300, 8)) * 1e36).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="Rescale X"):
+            LossKMeans(3, loss=loss, delta="auto", sigma="auto", random_state=0).fit(X)
+    assert not [w for w in caught if "robustkmeans" in w.filename], [str(w) for w in caught]
+
+
 def _split_tight_blobs(seed):
     """A broad blob at the origin and two tight blobs at +-1000 (float32), which
     k = 5 splits: centers of one tight cluster are within the expansion's rounding
