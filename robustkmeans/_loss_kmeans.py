@@ -513,8 +513,17 @@ def _exact_transfer_gain(X, i, a, b, centers, W, w):
     """Hartigan's gain of moving sample ``i`` from ``a`` to ``b`` (square loss), from
     exact distances: the screen's expanded ones are rounding noise for tight clusters
     far from the data's mean, where a "gain" could raise the objective. Only for
-    screened movers, whose cluster keeps a positive weight (``W[a] > w[i]``)."""
+    screened movers, whose cluster keeps a positive weight (``W[a] > w[i]``).
+
+    A sample at its center but for the center's rounding gains nothing (0): within
+    ``_TIE_EPS`` ``eps`` of the norms (duplicates whose mean is rounded; transfers of
+    them one by one into an empty cluster "gained" rounding noise for thousands of
+    rounds, as many as ``max_iter`` allows)."""
     d2 = _kernels.exact_sq_distances(X, np.array([i]), centers[[a, b]])[0]
+    xi = _kernels.dense_rows(X, np.array([i]))[0].astype(np.float64)
+    noise = (_kernels._TIE_EPS * np.finfo(X.dtype).eps) ** 2 * (xi @ xi + centers[a] @ centers[a])
+    if not d2[0] > noise:
+        return 0.0
     return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]
 
 
@@ -729,10 +738,14 @@ def _macqueen(
     W = np.bincount(labels, weights=w, minlength=n_clusters)
     sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
     path = []
+    relocate = True
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
-        # next visits can give it members (as Lloyd re-seeds empty clusters)
-        _relocate_empty(X, costs, W, centers, sample_weight)
+        # next visits can give it members (as Lloyd re-seeds empty clusters, and
+        # given up as there once a pass after it does not lower the objective)
+        before = None
+        if relocate and _relocate_empty(X, costs, W, centers, sample_weight):
+            before = float(np.dot(sample_weight, costs))
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)
@@ -763,6 +776,8 @@ def _macqueen(
         centers[nonempty] = sums[nonempty] / W[nonempty, None]
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
+        if before is not None and not path[-1] < before:
+            relocate = False
         if verbose:
             print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
         # no sample moved: a fixed point, even with a cluster left empty (too few
