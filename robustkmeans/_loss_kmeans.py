@@ -978,8 +978,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     Weiszfeld's would raise the cost), and finish with the exact solver on the
     final clusters; if that moves samples, the iterations go on with the exact
     solver as their update until no sample moves (or ``max_iter``). Empty clusters
-    are moved onto the samples of largest cost. Sparse input is accepted by the
-    Euclidean losses.
+    are moved onto the samples of largest cost, until a move fails to lower the
+    objective (more clusters than distinct points: those samples are at their
+    centers but for rounding); they then stay empty, with a ``ConvergenceWarning``.
+    Sparse input is accepted by the Euclidean losses.
 
     Examples
     --------
