@@ -80,12 +80,13 @@ plt.show()
 # A detail: the sky and the roof
 # ------------------------------
 # The roof's orange covers a small part of the image. The square loss keeps
-# an orange in its palette, because painting those pixels in a neighbouring
-# colour would cost the square of a large error; the absolute and Huber losses
-# treat them as outliers, spend that palette entry on the large areas (sky,
-# foliage, shadows) and paint the roof in muted tones. Neither is "right":
-# choose ``square`` to keep small vivid details, ``absolute`` or ``huber`` for
-# large areas that a few extreme pixels do not tint.
+# two oranges in its palette, because painting those pixels in a neighbouring
+# colour would cost the square of a large error; the absolute loss keeps one;
+# the Huber loss treats them as outliers, spends those palette entries on the
+# large areas (sky, foliage, shadows) and paints the roof in muted tones.
+# Neither is "right": choose ``square`` to keep small vivid details,
+# ``absolute`` or ``huber`` for large areas that a few extreme pixels do not
+# tint.
 fig, axes = plt.subplots(1, 4, figsize=(13, 2.6), layout="constrained")
 crop = (slice(0, 160), slice(150, 400))
 axes[0].imshow(china[crop])

@@ -185,7 +185,7 @@ for loss, scales in one_loss_grids.items():
 # * **Across losses, one metric.** With every silhouette Euclidean, the search
 #   picks ``square`` with 3 clusters (0.318), ahead of ``correntropy`` and
 #   ``square`` with 2 clusters (0.313); the eight best candidates lie within
-#   0.021 of each other, and the best five have 2, 3 or 6 clusters, not the 4 of
+#   0.020 of each other, and the best five have 2, 3 or 6 clusters, not the 4 of
 #   the data. The hidden labels show the choice merges clusters (adjusted Rand
 #   index 0.293; completeness 0.651 but homogeneity 0.329): on this heavy-tailed
 #   data the Euclidean silhouette does not find the number of clusters.

@@ -89,11 +89,11 @@ plt.show()
 # The automatic scale is only a start
 # -----------------------------------
 # The noise of a blob has standard deviation 1, for which Huber's rule gives
-# ``delta = 1.345``. ``delta="auto"`` estimates it from a pilot k-medians fit on
-# a subsample (robust to the outliers), usually close to that value; but when
-# the pilot spends a cluster on outliers and merges two blobs, its residuals
-# and so the scale come out larger (the fits above use no ``random_state``, so
-# the pilot's subsample differs between the losses). Giving the scale by hand,
+# ``delta = 1.345``. ``delta="auto"`` estimates it from a pilot k-medians fit
+# (robust to the outliers), usually close to that value; but when the pilot
+# spends a cluster on outliers and merges two blobs, its residuals and so the
+# scale come out larger (the fits above use no ``random_state``, so the pilot's
+# k-means++ seeding differs between the losses). Giving the scale by hand,
 # in the units of the data, is the dependable choice:
 for delta in [1.345, "auto"]:
     km = LossKMeans(n_clusters=3, loss="huber", delta=delta, init=init).fit(X)
