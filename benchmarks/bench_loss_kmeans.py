@@ -269,7 +269,11 @@ def bench_losses(X, init, scales, repeat, budget_s):
                     early[loss]["best"] / early["square"]["best"] if loss in EARLY_LOSSES else None
                 ),
                 "target": "baseline" if target is None else f"<= {target:g}",
-                "status": "" if target is None else verdict(ratio, target),
+                # (a difference of two fits that is not positive measures nothing:
+                # the shorter fit's fixed costs exceeded the longer one's)
+                "status": ""
+                if target is None
+                else (verdict(ratio, target) if ratio > 0 else "INVALID"),
                 "runs_low_s": res[loss]["runs_low"],
                 "runs_high_s": res[loss]["runs_high"],
             }
