@@ -379,11 +379,13 @@ def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
     return indicator @ Xc
 
 
-def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=None):
+def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=None, dtype=None):
     """``sum_i coef_i x_i`` per cluster (float64), over all samples or ``rows``.
 
     With ``labels_old``, the change of those sums when ``rows`` move from
     ``labels_old`` to ``labels``: one product with a +coef/-coef indicator matrix.
+    ``dtype``: the precision of the products (``X``'s by default; float64 makes the
+    sums of float32 data exact to float64's rounding, at a copy of each chunk).
     """
     if rows is None:
         items = _slices(X.shape[0])
@@ -392,7 +394,8 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
 
     def chunk(sel):
         old = None if labels_old is None else labels_old[sel]
-        return _cluster_sums(X[sel], labels[sel], coef[sel].astype(X.dtype), n_clusters, old)
+        Xc = X[sel] if dtype is None else X[sel].astype(dtype)
+        return _cluster_sums(Xc, labels[sel], coef[sel].astype(Xc.dtype), n_clusters, old)
 
     out = np.zeros((n_clusters, X.shape[1]))
     for part in _map(chunk, items, n_threads):

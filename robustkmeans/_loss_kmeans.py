@@ -298,6 +298,9 @@ def _lloyd(
             sums = change if labels_old is None else sums + change
             new = centers.copy()
             ok = wsum > 0
+            # (an empty cluster's sums are 0, not the rounding its members left: a
+            # sample of tiny weight re-seeded there would divide it by its weight)
+            sums[~ok] = 0
             new[ok] = (sums[ok] / wsum[ok, None]).astype(X.dtype)
         elif loss.euclidean:
             check = loss.needs_line_search
@@ -446,7 +449,9 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     n_samples, n_clusters = X.shape[0], centers.shape[0]
     w = sample_weight.astype(np.float64)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
-    sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
+    # (in float64: the means of float32 duplicates are then exact, and a transfer's
+    # gain is not their rounding)
+    sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads, dtype=np.float64)
     centers = np.where(W[:, None] > 0, sums / np.maximum(W, 1e-300)[:, None], centers)
     d2 = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), SquareLoss(), n_threads)
     d2 = d2.astype(np.float64)
@@ -516,12 +521,16 @@ def _exact_transfer_gain(X, i, a, b, centers, W, w):
     screened movers, whose cluster keeps a positive weight (``W[a] > w[i]``).
 
     A sample at its center but for the center's rounding gains nothing (0): within
-    ``_TIE_EPS`` ``eps`` of the norms (duplicates whose mean is rounded; transfers of
-    them one by one into an empty cluster "gained" rounding noise for thousands of
-    rounds, as many as ``max_iter`` allows)."""
+    ``_TIE_EPS`` float64 ``eps`` of the norms (duplicates of float64 data whose mean
+    is rounded; transfers of them one by one into an empty cluster "gained" rounding
+    noise for thousands of rounds, as many as ``max_iter`` allows). The centers are
+    float64 means of sums taken in float64, exact for float32 duplicates, so that
+    float32 data's own spacing is far above this."""
     d2 = _kernels.exact_sq_distances(X, np.array([i]), centers[[a, b]])[0]
     xi = _kernels.dense_rows(X, np.array([i]))[0].astype(np.float64)
-    noise = (_kernels._TIE_EPS * np.finfo(X.dtype).eps) ** 2 * (xi @ xi + centers[a] @ centers[a])
+    noise = (_kernels._TIE_EPS * np.finfo(np.float64).eps) ** 2 * (
+        xi @ xi + centers[a] @ centers[a]
+    )
     if not d2[0] > noise:
         return 0.0
     return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]

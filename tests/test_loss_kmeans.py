@@ -1379,6 +1379,39 @@ def test_more_clusters_than_distinct_points_converge(loss, algorithm, init, dtyp
     assert km.inertia_ <= 1e-6 * len(X)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hartigan_float32_transfers_within_a_tight_far_cluster(sparse):
+    # three points 160 float32 spacings apart, far from the rest: moving the middle
+    # one to the third's cluster is a real gain (as in float64), which a rule against
+    # the rounding of float32 centers must not block
+    rng = np.random.RandomState(0)
+    tight = 1000 + 0.01 * np.array([[0, 0], [2, 0], [3.9, 0]])
+    X = np.r_[rng.randn(200, 2), tight].astype(np.float32)
+    init = np.r_[[[0, 0]], tight[[0]] + [[0.01, 0]], tight[[2]]].astype(np.float32)
+    km = LossKMeans(3, init=init, n_init=1, algorithm="hartigan")
+    km.fit(sp.csr_matrix(X) if sparse else X)
+    np.testing.assert_array_equal(km.labels_[-3:], [1, 2, 2])
+
+
+def test_reseeded_cluster_of_tiny_weight_gets_its_sample_as_center():
+    # the square loss's sums are updated from the samples that move: a cluster that
+    # emptied kept its members' rounding in its sums, and re-seeded on a sample of
+    # weight 1e-12 its mean was that rounding over 1e-12 (a center at -1.9e6 for data
+    # within +-15, with a cluster left empty)
+    x = [12.096469, 11.33079, 3.0418942, -11.800432, 13.546775, -13.443909, 11.759797,
+         -11.652121, -13.663684, -12.7196, 2.5102823, 7.1476083, 13.301255, 14.575391,
+         11.9086, -12.353122, 2.612479]  # fmt: skip
+    X = np.array(x, np.float32)[:, None]
+    w = np.where(np.isin(np.arange(17), [1, 3, 4, 7, 9, 12, 16]), 1e-12, 1.0)
+    init = np.array(
+        [13.5525, -11.716014, -11.716014, 3.4749022, 11.759797, 12.847235, 3.4749022,
+         6.713677, 14.575391, 11.759797], np.float32
+    )[:, None]  # fmt: skip
+    km = LossKMeans(10, init=init, n_init=1).fit(X, sample_weight=w)
+    assert np.abs(km.cluster_centers_).max() <= np.abs(X).max()
+    assert len(np.unique(km.labels_)) == 10
+
+
 def test_auto_scales_weigh_samples_as_the_fit_does():
     # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
     # sample removed, an integer weight the sample repeated
