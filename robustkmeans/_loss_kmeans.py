@@ -244,6 +244,31 @@ def _relocate_empty(X, costs, weight_sums, centers, sample_weight):
     return far.size
 
 
+class _Reseeding:
+    """``_relocate_empty`` for one run, given up once a re-seeding fails to lower the
+    objective: with more clusters than distinct points, the samples of largest cost
+    are at their centers but for rounding (their means are rounded), and a center
+    moved onto one takes its duplicates from their rounded mean by rounding noise and
+    empties another, over and over; empty clusters then stay empty."""
+
+    def __init__(self):
+        self.active = True
+        self.before = None  # the objective when the last re-seeding was made
+
+    def __call__(self, X, costs, weight_sums, centers, sample_weight, objective):
+        """Judge the last re-seeding by ``objective`` (the one at ``costs``, after
+        it), then re-seed, in place; returns the number of centers moved."""
+        if self.before is not None and not objective < self.before:
+            self.active = False
+        self.before = None
+        if not self.active:
+            return 0
+        moved = _relocate_empty(X, costs, weight_sums, centers, sample_weight)
+        if moved:
+            self.before = objective
+        return moved
+
+
 def _lloyd(
     X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, assign=None
 ):
@@ -277,9 +302,7 @@ def _lloyd(
     strict = False
     sums = None
     pending = None  # an unchecked step: each cluster's cost before it, and its fallback
-    # empty clusters are re-seeded until a re-seeding fails to lower the objective
-    # (``relocated``: the objective when the last one was made)
-    relocate, relocated = True, None
+    reseed = _Reseeding()
     for i in range(max_iter):
         if loss.closed_form and loss.euclidean:
             # square loss: one pass assigns and gathers the per-cluster sums, from
@@ -341,19 +364,10 @@ def _lloyd(
         path.append(objective)
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
-        if relocated is not None and not objective < relocated:
-            # the samples of largest cost were at their centers but for rounding (more
-            # clusters than distinct points, whose means are rounded): a center moved
-            # onto one takes its duplicates from their rounded mean by rounding noise
-            # and empties another, over and over; empty clusters now stay empty
-            relocate = False
-        relocated = None
-        if relocate and _relocate_empty(X, costs, wsum, new, sample_weight):
-            relocated = objective
-            if pending is not None:
-                # (a re-seeded center has no cost to check)
-                empty = ~(wsum > 0)
-                pending[1][empty] = new[empty]
+        if reseed(X, costs, wsum, new, sample_weight, objective) and pending is not None:
+            # (a re-seeded center has no cost to check)
+            empty = ~(wsum > 0)
+            pending[1][empty] = new[empty]
         with np.errstate(over="ignore"):  # (inf: not within any tolerance)
             shift = float(((new - centers) ** 2).sum())
         if bounds is not None:
@@ -747,14 +761,12 @@ def _macqueen(
     W = np.bincount(labels, weights=w, minlength=n_clusters)
     sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
     path = []
-    relocate = True
+    reseed = _Reseeding()
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
         # next visits can give it members (as Lloyd re-seeds empty clusters, and
         # given up as there once a pass after it does not lower the objective)
-        before = None
-        if relocate and _relocate_empty(X, costs, W, centers, sample_weight):
-            before = float(np.dot(sample_weight, costs))
+        reseed(X, costs, W, centers, sample_weight, float(np.dot(sample_weight, costs)))
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)
@@ -785,8 +797,6 @@ def _macqueen(
         centers[nonempty] = sums[nonempty] / W[nonempty, None]
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
-        if before is not None and not path[-1] < before:
-            relocate = False
         if verbose:
             print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
         # no sample moved: a fixed point, even with a cluster left empty (too few
