@@ -1799,6 +1799,10 @@ def _add_clustering(parser, func, *, with_loss=True, features_default="vgg16"):
     parser.set_defaults(func=func, command_parser=parser)
 
 
+# --k-range and --k-criterion when they are not given.
+_DEFAULT_K_RANGE = range(2, 11)
+_DEFAULT_K_CRITERION = "silhouette"
+
 # --k when it is not given (demo: one cluster per class).
 _DEFAULT_K = {"cluster": 8, "compare-losses": 5}
 
@@ -1814,22 +1818,18 @@ def _add_k_options(parser, *, default: str):
         "--k-range",
         type=_k_range,
         default=None,  # _DEFAULT_K_RANGE, set by _check_k_options; None tells it was not given
-        help="k values searched with --k auto, e.g. 2:10 (inclusive) or 2,4,8 (2:10)",
+        help="k values searched with --k auto, e.g. 2:10 (inclusive) or 2,4,8 "
+        f"({_DEFAULT_K_RANGE.start}:{_DEFAULT_K_RANGE.stop - 1})",
     )
     parser.add_argument(
         "--k-criterion",
         choices=["silhouette", "elbow", "calinski_harabasz", "davies_bouldin"],
         default=None,  # _DEFAULT_K_CRITERION, likewise
-        help="how --k auto chooses (silhouette)",
+        help=f"how --k auto chooses ({_DEFAULT_K_CRITERION})",
     )
     parser.add_argument(
         "--n-representatives", type=_positive_int, default=4, help="images shown per cluster (4)"
     )
-
-
-# --k-range and --k-criterion when they are not given.
-_DEFAULT_K_RANGE = range(2, 11)
-_DEFAULT_K_CRITERION = "silhouette"
 
 
 def _check_k_options(args) -> None:
