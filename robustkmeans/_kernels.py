@@ -403,13 +403,44 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
     return out
 
 
+def check_sq_norms(x_sq, dtype, origin):
+    """Refuse rows whose squared distances to centers could overflow ``dtype``: up to
+    four times the largest squared norm ``x_sq`` (relative to ``origin``, where the
+    centers lie). ``fit`` refuses such data beforehand (``_check_squares_fit``, which
+    also bounds the objective); ``predict`` and the others check new data here, on
+    the norms a pass computes anyway, rather than return costs and labels of inf and
+    NaN."""
+    top = float(np.finfo(dtype).max)
+    far = float(np.max(x_sq, initial=0.0))
+    if 4 * far <= top:
+        return
+    name = np.dtype(dtype).name
+    hint = ", or convert it to float64" if name == "float32" else ""
+    rows = (
+        f"some of its rows lie {np.sqrt(far):.3g} from {origin}, so their squared "
+        f"distances to the centers could reach {4 * far:.3g}"
+        if np.isfinite(far)
+        else f"the squared distances of some of its rows from {origin} overflow"
+    )
+    raise ValueError(
+        f"X is too large for the fitted model in {name}: {rows}, beyond the largest "
+        f"{name} number ({top:.3g}). Rescale X as the training data was (for example "
+        f"with the same StandardScaler){hint}."
+    )
+
+
 def _chunk_rows(X, x_sq, sl, shift):
     """Rows ``sl`` of ``X`` and their squared norms; with ``shift`` (dense ``X``), the
-    rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused)."""
+    rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused) and
+    checked against overflow (``predict`` and the others on new data: ``fit`` passes
+    data that it checked)."""
     if shift is None:
         return X[sl], x_sq[sl]
-    Xc = X[sl] - shift
-    return Xc, row_sq_norms(Xc)
+    with np.errstate(over="ignore", invalid="ignore"):  # (refused below)
+        Xc = X[sl] - shift
+        norms = row_sq_norms(Xc)
+    check_sq_norms(norms, Xc.dtype, "the training data's mean")
+    return Xc, norms
 
 
 def _shifted(centers, shift):
@@ -585,7 +616,10 @@ def separable_assign(X, centers, loss, n_threads, lower=None):
     ``SeparableBounds``)."""
 
     def chunk(sl):
-        return _separable_chunk(X[sl], centers, loss, None if lower is None else lower[sl])
+        # (new data in ``predict`` is not bounded beforehand: overflowing costs are
+        # refused after the pass, from the costs; ``fit`` checked its data)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _separable_chunk(X[sl], centers, loss, None if lower is None else lower[sl])
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -731,7 +765,8 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None):
     else:
 
         def chunk(sl):
-            return loss.cost(X[sl], centers)
+            with np.errstate(over="ignore", invalid="ignore"):  # (as in separable_assign)
+                return loss.cost(X[sl], centers)
 
     return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
 

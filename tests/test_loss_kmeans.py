@@ -1551,6 +1551,38 @@ def test_separable_losses_accept_large_data_within_range():
         np.testing.assert_array_equal(model.labels_, model.predict(X))
 
 
+# new data whose costs overflow float32 (fit refuses such data; predict, transform
+# and score gave labels of the first center and inf or NaN costs, with warnings):
+# 1e20 squares beyond float32 (pseudo_huber's squared residuals too), 3e38 is within
+# rounding of float32's largest number (absolute's and huber's costs overflow)
+_OVERFLOWING = {loss: 1e20 for loss in LOSS_NAMES} | {"absolute": 3e38, "huber": 3e38}
+
+
+@pytest.mark.parametrize(
+    "loss, sparse",
+    [(loss, False) for loss in LOSS_NAMES]
+    + [(loss, True) for loss in LOSS_NAMES if get_loss(loss, 1.0).euclidean],
+)
+def test_inference_refuses_new_data_whose_costs_overflow(loss, sparse):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    X[:30] += 5
+    convert = sp.csr_matrix if sparse else np.asarray
+    model = LossKMeans(2, loss=loss, n_init=1, random_state=0).fit(convert(X))
+    far = np.array([[_OVERFLOWING[loss]] * 4, [5.0] * 4], dtype=np.float32)
+    for method in (model.predict, model.transform, model.score):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the error, and no RuntimeWarning first
+            with pytest.raises(ValueError, match=r"X is too large .*Rescale X.*float64"):
+                method(convert(far))
+    # in float64, as the message says, the same samples are fine
+    assert np.isfinite(model.transform(far.astype(np.float64))).all()
+    # and data large but within range is accepted, with finite costs
+    near = far / np.float32(1e4 if loss in ("absolute", "huber") else 1e3)
+    assert np.isfinite(model.transform(convert(near))).all()
+    assert np.isfinite(model.score(convert(near)))
+
+
 def test_separable_tie_break_distances_do_not_overflow():
     # absolute, float32 data spanning 8e19 (accepted: no square is needed for the
     # costs): the sample at 2e19 costs the same to the centers at 0 and 4e19, and the
