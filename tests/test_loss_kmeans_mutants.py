@@ -1,0 +1,181 @@
+"""Behaviour that a mutation sweep of the core found no test pinning down.
+
+Each test names the property it protects; each fails when the code behind that
+property is broken in a plausible way (a dropped safeguard, a flipped comparison),
+and passes on the code as it is.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from robustkmeans import LossKMeans
+from robustkmeans._initialization import random_init
+from robustkmeans._losses import LOSS_NAMES, get_loss
+
+
+# ---------------------------------------------------------------------------------
+# the center solvers never return a center worse than their start
+# ---------------------------------------------------------------------------------
+def test_correntropy_center_is_no_worse_than_a_start_beside_the_cluster():
+    # the extrapolated (SQUAREM) jump overshoots from this start: kept only where it
+    # does not raise the cost, else the center ends far from every sample, at the
+    # largest cost there is (sum of the weights)
+    x = [-0.7, 2.03, 2.47, 3.17, 0.27, 2.73, 5.82, -0.24, -1.83, 1.4]
+    w = np.array([0.7, 0.4, 0.5, 2.3, 1.7, 1.0, 1.5, 0.5, 1.8, 2.9])
+    X = np.array(x)[:, None]
+    start = np.array([-1.7])
+    loss = get_loss("correntropy", 1.0)
+    center = loss.center(X, w, init=start)
+    assert loss.objective(X, center, w) <= loss.objective(X, start, w)
+    assert X.min() <= center[0] <= X.max()
+
+
+def test_epsilon_insensitive_center_warm_started_at_its_minimum_is_no_worse():
+    # the exact solver never returns worse than its start (the objective of a fit
+    # cannot rise at its final polish): the smoothed Newton iteration from the
+    # minimiser itself lands within rounding of it, on either side, so the start
+    # must win where it is better (float64, no rounding of the result)
+    loss = get_loss("epsilon_insensitive", 1.0)
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        X = np.round(rng.standard_normal((8, 2)) * 3, 2)
+        w = np.round(rng.uniform(0.5, 2, 8), 1)
+        center = loss.center(X, w)
+        again = loss.center(X, w, init=center)
+        assert loss.objective(X, again, w) <= loss.objective(X, center, w), seed
+
+
+# ---------------------------------------------------------------------------------
+# assignment rules
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "centers,midpoint",
+    [
+        ([[-152, -104], [-146, -114], [-226, -90]], [-149, -109]),
+        ([[68, 36, 74], [72, 46, 78], [34, 82, 136]], [70, 41, 76]),
+        ([[298, 316, 328], [292, 310, 332], [398, 288, 300]], [295, 313, 330]),
+    ],
+)
+def test_sample_halfway_between_two_centers_goes_to_the_lower_index(centers, midpoint):
+    # an exact tie (integer data, the midpoint of two centers) goes to the lower
+    # index in fit and predict, whatever the rounding of the expanded distances
+    # around the data's mean would decide
+    C = np.array(centers, dtype=np.float64)
+    mid = np.array(midpoint, dtype=np.float64)
+    assert ((mid - C[0]) ** 2).sum() == ((mid - C[1]) ** 2).sum()
+    e = np.zeros(C.shape[1])
+    e[0] = 1
+    X = np.r_[C - e, C + e, [mid]]  # each center the mean of two samples
+    w = np.r_[np.ones(6), 0.0]  # (the tied sample weighs nothing: the centers stay)
+    km = LossKMeans(3, init=C, n_init=1).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.cluster_centers_, C)
+    assert km.labels_[-1] == 0
+    assert km.predict([mid])[0] == 0
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_labels_are_int32_as_kmeans(loss):
+    # labels_, predict and fit_predict give int32 labels for every loss, as KMeans
+    X, _ = make_blobs(40, centers=3, random_state=0)
+    km = LossKMeans(3, loss=loss, random_state=0)
+    assert km.fit_predict(X).dtype == np.int32
+    assert km.labels_.dtype == np.int32
+    assert km.predict(X).dtype == np.int32
+
+
+# ---------------------------------------------------------------------------------
+# empty clusters and sample weights
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+@pytest.mark.parametrize("loss", ["huber", "pseudo_huber"])
+def test_cluster_of_zero_weight_samples_is_reseeded_without_error(loss, algorithm):
+    # an initial center whose members all weigh nothing: the cluster is empty (no
+    # solver is run on samples that weigh nothing, which has no minimiser) and is
+    # re-seeded; every cluster ends with positive weight, without a warning
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(20, 2), rng.randn(5, 2) + 50]
+    w = np.r_[np.ones(20), np.zeros(5)]
+    init = np.array([[-1.0, 0.0], [1.0, 0.0], [50.0, 50.0]])
+    km = LossKMeans(3, loss=loss, init=init, n_init=1, algorithm=algorithm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km.fit(X, sample_weight=w)
+    assert np.all(np.bincount(km.labels_, weights=w, minlength=3) > 0)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+# ---------------------------------------------------------------------------------
+# stopping rules, as KMeans
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed,tol", [(4, 0.1), (29, 0.1), (121, 0.03)])
+def test_tol_is_relative_to_the_mean_feature_variance_as_kmeans(seed, tol):
+    # tol times the mean (population, ddof=0) variance of the features: the same
+    # stopping iteration, labels and centers as KMeans from the same init, on data
+    # where the tolerance decides when to stop
+    X, _ = make_blobs(12, centers=3, n_features=2, cluster_std=2.0, random_state=seed)
+    ref = KMeans(3, init=X[:3], n_init=1, tol=tol).fit(X)
+    km = LossKMeans(3, init=X[:3], n_init=1, tol=tol).fit(X)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["square", "absolute", "huber", "pseudo_huber"])
+def test_fit_started_at_its_fixed_point_stops_after_one_iteration(loss):
+    # centers that do not move (shift 0 <= tol = 0) end the fit at once, as KMeans:
+    # each center is the mean, median and Huber estimate of its four samples
+    C = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    offsets = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    X = (C[:, None, :] + offsets[None]).reshape(-1, 2)
+    assert KMeans(3, init=C, n_init=1, tol=0).fit(X).n_iter_ == 1
+    km = LossKMeans(3, loss=loss, init=C, n_init=1, tol=0).fit(X)
+    assert km.n_iter_ == 1
+    np.testing.assert_array_equal(km.cluster_centers_, C)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_n_init_keeps_the_first_of_equally_good_runs_as_kmeans(seed):
+    # every run finds the same clustering, with its clusters in another order: the
+    # first run is kept (a later one only if strictly better), so the labels are
+    # those of KMeans with the same random_state, and of a single init
+    X, _ = make_blobs(60, centers=[[0, 0], [10, 0], [0, 10]], random_state=0)
+    ref = KMeans(3, n_init=5, random_state=seed).fit(X)
+    km = LossKMeans(3, n_init=5, random_state=seed).fit(X)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    one = LossKMeans(3, n_init=1, random_state=seed).fit(X)
+    np.testing.assert_array_equal(km.labels_, one.labels_)
+
+
+def test_macqueen_objective_path_exact_for_tight_clusters_far_from_the_mean():
+    # the objective recorded after a MacQueen pass is the exact one: the expanded
+    # distances of clusters 1e-3 wide, 1e6 from the data's mean, are rounding noise
+    # (45 times the objective), and must be recomputed from the differences
+    rng = np.random.RandomState(0)
+    X = np.r_[
+        1e6 + 1e-3 * rng.randn(50, 2),
+        -1e6 + 1e-3 * rng.randn(50, 2),
+        1e6 + np.array([[0.0, 5e-3]]) + 1e-3 * rng.randn(50, 2),
+    ]
+    km = LossKMeans(3, algorithm="macqueen", init=X[[0, 50, 100]], n_init=1).fit(X)
+    exact = sum(((X[km.labels_ == c] - km.cluster_centers_[c]) ** 2).sum() for c in range(3))
+    # (after the last pass, the centers are the final ones)
+    assert km.objective_path_[-2] == pytest.approx(exact, rel=1e-6)
+    assert km.inertia_ == pytest.approx(exact, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------
+# seeding
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+def test_random_init_draws_distinct_samples_when_one_weight_dominates(seed):
+    # init="random" seeds n_clusters distinct samples (as KMeans), drawn in proportion
+    # to their weight: a heavy sample is drawn once, not as two seeds of one place
+    X = np.arange(10.0)[:, None]
+    w = np.r_[1000.0, np.ones(9)]
+    centers = random_init(X, 3, np.random.RandomState(seed), w)
+    assert len(np.unique(centers)) == 3
+    assert 0.0 in centers
