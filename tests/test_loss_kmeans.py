@@ -1412,6 +1412,34 @@ def test_reseeded_cluster_of_tiny_weight_gets_its_sample_as_center():
     assert len(np.unique(km.labels_)) == 10
 
 
+def _assert_centers_are_member_means(km, X, w, atol):
+    for c in np.unique(km.labels_):
+        members = km.labels_ == c
+        mean = w[members] @ X[members].astype(np.float64) / w[members].sum()
+        np.testing.assert_allclose(km.cluster_centers_[c], mean, rtol=0, atol=atol)
+
+
+def test_lloyd_cluster_left_with_tiny_weights_is_their_mean():
+    # the square loss's sums are updated from the samples that move: a cluster left
+    # with a sample of weight 1e-12 once samples of weight 1 moved out kept their
+    # rounding (1e-6 in float32), and its mean was that over 1e-12: a center at
+    # -1.9e6 for data within +-14, an objective that rose (7.1e-12 to 7.8e-12), and
+    # 7 clusters for 8 distinct points. A cluster's sums are now recomputed from its
+    # members once the weight that moved in or out exceeds its weight
+    x = [-13.050547, -10.74382, -10.74382, 3.3588014, -13.73464, 5.8569984, 10.658163,
+         -13.050547, -8.871355, 3.3588014, -3.4922328]  # fmt: skip
+    X = np.array(x, np.float32)[:, None]
+    w = np.where(np.isin(np.arange(11), [3, 6, 9]), 1.0, 1e-12)
+    init = X[[0, 5, 0, 5, 5, 5, 5, 0, 1]]
+    km = LossKMeans(9, init=init, n_init=1)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):  # (8 distinct points)
+        km.fit(X, sample_weight=w)
+    assert np.abs(km.cluster_centers_).max() <= np.abs(X).max()
+    assert len(np.unique(km.labels_)) == 8
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    _assert_centers_are_member_means(km, X, w, atol=1e-5)
+
+
 def test_auto_scales_weigh_samples_as_the_fit_does():
     # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
     # sample removed, an integer weight the sample repeated
