@@ -280,7 +280,7 @@ class _Reseeding:
 class _Churn:
     """The weight moved into or out of each cluster since its sums ``sum_i w_i x_i``
     were last computed from its members, for the runs that update the sums by the
-    samples that move (the square loss's Lloyd).
+    samples that move (the square loss's Lloyd, MacQueen and Hartigan).
 
     Those updates round. Sums computed from a cluster's members are exact but for a
     few units of rounding times ``W0 R`` (``W0`` its weight then, ``R`` the largest
@@ -297,11 +297,9 @@ class _Churn:
     def __init__(self, n_clusters):
         self.moved = np.zeros(n_clusters)
 
-    def add(self, labels_from, labels_to, weights):
-        """Samples of ``weights`` moved from ``labels_from`` to ``labels_to``."""
-        n_clusters = self.moved.size
-        self.moved += np.bincount(labels_from, weights=weights, minlength=n_clusters)
-        self.moved += np.bincount(labels_to, weights=weights, minlength=n_clusters)
+    def add(self, weight_out, weight_in):
+        """Each cluster's weight that moved out of it and into it."""
+        self.moved += weight_out + weight_in
 
     def refresh(
         self, X, sample_weight, labels, sums, weight_sums, n_threads, dtype=None, weights=False
@@ -381,7 +379,10 @@ def _lloyd(
             else:
                 sums = sums + change
                 moved = np.flatnonzero(labels != labels_old)
-                churn.add(labels_old[moved], labels[moved], sample_weight[moved])
+                churn.add(
+                    np.bincount(labels_old[moved], sample_weight[moved], n_clusters),
+                    np.bincount(labels[moved], sample_weight[moved], n_clusters),
+                )
                 # (the clusters whose sums carry more rounding than their weight
                 # allows, an emptied one's included, recomputed: see _Churn)
                 churn.refresh(X, sample_weight, labels, sums, wsum, n_threads)
@@ -529,6 +530,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     # (in float64: the means of float32 duplicates are then exact, and a transfer's
     # gain is not their rounding)
     sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads, dtype=np.float64)
+    churn = _Churn(n_clusters)
     centers = np.where(W[:, None] > 0, sums / np.maximum(W, 1e-300)[:, None], centers)
     d2 = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), SquareLoss(), n_threads)
     d2 = d2.astype(np.float64)
@@ -577,6 +579,14 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
             W[a] -= w[i]
             W[b] += w[i]
             labels[i] = b
+        movers, origins, targets = np.array(moves).T
+        churn.add(
+            np.bincount(origins, w[movers], n_clusters),
+            np.bincount(targets, w[movers], n_clusters),
+        )
+        # (a cluster left with samples of tiny weight once others moved out gets its
+        # sums and weight from its members: see _Churn)
+        churn.refresh(X, w, labels, sums, W, n_threads, dtype=np.float64, weights=True)
         touched = np.flatnonzero(used)
         centers[touched] = sums[touched] / W[touched, None]
         d2[:, touched] = _kernels.cost_matrix(
@@ -823,6 +833,7 @@ def _macqueen(
     labels, costs = _kernels.assign(X, x_sq, centers.astype(X.dtype), loss, n_threads)
     W = np.bincount(labels, weights=w, minlength=n_clusters)
     sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads)
+    churn = _Churn(n_clusters)
     path = []
     reseed = _Reseeding()
     for it in range(max_iter):
@@ -850,12 +861,18 @@ def _macqueen(
                 n_moved += moved.size
                 rows = Xb[moved]
                 wm = w[idx[moved]]
-                sums += _kernels._cluster_sums(
-                    rows, new[moved], wm, n_clusters, labels_old=labels[idx[moved]]
-                )
-                W -= np.bincount(labels[idx[moved]], weights=wm, minlength=n_clusters)
-                W += np.bincount(new[moved], weights=wm, minlength=n_clusters)
-                labels[idx[moved]] = new[moved]
+                origin, target = labels[idx[moved]], new[moved]
+                sums += _kernels._cluster_sums(rows, target, wm, n_clusters, labels_old=origin)
+                weight_out = np.bincount(origin, weights=wm, minlength=n_clusters)
+                weight_in = np.bincount(target, weights=wm, minlength=n_clusters)
+                W -= weight_out
+                W += weight_in
+                churn.add(weight_out, weight_in)
+                labels[idx[moved]] = target
+                # (the sums and weights are both updated by the samples that move:
+                # a cluster's recomputed once their rounding exceeds what its weight
+                # allows, see _Churn; an emptied one's are then 0, not W's rounding)
+                churn.refresh(X, w, labels, sums, W, n_threads, weights=True)
         nonempty = W > 0
         centers[nonempty] = sums[nonempty] / W[nonempty, None]
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)

@@ -1440,6 +1440,29 @@ def test_lloyd_cluster_left_with_tiny_weights_is_their_mean():
     _assert_centers_are_member_means(km, X, w, atol=1e-5)
 
 
+def test_macqueen_cluster_left_with_tiny_weights_is_their_mean():
+    # as for Lloyd, MacQueen's sums (and weights) updated by the samples that move:
+    # three samples from one start, and a center at 4.8e5 (the others' rounding over
+    # a weight of 1e-12) with two samples in one cluster; now each is its own
+    X = np.array([[-14.898931], [6.723709], [2.2246318]], np.float32)
+    w = np.array([1e-12, 1.0, 1.0])
+    km = LossKMeans(3, init=X[[0, 0, 0]], n_init=1, algorithm="macqueen", random_state=0)
+    km.fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, [0, 1, 2])
+    _assert_centers_are_member_means(km, X, w, atol=1e-5)
+
+
+def test_hartigan_cluster_left_with_tiny_weights_is_their_mean():
+    # as for Lloyd, in float64: a transfer of the sample of weight 1 out of a
+    # cluster left one of weight 1e-12 whose center was 6e-4 from it (the rounding of
+    # the sums and the weight, 1e-16, over 1e-12)
+    X = np.array([[-6.971198494280008], [-13.431915428759961], [0.7762045517190366]])
+    w = np.array([1.0, 1e-12, 1e-12])
+    km = LossKMeans(2, init=X[[2, 2]], n_init=1, algorithm="hartigan").fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, [1, 1, 0])
+    _assert_centers_are_member_means(km, X, w, atol=1e-12)
+
+
 def test_auto_scales_weigh_samples_as_the_fit_does():
     # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
     # sample removed, an integer weight the sample repeated
