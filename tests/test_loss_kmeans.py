@@ -271,6 +271,20 @@ def test_hartigan_never_worse_than_lloyd(seed):
         )
 
 
+def test_hartigan_float32_objective_path_never_rises():
+    # Hartigan's path was Lloyd's, its last entry included: Lloyd's objective at its
+    # own centers, means of float32 products (rounded for these duplicates), where
+    # the transfers start from float64 means (exact). The same clustering evaluated
+    # at two roundings of its means, one entry after the other: the path went 0,
+    # 4e-14, 0 (in 2% of small float32 fits; the last entry alone is the stored
+    # centers' rounding, as for Lloyd)
+    X = np.array([[0], [4], [4], [0], [0], [1], [2]], np.float32)
+    init = np.array([[0], [1], [2], [4]], np.float32)
+    km = LossKMeans(4, init=init, n_init=1, algorithm="hartigan").fit(X)
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    assert km.inertia_ == 0
+
+
 def _macqueen_reference(X, w, init, seed, max_iter, batch):
     """MacQueen's online k-means as documented, written out plainly: a first
     assignment to ``init``; then passes over the samples in the order of
