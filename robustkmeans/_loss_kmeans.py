@@ -47,9 +47,9 @@ _MACQUEEN_BATCH = 64
 #: which bounds their rounding (see _Churn). Not 1: a recompute gathers the cluster's
 #: rows, and early passes over overlapping clusters move more than each cluster's
 #: weight (1.1-1.9 times at the second pass of the benchmark's 100,000 x 512 float32,
-#: k=8: all the data gathered again, 10% of a 15-iteration fit); with 4, 2-3 clusters
-#: of at most 14% of the data over those 15 passes (under 1% of the fit, measured)
-_CHURN_LIMIT = 4
+#: k=8: all the data gathered again, 10% of a 15-iteration fit; at 4, a cluster of 14%
+#: of the data later on, 1%); at 8, one drained cluster of 3-5 samples (three seeds)
+_CHURN_LIMIT = 8
 #: size of the subsample used to estimate "auto" scales
 _PILOT_SIZE = 2000
 #: ... and at most this many values (rows x features) densified, for wide sparse
@@ -292,14 +292,14 @@ class _Churn:
     weight 1e-12 once samples of weight 1 moved out divided their rounding, 1e-7 R
     in float32, by 1e-12: a center at 1e6 for data within +-15). Recomputing a
     cluster's sums once ``C > _CHURN_LIMIT W`` keeps its center within
-    ``1 + 2 _CHURN_LIMIT`` (9) times a mean's own rounding, whatever the weights."""
+    ``1 + 2 _CHURN_LIMIT`` (17) times a mean's own rounding, whatever the weights."""
 
     def __init__(self, n_clusters):
         self.moved = np.zeros(n_clusters)
 
-    def add(self, weight_out, weight_in):
-        """Each cluster's weight that moved out of it and into it."""
-        self.moved += weight_out + weight_in
+    def add(self, weight_moved):
+        """Each cluster's weight that moved out of it or into it (their sum)."""
+        self.moved += weight_moved
 
     def refresh(
         self, X, sample_weight, labels, sums, weight_sums, n_threads, dtype=None, weights=False
@@ -313,15 +313,18 @@ class _Churn:
         stale = self.moved > _CHURN_LIMIT * weight_sums
         if not stale.any():
             return
-        n_clusters = self.moved.size
         rows = np.flatnonzero(stale[labels])
-        fresh = _kernels.cluster_sums(
-            X, sample_weight, labels, n_clusters, n_threads, rows=rows, dtype=dtype
+        # (the rows labelled by their rank among the stale clusters: a product with
+        # their indicator rows only, not every cluster's)
+        which = np.flatnonzero(stale)
+        rank = (np.cumsum(stale) - 1)[labels]
+        sums[which] = _kernels.cluster_sums(
+            X, sample_weight, rank, which.size, n_threads, rows=rows, dtype=dtype
         )
-        sums[stale] = fresh[stale]
         if weights:
-            fresh = np.bincount(labels[rows], weights=sample_weight[rows], minlength=n_clusters)
-            weight_sums[stale] = fresh[stale]
+            weight_sums[which] = np.bincount(
+                rank[rows], weights=sample_weight[rows], minlength=which.size
+            )
         self.moved[stale] = 0
 
 
@@ -379,9 +382,10 @@ def _lloyd(
             else:
                 sums = sums + change
                 moved = np.flatnonzero(labels != labels_old)
+                weight = sample_weight[moved]
                 churn.add(
-                    np.bincount(labels_old[moved], sample_weight[moved], n_clusters),
-                    np.bincount(labels[moved], sample_weight[moved], n_clusters),
+                    np.bincount(labels_old[moved], weight, n_clusters)
+                    + np.bincount(labels[moved], weight, n_clusters)
                 )
                 # (the clusters whose sums carry more rounding than their weight
                 # allows, an emptied one's included, recomputed: see _Churn)
@@ -587,8 +591,8 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
             labels[i] = b
         movers, origins, targets = np.array(moves).T
         churn.add(
-            np.bincount(origins, w[movers], n_clusters),
-            np.bincount(targets, w[movers], n_clusters),
+            np.bincount(origins, w[movers], n_clusters)
+            + np.bincount(targets, w[movers], n_clusters)
         )
         # (a cluster left with samples of tiny weight once others moved out gets its
         # sums and weight from its members: see _Churn)
@@ -873,7 +877,7 @@ def _macqueen(
                 weight_in = np.bincount(target, weights=wm, minlength=n_clusters)
                 W -= weight_out
                 W += weight_in
-                churn.add(weight_out, weight_in)
+                churn.add(weight_out + weight_in)
                 labels[idx[moved]] = target
                 # (the sums and weights are both updated by the samples that move:
                 # a cluster's recomputed once their rounding exceeds what its weight
