@@ -271,6 +271,20 @@ def test_hartigan_never_worse_than_lloyd(seed):
         )
 
 
+def test_hartigan_float32_objective_path_never_rises():
+    # Hartigan's path was Lloyd's, its last entry included: Lloyd's objective at its
+    # own centers, means of float32 products (rounded for these duplicates), where
+    # the transfers start from float64 means (exact). The same clustering evaluated
+    # at two roundings of its means, one entry after the other: the path went 0,
+    # 4e-14, 0 (in 2% of small float32 fits; the last entry alone is the stored
+    # centers' rounding, as for Lloyd)
+    X = np.array([[0], [4], [4], [0], [0], [1], [2]], np.float32)
+    init = np.array([[0], [1], [2], [4]], np.float32)
+    km = LossKMeans(4, init=init, n_init=1, algorithm="hartigan").fit(X)
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    assert km.inertia_ == 0
+
+
 def _macqueen_reference(X, w, init, seed, max_iter, batch):
     """MacQueen's online k-means as documented, written out plainly: a first
     assignment to ``init``; then passes over the samples in the order of
@@ -1410,6 +1424,57 @@ def test_reseeded_cluster_of_tiny_weight_gets_its_sample_as_center():
     km = LossKMeans(10, init=init, n_init=1).fit(X, sample_weight=w)
     assert np.abs(km.cluster_centers_).max() <= np.abs(X).max()
     assert len(np.unique(km.labels_)) == 10
+
+
+def _assert_centers_are_member_means(km, X, w, atol):
+    for c in np.unique(km.labels_):
+        members = km.labels_ == c
+        mean = w[members] @ X[members].astype(np.float64) / w[members].sum()
+        np.testing.assert_allclose(km.cluster_centers_[c], mean, rtol=0, atol=atol)
+
+
+def test_lloyd_cluster_left_with_tiny_weights_is_their_mean():
+    # the square loss's sums are updated from the samples that move: a cluster left
+    # with a sample of weight 1e-12 once samples of weight 1 moved out kept their
+    # rounding (1e-6 in float32), and its mean was that over 1e-12: a center at
+    # -1.9e6 for data within +-14, an objective that rose (7.1e-12 to 7.8e-12), and
+    # 7 clusters for 8 distinct points. A cluster's sums are now recomputed from its
+    # members once the weight that moved in or out exceeds its weight
+    x = [-13.050547, -10.74382, -10.74382, 3.3588014, -13.73464, 5.8569984, 10.658163,
+         -13.050547, -8.871355, 3.3588014, -3.4922328]  # fmt: skip
+    X = np.array(x, np.float32)[:, None]
+    w = np.where(np.isin(np.arange(11), [3, 6, 9]), 1.0, 1e-12)
+    init = X[[0, 5, 0, 5, 5, 5, 5, 0, 1]]
+    km = LossKMeans(9, init=init, n_init=1)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):  # (8 distinct points)
+        km.fit(X, sample_weight=w)
+    assert np.abs(km.cluster_centers_).max() <= np.abs(X).max()
+    assert len(np.unique(km.labels_)) == 8
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    _assert_centers_are_member_means(km, X, w, atol=1e-5)
+
+
+def test_macqueen_cluster_left_with_tiny_weights_is_their_mean():
+    # as for Lloyd, MacQueen's sums (and weights) updated by the samples that move:
+    # three samples from one start, and a center at 4.8e5 (the others' rounding over
+    # a weight of 1e-12) with two samples in one cluster; now each is its own
+    X = np.array([[-14.898931], [6.723709], [2.2246318]], np.float32)
+    w = np.array([1e-12, 1.0, 1.0])
+    km = LossKMeans(3, init=X[[0, 0, 0]], n_init=1, algorithm="macqueen", random_state=0)
+    km.fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, [0, 1, 2])
+    _assert_centers_are_member_means(km, X, w, atol=1e-5)
+
+
+def test_hartigan_cluster_left_with_tiny_weights_is_their_mean():
+    # as for Lloyd, in float64: a transfer of the sample of weight 1 out of a
+    # cluster left one of weight 1e-12 whose center was 6e-4 from it (the rounding of
+    # the sums and the weight, 1e-16, over 1e-12)
+    X = np.array([[-6.971198494280008], [-13.431915428759961], [0.7762045517190366]])
+    w = np.array([1.0, 1e-12, 1e-12])
+    km = LossKMeans(2, init=X[[2, 2]], n_init=1, algorithm="hartigan").fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, [1, 1, 0])
+    _assert_centers_are_member_means(km, X, w, atol=1e-12)
 
 
 def test_auto_scales_weigh_samples_as_the_fit_does():

@@ -61,7 +61,7 @@ for name, rows in results.items():
 # above Lloyd (it starts from Lloyd's result), MacQueen can land on either
 # side. Right: the objective after each assignment step of the first start
 # (``objective_path_``). Hartigan's path is Lloyd's (the two curves overlap)
-# plus a last point, the objective after all its transfers.
+# but for its last point, the objective after all its transfers.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 objectives = np.array([[row[0] for row in results[name]] for name in algorithms])
 ax1.plot(range(3), objectives, "-", color="0.75", lw=1)
