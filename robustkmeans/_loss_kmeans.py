@@ -451,7 +451,8 @@ def _lloyd(
         path.append(objective)
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
-        if reseed(X, costs, wsum, new, sample_weight, objective) and pending is not None:
+        reseeded = reseed(X, costs, wsum, new, sample_weight, objective)
+        if reseeded and pending is not None:
             # (a re-seeded center has no cost to check)
             empty = ~(wsum > 0)
             pending[1][empty] = new[empty]
@@ -460,7 +461,9 @@ def _lloyd(
         if bounds is not None:
             bounds.moved(centers, new)
         centers = new
-        if labels_old is not None and np.array_equal(labels, labels_old):
+        # (not after a re-seeding, even with the same labels: the re-seeded center
+        # is no center of the samples the next assignment gives it)
+        if not reseeded and labels_old is not None and np.array_equal(labels, labels_old):
             # unchanged labels: converged when the update is exact; otherwise the
             # remaining center movement is the exact solver's job (below), which gets
             # there in fewer, cheaper steps than further Lloyd passes

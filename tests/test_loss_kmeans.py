@@ -1454,6 +1454,22 @@ def test_lloyd_cluster_left_with_tiny_weights_is_their_mean():
     _assert_centers_are_member_means(km, X, w, atol=1e-5)
 
 
+def test_lloyd_does_not_stop_at_a_reseeding():
+    # labels unchanged from one pass to the next while an empty cluster was re-seeded
+    # in the same iteration: Lloyd stopped ("strict convergence") with the re-seeded
+    # center, which the last assignment then gave samples whose mean it was not
+    # (-2.25, 3.4 for members of mean -4.8, 3.7). It now goes on after a re-seeding
+    X = np.array(
+        [[-11.2, 9.8], [10.5, -4.5], [0.3, 3.1], [-4.8, 3.7], [7.0, 10.8], [-4.9, -2.1],
+         [2.8, 14.3]]
+    )  # fmt: skip
+    w = np.where(np.isin(np.arange(7), [1, 4, 5]), 1.0, 1e-12)
+    init = X[[5, 0, 6, 3, 2, 0, 5]]
+    km = LossKMeans(7, init=init, n_init=1).fit(X, sample_weight=w)
+    _assert_centers_are_member_means(km, X, w, atol=1e-9)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+
+
 def test_macqueen_cluster_left_with_tiny_weights_is_their_mean():
     # as for Lloyd, MacQueen's sums (and weights) updated by the samples that move:
     # three samples from one start, and a center at 4.8e5 (the others' rounding over
