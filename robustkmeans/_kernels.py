@@ -403,44 +403,28 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
     return out
 
 
-def check_sq_norms(x_sq, dtype, origin):
-    """Refuse rows whose squared distances to centers could overflow ``dtype``: up to
-    four times the largest squared norm ``x_sq`` (relative to ``origin``, where the
-    centers lie). ``fit`` refuses such data beforehand (``_check_squares_fit``, which
-    also bounds the objective); ``predict`` and the others check new data here, on
-    the norms a pass computes anyway, rather than return costs and labels of inf and
-    NaN."""
-    top = float(np.finfo(dtype).max)
-    far = float(np.max(x_sq, initial=0.0))
-    if 4 * far <= top:
-        return
+def refuse_overflow(dtype):
+    """The error of ``predict``, ``transform`` and ``score`` (``check=True``) for new
+    data whose squared distances or costs overflow ``dtype``, where ``fit`` would
+    have refused the data (``_check_squares_fit``, ``_check_costs_fit``) rather than
+    rank it by inf and NaN."""
     name = np.dtype(dtype).name
     hint = ", or convert it to float64" if name == "float32" else ""
-    rows = (
-        f"some of its rows lie {np.sqrt(far):.3g} from {origin}, so their squared "
-        f"distances to the centers could reach {4 * far:.3g}"
-        if np.isfinite(far)
-        else f"the squared distances of some of its rows from {origin} overflow"
-    )
-    raise ValueError(
-        f"X is too large for the fitted model in {name}: {rows}, beyond the largest "
-        f"{name} number ({top:.3g}). Rescale X as the training data was (for example "
-        f"with the same StandardScaler){hint}."
+    return ValueError(
+        f"X is too large for the fitted model in {name}: the squared distances or "
+        f"costs of some of its samples to the centers overflow, beyond the "
+        f"largest {name} number ({float(np.finfo(dtype).max):.3g}). Rescale X as the "
+        f"training data was (for example with the same StandardScaler){hint}."
     )
 
 
 def _chunk_rows(X, x_sq, sl, shift):
     """Rows ``sl`` of ``X`` and their squared norms; with ``shift`` (dense ``X``), the
-    rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused) and
-    checked against overflow (``predict`` and the others on new data: ``fit`` passes
-    data that it checked)."""
+    rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused)."""
     if shift is None:
         return X[sl], x_sq[sl]
-    with np.errstate(over="ignore", invalid="ignore"):  # (refused below)
-        Xc = X[sl] - shift
-        norms = row_sq_norms(Xc)
-    check_sq_norms(norms, Xc.dtype, "the training data's mean")
-    return Xc, norms
+    Xc = X[sl] - shift
+    return Xc, row_sq_norms(Xc)
 
 
 def _shifted(centers, shift):
@@ -458,6 +442,7 @@ def euclidean_pass(
     shift=None,
     ties=False,
     labels_old=None,
+    check=False,
 ):
     """Assign each sample to the nearest center (Euclidean) and gather MM statistics.
 
@@ -476,7 +461,10 @@ def euclidean_pass(
     a check (``needs_line_search``), ``labels_old`` (the previous pass's labels)
     adds a third row to ``coef_sums``: each cluster's weighted cost at these
     centers with its members under ``labels_old``, which checks the previous
-    update's step without a pass of its own.
+    update's step without a pass of its own. ``check`` (new data, which no range
+    check has bounded): a sample whose squared distance to its nearest center
+    overflows raises ``refuse_overflow``'s ValueError (distances to farther centers
+    may overflow: they are not chosen).
 
     Returns
     -------
@@ -495,7 +483,7 @@ def euclidean_pass(
     shifted = _shifted(centers, shift)
     csq = np.einsum("ij,ij->i", shifted, shifted)
 
-    def chunk(sl):
+    def ranked(sl):
         Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
         d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
         labels = np.argmin(d2, axis=1).astype(np.int32)
@@ -503,6 +491,16 @@ def euclidean_pass(
         if ties and not all_exact:
             resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
             own = d2[np.arange(d2.shape[0]), labels]
+        return Xc, d2, labels, own
+
+    def chunk(sl):
+        if check:
+            with np.errstate(over="ignore", invalid="ignore"):  # (refused below)
+                Xc, d2, labels, own = ranked(sl)
+            if not np.isfinite(own).all():
+                raise refuse_overflow(X.dtype)
+        else:
+            Xc, d2, labels, own = ranked(sl)
         costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
@@ -617,7 +615,7 @@ def separable_assign(X, centers, loss, n_threads, lower=None):
 
     def chunk(sl):
         # (new data in ``predict`` is not bounded beforehand: overflowing costs are
-        # refused after the pass, from the costs; ``fit`` checked its data)
+        # refused after the pass, ``assign(check=True)``; ``fit`` checked its data)
         with np.errstate(over="ignore", invalid="ignore"):
             return _separable_chunk(X[sl], centers, loss, None if lower is None else lower[sl])
 
@@ -735,40 +733,56 @@ class SeparableBounds:
         self.upper *= 1 + 4 * eps
 
 
-def assign(X, x_sq, centers, loss, n_threads, shift=None):
+def assign(X, x_sq, centers, loss, n_threads, shift=None, check=False):
     """Labels and costs of each sample to its center of least cost.
 
     With ``shift``, the Euclidean losses expand the distances of ``X - shift`` and
     ``centers - shift``, chunk by chunk: a reference point near the data keeps them
-    accurate when the data sits far from the origin (see ``euclidean_pass``)."""
+    accurate when the data sits far from the origin (see ``euclidean_pass``).
+    ``check`` (new data): squared distances to the nearest center or costs that
+    overflow raise ``refuse_overflow``'s ValueError."""
     if loss.euclidean:
         labels, costs, _, _, _ = euclidean_pass(
             X, np.ones(X.shape[0], X.dtype), x_sq, centers, loss, n_threads, stats=False,
-            shift=shift, ties=True,
+            shift=shift, ties=True, check=check,
         )  # fmt: skip
-        return labels, costs
-    return separable_assign(X, centers, loss, n_threads)
+    else:
+        labels, costs = separable_assign(X, centers, loss, n_threads)
+    if check and not np.isfinite(costs).all():
+        raise refuse_overflow(X.dtype)
+    return labels, costs
 
 
-def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None):
+def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
     """``(n_samples, n_clusters)`` cost of each sample to each center (``shift`` as
-    for ``assign``)."""
+    for ``assign``; ``check``: any squared distance or cost that overflows raises
+    ``refuse_overflow``'s ValueError)."""
     if loss.euclidean:
         shifted = _shifted(centers, shift)
         csq = np.einsum("ij,ij->i", shifted, shifted)
 
-        def chunk(sl):
+        def costs(sl):
             Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
             d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
             exact_entries(Xc, xsq_c, shifted, csq, d2)
+            if check and not np.isfinite(d2).all():
+                raise refuse_overflow(X.dtype)
             return loss.cost_from_sq_distances(d2)
     else:
 
-        def chunk(sl):
-            with np.errstate(over="ignore", invalid="ignore"):  # (as in separable_assign)
-                return loss.cost(X[sl], centers)
+        def costs(sl):
+            return loss.cost(X[sl], centers)
 
-    return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
+    def chunk(sl):
+        if not check:
+            return costs(sl)
+        with np.errstate(over="ignore", invalid="ignore"):  # (refused here or below)
+            return costs(sl)
+
+    out = np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
+    if check and not np.isfinite(out).all():
+        raise refuse_overflow(X.dtype)
+    return out
 
 
 def cluster_members(labels, sample_weight, n_clusters):

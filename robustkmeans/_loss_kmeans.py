@@ -188,25 +188,6 @@ def _check_costs_fit(low, high, centers, loss, total_weight):
         )
 
 
-def _check_finite_costs(costs, loss, dtype):
-    """``predict``, ``transform`` and ``score`` of a separable loss do not bound new
-    data beforehand, as ``fit`` does (``_check_costs_fit``: a pass for the
-    features' range would add about a quarter to ``absolute``'s ``predict``): they
-    check the costs they computed instead, an O(n) or O(n k) test, rather than
-    return labels ranked by inf and NaN (the first center) and such costs. (The
-    Euclidean losses check the rows' norms in the pass: ``check_sq_norms``.) Also
-    ``score``'s sum."""
-    if np.isfinite(costs).all():
-        return
-    name = np.dtype(dtype).name
-    hint = ", or convert it to float64" if name == "float32" else ""
-    raise ValueError(
-        f"X is too large for loss={loss!r} in {name}: the costs of some of its "
-        f"samples to the centers, or their sum, overflow. Rescale X as the training "
-        f"data was (for example with the same StandardScaler){hint}."
-    )
-
-
 def _tolerance(X, tol):
     """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
     if tol == 0:
@@ -1488,10 +1469,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if not self._loss.euclidean:
             return X, centers, None, None  # residuals x - m: no cancellation
         if sp.issparse(X):
-            with np.errstate(over="ignore"):  # (refused below)
-                x_sq = _kernels.row_sq_norms(X)
-            _kernels.check_sq_norms(x_sq, X.dtype, "the origin")
-            return X, centers, x_sq, None
+            with np.errstate(over="ignore"):  # (refused by the pass: check=True)
+                return X, centers, _kernels.row_sq_norms(X), None
         # distances expanded around the training data's mean, fit's origin (accurate
         # when the data sits far from the origin, float32 especially), or the
         # centers' mean after a sparse fit
@@ -1514,9 +1493,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             Cluster index of each sample.
         """
         X, centers, x_sq, shift = self._prepared(X)
-        labels, costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift)
-        _check_finite_costs(costs, self.loss, X.dtype)
-        return labels
+        return _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_``.
@@ -1557,9 +1534,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             and ``correntropy`` (cost 1 in float precision far from every center).
         """
         X, centers, x_sq, shift = self._prepared(X)
-        costs = _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift)
-        _check_finite_costs(costs, self.loss, X.dtype)
-        return costs
+        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the cost of each sample to each center.
@@ -1599,9 +1574,14 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         """
         X, centers, x_sq, shift = self._prepared(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift)[1]
-        _check_finite_costs(costs, self.loss, X.dtype)
+        costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
         with np.errstate(over="ignore"):  # (refused below)
             objective = np.dot(sample_weight, costs)
-        _check_finite_costs(objective, self.loss, X.dtype)
+        if not np.isfinite(objective):
+            name = X.dtype.name
+            raise ValueError(
+                f"The objective of X, the sum of its samples' costs times their "
+                f"sample_weight, overflows {name} (each cost is finite). Rescale X or "
+                f"sample_weight" + (", or convert X to float64." if name == "float32" else ".")
+            )
         return -float(objective)

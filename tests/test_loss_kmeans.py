@@ -1664,6 +1664,44 @@ def test_inference_refuses_new_data_whose_costs_overflow(loss, sparse):
     assert np.isfinite(model.score(convert(near)))
 
 
+@pytest.mark.parametrize("loss", ["correntropy", "pseudo_huber"])
+def test_inference_refuses_overflow_in_worker_threads_without_warnings(loss):
+    # several chunks, assigned in worker threads: the far sample in the last one
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    model = LossKMeans(2, loss=loss, n_init=1, random_state=0).fit(X)
+    X[2500] = 1e20
+    for method in (model.predict, model.transform, model.score):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=r"X is too large"):
+                method(X)
+
+
+def test_dense_inference_after_a_sparse_fit_at_the_edge_of_the_range():
+    # a sparse fit checks the rows' norms from the origin; dense inference expands
+    # around the centers' mean instead, where these rows lie 1.2e19 away. A check of
+    # those norms (4 ||x - shift||^2 against float32's largest) refused the training
+    # data itself; the distances to each sample's nearest center are finite
+    a = np.float32(8.9e18)
+    X = np.array([[a, 0], [a, 0], [-a, 0], [-a, 0], [-a, a / 64], [-a, a / 64]], np.float32)
+    model = LossKMeans(3, loss="correntropy", init=X[[0, 2, 4]], n_init=1)
+    model.fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(model.predict(X), [0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(model.predict(sp.csr_matrix(X)), model.labels_)
+
+
+def test_score_refuses_an_objective_that_overflows_naming_the_weights():
+    # each cost is finite, their weighted sum is not: the message names sample_weight
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2)).astype(np.float32)
+    model = LossKMeans(2, n_init=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"objective .* overflows float32.*sample_weight"):
+        model.score(X, sample_weight=np.full(50, 1e37))
+    with pytest.raises(ValueError, match=r"objective .* overflows float32"):
+        model.score(np.tile(np.array([4e18, -4e18], np.float32), (1000, 1)))
+
+
 def test_separable_tie_break_distances_do_not_overflow():
     # absolute, float32 data spanning 8e19 (accepted: no square is needed for the
     # costs): the sample at 2e19 costs the same to the centers at 0 and 4e19, and the
