@@ -1482,6 +1482,20 @@ def test_macqueen_cluster_left_with_tiny_weights_is_their_mean():
     _assert_centers_are_member_means(km, X, w, atol=1e-5)
 
 
+def test_macqueen_recomputes_a_drained_clusters_weight_too():
+    # MacQueen updates each cluster's weight by the samples that move, as its sums:
+    # a cluster drained of its sample of weight 1 kept that weight's rounding, and
+    # the center of the sample of weight 1e-12 left in it came out 1.3e-3 off it
+    # (7.6134 for 7.6147). Both are recomputed from the members
+    x = [4.206453956042176, 5.307862601939957, -13.790609039706478, -1.9243423232136276,
+         7.614704530394484]  # fmt: skip
+    X = np.array(x)[:, None]
+    w = np.array([1.0, 1e-12, 1e-12, 1e-12, 1e-12])
+    km = LossKMeans(4, init=X[[3, 4, 4, 4]], n_init=1, algorithm="macqueen", tol=0)
+    km.set_params(random_state=422).fit(X, sample_weight=w)
+    _assert_centers_are_member_means(km, X, w, atol=1e-9)
+
+
 def test_hartigan_cluster_left_with_tiny_weights_is_their_mean():
     # as for Lloyd, in float64: a transfer of the sample of weight 1 out of a
     # cluster left one of weight 1e-12 whose center was 6e-4 from it (the rounding of
