@@ -19,7 +19,7 @@ import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -418,6 +418,21 @@ def refuse_overflow(dtype):
     )
 
 
+def _quiet(check):
+    """Inside a chunk (worker threads have their own floating-point state): with
+    ``check``, no overflow warnings, since ``_refuse_overflowed`` refuses what
+    overflowed after; without, numpy's warnings as they are (``fit``'s data is
+    range-checked beforehand)."""
+    return np.errstate(over="ignore", invalid="ignore") if check else nullcontext()
+
+
+def _refuse_overflowed(values, check, dtype):
+    """With ``check`` (``predict``, ``transform``, ``score``), raise
+    ``refuse_overflow``'s ValueError if any of ``values`` is not finite."""
+    if check and not np.isfinite(values).all():
+        raise refuse_overflow(dtype)
+
+
 def _chunk_rows(X, x_sq, sl, shift):
     """Rows ``sl`` of ``X`` and their squared norms; with ``shift`` (dense ``X``), the
     rows minus ``shift`` and their norms, computed here (``x_sq`` is then unused)."""
@@ -483,24 +498,18 @@ def euclidean_pass(
     shifted = _shifted(centers, shift)
     csq = np.einsum("ij,ij->i", shifted, shifted)
 
-    def ranked(sl):
-        Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
-        d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
-        labels = np.argmin(d2, axis=1).astype(np.int32)
-        own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
-        if ties and not all_exact:
-            resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
-            own = d2[np.arange(d2.shape[0]), labels]
-        return Xc, d2, labels, own
-
     def chunk(sl):
-        if check:
-            with np.errstate(over="ignore", invalid="ignore"):  # (refused below)
-                Xc, d2, labels, own = ranked(sl)
-            if not np.isfinite(own).all():
-                raise refuse_overflow(X.dtype)
-        else:
-            Xc, d2, labels, own = ranked(sl)
+        with _quiet(check):
+            Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
+            d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
+            labels = np.argmin(d2, axis=1).astype(np.int32)
+            own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
+            if ties and not all_exact:
+                resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
+                own = d2[np.arange(d2.shape[0]), labels]
+        # (the squared distances, not the costs: correntropy's are bounded, 1 where
+        # the distance overflowed)
+        _refuse_overflowed(own, check, X.dtype)
         costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
@@ -607,17 +616,19 @@ def _separable_chunk(Xc, centers, loss, lower=None):
     return labels, best
 
 
-def separable_assign(X, centers, loss, n_threads, lower=None):
+def separable_assign(X, centers, loss, n_threads, lower=None, check=False):
     """Labels and costs under a separable loss; ties in cost go to the smaller
     Euclidean distance, then the lower index. ``lower`` (float64, ``(n, k)``), when
     given, receives lower bounds on the metric distance of every pair (see
-    ``SeparableBounds``)."""
+    ``SeparableBounds``). ``check`` as for ``assign``."""
 
     def chunk(sl):
-        # (new data in ``predict`` is not bounded beforehand: overflowing costs are
-        # refused after the pass, ``assign(check=True)``; ``fit`` checked its data)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return _separable_chunk(X[sl], centers, loss, None if lower is None else lower[sl])
+        with _quiet(check):
+            labels, costs = _separable_chunk(
+                X[sl], centers, loss, None if lower is None else lower[sl]
+            )
+        _refuse_overflowed(costs, check, X.dtype)
+        return labels, costs
 
     parts = _map(chunk, _slices(X.shape[0]), n_threads)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -747,9 +758,7 @@ def assign(X, x_sq, centers, loss, n_threads, shift=None, check=False):
             shift=shift, ties=True, check=check,
         )  # fmt: skip
     else:
-        labels, costs = separable_assign(X, centers, loss, n_threads)
-    if check and not np.isfinite(costs).all():
-        raise refuse_overflow(X.dtype)
+        labels, costs = separable_assign(X, centers, loss, n_threads, check=check)
     return labels, costs
 
 
@@ -761,28 +770,22 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
         shifted = _shifted(centers, shift)
         csq = np.einsum("ij,ij->i", shifted, shifted)
 
-        def costs(sl):
-            Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
-            d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
-            exact_entries(Xc, xsq_c, shifted, csq, d2)
-            if check and not np.isfinite(d2).all():
-                raise refuse_overflow(X.dtype)
+        def chunk(sl):
+            with _quiet(check):
+                Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
+                d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
+                exact_entries(Xc, xsq_c, shifted, csq, d2)
+            _refuse_overflowed(d2, check, X.dtype)  # (as in euclidean_pass)
             return loss.cost_from_sq_distances(d2)
     else:
 
-        def costs(sl):
-            return loss.cost(X[sl], centers)
+        def chunk(sl):
+            with _quiet(check):
+                costs = loss.cost(X[sl], centers)
+            _refuse_overflowed(costs, check, X.dtype)
+            return costs
 
-    def chunk(sl):
-        if not check:
-            return costs(sl)
-        with np.errstate(over="ignore", invalid="ignore"):  # (refused here or below)
-            return costs(sl)
-
-    out = np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
-    if check and not np.isfinite(out).all():
-        raise refuse_overflow(X.dtype)
-    return out
+    return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
 
 
 def cluster_members(labels, sample_weight, n_clusters):

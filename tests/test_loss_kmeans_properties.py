@@ -39,9 +39,9 @@ def _recorded_passes(monkeypatch):
             passes.append(record)
         return euclidean_pass(X, sample_weight, x_sq, centers, loss, n_threads, **kwargs)
 
-    def separable(X, centers, loss, n_threads):
+    def separable(X, centers, loss, n_threads, **kwargs):
         passes.append((X, np.array(centers, dtype=np.float64)))
-        return separable_assign(X, centers, loss, n_threads)
+        return separable_assign(X, centers, loss, n_threads, **kwargs)
 
     monkeypatch.setattr(_kernels, "euclidean_pass", euclidean)
     monkeypatch.setattr(_kernels, "separable_assign", separable)
