@@ -310,6 +310,13 @@ class _Churn:
         """Each cluster's weight that moved out of it or into it (their sum)."""
         self.moved += weight_moved
 
+    def add_moves(self, origins, targets, weights):
+        """Samples of ``weights`` moved from clusters ``origins`` to ``targets``."""
+        n_clusters = self.moved.size
+        self.add(
+            np.bincount(origins, weights, n_clusters) + np.bincount(targets, weights, n_clusters)
+        )
+
     def refresh(
         self, X, sample_weight, labels, sums, weight_sums, n_threads, dtype=None, weights=False
     ):
@@ -391,11 +398,7 @@ def _lloyd(
             else:
                 sums = sums + change
                 moved = np.flatnonzero(labels != labels_old)
-                weight = sample_weight[moved]
-                churn.add(
-                    np.bincount(labels_old[moved], weight, n_clusters)
-                    + np.bincount(labels[moved], weight, n_clusters)
-                )
+                churn.add_moves(labels_old[moved], labels[moved], sample_weight[moved])
                 # (the clusters whose sums carry more rounding than their weight
                 # allows, an emptied one's included, recomputed: see _Churn)
                 churn.refresh(X, sample_weight, labels, sums, wsum, n_threads)
@@ -602,10 +605,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
             W[b] += w[i]
             labels[i] = b
         movers, origins, targets = np.array(moves).T
-        churn.add(
-            np.bincount(origins, w[movers], n_clusters)
-            + np.bincount(targets, w[movers], n_clusters)
-        )
+        churn.add_moves(origins, targets, w[movers])
         # (a cluster left with samples of tiny weight once others moved out gets its
         # sums and weight from its members: see _Churn)
         churn.refresh(X, w, labels, sums, W, n_threads, dtype=np.float64, weights=True)
