@@ -106,24 +106,36 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
-def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
+def _check_squares_fit(x_sq, dtype, loss, sample_weight, centered):
     """The Euclidean losses rank by squared distances, up to four times the largest
     squared norm ``x_sq`` of the rows (centered on the mean for dense data): they
     must be finite in the data's dtype, or costs and labels are NaN (float32 data
     above about 1e18). For ``square`` the objective and the k-means++ potentials
     sum them over the samples (in the data's dtype, as scikit-learn's KMeans
-    does): that sum, up to ``total_weight`` times as large, must be finite too."""
+    does): that sum, up to the total of ``sample_weight`` times as large, must be
+    finite too."""
     far = float(np.max(x_sq, initial=0.0))
     largest = 4 * far
+    total_weight = float(sample_weight.sum())
     what = "squared distances"
     if loss == "square":
-        largest *= max(float(total_weight), 1.0)
+        largest *= max(total_weight, 1.0)
         what = "objective, a sum of squared distances over the samples,"
     top = float(np.finfo(dtype).max)
     if not largest <= top:
         dtype = np.dtype(dtype).name
         hint = ", or convert it to float64" if dtype == "float32" else ""
         origin = "the mean" if centered else "the origin"
+        if loss == "square" and 4 * far * max(sample_weight.size, 1) <= top:
+            # with unit weights the sum would be finite: the weights make it overflow
+            raise _weights_overflow(
+                loss,
+                total_weight,
+                f"rows as far as {np.sqrt(far):.3g} from {origin}",
+                f"the {what} could reach {largest:.3g}, beyond the largest {dtype} number "
+                f"({top:.3g})",
+                hint,
+            )
         rows = (
             f"with rows as far as {np.sqrt(far):.3g} from {origin}, its {what} could "
             f"reach {largest:.3g}"
@@ -138,10 +150,21 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
         )
 
 
-def _check_costs_fit(low, high, centers, loss, total_weight):
+def _weights_overflow(loss, total_weight, data, overflow, hint):
+    """The ValueError of ``_check_squares_fit`` and ``_check_costs_fit`` where each
+    sample's cost is finite but their sum weighted by ``sample_weight`` (of total
+    ``total_weight``) could overflow: the weights, not X, are what to scale."""
+    return ValueError(
+        f"sample_weight is too large for loss={loss!r}: it sums to {total_weight:.3g}, "
+        f"so with {data}, {overflow}. Divide sample_weight by a constant (which "
+        f"changes no center or label, only the objective's scale){hint}."
+    )
+
+
+def _check_costs_fit(low, high, centers, loss, sample_weight):
     """The separable losses' costs, their intermediate squares, and the objective and
     k-means++ potentials (sums of costs over the samples, in the data's dtype, up to
-    ``total_weight`` times a cost) must be finite in the data's dtype, or fits
+    the total of ``sample_weight`` times a cost) must be finite in the data's dtype, or fits
     return inf/NaN objectives, seeds that are all the last sample, and (pruned)
     labels that disagree with ``predict``. The residuals ``x - m`` are bounded per
     feature by the range of the data and the centers (``low``, ``high``: the data's
@@ -156,6 +179,7 @@ def _check_costs_fit(low, high, centers, loss, total_weight):
         low = np.minimum(low, centers.min(axis=0))
         high = np.maximum(high, centers.max(axis=0))
     top = float(np.finfo(dtype).max)
+    total_weight = float(sample_weight.sum())
     with np.errstate(over="ignore", invalid="ignore"):
         span = high.astype(np.float64) - low.astype(np.float64)
         largest = float(span.max(initial=0.0))
@@ -166,9 +190,7 @@ def _check_costs_fit(low, high, centers, loss, total_weight):
         else:
             cost = float(np.minimum(span**2, scale * span).sum())
         # (the sums over the samples: a cost times the total weight)
-        reaches = {
-            "the objective, a sum of costs over the samples,": cost * max(float(total_weight), 1.0)
-        }
+        reaches = {"the objective, a sum of costs over the samples,": cost * max(total_weight, 1.0)}
         if loss.name == "pseudo_huber":
             reaches["the squared differences"] = largest**2
             reaches["the squared differences in units of delta"] = (largest / scale) ** 2
@@ -177,6 +199,18 @@ def _check_costs_fit(low, high, centers, loss, total_weight):
     if not 4 * reach <= top:
         name = np.dtype(dtype).name
         hint = ", or convert it to float64" if name == "float32" else ""
+        others = [v for key, v in reaches.items() if key != what]
+        unit = cost * max(sample_weight.size, 1)
+        if what.startswith("the objective") and all(4 * v <= top for v in [unit, *others]):
+            # with unit weights every sum would be finite: the weights make it overflow
+            raise _weights_overflow(
+                loss.name,
+                total_weight,
+                f"features spanning up to {largest:.3g}",
+                f"{what} could reach {reach:.3g}, within a factor 4 of the largest {name} "
+                f"number ({top:.3g}) or beyond",
+                hint,
+            )
         if what.endswith("units of delta"):
             hint += ", or use a larger delta"
         where = " (with the initial centers)" if centers is not None else ""
@@ -239,17 +273,55 @@ def _tolerance(X, tol):
 # -------------------------------------------------------------------------------------
 # Algorithms on validated, centered arrays
 # -------------------------------------------------------------------------------------
-def _relocate_empty(X, costs, weight_sums, centers, sample_weight):
+def _relocate_empty(X, costs, labels, weight_sums, centers, sample_weight):
     """Move, in place, the centers of empty clusters (no positive weight) onto the
-    samples of positive weight and cost of largest cost (a sample of weight 0 would
-    leave it empty, one of cost 0 is at a center already). Returns the number moved."""
+    samples of largest cost among those of positive weight and cost (a sample of
+    weight 0 would leave it empty, one of cost 0 is at a center already) that are not
+    the last such member of their cluster (that one is where its cluster's next
+    center goes anyway: moving it would empty its cluster instead). Returns the
+    samples the centers moved onto, in the order of the empty clusters."""
     empty = np.flatnonzero(~(weight_sums > 0))
     if empty.size == 0:
-        return 0
+        return empty
     far = np.argsort(costs, kind="stable")[::-1]
-    far = far[(sample_weight[far] > 0) & (costs[far] > 0)][: empty.size]
-    centers[empty[: far.size]] = _kernels.dense_rows(X, far)
-    return far.size
+    far = far[(sample_weight[far] > 0) & (costs[far] > 0)]
+    members = np.bincount(labels[sample_weight > 0], minlength=centers.shape[0])
+    picked = []
+    for i in far:  # (at most one rejection per cluster before empty.size are found)
+        if len(picked) == empty.size:
+            break
+        if members[labels[i]] > 1:
+            members[labels[i]] -= 1
+            picked.append(i)
+    picked = np.array(picked, dtype=np.intp)
+    centers[empty[: picked.size]] = _kernels.dense_rows(X, picked)
+    return picked
+
+
+def _same_clustering(labels1, labels2, n_clusters):
+    """Whether each cluster of ``labels1`` lies within one cluster of ``labels2``
+    (scikit-learn's ``_is_same_clustering``: the same partition when both have the
+    same number of clusters)."""
+    pairs = np.unique(labels1.astype(np.int64) * n_clusters + labels2)
+    return np.unique(pairs // n_clusters).size == pairs.size
+
+
+def _without_picked(X, sample_weight, labels, picked, sums, weight_sums, centers):
+    """Set, in place, the ``centers`` of the clusters the ``picked`` samples are in
+    to the means of their other members, from the clusters' ``sums`` (float64) and
+    ``weight_sums`` (unchanged); a cluster left without weight keeps its center."""
+    n_clusters = centers.shape[0]
+    w = sample_weight[picked].astype(np.float64)
+    donors = labels[picked]
+    out = np.bincount(donors, weights=w, minlength=n_clusters)
+    left = weight_sums - out
+    fix = np.flatnonzero((out > 0) & (left > 0))
+    if fix.size == 0:
+        return
+    rows = _kernels.dense_rows(X, picked).astype(np.float64)
+    taken = np.zeros_like(sums)
+    np.add.at(taken, donors, w[:, None] * rows)
+    centers[fix] = ((sums[fix] - taken[fix]) / left[fix, None]).astype(centers.dtype)
 
 
 class _Reseeding:
@@ -263,16 +335,16 @@ class _Reseeding:
         self.active = True
         self.before = None  # the objective when the last re-seeding was made
 
-    def __call__(self, X, costs, weight_sums, centers, sample_weight, objective):
+    def __call__(self, X, costs, labels, weight_sums, centers, sample_weight, objective):
         """Judge the last re-seeding by ``objective`` (the one at ``costs``, after
-        it), then re-seed, in place; returns the number of centers moved."""
+        it), then re-seed, in place; returns the samples the centers moved onto."""
         if self.before is not None and not objective < self.before:
             self.active = False
         self.before = None
         if not self.active:
-            return 0
-        moved = _relocate_empty(X, costs, weight_sums, centers, sample_weight)
-        if moved:
+            return np.empty(0, dtype=np.intp)
+        moved = _relocate_empty(X, costs, labels, weight_sums, centers, sample_weight)
+        if moved.size:
             self.before = objective
         return moved
 
@@ -378,6 +450,18 @@ def _lloyd(
     sums = churn = None
     pending = None  # an unchecked step: each cluster's cost before it, and its fallback
     reseed = _Reseeding()
+    # a sample of weight 0 moves no center: the labels compared for convergence are
+    # those of positive weight, or an iterative solver's center that alternates
+    # between two optima of equal cost (epsilon_insensitive's flat minima) moved such
+    # a sample back and forth until max_iter (all labels for the square loss, as
+    # KMeans compares: its means do not move with such a sample)
+    live = None
+    if not (loss.closed_form and loss.euclidean) and not (sample_weight > 0).all():
+        live = sample_weight > 0
+
+    def same(a, b):
+        return np.array_equal(a, b) if live is None else np.array_equal(a[live], b[live])
+
     for i in range(max_iter):
         if loss.closed_form and loss.euclidean:
             # square loss: one pass assigns and gathers the per-cluster sums, from
@@ -444,7 +528,13 @@ def _lloyd(
         path.append(objective)
         if verbose:
             print(f"Iteration {i}, inertia {objective}.")
-        reseeded = reseed(X, costs, wsum, new, sample_weight, objective)
+        picked = reseed(X, costs, labels, wsum, new, sample_weight, objective)
+        reseeded = picked.size > 0
+        if reseeded and sums is not None and loss.closed_form and loss.euclidean:
+            # the samples a center moved onto leave their clusters, whose means are
+            # taken without them (scikit-learn's relocation: a lower objective, and
+            # KMeans's centers)
+            _without_picked(X, sample_weight, labels, picked, sums, wsum, new)
         if reseeded and pending is not None:
             # (a re-seeded center has no cost to check)
             empty = ~(wsum > 0)
@@ -456,7 +546,7 @@ def _lloyd(
         centers = new
         # (not after a re-seeding, even with the same labels: the re-seeded center
         # is no center of the samples the next assignment gives it)
-        if not reseeded and labels_old is not None and np.array_equal(labels, labels_old):
+        if not reseeded and labels_old is not None and same(labels, labels_old):
             # unchanged labels: converged when the update is exact; otherwise the
             # remaining center movement is the exact solver's job (below), which gets
             # there in fewer, cheaper steps than further Lloyd passes
@@ -493,7 +583,7 @@ def _lloyd(
         while True:
             centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
             new_labels, costs = last_assign(centers)
-            if np.array_equal(new_labels, labels) or n_iter >= max_iter:
+            if same(new_labels, labels) or n_iter >= max_iter:
                 break
             labels = new_labels
             path.append(float(np.dot(sample_weight, costs)))
@@ -862,7 +952,7 @@ def _macqueen(
         # a center with no sample moves onto the samples of largest cost, where the
         # next visits can give it members (as Lloyd re-seeds empty clusters, and
         # given up as there once a pass after it does not lower the objective)
-        reseed(X, costs, W, centers, sample_weight, float(np.dot(sample_weight, costs)))
+        reseed(X, costs, labels, W, centers, sample_weight, float(np.dot(sample_weight, costs)))
         old = centers.copy()
         n_moved = 0
         perm = random_state.permutation(n_samples)
@@ -964,7 +1054,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     the exact minimiser of its cluster's weighted cost (a stationary point for the
     non-convex ``correntropy``), so the objective ``inertia_`` never increases from one
     iteration to the next. With ``loss="square"`` this is :class:`sklearn.cluster.KMeans`
-    (same labels, centers and inertia from the same init).
+    (same labels, centers and inertia from the same init), except where KMeans decides
+    by rounding (a sample at equal distance from two centers goes to the lower index
+    here) and where its re-seeding of an empty cluster would empty another (here the
+    last member of a cluster is never taken).
 
     ======================= =========================================== =========================
     loss                    cost of ``x`` to ``m``                      center of a cluster
@@ -1182,7 +1275,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         X = validate_data(
             self,
             X,
-            accept_sparse=self._accept_sparse(),
+            accept_sparse=self._accept_sparse(self._loss.name),
             reset=False,
             dtype=[np.float64, np.float32],
             order="C",
@@ -1190,13 +1283,17 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         )
         return X
 
-    def _accept_sparse(self):
-        return "csr" if self.loss in _SPARSE_LOSSES else False
+    # (``loss``: the ``loss`` parameter in ``fit``, the fitted loss's name after it,
+    # which a later ``set_params`` does not change)
+    @staticmethod
+    def _accept_sparse(loss):
+        return "csr" if loss in _SPARSE_LOSSES else False
 
-    def _check_sparse(self, X):
-        if sp.issparse(X) and self.loss not in _SPARSE_LOSSES:
+    @staticmethod
+    def _check_sparse(X, loss):
+        if sp.issparse(X) and loss not in _SPARSE_LOSSES:
             raise TypeError(
-                f"Sparse input is not supported with loss={self.loss!r} (its centers are "
+                f"Sparse input is not supported with loss={loss!r} (its centers are "
                 f"coordinatewise medians/M-estimates). Use one of {_SPARSE_LOSSES} or "
                 "convert X with X.toarray()."
             )
@@ -1301,14 +1398,14 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 f"loss={self.loss!r}. Use algorithm='lloyd', which supports every loss."
             )
         if sp.issparse(X):
-            self._check_sparse(X)
+            self._check_sparse(X, self.loss)
         # only the Euclidean losses center X (below): the copy protects the caller's
         centers_x = get_loss(self.loss, 1.0).euclidean
         X_arg = X
         X = validate_data(
             self,
             X,
-            accept_sparse=self._accept_sparse(),
+            accept_sparse=self._accept_sparse(self.loss),
             dtype=[np.float64, np.float32],
             order="C",
             # (a dense X is copied while it is centered, below: one pass fewer)
@@ -1360,9 +1457,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
-                _check_squares_fit(
-                    x_sq, X.dtype, self.loss, sample_weight.sum(), X_mean is not None
-                )
+                _check_squares_fit(x_sq, X.dtype, self.loss, sample_weight, X_mean is not None)
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:
@@ -1375,9 +1470,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if not loss_obj.euclidean:
             # (before any seeding: k-means++ sums these costs too)
             extremes = _kernels.column_extremes(X, n_threads)
-            _check_costs_fit(
-                *extremes, init if init_is_array else None, loss_obj, sample_weight.sum()
-            )
+            _check_costs_fit(*extremes, init if init_is_array else None, loss_obj, sample_weight)
 
         if self.algorithm == "hartigan":
             run = _hartigan if self.loss == "square" else _hartigan_exact
@@ -1412,7 +1505,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
                     )
                     if extremes is not None and callable(init):
-                        _check_costs_fit(*extremes, centers_init, loss_obj, sample_weight.sum())
+                        _check_costs_fit(*extremes, centers_init, loss_obj, sample_weight)
                     if self.verbose:
                         print("Initialization complete")
                     result = run(
@@ -1428,7 +1521,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     )
                     if self.verbose:
                         print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
-                    if best is None or result[1] < best[1]:
+                    # a lower objective replaces the best run unless it is the same
+                    # clustering (lower by rounding only), as in KMeans
+                    if best is None or (
+                        result[1] < best[1]
+                        and not _same_clustering(result[0], best[0], self.n_clusters)
+                    ):
                         best = result
             finally:
                 if X_mean is not None and not private:
@@ -1472,7 +1570,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     def _prepared(self, X):
         check_is_fitted(self)
         if sp.issparse(X):
-            self._check_sparse(X)
+            self._check_sparse(X, self._loss.name)
         X = self._check_test_data(X)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
         if not self._loss.euclidean:

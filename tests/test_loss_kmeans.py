@@ -667,6 +667,117 @@ def test_empty_clusters_are_reseeded(loss):
         assert np.all(np.bincount(km.labels_, weights=w, minlength=3) > 0), algorithm
 
 
+@pytest.mark.parametrize("max_iter", [1, 2, 300])
+def test_square_relocation_takes_the_sample_out_of_its_cluster_as_kmeans(max_iter):
+    # a repeated initial center leaves a cluster empty; it moves onto the sample of
+    # largest cost (30), which leaves its cluster: that cluster's mean is taken
+    # without it in the same update (10.5, not 17), as KMeans does
+    X = np.array([[0.0], [1], [2], [10], [11], [30]])
+    init = np.array([[0.0], [0], [11]])
+    ref = KMeans(3, init=init, n_init=1, max_iter=max_iter).fit(X)
+    km = LossKMeans(3, init=init, n_init=1, max_iter=max_iter).fit(X)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(km.cluster_centers_.ravel(), [1, 30, 10.5])
+    # weighted, two empty clusters, two donors
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(20, 2), rng.randn(20, 2) + 8]
+    w = rng.uniform(0.5, 3, 40)
+    init = np.r_[X[[0, 0, 0]], X[[20]]]
+    ref = KMeans(4, init=init, n_init=1, max_iter=max_iter).fit(X, sample_weight=w)
+    km = LossKMeans(4, init=init, n_init=1, max_iter=max_iter).fit(X, sample_weight=w)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    assert km.n_iter_ == ref.n_iter_
+
+
+def test_relocation_never_takes_the_last_member_of_a_cluster():
+    # sample 0 is the farthest from its center, but the only member of cluster 0:
+    # moving it would empty cluster 0 (whose next center is that sample anyway), so
+    # the empty cluster 2 takes the next farthest, sample 2 (cluster 1 keeps sample 1)
+    from robustkmeans._loss_kmeans import _relocate_empty
+
+    X = np.array([[5.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
+    costs = np.array([9.0, 1.0, 4.0])
+    labels = np.array([0, 1, 1], dtype=np.int32)
+    centers = np.zeros((3, 2))
+    picked = _relocate_empty(X, costs, labels, np.r_[1.0, 2, 0], centers, np.ones(3))
+    np.testing.assert_array_equal(picked, [2])
+    np.testing.assert_array_equal(centers[2], X[2])
+    # two empty clusters, one donor with two members: only one of them is taken
+    centers = np.zeros((4, 2))
+    picked = _relocate_empty(X, costs, labels, np.r_[1.0, 2, 0, 0], centers, np.ones(3))
+    np.testing.assert_array_equal(picked, [2])
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+def test_samples_of_weight_zero_do_not_keep_a_converged_fit_going(algorithm):
+    # epsilon_insensitive's cluster [0, 1.27] has a flat minimum: the Weiszfeld
+    # step alternates between two centers of equal cost, and the sample of weight 0
+    # at 50.5 changed cluster with them every iteration, so the labels never
+    # repeated and the fit ran to max_iter (5000 iterations)
+    X = np.array([[0.0], [1.27], [100.0], [101.0], [50.5]])
+    params = dict(loss="epsilon_insensitive", epsilon=0.5, init=[[0.0], [100.5]], n_init=1)
+    params.update(algorithm=algorithm, max_iter=5000)
+    km = LossKMeans(2, **params).fit(X, sample_weight=[1, 1, 1, 1, 0])
+    dropped = LossKMeans(2, **params).fit(X[:4])
+    assert km.n_iter_ == dropped.n_iter_ <= 5
+    np.testing.assert_allclose(km.cluster_centers_, dropped.cluster_centers_)
+    assert km.inertia_ == pytest.approx(dropped.inertia_, abs=1e-9)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+
+
+def test_n_init_replaces_a_run_only_by_another_clustering_as_kmeans():
+    # the 10 random starts find the same two clusters; a later run's objective
+    # lower by rounding (...457 against ...463) replaced the first, with its
+    # n_iter_ and its centers (which differ within tol)
+    X = np.random.RandomState(0).rand(40, 1)
+    params = dict(init="random", n_init=10, tol=0.01, random_state=0)
+    ref = KMeans(2, **params).fit(X)
+    km = LossKMeans(2, **params).fit(X)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    from robustkmeans._loss_kmeans import _same_clustering
+
+    a = np.array([0, 0, 1, 2, 2])
+    assert _same_clustering(a, np.array([2, 2, 0, 1, 1]), 3)
+    assert not _same_clustering(a, np.array([2, 2, 0, 1, 0]), 3)
+    assert not _same_clustering(a, np.array([0, 1, 1, 2, 2]), 3)
+
+
+@pytest.mark.parametrize("fitted,later", [("huber", "square"), ("square", "huber")])
+def test_sparse_inference_follows_the_fitted_loss_not_set_params(fitted, later):
+    # predict on CSR data is refused or accepted by the loss the model was fitted
+    # with: after set_params(loss="square") a huber model gave a raw numpy
+    # UFuncTypeError, and a square model set to huber refused sparse data it handles
+    X, _ = _data()
+    km = LossKMeans(3, loss=fitted, random_state=0).fit(X)
+    km.set_params(loss=later)
+    if fitted == "huber":
+        with pytest.raises(TypeError, match="Sparse input is not supported with loss='huber'"):
+            km.predict(sp.csr_matrix(X))
+    else:
+        np.testing.assert_array_equal(km.predict(sp.csr_matrix(X)), km.labels_)
+
+
+@pytest.mark.parametrize("loss", ["square", "absolute", "huber", "pseudo_huber"])
+def test_overflowing_weighted_objective_names_sample_weight(loss):
+    # the data is small, the weights make the objective overflow float32: the error
+    # names sample_weight and says to divide it (it blamed X, and for square said
+    # to use absolute or huber, which fail the same way)
+    X = np.random.RandomState(0).randn(100, 2).astype(np.float32)
+    with pytest.raises(ValueError, match=r"sample_weight is too large .* Divide sample_weight"):
+        LossKMeans(2, loss=loss).fit(X, sample_weight=np.full(100, 1e36, np.float32))
+    # divided by a constant, the same fit goes through
+    LossKMeans(2, loss=loss).fit(X, sample_weight=np.full(100, 1.0, np.float32))
+    # unit weights on data too large for the dtype still blame X
+    with pytest.raises(ValueError, match="X is too large"):
+        LossKMeans(2, loss=loss).fit(X * np.float32(1e36), sample_weight=np.ones(100))
+
+
 def test_fewer_distinct_points_than_clusters_warns():
     X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
     with pytest.warns(ConvergenceWarning, match="Number of distinct clusters"):
@@ -1353,17 +1464,17 @@ def test_samples_of_weight_zero_make_no_cluster(algorithm, init):
 
     centers = np.zeros((2, 2))
     costs = np.array([5.0, 9.0, 1.0])
-    n_moved = _relocate_empty(
-        np.eye(3)[:, :2] * [1, 2], costs, np.array([1.0, 0.0]), centers, np.array([1.0, 0.0, 1.0])
+    labels = np.zeros(3, dtype=np.int32)
+    picked = _relocate_empty(
+        np.eye(3)[:, :2] * [1, 2], costs, labels, np.r_[2.0, 0], centers, np.r_[1.0, 0, 1]
     )
-    assert n_moved == 1
+    np.testing.assert_array_equal(picked, [0])
     np.testing.assert_array_equal(centers[1], [1, 0])  # sample 0: cost 5 (sample 1 weighs 0)
     # nor on a sample of cost 0: it is at a center already
     centers = np.zeros((2, 2))
-    n_moved = _relocate_empty(
-        np.eye(3)[:, :2], np.array([0.0, 9.0, 0.0]), np.array([1.0, 0.0]), centers, np.r_[1, 0, 1.0]
-    )
-    assert n_moved == 0
+    costs, w = np.array([0.0, 9.0, 0.0]), np.r_[1, 0, 1.0]
+    picked = _relocate_empty(np.eye(3)[:, :2], costs, labels, np.r_[2.0, 0], centers, w)
+    assert picked.size == 0
     np.testing.assert_array_equal(centers, 0)
 
 
