@@ -512,6 +512,13 @@ def _load_folder(folder: str, args):
     return filenames, np.asarray(data.target), list(data.target_names)
 
 
+def _lies_in(folder, image_dir) -> bool:
+    """Whether ``folder`` is ``image_dir`` or lies inside it, symbolic links resolved."""
+    images = Path(image_dir).resolve()
+    path = Path(folder).resolve()
+    return path == images or images in path.parents
+
+
 def _check_out_outside(out: Path, image_dir, cache=None) -> None:
     """Refuse an output or cache folder that is the image folder or lies inside it.
 
@@ -520,12 +527,10 @@ def _check_out_outside(out: Path, image_dir, cache=None) -> None:
     write into the input folder and be read as a class subfolder. Symbolic links
     are resolved.
     """
-    images = Path(image_dir).resolve()
     for flag, folder in (("--out", out), ("--cache", cache)):
         if folder is None:
             continue
-        path = Path(folder).resolve()
-        if path == images or images in path.parents:
+        if _lies_in(folder, image_dir):
             raise UserError(
                 f"{flag} {str(folder)!r} is inside the image folder {str(image_dir)!r}; give "
                 f"{'an output' if flag == '--out' else 'a cache'} folder outside it (input "
@@ -675,6 +680,81 @@ def _folder(value: str, example: str) -> str:
             f"e.g. {example}"
         )
     return value
+
+
+def _cannot_write_in(value: str) -> str | None:
+    """Why no file can be written in the folder ``value``, else ``None``.
+
+    The folders missing on the way are created and a temporary file is written
+    in the last one, then all are removed, so nothing is left; this finds what
+    looking at permissions does not (a read-only file system, ``/proc``, a
+    link to a missing folder...).
+    """
+    target = os.path.abspath(value)
+    missing = []
+    current = target
+    while not os.path.lexists(current):  # the root always exists
+        missing.append(current)
+        current = os.path.dirname(current)
+    created = []
+    try:
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder)
+            except OSError as exc:
+                return f"cannot create the folder {folder!r} ({exc.strerror or exc})"
+            created.append(folder)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target, prefix=".robustkmeans-", suffix=".tmp")
+        except OSError as exc:
+            return f"cannot write a file in {value!r} ({exc.strerror or exc})"
+        os.close(fd)
+        os.unlink(tmp)
+    finally:
+        for folder in reversed(created):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+    return None
+
+
+def _check_writable_outputs(args) -> None:
+    """Refuse, as usage errors before any image is read, an ``--out`` or ``--cache``
+    in which no file can be written (the work would be lost at the end).
+
+    ``quantize``'s ``--out`` is a file: a folder there, or a folder to hold it
+    that cannot be written, is refused. A folder inside the image folder is left
+    to the command, which refuses it (:func:`_check_out_outside`) before
+    anything would be created there.
+    """
+    parser = args.command_parser
+    if args.command == "quantize":
+        out = args.out
+        if os.path.isdir(out):
+            parser.error(
+                f"argument --out: {out!r} is a folder; give the name of the image file "
+                "to write, e.g. --out quantized.png"
+            )
+        parent = os.path.dirname(os.path.abspath(out))
+        blocking = _file_in_the_way(parent)
+        reason = (
+            f"{out!r} would be inside {blocking!r}, which is a file"
+            if blocking is not None
+            else _cannot_write_in(parent)
+        )
+        if reason is not None:
+            parser.error(f"argument --out: {reason}; give a file in a folder you can write in")
+        return
+    image_dir = getattr(args, "image_dir", None)
+    if image_dir is None:  # demo: its images are the input
+        image_dir = os.path.join(args.out, "images")
+    for flag, folder in (("--out", args.out), ("--cache", getattr(args, "cache", None))):
+        if folder is None or _lies_in(folder, image_dir):
+            continue
+        reason = _cannot_write_in(folder)
+        if reason is not None:
+            parser.error(f"argument {flag}: {reason}; give a folder you can write in")
 
 
 def _out_folder(value: str) -> str:
@@ -1963,7 +2043,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quantize.add_argument("--random-state", type=_seed, default=0, help="seed, 0 to 2**32 - 1 (0)")
     _add_common(quantize)
-    quantize.set_defaults(func=_cmd_quantize)
+    quantize.set_defaults(func=_cmd_quantize, command_parser=quantize)
 
     demo = sub.add_parser(
         "demo",
@@ -2009,6 +2089,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         _check_k_options(args)
         _check_vgg16_options(args)
+        _check_writable_outputs(args)
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
     if getattr(args, "silhouette_sample_size", None) == 0:

@@ -1079,6 +1079,43 @@ def test_cache_that_is_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
     assert "cache=None" not in err
 
 
+# A folder of /proc cannot be created, even by root (who may write in a chmod 555 one).
+NO_WRITE = Path("/proc/robustkmeans-no-such-folder")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("flag", ["--out", "--cache"])
+def test_out_or_cache_that_cannot_be_written_is_a_usage_error(image_dir, tmp_path, capsys, flag):
+    # found only after every feature was computed (or after the first batch, for
+    # --cache), with a raw "[Errno 2] No such file or directory"
+    folder, _ = image_dir
+    options = {"--out": str(tmp_path / "o"), "--cache": str(tmp_path / "cache")}
+    options[flag] = str(NO_WRITE / "x")
+    argv = ["cluster", str(folder), "--k", "2", *FAST]
+    assert main([*argv, "--out", options["--out"], "--cache", options["--cache"]]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: cannot create the folder {str(NO_WRITE)!r}" in err
+    assert "Errno" not in err and "extracting" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["images"]  # checked before any write
+
+
+def test_quantize_out_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
+    # a folder as --out gave "[Errno 21] Is a directory" naming a temporary file, and
+    # --out inside a file "[Errno 17] File exists"
+    source = _quantize_source(tmp_path)
+    (tmp_path / "q.png").mkdir()
+    (tmp_path / "afile").write_text("mine")
+    for out, message in (
+        (tmp_path / "q.png", f"argument --out: {str(tmp_path / 'q.png')!r} is a folder"),
+        (tmp_path / "afile" / "x.png", "which is a file"),
+    ):
+        assert main(["quantize", str(source), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Errno" not in err and ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "photo.png", "q.png"]
+    assert not list((tmp_path / "q.png").iterdir())
+
+
 def test_cache_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys):
     folder, paths = image_dir
     for cache in (folder, folder / "cache"):
