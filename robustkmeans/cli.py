@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import csv
 import hashlib
 import html
@@ -773,24 +774,36 @@ def _out_image(value: str) -> str:
     return _nonempty_out(value, "quantized.png")
 
 
-def _k_range(value: str) -> list[int]:
-    """Parse ``"2:10"`` (inclusive), ``"2-10"`` or ``"2,3,5"``."""
+def _k_range(value: str) -> range | list[int]:
+    """Parse ``"2:10"`` (inclusive), ``"2-10"`` or ``"2,3,5"``, in increasing order.
+
+    A range stays a :class:`range`, never a list: ``2:1000000000`` is cut to the
+    k below the number of images (:func:`_k_below`) without being built.
+    """
     try:
         for sep in (":", "-"):
             if sep in value:
                 low, high = (int(v) for v in value.split(sep))
-                values = list(range(low, high + 1))
+                values = range(low, high + 1)
                 break
         else:
-            values = [int(v) for v in value.split(",")]
+            values = sorted({int(v) for v in value.split(",")})
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a range like 2:10 or a list like 2,3,5, got {value!r}"
         ) from None
-    if not values or min(values) < 1:
+    if not values or values[0] < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
     # (a single value is refused after parsing, with --k known: _check_k_options)
-    return sorted(set(values))
+    return values
+
+
+def _k_below(k_range, n_images: int):
+    """The values of the increasing ``k_range`` below ``n_images`` (a range stays one,
+    never measured: ``len(range(2, 10**30))`` overflows)."""
+    if isinstance(k_range, range):
+        return range(k_range.start, min(k_range.stop, n_images))
+    return k_range[: bisect.bisect_left(k_range, n_images)]
 
 
 def _check_device(device: str) -> str:
@@ -1139,7 +1152,7 @@ def _check_counts(args, n_images):
             f"--k {k} is larger than the number of images ({n_images}); "
             "use a smaller --k or add images."
         )
-    if k == "auto" and len([v for v in args.k_range if v < n_images]) < 2:
+    if k == "auto" and len(_k_below(args.k_range, n_images)) < 2:
         raise UserError(
             f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
             f"values below the number of images ({n_images}); give a smaller range."
@@ -1304,8 +1317,8 @@ def _run_cluster(
     figures, search = [], None
     subset = _silhouette_subset(n_images, args)
     if args.k == "auto":
-        k_range = [k for k in args.k_range if k < n_images]
-        if len(k_range) < len(args.k_range):
+        k_range = _k_below(args.k_range, n_images)
+        if k_range[-1] != args.k_range[-1]:
             _note(
                 args,
                 f"--k-range limited to k <= {n_images - 1} (there are {n_images} images)",
@@ -1931,7 +1944,7 @@ def _check_k_options(args) -> None:
             f"for k); pass --k auto to choose k with {'it' if one else 'them'}, or drop "
             f"{'it' if one else 'them'} to use {fixed}"
         )
-    if args.k_range is not None and len(args.k_range) < 2:
+    if args.k_range is not None and len(args.k_range[:2]) < 2:
         args.command_parser.error(
             f"argument --k-range: {args.k_range[0]} is a single k value; give at least two "
             "to choose from with --k auto, e.g. 2:10, or pass that k itself as --k"

@@ -1068,6 +1068,24 @@ def test_k_range_is_reported_in_order(capsys, tmp_path, monkeypatch):
     assert "--k-range 7..9 leaves fewer than two" in capsys.readouterr().err
 
 
+def test_a_huge_k_range_is_cut_to_the_images_without_being_built(tmp_path, capsys, monkeypatch):
+    # --k-range 2:1000000000 built the whole list first: MemoryError
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    for i in range(5):
+        (tmp_path / "imgs" / f"{i}.png").write_bytes(_png_bytes(i))
+    argv = ["cluster", "imgs", "--k", "auto", "--features", "histogram", "--out", "o"]
+    assert main([*argv, "--k-range", f"2:{10**12}", "--no-progress"]) == 0
+    assert "--k-range limited to k <= 4 (there are 5 images)" in capsys.readouterr().err
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["k_selection"]["k"] == [
+        2,
+        3,
+        4,
+    ]
+    assert main([*argv, "--k-range", f"{10**12}:{10**30}"]) == 1
+    assert f"--k-range {10**12}..{10**30}" in capsys.readouterr().err
+
+
 def test_cache_that_is_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
     folder, _ = image_dir
     cache = tmp_path / "cache.bin"
