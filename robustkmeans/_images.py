@@ -800,12 +800,13 @@ def load_image_folder(
 ) -> Bunch:
     """Load a folder of images, one subfolder per class, like ``load_files``.
 
-    The layout is ``container_path/<class name>/<image file>``; files directly
-    in ``container_path`` and hidden files or folders (starting with ``.``) are
-    ignored, and so is a subfolder that holds no file with one of
-    ``extensions``: it is not a class, so every name in ``target_names`` labels
-    at least one image. Images are not decoded here: pass ``filenames`` to
-    :class:`robustkmeans.VGG16Featurizer`.
+    The layout is ``container_path/<class name>/<image file>``. Images directly
+    in ``container_path`` have no class: they are left out, with a UserWarning
+    naming them (a ValueError saying so when there is no class subfolder).
+    Hidden files or folders (starting with ``.``) are ignored, and so is a
+    subfolder that holds no file with one of ``extensions``: it is not a class,
+    so every name in ``target_names`` labels at least one image. Images are not
+    decoded here: pass ``filenames`` to :class:`robustkmeans.VGG16Featurizer`.
 
     The images of a class are searched at any depth below its folder.
     Symbolic links are followed, to files and to folders alike, whether the
@@ -841,7 +842,7 @@ def load_image_folder(
     FileNotFoundError
         If ``container_path`` is not a folder.
     ValueError
-        If no image files are found.
+        If no image files are found in class subfolders.
 
     See Also
     --------
@@ -871,6 +872,13 @@ def load_image_folder(
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {cls: _files_under(root / cls, exts) for cls in folders}
+    top = sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and (exts is None or p.name.lower().endswith(exts))
+    )
     owner = _owning_classes(root, found)
     target_names: list[str] = []
     filenames: list[str] = []
@@ -899,10 +907,29 @@ def load_image_folder(
             UserWarning,
             stacklevel=2,
         )
+    layout = f"{os.fspath(root)}/<class>/<file>"
+    if not filenames and top:
+        raise ValueError(
+            f"load_image_folder: the {len(top)} image file(s) of {os.fspath(root)!r} lie "
+            f"directly in it, but images must be in class subfolders ({layout}): move "
+            "them into one subfolder per class, or, without classes, pass the files "
+            "themselves to VGG16Featurizer."
+        )
     if not filenames:
         raise ValueError(
             f"load_image_folder: no image files found under {os.fspath(root)!r} "
-            f"(expected {os.fspath(root)}/<class>/<file> with extensions {exts})."
+            f"(expected {layout} with extensions {exts})."
+        )
+    if top:
+        shown = ", ".join(repr(name) for name in top[:5])
+        more = f" and {len(top) - 5} more" if len(top) > 5 else ""
+        warnings.warn(
+            f"load_image_folder: {len(top)} image file(s) lie directly in "
+            f"{os.fspath(root)!r}, beside the class subfolders, and are left out (they "
+            f"have no class): {shown}{more}. Move them into a class subfolder ({layout}) "
+            "to load them.",
+            UserWarning,
+            stacklevel=2,
         )
     filenames_arr = np.array(filenames)
     target_arr = np.array(target, dtype=np.intp)

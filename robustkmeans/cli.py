@@ -488,7 +488,10 @@ def _load_folder(folder: str, args):
         if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS
     )
     try:
-        data = load_image_folder(path)
+        with warnings.catch_warnings():
+            # those images are clustered here, and noted below when it matters
+            warnings.filterwarnings("ignore", message=r"load_image_folder: \d+ image file\(s\) lie")
+            data = load_image_folder(path)
         nested = [str(f) for f in data.filenames]
     except ValueError:  # no image in any subfolder
         data, nested = None, []

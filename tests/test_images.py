@@ -433,9 +433,14 @@ def _make_tree(root):
     Image.new("RGB", (4, 4)).save(root / "loose.png")
 
 
+# Said when the images lying directly in the folder of _make_tree are left out.
+_LOOSE = r"1 image file\(s\) lie directly in .*: 'loose.png'\. Move them into a class subfolder"
+
+
 def test_load_image_folder_labels_from_subfolders(tmp_path):
     _make_tree(tmp_path)
-    data = load_image_folder(tmp_path)
+    with pytest.warns(UserWarning, match=_LOOSE):  # (they were left out silently)
+        data = load_image_folder(tmp_path)
     assert data.target_names == ["cats", "dogs"]
     assert data.target.tolist() == [0, 0, 0, 1, 1]
     assert all(
@@ -443,11 +448,17 @@ def test_load_image_folder_labels_from_subfolders(tmp_path):
         for f, t in zip(data.filenames, data.target, strict=True)
     )
     assert not any(f.endswith((".txt", "loose.png", ".hidden.png")) for f in data.filenames)
-    shuffled = load_image_folder(tmp_path, shuffle=True, random_state=1)
+    with pytest.warns(UserWarning, match=_LOOSE):
+        shuffled = load_image_folder(tmp_path, shuffle=True, random_state=1)
     assert sorted(shuffled.filenames) == sorted(data.filenames)
     pairs = dict(zip(data.filenames, data.target, strict=True))
     assert all(pairs[f] == t for f, t in zip(shuffled.filenames, shuffled.target, strict=True))
-    assert len(load_image_folder(tmp_path, extensions=None).filenames) == 6  # + notes.txt
+    with pytest.warns(UserWarning, match=_LOOSE):
+        assert len(load_image_folder(tmp_path, extensions=None).filenames) == 6  # + notes.txt
+    (tmp_path / "loose.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no image beside the classes: no warning
+        load_image_folder(tmp_path)
 
 
 def test_load_image_folder_leaves_out_subfolders_without_images(tmp_path):
@@ -458,13 +469,15 @@ def test_load_image_folder_leaves_out_subfolders_without_images(tmp_path):
     (tmp_path / "ants").mkdir()
     (tmp_path / "ants" / "notes.txt").write_text("no image here")
     (tmp_path / "ants" / ".hidden.png").write_bytes(b"")
-    data = load_image_folder(tmp_path)
+    with pytest.warns(UserWarning, match=_LOOSE):
+        data = load_image_folder(tmp_path)
     assert data.target_names == ["cats", "dogs"]
     assert data.target.tolist() == [0, 0, 0, 1, 1]
     assert sorted(set(data.target.tolist())) == list(range(len(data.target_names)))
     assert "2 classes" in data.DESCR
     # With extensions=None, the text file makes ants/ a class.
-    everything = load_image_folder(tmp_path, extensions=None)
+    with pytest.warns(UserWarning, match=_LOOSE):
+        everything = load_image_folder(tmp_path, extensions=None)
     assert everything.target_names == ["ants", "cats", "dogs"]
     assert np.bincount(everything.target).tolist() == [1, 4, 2]
 
@@ -474,6 +487,11 @@ def test_load_image_folder_errors(tmp_path):
         load_image_folder(tmp_path / "nope")
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(ValueError, match="no image files"):
+        load_image_folder(tmp_path)
+    # images with no class subfolder: said so, not "no image files found"
+    for i in range(3):
+        Image.new("RGB", (4, 4)).save(tmp_path / f"{i}.jpg")
+    with pytest.raises(ValueError, match=r"the 3 image file\(s\) of .* lie directly in it, but"):
         load_image_folder(tmp_path)
 
 
@@ -536,5 +554,6 @@ def test_load_image_folder_gives_a_file_linked_into_two_classes_one_label(tmp_pa
     assert data.target.tolist() == [0, 0, 0, 0, 1]
     assert len({os.path.realpath(f) for f in data.filenames}) == len(data.filenames)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no link across classes: no warning
+        warnings.simplefilter("error")  # no link across classes: no warning of links
+        warnings.filterwarnings("ignore", message=r".* image file\(s\) lie directly in")
         load_image_folder(root / "nested")
