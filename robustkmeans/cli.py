@@ -1845,6 +1845,42 @@ def _check_vgg16_options(args) -> None:
         )
 
 
+class _Given(argparse.Action):
+    """Store the option's value and remember that it was given, in ``args.given``
+    (for the usage errors checked after parsing: :func:`_check_scale_options`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = {*getattr(namespace, "given", ()), self.dest}
+
+
+def _check_scale_options(args) -> None:
+    """Refuse, as a usage error, ``--delta``, ``--sigma`` or ``--epsilon`` given for
+    a ``--loss`` that does not use it: it would be ignored. (``compare-losses``
+    fits every loss, so each scale is used by some.)"""
+    loss = getattr(args, "loss", None)
+    if loss is None:
+        return
+    used = _LOSS_SCALE.get(loss)
+    wrong = [name for name in ("delta", "sigma", "epsilon") if name in getattr(args, "given", ())]
+    wrong = [name for name in wrong if name != used]
+    if not wrong:
+        return
+    flags = ", ".join(f"--{name}" for name in wrong)
+    one = len(wrong) == 1
+    owners = "; ".join(
+        f"--{name} applies to --loss "
+        + " or ".join(loss for loss, scale in _LOSS_SCALE.items() if scale == name)
+        for name in wrong
+    )
+    uses = f"which uses --{used}" if used else "which has no scale"
+    args.command_parser.error(
+        f"{flags} {'does' if one else 'do'} not apply to --loss {loss}, {uses} "
+        f"({owners}); drop {'it' if one else 'them'}, or pass the loss that uses "
+        f"{'it' if one else 'them'}"
+    )
+
+
 def _add_loss_options(parser, *, with_loss=True):
     from ._losses import LOSS_NAMES
 
@@ -1857,14 +1893,26 @@ def _add_loss_options(parser, *, with_loss=True):
         ("epsilon", _nonnegative_scale, "epsilon_insensitive tube: number >= 0"),
     ):
         group.add_argument(
-            f"--{name}", type=scale, default="auto", help=f"{meaning} or auto (auto)"
+            f"--{name}",
+            type=scale,
+            default="auto",
+            action=_Given,
+            help=f"{meaning} or auto (auto)",
         )
     group.add_argument(
         "--n-init", type=_positive_int, default=4, help="initialisations per fit (4)"
     )
     group.add_argument("--random-state", type=_seed, default=0, help="seed, 0 to 2**32 - 1 (0)")
     group.add_argument(
-        "--n-jobs", type=_n_jobs, default=None, help="parallel fits (joblib; -1: all cores)"
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        help=(
+            "parallel fits of the k search, with --k auto"
+            if with_loss
+            else "parallel fits, one loss each"
+        )
+        + " (joblib; -1: all cores; default: one at a time)",
     )
     group.add_argument(
         "--silhouette-sample-size",
@@ -1929,14 +1977,19 @@ def _add_k_options(parser, *, default: str):
 
 
 def _check_k_options(args) -> None:
-    """Refuse, as usage errors, ``--k-range`` or ``--k-criterion`` without ``--k
-    auto`` (they would be ignored) and a single k to search; then set their defaults.
+    """Refuse, as usage errors, ``--k-range``, ``--k-criterion`` or ``--n-jobs``
+    without ``--k auto`` (they would be ignored) and a single k to search; then set
+    their defaults.
     """
     if not hasattr(args, "k_range"):  # quantize; compare-losses does not search k
         return
     given = [
         flag
-        for name, flag in (("k_range", "--k-range"), ("k_criterion", "--k-criterion"))
+        for name, flag in (
+            ("k_range", "--k-range"),
+            ("k_criterion", "--k-criterion"),
+            ("n_jobs", "--n-jobs"),  # runs the fits of the search; a fixed k is one fit
+        )
         if getattr(args, name) is not None
     ]
     if args.k != "auto" and given:
@@ -2036,18 +2089,21 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument(
         "--delta",
         type=_positive_scale,
+        action=_Given,
         default=0.1,
         help="huber / pseudo_huber scale: number > 0 or auto (0.1)",
     )
     quantize.add_argument(
         "--sigma",
         type=_positive_scale,
+        action=_Given,
         default=0.25,
         help="correntropy bandwidth: number > 0 or auto (0.25)",
     )
     quantize.add_argument(
         "--epsilon",
         type=_nonnegative_scale,
+        action=_Given,
         default=0.02,
         help="epsilon_insensitive tube: number >= 0 or auto (0.02)",
     )
@@ -2104,6 +2160,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         _check_k_options(args)
+        _check_scale_options(args)
         _check_vgg16_options(args)
         _check_writable_outputs(args)
     except SystemExit as exc:  # --help (0) or a usage error (2)

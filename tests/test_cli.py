@@ -1020,6 +1020,11 @@ def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, m
             "k with it, or drop it to use --k 3",
         ),
         (["demo", "--k-criterion", "silhouette"], "robustkmeans demo: error: --k-criterion"),
+        # --n-jobs runs the fits of the search in parallel: a fixed k is one fit
+        (
+            ["cluster", "photos", "--k", "3", "--n-jobs", "2"],
+            "robustkmeans cluster: error: --n-jobs applies to --k auto only",
+        ),
     ],
 )
 def test_k_search_options_without_k_auto_are_usage_errors(
@@ -1033,6 +1038,57 @@ def test_k_search_options_without_k_auto_are_usage_errors(
     assert main([*argv, "--features", "histogram", "--out", "o"]) == 2
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["cluster", "photos", "--loss", "square", "--delta", "0.5", "--sigma", "3"],
+            "robustkmeans cluster: error: --delta, --sigma do not apply to --loss square, "
+            "which has no scale (--delta applies to --loss huber or pseudo_huber; --sigma "
+            "applies to --loss correntropy)",
+        ),
+        (
+            ["demo", "--loss", "huber", "--epsilon", "0"],
+            "robustkmeans demo: error: --epsilon does not apply to --loss huber, which uses "
+            "--delta (--epsilon applies to --loss epsilon_insensitive)",
+        ),
+        (
+            ["quantize", "photos/0.png", "--loss", "square", "--delta", "0.3"],
+            "robustkmeans quantize: error: --delta does not apply to --loss square",
+        ),
+        (
+            ["quantize", "photos/0.png", "--sigma", "auto"],  # the default loss: absolute
+            "--sigma does not apply to --loss absolute, which has no scale",
+        ),
+    ],
+)
+def test_a_scale_for_a_loss_that_does_not_use_it_is_a_usage_error(
+    argv, message, capsys, tmp_path, monkeypatch
+):
+    # it was ignored without a word
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    for i in range(4):
+        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
+    out = "o.png" if argv[0] == "quantize" else "o"
+    features = [] if argv[0] == "quantize" else ["--features", "histogram"]
+    assert main([*argv, *features, "--out", out]) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+def test_a_scale_for_the_loss_that_uses_it_is_taken(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photos").mkdir()
+    for i in range(4):
+        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
+    argv = ["quantize", "photos/0.png", "--colors", "2", "--out", "q.png"]
+    assert main([*argv, "--loss", "correntropy", "--sigma", "0.5"]) == 0
+    # compare-losses fits every loss: each scale is used by one
+    argv = ["compare-losses", "photos", "--k", "2", "--features", "histogram", "--out", "o"]
+    assert main([*argv, "--sigma", "0.5", "--delta", "0.2", "--no-progress"]) == 0
 
 
 def test_k_search_options_take_their_defaults_with_k_auto():
@@ -1396,8 +1452,9 @@ def test_vgg16_options_with_colour_histograms_are_usage_errors(argv, tmp_path, c
 
 def test_colour_histograms_take_the_options_they_use(image_dir, tmp_path, capsys):
     folder, _ = image_dir
-    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
-    argv += ["--features", "histogram", "--n-jobs", "2", "--on-error", "skip", "--n-init", "1"]
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--no-progress"]
+    argv += ["--out", str(tmp_path / "o"), "--features", "histogram", "--n-jobs", "2"]
+    argv += ["--on-error", "skip", "--n-init", "1"]
     assert main(argv) == 0
     assert "colour histograms" in capsys.readouterr().out
 
