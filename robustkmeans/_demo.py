@@ -74,6 +74,8 @@ def find_vgg16_weights(weights=None) -> Path | None:
     ------
     FileNotFoundError
         When ``weights`` or the environment variable names a missing file.
+    IsADirectoryError
+        When ``weights`` or the environment variable names a folder.
 
     See Also
     --------
@@ -88,12 +90,22 @@ def find_vgg16_weights(weights=None) -> Path | None:
     """
     if weights is not None:
         path = Path(weights)
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"VGG16 weights file {str(path)!r} is a folder; give the weights file "
+                "itself, a state dict of vgg16().features (a .pth file)."
+            )
         if not path.is_file():
             raise FileNotFoundError(f"VGG16 weights file {str(path)!r} does not exist.")
         return path
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         path = Path(env)
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"{WEIGHTS_ENV}={env!r} is a folder; point it at the weights file itself, "
+                "a state dict of vgg16().features (a .pth file), or unset it."
+            )
         if not path.is_file():
             raise FileNotFoundError(
                 f"{WEIGHTS_ENV}={env!r} does not name an existing file; fix or unset it."

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -165,8 +166,7 @@ def _file_digest(path: str) -> str:
 def _offline_help() -> str:
     return (
         f"Either set the environment variable {WEIGHTS_ENV}=/path/to/vgg16_features.pth "
-        "(a state dict of torchvision's vgg16().features, e.g. "
-        "../shared/weights/vgg16_features_imagenet1k_v1.pth in this project), pass "
+        "(a state dict of torchvision's vgg16().features), pass "
         "weights='/path/to/file.pth', or put torchvision's "
         f"{_IMAGENET1K_V1_FILE} into the torch hub cache folder"
     )
@@ -180,6 +180,12 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
     if isinstance(weights, str) and weights == "IMAGENET1K_V1":
         env = os.environ.get(WEIGHTS_ENV)
         if env:
+            if os.path.isdir(env):
+                raise IsADirectoryError(
+                    f"{WEIGHTS_ENV}={env!r} is a folder; point it at the weights file "
+                    "itself, a state dict of vgg16().features (or a full vgg16 state dict), "
+                    "or unset it to use torchvision's download."
+                )
             if not os.path.isfile(env):
                 raise FileNotFoundError(
                     f"{WEIGHTS_ENV}={env!r} does not name an existing file. Point it at a "
@@ -205,6 +211,12 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
         return path, f"sha256:{_file_digest(path)}"
     if isinstance(weights, (str, os.PathLike)):
         path = os.fspath(weights)
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"weights={path!r} is a folder; pass the weights file itself, a state dict "
+                "of vgg16().features (keys '0.weight', ...) or of the whole vgg16 (keys "
+                "'features.0.weight', ...)."
+            )
         if not os.path.isfile(path):
             raise FileNotFoundError(
                 f"weights={path!r} is not an existing file. Pass 'IMAGENET1K_V1', a path "
@@ -247,6 +259,27 @@ def _features_state_dict(state, path: str) -> dict:
     return dict(state)
 
 
+def _unloadable_reason(path: str, exc: Exception) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed, in a few words.
+
+    torch's own messages are blank (an empty file), meaningless (``KeyError:
+    '101'`` for a text file) or a paragraph advising ``weights_only=False``,
+    which would run code from the file.
+    """
+    try:
+        if os.path.getsize(path) == 0:
+            return "the file is empty"
+    except OSError:
+        pass
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+    if found:
+        return (
+            f"it holds pickled Python objects ({found.group(1)}), not only tensors, and is "
+            "not loaded, as it could run code"
+        )
+    return "torch.load cannot read it (not a file written by torch.save, or a damaged one)"
+
+
 def _load_features(path: str | None, device: str):
     """Build vgg16().features on ``device`` (eval mode, float32, channels_last)."""
     torch = _import_torch()
@@ -264,8 +297,8 @@ def _load_features(path: str | None, device: str):
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ValueError(
-                f"weights file {path!r} could not be loaded with torch.load(..., "
-                f"weights_only=True): {exc}. It must be a state dict saved with "
+                f"weights file {path!r} is not a torch state dict of vgg16().features: "
+                f"{_unloadable_reason(path, exc)}. Save one with "
                 "torch.save(vgg16.features.state_dict(), path)."
             ) from exc
         state = _features_state_dict(state, path)

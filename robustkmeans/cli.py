@@ -922,7 +922,7 @@ def _make_featurizer(args, *, allow_histogram: bool):
         return featurizer, _imagenet_note(featurizer.weights_path_)
     try:
         path = find_vgg16_weights(args.weights)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise UserError(str(exc)) from None
     if path is None:
         if features == "auto" and allow_histogram:

@@ -1301,6 +1301,20 @@ def test_non_finite_features_of_readable_images_blame_the_weights(image_dir):
             cli._extract(NaNFeaturizer(), files, None, args)
 
 
+def test_a_folder_as_weights_is_said_to_be_a_folder(image_dir, tmp_path, capsys, monkeypatch):
+    # it was said not to exist
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--weights", str(tmp_path)]) == 1
+    line = _error_line(capsys)
+    assert f"VGG16 weights file {str(tmp_path)!r} is a folder; give the weights file" in line
+    monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(tmp_path))
+    for weights in ([], ["--weights", "imagenet"]):
+        assert main([*argv, *weights]) == 1
+        assert f"ROBUSTKMEANS_VGG16_WEIGHTS={str(tmp_path)!r} is a folder" in _error_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
 def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypatch):
     # the docs say shared/weights/... is found "in the working folder or a parent";
     # only the parents were searched. The function only locates the file (the content

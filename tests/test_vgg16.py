@@ -206,17 +206,29 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files):
     torch.save({"0.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "partial.pth")
     torch.save([1, 2, 3], tmp_path / "list.pth")
     (tmp_path / "garbage.pth").write_bytes(b"not a torch file")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    torch.save({"0.weight": __import__("fractions").Fraction(1, 2)}, tmp_path / "objects.pth")
+    not_a_state_dict = r"is not a torch state dict of vgg16\(\)\.features: "
     for name, match in [
         ("partial.pth", "missing keys.*'0.bias'"),
         ("list.pth", "list, not a state dict"),
-        ("garbage.pth", "could not be loaded with torch.load"),
+        # torch's own reasons were blank (empty), "'101'" (text), or a paragraph
+        # advising weights_only=False
+        ("garbage.pth", not_a_state_dict + "torch.load cannot read it"),
+        ("empty.pth", not_a_state_dict + "the file is empty"),
+        ("objects.pth", not_a_state_dict + r"it holds pickled Python objects \(fractions"),
     ]:
         featurizer = VGG16Featurizer(weights=tmp_path / name, image_size=32).fit()
         with pytest.raises(ValueError, match=match) as info:
             featurizer.transform(image_files[:1])
-        assert name in str(info.value)
+        message = str(info.value)
+        assert name in message and "\n" not in message and "weights_only=False" not in message
+        if match.startswith(not_a_state_dict):
+            assert message.endswith("Save one with torch.save(vgg16.features.state_dict(), path).")
     with pytest.raises(FileNotFoundError, match="not an existing file"):
         VGG16Featurizer(weights=tmp_path / "absent.pth").fit()
+    with pytest.raises(IsADirectoryError, match="is a folder; pass the weights file itself"):
+        VGG16Featurizer(weights=tmp_path).fit()
 
 
 def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
@@ -249,6 +261,7 @@ def test_offline_without_weights_raises_instructions_never_random(monkeypatch, t
         featurizer.fit()
     message = str(info.value)
     assert "ROBUSTKMEANS_VGG16_WEIGHTS=" in message and "weights=" in message
+    assert "shared/weights" not in message and "this project" not in message  # no one's layout
     assert "vgg16-397923af.pth" in message and "unreachable" in message
     assert attempts == [vgg_module._IMAGENET1K_V1_URL]
     assert not hasattr(featurizer, "weights_id_")  # nothing half-fitted
