@@ -23,6 +23,7 @@ the resize and :func:`to_normalized_tensor` the rest, batched.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import threading
@@ -36,9 +37,13 @@ from sklearn.utils import Bunch, check_random_state
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+# The file-name extensions read from folders with any Pillow; image_extensions()
+# adds those the installed Pillow registers for _FOLDER_FORMATS.
 IMAGE_EXTENSIONS = (
     ".bmp",
     ".gif",
+    ".jfif",
+    ".jpe",
     ".jpeg",
     ".jpg",
     ".png",
@@ -48,6 +53,11 @@ IMAGE_EXTENSIONS = (
     ".tiff",
     ".webp",
 )
+
+# The formats of photographs read from folders, whose every mode converts to RGB
+# (not PPM's float .pfm), and the Pillow module that decodes those that need one.
+_FOLDER_FORMATS = ("BMP", "GIF", "JPEG", "PNG", "TIFF", "WEBP", "AVIF")
+_FORMAT_MODULES = {"WEBP": "webp", "AVIF": "avif"}
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -59,6 +69,7 @@ __all__ = [
     "as_image_list",
     "describe_image",
     "exif_orientation",
+    "image_extensions",
     "load_image_folder",
     "load_pil",
     "decode_bytes",
@@ -740,6 +751,34 @@ def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):
     return x
 
 
+@functools.cache
+def image_extensions() -> tuple[str, ...]:
+    """The file-name extensions read from folders: those of :data:`IMAGE_EXTENSIONS`
+    and every one the installed Pillow registers for a photograph format it can
+    decode (``.avif`` where it has its AVIF plugin, ``.apng``...), sorted.
+
+    Without Pillow, :data:`IMAGE_EXTENSIONS`.
+    """
+    try:
+        from PIL import Image, features
+    except ImportError:
+        return IMAGE_EXTENSIONS
+    Image.init()
+
+    def decodes(image_format: str) -> bool:
+        if image_format not in Image.OPEN:
+            return False
+        module = _FORMAT_MODULES.get(image_format)
+        try:
+            return module is None or bool(features.check_module(module))
+        except ValueError:  # a Pillow that does not know the module
+            return False
+
+    readable = {f for f in _FOLDER_FORMATS if decodes(f)}
+    registered = {e for e, f in Image.registered_extensions().items() if f in readable}
+    return tuple(sorted({*IMAGE_EXTENSIONS, *registered}))
+
+
 def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
     """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
 
@@ -794,7 +833,7 @@ def _owning_classes(root: Path, found: dict[str, list[str]]) -> dict[str, str]:
 def load_image_folder(
     container_path,
     *,
-    extensions: Sequence[str] | None = IMAGE_EXTENSIONS,
+    extensions: Sequence[str] | str | None = "auto",
     shuffle: bool = False,
     random_state=0,
 ) -> Bunch:
@@ -822,9 +861,12 @@ def load_image_folder(
     ----------
     container_path : str or os.PathLike
         The folder holding one subfolder per class.
-    extensions : sequence of str or None, default=IMAGE_EXTENSIONS
-        File name endings to keep (case-insensitive, with the dot). ``None``
-        keeps every file.
+    extensions : sequence of str, "auto" or None, default="auto"
+        File name endings to keep (case-insensitive, with the dot). ``"auto"``
+        keeps the images the installed Pillow can read: ``.jpg``, ``.jpeg``,
+        ``.jpe``, ``.jfif``, ``.png``, ``.gif``, ``.bmp``, ``.tif``, ``.tiff``,
+        ``.webp``, ``.ppm``, ``.pgm``, and ``.avif`` where Pillow has its AVIF
+        plugin. ``None`` keeps every file.
     shuffle : bool, default=False
         Shuffle the images (files are otherwise sorted by class, then name).
     random_state : int, RandomState instance or None, default=0
@@ -869,6 +911,8 @@ def load_image_folder(
             f"load_image_folder: {os.fspath(container_path)!r} is not a folder; pass the "
             "folder that holds one subfolder per class."
         )
+    if isinstance(extensions, str) and extensions == "auto":
+        extensions = image_extensions()
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {cls: _files_under(root / cls, exts) for cls in folders}

@@ -475,18 +475,28 @@ def _load_folder(folder: str, args):
     Labels (from the subfolder names) are returned only when every image lies in
     a subfolder and at least two subfolders hold images (an empty subfolder is
     not a class). When images lie beside class subfolders, a note (on stderr, in
-    the report and summary.json) says why the clusters are not scored.
+    the report and summary.json) says why the clusters are not scored; another
+    names the files left out for their extension.
     """
-    from ._images import IMAGE_EXTENSIONS, load_image_folder
+    from ._images import _files_under, image_extensions, load_image_folder
 
     path = Path(folder)
     if not path.is_dir():
         raise UserError(f"{folder!r} is not a folder; give a folder of images.")
+    extensions = image_extensions()
     top = sorted(
         str(f)
         for f in path.iterdir()
-        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in extensions
     )
+    others = [f for f in _files_under(path, None) if not f.lower().endswith(extensions)]
+    if others:
+        _note(
+            args,
+            f"left out {len(others)} file(s) whose extension is not one of an image "
+            f"({_shown(_relative(others, folder))}); the images read end in "
+            f"{', '.join(extensions)}",
+        )
     try:
         with warnings.catch_warnings():
             # those images are clustered here, and noted below when it matters
@@ -498,8 +508,7 @@ def _load_folder(folder: str, args):
     filenames = top + nested
     if not filenames:
         raise UserError(
-            f"no images found in {folder!r} or its subfolders "
-            f"(looked for {', '.join(IMAGE_EXTENSIONS)})."
+            f"no images found in {folder!r} or its subfolders (looked for {', '.join(extensions)})."
         )
     if data is None or np.unique(data.target).size < 2:
         return filenames, None, []

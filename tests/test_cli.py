@@ -837,6 +837,27 @@ def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, ca
     assert "ARI=" in captured.out and "note" not in captured.err
 
 
+def test_files_left_out_for_their_extension_are_noted(tmp_path, capsys):
+    # .jfif and .jpe images were skipped, and any other file too, without a note
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=3)
+    for i, extension in enumerate(["jfif", "jpe"]):
+        Image.open(folder / "red" / "red_0.jpg").save(folder / "red" / f"more_{i}.{extension}")
+    (folder / "green" / "notes.txt").write_text("not an image")
+    (folder / "green" / ".hidden").write_text("never noted")
+    out = tmp_path / "o"
+    argv = ["cluster", str(folder), "--k", "2", "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == 0
+    files = {row["file"] for row in _read_csv(out / "labels.csv")}
+    assert {os.path.join("red", "more_0.jfif"), os.path.join("red", "more_1.jpe")} <= files
+    assert len(files) == 8
+    err = capsys.readouterr().err
+    note = "note: left out 1 file(s) whose extension is not one of an image"
+    assert f"{note} ({os.path.join('green', 'notes.txt')}); the images read end in" in err
+    assert ".hidden" not in err
+    assert any(n.startswith(note) for n in json.loads((out / "summary.json").read_text())["notes"])
+
+
 def test_the_notes_of_a_run_reach_the_report_and_summary(tmp_path, capsys):
     # the note saying why the clusters are not scored was printed on stderr only:
     # report.html showed metrics without ARI and no reason, summary.json neither

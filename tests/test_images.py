@@ -482,6 +482,27 @@ def test_load_image_folder_leaves_out_subfolders_without_images(tmp_path):
     assert np.bincount(everything.target).tolist() == [1, 4, 2]
 
 
+def test_load_image_folder_reads_every_extension_pillow_reads(tmp_path):
+    # .jfif and .jpe (JPEG) were left out without a word, and so was .avif
+    from PIL import features
+
+    from robustkmeans._images import image_extensions
+
+    has_avif = features.check_module("avif") if "avif" in features.modules else False
+    assert (".avif" in image_extensions()) == has_avif
+    for cls, names in (("a", ["x.jfif", "y.JPE", "z.jpg"]), ("b", ["b.png", "c.avif"])):
+        (tmp_path / cls).mkdir()
+        for name in names:
+            if name.endswith(".avif") and not has_avif:
+                continue
+            Image.fromarray(_rgb(8, 8)).save(tmp_path / cls / name)
+    data = load_image_folder(tmp_path)
+    names = sorted(os.path.basename(f) for f in data.filenames)
+    expected = ["b.png", "x.jfif", "y.JPE", "z.jpg"] + (["c.avif"] if has_avif else [])
+    assert names == sorted(expected)
+    assert all(load_rgb(f).shape == (8, 8, 3) for f in data.filenames)
+
+
 def test_load_image_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         load_image_folder(tmp_path / "nope")
