@@ -578,3 +578,41 @@ def test_load_image_folder_gives_a_file_linked_into_two_classes_one_label(tmp_pa
         warnings.simplefilter("error")  # no link across classes: no warning of links
         warnings.filterwarnings("ignore", message=r".* image file\(s\) lie directly in")
         load_image_folder(root / "nested")
+
+
+def test_the_documented_differences_from_convert_rgb_are_the_real_ones():
+    # image_features.rst said the features equal those of convert("RGB") "whatever
+    # the input form", EXIF orientation aside: not for transparency or 16 bits
+    from pathlib import Path
+
+    rgb, gray = _rgb(8, 8), _rgb(8, 8, seed=1)[:, :, 0]
+    palette = Image.fromarray(rgb).quantize(8)
+    transparent = palette.copy()
+    transparent.info["transparency"] = 0
+    kinds = {
+        "RGB": Image.fromarray(rgb),
+        "grayscale": Image.fromarray(gray),
+        "black-and-white": Image.fromarray(gray).convert("1"),
+        "CMYK": Image.fromarray(rgb).convert("CMYK"),
+        "palette": palette,
+        "RGBA": Image.fromarray(np.dstack([rgb, gray])),
+        "LA": Image.merge("LA", [Image.fromarray(gray)] * 2),
+        "palette images with a transparent colour": transparent,
+        "16-bit": Image.fromarray(gray.astype(np.uint16) * 257),
+    }
+    differ = set()
+    for kind, image in kinds.items():
+        buffer = io.BytesIO()
+        image.save(buffer, "TIFF" if kind == "CMYK" else "PNG")
+        with Image.open(io.BytesIO(buffer.getvalue())) as stored:
+            if not np.array_equal(load_rgb(stored), np.asarray(stored.convert("RGB"))):
+                differ.add(kind)
+    assert differ == {"RGBA", "LA", "palette images with a transparent colour", "16-bit"}
+    guide = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "image_features.rst"
+    text = " ".join(guide.read_text(encoding="utf-8").split())
+    start = text.index("The features equal those of a hand-written torchvision pipeline")
+    claim = text[start : text.index("Features kept in a ``cache``", start)]
+    assert "They differ, by design, for" in claim
+    same, different = claim.split("They differ, by design, for")
+    for kind in kinds:
+        assert kind in (different if kind in differ else same), kind
