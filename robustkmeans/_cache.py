@@ -1,7 +1,9 @@
 """On-disk feature cache for :class:`robustkmeans.VGG16Featurizer`.
 
 One ``.npy`` file per (image content, settings) pair, so that a grid search
-over a ``Pipeline([featurizer, clusterer])`` runs the network once per image:
+over a ``Pipeline([featurizer, clusterer])`` runs the network once per image (up
+to once per worker with parallel workers, which may reach an image before any
+of them has written its entry):
 
 - the key is a BLAKE2b digest of the image's *content* (the bytes of the file,
   or the pixels, mode and shape of an in-memory image) and of every setting

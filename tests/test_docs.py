@@ -207,3 +207,15 @@ def test_sphinx_build_without_gallery(tmp_path):
     html = tmp_path / "html"
     for page in ["index", "getting_started", "api", "user_guide/index", "auto_examples/index"]:
         assert (html / f"{page}.html").is_file(), page
+
+
+def test_the_cache_guide_says_when_the_network_runs_once_per_image():
+    """The guide claimed "exactly once per image" for any grid search; parallel
+    workers (n_jobs=2) each compute the images they reach before any entry is
+    written (24 images took 32 passes). Only n_jobs=1 is exact
+    (test_vgg16.py::test_grid_search_runs_the_network_once_per_image)."""
+    text = " ".join((DOCS / "user_guide" / "image_features.rst").read_text().split())
+    start = text.index("runs the network exactly once per image")
+    claim = text[start : text.index(":func:`select_k` and", start)]
+    assert "(``n_jobs=1``, the default)" in claim
+    assert "up to once per worker" in claim
