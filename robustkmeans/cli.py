@@ -34,12 +34,15 @@ import io
 import json
 import os
 import re
+import shlex
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from . import __version__
 
 __all__ = ["main"]
 
@@ -1421,6 +1424,10 @@ def _run_cluster(
     scale = _LOSS_SCALE.get(args.loss)
     if scale is not None:
         settings[scale] = _fmt(getattr(model, f"{scale}_", getattr(args, scale)))
+    reproduce = _reproduce_settings(args, featurizer)
+    if search is not None:
+        reproduce = {"k range searched": [int(v) for v in search.k_values], **reproduce}
+    settings.update({name: _listed(value) for name, value in reproduce.items()})
     names_written = ["labels.csv", *pngs, "report.html", "summary.json"]
     _note_before_writing(args, out, names_written, written)
     sections = [
@@ -1437,6 +1444,8 @@ def _run_cluster(
         ("Figures", "".join(_figure_html(n, png, cap) for n, (png, cap) in pngs.items()))
     )
     summary = {
+        # what reproduces the run: its command line, seed, initialisations...
+        "settings": {name.replace(" ", "_"): value for name, value in reproduce.items()},
         "metrics": metrics,
         # the loss's scale as fitted (a number where --delta/--sigma/--epsilon is auto)
         "scale": {} if scale is None else {scale: float(getattr(model, f"{scale}_"))},
@@ -1482,6 +1491,23 @@ def _json_ready(value):
     if isinstance(value, str):
         return _display_text(value)
     return value
+
+
+def _reproduce_settings(args, featurizer) -> dict:
+    """The settings that reproduce a run with its outputs, beside those shown
+    already: seed, initialisations, VGG16's input size and the command line."""
+    from ._vgg16 import VGG16Featurizer
+
+    settings = {"n_init": args.n_init, "random_state": args.random_state}
+    if isinstance(featurizer, VGG16Featurizer):
+        settings["image_size"] = featurizer.image_size
+    settings["command"] = shlex.join(["robustkmeans", *args.argv])
+    return settings
+
+
+def _listed(value) -> str | int:
+    """A list of k values as ``2, 3, 4`` for the report's table."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _cmd_cluster(args) -> int:
@@ -1566,7 +1592,19 @@ def _cmd_compare_losses(args) -> int:
     names_written = ["labels.csv", "compare_losses.png", "report.html"]
     _note_before_writing(args, out, names_written)
     sections = [
-        ("Settings", _table([{"images": n_images, "features": note, "k": args.k}])),
+        (
+            "Settings",
+            _table(
+                [
+                    {
+                        "images": n_images,
+                        "features": note,
+                        "k": args.k,
+                        **_reproduce_settings(args, featurizer),
+                    }
+                ]
+            ),
+        ),
         *_notes_section(args),
         ("Metrics per loss", _table(table)),
         *([_skipped_section(skipped, args.image_dir)] if skipped else []),
@@ -2044,6 +2082,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="robustkmeans",
         description="Cluster images with k-means under robust losses on VGG16 features.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cluster = sub.add_parser(
@@ -2166,8 +2205,10 @@ def main(argv: list[str] | None = None) -> int:
     1
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
+        args.argv = argv  # recorded in the report and summary.json
         _check_k_options(args)
         _check_scale_options(args)
         _check_vgg16_options(args)

@@ -129,6 +129,31 @@ def test_cluster_searches_k(image_dir, tmp_path):
     assert len(_read_csv(out / "labels.csv")) == len(paths)
 
 
+def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, capsys):
+    # the seed, the initialisations, the input size, the k searched and the command
+    # line were in neither
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:40", "--out", str(out)]
+    argv += [*FAST, "--random-state", "7"]
+    assert main(argv) == 0
+    settings = json.loads((out / "summary.json").read_text())["settings"]
+    assert settings == {
+        "k_range_searched": list(range(2, 10)),  # below the 10 images
+        "n_init": 1,
+        "random_state": 7,
+        "image_size": 32,
+        "command": "robustkmeans " + " ".join(argv),
+    }
+    report = (out / "report.html").read_text()
+    for header in ("k range searched", "n_init", "random_state", "image_size", "command"):
+        assert f"<th>{header}</th>" in report
+    assert "<td>2, 3, 4, 5, 6, 7, 8, 9</td>" in report
+    capsys.readouterr()
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("robustkmeans 0.")
+
+
 def test_cluster_k_search_uses_one_scale_for_every_k(image_dir, tmp_path):
     # --delta auto is resolved once for the whole search (estimated per k, the
     # objectives behind the elbow were costs under different losses); the summary
