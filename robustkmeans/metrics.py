@@ -29,6 +29,13 @@ Three properties make them usable for clustering:
 and one of them is ``"absolute"``, their silhouettes would be measured with two
 distances, and equal labels could score differently: give such a search one
 metric for all, ``make_silhouette_scorer(metric="euclidean")``.
+
+The labels come from the clusterer's ``predict``. A clusterer without one
+(:class:`~sklearn.cluster.AgglomerativeClustering`, DBSCAN) has labels only for
+the samples it was fitted on, and no record of which samples those were, so the
+scorers refuse it with a TypeError unless they are told that every ``X`` scored
+is that training set: ``make_silhouette_scorer(on_training_set=True)``, or
+``ClusteringScorer(..., on_training_set=True)``, with ``cv=WholeSetSplit()``.
 """
 
 from __future__ import annotations
@@ -102,7 +109,7 @@ def loss_metric(estimator) -> str:
     return _LOSS_METRIC.get(loss, "euclidean") if isinstance(loss, str) else "euclidean"
 
 
-def features_and_labels(estimator, X):
+def features_and_labels(estimator, X, *, on_training_set: bool = False):
     """Return the features the clusterer sees and the labels it assigns to ``X``.
 
     Parameters
@@ -111,6 +118,13 @@ def features_and_labels(estimator, X):
         A fitted clusterer, or a fitted Pipeline whose last step is a clusterer.
     X : array-like or sequence
         Input of the estimator (for a Pipeline, e.g. image paths).
+    on_training_set : bool, default=False
+        Whether ``X`` is the very set the estimator was fitted on, in the same
+        order (as with ``cv=WholeSetSplit()``). Only then can a clusterer
+        without ``predict`` be scored, on its ``labels_``. The caller vouches
+        for it: a clusterer does not record its training samples, and a test
+        fold as long as the training fold (``KFold(2)``) cannot be told apart
+        from it.
 
     Returns
     -------
@@ -118,9 +132,15 @@ def features_and_labels(estimator, X):
         ``X`` itself for a plain clusterer, ``estimator[:-1].transform(X)`` for a
         Pipeline; a list of rows becomes an array, anything else is kept as it is.
     labels : ndarray of shape (n_samples,)
-        ``predict`` of the clusterer on ``features``. A clusterer without
-        ``predict`` (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`) must
-        be scored on its training set; its ``labels_`` are used.
+        ``predict`` of the clusterer on ``features``. For a clusterer without
+        ``predict`` (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
+        its ``labels_``, with ``on_training_set=True`` only.
+
+    Raises
+    ------
+    TypeError
+        When the clusterer has no ``predict`` and ``on_training_set`` is False,
+        or its ``labels_`` do not have one label per sample of ``X``.
 
     See Also
     --------
@@ -145,13 +165,24 @@ def features_and_labels(estimator, X):
     features = _as_features(features)
     if hasattr(clusterer, "predict"):
         labels = clusterer.predict(features)
-    elif hasattr(clusterer, "labels_") and len(clusterer.labels_) == features.shape[0]:
-        labels = clusterer.labels_
-    else:
+    elif not on_training_set:
+        # labels_ belong to the samples of the fit: equal lengths (a KFold(2) test
+        # fold) do not make them the labels of these samples.
         raise TypeError(
-            f"{type(clusterer).__name__} has neither predict nor labels_ matching the "
-            f"{features.shape[0]} samples to score; use a clusterer with a predict method."
+            f"{type(clusterer).__name__} has no predict method, so it cannot label "
+            f"the {features.shape[0]} samples to score; use a clusterer with a predict "
+            "method or, to score it on the very set it was fitted on "
+            "(cv=WholeSetSplit()), a scorer made with on_training_set=True, e.g. "
+            "make_silhouette_scorer(on_training_set=True)."
         )
+    elif len(getattr(clusterer, "labels_", ())) != features.shape[0]:
+        raise TypeError(
+            f"on_training_set=True, but {type(clusterer).__name__} has no labels_ for "
+            f"the {features.shape[0]} samples to score; score it on the set it was "
+            "fitted on (cv=WholeSetSplit()), or use a clusterer with a predict method."
+        )
+    else:
+        labels = clusterer.labels_
     return features, np.asarray(labels)
 
 
@@ -308,6 +339,15 @@ class ClusteringScorer:
         Extra keyword arguments to ``score_func``. A ``metric`` of ``"auto"`` is
         resolved per estimator by :func:`loss_metric` (so estimators of
         different losses may be scored with different distances).
+    on_training_set : bool, default=False
+        Promise that every ``X`` scored is the set the estimator was fitted on,
+        in the same order: ``cv=WholeSetSplit()``, or a direct call on the
+        training data. It lets a clusterer without ``predict`` (e.g.
+        :class:`~sklearn.cluster.AgglomerativeClustering`, DBSCAN) be scored on
+        its ``labels_``; without it such a clusterer raises a TypeError. Nothing
+        can check the promise (a clusterer does not record its training
+        samples, and a ``KFold(2)`` test fold is as long as the training fold),
+        so never combine it with a splitter that holds samples out.
 
     Notes
     -----
@@ -344,14 +384,16 @@ class ClusteringScorer:
         sign: int = 1,
         degenerate_score: float,
         kwargs: dict | None = None,
+        on_training_set: bool = False,
     ):
         self.score_func = score_func
         self.sign = sign
         self.degenerate_score = degenerate_score
         self.kwargs = kwargs
+        self.on_training_set = on_training_set
 
     def __call__(self, estimator, X, y=None) -> float:
-        features, labels = features_and_labels(estimator, X)
+        features, labels = features_and_labels(estimator, X, on_training_set=self.on_training_set)
         kwargs = dict(self.kwargs or {})
         if kwargs.get("metric") == "auto":
             kwargs["metric"] = loss_metric(estimator)
@@ -363,7 +405,8 @@ class ClusteringScorer:
     def __repr__(self):
         kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())
         sign = ", sign=-1" if self.sign == -1 else ""
-        return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs})"
+        on_training_set = ", on_training_set=True" if self.on_training_set else ""
+        return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs}{on_training_set})"
 
 
 def _check_sample_size(sample_size):
@@ -375,7 +418,11 @@ def _check_sample_size(sample_size):
 
 
 def make_silhouette_scorer(
-    *, metric: str | Callable = "auto", sample_size: int | None = None, random_state=None
+    *,
+    metric: str | Callable = "auto",
+    sample_size: int | None = None,
+    random_state=None,
+    on_training_set: bool = False,
 ) -> ClusteringScorer:
     """Make a silhouette scorer, optionally on a random subsample for large n.
 
@@ -399,6 +446,10 @@ def make_silhouette_scorer(
         mean silhouette well under 0.01 on typical data.
     random_state : int, RandomState instance or None, default=None
         Seeds the subsample; pass an int for reproducible scores.
+    on_training_set : bool, default=False
+        Promise that every ``X`` scored is the set the estimator was fitted on
+        (``cv=WholeSetSplit()``), so that a clusterer without ``predict`` is
+        scored on its ``labels_``; see :class:`ClusteringScorer`.
 
     Returns
     -------
@@ -427,7 +478,9 @@ def make_silhouette_scorer(
     kwargs = {"metric": metric}
     if sample_size is not None:
         kwargs.update(sample_size=int(sample_size), random_state=random_state)
-    return ClusteringScorer(silhouette_score, degenerate_score=-1.0, kwargs=kwargs)
+    return ClusteringScorer(
+        silhouette_score, degenerate_score=-1.0, kwargs=kwargs, on_training_set=on_training_set
+    )
 
 
 #: Silhouette scorer (metric ``"auto"``, all samples); degenerate candidates score -1.

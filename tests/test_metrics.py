@@ -14,12 +14,13 @@ from sklearn.metrics import (
     silhouette_score,
     v_measure_score,
 )
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from robustkmeans import LossKMeans, VGG16Featurizer
 from robustkmeans.metrics import (
+    ClusteringScorer,
     calinski_harabasz_scorer,
     davies_bouldin_scorer,
     evaluate_labels,
@@ -162,12 +163,38 @@ def test_silhouette_subsample_with_a_single_cluster_is_worst():
     assert -1.0 in scores
 
 
-def test_scorer_without_predict_uses_labels():
+def test_scorer_without_predict_uses_labels_on_training_set_only():
     X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
     agglo = AgglomerativeClustering(n_clusters=2).fit(X)
-    assert silhouette_scorer(agglo, X) == pytest.approx(silhouette_score(X, agglo.labels_))
-    with pytest.raises(TypeError, match="predict"):
-        silhouette_scorer(agglo, X[:10])
+    scorer = make_silhouette_scorer(on_training_set=True)
+    assert scorer(agglo, X) == pytest.approx(silhouette_score(X, agglo.labels_))
+    with pytest.raises(TypeError, match="on_training_set=True"):
+        silhouette_scorer(agglo, X)  # no promise that X is the training set
+    with pytest.raises(TypeError, match="no labels_ for the 10 samples"):
+        scorer(agglo, X[:10])
+
+
+def test_scorer_without_predict_refuses_a_test_fold_as_long_as_the_training_fold():
+    # KFold(2): the test fold has as many samples as the training fold, but the
+    # training labels_ say nothing about the test samples.
+    X, _ = make_blobs(n_samples=40, centers=3, random_state=0)
+    scoring = {"s": silhouette_scorer, "ch": calinski_harabasz_scorer}
+    with pytest.raises(TypeError, match="WholeSetSplit"):
+        cross_validate(
+            AgglomerativeClustering(3),
+            X,
+            cv=KFold(2, shuffle=True, random_state=0),
+            scoring=scoring,
+            error_score="raise",
+        )
+    scoring = {
+        "s": make_silhouette_scorer(on_training_set=True),
+        "ch": ClusteringScorer(calinski_harabasz_score, degenerate_score=0.0, on_training_set=True),
+    }
+    result = cross_validate(AgglomerativeClustering(3), X, cv=WholeSetSplit(), scoring=scoring)
+    labels = AgglomerativeClustering(3).fit(X).labels_
+    assert result["test_s"][0] == pytest.approx(silhouette_score(X, labels))
+    assert result["test_ch"][0] == pytest.approx(calinski_harabasz_score(X, labels))
 
 
 def test_evaluate_labels_matches_sklearn():
@@ -251,4 +278,5 @@ def test_sparse_indices_exact_for_counts_and_far_tight_clusters():
     # a clusterer without predict (scored on its training set) takes sparse input too
     X = sp.csr_matrix(np.r_[np.zeros((5, 2)), np.ones((5, 2))])
     db = DBSCAN(eps=0.5, min_samples=2).fit(X)
-    assert calinski_harabasz_scorer(db, X) == 1.0  # no spread within the clusters
+    scorer = ClusteringScorer(calinski_harabasz_score, degenerate_score=0.0, on_training_set=True)
+    assert scorer(db, X) == 1.0  # no spread within the clusters
