@@ -102,6 +102,9 @@ def quantize_colors(
         gives the same colours: files and PIL images become RGB (grey and
         palette images expanded), 16-bit values are scaled to 8 bits, and
         transparency (RGBA files, PIL images and arrays) is composited on white.
+        A grey array is clustered as three equal channels, as a grey file or
+        PIL image is, so ``delta``, ``sigma`` and ``epsilon`` act the same on
+        it.
         A photo with an EXIF orientation tag (files and PIL images) is turned
         upright first, as viewers show it: the result carries no tag.
     n_colors : int, default=16
@@ -122,7 +125,7 @@ def quantize_colors(
         Seeds the pixel subsample and LossKMeans.
     return_estimator : bool, default=False
         Also return the fitted LossKMeans (its ``cluster_centers_`` is the
-        palette in [0, 1]).
+        palette in [0, 1], with three equal channels for a grey image).
 
     Returns
     -------
@@ -157,6 +160,11 @@ def quantize_colors(
     pixels, dtype = _load_pixels(image)
     shape = pixels.shape
     flat = pixels.reshape(shape[0] * shape[1], -1)
+    is_grey = flat.shape[1] == 1
+    if is_grey:
+        # Three equal channels, as a grey file or PIL image becomes RGB: the loss
+        # scales then act on the same distances whatever form the picture has.
+        flat = np.repeat(flat, 3, axis=1)
     n_pixels = flat.shape[0]
     if not isinstance(n_colors, int | np.integer) or not 1 <= n_colors <= n_pixels:
         raise ValueError(
@@ -184,7 +192,10 @@ def quantize_colors(
         random_state=rng.randint(np.iinfo(np.int32).max),
     ).fit(fit_pixels)
     palette = estimator.cluster_centers_.astype(np.float32)
-    quantized = palette[estimator.predict(flat)].reshape(shape)
+    quantized = palette[estimator.predict(flat)]
+    if is_grey:
+        quantized = quantized[:, :1]  # the channels of a grey palette are equal
+    quantized = quantized.reshape(shape)
     if dtype == np.uint8:
         quantized = np.clip(np.rint(quantized * 255.0), 0, 255).astype(np.uint8)
     return (quantized, estimator) if return_estimator else quantized

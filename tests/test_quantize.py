@@ -197,3 +197,22 @@ def test_exif_orientation_is_applied_once_to_files_and_pil_images(tmp_path):
     with Image.open(tmp_path / "photo.png") as opened:
         np.testing.assert_array_equal(quantize_colors(opened, n_colors=3), expected)
     assert image.size == (6, 4) and image.getexif()[0x0112] == 8  # never modified
+
+
+@pytest.mark.parametrize(
+    "loss, scale",
+    [("correntropy", {"sigma": 0.1}), ("epsilon_insensitive", {})],
+)
+def test_grey_arrays_are_clustered_as_grey_files_are(loss, scale):
+    # A grey file or PIL image becomes three equal channels; a grey array must be
+    # clustered the same way, or the loss scales act on distances sqrt(3) apart.
+    rng = np.random.RandomState(0)
+    grey = np.clip(np.linspace(0, 255, 40 * 30) + rng.normal(0, 25, 40 * 30), 0, 255)
+    grey = grey.reshape(40, 30).astype(np.uint8)
+    expected = quantize_colors(Image.fromarray(grey), 5, loss, epsilon=0.05, **scale)
+    for image in (grey, grey[:, :, None], grey / 255.0):
+        out = quantize_colors(image, 5, loss, epsilon=0.05, **scale)
+        assert out.shape == image.shape
+        np.testing.assert_allclose(
+            np.squeeze(out) * (255 if out.dtype != np.uint8 else 1), expected[:, :, 0], atol=1.0
+        )
