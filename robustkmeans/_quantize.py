@@ -88,8 +88,10 @@ def quantize_colors(
     :class:`~robustkmeans.LossKMeans` is fitted on a random subsample of them,
     then every pixel is replaced by the center of its cluster. With
     ``loss="absolute"`` each palette colour is the coordinatewise median of its
-    pixels, so it is a colour that actually occurs rather than a blend pulled by
-    a few outlying pixels.
+    pixels, which a few outlying pixels cannot pull as they pull a mean. It need
+    not be a colour of the image: each channel is the median of that channel
+    alone (the midpoint of two values for an even count, rounded to the nearest
+    level for uint8 output), and the three medians need not belong to one pixel.
 
     Parameters
     ----------
