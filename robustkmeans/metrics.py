@@ -16,7 +16,10 @@ Three properties make them usable for clustering:
 
 * **Pipeline-aware.** When the estimator is a :class:`~sklearn.pipeline.Pipeline`,
   the internal validity index is computed on the features that reach the last
-  step (``pipe[:-1].transform(X)``), not on raw inputs such as image paths.
+  step (``pipe[:-1].transform(X)``), not on raw inputs such as image paths. So
+  candidates that differ in their preprocessing (``PCA(n_components=...)``, a
+  scaler) are scored in different spaces, and their scores do not compare:
+  search the clusterer's parameters with the preprocessing fixed.
 * **Safe.** A candidate whose labelling has a single cluster, or as many clusters as
   samples, has no defined index; it gets the worst possible score of that index
   instead of raising, so one degenerate candidate never kills a grid search.
