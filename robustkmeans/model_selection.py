@@ -11,6 +11,7 @@ scored on the whole set.
 from __future__ import annotations
 
 import inspect
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -505,11 +506,14 @@ def select_k(
 
     Raises
     ------
+    TypeError
+        Before any fit, when ``k_range`` is not an iterable (None, a string).
     ValueError
-        Before any fit, when ``k_range`` is empty, fractional or outside
-        [1, n_samples], when the clusterer has no parameter ``n_clusters_param``,
-        or when ``sample_weight`` is given to a clusterer whose ``fit`` takes
-        none; after a fit, when the clusterer gives no labels (no ``labels_``,
+        Before any fit, when ``k_range`` is empty, holds anything but whole
+        numbers (strings, None) or lies outside [1, n_samples], when the
+        clusterer has no parameter ``n_clusters_param``, or when
+        ``sample_weight`` is given to a clusterer whose ``fit`` takes none;
+        after a fit, when the clusterer gives no labels (no ``labels_``,
         ``predict`` or ``fit_predict``).
 
     See Also
@@ -535,8 +539,16 @@ def select_k(
     >>> result.best_k["elbow"], result.best_k["silhouette"]
     (None, 3)
     """
+    if isinstance(k_range, str) or not np.iterable(k_range):
+        raise TypeError(
+            f"k_range must be an iterable of integers such as range(2, 11), got {k_range!r}."
+        )
     k_range = list(k_range)
-    bad = [k for k in k_range if isinstance(k, bool) or not float(k).is_integer()]
+    bad = [
+        k
+        for k in k_range
+        if isinstance(k, bool) or not isinstance(k, numbers.Real) or not float(k).is_integer()
+    ]
     if bad:
         raise ValueError(f"k_range must hold whole numbers of clusters, got {bad}.")
     k_values = np.array(sorted({int(k) for k in k_range}), dtype=int)

@@ -108,11 +108,21 @@ def test_select_k_without_estimators_and_to_dict(blobs4):
         ([], "empty"),
         ([0, 2], r"\[1, n_samples.*at least 1"),
         ([2, 500], r"\[1, n_samples=160\].*lower the largest k"),
+        (["2", "3"], r"whole numbers of clusters, got \['2', '3'\]"),
+        ([2, None], r"whole numbers of clusters, got \[None\]"),
+        ([2.5], "whole numbers"),
     ],
 )
 def test_select_k_rejects_bad_k_range(blobs4, k_range, match):
     X, _ = blobs4
     with pytest.raises(ValueError, match=match):
+        select_k(LossKMeans(), X, k_range)
+
+
+@pytest.mark.parametrize("k_range", [None, "2:10", 5])
+def test_select_k_rejects_a_k_range_that_is_no_iterable_of_numbers(blobs4, k_range):
+    X, _ = blobs4
+    with pytest.raises(TypeError, match=r"iterable of integers such as range\(2, 11\)"):
         select_k(LossKMeans(), X, k_range)
 
 
