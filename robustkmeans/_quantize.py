@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -15,7 +16,8 @@ def _load_pixels(image):
 
     Every entry point sees the colours of the loader of ``VGG16Featurizer``
     (:func:`robustkmeans._images.load_rgb`): files and PIL images (any mode:
-    palette, grey, RGBA, 16-bit, ...) become RGB; uint16 arrays are scaled to 8
+    palette, grey, RGBA, 16-bit, ..., but 32-bit float "F", which has no defined
+    range and raises as it does for VGG16Featurizer) become RGB; uint16 arrays are scaled to 8
     bits; RGBA arrays, uint8 or float, are composited on white and become RGB,
     as RGBA files are. Files and PIL images with an EXIF orientation tag are
     turned upright by ``load_rgb``, so that a quantised copy written without the
@@ -102,7 +104,9 @@ def quantize_colors(
         never modified. Every form is read as
         :class:`~robustkmeans.VGG16Featurizer` reads it, so the same picture
         gives the same colours: files and PIL images become RGB (grey and
-        palette images expanded), 16-bit values are scaled to 8 bits, and
+        palette images expanded; a 32-bit float PIL image, mode ``"F"``, has no
+        defined range and raises: pass ``np.asarray(image)`` if its values lie
+        in [0, 1]), 16-bit values are scaled to 8 bits, and
         transparency (RGBA files, PIL images and arrays) is composited on white.
         A grey array is clustered as three equal channels, as a grey file or
         PIL image is, so ``delta``, ``sigma`` and ``epsilon`` act the same on
@@ -168,10 +172,22 @@ def quantize_colors(
         # scales then act on the same distances whatever form the picture has.
         flat = np.repeat(flat, 3, axis=1)
     n_pixels = flat.shape[0]
-    if not isinstance(n_colors, int | np.integer) or not 1 <= n_colors <= n_pixels:
+    if (
+        isinstance(n_colors, bool)
+        or not isinstance(n_colors, numbers.Integral)
+        or not 1 <= n_colors <= n_pixels
+    ):
         raise ValueError(
             f"n_colors must be an integer between 1 and the number of pixels "
             f"({n_pixels}), got {n_colors!r}."
+        )
+    if sample_size is not None and (
+        isinstance(sample_size, bool)
+        or not isinstance(sample_size, numbers.Integral)
+        or sample_size < 1
+    ):
+        raise ValueError(
+            f"sample_size must be None (every pixel) or a positive integer, got {sample_size!r}."
         )
     rng = check_random_state(random_state)
     if sample_size is not None and sample_size < n_pixels:
@@ -180,7 +196,7 @@ def quantize_colors(
                 f"sample_size={sample_size} is smaller than n_colors={n_colors}; "
                 "increase sample_size."
             )
-        fit_pixels = flat[rng.choice(n_pixels, size=sample_size, replace=False)]
+        fit_pixels = flat[rng.choice(n_pixels, size=int(sample_size), replace=False)]
     else:
         fit_pixels = flat
     estimator = LossKMeans(

@@ -85,6 +85,15 @@ def test_errors_name_the_problem(tmp_path):
         quantize_colors(image, n_colors=17)
     with pytest.raises(ValueError, match="sample_size=2 is smaller than n_colors=3"):
         quantize_colors(np.zeros((10, 10, 3), np.uint8), n_colors=3, sample_size=2)
+    with pytest.raises(ValueError, match="n_colors must be an integer .* got True"):
+        quantize_colors(image, n_colors=True)
+    for sample_size in (100.0, -5, 0, True):
+        with pytest.raises(
+            ValueError, match=f"sample_size must be None .* positive integer, got {sample_size}"
+        ):
+            quantize_colors(np.zeros((20, 20, 3), np.uint8), n_colors=3, sample_size=sample_size)
+    with pytest.raises(ValueError, match="no defined 0..255 range"):
+        quantize_colors(Image.fromarray(np.zeros((4, 4), np.float32)))  # mode "F"
     with pytest.raises(ValueError, match="uint8 .* or float"):
         quantize_colors(image.astype(np.int64))
     with pytest.raises(ValueError, match="shape"):
