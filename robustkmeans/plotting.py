@@ -54,13 +54,19 @@ def _count(n, noun):
 
 def _colors(n, classes=False):
     """``n`` colours for clusters, or (``classes``) for true classes, from other
-    palettes, so that a class is not read as the cluster of the same colour."""
+    palettes, so that a class is not read as the cluster of the same colour.
+    Beyond 20, where the qualitative palettes would repeat colours, a continuous
+    colormap is sampled evenly (``turbo`` for clusters, ``hsv`` for classes)."""
     plt = _pyplot()
+    if n > 20:
+        cmap = plt.get_cmap("hsv" if classes else "turbo")
+        # hsv wraps around (its ends are both red): leave out the end
+        return [cmap(x) for x in np.linspace(0.0, 1.0, n, endpoint=not classes)]
     if classes:
         cmap = plt.get_cmap("Dark2" if n <= 8 else "tab20b")
     else:
         cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(n)]
+    return [cmap(i) for i in range(n)]
 
 
 def _text(value) -> str:

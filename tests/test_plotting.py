@@ -614,3 +614,21 @@ def test_silhouette_and_representatives_on_sparse_features(image_set):
     sparse = RepresentativesDisplay.from_estimator(km, sp.csr_matrix(X), paths, plot=False)
     assert sparse.representatives == dense.representatives
     assert sparse.atypical == dense.atypical
+
+
+def test_more_than_20_clusters_get_distinct_colours():
+    # tab20 would repeat: cluster 20 drawn in the colour of cluster 0
+    k = 30
+    labels = np.repeat(np.arange(k), 3)
+    rng = np.random.RandomState(0)
+    disp = ClusterScatterDisplay(rng.normal(size=(3 * k, 2)), labels).plot()
+    colors = {tuple(c.get_facecolor()[0]) for c in disp.axes_[0].collections}
+    assert len(colors) == k
+    disp = SilhouetteDisplay(rng.uniform(0, 1, 3 * k), labels).plot()
+    assert len({tuple(bar.get_facecolor()) for bar in disp.ax_.patches}) == k
+    images = rng.randint(0, 256, size=(k, 4, 4, 3)).astype(np.uint8)
+    disp = RepresentativesDisplay(
+        images, np.arange(k), np.zeros(k), {c: [c] for c in range(k)}, {}, thumbnail_size=4
+    ).plot()
+    frames = {tuple(axis.spines["left"].get_edgecolor()) for axis in disp.axes_[:, 0]}
+    assert len(frames) == k
