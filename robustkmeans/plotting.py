@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 
 from .metrics import (
     _as_features,
+    _check_sample_size,
     _is_degenerate,
     _validity_index,
     evaluate_labels,
@@ -1193,8 +1194,10 @@ class LossComparisonDisplay:
             Clusterer with a ``loss`` parameter (e.g. an unfitted or fitted
             :class:`~robustkmeans.LossKMeans`), or a Pipeline ending in one; it
             is cloned, not modified. The preprocessing steps are fitted once.
-        X : array-like or sequence
-            Input of ``estimator``.
+        X : array-like, sparse matrix or sequence
+            Input of ``estimator``; sparse features are not densified (so
+            ``losses`` must be ones that LossKMeans fits on sparse input, e.g.
+            ``["square", "correntropy", "epsilon_insensitive"]``).
         images : sequence, default=None
             Image of each sample (file paths, PIL images or uint8 / uint16
             arrays), one per sample of ``X``; ``None`` uses ``X``.
@@ -1218,7 +1221,7 @@ class LossComparisonDisplay:
             one comparison.
         sample_size : int, default=None
             Compute the silhouettes on a random subsample of this many samples
-            (they cost O(n^2)); ``None`` uses all. A silhouette is NaN where it
+            (they cost O(n^2)), an integer >= 2; ``None`` uses all. A silhouette is NaN where it
             is undefined: one cluster or one sample per cluster, in all samples
             or in the subsample.
         random_state : int, RandomState instance or None, default=None
@@ -1270,6 +1273,7 @@ class LossComparisonDisplay:
                 f"losses is empty; pass at least one of {list(LOSS_NAMES)}, or None for all."
             )
         n_representatives = _check_count(n_representatives, "n_representatives", minimum=1)
+        _check_sample_size(sample_size)
         if isinstance(metric, str) and metric == "auto":
             raise ValueError(
                 "metric='auto' would compute the silhouette of each loss with its own "
@@ -1283,7 +1287,8 @@ class LossComparisonDisplay:
             features = prefix.fit_transform(X) if prefix is not None else X
         else:
             clusterer, features = estimator, X
-        features = np.asarray(features)
+        # sparse matrices and DataFrames as they are, as the scorers take them
+        features = _as_features(features)
 
         def fit(loss):
             fitted = clone(clusterer).set_params(loss=loss).fit(features)

@@ -616,6 +616,25 @@ def test_silhouette_and_representatives_on_sparse_features(image_set):
     assert sparse.atypical == dense.atypical
 
 
+def test_loss_comparison_on_sparse_features_and_its_sample_size(image_set):
+    import scipy.sparse as sp
+
+    paths, _, X, _ = image_set
+    # (LossKMeans takes sparse input for these losses, not for the medians)
+    kwargs = dict(losses=["square", "correntropy"], plot=False, random_state=0)
+    estimator = LossKMeans(3, sigma=0.2, random_state=0)
+    dense = LossComparisonDisplay.from_estimator(estimator, X, paths, **kwargs)
+    sparse = LossComparisonDisplay.from_estimator(estimator, sp.csr_matrix(X), paths, **kwargs)
+    assert sparse.representatives == dense.representatives
+    for got, expected in zip(sparse.metrics, dense.metrics, strict=True):
+        assert got == pytest.approx(expected)
+    for sample_size in (1, 2.5, "10"):
+        with pytest.raises(ValueError, match=r"sample_size must be None or an integer >= 2"):
+            LossComparisonDisplay.from_estimator(
+                estimator, X, paths, sample_size=sample_size, **kwargs
+            )
+
+
 def test_more_than_20_clusters_get_distinct_colours():
     # tab20 would repeat: cluster 20 drawn in the colour of cluster 0
     k = 30
