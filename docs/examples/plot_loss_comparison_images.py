@@ -100,8 +100,8 @@ for loss, metrics in zip(display.losses, display.metrics, strict=True):
 # ---------------
 # The images of *largest* cost in their cluster are where a robust loss earns
 # its keep: they are the samples it down-weights. For one loss, the
-# representatives (closest to the center) and the most atypical images (red
-# frame) per cluster:
+# representatives (closest to the center) and the most atypical images (dashed
+# black frame) per cluster:
 huber = display.estimators_["huber"]
 RepresentativesDisplay.from_estimator(huber, X, images, n_representatives=3, n_atypical=2)
 plt.show()
@@ -113,7 +113,7 @@ plt.show()
 # ``correntropy`` recovers them. The junk images are close to no class; they
 # join the nearest cluster (in VGG16's view, noise looks most like foliage and
 # flat colours like the dark leaves), where they are exactly the most atypical
-# members: the red frames above. That is the practical use of the atypical
+# members: the dashed black frames above. That is the practical use of the atypical
 # images: finding corrupt or off-topic files in a folder. The ARI is below 1
 # only because the junk, counted as a seventh class, has no cluster of its
 # own. ``correntropy`` instead gives the three flat colours a cluster of their
