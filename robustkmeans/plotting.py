@@ -791,6 +791,13 @@ class ClusterScatterDisplay:
         no_variance = bool(np.all(features == features[:1]))
         with np.errstate(divide="ignore", invalid="ignore") if no_variance else nullcontext():
             embedding = projection.fit_transform(features)
+        embedding = embedding.toarray() if hasattr(embedding, "toarray") else np.asarray(embedding)
+        if embedding.ndim != 2 or embedding.shape[1] != 2:
+            raise ValueError(
+                f"projection must map the features to 2 columns for a scatter plot, but "
+                f"{type(projection).__name__} gave an array of shape {embedding.shape}; "
+                "use e.g. PCA(n_components=2), or None for that default."
+            )
         _, clusterer = _split(estimator)
         centers = getattr(clusterer, "cluster_centers_", None)
         if centers is not None:

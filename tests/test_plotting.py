@@ -133,6 +133,11 @@ def test_cluster_scatter_display(blobs):
     disp = ClusterScatterDisplay.from_estimator(km, X, ax=ax)
     assert disp.axes_ == [ax]
 
+    # a projection to 2-D, or a clear error (not matplotlib's while drawing)
+    for n_components in (1, 3):
+        with pytest.raises(ValueError, match=rf"2 columns .* shape \(60, {n_components}\)"):
+            ClusterScatterDisplay.from_estimator(km, X, projection=PCA(n_components))
+
     # one true class per sample, or a clear error (not an IndexError while drawing)
     with pytest.raises(ValueError, match="y has 10 entries for"):
         ClusterScatterDisplay.from_estimator(km, X, y=y[:10])
