@@ -432,10 +432,15 @@ class KSelectionDisplay:
         >>> disp.ax_.get_xlabel()
         'number of clusters k'
         """
+        k_values = np.asarray(self.k_values)
+        if self.silhouette_k is not None and not np.any(k_values == self.silhouette_k):
+            raise ValueError(
+                f"silhouette_k={self.silhouette_k!r} is not one of k_values "
+                f"{k_values.tolist()}; pass a k that was searched, or None."
+            )
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
-        k_values = np.asarray(self.k_values)
         # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
         has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
@@ -461,8 +466,14 @@ class KSelectionDisplay:
                 )
             )
         self.ax_silhouette_ = self.line_silhouette_ = None
+        # The twin of an earlier plot on this ax: replaced, not stacked with another.
+        previous = getattr(ax, "_robustkmeans_silhouette_axes", None)
+        if previous is not None and previous.figure is not None:
+            previous.remove()
+        ax._robustkmeans_silhouette_axes = None
         if self.silhouette is not None and np.any(np.isfinite(self.silhouette)):
             twin = ax.twinx()
+            ax._robustkmeans_silhouette_axes = twin
             (self.line_silhouette_,) = twin.plot(
                 k_values, self.silhouette, "s-", color="C1", label="mean silhouette"
             )

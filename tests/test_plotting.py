@@ -87,6 +87,18 @@ def test_k_selection_display(blobs):
     assert disp.ax_ is ax and disp.result_.best_k["silhouette"] == 3
 
 
+def test_k_selection_display_checks_silhouette_k_and_redraws_in_place():
+    kwargs = dict(silhouette=[np.nan, 0.6, 0.7], elbow_k=2)
+    with pytest.raises(ValueError, match=r"silhouette_k=7 is not one of k_values \[1, 2, 3\]"):
+        KSelectionDisplay([1, 2, 3], [9.0, 2.0, 1.5], silhouette_k=7, **kwargs).plot()
+    fig, ax = plt.subplots()
+    disp = KSelectionDisplay([1, 2, 3], [9.0, 2.0, 1.5], silhouette_k=3, **kwargs)
+    disp.plot(ax=ax)
+    disp.plot(ax=ax)
+    assert len(fig.axes) == 2  # ax and one twin for the silhouette, not one per call
+    assert disp.ax_silhouette_ in fig.axes
+
+
 def test_k_selection_display_says_when_there_is_no_objective(blobs):
     # select_k gives a clusterer without inertia_ (a Gaussian mixture) a NaN
     # objective: the panel says so instead of drawing an empty, unexplained curve
