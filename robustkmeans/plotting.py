@@ -1450,7 +1450,8 @@ class FeatureMapsDisplay:
     image : path, PIL image or ndarray, default=None
         The input image (uint8 or uint16 if an array), drawn in the first column.
     n_channels : int, default=8
-        Channels drawn per layer.
+        Channels drawn per layer, at least 1 and at most the number of channels
+        of every layer drawn.
 
     Attributes
     ----------
@@ -1556,8 +1557,24 @@ class FeatureMapsDisplay:
         {1: [2, 1]}
         """
         layers = list(self.feature_maps)
+        n_channels = self.n_channels
+        if isinstance(n_channels, bool) or not isinstance(n_channels, numbers.Integral):
+            n_channels = 0  # refused below
+        if n_channels < 1:
+            raise ValueError(
+                f"n_channels must be a positive integer (channels per layer), got "
+                f"{self.n_channels!r}."
+            )
+        for layer in layers:
+            shape = np.shape(self.feature_maps[layer])
+            if len(shape) == 3 and shape[0] < n_channels:
+                raise ValueError(
+                    f"n_channels={n_channels} is more than the {shape[0]} channels of "
+                    f"layer {layer!r}; pass n_channels <= {shape[0]}."
+                )
+        n_channels = int(n_channels)
         offset = 0 if self.image is None else 1
-        n_cols = self.n_channels + offset
+        n_cols = n_channels + offset
         figure = _grid_figure(figure, (1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5))
         axes = figure.subplots(len(layers), n_cols, squeeze=False)
         self.channels_ = {}
@@ -1568,7 +1585,7 @@ class FeatureMapsDisplay:
                     f"feature_maps[{layer!r}] must have shape (channels, height, width), "
                     f"got {maps.shape}."
                 )
-            order = np.argsort(-maps.mean(axis=(1, 2)), kind="stable")[: self.n_channels]
+            order = np.argsort(-maps.mean(axis=(1, 2)), kind="stable")[:n_channels]
             self.channels_[layer] = order.tolist()
             for axis in axes[row]:
                 axis.set_xticks([])

@@ -381,6 +381,16 @@ def test_feature_maps_display(image_set):
     _rendered(disp.figure_)
 
 
+def test_feature_maps_display_checks_n_channels():
+    maps = {1: np.random.RandomState(0).rand(3, 4, 4)}
+    for n_channels in (0, -2, 2.0, True, None):
+        with pytest.raises(ValueError, match="n_channels must be a positive integer"):
+            FeatureMapsDisplay(maps, n_channels=n_channels).plot()
+    with pytest.raises(ValueError, match=r"n_channels=5 is more than the 3 channels of layer 1"):
+        FeatureMapsDisplay(maps, n_channels=5).plot()
+    assert FeatureMapsDisplay(maps, n_channels=3).plot().axes_.shape == (1, 3)
+
+
 def _thumbnail_inputs(folder):
     """Images that the old thumbnail loader read differently from load_rgb."""
     grey16 = np.linspace(0, 65535, 12 * 20).reshape(12, 20).astype(np.uint16)
