@@ -1023,6 +1023,14 @@ class RepresentativesDisplay:
         n_atypical = _check_count(n_atypical, "n_atypical")
         _check_images(images, X, plot)
         prefix, clusterer = _split(estimator)
+        missing = [name for name in ("transform", "predict") if not hasattr(clusterer, name)]
+        if missing:
+            raise TypeError(
+                f"{type(clusterer).__name__} has no {' or '.join(missing)}: the display "
+                "ranks each cluster's members by their cost (or distance) to its center, "
+                "from transform, and needs predict; use a clusterer with both, such as "
+                "LossKMeans or KMeans."
+            )
         features = _as_features(prefix.transform(X) if prefix is not None else X)
         own, labels, sizes, representatives, atypical = _pick_members(
             clusterer, features, n_representatives, n_atypical

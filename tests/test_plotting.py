@@ -643,6 +643,15 @@ def test_silhouette_and_representatives_on_sparse_features(image_set):
     assert sparse.atypical == dense.atypical
 
 
+def test_representatives_display_says_what_the_clusterer_needs(image_set):
+    from sklearn.mixture import GaussianMixture
+
+    paths, _, X, _ = image_set
+    gmm = GaussianMixture(3, random_state=0).fit(X)
+    with pytest.raises(TypeError, match="GaussianMixture has no transform: .* LossKMeans"):
+        RepresentativesDisplay.from_estimator(gmm, X, paths, plot=False)
+
+
 def test_loss_comparison_on_sparse_features_and_its_sample_size(image_set):
     import scipy.sparse as sp
 
