@@ -152,7 +152,7 @@ def quantize_colors(
     Examples
     --------
     >>> import numpy as np
-    >>> from robustkmeans._quantize import quantize_colors
+    >>> from robustkmeans import quantize_colors
     >>> rng = np.random.RandomState(0)
     >>> image = rng.randint(0, 256, size=(32, 32, 3)).astype(np.uint8)
     >>> quantized = quantize_colors(image, n_colors=4, random_state=0)
