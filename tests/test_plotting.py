@@ -563,7 +563,7 @@ def test_dollar_signs_in_names_are_drawn_as_text():
     ).plot()
     _rendered(disp.figure_)
     assert disp.row_titles_[0].get_text() == r"coins \$1_\$2: \$m_\$ 1"
-    disp = FeatureMapsDisplay({"$l_$": np.ones((2, 3, 3))}, image=images[0]).plot()
+    disp = FeatureMapsDisplay({"$l_$": np.ones((2, 3, 3))}, image=images[0], n_channels=2).plot()
     _rendered(disp.figure_)
 
 
