@@ -1458,8 +1458,8 @@ class FeatureMapsDisplay:
     image : path, PIL image or ndarray, default=None
         The input image (uint8 or uint16 if an array), drawn in the first column.
     n_channels : int, default=8
-        Channels drawn per layer, at least 1 and at most the number of channels
-        of every layer drawn.
+        Channels drawn per layer, at least 1; capped at the largest number of
+        channels of the layers drawn.
 
     Attributes
     ----------
@@ -1573,14 +1573,10 @@ class FeatureMapsDisplay:
                 f"n_channels must be a positive integer (channels per layer), got "
                 f"{self.n_channels!r}."
             )
-        for layer in layers:
-            shape = np.shape(self.feature_maps[layer])
-            if len(shape) == 3 and shape[0] < n_channels:
-                raise ValueError(
-                    f"n_channels={n_channels} is more than the {shape[0]} channels of "
-                    f"layer {layer!r}; pass n_channels <= {shape[0]}."
-                )
-        n_channels = int(n_channels)
+        # No more columns than the layers have channels (blank columns otherwise)
+        n_channels = min(
+            int(n_channels), max((np.shape(self.feature_maps[k])[0] for k in layers), default=1)
+        )
         offset = 0 if self.image is None else 1
         n_cols = n_channels + offset
         figure = _grid_figure(figure, (1.3 * n_cols + 0.6, 1.4 * len(layers) + 0.5))

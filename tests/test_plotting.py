@@ -386,9 +386,9 @@ def test_feature_maps_display_checks_n_channels():
     for n_channels in (0, -2, 2.0, True, None):
         with pytest.raises(ValueError, match="n_channels must be a positive integer"):
             FeatureMapsDisplay(maps, n_channels=n_channels).plot()
-    with pytest.raises(ValueError, match=r"n_channels=5 is more than the 3 channels of layer 1"):
-        FeatureMapsDisplay(maps, n_channels=5).plot()
-    assert FeatureMapsDisplay(maps, n_channels=3).plot().axes_.shape == (1, 3)
+    # no blank columns beyond the 3 channels of the layer
+    disp = FeatureMapsDisplay(maps, n_channels=5).plot()
+    assert disp.axes_.shape == (1, 3) and sorted(disp.channels_[1]) == [0, 1, 2]
 
 
 def _thumbnail_inputs(folder):
@@ -563,7 +563,7 @@ def test_dollar_signs_in_names_are_drawn_as_text():
     ).plot()
     _rendered(disp.figure_)
     assert disp.row_titles_[0].get_text() == r"coins \$1_\$2: \$m_\$ 1"
-    disp = FeatureMapsDisplay({"$l_$": np.ones((2, 3, 3))}, image=images[0], n_channels=2).plot()
+    disp = FeatureMapsDisplay({"$l_$": np.ones((2, 3, 3))}, image=images[0]).plot()
     _rendered(disp.figure_)
 
 
