@@ -605,7 +605,9 @@ class SilhouetteDisplay:
             For a Pipeline the silhouette is computed on the features reaching
             the last step.
         X : array-like or sequence
-            Input of ``estimator``.
+            Input of ``estimator``: new data for a clusterer with ``predict``;
+            for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
+            the data it was fitted on, whose ``labels_`` are drawn.
         metric : str, default="auto"
             Distance; ``"auto"`` matches the loss (see
             :func:`~robustkmeans.metrics.loss_metric`).
@@ -631,7 +633,8 @@ class SilhouetteDisplay:
         >>> SilhouetteDisplay.from_estimator(km, X).metric
         'euclidean'
         """
-        features, labels = features_and_labels(estimator, X)
+        # (a clusterer without predict draws its labels_: X is its training set)
+        features, labels = features_and_labels(estimator, X, on_training_set=True)
         if metric == "auto":
             metric = loss_metric(estimator)
         return cls.from_predictions(features, labels, metric=metric, ax=ax)
@@ -753,7 +756,9 @@ class ClusterScatterDisplay:
         estimator : fitted clusterer or Pipeline
             For a Pipeline the features reaching the last step are projected.
         X : array-like or sequence
-            Input of ``estimator``.
+            Input of ``estimator``: new data for a clusterer with ``predict``;
+            for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
+            the data it was fitted on, whose ``labels_`` are drawn.
         y : array-like of shape (n_samples,), default=None
             True classes; when given, a second panel is drawn.
         projection : transformer, default=None
@@ -784,7 +789,7 @@ class ClusterScatterDisplay:
         """
         from sklearn.decomposition import PCA
 
-        features, labels = features_and_labels(estimator, X)
+        features, labels = features_and_labels(estimator, X, on_training_set=True)
         if y is not None and len(y) != len(labels):
             raise ValueError(
                 f"y has {len(y)} entries for {len(labels)} samples: pass one true class "

@@ -129,6 +129,20 @@ def test_silhouette_display(blobs):
         SilhouetteDisplay.from_predictions(X, np.zeros(len(X)))
 
 
+def test_displays_draw_the_labels_of_a_clusterer_without_predict(blobs):
+    # X is then the data it was fitted on: its labels_ are drawn (the scorers ask
+    # for on_training_set=True, since a test fold cannot be told from that set)
+    from sklearn.cluster import AgglomerativeClustering
+
+    X, _ = blobs
+    agglo = AgglomerativeClustering(3).fit(X)
+    disp = SilhouetteDisplay.from_estimator(agglo, X)
+    np.testing.assert_allclose(disp.silhouette_values, silhouette_samples(X, agglo.labels_))
+    scatter = ClusterScatterDisplay.from_estimator(agglo, X)
+    assert len(scatter.embedding) == len(X)
+    plt.close("all")
+
+
 def test_cluster_scatter_display(blobs):
     X, y = blobs
     km = LossKMeans(3, random_state=0).fit(X)
