@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import threading
@@ -192,7 +193,7 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
                     "state dict of vgg16().features (or a full vgg16 state dict), or unset "
                     "it to use torchvision's download."
                 )
-            path = env
+            path = os.path.abspath(env)
         else:
             path = os.path.join(torch.hub.get_dir(), "checkpoints", _IMAGENET1K_V1_FILE)
             if not os.path.isfile(path):
@@ -224,6 +225,8 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
                 "vgg16 (keys 'features.0.weight', ...), or None for random weights (tests "
                 "only)."
             )
+        # Absolute, so that transform finds the file after os.chdir (or unpickled elsewhere).
+        path = os.path.abspath(path)
         return path, f"sha256:{_file_digest(path)}"
     raise TypeError(
         f"weights must be 'IMAGENET1K_V1', a file path or None, got {type(weights).__name__}."
@@ -280,8 +283,37 @@ def _unloadable_reason(path: str, exc: Exception) -> str:
     return "torch.load cannot read it (not a file written by torch.save, or a damaged one)"
 
 
-def _load_features(path: str | None, device: str):
-    """Build vgg16().features on ``device`` (eval mode, float32, channels_last)."""
+def _read_weights(path: str, weights_id: str | None) -> bytes:
+    """The bytes of the weights file, checked against ``weights_id`` (``"sha256:..."``).
+
+    The file is hashed as it is read, so that the module built from these bytes
+    is the one the identity (and so the feature cache key) names, even when the
+    file was replaced since ``fit``.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"weights file {path!r}, found at fit, is not found: it was moved or deleted "
+            "since. Put it back at that path, or fit again with weights= its new path."
+        ) from None
+    if weights_id is not None:
+        digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        if digest != weights_id:
+            raise ValueError(
+                f"weights file {path!r} changed since fit: it holds {digest}, the featurizer "
+                f"was fitted with {weights_id}. Fit again to use the new weights, or restore "
+                "the file that was fitted."
+            )
+    return data
+
+
+def _load_features(path: str | None, device: str, weights_id: str | None = None):
+    """Build vgg16().features on ``device`` (eval mode, float32, channels_last).
+
+    With ``weights_id``, the file must still hold those weights (see ``_read_weights``).
+    """
     torch = _import_torch()
     if path is None:
         with torch.random.fork_rng(devices=[]):
@@ -293,14 +325,16 @@ def _load_features(path: str | None, device: str):
                     torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                     torch.nn.init.constant_(m.bias, 0)
     else:
+        data = _read_weights(path, weights_id)
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ValueError(
                 f"weights file {path!r} is not a torch state dict of vgg16().features: "
                 f"{_unloadable_reason(path, exc)}. Save one with "
                 "torch.save(vgg16.features.state_dict(), path)."
             ) from exc
+        del data  # the tensors are copies; free the file's bytes before building
         state = _features_state_dict(state, path)
         with torch.device("meta"):
             features = _make_features()
@@ -331,7 +365,7 @@ def _shared_features(path: str | None, weights_id: str, device: str):
         if key in _MODEL_MEMO:
             _MODEL_MEMO.move_to_end(key)
             return _MODEL_MEMO[key]
-    features = _load_features(path, device)
+    features = _load_features(path, device, weights_id)
     with _MEMO_LOCK:
         _MODEL_MEMO[key] = features
         while len(_MODEL_MEMO) > 2:
@@ -702,7 +736,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     n_features_out_ : int
         Number of output columns.
     weights_path_ : str or None
-        The weights file used (None for random weights).
+        The weights file used, as an absolute path (None for random weights).
     weights_id_ : str
         Identity of the weights (sha256 of the file) used in cache keys.
     device_ : str
@@ -722,7 +756,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     The torch module is built on first use, shared between estimators with
     the same weights and device in one process, and never pickled:
     ``clone`` and ``pickle`` are cheap and work on machines without the
-    weights (``transform`` then needs them again).
+    weights (``transform`` then needs them again: the same file, at the same
+    path, holding the same weights, else it raises an error that says so).
 
     Preprocessing is that of torchvision's reference pipeline
     (``Image.open(path).convert("RGB")``, ``Resize((s, s))``, ``ToTensor``,

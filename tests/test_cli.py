@@ -1632,4 +1632,4 @@ def test_weights_file_is_read_once(image_dir, tmp_path, monkeypatch):
     argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
     argv += ["--image-size", "32", "--n-init", "1", "--weights", str(path)]
     assert main(argv) == 0
-    assert loads == [str(path)]
+    assert len(loads) == 1  # of the bytes read (and hashed) from the file

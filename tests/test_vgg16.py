@@ -432,6 +432,37 @@ def test_unpickling_needs_no_weights_file(tmp_path, weights_file):
     assert restored.get_params()["weights"] == copy
 
 
+def test_weights_replaced_or_removed_after_fit_are_refused(tmp_path, weights_file, image_files):
+    path = tmp_path / "w.pth"
+    path.write_bytes(weights_file.read_bytes())
+    cache = tmp_path / "cache"
+    featurizer = VGG16Featurizer(weights=path, image_size=32, cache=cache).fit()
+    blob = pickle.dumps(featurizer)
+    torch.manual_seed(99)
+    torch.save(torchvision.models.vgg16(weights=None).features.state_dict(), path)
+    vgg_module._MODEL_MEMO.clear()  # as in a new process
+    restored = pickle.loads(blob)
+    with pytest.raises(ValueError, match=r"w\.pth' changed since fit: .*Fit again"):
+        restored.transform(image_files[:1])
+    # Nothing was computed, nor cached under the identity of the fitted weights.
+    assert not list(cache.rglob("*.npy"))
+    with pytest.raises(ValueError, match="changed since fit"):
+        featurizer.transform(image_files[:1])
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match=r"w\.pth', found at fit, is not found"):
+        restored.transform(image_files[:1])
+
+
+def test_relative_weights_path_survives_chdir(tmp_path, monkeypatch, weights_file, image_files):
+    (tmp_path / "w.pth").write_bytes(weights_file.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    featurizer = VGG16Featurizer(weights="w.pth", image_size=32).fit()
+    assert featurizer.weights_path_ == os.fspath(tmp_path / "w.pth")
+    monkeypatch.chdir(image_files[0].parent)
+    vgg_module._MODEL_MEMO.clear()
+    assert featurizer.transform(image_files[:1]).shape == (1, 512)
+
+
 # ----------------------------------------------------------------------------- feature maps
 
 
