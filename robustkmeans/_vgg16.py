@@ -24,6 +24,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -554,12 +555,13 @@ def _extract_features(
     batch_keys: list[str | None] = []
     pending: dict[str, int] = {}  # key -> slot in the batch, to run duplicates once
     trunk = None
+    cache_writable = cache is not None
     tuner = batch_size if isinstance(batch_size, _BatchSizeTuner) else None
     target = tuner.next_size() if tuner is not None else batch_size
     max_batch = tuner.largest if tuner is not None else batch_size
 
     def flush():
-        nonlocal trunk, target
+        nonlocal trunk, target, cache_writable
         if not batch_rgb:
             return
         if trunk is None:
@@ -576,8 +578,19 @@ def _extract_features(
             target = tuner.next_size()
         for slot, rows in enumerate(batch_rows):
             out[rows] = values[slot]
-            if cache is not None and batch_keys[slot] is not None:
-                cache.save(batch_keys[slot], values[slot])
+            if cache_writable and batch_keys[slot] is not None:
+                try:
+                    cache.save(batch_keys[slot], values[slot])
+                except OSError as exc:
+                    # A read-only or vanished cache folder must not lose the features.
+                    cache_writable = False
+                    warnings.warn(
+                        f"Cannot write to the feature cache {cache.root!r} ({exc}); the "
+                        "features of this call are computed without caching them. Make "
+                        "the folder writable, or pass cache=None.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
         if bar is not None:
             bar.update(sum(len(r) for r in batch_rows))
         batch_rgb.clear()
@@ -713,7 +726,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         :class:`joblib.Memory` means its ``location``. Entries are
         plain ``.npy`` files written atomically; corrupt or mismatched entries
         are recomputed. Use it when fitting the same images more than once,
-        as in a grid search over a pipeline.
+        as in a grid search over a pipeline. A folder that cannot be written
+        (read-only, or removed meanwhile) gives one :class:`UserWarning` per
+        call; its entries are still read and the rest is computed uncached.
     on_error : {"raise", "nan"}, default="raise"
         What an unreadable image (missing, empty, not an image, truncated or
         corrupt file; unsupported array) does. ``"raise"`` raises

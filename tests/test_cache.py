@@ -319,3 +319,29 @@ def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tm
     _sideways_photo(tmp_path / "x.png", 6)
     _sideways_photo(tmp_path / "y.png", 8)
     assert content_digest(tmp_path / "x.png") != content_digest(tmp_path / "y.png")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [PermissionError(13, "Permission denied"), FileNotFoundError(2, "No such file or directory")],
+)
+def test_failed_writes_warn_once_and_keep_the_features(
+    tmp_path, files, counter, monkeypatch, error
+):
+    cache = tmp_path / "cache"
+    _featurizer(cache).transform(files[:2])
+    expected = _featurizer(None).transform(files)
+
+    def refuse(self, key, values):  # a read-only folder, or one removed meanwhile
+        raise error
+
+    monkeypatch.setattr(FeatureCache, "save", refuse)
+    counter["images"] = 0
+    with pytest.warns(UserWarning, match="Cannot write to the feature cache") as record:
+        got = _featurizer(cache).transform(files)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert os.fspath(cache) in message and error.strerror in message
+    assert "computed without caching" in message
+    np.testing.assert_array_equal(got, expected)
+    assert counter["images"] == 2  # the two entries written before were read
