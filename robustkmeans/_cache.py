@@ -15,7 +15,8 @@ of them has written its entry):
   ``np.load(allow_pickle=False)``;
 - writes go to a temporary file in the same folder, then ``os.replace``, so a
   reader (another process sharing the folder included) sees either no entry or
-  a complete one;
+  a complete one; entries get the permissions the umask gives new files (not
+  the 0600 of a temporary file), so a cache can be shared between users;
 - an entry that does not load, or has the wrong dtype, shape or non-finite
   values, is treated as missing, recomputed and overwritten.
 """
@@ -32,6 +33,10 @@ import numpy as np
 __all__ = ["FeatureCache", "content_digest", "settings_digest"]
 
 _CHUNK = 1 << 20
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def content_digest(image=None, *, data: bytes | None = None) -> str:
@@ -93,6 +98,11 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
             h.update(f"orientation\0{orientation}\0".encode())
         return h.hexdigest()
     raise TypeError(f"cannot hash an image of type {type(image).__name__}")
+
+
+def _give_usual_permissions(path: str) -> None:
+    """mkstemp makes files 0600; a cache shared between users needs the umask's default."""
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def settings_digest(settings: dict) -> str:
@@ -240,6 +250,7 @@ class FeatureCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, values, allow_pickle=False)
+            _give_usual_permissions(tmp)
             os.replace(tmp, self.path(key))
         except BaseException:
             try:
@@ -255,6 +266,7 @@ class FeatureCache:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
         with os.fdopen(fd, "w") as f:
             json.dump(self.settings, f, sort_keys=True, indent=1, default=str)
+        _give_usual_permissions(tmp)
         os.replace(tmp, target)
 
     def __repr__(self) -> str:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 
@@ -345,3 +346,14 @@ def test_failed_writes_warn_once_and_keep_the_features(
     assert "computed without caching" in message
     np.testing.assert_array_equal(got, expected)
     assert counter["images"] == 2  # the two entries written before were read
+
+
+def test_entries_get_the_permissions_the_umask_gives(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(2,))
+    cache.save("ab12", np.ones(2, np.float32))
+    expected = 0o666 & ~umask
+    assert expected != 0o600  # the umask of the tests is not 077
+    for path in [cache.path("ab12"), os.path.join(cache.folder, "settings.json")]:
+        assert stat.S_IMODE(os.stat(path).st_mode) == expected, path
