@@ -46,7 +46,8 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
     ----------
     image : str, os.PathLike, PIL.Image.Image or ndarray, optional
         A file (its bytes are hashed, EXIF included), a PIL image (mode, size,
-        pixels, palette, transparency and EXIF orientation are hashed) or an
+        pixels, palette, transparency, EXIF orientation and, for mode "I", the
+        file format that makes it 16-bit are hashed) or an
         array (dtype, shape and pixels are hashed).
     data : bytes, optional
         The encoded file content, when it has been read already.
@@ -83,7 +84,7 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
         h.update(memoryview(arr).cast("B"))
         return h.hexdigest()
     if hasattr(image, "tobytes") and hasattr(image, "mode"):  # PIL image
-        from ._images import exif_orientation, load_pil
+        from ._images import _16_BIT_FORMATS, exif_orientation, load_pil
 
         load_pil(image)  # one thread at a time decodes a lazily opened image
         h.update(f"pil\0{image.mode}\0{image.size}\0".encode())
@@ -93,6 +94,9 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
             h.update(bytes(palette))
         if "transparency" in getattr(image, "info", {}):
             h.update(repr(image.info["transparency"]).encode())
+        if image.mode == "I" and image.format in _16_BIT_FORMATS:
+            # Read as 16-bit by its file format (a copy, format None, by its values).
+            h.update(f"format\0{image.format}\0".encode())
         orientation = exif_orientation(image)
         if orientation != 1:  # the loader turns the pixels upright by it
             h.update(f"orientation\0{orientation}\0".encode())

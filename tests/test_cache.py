@@ -357,3 +357,21 @@ def test_entries_get_the_permissions_the_umask_gives(tmp_path):
     assert expected != 0o600  # the umask of the tests is not 077
     for path in [cache.path("ab12"), os.path.join(cache.folder, "settings.json")]:
         assert stat.S_IMODE(os.stat(path).st_mode) == expected, path
+
+
+def test_a_16_bit_pgm_and_its_copy_get_their_own_entries(tmp_path, counter):
+    # The PGM (format "PPM") is scaled by 1/257; its copy (format None), with all
+    # values in 0..255, is read as 8-bit: two different images for the network.
+    pixels = np.full((40, 40), 200, np.uint16)
+    pixels[:20] = 50
+    path = tmp_path / "g16.pgm"
+    path.write_bytes(b"P5 40 40 65535\n" + pixels.astype(">u2").tobytes())
+    image = Image.open(path)
+    image.load()
+    copy = image.copy()
+    assert image.format == "PPM" and copy.format is None
+    expected = [_featurizer(None).transform([im])[0] for im in (image, copy)]
+    assert not np.allclose(expected[0], expected[1], atol=1e-3)
+    cache = tmp_path / "cache"
+    got = [_featurizer(cache).transform([im])[0] for im in (image, copy)]
+    np.testing.assert_array_equal(got, expected)
