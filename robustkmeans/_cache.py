@@ -109,6 +109,14 @@ def _give_usual_permissions(path: str) -> None:
     os.chmod(path, 0o666 & ~_UMASK)
 
 
+def _plain(value):
+    """JSON form of a non-JSON value: numpy scalars as the Python number they equal
+    (``np.int64(32)`` as ``32``, not ``"32"``), anything else as its ``str``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
 def settings_digest(settings: dict) -> str:
     """Hex digest of the settings that change the cached values.
 
@@ -118,8 +126,11 @@ def settings_digest(settings: dict) -> str:
     >>> settings_digest({"layer": 30, "pooling": "avg"}) == settings_digest(
     ...     {"pooling": "avg", "layer": 30})
     True
+    >>> import numpy as np
+    >>> settings_digest({"image_size": np.int64(32)}) == settings_digest({"image_size": 32})
+    True
     """
-    text = json.dumps(settings, sort_keys=True, default=str)
+    text = json.dumps(settings, sort_keys=True, default=_plain)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
@@ -269,7 +280,7 @@ class FeatureCache:
             return
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
         with os.fdopen(fd, "w") as f:
-            json.dump(self.settings, f, sort_keys=True, indent=1, default=str)
+            json.dump(self.settings, f, sort_keys=True, indent=1, default=_plain)
         _give_usual_permissions(tmp)
         os.replace(tmp, target)
 

@@ -375,3 +375,12 @@ def test_a_16_bit_pgm_and_its_copy_get_their_own_entries(tmp_path, counter):
     cache = tmp_path / "cache"
     got = [_featurizer(cache).transform([im])[0] for im in (image, copy)]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_numpy_integer_settings_share_the_entries_of_python_ones(tmp_path, files, counter):
+    cache = tmp_path / "cache"
+    first = _featurizer(cache, image_size=32).transform(files)
+    again = _featurizer(cache, image_size=np.int64(32)).transform(files)
+    assert counter["images"] == 4
+    np.testing.assert_array_equal(again, first)
+    assert len(list(cache.iterdir())) == 1
