@@ -750,6 +750,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         (C, H, W) of the map at ``layer_index_`` before pooling.
     n_features_out_ : int
         Number of output columns.
+    pooling_, normalize_ : str or None
+        ``pooling`` and ``normalize`` as fitted.
+    image_size_ : int
+        ``image_size`` as fitted, a Python int.
     weights_path_ : str or None
         The weights file used, as an absolute path (None for random weights).
     weights_id_ : str
@@ -768,6 +772,14 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    As with scikit-learn's estimators, parameters changed with ``set_params``
+    take effect at the next ``fit``: ``transform``, ``feature_maps`` and
+    ``get_feature_names_out`` use the values resolved by ``fit`` (the attributes
+    ending in ``_``) for everything that shapes the output (``weights``,
+    ``layer``, ``pooling``, ``normalize``, ``image_size``, ``device``,
+    ``batch_size``, ``n_jobs``); only ``cache``, ``on_error`` and ``progress``
+    are read at each call.
+
     The torch module is built on first use, shared between estimators with
     the same weights and device in one process, and never pickled:
     ``clone`` and ``pickle`` are cheap and work on machines without the
@@ -920,6 +932,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.layer_name_ = LAYER_NAMES[layer_index]
         self.feature_map_shape_ = map_shape
         self.n_features_out_ = n_features
+        self.pooling_ = self.pooling
+        self.normalize_ = self.normalize
+        self.image_size_ = int(self.image_size)
         self.weights_path_ = weights_path
         self.weights_id_ = weights_id
         self.device_ = device
@@ -960,8 +975,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             "model": "torchvision vgg16().features",
             "weights": self.weights_id_,
             "layer": self.layer_index_,
-            "pooling": self.pooling,
-            "image_size": self.image_size,
+            "pooling": self.pooling_,
+            "image_size": self.image_size_,
             "preprocess": _PREPROCESS_VERSION,
             "dtype": "float32",
         }
@@ -971,9 +986,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         return _shared_features(self.weights_path_, self.weights_id_, self.device_)
 
     def _trunk(self):
-        key = (self.weights_id_, self.device_, self.layer_index_, self.pooling)
+        key = (self.weights_id_, self.device_, self.layer_index_, self.pooling_)
         if getattr(self, "_model_key", None) != key:
-            self._model = _make_trunk(self._features_module(), self.layer_index_, self.pooling)
+            self._model = _make_trunk(self._features_module(), self.layer_index_, self.pooling_)
             self._model_key = key
         return self._model
 
@@ -981,7 +996,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         if self.batch_size_ != "auto":
             return self.batch_size_
         return _tuner_for(
-            (self.weights_id_, self.device_, self.layer_index_, self.pooling, self.image_size)
+            (self.weights_id_, self.device_, self.layer_index_, self.pooling_, self.image_size_)
         )
 
     def transform(self, X):
@@ -1014,7 +1029,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         F, failures = _extract_features(
             images,
             trunk_factory=self._trunk,
-            image_size=self.image_size,
+            image_size=self.image_size_,
             n_features=self.n_features_out_,
             batch_size=self._batch_size_or_tuner(),
             device=self.device_,
@@ -1026,7 +1041,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         if failures:
             warn_unreadable([msg for _, msg in failures], len(images))
         ok = ~np.isnan(F).any(axis=1) if failures else slice(None)
-        F[ok] = _normalize_rows(F[ok], self.normalize)
+        F[ok] = _normalize_rows(F[ok], self.normalize_)
         return F
 
     def feature_maps(self, image, layers=None) -> dict[int, np.ndarray]:
@@ -1066,7 +1081,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "weights_id_")
         torch = _import_torch()
         indices = _resolve_layers(layers)
-        rgb = resize_rgb(load_rgb(image), self.image_size)
+        rgb = resize_rgb(load_rgb(image), self.image_size_)
         x = to_normalized_tensor(rgb[None], memory_format=torch.channels_last)
         features = self._features_module()
         wanted = set(indices)
@@ -1099,8 +1114,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "weights_id_")
         prefix = f"vgg16_{self.layer_name_}"
         C, H, W = self.feature_map_shape_
-        if self.pooling is not None:
-            names = [f"{prefix}_{self.pooling}{c}" for c in range(C)]
+        if self.pooling_ is not None:
+            names = [f"{prefix}_{self.pooling_}{c}" for c in range(C)]
         else:
             names = [
                 f"{prefix}_c{c}_y{i}_x{j}" for c in range(C) for i in range(H) for j in range(W)

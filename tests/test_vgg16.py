@@ -463,6 +463,21 @@ def test_relative_weights_path_survives_chdir(tmp_path, monkeypatch, weights_fil
     assert featurizer.transform(image_files[:1]).shape == (1, 512)
 
 
+def test_set_params_after_fit_takes_effect_at_the_next_fit(image_files):
+    featurizer = VGG16Featurizer(weights=None, image_size=64, batch_size=1).fit()
+    F = featurizer.transform(image_files[:2])
+    names = featurizer.get_feature_names_out()
+    maps = featurizer.feature_maps(image_files[0], layers=[4])
+    featurizer.set_params(pooling=None, image_size=8, normalize=None)
+    np.testing.assert_array_equal(featurizer.transform(image_files[:2]), F)
+    np.testing.assert_array_equal(featurizer.get_feature_names_out(), names)
+    np.testing.assert_array_equal(featurizer.feature_maps(image_files[0], layers=[4])[4], maps[4])
+    with pytest.raises(ValueError, match="image_size=8 is too small"):
+        featurizer.fit()
+    featurizer.set_params(image_size=32).fit()
+    assert featurizer.transform(image_files[:2]).shape == (2, 512)
+
+
 # ----------------------------------------------------------------------------- feature maps
 
 
