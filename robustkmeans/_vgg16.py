@@ -108,6 +108,11 @@ def _import_torch():
 
 
 def _resolve_layer(layer) -> int:
+    if isinstance(layer, (bool, np.bool_)):  # an Integral, but True is no layer
+        raise ValueError(
+            f"layer={layer!r} is a bool, not a layer; use an index 0..30 of vgg16().features "
+            "or a name such as 'pool5'."
+        )
     if isinstance(layer, str):
         try:
             return LAYER_NAMES.index(layer)

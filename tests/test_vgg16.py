@@ -316,6 +316,10 @@ def test_invalid_parameters_say_what_is_allowed():
         VGG16Featurizer(weights=None, on_error="skip").fit()
     with pytest.raises(ValueError, match="not a torch device"):
         VGG16Featurizer(weights=None, device="gpu0").fit()
+    with pytest.raises(ValueError, match="layer=True is a bool, not a layer"):
+        VGG16Featurizer(weights=None, layer=True).fit()
+    with pytest.raises(ValueError, match="layer=False is a bool"):
+        VGG16Featurizer(weights=None, image_size=32).fit().feature_maps(np.zeros((8, 8)), False)
 
 
 def test_device_resolution():
