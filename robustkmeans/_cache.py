@@ -217,7 +217,8 @@ class FeatureCache:
         if isinstance(cache, FeatureCache):
             return cls(_check_folder(cache.root), settings, shape)
         if isinstance(cache, (str, os.PathLike)):
-            return cls(_check_folder(cache), settings, shape)
+            folder = os.path.expanduser(os.fspath(cache))  # "~/features", as a shell would
+            return cls(_check_folder(folder), settings, shape)
         location = getattr(cache, "location", None)
         if hasattr(cache, "cache") and hasattr(cache, "location"):  # joblib.Memory
             if location is None:

@@ -384,3 +384,11 @@ def test_numpy_integer_settings_share_the_entries_of_python_ones(tmp_path, files
     assert counter["images"] == 4
     np.testing.assert_array_equal(again, first)
     assert len(list(cache.iterdir())) == 1
+
+
+def test_a_cache_folder_under_home_is_expanded(tmp_path, files, monkeypatch):
+    monkeypatch.setenv("HOME", os.fspath(tmp_path))
+    monkeypatch.chdir(files[0].parent)
+    _featurizer("~/features").transform(files[:1])
+    assert len(_entries(tmp_path / "features")) == 1
+    assert not (files[0].parent / "~").exists()
