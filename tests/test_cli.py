@@ -29,6 +29,21 @@ def _png_bytes(seed):
     return buffer.getvalue()
 
 
+def _photos(tmp_path, monkeypatch, n, folder="photos"):
+    """``n`` small PNGs in ``tmp_path/folder``, the working folder being ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / folder).mkdir()
+    for i in range(n):
+        (tmp_path / folder / f"{i}.png").write_bytes(_png_bytes(i))
+
+
+def _assert_refused(argv, message, capsys, tmp_path):
+    """``argv`` is a usage error (exit 2) saying ``message``, and writes nothing."""
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
 def _make_images(folder: Path, n_per_class=5, size=40, seed=0):
     """Two subfolders of generated images: reddish blobs and green stripes."""
     rng = np.random.RandomState(seed)
@@ -1077,13 +1092,8 @@ def test_k_search_options_without_k_auto_are_usage_errors(
     argv, message, capsys, tmp_path, monkeypatch
 ):
     # they would be ignored, the run clustering with another k than the user meant
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "photos").mkdir()
-    for i in range(10):
-        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
-    assert main([*argv, "--features", "histogram", "--out", "o"]) == 2
-    assert message in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+    _photos(tmp_path, monkeypatch, 10)
+    _assert_refused([*argv, "--features", "histogram", "--out", "o"], message, capsys, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -1114,22 +1124,14 @@ def test_a_scale_for_a_loss_that_does_not_use_it_is_a_usage_error(
     argv, message, capsys, tmp_path, monkeypatch
 ):
     # it was ignored without a word
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "photos").mkdir()
-    for i in range(4):
-        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
+    _photos(tmp_path, monkeypatch, 4)
     out = "o.png" if argv[0] == "quantize" else "o"
     features = [] if argv[0] == "quantize" else ["--features", "histogram"]
-    assert main([*argv, *features, "--out", out]) == 2
-    assert message in capsys.readouterr().err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+    _assert_refused([*argv, *features, "--out", out], message, capsys, tmp_path)
 
 
 def test_a_scale_for_the_loss_that_uses_it_is_taken(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "photos").mkdir()
-    for i in range(4):
-        (tmp_path / "photos" / f"{i}.png").write_bytes(_png_bytes(i))
+    _photos(tmp_path, monkeypatch, 4)
     argv = ["quantize", "photos/0.png", "--colors", "2", "--out", "q.png"]
     assert main([*argv, "--loss", "correntropy", "--sigma", "0.5"]) == 0
     # compare-losses fits every loss: each scale is used by one
@@ -1161,10 +1163,7 @@ def test_identical_images_give_no_numpy_warning(tmp_path, capsys):
 
 
 def test_k_range_is_reported_in_order(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "imgs").mkdir()
-    for i in range(3):
-        (tmp_path / "imgs" / f"{i}.png").write_bytes(_png_bytes(i))
+    _photos(tmp_path, monkeypatch, 3, "imgs")
     argv = ["cluster", "imgs", "--k", "auto", "--k-range", "9,8,7", "--out", "o"]
     assert main([*argv, "--features", "histogram"]) == 1
     assert "--k-range 7..9 leaves fewer than two" in capsys.readouterr().err
@@ -1172,10 +1171,7 @@ def test_k_range_is_reported_in_order(capsys, tmp_path, monkeypatch):
 
 def test_a_huge_k_range_is_cut_to_the_images_without_being_built(tmp_path, capsys, monkeypatch):
     # --k-range 2:1000000000 built the whole list first: MemoryError
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "imgs").mkdir()
-    for i in range(5):
-        (tmp_path / "imgs" / f"{i}.png").write_bytes(_png_bytes(i))
+    _photos(tmp_path, monkeypatch, 5, "imgs")
     argv = ["cluster", "imgs", "--k", "auto", "--features", "histogram", "--out", "o"]
     assert main([*argv, "--k-range", f"2:{10**12}", "--no-progress"]) == 0
     assert "--k-range limited to k <= 4 (there are 5 images)" in capsys.readouterr().err
