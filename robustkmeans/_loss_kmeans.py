@@ -1521,11 +1521,17 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     )
                     if self.verbose:
                         print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
-                    # a lower objective replaces the best run unless it is the same
-                    # clustering (lower by rounding only), as in KMeans
+                    # a lower objective replaces the best run; for the square loss
+                    # not if it is the same clustering, as in KMeans: its centers,
+                    # the means, are then the same but for rounding (an iterative
+                    # solver's centers of the same partition can differ by more,
+                    # and a non-convex loss's by a local optimum)
                     if best is None or (
                         result[1] < best[1]
-                        and not _same_clustering(result[0], best[0], self.n_clusters)
+                        and not (
+                            loss_obj.name == "square"
+                            and _same_clustering(result[0], best[0], self.n_clusters)
+                        )
                     ):
                         best = result
             finally:

@@ -748,6 +748,21 @@ def test_n_init_replaces_a_run_only_by_another_clustering_as_kmeans():
     assert not _same_clustering(a, np.array([0, 1, 1, 2, 2]), 3)
 
 
+def test_n_init_keeps_the_lower_objective_of_the_same_clustering_for_other_losses():
+    # the same partition {0, 0, 0, 10, 10} | {100, 100} ends at the center 10 from
+    # one start and 0 from the other (correntropy's local optima, objectives 3 and
+    # 2): the lower one is kept whatever the order of the runs (KMeans's rule,
+    # for the square loss only, kept the first)
+    X = np.array([0, 0, 0, 10, 10, 100, 100.0])[:, None]
+    starts = [np.array([[10.0], [100.0]]), np.array([[0.0], [100.0]])]
+    for order in (starts, starts[::-1]):
+        runs = iter(order)
+        km = LossKMeans(2, loss="correntropy", sigma=1.0, n_init=2)
+        km.set_params(init=lambda X, k, random_state, runs=runs: next(runs)).fit(X)
+        assert km.inertia_ == pytest.approx(2.0)
+        np.testing.assert_allclose(km.cluster_centers_.ravel(), [0, 100], atol=1e-9)
+
+
 @pytest.mark.parametrize("fitted,later", [("huber", "square"), ("square", "huber")])
 def test_sparse_inference_follows_the_fitted_loss_not_set_params(fitted, later):
     # predict on CSR data is refused or accepted by the loss the model was fitted
