@@ -26,17 +26,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 
 import numpy as np
 
 __all__ = ["FeatureCache", "content_digest", "settings_digest"]
 
 _CHUNK = 1 << 20
-
-# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def content_digest(image=None, *, data: bytes | None = None) -> str:
@@ -104,9 +100,19 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
     raise TypeError(f"cannot hash an image of type {type(image).__name__}")
 
 
-def _give_usual_permissions(path: str) -> None:
-    """mkstemp makes files 0600; a cache shared between users needs the umask's default."""
-    os.chmod(path, 0o666 & ~_UMASK)
+def new_temporary(folder, prefix: str, suffix: str) -> tuple[int, str]:
+    """Create a new file of a random name in ``folder``: ``(descriptor, path)``, as
+    ``tempfile.mkstemp``, but with the permissions the process's umask gives new
+    files (mkstemp's are 0600, so a cache or report shared between users could not
+    be read by the others). The umask is applied by the system at creation, as it
+    is now: not read, nor changed, here."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        path = os.path.join(folder, f"{prefix}{uuid.uuid4().hex}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:  # pragma: no cover - a 128-bit name taken
+            continue
 
 
 def _plain(value):
@@ -262,11 +268,10 @@ class FeatureCache:
         if not os.path.isdir(folder):
             os.makedirs(folder, exist_ok=True)
             self._write_settings()
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=folder)
+        fd, tmp = new_temporary(folder, ".tmp-", ".npy")
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, values, allow_pickle=False)
-            _give_usual_permissions(tmp)
             os.replace(tmp, self.path(key))
         except BaseException:
             try:
@@ -279,11 +284,17 @@ class FeatureCache:
         target = os.path.join(self.folder, "settings.json")
         if os.path.exists(target):
             return
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.settings, f, sort_keys=True, indent=1, default=_plain)
-        _give_usual_permissions(tmp)
-        os.replace(tmp, target)
+        fd, tmp = new_temporary(self.folder, ".tmp-", ".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.settings, f, sort_keys=True, indent=1, default=_plain)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
 
     def __repr__(self) -> str:
         return f"FeatureCache({self.folder!r}, shape={self.shape})"

@@ -53,17 +53,16 @@ class UserError(Exception):
 
 # ----------------------------------------------------------------------------- output
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
 
 def _write_temporary(folder: Path, name: str, data: bytes | str) -> str:
-    """Write ``data`` to a new temporary file in ``folder``, for ``os.replace`` to ``name``."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    """Write ``data`` to a new temporary file in ``folder``, for ``os.replace`` to ``name``
+    (with the permissions the umask gives new files)."""
+    from ._cache import new_temporary
+
+    fd, tmp = new_temporary(folder, f".{name}.", ".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

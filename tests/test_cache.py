@@ -348,15 +348,19 @@ def test_failed_writes_warn_once_and_keep_the_features(
     assert counter["images"] == 2  # the two entries written before were read
 
 
-def test_entries_get_the_permissions_the_umask_gives(tmp_path):
-    umask = os.umask(0o022)
-    os.umask(umask)
-    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(2,))
-    cache.save("ab12", np.ones(2, np.float32))
-    expected = 0o666 & ~umask
-    assert expected != 0o600  # the umask of the tests is not 077
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_entries_get_the_permissions_the_umask_gives(tmp_path, umask):
+    # the umask when the entry is written (a group-shared cache sets 002 after
+    # import; it was read once, at import, and each file chmod-ed to that)
+    before = os.umask(umask)
+    try:
+        cache = FeatureCache(tmp_path, {"layer": 30}, shape=(2,))
+        cache.save("ab12", np.ones(2, np.float32))
+    finally:
+        os.umask(before)
     for path in [cache.path("ab12"), os.path.join(cache.folder, "settings.json")]:
-        assert stat.S_IMODE(os.stat(path).st_mode) == expected, path
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask, path
+    assert not [p for p in os.listdir(cache.folder) if p.startswith(".tmp-")]
 
 
 def test_a_16_bit_pgm_and_its_copy_get_their_own_entries(tmp_path, counter):
