@@ -988,7 +988,19 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     def _features_module(self):
         """The shared ``features`` module, built on first use."""
-        return _shared_features(self.weights_path_, self.weights_id_, self.device_)
+        path, given = self.weights_path_, self.weights
+        if (
+            path is not None
+            and not os.path.exists(path)
+            and isinstance(given, (str, os.PathLike))
+            and not os.path.isabs(given)
+            and os.path.isfile(given)
+        ):
+            # a relative weights= travels with a project (a pickle loaded in a copy of
+            # it elsewhere): found again from the working folder; the checksum of
+            # what is loaded must still be the one fitted (_read_weights)
+            path = os.path.abspath(given)
+        return _shared_features(path, self.weights_id_, self.device_)
 
     def _trunk(self):
         key = (self.weights_id_, self.device_, self.layer_index_, self.pooling_)
@@ -1133,3 +1145,11 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         state.pop("_model", None)  # the torch module is rebuilt on demand, never pickled
         state.pop("_model_key", None)
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "weights_id_" in self.__dict__:
+            # fitted by a version without these attributes, which read the parameters
+            for name in ("pooling", "normalize", "image_size"):
+                if f"{name}_" not in self.__dict__:
+                    setattr(self, f"{name}_", getattr(self, name))

@@ -467,6 +467,40 @@ def test_relative_weights_path_survives_chdir(tmp_path, monkeypatch, weights_fil
     assert featurizer.transform(image_files[:1]).shape == (1, 512)
 
 
+def test_relative_weights_path_travels_with_a_project(
+    tmp_path, monkeypatch, weights_file, image_files
+):
+    # fitted in project a/ with weights="w.pth", pickled, loaded in a copy b/ of
+    # the project after a/ is gone: the relative path is found again from the
+    # working folder (the checksum still applies: other weights are refused)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "w.pth").write_bytes(weights_file.read_bytes())
+    monkeypatch.chdir(tmp_path / "a")
+    blob = pickle.dumps(VGG16Featurizer(weights="w.pth", image_size=32).fit())
+    expected = pickle.loads(blob).transform(image_files[:1])
+    (tmp_path / "a" / "w.pth").unlink()
+    monkeypatch.chdir(tmp_path / "b")
+    vgg_module._MODEL_MEMO.clear()
+    np.testing.assert_allclose(pickle.loads(blob).transform(image_files[:1]), expected, atol=1e-6)
+    monkeypatch.chdir(tmp_path)  # no w.pth here: the message names the fitted path
+    vgg_module._MODEL_MEMO.clear()
+    with pytest.raises(FileNotFoundError, match="is not found: it was moved or deleted"):
+        pickle.loads(blob).transform(image_files[:1])
+
+
+def test_a_pickle_fitted_without_the_fitted_settings_still_transforms(image_files):
+    # pooling_, normalize_ and image_size_ are new fitted attributes: a featurizer
+    # fitted before them took the parameters, as unpickling now does
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    expected = featurizer.transform(image_files[:2])
+    for name in ("pooling_", "normalize_", "image_size_"):
+        del featurizer.__dict__[name]
+    old = pickle.loads(pickle.dumps(featurizer))
+    np.testing.assert_allclose(old.transform(image_files[:2]), expected, atol=1e-6)
+    assert old.get_feature_names_out().shape == (512,)
+
+
 def test_set_params_after_fit_takes_effect_at_the_next_fit(image_files):
     featurizer = VGG16Featurizer(weights=None, image_size=64, batch_size=1).fit()
     F = featurizer.transform(image_files[:2])
