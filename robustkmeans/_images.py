@@ -861,12 +861,14 @@ def load_image_folder(
     ----------
     container_path : str or os.PathLike
         The folder holding one subfolder per class.
-    extensions : sequence of str, "auto" or None, default="auto"
-        File name endings to keep (case-insensitive, with the dot). ``"auto"``
+    extensions : sequence of str, str, "auto" or None, default="auto"
+        File name endings to keep (case-insensitive, with the dot; one ending may be
+        given as a string, e.g. ``".png"``). ``"auto"``
         keeps the images the installed Pillow can read: ``.jpg``, ``.jpeg``,
-        ``.jpe``, ``.jfif``, ``.png``, ``.gif``, ``.bmp``, ``.tif``, ``.tiff``,
-        ``.webp``, ``.ppm``, ``.pgm``, and ``.avif`` where Pillow has its AVIF
-        plugin. ``None`` keeps every file.
+        ``.jpe``, ``.jfif``, ``.png``, ``.apng``, ``.gif``, ``.bmp``, ``.tif``,
+        ``.tiff``, ``.webp``, ``.ppm``, ``.pgm``, and ``.avif``/``.avifs`` where
+        Pillow has its AVIF plugin (``image_extensions()``). ``None`` keeps every
+        file.
     shuffle : bool, default=False
         Shuffle the images (files are otherwise sorted by class, then name).
     random_state : int, RandomState instance or None, default=0
@@ -911,8 +913,17 @@ def load_image_folder(
             f"load_image_folder: {os.fspath(container_path)!r} is not a folder; pass the "
             "folder that holds one subfolder per class."
         )
-    if isinstance(extensions, str) and extensions == "auto":
-        extensions = image_extensions()
+    if isinstance(extensions, str):
+        if extensions == "auto":
+            extensions = image_extensions()
+        elif extensions.startswith("."):
+            extensions = (extensions,)  # one ending, not its characters
+        else:
+            raise ValueError(
+                f"load_image_folder: extensions={extensions!r}; pass 'auto', None, a "
+                "sequence of file name endings such as ('.png', '.jpg'), or one such as "
+                "'.png'."
+            )
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {cls: _files_under(root / cls, exts) for cls in folders}

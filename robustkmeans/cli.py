@@ -781,7 +781,9 @@ def _cache_folder(value: str) -> str:
         raise argparse.ArgumentTypeError(
             "expected a path, got an empty string; give a folder, e.g. --cache features"
         )
-    return _folder(value, "--cache features")
+    # ("--cache=~/features" reaches us unexpanded: the featurizer expands it, so the
+    # checks of the folder must see the same one)
+    return _folder(os.path.expanduser(value), "--cache features")
 
 
 def _out_image(value: str) -> str:

@@ -1215,6 +1215,16 @@ def test_out_or_cache_that_cannot_be_written_is_a_usage_error(image_dir, tmp_pat
     assert [p.name for p in tmp_path.iterdir()] == ["images"]  # checked before any write
 
 
+def test_cache_under_home_is_checked_where_it_is_written(tmp_path, monkeypatch):
+    # "--cache=~/feat" reaches the program unexpanded: the featurizer writes to
+    # $HOME/feat, while the checks looked at ./~/feat
+    from robustkmeans.cli import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = build_parser().parse_args(["cluster", "d", "--out", "o", "--cache=~/feat"])
+    assert args.cache == str(tmp_path / "feat")
+
+
 def test_quantize_out_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
     # a folder as --out gave "[Errno 21] Is a directory" naming a temporary file, and
     # --out inside a file "[Errno 17] File exists"

@@ -503,6 +503,17 @@ def test_load_image_folder_reads_every_extension_pillow_reads(tmp_path):
     assert all(load_rgb(f).shape == (8, 8, 3) for f in data.filenames)
 
 
+def test_load_image_folder_takes_one_extension_as_a_string(tmp_path):
+    # ".png" was read as the endings ".", "p", "n", "g": x.jpg ended in "g"
+    (tmp_path / "a").mkdir()
+    for name in ("x.jpg", "y.png"):
+        Image.fromarray(_rgb(8, 8)).save(tmp_path / "a" / name)
+    data = load_image_folder(tmp_path, extensions=".png")
+    assert [os.path.basename(f) for f in data.filenames] == ["y.png"]
+    with pytest.raises(ValueError, match="extensions='AUTO'; pass 'auto', None"):
+        load_image_folder(tmp_path, extensions="AUTO")
+
+
 def test_load_image_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a folder"):
         load_image_folder(tmp_path / "nope")
