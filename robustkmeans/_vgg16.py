@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import threading
 import time
 import warnings
@@ -287,6 +288,19 @@ def _unloadable_reason(path: str, exc: Exception) -> str:
             "not loaded, as it could run code"
         )
     return "torch.load cannot read it (not a file written by torch.save, or a damaged one)"
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
+    names the first frame outside robustkmeans and scikit-learn: the user's call,
+    however many wrappers (``set_output``'s, a Pipeline's) lie between."""
+    import sklearn
+
+    inside = tuple(os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _read_weights(path: str, weights_id: str | None) -> bytes:
@@ -594,7 +608,7 @@ def _extract_features(
                         "features of this call are computed without caching them. Make "
                         "the folder writable, or pass cache=None.",
                         UserWarning,
-                        stacklevel=4,
+                        stacklevel=_outside_stacklevel(),
                     )
         if bar is not None:
             bar.update(sum(len(r) for r in batch_rows))

@@ -341,6 +341,7 @@ def test_failed_writes_warn_once_and_keep_the_features(
     with pytest.warns(UserWarning, match="Cannot write to the feature cache") as record:
         got = _featurizer(cache).transform(files)
     assert len(record) == 1
+    assert record[0].filename == __file__  # the user's call (not set_output's wrapper)
     message = str(record[0].message)
     assert os.fspath(cache) in message and error.strerror in message
     assert "computed without caching" in message
