@@ -115,6 +115,23 @@ def new_temporary(folder, prefix: str, suffix: str) -> tuple[int, str]:
             continue
 
 
+def _write_atomic(target: str, suffix: str, mode: str, write) -> None:
+    """``write(file)`` to a new temporary file beside ``target``, then ``os.replace``
+    it to ``target``: readers see the old entry or the whole new one. The temporary
+    file is removed if anything fails."""
+    fd, tmp = new_temporary(os.path.dirname(target), ".tmp-", suffix)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def _plain(value):
     """JSON form of a non-JSON value: numpy scalars as the Python number they equal
     (``np.int64(32)`` as ``32``, not ``"32"``), anything else as its ``str``."""
@@ -268,33 +285,20 @@ class FeatureCache:
         if not os.path.isdir(folder):
             os.makedirs(folder, exist_ok=True)
             self._write_settings()
-        fd, tmp = new_temporary(folder, ".tmp-", ".npy")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, values, allow_pickle=False)
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        target = self.path(key)
+        _write_atomic(target, ".npy", "wb", lambda f: np.save(f, values, allow_pickle=False))
 
     def _write_settings(self) -> None:
         target = os.path.join(self.folder, "settings.json")
         if os.path.exists(target):
             return
-        fd, tmp = new_temporary(self.folder, ".tmp-", ".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.settings, f, sort_keys=True, indent=1, default=_plain)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        settings = self.settings
+        _write_atomic(
+            target,
+            ".json",
+            "w",
+            lambda f: json.dump(settings, f, sort_keys=True, indent=1, default=_plain),
+        )
 
     def __repr__(self) -> str:
         return f"FeatureCache({self.folder!r}, shape={self.shape})"
