@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -157,17 +158,36 @@ class ImageInputMixin:
         return super().fit_transform(X, y, **fit_params)
 
 
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
+    names the first frame outside robustkmeans, scikit-learn and joblib: the user's
+    call, whatever wrappers lie between (``set_output``'s, a Pipeline's, which goes
+    through joblib's ``Memory``). In a worker thread, the thread's first frame
+    outside them (``concurrent.futures``, say): the user's call is in another
+    thread."""
+    import joblib
+    import sklearn
+
+    inside = tuple(
+        os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__, joblib.__file__)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def warn_unreadable(messages, n_images: int) -> None:
     """The featurizers' UserWarning for the images of ``on_error="nan"`` that could
     not be read (their rows are NaN): how many, and the first five reasons. Raised
-    at the caller of ``transform``."""
+    at the user's call (``outside_stacklevel``)."""
     shown = "; ".join(messages[:5])
     more = f" (and {len(messages) - 5} more)" if len(messages) > 5 else ""
     warnings.warn(
         f"{len(messages)} of {n_images} images could not be read; their rows are NaN: "
         f"{shown}{more}",
         UserWarning,
-        stacklevel=3,
+        stacklevel=outside_stacklevel(),
     )
 
 

@@ -22,7 +22,6 @@ import hashlib
 import io
 import os
 import re
-import sys
 import threading
 import time
 import warnings
@@ -43,6 +42,7 @@ from ._images import (
     as_image_list,
     decode_bytes,
     load_rgb,
+    outside_stacklevel,
     read_bytes,
     resize_rgb,
     to_normalized_tensor,
@@ -288,19 +288,6 @@ def _unloadable_reason(path: str, exc: Exception) -> str:
             "not loaded, as it could run code"
         )
     return "torch.load cannot read it (not a file written by torch.save, or a damaged one)"
-
-
-def _outside_stacklevel() -> int:
-    """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
-    names the first frame outside robustkmeans and scikit-learn: the user's call,
-    however many wrappers (``set_output``'s, a Pipeline's) lie between."""
-    import sklearn
-
-    inside = tuple(os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__))
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _read_weights(path: str, weights_id: str | None) -> bytes:
@@ -608,7 +595,7 @@ def _extract_features(
                         "features of this call are computed without caching them. Make "
                         "the folder writable, or pass cache=None.",
                         UserWarning,
-                        stacklevel=_outside_stacklevel(),
+                        stacklevel=outside_stacklevel(),
                     )
         if bar is not None:
             bar.update(sum(len(r) for r in batch_rows))
@@ -955,6 +942,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.normalize_ = self.normalize
         self.image_size_ = int(self.image_size)
         self.weights_path_ = weights_path
+        # (the path as given: a relative one is looked for again from the working
+        # folder when the absolute one is gone, _features_module)
+        self._weights_given = self.weights if isinstance(self.weights, (str, os.PathLike)) else None
         self.weights_id_ = weights_id
         self.device_ = device
         self.batch_size_ = batch_size
@@ -1002,18 +992,28 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     def _features_module(self):
         """The shared ``features`` module, built on first use."""
-        path, given = self.weights_path_, self.weights
+        path, given = self.weights_path_, getattr(self, "_weights_given", None)
         if (
             path is not None
             and not os.path.exists(path)
-            and isinstance(given, (str, os.PathLike))
+            and given is not None
             and not os.path.isabs(given)
             and os.path.isfile(given)
         ):
             # a relative weights= travels with a project (a pickle loaded in a copy of
-            # it elsewhere): found again from the working folder; the checksum of
-            # what is loaded must still be the one fitted (_read_weights)
-            path = os.path.abspath(given)
+            # it elsewhere): found again from the working folder, if it holds the
+            # weights fitted (checked here to name both files; _read_weights checks
+            # the bytes it loads again)
+            found = os.path.abspath(given)
+            digest = f"sha256:{_file_digest(found)}"
+            if digest != self.weights_id_:
+                raise ValueError(
+                    f"weights file {path!r}, found at fit, is gone, and {found!r}, which "
+                    f"weights={os.fspath(given)!r} names from the working folder, holds "
+                    f"other weights ({digest}; fitted: {self.weights_id_}). Put the fitted "
+                    "file back, or fit again to use these."
+                )
+            path = found
         return _shared_features(path, self.weights_id_, self.device_)
 
     def _trunk(self):

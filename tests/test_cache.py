@@ -347,6 +347,13 @@ def test_failed_writes_warn_once_and_keep_the_features(
     assert "computed without caching" in message
     np.testing.assert_array_equal(got, expected)
     assert counter["images"] == 2  # the two entries written before were read
+    # through a Pipeline, which calls its steps through joblib's Memory
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    with pytest.warns(UserWarning, match="Cannot write to the feature cache") as record:
+        make_pipeline(_featurizer(cache), FunctionTransformer()).fit_transform(files)
+    assert [w.filename for w in record] == [__file__]  # (not joblib's Memory)
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])

@@ -387,8 +387,17 @@ def test_bad_inputs_raise_naming_the_file(tmp_path, image_files):
 def test_on_error_nan_keeps_one_row_per_input(tmp_path, image_files):
     X = [image_files[0], tmp_path / "missing.jpg", image_files[1]]
     featurizer = VGG16Featurizer(weights=None, image_size=32, on_error="nan")
-    with pytest.warns(UserWarning, match="1 of 3 images.*missing.jpg.*file not found"):
+    with pytest.warns(UserWarning, match="1 of 3 images.*missing.jpg.*file not found") as rec:
         F = featurizer.fit_transform(X)
+    # named at this call, not inside scikit-learn's set_output wrapper, nor joblib's
+    # Memory, through which a Pipeline calls its steps
+    assert [w.filename for w in rec] == [__file__]
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    with pytest.warns(UserWarning, match="1 of 3 images") as rec:
+        make_pipeline(featurizer, FunctionTransformer()).fit_transform(X)
+    assert [w.filename for w in rec] == [__file__]
     assert F.shape == (3, 512)
     assert np.isnan(F[1]).all() and np.isfinite(F[[0, 2]]).all()
     good = VGG16Featurizer(weights=None, image_size=32).fit_transform([X[0], X[2]])
@@ -487,6 +496,22 @@ def test_relative_weights_path_travels_with_a_project(
     vgg_module._MODEL_MEMO.clear()
     with pytest.raises(FileNotFoundError, match="is not found: it was moved or deleted"):
         pickle.loads(blob).transform(image_files[:1])
+    # a w.pth of other weights in the working folder is refused, both files named
+    other = torch.load(weights_file, weights_only=True)
+    other = {k: v + 1 for k, v in other.items()}
+    torch.save(other, tmp_path / "w.pth")
+    vgg_module._MODEL_MEMO.clear()
+    fitted = os.fspath(tmp_path / "a" / "w.pth")
+    with pytest.raises(ValueError, match="found at fit, is gone") as info:
+        pickle.loads(blob).transform(image_files[:1])
+    assert repr(fitted) in str(info.value) and repr(os.fspath(tmp_path / "w.pth")) in str(
+        info.value
+    )
+    # set_params(weights=...) without a new fit: the weights fitted are looked for
+    monkeypatch.chdir(tmp_path / "b")
+    vgg_module._MODEL_MEMO.clear()
+    featurizer = pickle.loads(blob).set_params(weights=os.fspath(tmp_path / "w.pth"))
+    np.testing.assert_allclose(featurizer.transform(image_files[:1]), expected, atol=1e-6)
 
 
 def test_a_pickle_fitted_without_the_fitted_settings_still_transforms(image_files):
