@@ -667,7 +667,7 @@ def _nonempty_out(value: str, example: str) -> str:
         raise argparse.ArgumentTypeError(
             f"expected a path, got an empty string; give one, e.g. --out {example}"
         )
-    return value
+    return os.path.expanduser(value)  # ("--out=~/results" reaches us unexpanded)
 
 
 def _file_in_the_way(path: str) -> str | None:

@@ -1221,8 +1221,10 @@ def test_cache_under_home_is_checked_where_it_is_written(tmp_path, monkeypatch):
     from robustkmeans.cli import build_parser
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    args = build_parser().parse_args(["cluster", "d", "--out", "o", "--cache=~/feat"])
-    assert args.cache == str(tmp_path / "feat")
+    args = build_parser().parse_args(["cluster", "d", "--out=~/o", "--cache=~/feat"])
+    assert args.cache == str(tmp_path / "feat") and args.out == str(tmp_path / "o")
+    args = build_parser().parse_args(["quantize", "p.png", "--out=~/q.png"])
+    assert args.out == str(tmp_path / "q.png")
 
 
 def test_quantize_out_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
