@@ -1164,6 +1164,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         super().__setstate__(state)
         if "weights_id_" in self.__dict__:
             # fitted by a version without these attributes, which read the parameters
-            for name in ("pooling", "normalize", "image_size"):
+            for name, as_fitted in (("pooling", None), ("normalize", None), ("image_size", int)):
                 if f"{name}_" not in self.__dict__:
-                    setattr(self, f"{name}_", getattr(self, name))
+                    value = getattr(self, name)
+                    setattr(self, f"{name}_", value if as_fitted is None else as_fitted(value))
