@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import warnings
 from numbers import Integral, Real
@@ -113,15 +114,30 @@ def _check_squares_fit(x_sq, dtype, loss, sample_weight, centered):
     above about 1e18). For ``square`` the objective and the k-means++ potentials
     sum them over the samples (in the data's dtype, as scikit-learn's KMeans
     does): that sum, up to the total of ``sample_weight`` times as large, must be
-    finite too."""
+    finite too. The other two sum the rows weighted by their weights (the centers'
+    steps) and ``epsilon_insensitive`` the distances (its objective): up to twice
+    the total weight times the largest norm, finite too (the weights alone can make
+    it overflow: 1e300 each, on data of norm 1e10)."""
     far = float(np.max(x_sq, initial=0.0))
     largest = 4 * far
-    total_weight = float(sample_weight.sum())
+    with np.errstate(over="ignore"):  # (an infinite total is refused below)
+        total_weight = float(sample_weight.sum())
     what = "squared distances"
     if loss == "square":
         largest *= max(total_weight, 1.0)
         what = "objective, a sum of squared distances over the samples,"
     top = float(np.finfo(dtype).max)
+    sums = 2 * math.sqrt(far) * max(total_weight, 1.0)
+    if loss != "square" and largest <= top and not sums <= top:
+        # (with unit weights the sums are finite wherever the squares are)
+        raise _weights_overflow(
+            loss,
+            total_weight,
+            f"rows as far as {np.sqrt(far):.3g} from {'the mean' if centered else 'the origin'}",
+            f"the weighted sums of the rows could reach {sums:.3g}, beyond the largest "
+            f"{np.dtype(dtype).name} number ({top:.3g})",
+            ", or convert it to float64" if np.dtype(dtype) == np.float32 else "",
+        )
     if not largest <= top:
         dtype = np.dtype(dtype).name
         hint = ", or convert it to float64" if dtype == "float32" else ""
@@ -179,7 +195,8 @@ def _check_costs_fit(low, high, centers, loss, sample_weight):
         low = np.minimum(low, centers.min(axis=0))
         high = np.maximum(high, centers.max(axis=0))
     top = float(np.finfo(dtype).max)
-    total_weight = float(sample_weight.sum())
+    with np.errstate(over="ignore"):  # (an infinite total is refused below)
+        total_weight = float(sample_weight.sum())
     with np.errstate(over="ignore", invalid="ignore"):
         span = high.astype(np.float64) - low.astype(np.float64)
         largest = float(span.max(initial=0.0))
@@ -1118,8 +1135,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         :class:`~sklearn.cluster.KMeans` passes the centered data) and returns
         centers in the same coordinates.
     n_init : "auto" or int, default="auto"
-        Number of initialisations; the run of least objective is kept. ``"auto"`` is
-        10 for ``"random"`` and callables, 1 otherwise.
+        Number of initialisations; the run of least objective is kept (for
+        ``"square"``, as in KMeans, a later run replaces an earlier one only if it
+        is a different clustering). ``"auto"`` is 10 for ``"random"`` and
+        callables, 1 otherwise.
     max_iter : int, default=300
         Maximum number of iterations of one run.
     tol : float, default=1e-4
@@ -1427,7 +1446,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        if not sample_weight.sum() > 0:
+        with np.errstate(over="ignore"):  # (an infinite sum: refused with the data's range)
+            weight_sum = sample_weight.sum()
+        if not weight_sum > 0:
             raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
         n_threads = _n_threads()
         n_init = self._resolve_n_init()

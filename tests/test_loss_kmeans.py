@@ -778,6 +778,23 @@ def test_sparse_inference_follows_the_fitted_loss_not_set_params(fitted, later):
         np.testing.assert_array_equal(km.predict(sp.csr_matrix(X)), km.labels_)
 
 
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("weight", [1e300, 1e307])
+def test_weights_that_overflow_float64_are_refused_by_name(loss, weight):
+    # correntropy and epsilon_insensitive were fitted: NaN centers after overflow
+    # warnings (their weighted sums of rows overflow), or numpy's "probabilities do
+    # not sum to 1" where the weights' own sum is infinite
+    X = np.random.default_rng(0).normal(size=(200, 5)) * 1e10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the error, with no overflow warning ahead
+        with pytest.raises(ValueError, match="sample_weight is too large .* Divide"):
+            LossKMeans(3, loss=loss, random_state=0).fit(X, sample_weight=np.full(200, weight))
+    # weights a little smaller fit, with finite centers
+    km = LossKMeans(3, loss=loss, random_state=0, max_iter=5)
+    km.fit(X, sample_weight=np.full(200, 1e280))
+    assert np.isfinite(km.cluster_centers_).all() and np.isfinite(km.inertia_)
+
+
 @pytest.mark.parametrize("loss", ["square", "absolute", "huber", "pseudo_huber"])
 def test_overflowing_weighted_objective_names_sample_weight(loss):
     # the data is small, the weights make the objective overflow float32: the error
