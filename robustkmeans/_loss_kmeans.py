@@ -107,60 +107,58 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
-def _check_squares_fit(x_sq, dtype, loss, sample_weight, centered):
+def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
     """The Euclidean losses rank by squared distances, up to four times the largest
     squared norm ``x_sq`` of the rows (centered on the mean for dense data): they
     must be finite in the data's dtype, or costs and labels are NaN (float32 data
     above about 1e18). For ``square`` the objective and the k-means++ potentials
     sum them over the samples (in the data's dtype, as scikit-learn's KMeans
-    does): that sum, up to the total of ``sample_weight`` times as large, must be
-    finite too. The other two sum the rows weighted by their weights (the centers'
-    steps) and ``epsilon_insensitive`` the distances (its objective): up to twice
-    the total weight times the largest norm, finite too (the weights alone can make
-    it overflow: 1e300 each, on data of norm 1e10)."""
+    does): that sum, up to ``total_weight`` (the weights' sum) times as large, must
+    be finite too. The other two sum the rows weighted by their weights (the
+    centers' steps) and ``epsilon_insensitive`` the distances (its objective): up
+    to twice the total weight times the largest norm, finite too (the weights alone
+    can make it overflow: 1e300 each, on data of norm 1e10)."""
     far = float(np.max(x_sq, initial=0.0))
+    top = float(np.finfo(dtype).max)
+    name = np.dtype(dtype).name
+    hint = ", or convert it to float64" if name == "float32" else ""
+    origin = "the mean" if centered else "the origin"
+    rows = f"rows as far as {math.sqrt(far):.3g} from {origin}"
     largest = 4 * far
-    with np.errstate(over="ignore"):  # (an infinite total is refused below)
-        total_weight = float(sample_weight.sum())
     what = "squared distances"
     if loss == "square":
         largest *= max(total_weight, 1.0)
         what = "objective, a sum of squared distances over the samples,"
-    top = float(np.finfo(dtype).max)
     sums = 2 * math.sqrt(far) * max(total_weight, 1.0)
     if loss != "square" and largest <= top and not sums <= top:
         # (with unit weights the sums are finite wherever the squares are)
         raise _weights_overflow(
             loss,
             total_weight,
-            f"rows as far as {np.sqrt(far):.3g} from {'the mean' if centered else 'the origin'}",
+            rows,
             f"the weighted sums of the rows could reach {sums:.3g}, beyond the largest "
-            f"{np.dtype(dtype).name} number ({top:.3g})",
-            ", or convert it to float64" if np.dtype(dtype) == np.float32 else "",
+            f"{name} number ({top:.3g})",
+            hint,
         )
     if not largest <= top:
-        dtype = np.dtype(dtype).name
-        hint = ", or convert it to float64" if dtype == "float32" else ""
-        origin = "the mean" if centered else "the origin"
-        if loss == "square" and 4 * far * max(sample_weight.size, 1) <= top:
+        if loss == "square" and 4 * far * max(x_sq.size, 1) <= top:
             # with unit weights the sum would be finite: the weights make it overflow
             raise _weights_overflow(
                 loss,
                 total_weight,
-                f"rows as far as {np.sqrt(far):.3g} from {origin}",
-                f"the {what} could reach {largest:.3g}, beyond the largest {dtype} number "
+                rows,
+                f"the {what} could reach {largest:.3g}, beyond the largest {name} number "
                 f"({top:.3g})",
                 hint,
             )
-        rows = (
-            f"with rows as far as {np.sqrt(far):.3g} from {origin}, its {what} could "
-            f"reach {largest:.3g}"
+        reach = (
+            f"with {rows}, its {what} could reach {largest:.3g}"
             if np.isfinite(far)
             else f"the squared distances of its rows from {origin} already overflow"
         )
         raise ValueError(
-            f"X is too large for loss={loss!r} in {dtype}: {rows}, beyond the largest "
-            f"{dtype} number ({top:.3g}). Rescale X "
+            f"X is too large for loss={loss!r} in {name}: {reach}, beyond the largest "
+            f"{name} number ({top:.3g}). Rescale X "
             f"(for example with StandardScaler){hint}; absolute and huber do not square "
             "the data."
         )
@@ -177,10 +175,11 @@ def _weights_overflow(loss, total_weight, data, overflow, hint):
     )
 
 
-def _check_costs_fit(low, high, centers, loss, sample_weight):
+def _check_costs_fit(low, high, centers, loss, total_weight, n_samples):
     """The separable losses' costs, their intermediate squares, and the objective and
     k-means++ potentials (sums of costs over the samples, in the data's dtype, up to
-    the total of ``sample_weight`` times a cost) must be finite in the data's dtype, or fits
+    ``total_weight``, the sum of the ``n_samples`` weights, times a cost) must be
+    finite in the data's dtype, or fits
     return inf/NaN objectives, seeds that are all the last sample, and (pruned)
     labels that disagree with ``predict``. The residuals ``x - m`` are bounded per
     feature by the range of the data and the centers (``low``, ``high``: the data's
@@ -195,8 +194,6 @@ def _check_costs_fit(low, high, centers, loss, sample_weight):
         low = np.minimum(low, centers.min(axis=0))
         high = np.maximum(high, centers.max(axis=0))
     top = float(np.finfo(dtype).max)
-    with np.errstate(over="ignore"):  # (an infinite total is refused below)
-        total_weight = float(sample_weight.sum())
     with np.errstate(over="ignore", invalid="ignore"):
         span = high.astype(np.float64) - low.astype(np.float64)
         largest = float(span.max(initial=0.0))
@@ -217,7 +214,7 @@ def _check_costs_fit(low, high, centers, loss, sample_weight):
         name = np.dtype(dtype).name
         hint = ", or convert it to float64" if name == "float32" else ""
         others = [v for key, v in reaches.items() if key != what]
-        unit = cost * max(sample_weight.size, 1)
+        unit = cost * max(n_samples, 1)
         if what.startswith("the objective") and all(4 * v <= top for v in [unit, *others]):
             # with unit weights every sum would be finite: the weights make it overflow
             raise _weights_overflow(
@@ -1447,7 +1444,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         with np.errstate(over="ignore"):  # (an infinite sum: refused with the data's range)
-            weight_sum = sample_weight.sum()
+            weight_sum = float(sample_weight.sum())
         if not weight_sum > 0:
             raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
         n_threads = _n_threads()
@@ -1478,7 +1475,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
-                _check_squares_fit(x_sq, X.dtype, self.loss, sample_weight, X_mean is not None)
+                _check_squares_fit(x_sq, X.dtype, self.loss, weight_sum, X_mean is not None)
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:
@@ -1491,7 +1488,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if not loss_obj.euclidean:
             # (before any seeding: k-means++ sums these costs too)
             extremes = _kernels.column_extremes(X, n_threads)
-            _check_costs_fit(*extremes, init if init_is_array else None, loss_obj, sample_weight)
+            initial = init if init_is_array else None
+            _check_costs_fit(*extremes, initial, loss_obj, weight_sum, n_samples)
 
         if self.algorithm == "hartigan":
             run = _hartigan if self.loss == "square" else _hartigan_exact
@@ -1526,7 +1524,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
                     )
                     if extremes is not None and callable(init):
-                        _check_costs_fit(*extremes, centers_init, loss_obj, sample_weight)
+                        _check_costs_fit(*extremes, centers_init, loss_obj, weight_sum, n_samples)
                     if self.verbose:
                         print("Initialization complete")
                     result = run(
