@@ -799,6 +799,19 @@ def image_extensions() -> tuple[str, ...]:
     return tuple(sorted({*IMAGE_EXTENSIONS, *registered}))
 
 
+def _loose_files(folder: Path, exts: tuple[str, ...] | None) -> list[Path]:
+    """The files lying directly in ``folder`` (not in its subfolders) ending in
+    ``exts`` (None: any), hidden ones left out, sorted by name: the images that
+    :func:`load_image_folder` cannot give a class."""
+    return sorted(
+        p
+        for p in Path(folder).iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and (exts is None or p.name.lower().endswith(exts))
+    )
+
+
 def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
     """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
 
@@ -947,13 +960,7 @@ def load_image_folder(
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = {cls: _files_under(root / cls, exts) for cls in folders}
-    top = sorted(
-        p.name
-        for p in root.iterdir()
-        if p.is_file()
-        and not p.name.startswith(".")
-        and (exts is None or p.name.lower().endswith(exts))
-    )
+    top = [p.name for p in _loose_files(root, exts)]
     owner = _owning_classes(root, found)
     target_names: list[str] = []
     filenames: list[str] = []

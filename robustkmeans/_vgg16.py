@@ -1164,7 +1164,6 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         super().__setstate__(state)
         if "weights_id_" in self.__dict__:
             # fitted by a version without these attributes, which read the parameters
-            for name, as_fitted in (("pooling", None), ("normalize", None), ("image_size", int)):
-                if f"{name}_" not in self.__dict__:
-                    value = getattr(self, name)
-                    setattr(self, f"{name}_", value if as_fitted is None else as_fitted(value))
+            self.__dict__.setdefault("pooling_", self.pooling)
+            self.__dict__.setdefault("normalize_", self.normalize)
+            self.__dict__.setdefault("image_size_", int(self.image_size))

@@ -480,17 +480,13 @@ def _load_folder(folder: str, args):
     the report and summary.json) says why the clusters are not scored; another
     names the files left out for their extension.
     """
-    from ._images import _files_under, image_extensions, load_image_folder
+    from ._images import _files_under, _loose_files, image_extensions, load_image_folder
 
     path = Path(folder)
     if not path.is_dir():
         raise UserError(f"{folder!r} is not a folder; give a folder of images.")
     extensions = image_extensions()
-    top = sorted(
-        str(f)
-        for f in path.iterdir()
-        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in extensions
-    )
+    top = [str(f) for f in _loose_files(path, extensions)]
     others = [f for f in _files_under(path, None) if not f.lower().endswith(extensions)]
     if others:
         _note(
