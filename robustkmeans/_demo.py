@@ -13,7 +13,6 @@ water, trees and leaves), which is what makes image features worth having.
 from __future__ import annotations
 
 import os
-import tempfile
 from numbers import Integral
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._cache import _write_atomic
 from ._images import ImageInputMixin, ImageLoadError, as_image_list, warn_unreadable
 
 __all__ = [
@@ -122,14 +122,9 @@ def find_vgg16_weights(weights=None) -> Path | None:
 
 
 def _atomic_save(image, path: Path):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        image.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # (a new file with the permissions the umask gives, as the report's and the
+    # cache's: not mkstemp's 0600)
+    _write_atomic(str(path), path.suffix, "wb", lambda f: image.save(f, format="PNG"))
 
 
 def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, random_state=0):

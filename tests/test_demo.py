@@ -10,7 +10,9 @@ validation, feature names, ``set_output`` in a Pipeline, and the histogram
 itself against an independent computation.
 """
 
+import os
 import pickle
+import stat
 import warnings
 
 import numpy as np
@@ -23,7 +25,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from robustkmeans import LossKMeans
-from robustkmeans._demo import ColorHistogramFeaturizer
+from robustkmeans._demo import ColorHistogramFeaturizer, make_demo_images
 
 ESTIMATORS = [ColorHistogramFeaturizer(), ColorHistogramFeaturizer(bins=3, image_size=16)]
 IDS = ["default", "bins3"]
@@ -200,3 +202,15 @@ def test_unreadable_images_are_reported_as_vgg16featurizer_reports_them(tmp_path
         histogram.set_params(on_error="nan").fit_transform(X)
     assert [str(w.message) for w in got] == [str(w.message) for w in expected]
     assert "2 of 3 images could not be read" in str(got[0].message)
+
+
+def test_demo_images_get_the_permissions_the_umask_gives(tmp_path):
+    # as the report and the cache entries: not a temporary file's 0600
+    before = os.umask(0o022)
+    try:
+        data = make_demo_images(tmp_path, n_per_class=1)
+    finally:
+        os.umask(before)
+    for name in data.filenames:
+        assert stat.S_IMODE(os.stat(name).st_mode) == 0o644, name
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
