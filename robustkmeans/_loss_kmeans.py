@@ -236,52 +236,109 @@ def _check_costs_fit(low, high, centers, loss, total_weight, n_samples):
         )
 
 
+class _Tolerance:
+    """The bound on a run's squared center shift: ``value``, ``tol`` times the mean
+    feature variance as in scikit-learn's KMeans, and the shifts, both in units of
+    ``unit ** 2``. ``unit`` is 1 but for data whose squares underflow or overflow
+    its dtype (float64 beyond about 1e-77 or 1e77, float32 beyond 1e-10 or 1e10 in
+    spread): there it is a power of two near the data's magnitude, which the
+    separable losses (they never square the data) handle. Dividing by a power of
+    two is exact, so the comparisons are those of the same data at scale 1: where
+    the squares underflowed, every shift of a fit of ``absolute`` on float64 data
+    below about 1e-160 was 0, within any tolerance (0 included), and the fit
+    stopped after one iteration."""
+
+    def __init__(self, value, unit=1.0):
+        self.value = value
+        self.unit = unit
+
+    def shift(self, old, new):
+        """The squared shift from centers ``old`` to ``new``, in units of ``unit**2``
+        (in their dtype, as KMeans's; inf where it overflows: not within any
+        tolerance)."""
+        with np.errstate(over="ignore", under="ignore"):
+            diff = new - old if self.unit == 1.0 else new / self.unit - old / self.unit
+            shift = float((diff**2).sum())
+        if shift == 0 and diff.any():
+            # (a shift whose squares underflow all the same: positive, so not
+            # within a tolerance of 0)
+            shift = float(np.finfo(np.float64).smallest_subnormal)
+        return shift
+
+    def __str__(self):
+        # (as the verbose output prints it: in the data's units)
+        with np.errstate(over="ignore", under="ignore"):
+            return str(self.value * self.unit**2)
+
+    def in_data_units(self, shift):
+        with np.errstate(over="ignore", under="ignore"):
+            return shift * self.unit**2
+
+
+def _mean_variance(X, unit=1.0):
+    """The mean feature variance of dense ``X / unit`` (float64)."""
+    # chunk by chunk (np.var would hold a centered copy of all the data, and is
+    # slower than these chunks, which stay in cache): each chunk's mean and sum
+    # of squared deviations, combined in float64 (Chan et al.); the data is
+    # shifted by one sample so that float32 chunk sums stay accurate far from
+    # the origin (the separable losses see X uncentered). ``unit``, a power of
+    # two, divides each chunk exactly, in the data's dtype (a Python float)
+    ref = X[0] / unit
+    count, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+
+    def chunk_stats(R):
+        chunk_mean = R.mean(axis=0)
+        R -= chunk_mean
+        chunk_m2 = np.einsum("ij,ij->j", R, R).astype(np.float64)
+        # the deviations are taken from a rounded mean: correct for it
+        residual = R.mean(axis=0).astype(np.float64)
+        return chunk_mean + residual, chunk_m2 - R.shape[0] * residual**2
+
+    # (overflows are handled below: no warning)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for sl in _kernels._slices(X.shape[0], 4096):
+            size = sl.stop - sl.start
+            chunk = X[sl] if unit == 1.0 else X[sl] / unit
+            chunk_mean, chunk_m2 = chunk_stats(chunk - ref)
+            if not np.isfinite(chunk_m2).all():
+                # squares beyond the data's dtype (float32 above about 1e18, which
+                # the separable losses handle): in float64, else a tolerance of
+                # inf would end every fit after one iteration
+                chunk_mean, chunk_m2 = chunk_stats(chunk.astype(np.float64) - ref)
+            delta = chunk_mean - mean
+            total = count + size
+            mean += delta * size / total
+            m2 += chunk_m2 + delta**2 * count * size / total
+            count = total
+        return float(np.mean(m2 / count))
+
+
 def _tolerance(X, tol):
-    """``tol`` times the mean feature variance, as scikit-learn's KMeans."""
+    """``tol`` times the mean feature variance, as scikit-learn's KMeans (a
+    ``_Tolerance``)."""
     if tol == 0:
-        return 0.0
+        return _Tolerance(0.0)
+    unit = 1.0
     if sp.issparse(X):
         from sklearn.utils.sparsefuncs import mean_variance_axis
 
-        variances = mean_variance_axis(X, axis=0)[1]
+        variance = float(np.mean(mean_variance_axis(X, axis=0)[1]))
     else:
-        # chunk by chunk (np.var would hold a centered copy of all the data, and is
-        # slower than these chunks, which stay in cache): each chunk's mean and sum
-        # of squared deviations, combined in float64 (Chan et al.); the data is
-        # shifted by one sample so that float32 chunk sums stay accurate far from
-        # the origin (the separable losses see X uncentered)
-        ref = X[0].copy()
-        count, mean, m2 = 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
-
-        def chunk_stats(R):
-            chunk_mean = R.mean(axis=0)
-            R -= chunk_mean
-            chunk_m2 = np.einsum("ij,ij->j", R, R).astype(np.float64)
-            # the deviations are taken from a rounded mean: correct for it
-            residual = R.mean(axis=0).astype(np.float64)
-            return chunk_mean + residual, chunk_m2 - R.shape[0] * residual**2
-
-        # (overflows are handled below: no warning)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for sl in _kernels._slices(X.shape[0], 4096):
-                size = sl.stop - sl.start
-                chunk_mean, chunk_m2 = chunk_stats(X[sl] - ref)
-                if not np.isfinite(chunk_m2).all():
-                    # squares beyond the data's dtype (float32 above about 1e18, which
-                    # the separable losses handle): in float64, else a tolerance of
-                    # inf would end every fit after one iteration
-                    chunk_mean, chunk_m2 = chunk_stats(X[sl].astype(np.float64) - ref)
-                delta = chunk_mean - mean
-                total = count + size
-                mean += delta * size / total
-                m2 += chunk_m2 + delta**2 * count * size / total
-                count = total
-        variances = m2 / count
+        variance = _mean_variance(X)
+        info = np.finfo(X.dtype)
+        if not math.sqrt(float(info.tiny)) <= variance <= math.sqrt(float(info.max)):
+            # squares of shifts that underflow or overflow the data's dtype: in
+            # units of a power of two near the data's magnitude (one more pass,
+            # for such data only; constant data stays at 0)
+            top = max(float(np.abs(X[sl]).max()) for sl in _kernels._slices(X.shape[0], 4096))
+            if top > 0:
+                unit = math.ldexp(1.0, math.frexp(top)[1] - 1)
+                variance = _mean_variance(X, unit)
     with np.errstate(over="ignore", invalid="ignore"):
-        value = float(np.mean(variances) * tol)
-    # (variances beyond float64, data above about 1e154: the largest finite
+        value = variance * tol
+    # (variances beyond float64, sparse data above about 1e154: the largest finite
     # tolerance, which a center shift that is still finite is well within)
-    return value if np.isfinite(value) else float(np.finfo(np.float64).max)
+    return _Tolerance(value if np.isfinite(value) else float(np.finfo(np.float64).max), unit)
 
 
 # -------------------------------------------------------------------------------------
@@ -553,8 +610,7 @@ def _lloyd(
             # (a re-seeded center has no cost to check)
             empty = ~(wsum > 0)
             pending[1][empty] = new[empty]
-        with np.errstate(over="ignore"):  # (inf: not within any tolerance)
-            shift = float(((new - centers) ** 2).sum())
+        shift = tol.shift(centers, new)
         if bounds is not None:
             bounds.moved(centers, new)
         centers = new
@@ -572,12 +628,13 @@ def _lloyd(
             elif verbose:
                 print(f"Labels unchanged at iteration {i}: exact centers next.")
             break
-        if shift <= tol:
+        if shift <= tol.value:
+            shown = tol.in_data_units(shift)
             if verbose and loss.exact_update:
-                print(f"Converged at iteration {i}: center shift {shift} within tolerance {tol}.")
+                print(f"Converged at iteration {i}: center shift {shown} within tolerance {tol}.")
             elif verbose:
                 print(
-                    f"Center shift {shift} within tolerance {tol} at iteration {i}: "
+                    f"Center shift {shown} within tolerance {tol} at iteration {i}: "
                     "exact centers next."
                 )
             break
@@ -1008,7 +1065,7 @@ def _macqueen(
         # no sample moved: a fixed point, even with a cluster left empty (too few
         # distinct samples of positive weight: the next pass would re-seed it on the
         # same sample, in vain); a small shift stops only once none is empty
-        if n_moved == 0 or (((centers - old) ** 2).sum() <= tol and np.all(W > 0)):
+        if n_moved == 0 or (tol.shift(old, centers) <= tol.value and np.all(W > 0)):
             break
     centers = centers.astype(X.dtype)
     labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
@@ -1047,7 +1104,7 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     k = min(n_clusters, len(idx))
     pilot = get_loss("absolute")
     init = kmeans_plusplus(Xs, k, pilot, xs, random_state, ws, n_threads)
-    labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, 0.0, n_threads, 0)
+    labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, _Tolerance(0.0), n_threads, 0)
     R = np.abs(Xs - centers[labels])
     dist = np.sqrt(np.einsum("ij,ij->i", R, R, dtype=np.float64))
     per_coordinate = weighted_median(R, ws).astype(np.float64)

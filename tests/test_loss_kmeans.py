@@ -485,7 +485,7 @@ def test_separable_fit_far_from_the_origin_in_float32(loss):
     # (float32 sums of 100,000 values near 1e4 lose the unit spread entirely)
     Y = (rng.normal(size=(100_000, 4)) + 1e4).astype(np.float32)
     exact = np.mean(np.var(Y.astype(np.float64), axis=0))
-    assert _tolerance(Y, 1.0) == pytest.approx(exact, rel=1e-5)
+    assert _tolerance(Y, 1.0).value == pytest.approx(exact, rel=1e-5)
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
@@ -1258,6 +1258,28 @@ def test_hartigan_correntropy_float32_is_scale_invariant(scale):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         assert fit(scale) == pytest.approx(fit(1.0), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "dtype,exponent", [(np.float64, -600), (np.float64, 600), (np.float32, -80), (np.float32, -100)]
+)
+@pytest.mark.parametrize("tol", [1e-4, 0.0])
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+def test_absolute_fit_is_the_same_at_every_scale(dtype, exponent, tol, algorithm):
+    # absolute never squares the data (the errors of the losses that do recommend
+    # it for data at extreme scales), but the squared center shift and the
+    # tolerance underflowed there: on float64 data below about 1e-160 (float32
+    # below about 1e-20) every shift was 0, within any tolerance, tol=0 included,
+    # and fits stopped after one iteration. Scaling by a power of two is exact
+    X, _ = make_blobs(300, n_features=2, centers=3, random_state=0)
+    X = X.astype(dtype)
+    scale = 2.0**exponent
+    kw = dict(loss="absolute", random_state=0, tol=tol, algorithm=algorithm)
+    plain = LossKMeans(3, **kw).fit(X)
+    scaled = LossKMeans(3, **kw).fit(X * dtype(scale))
+    assert scaled.n_iter_ == plain.n_iter_ > 1
+    np.testing.assert_array_equal(scaled.labels_, plain.labels_)
+    assert scaled.inertia_ / scale == pytest.approx(plain.inertia_, rel=1e-5)
 
 
 def test_out_of_range_auto_scale_does_not_suggest_auto():
