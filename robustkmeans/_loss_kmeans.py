@@ -1341,6 +1341,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self.loss in _SPARSE_LOSSES
+        # (ClusterMixin empties the list: transform keeps float32 as float32)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     # -- validation helpers -------------------------------------------------------

@@ -822,6 +822,9 @@ def test_dtype_is_preserved(loss):
     km = LossKMeans(3, loss=loss, random_state=0).fit(X)
     assert km.cluster_centers_.dtype == np.float32
     assert km.transform(X).dtype == np.float32
+    # and says so, as scikit-learn's tag (ClusterMixin empties it), so that
+    # test_common's check_transformer_preserve_dtypes checks it
+    assert km.__sklearn_tags__().transformer_tags.preserves_dtype == ["float64", "float32"]
 
 
 @pytest.mark.parametrize("loss", ROBUST)
