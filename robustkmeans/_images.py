@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -34,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
+
+from ._utils import outside_stacklevel
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -156,25 +157,6 @@ class ImageInputMixin:
         if isinstance(X, Iterator):
             X = list(X)
         return super().fit_transform(X, y, **fit_params)
-
-
-def outside_stacklevel() -> int:
-    """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
-    names the first frame outside robustkmeans, scikit-learn and joblib: the user's
-    call, whatever wrappers lie between (``set_output``'s, a Pipeline's, which goes
-    through joblib's ``Memory``). In a worker thread, the thread's first frame
-    outside them (``concurrent.futures``, say): the user's call is in another
-    thread."""
-    import joblib
-    import sklearn
-
-    inside = tuple(
-        os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__, joblib.__file__)
-    )
-    frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def warn_unreadable(messages, n_images: int) -> None:

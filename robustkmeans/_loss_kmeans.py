@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
 from . import _kernels
 from ._initialization import kmeans_plusplus, random_init
 from ._losses import LOSS_NAMES, LOSSES, SquareLoss, get_loss, weighted_median
+from ._utils import outside_stacklevel
 
 _ALGORITHM_LOSSES = {
     "lloyd": set(LOSS_NAMES),
@@ -1387,7 +1388,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 "Explicit initial center position passed: performing only one init in "
                 f"{type(self).__name__} instead of n_init={n_init}.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=outside_stacklevel(),
             )
             n_init = 1
         return n_init
@@ -1634,7 +1635,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 f"({self.n_clusters}). Possibly due to duplicate points in X, or to "
                 "samples of weight 0.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=outside_stacklevel(),
             )
 
         self.cluster_centers_ = centers

@@ -42,12 +42,12 @@ from ._images import (
     as_image_list,
     decode_bytes,
     load_rgb,
-    outside_stacklevel,
     read_bytes,
     resize_rgb,
     to_normalized_tensor,
     warn_unreadable,
 )
+from ._utils import outside_stacklevel
 
 __all__ = ["VGG16Featurizer", "WEIGHTS_ENV", "LAYER_NAMES", "FEATURE_MAP_LAYERS"]
 

@@ -812,8 +812,20 @@ def test_overflowing_weighted_objective_names_sample_weight(loss):
 
 def test_fewer_distinct_points_than_clusters_warns():
     X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
-    with pytest.warns(ConvergenceWarning, match="Number of distinct clusters"):
+    with pytest.warns(ConvergenceWarning, match="Number of distinct clusters") as record:
         LossKMeans(3, random_state=0).fit(X)
+    # at the user's call, not inside scikit-learn's fit wrapper
+    assert [w.filename for w in record] == [__file__]
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict", "fit_transform"])
+def test_warnings_point_at_the_users_call(method):
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0]], 5, axis=0)
+    km = LossKMeans(3, init=X[:3], n_init=4)
+    with pytest.warns(Warning) as record:
+        getattr(km, method)(X)
+    assert {type(w.message) for w in record} == {ConvergenceWarning, RuntimeWarning}
+    assert [w.filename for w in record] == [__file__] * 2
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)

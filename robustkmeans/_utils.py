@@ -1,0 +1,25 @@
+"""Small helpers shared by the estimators and the image functions."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
+    names the first frame outside robustkmeans, scikit-learn and joblib: the user's
+    call, whatever wrappers lie between (``set_output``'s, a Pipeline's, which goes
+    through joblib's ``Memory``). In a worker thread, the thread's first frame
+    outside them (``concurrent.futures``, say): the user's call is in another
+    thread."""
+    import joblib
+    import sklearn
+
+    inside = tuple(
+        os.path.dirname(f) + os.sep for f in (__file__, sklearn.__file__, joblib.__file__)
+    )
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
