@@ -237,6 +237,11 @@ def _check_costs_fit(low, high, centers, loss, total_weight, n_samples):
         )
 
 
+def _count(n, noun):
+    """``"1 transfer"``, ``"2 transfers"`` (the verbose output)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class _Tolerance:
     """The bound on a run's squared center shift: ``value``, ``tol`` times the mean
     feature variance as in scikit-learn's KMeans, and the shifts, both in units of
@@ -778,7 +783,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         )
         n_iter += 1
         if verbose:
-            print(f"Hartigan round: {len(moves)} transfers.")
+            print(f"Hartigan round: {_count(len(moves), 'transfer')}.")
     return _settled(
         X, sample_weight, x_sq, labels, centers.astype(X.dtype), loss, max_iter, tol,
         n_threads, verbose, n_iter, path,
@@ -984,7 +989,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
                 used[a] = used[b] = True
         touched = np.flatnonzero(used)
         if verbose:
-            print(f"Hartigan round: {touched.size // 2} verified transfers.")
+            print(f"Hartigan round: {_count(touched.size // 2, 'verified transfer')}.")
         if touched.size == 0:
             if not stale:
                 break

@@ -1,6 +1,7 @@
 """Behaviour of LossKMeans that users rely on."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -1905,3 +1906,15 @@ def test_separable_tie_break_distances_do_not_overflow():
     model = LossKMeans(3, loss="absolute", init=X[:3], n_init=1, max_iter=1).fit(X)
     assert model.labels_[3] == 1
     assert model.predict(X[3:])[0] == 1
+
+
+@pytest.mark.parametrize("loss", ["square", "huber"])
+def test_verbose_hartigan_rounds_count_their_transfers(loss, capsys):
+    X, _ = _data(seed=4)
+    LossKMeans(3, loss=loss, algorithm="hartigan", n_init=1, random_state=0, verbose=1).fit(X)
+    rounds = [line for line in capsys.readouterr().out.splitlines() if "Hartigan round" in line]
+    pattern = r"Hartigan round: (1 (verified )?transfer|([02-9]|\d\d+) (verified )?transfers)\."
+    assert all(re.fullmatch(pattern, line) for line in rounds), rounds
+    from robustkmeans._loss_kmeans import _count
+
+    assert (_count(1, "transfer"), _count(0, "transfer")) == ("1 transfer", "0 transfers")
