@@ -108,7 +108,7 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
-def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
+def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
     """The Euclidean losses rank by squared distances, up to four times the largest
     squared norm ``x_sq`` of the rows (centered on the mean for dense data): they
     must be finite in the data's dtype, or costs and labels are NaN (float32 data
@@ -118,12 +118,25 @@ def _check_squares_fit(x_sq, dtype, loss, total_weight, centered):
     be finite too. The other two sum the rows weighted by their weights (the
     centers' steps) and ``epsilon_insensitive`` the distances (its objective): up
     to twice the total weight times the largest norm, finite too (the weights alone
-    can make it overflow: 1e300 each, on data of norm 1e10)."""
+    can make it overflow: 1e300 each, on data of norm 1e10). At the other end, rows
+    whose squared norms all underflow to subnormal numbers or 0 (data within about
+    1e-154 of its mean in float64, 1e-19 in float32) lose their squared distances
+    to rounding: such data is refused too, where it is not constant."""
     far = float(np.max(x_sq, initial=0.0))
     top = float(np.finfo(dtype).max)
     name = np.dtype(dtype).name
     hint = ", or convert it to float64" if name == "float32" else ""
     origin = "the mean" if centered else "the origin"
+    tiny = float(np.finfo(dtype).tiny)
+    if far < tiny and (far > 0 or (X.data if sp.issparse(X) else X).any()):
+        raise ValueError(
+            f"X is too small for loss={loss!r} in {name}: its rows lie within "
+            f"{math.sqrt(far) if far > 0 else math.sqrt(tiny):.3g} of {origin}, so their "
+            f"squared distances fall below the smallest normal {name} number "
+            f"({tiny:.3g}) and are lost to rounding. Rescale X (for example with "
+            "StandardScaler, or multiply it by a constant); absolute does not square "
+            "the data."
+        )
     rows = f"rows as far as {math.sqrt(far):.3g} from {origin}"
     largest = 4 * far
     what = "squared distances"
@@ -1540,7 +1553,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
-                _check_squares_fit(x_sq, X.dtype, self.loss, weight_sum, X_mean is not None)
+                _check_squares_fit(X, x_sq, X.dtype, self.loss, weight_sum, X_mean is not None)
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:

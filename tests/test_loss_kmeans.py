@@ -1918,3 +1918,27 @@ def test_verbose_hartigan_rounds_count_their_transfers(loss, capsys):
     from robustkmeans._loss_kmeans import _count
 
     assert (_count(1, "transfer"), _count(0, "transfer")) == ("1 transfer", "0 transfers")
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+@pytest.mark.parametrize(
+    "dtype, scale, accepted",
+    [(np.float64, 1e-160, 1e-150), (np.float64, 1e-200, 1e-150), (np.float32, 1e-21, 1e-17)],
+)
+def test_data_too_small_for_its_squares_is_refused(loss, dtype, scale, accepted):
+    # the squared distances underflow (subnormal, or 0): the clusters were lost to
+    # rounding (one cluster, with a ConvergenceWarning blaming duplicate points)
+    X, _ = make_blobs(300, random_state=0)
+    tiny = (X * scale).astype(dtype)
+    with pytest.raises(ValueError, match=r"X is too small for loss=.*Rescale X"):
+        LossKMeans(3, loss=loss, random_state=0).fit(tiny)
+    # the same data, rescaled as the message says, clusters as at scale 1
+    km = LossKMeans(3, loss=loss, random_state=0).fit((tiny / scale).astype(dtype))
+    assert len(np.unique(km.labels_)) == 3
+    # near the limit, and with absolute (no squares), the data is accepted
+    km = LossKMeans(3, loss=loss, random_state=0).fit((X * accepted).astype(dtype))
+    assert len(np.unique(km.labels_)) == 3
+    LossKMeans(3, loss="absolute", random_state=0).fit(tiny)
+    # constant data is no such case: the usual warning
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        LossKMeans(2, loss=loss).fit(np.full((5, 2), scale, dtype))
