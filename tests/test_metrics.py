@@ -280,3 +280,57 @@ def test_sparse_indices_exact_for_counts_and_far_tight_clusters():
     db = DBSCAN(eps=0.5, min_samples=2).fit(X)
     scorer = ClusteringScorer(calinski_harabasz_score, degenerate_score=0.0, on_training_set=True)
     assert scorer(db, X) == 1.0  # no spread within the clusters
+
+
+# ---------------------------------------------------------------------------------
+# behaviour a mutation sweep of metrics.py found no test pinning down
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "scorer, worst",
+    [(silhouette_scorer, -1.0), (calinski_harabasz_scorer, 0.0), (davies_bouldin_scorer, -np.inf)],
+)
+@pytest.mark.parametrize("n_clusters", [1, 6])
+def test_degenerate_labelings_of_sparse_features_get_worst_score(scorer, worst, n_clusters):
+    # the sparse Calinski-Harabasz and Davies-Bouldin are ours, not scikit-learn's,
+    # and have no check of their own: one cluster divides by k - 1 = 0, and one
+    # sample per cluster has no spread (Calinski-Harabasz 1.0, not its worst)
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(np.random.RandomState(0).normal(size=(6, 2)))
+    km = LossKMeans(n_clusters=n_clusters, random_state=0).fit(X)
+    assert np.unique(km.labels_).size == n_clusters
+    assert scorer(km, X) == worst
+
+
+def test_scorer_on_training_set_refuses_more_samples_than_labels():
+    # fitted on 10 samples, scored on 30: the message says what to do, rather than
+    # scikit-learn's "inconsistent numbers of samples" from inside the index
+    X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
+    agglo = AgglomerativeClustering(n_clusters=2).fit(X[:10])
+    with pytest.raises(TypeError, match="no labels_ for the 30 samples"):
+        make_silhouette_scorer(on_training_set=True)(agglo, X)
+
+
+def test_scorer_lets_errors_other_than_undefined_index_through(blobs):
+    # only "Number of labels ..." means the index is undefined; a bad metric is the
+    # user's mistake and must not turn into the worst score silently
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="no-such-metric"):
+        make_silhouette_scorer(metric="no-such-metric")(km, X)
+
+
+@pytest.mark.parametrize("sample_size", [2.5, 40.0, "40"])
+def test_silhouette_sample_size_must_be_an_integer(sample_size):
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+        make_silhouette_scorer(sample_size=sample_size)
+
+
+def test_scorer_repr_names_index_sign_and_settings():
+    assert repr(davies_bouldin_scorer) == "ClusteringScorer(davies_bouldin_score, sign=-1)"
+    assert repr(calinski_harabasz_scorer) == "ClusteringScorer(calinski_harabasz_score)"
+    scorer = make_silhouette_scorer(sample_size=5, random_state=0, on_training_set=True)
+    assert repr(scorer) == (
+        "ClusteringScorer(silhouette_score, metric='auto', sample_size=5, random_state=0, "
+        "on_training_set=True)"
+    )
