@@ -1,6 +1,8 @@
+import warnings
+
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GridSearchCV
@@ -363,3 +365,104 @@ def test_select_k_passes_weights_to_a_fit_taking_keyword_arguments():
     result = select_k(Wrapper(), X, [2, 3, 4], sample_weight=w, random_state=0)
     expected = LossKMeans(3, n_init=1, random_state=0).fit(X, sample_weight=w).inertia_
     assert result.objective[1] == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------------------------
+# behaviour a mutation sweep of model_selection.py found no test pinning down
+# ---------------------------------------------------------------------------------
+def test_elbow_index_of_three_points_and_of_degenerate_curves():
+    # three points are enough: rescaled, y = [1, 0.1, 0] lies 0.4 below the chord
+    # [1, 0.5, 0] at the middle point
+    assert elbow_index([1, 2, 3], [10.0, 1.0, 0.0]) == 1
+    # a flat curve, or one with a non-finite objective, has no elbow, and no 0/0 or
+    # inf/inf on the way
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert elbow_index([1, 2, 3, 4], [5.0, 5.0, 5.0, 5.0]) is None
+        assert elbow_index([1, 2, 3, 4], [np.inf, 3.0, 1.0, 0.0]) is None
+
+
+def test_select_k_without_any_defined_index_chooses_no_k(blobs4):
+    # k = 1 has no silhouette, Calinski-Harabasz or Davies-Bouldin: no best k,
+    # rather than the only k on offer
+    X, _ = blobs4
+    result = select_k(LossKMeans(n_init=1, random_state=0), X, [1])
+    assert result.best_k == {
+        "elbow": None,
+        "silhouette": None,
+        "calinski_harabasz": None,
+        "davies_bouldin": None,
+    }
+
+
+def test_select_k_accepts_k_equal_to_n_samples(blobs4):
+    # the documented range is [1, n_samples], both ends included
+    X = blobs4[0][:6]
+    result = select_k(LossKMeans(n_init=1, random_state=0), X, [5, 6])
+    np.testing.assert_array_equal(result.k_values, [5, 6])
+    assert result.objective[1] == 0.0  # one sample per cluster
+    assert np.isnan(result.silhouette[1]) and result.best_k["silhouette"] == 5
+
+
+def test_select_k_checks_sample_size_before_any_fit(blobs4):
+    # a 1-sample subsample has no silhouette: silently NaN for every k otherwise
+    X, _ = blobs4
+    _CountingScaler.n_fits = 0
+    pipe = Pipeline([("center", _CountingScaler()), ("cluster", LossKMeans())])
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+        select_k(pipe, X, [2, 3], sample_size=1)
+    assert _CountingScaler.n_fits == 0
+
+
+def test_select_k_resolves_auto_scales_with_the_sample_weights(blobs4):
+    X, _ = blobs4
+    w = np.where(X[:, 0] > 0, 10.0, 0.1)
+    estimator = LossKMeans(loss="huber", delta="auto", random_state=0)
+    weighted = select_k(estimator, X, [2, 3, 4], sample_weight=w)
+    unweighted = select_k(estimator, X, [2, 3, 4])
+    # the "auto" rule at the middle k, on the weighted data
+    middle = LossKMeans(3, loss="huber", delta="auto", random_state=0, max_iter=1)
+    expected = middle.fit(X, sample_weight=w).delta_
+    assert weighted.params["delta"] == pytest.approx(expected)
+    assert weighted.params["delta"] != pytest.approx(unweighted.params["delta"])
+
+
+def test_select_k_resolves_an_auto_epsilon_once(blobs4):
+    X, _ = blobs4
+    estimator = LossKMeans(loss="epsilon_insensitive", epsilon="auto", random_state=0)
+    result = select_k(estimator, X, [2, 3, 4])
+    assert set(result.params) == {"epsilon"}
+    assert {est.epsilon_ for est in result.estimators} == {result.params["epsilon"]}
+
+
+def test_whole_set_split_of_sparse_and_ragged_inputs():
+    import scipy.sparse as sp
+
+    ragged = [np.zeros((4, 4, 3)), np.zeros((6, 5, 3)), np.zeros((2, 2, 3))]  # images
+    for X, n_samples in ((sp.csr_matrix(np.eye(5)), 5), (ragged, 3)):
+        ((train, test),) = WholeSetSplit().split(X)
+        np.testing.assert_array_equal(train, np.arange(n_samples))
+        np.testing.assert_array_equal(test, np.arange(n_samples))
+
+
+class _CountingKMeans(ClusterMixin, BaseEstimator):
+    """LossKMeans behind a face that counts its fits (fit_predict from ClusterMixin)."""
+
+    n_fits = 0
+
+    def __init__(self, n_clusters=2):
+        self.n_clusters = n_clusters
+
+    def fit(self, X, y=None):
+        type(self).n_fits += 1
+        model = LossKMeans(self.n_clusters, n_init=1, random_state=0).fit(X)
+        self.labels_, self.inertia_ = model.labels_, model.inertia_
+        return self
+
+
+def test_select_k_fits_each_k_once(blobs4):
+    # labels_ set by fit are used as they are: no second fit through fit_predict
+    X, _ = blobs4
+    _CountingKMeans.n_fits = 0
+    select_k(_CountingKMeans(), X, [2, 3, 4])
+    assert _CountingKMeans.n_fits == 3
