@@ -225,3 +225,87 @@ def test_grey_arrays_are_clustered_as_grey_files_are(loss, scale):
         np.testing.assert_allclose(
             np.squeeze(out) * (255 if out.dtype != np.uint8 else 1), expected[:, :, 0], atol=1.0
         )
+
+
+# ---------------------------------------------------------------------------------
+# behaviour a mutation sweep of _quantize.py found no test pinning down
+# ---------------------------------------------------------------------------------
+def _distinct_colours(n_pixels_side=10, seed=0):
+    rng = np.random.RandomState(seed)
+    image = rng.randint(0, 256, size=(n_pixels_side, n_pixels_side, 3)).astype(np.uint8)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) == n_pixels_side**2
+    return image
+
+
+@pytest.mark.parametrize(
+    "image, match",
+    [
+        (np.full((4, 4, 3), -0.5), r"values in \[0, 1\], got \[-0.5, -0.5\]"),
+        (np.full((4, 4, 3), np.nan), "NaN or infinite"),
+        (np.full((4, 4), np.inf), "NaN or infinite"),
+    ],
+)
+def test_float_images_outside_unit_range_or_not_finite_are_rejected(image, match):
+    with pytest.raises(ValueError, match=match):
+        quantize_colors(image, 2)
+
+
+def test_n_colors_may_be_every_pixel_but_not_zero():
+    # one colour per pixel: every pixel is its own cluster and comes back unchanged
+    image = _distinct_colours(2)
+    np.testing.assert_array_equal(quantize_colors(image, n_colors=4), image)
+    with pytest.raises(ValueError, match=r"between 1 and the number of pixels \(4\), got 0"):
+        quantize_colors(image, n_colors=0)
+
+
+def test_subsample_of_n_colors_distinct_pixels_is_the_palette():
+    # sample_size == n_colors is allowed; the pixels are drawn without replacement,
+    # so 30 distinct pixels give a palette of exactly those 30 colours
+    image = _distinct_colours()
+    quantized = quantize_colors(image, n_colors=30, sample_size=30, random_state=0)
+    colours = np.unique(quantized.reshape(-1, 3), axis=0)
+    assert len(colours) == 30
+    assert {tuple(c) for c in colours} <= {tuple(c) for c in image.reshape(-1, 3)}
+
+
+def test_sample_size_of_every_pixel_is_no_subsample():
+    # sample_size >= the number of pixels fits on all of them, as None does
+    image = _distinct_colours()
+    expected = quantize_colors(image, 5, sample_size=None, random_state=0)
+    for sample_size in (100, 500):
+        out = quantize_colors(image, 5, sample_size=sample_size, random_state=0)
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_random_state_seeds_the_clusterer_too():
+    # without a subsample, random_state still decides LossKMeans' initialisation
+    image = _distinct_colours()
+    palettes = [
+        quantize_colors(
+            image, 4, n_init=1, sample_size=None, random_state=seed, return_estimator=True
+        )[1].cluster_centers_
+        for seed in (0, 1, 2)
+    ]
+    assert not all(np.array_equal(palettes[0], p) for p in palettes[1:])
+
+
+def test_documented_defaults_and_settings_reach_the_clusterer():
+    # 120 x 100 = 12000 pixels: the palette is fitted on the default 10000 of them
+    image = np.random.RandomState(0).randint(0, 256, size=(120, 100, 3)).astype(np.uint8)
+    quantized, model = quantize_colors(image, return_estimator=True)
+    assert len(np.unique(quantized.reshape(-1, 3), axis=0)) == 16
+    assert model.labels_.shape == (10_000,)
+    params = model.get_params()
+    assert (params["n_clusters"], params["loss"], params["n_init"]) == (16, "absolute", "auto")
+    assert (params["delta"], params["sigma"], params["epsilon"]) == (0.1, 0.25, 0.02)
+    assert params["max_iter"] == 100
+    _, model = quantize_colors(image[:10, :10], 2, max_iter=7, n_init=2, return_estimator=True)
+    assert (model.max_iter, model.n_init) == (7, 2)
+
+
+def test_uint16_grey_with_one_channel_keeps_its_shape():
+    gray16 = np.linspace(0, 65535, 600).reshape(20, 30, 1).astype(np.uint16)
+    gray8 = np.clip(np.rint(gray16 / 257.0), 0, 255).astype(np.uint8)
+    out = quantize_colors(gray16, 3, random_state=0)
+    assert out.shape == (20, 30, 1) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, quantize_colors(gray8, 3, random_state=0))
