@@ -701,3 +701,152 @@ def test_more_than_20_clusters_get_distinct_colours():
     ).plot()
     frames = {tuple(axis.spines["left"].get_edgecolor()) for axis in disp.axes_[:, 0]}
     assert len(frames) == k
+
+
+# ---------------------------------------------------------------------------------
+# behaviour a mutation sweep of plotting.py found no test pinning down
+# ---------------------------------------------------------------------------------
+def test_representatives_are_ranked_by_the_cost_of_the_loss():
+    # one cluster, median (0, 0): under the absolute loss (L1 cost) (3, 0) is closer
+    # than (2, 2) (cost 3 < 4), although it is farther in Euclidean distance
+    # (3 > 2.83); equal costs fall back to the distance, then to the sample order
+    X = np.array([[0, 0], [3, 0], [2, 2], [-3, 0], [-2, -2]], float)
+    km = LossKMeans(1, loss="absolute", random_state=0).fit(X)
+    np.testing.assert_array_equal(km.cluster_centers_, [[0.0, 0.0]])
+    disp = RepresentativesDisplay.from_estimator(
+        km, X, n_representatives=3, n_atypical=3, plot=False
+    )
+    assert disp.representatives == {0: [0, 1, 3]}
+    # only the two samples left are atypical: none is shown twice
+    assert disp.atypical == {0: [4, 2]}
+    np.testing.assert_array_equal(disp.cost, [0, 3, 4, 3, 4])
+
+
+def test_representatives_count_a_cluster_without_samples(blobs):
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    present = km.labels_ != 2
+    disp = RepresentativesDisplay.from_estimator(km, X[present], plot=False)
+    np.testing.assert_array_equal(disp.cluster_sizes_, [*np.bincount(km.labels_)[:2], 0])
+    assert disp.representatives[2] == []
+
+
+def test_representatives_title_counts_in_words(image_set):
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, n_representatives=1, n_atypical=0)
+    assert disp.figure_._suptitle.get_text() == "Per cluster: the 1 image closest to the center"
+
+
+def test_k_selection_display_marks_the_silhouette_choice_at_its_value():
+    from robustkmeans import SelectKResult
+
+    result = SelectKResult(
+        k_values=np.array([2, 3, 4]),
+        objective=np.array([9.0, 2.0, 1.5]),
+        silhouette=np.array([0.7, 0.6, 0.5]),
+        calinski_harabasz=np.array([1.0, 2.0, 3.0]),
+        davies_bouldin=np.array([0.9, 0.8, 0.7]),
+        best_k={"elbow": 3, "silhouette": 2, "calinski_harabasz": 4, "davies_bouldin": 4},
+        metric="euclidean",
+    )
+    disp = KSelectionDisplay.from_result(result)
+    assert (disp.elbow_k, disp.silhouette_k) == (3, 2)
+    (star,) = [line for line in disp.ax_silhouette_.lines if line.get_marker() == "*"]
+    assert list(star.get_xdata()) == [2] and list(star.get_ydata()) == [0.7]
+
+
+def test_cluster_scatter_of_one_feature(blobs):
+    # one column is padded with zeros for the 2-D projection, features and centers
+    X = blobs[0][:, :1]
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = ClusterScatterDisplay.from_estimator(km, X)
+    mean = X.mean()
+    np.testing.assert_allclose(np.abs(disp.embedding[:, 0]), np.abs(X[:, 0] - mean))
+    np.testing.assert_allclose(disp.embedding[:, 1], 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(disp.centers[:, 0]), np.abs(km.cluster_centers_[:, 0] - mean))
+    assert disp.axis_labels == ("PC 1 (100% var.)", "PC 2 (0% var.)")
+
+
+def test_cluster_scatter_axes_give_the_explained_variance_in_percent(blobs):
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = ClusterScatterDisplay.from_estimator(km, X)
+    ratio = PCA(n_components=2).fit(X).explained_variance_ratio_
+    assert disp.axis_labels == (
+        f"PC 1 ({100 * ratio[0]:.0f}% var.)",
+        f"PC 2 ({100 * ratio[1]:.0f}% var.)",
+    )
+    assert disp.ax_.get_xlabel() == disp.axis_labels[0]
+
+
+def test_cluster_scatter_refuses_more_classes_than_samples(blobs):
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="y has 61 entries for 60 samples"):
+        ClusterScatterDisplay.from_estimator(km, X, y=np.r_[y, 0])
+
+
+def test_silhouette_display_shows_negative_values():
+    values = np.array([0.9, 0.8, -0.5, 0.2])
+    disp = SilhouetteDisplay(values, np.array([0, 0, 1, 1])).plot()
+    assert disp.ax_.get_xlim() == pytest.approx((-0.55, 1.0))
+
+
+def test_loss_comparison_scores_against_true_classes(image_set):
+    # classes coarser than the clusters: the V-measure is not the homogeneity
+    from sklearn.metrics import homogeneity_score, v_measure_score
+
+    paths, _, X, y = image_set
+    y = np.minimum(y, 1)
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0), X, paths, y=y, losses=["square", "absolute"], plot=False
+    )
+    for loss, metrics in zip(disp.losses, disp.metrics, strict=True):
+        labels = disp.labels_[loss]
+        assert metrics["v_measure"] == pytest.approx(v_measure_score(y, labels))
+        assert metrics["adjusted_rand"] == pytest.approx(adjusted_rand_score(y, labels))
+        assert metrics["v_measure"] != pytest.approx(homogeneity_score(y, labels))
+
+
+def test_loss_comparison_subsample_is_one_for_every_loss(image_set):
+    # a RandomState instance is drawn from once: square and absolute find the same
+    # groups, and score the same silhouette on the same subsample
+    paths, _, X, _ = image_set
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0),
+        X,
+        paths,
+        losses=["square", "absolute"],
+        sample_size=8,
+        random_state=np.random.RandomState(0),
+        plot=False,
+    )
+    square, absolute = (disp.labels_[loss] for loss in disp.losses)
+    assert adjusted_rand_score(square, absolute) == 1.0
+    assert disp.metrics[0]["silhouette"] == disp.metrics[1]["silhouette"]
+
+
+def test_loss_comparison_names_a_callable_metric(image_set):
+    def taxicab(a, b):
+        return np.abs(a - b).sum()
+
+    paths, _, X, _ = image_set
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0), X, paths, losses=["square"], metric=taxicab
+    )
+    assert disp.silhouette_metric == "taxicab"
+    expected = silhouette_score(X, disp.labels_["square"], metric="manhattan")
+    assert disp.metrics[0]["silhouette"] == pytest.approx(expected)
+    assert "(silhouettes: taxicab distance)" in disp.figure_._suptitle.get_text()
+
+
+def test_feature_maps_display_leaves_an_unfitted_featurizer_unfitted():
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    featurizer = VGG16Featurizer(weights=None, image_size=32)
+    image = np.full((32, 32, 3), 128, np.uint8)
+    FeatureMapsDisplay.from_estimator(featurizer, image, layers=[1], n_channels=2)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(featurizer)
