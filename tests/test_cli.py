@@ -1641,3 +1641,94 @@ def test_weights_file_is_read_once(image_dir, tmp_path, monkeypatch):
     argv += ["--image-size", "32", "--n-init", "1", "--weights", str(path)]
     assert main(argv) == 0
     assert len(loads) == 1  # of the bytes read (and hashed) from the file
+
+
+# ---------------------------------------------------------------------------------
+# behaviour a mutation sweep of cli.py found no test pinning down
+# ---------------------------------------------------------------------------------
+def test_the_parser_accepts_the_ends_of_every_range():
+    from robustkmeans.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            *("cluster", "d", "--out", "o", "--k", "auto", "--k-range", "1:2"),
+            *("--n-jobs", "-1", "--random-state", "4294967295", "--image-size", "32"),
+            *("--silhouette-sample-size", "2", "--epsilon", "0", "--device", "cuda:10"),
+        ]
+    )
+    assert args.k_range == range(1, 3) and args.n_jobs == -1
+    assert args.random_state == 2**32 - 1 and args.image_size == 32
+    assert args.silhouette_sample_size == 2 and args.epsilon == 0.0
+    assert args.device == "cuda:10"
+    args = parser.parse_args(["cluster", "d", "--out", "o", "--device", "cuda:0", "--k", "1"])
+    assert args.device == "cuda:0" and args.k == 1
+
+
+@pytest.mark.parametrize("device", ["cuda:01", "cpu:00", "cuda:-1", "cuda:"])
+def test_device_numbers_are_written_as_torch_writes_them(device, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["cluster", "d", "--out", "o", "--device", device]) == 2
+    assert "argument --device: expected cpu, cuda, cuda:N or auto" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_k_list_is_cut_below_the_number_of_images(tmp_path, capsys, monkeypatch):
+    # 5 images: k = 5 (one image per cluster) is not searched, as for a range
+    _photos(tmp_path, monkeypatch, 5, "imgs")
+    argv = ["cluster", "imgs", "--k", "auto", "--features", "histogram", "--out", "o"]
+    assert main([*argv, "--k-range", "2,3,5", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["k_selection"]["k"] == [2, 3]
+
+
+def test_a_k_range_leaving_one_k_below_the_number_of_images_is_refused(
+    tmp_path, capsys, monkeypatch
+):
+    _photos(tmp_path, monkeypatch, 3, "imgs")
+    argv = ["cluster", "imgs", "--k", "auto", "--k-range", "2:3", "--out", "o"]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 1
+    assert "--k-range 2..3 leaves fewer than two values below the number of images (3)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
+    from robustkmeans import SelectKResult
+    from robustkmeans.cli import _chosen_k
+
+    nan = np.full(3, np.nan)
+    search = SelectKResult(
+        k_values=np.array([3, 4, 5]),
+        objective=nan,
+        silhouette=nan,
+        calinski_harabasz=nan,
+        davies_bouldin=nan,
+        best_k=dict.fromkeys(["elbow", "silhouette", "calinski_harabasz", "davies_bouldin"]),
+        metric="euclidean",
+    )
+    with pytest.warns(UserWarning, match="using k=3 from the smallest k searched criterion"):
+        assert _chosen_k(search, "elbow") == (3, "smallest k searched")
+
+
+def test_report_silhouette_uses_the_distance_of_the_loss():
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import silhouette_score
+
+    from robustkmeans import LossKMeans
+    from robustkmeans.cli import _cluster_metrics
+
+    X, _ = make_blobs(n_samples=40, centers=3, random_state=0)
+    model = LossKMeans(3, loss="absolute", random_state=0).fit(X)
+    metrics = _cluster_metrics(X, model.labels_, model, np.arange(len(X)))
+    assert metrics["silhouette_metric"] == "manhattan"
+    expected = silhouette_score(X, model.labels_, metric="manhattan")
+    assert metrics["silhouette"] == pytest.approx(expected)
+    assert expected != pytest.approx(silhouette_score(X, model.labels_))
+
+
+def test_labels_csv_rows_give_the_cost_to_six_significant_digits():
+    from robustkmeans.cli import _label_rows
+
+    rows = _label_rows(["a.png", "b.png"], np.array([1, 0]), [1.23456789, 0.000123456789], "red")
+    assert rows == [["a.png", "red", 1, "1.23457"], ["b.png", "red", 0, "0.000123457"]]
