@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
@@ -179,3 +180,57 @@ def test_random_init_draws_distinct_samples_when_one_weight_dominates(seed):
     centers = random_init(X, 3, np.random.RandomState(seed), w)
     assert len(np.unique(centers)) == 3
     assert 0.0 in centers
+
+
+# ---------------------------------------------------------------------------------
+# second sweep (core modules): center solvers
+# ---------------------------------------------------------------------------------
+def test_huber_center_started_inside_its_flat_minimum_stays_there():
+    # the first coordinate's cost is flat on [-4, 4] (two samples beyond delta on
+    # each side: g = 0 with no curvature): a start there is a minimiser and is kept,
+    # not moved to another point of the flat stretch by a bisection of the bracket;
+    # a fit started there stops at once, its centers unchanged
+    X = np.array([[-5.0, 1.0], [5.0, 2.0], [20.0, 3.0], [-5.0, 4.0]])
+    start = np.array([0.0, 2.5])
+    loss = get_loss("huber", 1.0)
+
+    def cost(m):
+        r = np.abs(X - m)
+        return np.where(r <= 1, 0.5 * r**2, r - 0.5).sum()
+
+    assert cost(start) == cost(start + [3.9, 0]) == cost(start - [3.9, 0]) == 35.25
+    np.testing.assert_array_equal(loss.center(X, np.ones(4), init=start), start)
+    km = LossKMeans(1, loss="huber", delta=1.0, init=start[None], n_init=1, tol=0).fit(X)
+    np.testing.assert_array_equal(km.cluster_centers_, start[None])
+    assert km.inertia_ == 35.25
+
+
+@pytest.mark.parametrize("delta", [0.01, 0.3, 5.0])
+def test_pseudo_huber_center_is_the_root_to_sqrt_eps_of_delta(delta):
+    # the center is wanted to sqrt(eps) of delta (where the cost is flat to rounding),
+    # not merely to a cost within rounding of the least: the root of
+    # g(m) = sum_i w_i psi(x_i - m), bracketed by Brent's method to 1e-15, within
+    # 1e-7 delta, for clusters with far outliers (where bisection steps are taken)
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        x = np.r_[rng.standard_normal(7), rng.standard_normal(3) * 30]
+        w = rng.uniform(0.5, 2, 10)
+        center = get_loss("pseudo_huber", delta).center(x[:, None], w)[0]
+
+        def g(m, x=x, w=w):
+            r = x - m
+            return w @ (r / np.sqrt(1 + (r / delta) ** 2))
+
+        root = brentq(g, x.min(), x.max(), xtol=1e-15, rtol=1e-15)
+        assert abs(center - root) <= 1e-7 * delta, seed
+
+
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber"])
+def test_center_of_a_column_constant_over_positive_weights_after_a_zero_weight_row(name):
+    # the samples of positive weight agree on a coordinate: the center is their value
+    # exactly, whatever a first sample of weight 0 holds there
+    X = np.array([[9.0, 3.0], [0.1, 1.0], [0.1, 2.0]])
+    w = np.array([0.0, 1.0, 1.0])
+    center = get_loss(name, 0.3).center(X, w)
+    assert center[0] == 0.1
+    assert center[1] == pytest.approx(1.5, abs=1e-12)
