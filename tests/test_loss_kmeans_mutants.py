@@ -270,3 +270,18 @@ def test_epsilon_insensitive_step_is_checked_on_the_clusters_it_was_taken_for(se
     assert np.all(np.diff(path) <= 1e-12 * path[0])
     dist = np.sqrt(((X - km.cluster_centers_[km.labels_]) ** 2).sum(axis=1))
     assert km.inertia_ == pytest.approx(np.maximum(dist - 3.0, 0).sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# second sweep (core modules): seeding
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(3))
+def test_random_init_with_fewer_positive_weights_than_clusters_seeds_distinct_samples(seed):
+    # two samples of positive weight for eight clusters: both are seeds, and the six
+    # others are distinct samples of weight 0 (each drawn once), as the docstring says
+    X = np.arange(10.0)[:, None]
+    w = np.zeros(10)
+    w[[3, 7]] = [1.0, 2.0]
+    centers = random_init(X, 8, np.random.RandomState(seed), w)
+    assert len(np.unique(centers)) == 8
+    assert {3.0, 7.0} <= set(centers.ravel())
