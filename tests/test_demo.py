@@ -14,18 +14,27 @@ import os
 import pickle
 import stat
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from _image_checks import MUST_PASS, check_outcomes
+from PIL import Image
 from sklearn.base import clone
+from sklearn.datasets import load_sample_images
 from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from robustkmeans import LossKMeans
-from robustkmeans._demo import ColorHistogramFeaturizer, make_demo_images
+from robustkmeans import LossKMeans, load_image_folder
+from robustkmeans._demo import (
+    DEMO_CLASSES,
+    WEIGHTS_ENV,
+    ColorHistogramFeaturizer,
+    find_vgg16_weights,
+    make_demo_images,
+)
 
 ESTIMATORS = [ColorHistogramFeaturizer(), ColorHistogramFeaturizer(bins=3, image_size=16)]
 IDS = ["default", "bins3"]
@@ -214,3 +223,101 @@ def test_demo_images_get_the_permissions_the_umask_gives(tmp_path):
     for name in data.filenames:
         assert stat.S_IMODE(os.stat(name).st_mode) == 0o644, name
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
+
+
+def test_documented_defaults():
+    featurizer = ColorHistogramFeaturizer()
+    assert featurizer.get_params() == {"bins": 8, "image_size": 64, "on_error": "raise"}
+    assert featurizer.fit().n_features_out_ == 512
+
+
+@pytest.mark.parametrize("image_size", [5, 12])
+def test_images_are_shrunk_to_image_size_before_counting(image_size):
+    # the histogram of the thumbnail, not of the full image: Pillow's own thumbnail
+    # (aspect kept, antialiased) mixes neighbouring colours into new bins
+    rng = np.random.RandomState(1)
+    image = rng.randint(0, 256, size=(30, 45, 3), dtype=np.uint8)
+    thumbnail = Image.fromarray(image)
+    thumbnail.thumbnail((image_size, image_size))
+    assert max(thumbnail.size) == image_size
+    expected = _reference_histograms([np.asarray(thumbnail)], 4)
+    features = ColorHistogramFeaturizer(bins=4, image_size=image_size).fit_transform([image])
+    np.testing.assert_allclose(features, expected, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- demo images
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    return folder, make_demo_images(folder, n_per_class=12, image_size=24, random_state=0)
+
+
+def test_demo_images_are_labelled_by_their_folder_as_load_image_folder_reads_them(demo):
+    folder, data = demo
+    assert data.target_names == sorted(DEMO_CLASSES)
+    assert np.bincount(data.target).tolist() == [12] * 6
+    for name, label in zip(data.filenames, data.target, strict=True):
+        assert Path(name).parent.name == data.target_names[label], name
+        with Image.open(name) as image:
+            assert image.size == (24, 24) and image.mode == "RGB", name
+    loaded = load_image_folder(folder)
+    assert loaded.target_names == data.target_names
+    assert loaded.filenames.tolist() == data.filenames
+    np.testing.assert_array_equal(loaded.target, data.target)
+
+
+def test_demo_images_show_the_regions_of_their_class(demo):
+    # Each crop lies in one region of its class, so its mean colour is, for most
+    # images, nearest that of its class's regions (crops near a region's edge, or
+    # of a varied region, may be nearer another class; crops cut elsewhere are not).
+    _, data = demo
+    samples = load_sample_images()
+    photos = {
+        Path(name).name: image
+        for name, image in zip(samples.filenames, samples.images, strict=True)
+    }
+    region_means = {}
+    for name, (photo, regions) in DEMO_CLASSES.items():
+        pixels = [photos[photo][y0:y1, x0:x1].reshape(-1, 3) for x0, y0, x1, y1 in regions]
+        region_means[name] = np.concatenate(pixels).mean(axis=0)
+    nearest_own = 0
+    for name, label in zip(data.filenames, data.target, strict=True):
+        with Image.open(name) as image:
+            mean = np.asarray(image).reshape(-1, 3).mean(axis=0)
+        nearest = min(region_means, key=lambda c: np.linalg.norm(region_means[c] - mean))
+        nearest_own += nearest == data.target_names[label]
+    assert nearest_own >= 0.75 * len(data.filenames)
+
+
+@pytest.mark.parametrize(
+    "params", [{"n_per_class": 0}, {"image_size": 7}], ids=["no_images", "too_small"]
+)
+def test_make_demo_images_refuses_bad_sizes(tmp_path, params):
+    with pytest.raises(ValueError, match=r"n_per_class must be >= 1 and image_size >= 8"):
+        make_demo_images(tmp_path, **params)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- weights discovery
+
+
+def test_find_vgg16_weights_checks_what_it_is_given(tmp_path, monkeypatch):
+    # only the presence of the file is checked; a dummy file stands in for the weights
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    given, from_env = tmp_path / "given.pth", tmp_path / "env.pth"
+    given.write_bytes(b"x")
+    from_env.write_bytes(b"y")
+    missing = tmp_path / "missing.pth"
+    assert find_vgg16_weights() is None
+    assert find_vgg16_weights(str(given)) == given
+    with pytest.raises(FileNotFoundError, match=r"'.*missing\.pth' does not exist"):
+        find_vgg16_weights(missing)
+    monkeypatch.setenv(WEIGHTS_ENV, str(from_env))
+    assert find_vgg16_weights() == from_env
+    assert find_vgg16_weights(given) == given  # an explicit file comes first
+    monkeypatch.setenv(WEIGHTS_ENV, str(missing))
+    with pytest.raises(FileNotFoundError, match=rf"{WEIGHTS_ENV}=.*missing\.pth"):
+        find_vgg16_weights()
