@@ -404,3 +404,66 @@ def test_a_cache_folder_under_home_is_expanded(tmp_path, files, monkeypatch):
     _featurizer("~/features").transform(files[:1])
     assert len(_entries(tmp_path / "features")) == 1
     assert not (files[0].parent / "~").exists()
+
+
+# ----------------------------------------------------------------------------- one key per image
+
+
+def _same_bytes_other_image_pairs():
+    """Pairs of images whose raw pixel bytes are equal but whose pixels as loaded
+    differ: the key must see the dtype, shape, mode, size, palette and transparency."""
+    rng = np.random.RandomState(3)
+    ones = (rng.rand(12, 12) > 0.5).astype(np.uint8)  # 0/1 values
+    colour = _photo_like(5, h=12, w=12)
+    gray_wide = np.ascontiguousarray(colour.reshape(12, 36))  # the same bytes, one channel
+    wide = Image.fromarray(_photo_like(6, h=8, w=12)[..., 0])  # "L", 12 x 8
+    tall = Image.frombytes("L", (8, 12), wide.tobytes())  # the same bytes, 8 x 12
+    rgba = Image.fromarray(np.dstack([colour, colour[..., :1]]))  # RGBA
+    cmyk = Image.frombytes("CMYK", rgba.size, rgba.tobytes())
+    indices = np.repeat(np.arange(4, dtype=np.uint8), 36).reshape(12, 12)
+    palette_a = Image.frombytes("P", (12, 12), indices.tobytes())
+    palette_a.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 0])
+    palette_b = Image.frombytes("P", (12, 12), indices.tobytes())
+    palette_b.putpalette([0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 250, 250])
+    transparent = palette_a.copy()
+    transparent.info["transparency"] = 0  # index 0 (red) is composited on white
+    return {
+        "uint8_0_1_vs_bool": (ones, ones.astype(bool)),
+        "grayscale_vs_colour_array": (gray_wide, colour),
+        "pil_12x8_vs_8x12": (wide, tall),
+        "pil_rgba_vs_cmyk": (rgba, cmyk),
+        "pil_palettes": (palette_a, palette_b),
+        "pil_transparency": (palette_a, transparent),
+    }
+
+
+@pytest.mark.parametrize("pair", sorted(_same_bytes_other_image_pairs()))
+def test_images_with_the_same_pixel_bytes_get_their_own_entries(tmp_path, counter, pair):
+    # Each pair holds the same bytes in different images (a bool array is 0/255, not
+    # 0/1; a palette maps the same indices to other colours...): the second must not
+    # be served the first's cached features, but get its own, as without a cache.
+    a, b = _same_bytes_other_image_pairs()[pair]
+    assert content_digest(a) != content_digest(b)
+    _featurizer(tmp_path / "c").transform([a])
+    got = _featurizer(tmp_path / "c").transform([b])
+    assert counter["images"] == 2
+    assert len(_entries(tmp_path / "c")) == 2
+    np.testing.assert_array_equal(got, _featurizer(None).transform([b]))
+
+
+def test_files_that_differ_after_the_first_mebibyte_get_their_own_digests(tmp_path):
+    # a digest of the first read only would give every large photo with the same
+    # start (EXIF, a shared header) one entry
+    head = np.random.RandomState(0).bytes(3 << 20)
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(head + b"a")
+    b.write_bytes(head + b"b")
+    assert content_digest(a) != content_digest(b)
+    assert content_digest(a) == content_digest(data=a.read_bytes())
+
+
+def test_an_entry_of_the_wrong_shape_is_refused_and_not_written(tmp_path):
+    cache = FeatureCache(tmp_path, {"layer": 30}, shape=(4,))
+    with pytest.raises(ValueError, match=r"shape \(3,\), expected \(4,\)"):
+        cache.save("abcdef", np.zeros(3, np.float32))
+    assert _entries(tmp_path) == []
