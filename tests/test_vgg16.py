@@ -1,5 +1,6 @@
 """VGG16Featurizer: equality with a hand-written torchvision pipeline, weights, errors, reuse."""
 
+import hashlib
 import os
 import pickle
 import time
@@ -138,7 +139,11 @@ def test_features_equal_torchvision_pipeline(form, weights_file, reference_featu
 
 
 @pytest.mark.parametrize("normalize", [None, "l2", "power"])
-@pytest.mark.parametrize(("layer", "pooling"), [("pool5", "avg"), ("relu4_3", "max"), (23, None)])
+@pytest.mark.parametrize(
+    # conv4_3 is the convolution before its ReLU: 6 x 6 maps with negative values
+    ("layer", "pooling"),
+    [("pool5", "avg"), ("relu4_3", "max"), (23, None), ("conv4_3", "avg")],
+)
 def test_layers_poolings_normalisations_equal_reference(
     layer, pooling, normalize, weights_file, reference_features, image_files
 ):
@@ -181,10 +186,16 @@ def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, re
 # ----------------------------------------------------------------------------- weights
 
 
-def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, image_files):
+@pytest.mark.parametrize("form", ["features.", "module.features.", "checkpoint"])
+def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, image_files, form):
+    # a whole vgg16's state dict, one saved from nn.DataParallel (module.), or a
+    # training checkpoint {"state_dict": ...}
     state = torch.load(weights_file, weights_only=True)
-    full = {f"features.{k}": v for k, v in state.items()}
-    full["classifier.0.weight"] = torch.zeros(2, 3)  # never needed, never loaded
+    prefix = "features." if form == "checkpoint" else form
+    full = {f"{prefix}{k}": v for k, v in state.items()}
+    full[prefix.replace("features.", "classifier.0.weight")] = torch.zeros(2, 3)  # never loaded
+    if form == "checkpoint":
+        full = {"state_dict": full, "epoch": torch.tensor(3)}
     torch.save(full, tmp_path / "full.pth")
     # A fixed batch size makes the output repeat bit for bit.
     a = VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit_transform(
@@ -202,8 +213,11 @@ def test_weights_change_the_features_and_the_identity(weights_file, image_files)
     assert not np.allclose(a.transform(image_files), b.transform(image_files))
 
 
-def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files):
+def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file):
     torch.save({"0.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "partial.pth")
+    extra = torch.load(weights_file, weights_only=True)
+    extra["31.weight"] = torch.zeros(1)  # a layer vgg16().features does not have
+    torch.save(extra, tmp_path / "extra.pth")
     torch.save([1, 2, 3], tmp_path / "list.pth")
     (tmp_path / "garbage.pth").write_bytes(b"not a torch file")
     (tmp_path / "empty.pth").write_bytes(b"")
@@ -211,6 +225,7 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files):
     not_a_state_dict = r"is not a torch state dict of vgg16\(\)\.features: "
     for name, match in [
         ("partial.pth", "missing keys.*'0.bias'"),
+        ("extra.pth", r"missing keys \[\], unexpected keys \['31.weight'\]"),
         ("list.pth", "list, not a state dict"),
         # torch's own reasons were blank (empty), "'101'" (text), or a paragraph
         # advising weights_only=False
@@ -252,7 +267,7 @@ def test_offline_without_weights_raises_instructions_never_random(monkeypatch, t
     attempts = []
 
     def offline(url, dst, *args, **kwargs):
-        attempts.append(url)
+        attempts.append((url, kwargs.get("hash_prefix")))
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
@@ -263,7 +278,8 @@ def test_offline_without_weights_raises_instructions_never_random(monkeypatch, t
     assert "ROBUSTKMEANS_VGG16_WEIGHTS=" in message and "weights=" in message
     assert "shared/weights" not in message and "this project" not in message  # no one's layout
     assert "vgg16-397923af.pth" in message and "unreachable" in message
-    assert attempts == [vgg_module._IMAGENET1K_V1_URL]
+    # checked against the SHA-256 prefix that torchvision's file name carries
+    assert attempts == [(vgg_module._IMAGENET1K_V1_URL, "397923af")]
     assert not hasattr(featurizer, "weights_id_")  # nothing half-fitted
 
 
@@ -767,3 +783,77 @@ def test_fit_transform_reads_a_generator_of_images_once(image_files):
         from_generator = featurizer.fit_transform(path for path in image_files)
         assert from_generator.shape[0] == len(image_files)
         _assert_close(from_generator, featurizer.transform(list(image_files)))
+
+
+@pytest.mark.parametrize("normalize", ["l2", "power"])
+def test_all_zero_rows_stay_zero_when_normalised(tmp_path, image_files, normalize):
+    # weights whose last convolution is zero: relu5_3, so pool5, is zero for every
+    # image; normalising keeps such rows zero (as sklearn.preprocessing.normalize),
+    # never 0 / 0 = NaN
+    torch.manual_seed(0)
+    features = torchvision.models.vgg16(weights=None).features
+    with torch.no_grad():
+        features[28].weight.zero_()
+        features[28].bias.zero_()
+    path = tmp_path / "dead.pth"
+    torch.save(features.state_dict(), path)
+    F = VGG16Featurizer(weights=path, image_size=32, normalize=normalize).fit_transform(
+        image_files[:2]
+    )
+    np.testing.assert_array_equal(F, np.zeros((2, 512), np.float32))
+
+
+def test_feature_maps_refuse_layers_outside_the_network():
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    image = np.zeros((8, 8, 3), np.uint8)
+    for layers in ([31], [0, -1], "pool6"):
+        with pytest.raises(ValueError, match=r"outside 0\.\.30|not a VGG16 layer name"):
+            featurizer.feature_maps(image, layers=layers)
+    assert list(featurizer.feature_maps(image, layers=[30, 0])) == [30, 0]
+
+
+def test_n_jobs_resolves_to_the_documented_number_of_threads(monkeypatch):
+    # None: 1 on CPU (the forward pass uses the cores); -1: all cores; -2: all but one
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    expected = {None: 1, 1: 1, 3: 3, -1: 4, -2: 3, -4: 1, -9: 1}
+    for n_jobs, n_workers in expected.items():
+        featurizer = VGG16Featurizer(weights=None, image_size=32, n_jobs=n_jobs).fit()
+        assert featurizer.n_workers_ == n_workers, n_jobs
+
+
+def test_random_weights_are_the_same_each_time_they_are_built(image_files):
+    # weights=None is seeded: the features repeat when the module is built again
+    # (another process, or once the shared module was dropped), whatever the global
+    # torch seed, and building it leaves the global generator as it was
+    featurizer = VGG16Featurizer(weights=None, image_size=32, batch_size=2).fit()
+    torch.manual_seed(1)
+    first = featurizer.transform(image_files[:2])
+    state = torch.random.get_rng_state()
+    vgg_module._MODEL_MEMO.clear()
+    torch.manual_seed(2)
+    again = clone(featurizer).fit().transform(image_files[:2])
+    np.testing.assert_array_equal(first, again)
+    torch.manual_seed(1)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_a_refitted_featurizer_sees_a_weights_file_replaced_in_place(tmp_path):
+    # fit only hashes the file (the weights are read at transform), so dummy bytes do
+    path = tmp_path / "weights.pth"
+    path.write_bytes(b"first weights")
+    first = VGG16Featurizer(weights=path, image_size=32).fit()
+    path.write_bytes(b"second, longer weights")
+    second = VGG16Featurizer(weights=path, image_size=32).fit()
+    assert first.weights_id_ == "sha256:" + hashlib.sha256(b"first weights").hexdigest()
+    assert second.weights_id_ == "sha256:" + hashlib.sha256(b"second, longer weights").hexdigest()
+
+
+def test_refit_with_another_pooling_uses_it(weights_file, reference_features, image_files):
+    # the torch module kept between calls must follow pooling: relu4_3 is 6 x 6 at
+    # 48 px, where the average and the maximum differ
+    pil = [Image.open(p).convert("RGB") for p in image_files[:2]]
+    featurizer = VGG16Featurizer(weights=weights_file, layer="relu4_3", image_size=SIZE).fit()
+    featurizer.transform(pil)
+    for pooling in ("max", "avg"):
+        F = featurizer.set_params(pooling=pooling).fit().transform(pil)
+        _assert_close(F, _reference(reference_features, pil, pooling=pooling, stop=22))
