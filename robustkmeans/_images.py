@@ -510,6 +510,10 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(name, "the image has no pixels")
+    if not arr.dtype.isnative and arr.dtype.kind == "u":
+        # (a big-endian '>u2' array, as np.asarray of a 16-bit big-endian TIFF
+        # gives: the same pixels in native order)
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.uint16:
         arr = np.clip(np.rint(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
     elif arr.dtype == np.bool_:

@@ -105,6 +105,25 @@ def test_16_bit_images_are_scaled_to_8_bit(tmp_path):
     np.testing.assert_array_equal(rgb[0, :, 2], expected)
 
 
+def test_big_endian_uint16_arrays_are_read_as_uint16(tmp_path):
+    # np.asarray of a big-endian 16-bit TIFF (mode "I;16B") is a '>u2' array: the
+    # same 16-bit pixels as the file and the PIL image, so the same RGB
+    values = np.array([[0, 257, 65535, 32896, 385]], dtype=np.uint16)
+    Image.frombytes("I;16B", (5, 1), values.astype(">u2").tobytes()).save(tmp_path / "be.tif")
+    as_array = np.asarray(Image.open(tmp_path / "be.tif"))
+    assert as_array.dtype.str == ">u2"
+    expected = load_rgb(tmp_path / "be.tif")
+    np.testing.assert_array_equal(expected[0, :, 0], [0, 1, 255, 128, 1])
+    opaque = np.full_like(as_array, 65535)
+    for image in (as_array, np.dstack([as_array] * 3), np.dstack([as_array] * 3 + [opaque])):
+        np.testing.assert_array_equal(load_rgb(image), expected)
+    batch = np.stack([as_array, as_array])  # (N, H, W) of '>u2'
+    assert [load_rgb(a).tolist() for a in as_image_list(batch)] == [expected.tolist()] * 2
+    # non-native byte order of uint8 is meaningless, of other dtypes still refused
+    with pytest.raises(ImageLoadError, match="dtype >f8 is not supported"):
+        load_rgb(np.zeros((2, 2), dtype=">f8"))
+
+
 def test_32_bit_integer_images_are_read_by_their_value_range(tmp_path):
     gray = np.array([[0, 1, 128, 255]], dtype=np.uint8)
     Image.fromarray(gray).convert("I").save(tmp_path / "i32.tif")  # 32-bit TIFF, 8-bit values
