@@ -804,7 +804,8 @@ def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
     Links to folders are followed, like links to files (:meth:`Path.rglob` does
     not follow them before Python 3.13). A folder reached again, by a link to a
     folder above it (a loop) or by two links to one folder, is read only the
-    first time, in sorted order. Hidden files and folders are left out.
+    first time, in sorted order. Hidden files and folders are left out. A link to
+    a file that is gone is listed, so that reading it names the missing image.
     """
     found, seen = [], set()
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
@@ -820,7 +821,11 @@ def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             path = Path(dirpath, name)
-            if name.startswith(".") or not path.is_file():
+            # (a link to a file that is gone is listed: the image is missing, and
+            # reading it raises an error that names it, rather than the data set
+            # losing an image without a word)
+            dangling = path.is_symlink() and not path.exists()
+            if name.startswith(".") or not (path.is_file() or dangling):
                 continue
             if exts is None or name.lower().endswith(exts):
                 found.append(path)
@@ -874,7 +879,9 @@ def load_image_folder(
     (``root/b -> root/a/sub``, or two classes linking to one folder) is listed
     once, in the class whose folder holds it without a link (else in the first
     by name), never with two labels; a UserWarning names the files left out of
-    the other classes, and a class left with no file is dropped.
+    the other classes, and a class left with no file is dropped. A link to a
+    file that is gone is listed as an image: the featurizers then name it as
+    missing (``on_error="nan"`` keeps the others).
 
     Parameters
     ----------

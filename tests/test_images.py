@@ -610,6 +610,26 @@ def test_load_image_folder_follows_folder_links_inside_a_class(tmp_path):
     assert data.target.tolist() == [0, 0, 0] and data.target_names == ["cats"]
 
 
+def test_load_image_folder_lists_a_dangling_link_so_that_reading_it_names_it(tmp_path):
+    # a link to an image that is gone, between two images of a class, was left
+    # out without a word: the data set silently lost an image
+    from robustkmeans._demo import ColorHistogramFeaturizer
+
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "cats" / "a.png")
+    Image.new("RGB", (4, 4)).save(tmp_path / "cats" / "c.png")
+    try:
+        (tmp_path / "cats" / "b.png").symlink_to(tmp_path / "gone.png")
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    data = load_image_folder(tmp_path)
+    names = [os.path.relpath(f, tmp_path) for f in data.filenames]
+    assert names == [os.path.join("cats", n) for n in ("a.png", "b.png", "c.png")]
+    missing = re.escape(str(tmp_path / "cats" / "b.png"))
+    with pytest.raises(ImageLoadError, match=f"{missing}': file not found"):
+        ColorHistogramFeaturizer().fit_transform(data.filenames)
+
+
 def test_load_image_folder_gives_a_file_linked_into_two_classes_one_label(tmp_path):
     # root/dirlink -> root/nested/deeper: the files of deeper were listed twice,
     # under "dirlink" and under "nested" (the folders seen were kept per class).
