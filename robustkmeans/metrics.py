@@ -39,6 +39,11 @@ the samples it was fitted on, and no record of which samples those were, so the
 scorers refuse it with a TypeError unless they are told that every ``X`` scored
 is that training set: ``make_silhouette_scorer(on_training_set=True)``, or
 ``ClusteringScorer(..., on_training_set=True)``, with ``cv=WholeSetSplit()``.
+
+scikit-learn calls the scorers of a ``scoring`` dict one by one, and each
+computes the features and labels again (a pass of the network for an image
+pipeline without a feature cache); :class:`MultiScorer` wraps such a dict into
+one scorer that computes them once per candidate.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from sklearn.pipeline import Pipeline
 
 __all__ = [
     "ClusteringScorer",
+    "MultiScorer",
     "calinski_harabasz_scorer",
     "davies_bouldin_scorer",
     "evaluate_labels",
@@ -397,6 +403,10 @@ class ClusteringScorer:
 
     def __call__(self, estimator, X, y=None) -> float:
         features, labels = features_and_labels(estimator, X, on_training_set=self.on_training_set)
+        return self._score(estimator, features, labels)
+
+    def _score(self, estimator, features, labels) -> float:
+        """The index on the features and labels of ``features_and_labels``."""
         kwargs = dict(self.kwargs or {})
         if kwargs.get("metric") == "auto":
             kwargs["metric"] = loss_metric(estimator)
@@ -410,6 +420,79 @@ class ClusteringScorer:
         sign = ", sign=-1" if self.sign == -1 else ""
         on_training_set = ", on_training_set=True" if self.on_training_set else ""
         return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs}{on_training_set})"
+
+
+class MultiScorer:
+    """Several scorers as one: ``scorer(estimator, X, y=None) -> dict`` of scores.
+
+    scikit-learn calls each scorer of a ``scoring`` dict on its own, and each
+    :class:`ClusteringScorer` computes the features (``pipe[:-1].transform(X)``,
+    a pass of the network for an image pipeline) and the labels (``predict``)
+    again. A ``MultiScorer`` computes them once per call and scores every index
+    on them: give it to :class:`~sklearn.model_selection.GridSearchCV` as
+    ``scoring``, with ``refit`` naming one of its scores. The scores are those
+    of the scorers called one by one.
+
+    Parameters
+    ----------
+    scorers : dict of str to callable
+        Names and scorers. :class:`ClusteringScorer` instances share the
+        features and labels (one computation per value of their
+        ``on_training_set``); any other scorer, such as
+        ``sklearn.metrics.get_scorer("adjusted_rand_score")`` for labelled
+        data, is called as it is.
+
+    See Also
+    --------
+    ClusteringScorer : One internal validity index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from robustkmeans.metrics import (
+    ...     MultiScorer, calinski_harabasz_scorer, silhouette_scorer)
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> km = KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
+    >>> scorer = MultiScorer({"silhouette": silhouette_scorer,
+    ...                       "calinski_harabasz": calinski_harabasz_scorer})
+    >>> {name: round(value, 2) for name, value in scorer(km, X).items()}
+    {'silhouette': 0.98, 'calinski_harabasz': 5000.0}
+    """
+
+    def __init__(self, scorers: dict):
+        self.scorers = scorers
+
+    def _checked(self) -> dict:
+        if not isinstance(self.scorers, dict) or not self.scorers:
+            raise ValueError(
+                "MultiScorer takes a non-empty dict of names to scorers, e.g. "
+                "{'silhouette': silhouette_scorer, 'calinski_harabasz': "
+                f"calinski_harabasz_scorer}}; got {self.scorers!r}."
+            )
+        for name, scorer in self.scorers.items():
+            if not isinstance(name, str) or not callable(scorer):
+                raise ValueError(
+                    f"MultiScorer: {name!r}: {scorer!r} is not a name (str) and a scorer "
+                    "(a callable scorer(estimator, X, y))."
+                )
+        return self.scorers
+
+    def __call__(self, estimator, X, y=None) -> dict:
+        computed = {}  # on_training_set -> (features, labels)
+        scores = {}
+        for name, scorer in self._checked().items():
+            if isinstance(scorer, ClusteringScorer):
+                flag = bool(scorer.on_training_set)
+                if flag not in computed:
+                    computed[flag] = features_and_labels(estimator, X, on_training_set=flag)
+                scores[name] = scorer._score(estimator, *computed[flag])
+            else:
+                scores[name] = scorer(estimator, X, y)
+        return scores
+
+    def __repr__(self):
+        return f"MultiScorer({self.scorers!r})"
 
 
 def _check_sample_size(sample_size):

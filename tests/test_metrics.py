@@ -9,6 +9,7 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     completeness_score,
     davies_bouldin_score,
+    get_scorer,
     homogeneity_score,
     normalized_mutual_info_score,
     silhouette_score,
@@ -21,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from robustkmeans import LossKMeans, VGG16Featurizer
 from robustkmeans.metrics import (
     ClusteringScorer,
+    MultiScorer,
     calinski_harabasz_scorer,
     davies_bouldin_scorer,
     evaluate_labels,
@@ -334,3 +336,92 @@ def test_scorer_repr_names_index_sign_and_settings():
         "ClusteringScorer(silhouette_score, metric='auto', sample_size=5, random_state=0, "
         "on_training_set=True)"
     )
+
+
+# ---------------------------------------------------------------------------------
+# MultiScorer: several scores from one computation of the features and labels
+# ---------------------------------------------------------------------------------
+class _CountingScaler(StandardScaler):
+    """A StandardScaler that counts its transforms (the features a scorer computes)."""
+
+    n_transforms = 0
+
+    def transform(self, X, copy=None):
+        type(self).n_transforms += 1
+        return super().transform(X, copy=copy)
+
+
+def _three_scorers():
+    return {
+        "silhouette": make_silhouette_scorer(metric="euclidean"),
+        "calinski_harabasz": calinski_harabasz_scorer,
+        "davies_bouldin": davies_bouldin_scorer,
+    }
+
+
+def test_multi_scorer_gives_each_scorers_score_from_one_transform():
+    X, y = make_blobs(90, centers=3, random_state=0)
+    pipe = Pipeline([("scale", _CountingScaler()), ("cluster", LossKMeans(3, random_state=0))])
+    pipe.fit(X)
+    scorers = {**_three_scorers(), "ari": get_scorer("adjusted_rand_score")}
+    expected = {name: scorer(pipe, X, y) for name, scorer in scorers.items()}
+    _CountingScaler.n_transforms = 0
+    got = MultiScorer(scorers)(pipe, X, y)
+    assert got == expected
+    # the labelled scorer predicts on its own; the three indices share one transform
+    assert _CountingScaler.n_transforms == 2
+    _CountingScaler.n_transforms = 0
+    MultiScorer(_three_scorers())(pipe, X)
+    assert _CountingScaler.n_transforms == 1
+    # the values themselves, from scikit-learn's functions
+    Z = pipe[:-1].transform(X)
+    labels = pipe.predict(X)
+    assert got["silhouette"] == pytest.approx(silhouette_score(Z, labels))
+    assert got["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(Z, labels))
+    assert got["davies_bouldin"] == pytest.approx(-davies_bouldin_score(Z, labels))
+    assert got["ari"] == pytest.approx(adjusted_rand_score(y, labels))
+
+
+def test_multi_scorer_in_a_grid_search_matches_a_dict_of_scorers():
+    X, _ = make_blobs(80, centers=3, random_state=1)
+    pipe = Pipeline([("scale", _CountingScaler()), ("cluster", LossKMeans(random_state=0))])
+    grid = {"cluster__n_clusters": [2, 3, 4], "cluster__loss": ["square", "huber"]}
+
+    def search(scoring):
+        _CountingScaler.n_transforms = 0
+        found = GridSearchCV(pipe, grid, scoring=scoring, refit="silhouette", cv=WholeSetSplit())
+        found.fit(X)
+        return found, _CountingScaler.n_transforms
+
+    one_by_one, transforms_dict = search(_three_scorers())
+    shared, transforms_multi = search(MultiScorer(_three_scorers()))
+    for name in _three_scorers():
+        np.testing.assert_array_equal(
+            shared.cv_results_[f"mean_test_{name}"], one_by_one.cv_results_[f"mean_test_{name}"]
+        )
+    assert shared.best_params_ == one_by_one.best_params_
+    # 6 candidates and the refit: each candidate's fit transforms once (fit_transform
+    # is not transform), then its scoring transforms 3 times, or once
+    assert transforms_dict - transforms_multi == 6 * 2
+
+
+def test_multi_scorer_keeps_each_scorers_on_training_set():
+    X, _ = make_blobs(40, centers=2, random_state=0)
+    agglo = AgglomerativeClustering(2).fit(X)
+    on_training = {"silhouette": make_silhouette_scorer(on_training_set=True)}
+    assert MultiScorer(on_training)(agglo, X) == {"silhouette": silhouette_score(X, agglo.labels_)}
+    # a scorer without the promise refuses the clusterer without predict, as alone
+    with pytest.raises(TypeError, match="has no predict method"):
+        MultiScorer({**on_training, "calinski_harabasz": calinski_harabasz_scorer})(agglo, X)
+
+
+@pytest.mark.parametrize(
+    "scorers, match",
+    [({}, "non-empty dict"), ([silhouette_scorer], "non-empty dict"), ({"a": 3}, "'a': 3")],
+)
+def test_multi_scorer_refuses_what_is_not_a_dict_of_scorers(scorers, match):
+    X, _ = make_blobs(20, centers=2, random_state=0)
+    km = LossKMeans(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=match):
+        MultiScorer(scorers)(km, X)
+    assert "MultiScorer(" in repr(MultiScorer(scorers))
