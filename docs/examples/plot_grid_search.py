@@ -36,6 +36,7 @@ from sklearn.preprocessing import RobustScaler
 
 from robustkmeans import LossKMeans, WholeSetSplit, evaluate_labels
 from robustkmeans.metrics import (
+    MultiScorer,
     calinski_harabasz_scorer,
     make_silhouette_scorer,
     silhouette_scorer,
@@ -77,10 +78,15 @@ grid = [
     },
 ]
 euclidean_silhouette = make_silhouette_scorer(metric="euclidean")
+# (one MultiScorer rather than a dict of scorers: each candidate's features and
+# labels are computed once for both scores, which matters when the features
+# come from a network)
 search = GridSearchCV(
     pipe,
     grid,
-    scoring={"silhouette": euclidean_silhouette, "calinski_harabasz": calinski_harabasz_scorer},
+    scoring=MultiScorer(
+        {"silhouette": euclidean_silhouette, "calinski_harabasz": calinski_harabasz_scorer}
+    ),
     refit="silhouette",
     cv=WholeSetSplit(),
 )
