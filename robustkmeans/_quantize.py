@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from ._utils import is_count
 
 __all__ = ["quantize_colors"]
 
@@ -172,20 +173,12 @@ def quantize_colors(
         # scales then act on the same distances whatever form the picture has.
         flat = np.repeat(flat, 3, axis=1)
     n_pixels = flat.shape[0]
-    if (
-        isinstance(n_colors, bool)
-        or not isinstance(n_colors, numbers.Integral)
-        or not 1 <= n_colors <= n_pixels
-    ):
+    if not is_count(n_colors, 1) or n_colors > n_pixels:
         raise ValueError(
             f"n_colors must be an integer between 1 and the number of pixels "
             f"({n_pixels}), got {n_colors!r}."
         )
-    if sample_size is not None and (
-        isinstance(sample_size, bool)
-        or not isinstance(sample_size, numbers.Integral)
-        or sample_size < 1
-    ):
+    if sample_size is not None and not is_count(sample_size, 1):
         raise ValueError(
             f"sample_size must be None (every pixel) or a positive integer, got {sample_size!r}."
         )

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
+
+
+def is_count(value, minimum: int) -> bool:
+    """Whether ``value`` is an integer (a bool is not one) of at least ``minimum``:
+    the check behind the counts of the public functions, each with its own message."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= minimum
 
 
 def outside_stacklevel() -> int:

@@ -48,7 +48,6 @@ one scorer that computes them once per candidate.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -64,6 +63,8 @@ from sklearn.metrics import (
     v_measure_score,
 )
 from sklearn.pipeline import Pipeline
+
+from ._utils import is_count
 
 __all__ = [
     "ClusteringScorer",
@@ -497,9 +498,7 @@ class MultiScorer:
 
 def _check_sample_size(sample_size):
     """The silhouette subsample size: None (every sample) or an integer >= 2."""
-    if sample_size is not None and (
-        not isinstance(sample_size, numbers.Integral) or sample_size < 2
-    ):
+    if sample_size is not None and not is_count(sample_size, 2):
         raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
 
 

@@ -12,7 +12,6 @@ matplotlib is imported only inside the plotting functions; install it with
 from __future__ import annotations
 
 import math
-import numbers
 from contextlib import nullcontext
 
 import numpy as np
@@ -21,6 +20,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
+from ._utils import is_count
 from .metrics import (
     _as_features,
     _check_sample_size,
@@ -93,7 +93,7 @@ def _check_count(value, name: str, minimum: int = 0) -> int:
 
     A negative count would otherwise act as a Python slice bound (``[:-3]``).
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_count(value, minimum):
         raise ValueError(
             f"{name} must be an integer >= {minimum} (images per cluster), got {value!r}."
         )
@@ -1571,9 +1571,7 @@ class FeatureMapsDisplay:
         """
         layers = list(self.feature_maps)
         n_channels = self.n_channels
-        if isinstance(n_channels, bool) or not isinstance(n_channels, numbers.Integral):
-            n_channels = 0  # refused below
-        if n_channels < 1:
+        if not is_count(n_channels, 1):
             raise ValueError(
                 f"n_channels must be a positive integer (channels per layer), got "
                 f"{self.n_channels!r}."
