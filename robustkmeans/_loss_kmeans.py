@@ -286,8 +286,7 @@ class _Tolerance:
 
     def __str__(self):
         # (as the verbose output prints it: in the data's units)
-        with np.errstate(over="ignore", under="ignore"):
-            return str(self.value * self.unit**2)
+        return str(self.in_data_units(self.value))
 
     def in_data_units(self, shift):
         with np.errstate(over="ignore", under="ignore"):
@@ -349,7 +348,8 @@ def _tolerance(X, tol):
             # squares of shifts that underflow or overflow the data's dtype: in
             # units of a power of two near the data's magnitude (one more pass,
             # for such data only; constant data stays at 0)
-            top = max(float(np.abs(X[sl]).max()) for sl in _kernels._slices(X.shape[0], 4096))
+            low, high = _kernels.column_extremes(X, 1)
+            top = max(-float(low.min()), float(high.max()))
             if top > 0:
                 unit = math.ldexp(1.0, math.frexp(top)[1] - 1)
                 variance = _mean_variance(X, unit)
