@@ -1188,7 +1188,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         under Gaussian noise. Ignored by other losses. The pilot draws from its own
         generator, seeded from ``random_state`` without consuming it: a fit with
         ``"auto"`` is the fit with the resolved number, and an ``"auto"`` the loss
-        ignores changes nothing.
+        ignores changes nothing and costs nothing (no pilot: its ``delta_`` is NaN).
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its
@@ -1249,7 +1249,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         ``"hartigan"``, its transfer rounds (at most ``10 * max_iter``) and the Lloyd
         iterations that settle them, so it can exceed ``max_iter``.
     delta_, sigma_, epsilon_ : float
-        The scales used (resolved from ``"auto"``).
+        The scales, with ``"auto"`` resolved from the data for the scale the loss
+        uses; NaN for an ``"auto"`` the loss ignores (``delta="auto"`` with
+        ``loss="square"``), which is not estimated.
     objective_path_ : list of float
         Objective after each assignment step of the best run, then the final one
         (non-increasing for ``"lloyd"`` and ``"hartigan"``, up to the rounding of
@@ -1439,10 +1441,14 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             )
 
     def _resolved_scales(self, X, sample_weight, x_sq, random_state, n_threads):
-        """``delta``, ``sigma``, ``epsilon`` as numbers (``"auto"`` estimated from the
-        centered ``X``), the one the loss uses checked against the data's precision."""
+        """``delta``, ``sigma``, ``epsilon`` as numbers, the one the loss uses checked
+        against the data's precision. ``"auto"`` is estimated from the centered ``X``
+        where the loss uses that scale; an ``"auto"`` the loss ignores is NaN (not
+        estimated: the pilot fit behind it would cost more than a small fit)."""
         scales = {"delta": self.delta, "sigma": self.sigma, "epsilon": self.epsilon}
-        if any(isinstance(v, str) for v in scales.values()):
+        param = LOSSES[self.loss]
+        estimated = param is not None and isinstance(scales[param], str)
+        if estimated:
             # the pilot draws from its own generator, seeded from the fit's without
             # consuming it: the fit's initialisation is then the same whether a scale
             # is "auto" or a number -- and unchanged by an "auto" the loss ignores,
@@ -1459,10 +1465,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     X, sample_weight, x_sq, self.n_clusters, pilot_state, n_threads
                 )
             auto = {"delta": 1.345 * 1.4826 * mad, "sigma": dist, "epsilon": 0.5 * dist}
-            scales = {k: auto[k] if isinstance(v, str) else float(v) for k, v in scales.items()}
-        scales = {k: float(v) for k, v in scales.items()}
-        param = LOSSES[self.loss]
-        estimated = param is not None and isinstance(getattr(self, param), str)
+            scales[param] = auto[param]
+        scales = {k: float("nan") if isinstance(v, str) else float(v) for k, v in scales.items()}
         _check_scale_range(self.loss, scales, X.dtype, auto=estimated)
         return scales
 

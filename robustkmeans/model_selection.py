@@ -11,6 +11,7 @@ scored on the whole set.
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 from dataclasses import dataclass, field
 
@@ -312,7 +313,9 @@ def _fixed_scales(clusterer, features, k, n_clusters_param, sample_weight):
     probe.update({p: 1 for p in ("max_iter", "n_init") if p in params})
     fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
     fitted = clone(clusterer).set_params(**probe).fit(features, **fit_params)
-    return {p: float(getattr(fitted, f"{p}_")) for p in auto}
+    # (an "auto" its loss ignores is not estimated, NaN: left as it is)
+    resolved = {p: float(getattr(fitted, f"{p}_")) for p in auto}
+    return {p: v for p, v in resolved.items() if not math.isnan(v)}
 
 
 def _fit_takes_sample_weight(clusterer):

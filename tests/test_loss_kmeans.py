@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from robustkmeans import LossKMeans, _loss_kmeans
-from robustkmeans._losses import LOSS_NAMES, get_loss
+from robustkmeans._losses import LOSS_NAMES, LOSSES, get_loss
 
 ROBUST = [loss for loss in LOSS_NAMES if loss != "square"]
 
@@ -606,11 +606,13 @@ def test_wide_sparse_clusters_are_not_densified(loss, algorithm):
 # ---------------------------------------------------------------------------------
 def test_auto_scales_are_resolved_and_stored():
     X, _ = _data(seed=7)
-    km = LossKMeans(
-        4, loss="huber", delta="auto", sigma="auto", epsilon="auto", random_state=0
-    ).fit(X)
-    assert km.delta_ > 0 and km.sigma_ > 0 and km.epsilon_ > 0
-    assert km.epsilon_ == pytest.approx(km.sigma_ / 2)
+    km = LossKMeans(4, loss="huber", delta="auto", random_state=0).fit(X)
+    assert km.delta_ > 0
+    # sigma and epsilon from the same pilot (same data and random_state)
+    sigma = LossKMeans(4, loss="correntropy", sigma="auto", random_state=0).fit(X).sigma_
+    epsilon = LossKMeans(4, loss="epsilon_insensitive", epsilon="auto", random_state=0)
+    epsilon = epsilon.fit(X).epsilon_
+    assert sigma > 0 and epsilon == pytest.approx(sigma / 2)
     fixed = LossKMeans(4, loss="huber", delta=0.3, random_state=0).fit(X)
     assert (fixed.delta_, fixed.sigma_, fixed.epsilon_) == (0.3, 1.0, 1.0)
     # scaling the data scales the automatic scales
@@ -1501,15 +1503,39 @@ def test_an_auto_scale_does_not_change_the_initialisation(loss):
     X, _ = make_blobs(n_samples=300, centers=4, cluster_std=2.0, random_state=1)
     auto = LossKMeans(4, loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0)
     auto.fit(X)
-    numbers = {p: getattr(auto, f"{p}_") for p in ("delta", "sigma", "epsilon")}
+    # (only the loss's own scale is estimated: the others are NaN, and stay "auto")
+    used = LOSSES[loss]
+    numbers = {p: getattr(auto, f"{p}_") for p in ("delta", "sigma", "epsilon") if p == used}
     plain = LossKMeans(4, loss=loss, random_state=0, **numbers).fit(X)
     np.testing.assert_array_equal(auto.labels_, plain.labels_)
     assert auto.inertia_ == plain.inertia_
     # a RandomState instance is consumed exactly as without "auto"
     rs_auto, rs_plain = np.random.RandomState(5), np.random.RandomState(5)
     LossKMeans(4, loss=loss, sigma="auto", random_state=rs_auto).fit(X)
-    LossKMeans(4, loss=loss, random_state=rs_plain, sigma=numbers["sigma"]).fit(X)
+    LossKMeans(4, loss=loss, random_state=rs_plain, sigma=2.5).fit(X)
     assert rs_auto.randint(1 << 30) == rs_plain.randint(1 << 30)
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_only_the_scale_the_loss_uses_is_estimated(loss, monkeypatch):
+    # the pilot fit behind "auto" runs for the loss's own scale only: in a grid over
+    # every loss with every scale "auto", the square and absolute fits do not pay for
+    # one (on small data it costs more than the fit), and an ignored "auto" is NaN
+    calls = []
+    pilot = _loss_kmeans._pilot_scales
+    monkeypatch.setattr(
+        _loss_kmeans, "_pilot_scales", lambda *a, **k: calls.append(1) or pilot(*a, **k)
+    )
+    X, _ = make_blobs(n_samples=120, centers=3, random_state=2)
+    km = LossKMeans(3, loss=loss, delta="auto", sigma="auto", epsilon=0.3, random_state=0)
+    km.fit(X)
+    used = LOSSES[loss]
+    assert len(calls) == (1 if used in ("delta", "sigma") else 0)
+    for p in ("delta", "sigma"):
+        value = getattr(km, f"{p}_")
+        assert np.isnan(value) == (p != used)
+        assert p != used or value > 0
+    assert km.epsilon_ == 0.3  # a number is stored as given, used or not
 
 
 @pytest.mark.parametrize("init", ["k-means++", "random"])
@@ -1688,11 +1714,13 @@ def test_hartigan_cluster_left_with_tiny_weights_is_their_mean():
     _assert_centers_are_member_means(km, X, w, atol=1e-12)
 
 
-def test_auto_scales_weigh_samples_as_the_fit_does():
+@pytest.mark.parametrize("loss", ["huber", "correntropy", "epsilon_insensitive"])
+def test_auto_scales_weigh_samples_as_the_fit_does(loss):
     # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
     # sample removed, an integer weight the sample repeated
+    p = LOSSES[loss] + "_"
     X, _ = make_blobs(n_samples=200, centers=3, random_state=0)
-    kw = dict(loss="huber", delta="auto", sigma="auto", epsilon="auto", random_state=0)
+    kw = dict(loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0)
     far = np.full((300, 2), 40.0)
     removed = LossKMeans(3, **kw).fit(
         np.r_[X, far], sample_weight=np.r_[np.ones(200), np.zeros(300)]
@@ -1701,9 +1729,8 @@ def test_auto_scales_weigh_samples_as_the_fit_does():
     w = np.r_[np.full(100, 5), np.ones(100)].astype(int)
     weighted = LossKMeans(3, **kw).fit(X, sample_weight=w)
     repeated = LossKMeans(3, **kw).fit(np.repeat(X, w, axis=0))
-    for p in ("delta_", "sigma_", "epsilon_"):
-        assert getattr(removed, p) == pytest.approx(getattr(plain, p), rel=1e-12)
-        assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
+    assert getattr(removed, p) == pytest.approx(getattr(plain, p), rel=1e-12)
+    assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
     # where the pilot's k-means++ lands in another local optimum from other draws:
     # the subsample was drawn (a permutation of every row), consuming the random
     # state by the number of rows, so repeated rows seeded the pilot differently
@@ -1714,8 +1741,7 @@ def test_auto_scales_weigh_samples_as_the_fit_does():
     kw.update(init=X[np.flatnonzero(w > 0)[:4]])
     weighted = LossKMeans(4, **kw).fit(X, sample_weight=w)
     repeated = LossKMeans(4, **kw).fit(np.repeat(X, w, axis=0))
-    for p in ("delta_", "sigma_", "epsilon_"):
-        assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
+    assert getattr(weighted, p) == pytest.approx(getattr(repeated, p), rel=1e-12)
     assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-12)
 
 

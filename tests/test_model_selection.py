@@ -235,6 +235,12 @@ def test_select_k_resolves_auto_scales_once(blobs4):
     # numbers given stay as they are
     fixed = select_k(LossKMeans(loss="huber", delta=0.5, random_state=0), X, [2, 3])
     assert fixed.params == {} and {est.delta_ for est in fixed.estimators} == {0.5}
+    # an "auto" the loss ignores is not estimated, for the probe fit or any k
+    ignored = select_k(LossKMeans(delta="auto", random_state=0), X, [2, 3])
+    assert ignored.params == {}
+    assert all(np.isnan(est.delta_) for est in ignored.estimators)
+    plain = [LossKMeans(k, random_state=0).fit(X).inertia_ for k in (2, 3)]
+    np.testing.assert_array_equal(ignored.objective, plain)
 
 
 # ------------------------------------------------------------ clusterers outside k-means
