@@ -1,10 +1,11 @@
 """Chunked passes over the data: per-chunk statistics plus a reduction.
 
-Every pass splits the samples into chunks of ``CHUNK_SIZE`` rows, computes per-chunk
-statistics (labels, costs, per-cluster weighted sums), and reduces them by summing or
-concatenating. Chunks are processed by a small thread pool (numpy and BLAS release
-the GIL) with BLAS itself limited to one thread, as scikit-learn's KMeans does with
-OpenMP. Peak extra memory is O(n_samples * n_clusters + CHUNK_SIZE * n_features); no
+Every pass splits the samples into chunks (``_row_slices``: ``CHUNK_SIZE`` rows, more
+for narrow data), computes per-chunk statistics (labels, costs, per-cluster weighted
+sums), and reduces them by summing or concatenating. Chunks are processed by a small
+thread pool (numpy and BLAS release the GIL) with BLAS itself limited to one thread,
+as scikit-learn's KMeans does with OpenMP. Peak extra memory is
+O(n_samples * n_clusters + chunk * max(n_features, n_clusters)); no
 ``(n_samples, n_clusters, n_features)`` array is ever formed. The same per-chunk
 functions can run on Dask blocks or GPU tensors, since only their reductions are
 shared state.
@@ -28,6 +29,13 @@ from threadpoolctl import ThreadpoolController
 #: rows per chunk: large enough to amortise Python overhead, small enough that a
 #: chunk of 512 float32 features (2 MiB) stays in the L2/L3 cache between its passes
 CHUNK_SIZE = 1024
+#: narrower data takes longer chunks, of this many values (rows x the larger of
+#: features and clusters, as 1024 rows of 512 features), up to MAX_CHUNK_ROWS rows:
+#: a chunk costs a few dozen numpy calls whatever its length, and 20 chunks of
+#: 1024 x 32 spent more in them than in the arithmetic (fits of 20,000 x 32 about
+#: twice as fast in chunks of 10,000 rows; at 512 features longer chunks were slower)
+CHUNK_ELEMENTS = CHUNK_SIZE * 512
+MAX_CHUNK_ROWS = 16384
 
 _lock = threading.Lock()
 _state = {}
@@ -86,6 +94,22 @@ def _slices(n, size=None):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def _row_slices(n_samples, n_features, n_clusters=1):
+    """The chunks of a pass over ``n_samples`` rows: ``CHUNK_SIZE`` rows, more for
+    narrow data (``CHUNK_ELEMENTS`` values, at most ``MAX_CHUNK_ROWS`` rows), but at
+    least two chunks beyond ``CHUNK_SIZE`` rows (work for two threads), all of
+    nearly the same length. They depend on the shape only, not on the threads, so
+    neither do the results."""
+    if n_samples == 0:
+        return []
+    rows = CHUNK_ELEMENTS // max(n_features, n_clusters, 1)
+    rows = max(CHUNK_SIZE, min(rows, MAX_CHUNK_ROWS, -(-n_samples // 2)))
+    n_chunks = -(-n_samples // rows)
+    return [
+        slice(n_samples * i // n_chunks, n_samples * (i + 1) // n_chunks) for i in range(n_chunks)
+    ]
+
+
 def _map(fn, items, n_threads, sizes=None):
     """``[fn(item) for item in items]``; with ``n_threads > 1`` the items are split
     into ``n_threads`` contiguous runs, each processed by one worker thread, with
@@ -125,7 +149,9 @@ def dense_rows(X, idx):
 
 def column_extremes(X, n_threads):
     """Per-feature minimum and maximum of a dense ``X``, chunk by chunk."""
-    parts = _map(lambda sl: (X[sl].min(axis=0), X[sl].max(axis=0)), _slices(X.shape[0]), n_threads)
+    parts = _map(
+        lambda sl: (X[sl].min(axis=0), X[sl].max(axis=0)), _row_slices(*X.shape), n_threads
+    )
     return np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0)
 
 
@@ -388,9 +414,9 @@ def cluster_sums(X, coef, labels, n_clusters, n_threads, rows=None, labels_old=N
     sums of float32 data exact to float64's rounding, at a copy of each chunk).
     """
     if rows is None:
-        items = _slices(X.shape[0])
+        items = _row_slices(X.shape[0], X.shape[1], n_clusters)
     else:
-        items = [rows[sl] for sl in _slices(rows.size)]
+        items = [rows[sl] for sl in _row_slices(rows.size, X.shape[1], n_clusters)]
 
     def chunk(sel):
         old = None if labels_old is None else labels_old[sel]
@@ -544,7 +570,7 @@ def euclidean_pass(
             csum = np.stack([csum, rest, at_old])
         return labels, costs, sums, csum, wsum
 
-    parts = _map(chunk, _slices(X.shape[0]), n_threads)
+    parts = _map(chunk, _row_slices(X.shape[0], X.shape[1], n_clusters), n_threads)
     if len(parts) == 1:
         # one chunk (small data): its statistics are the result
         labels, costs, sums, csum, wsum = parts[0]
@@ -581,7 +607,8 @@ def own_costs(X, x_sq, labels, centers, loss, n_threads):
         exact_own(X[sl], x_sq[sl], centers, csq, lab, d2)
         return loss.cost_from_sq_distances(d2)
 
-    return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads))
+    slices = _row_slices(X.shape[0], X.shape[1], centers.shape[0])
+    return np.concatenate(_map(chunk, slices, n_threads))
 
 
 def _least_cost(Xc, centers, rank, labels, rows=None):
@@ -630,7 +657,7 @@ def separable_assign(X, centers, loss, n_threads, lower=None, check=False):
         _refuse_overflowed(costs, check, X.dtype)
         return labels, costs
 
-    parts = _map(chunk, _slices(X.shape[0]), n_threads)
+    parts = _map(chunk, _row_slices(X.shape[0], X.shape[1], centers.shape[0]), n_threads)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
@@ -678,7 +705,8 @@ class SeparableBounds:
             labels, costs = separable_assign(X, centers, loss, self.n_threads, self.lower)
             self.computed = n * k
         else:
-            parts = _map(lambda sl: self._chunk(sl, centers), _slices(X.shape[0]), self.n_threads)
+            slices = _row_slices(n, X.shape[1], k)
+            parts = _map(lambda sl: self._chunk(sl, centers), slices, self.n_threads)
             labels = np.concatenate([p[0] for p in parts])
             costs = np.concatenate([p[1] for p in parts])
             self.computed = sum(p[2] for p in parts)
@@ -785,7 +813,8 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
             _refuse_overflowed(costs, check, X.dtype)
             return costs
 
-    return np.concatenate(_map(chunk, _slices(X.shape[0]), n_threads), axis=0)
+    slices = _row_slices(X.shape[0], X.shape[1], centers.shape[0])
+    return np.concatenate(_map(chunk, slices, n_threads), axis=0)
 
 
 def cluster_members(labels, sample_weight, n_clusters):

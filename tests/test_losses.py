@@ -755,3 +755,51 @@ def test_newton_center_from_a_sample_when_delta_is_below_the_data_spacing(name):
     for start in (X[0], X[1], np.median(X, axis=0)):
         center = loss.center(X, init=start).astype(np.float64)
         assert loss.objective(X64, center) <= exact * (1 + 1e-6)
+
+
+@pytest.mark.parametrize(
+    "n, d, k",
+    [(0, 4, 2), (1, 4, 2), (1024, 512, 8), (1025, 512, 8), (100_000, 512, 8), (3000, 4, 2),
+     (20_000, 32, 8), (50_000, 16, 5), (200_000, 2, 3), (20_000, 32, 1000), (5000, 4096, 3)],
+)  # fmt: skip
+def test_row_slices_partition_the_rows_in_chunks_sized_by_the_shape(n, d, k):
+    # a pass's chunks: every row once, in order, in chunks of nearly equal length
+    # (balanced threads); CHUNK_SIZE rows, longer for narrow data (a chunk costs a
+    # few dozen numpy calls whatever its length), at most CHUNK_ELEMENTS values of
+    # the rows or of their distances to the centers beyond CHUNK_SIZE rows; two
+    # chunks at least beyond CHUNK_SIZE rows (work for two threads)
+    from robustkmeans._kernels import CHUNK_ELEMENTS, CHUNK_SIZE, MAX_CHUNK_ROWS, _row_slices
+
+    slices = _row_slices(n, d, k)
+    covered = np.concatenate([np.arange(n)[sl] for sl in slices]) if slices else np.arange(0)
+    np.testing.assert_array_equal(covered, np.arange(n))
+    lengths = [sl.stop - sl.start for sl in slices]
+    assert not lengths or max(lengths) - min(lengths) <= 1
+    assert n <= CHUNK_SIZE or len(slices) >= 2
+    cap = max(CHUNK_SIZE, min(MAX_CHUNK_ROWS, CHUNK_ELEMENTS // max(d, k)))
+    assert max(lengths, default=0) <= cap
+    # as few chunks as that length allows (and two)
+    assert len(slices) == max(-(-n // cap), 2 if n > CHUNK_SIZE else min(n, 1))
+    # narrow data: fewer, longer chunks than CHUNK_SIZE rows
+    if (n, d, k) == (20_000, 32, 8):
+        assert len(slices) == 2
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "huber"])
+def test_narrow_data_fits_alike_on_one_or_two_threads(loss, monkeypatch):
+    # the chunks depend on the data's shape only: one worker thread or two, the
+    # same chunks and the same reductions in the same order
+    from robustkmeans import LossKMeans, _loss_kmeans
+
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(6, 16))[rng.integers(6, size=40_000)] * 3).astype(np.float32)
+    X += rng.standard_t(3, size=X.shape).astype(np.float32)
+    fits = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_loss_kmeans, "_n_threads", lambda threads=threads: threads)
+        fits.append(LossKMeans(6, loss=loss, n_init=1, random_state=0, max_iter=20).fit(X))
+    one, two = fits
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    np.testing.assert_allclose(one.cluster_centers_, two.cluster_centers_, rtol=1e-6, atol=1e-6)
+    assert one.inertia_ == pytest.approx(two.inertia_, rel=1e-9)
+    assert one.n_iter_ == two.n_iter_
