@@ -389,7 +389,18 @@ def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels):
 def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
     """``S[c] = sum_{i: labels_i = c} coef_i x_i`` for one chunk, as a product with an
     indicator matrix; with ``labels_old``, minus the same sums over ``labels_old``
-    (the change of the sums when the chunk's samples move)."""
+    (the change of the sums when the chunk's samples move).
+
+    A chunk longer than ``CHUNK_SIZE`` rows (narrow data) is summed ``CHUNK_SIZE``
+    rows at a time, the parts added in float64: a product accumulates in the data's
+    dtype, and a float32 sum over 16,384 rows would carry 16 times the rounding of
+    one over 1024 (the centers of narrow float32 data drifted from KMeans's)."""
+    if Xc.shape[0] > CHUNK_SIZE:
+        out = np.zeros((n_clusters, Xc.shape[1]))
+        for sl in _slices(Xc.shape[0]):
+            old = None if labels_old is None else labels_old[sl]
+            out += _cluster_sums(Xc[sl], labels[sl], coef[sl], n_clusters, old)
+        return out
     indicator = np.zeros((n_clusters, labels.shape[0]), dtype=coef.dtype)
     cols = np.arange(labels.shape[0])
     indicator[labels, cols] = coef

@@ -803,3 +803,32 @@ def test_narrow_data_fits_alike_on_one_or_two_threads(loss, monkeypatch):
     np.testing.assert_allclose(one.cluster_centers_, two.cluster_centers_, rtol=1e-6, atol=1e-6)
     assert one.inertia_ == pytest.approx(two.inertia_, rel=1e-9)
     assert one.n_iter_ == two.n_iter_
+
+
+def test_cluster_sums_of_a_long_chunk_keep_the_precision_of_short_ones():
+    # narrow data takes chunks of up to 16,384 rows; a float32 product over all of
+    # them would carry about 16x the rounding of one over 1024 (the centers of narrow
+    # float32 fits drifted from KMeans's), so they are summed 1024 rows at a time
+    from robustkmeans._kernels import CHUNK_SIZE, _cluster_sums
+
+    rng = np.random.default_rng(0)
+    X = (1e3 + rng.random((16 * CHUNK_SIZE, 4))).astype(np.float32)
+    labels = rng.integers(2, size=X.shape[0]).astype(np.int32)
+    coef = rng.random(X.shape[0]).astype(np.float32)
+    exact = np.zeros((2, 4))
+    np.add.at(exact, labels, coef[:, None].astype(np.float64) * X)
+    one_product = np.zeros((2, X.shape[0]), np.float32)
+    one_product[labels, np.arange(X.shape[0])] = coef
+    one_product = one_product @ X
+    sums = _cluster_sums(X, labels, coef, 2)
+    error = np.abs(sums - exact).max() / np.abs(exact).max()
+    assert error < 4e-8  # (one float32 product over every row: 1.7e-7 here)
+    assert error < np.abs(one_product - exact).max() / np.abs(exact).max() / 4
+    # the change of the sums when samples move (every one here), likewise
+    old = (1 - labels).astype(np.int32)
+    change = np.zeros((2, 4))
+    np.add.at(change, labels, coef[:, None].astype(np.float64) * X)
+    np.add.at(change, old, -coef[:, None].astype(np.float64) * X)
+    np.testing.assert_allclose(
+        _cluster_sums(X, labels, coef, 2, old), change, atol=4e-8 * np.abs(exact).max()
+    )
