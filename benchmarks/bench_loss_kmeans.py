@@ -234,6 +234,45 @@ def bench_square(X, init, repeat, repeat_fit):
     return rows
 
 
+#: section 1b: narrower data than the issue's, as after a PCA (n, features, k)
+NARROW_SHAPES = ((50_000, 16, 5), (20_000, 32, 8), (8_192, 64, 8), (4_096, 128, 8))
+
+
+def bench_narrow(repeat):
+    """``square`` against ``KMeans`` on narrow float32 data: whole fits (default
+    ``tol``) from the same array init, best of interleaved runs. No target: the
+    issue's is at 512 features; on narrow data a pass is mostly numpy calls on the
+    n x k distances, which scikit-learn's Cython does in one loop."""
+    rows = []
+    for n, d, k in NARROW_SHAPES:
+        X, rng = make_data(n, d, k, seed=2)
+        init = X[rng.choice(n, k, replace=False)].copy()
+        res = interleaved(
+            {
+                "sklearn": lambda k=k, init=init, X=X: KMeans(
+                    k, init=init, n_init=1, algorithm="lloyd"
+                ).fit(X),
+                "ours": lambda k=k, init=init, X=X: LossKMeans(k, init=init, n_init=1).fit(X),
+            },
+            repeat,
+            seed=2,
+        )
+        agree = _agreement(res["ours"]["result"], res["sklearn"]["result"])
+        rows.append(
+            {
+                "shape": f"{n} x {d}, k={k}",
+                "sklearn_s": res["sklearn"]["best"],
+                "ours_s": res["ours"]["best"],
+                "ratio": res["ours"]["best"] / res["sklearn"]["best"],
+                "median_ratio": res["ours"]["median"] / res["sklearn"]["median"],
+                "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
+                "same_result": "yes" if agree["ok"] else "NO",
+                "inertia_rel_diff": agree["inertia_rel_diff"],
+            }
+        )
+    return rows
+
+
 # -------------------------------------------------------------------------------------
 # 2. every loss against a square iteration
 # -------------------------------------------------------------------------------------
@@ -671,8 +710,8 @@ def main(argv=None):
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
         "--sections",
-        default="square,losses,reference,objectives,memory",
-        help="comma-separated subset of: square, losses, reference, objectives, memory",
+        default="square,narrow,losses,reference,objectives,memory",
+        help="comma-separated subset of: square, narrow, losses, reference, objectives, memory",
     )
     p.add_argument("--n-samples", type=int, default=None, help="override n of sections 1-2")
     p.add_argument("--n-memory", type=int, default=None, help="override n of section 4")
@@ -691,7 +730,8 @@ def main(argv=None):
     n = args.n_samples or size["n"]
     n_memory = args.n_memory or size["n_memory"]
     sections = args.sections.split(",")
-    unknown = set(sections) - {"square", "losses", "reference", "objectives", "memory"}
+    known = {"square", "narrow", "losses", "reference", "objectives", "memory"}
+    unknown = set(sections) - known
     if unknown:
         p.error(f"unknown sections {sorted(unknown)}")
     output = args.output or RESULTS_DIR / (
@@ -768,6 +808,24 @@ def main(argv=None):
             check(
                 f"square == sklearn, {r['measure']}",
                 r["labels_agree"],
+                "same labels, n_iter; inertia 1e-5",
+                "PASS" if r["same_result"] == "yes" else "MISS",
+            )
+
+    if "narrow" in sections:
+        rows = bench_narrow(size["repeat_fit"])
+        results["square_narrow"] = {"dtype": "float32", "rows": rows}
+        _print_section(
+            "1b. square vs sklearn.cluster.KMeans on narrow float32 data (no target: the "
+            "issue's is at 512 features), whole fits with the default tol from the same "
+            "array init, best of interleaved runs",
+            rows,
+            ["shape", "sklearn_s", "ours_s", "ratio", "median_ratio", "n_iter", "same_result"],
+        )
+        for r in rows:
+            check(
+                f"square == sklearn, {r['shape']}",
+                r["n_iter"],
                 "same labels, n_iter; inertia 1e-5",
                 "PASS" if r["same_result"] == "yes" else "MISS",
             )
