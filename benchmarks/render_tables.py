@@ -72,6 +72,27 @@ def square_section(r):
     return title + "\n\n" + _table(head + ["n_iter ours/sklearn", "same labels, inertia"], rows)
 
 
+def narrow_section(r):
+    rows = [
+        [
+            row["shape"],
+            _fmt(row["sklearn_s"], ".4f"),
+            _fmt(row["ours_s"], ".4f"),
+            f"**{row['ratio']:.2f}**",
+            _fmt(row["median_ratio"], ".2f"),
+            row["n_iter"],
+            f"{row['same_result']} (inertia rel. diff {row['inertia_rel_diff']:.1e})",
+        ]
+        for row in r["rows"]
+    ]
+    title = (
+        f"1b. `square` vs `KMeans` on narrow {r['dtype']} data (no target: the issue's is "
+        "at 512 features), whole fits with the default `tol` from the same array init"
+    )
+    head = ["shape", "sklearn s", "ours s", "ratio", "median ratio", "n_iter ours/sklearn"]
+    return title + "\n\n" + _table(head + ["same labels, inertia"], rows)
+
+
 def losses_section(r):
     scales = ", ".join(f"{k}={v:.4g}" for k, v in r["scales"].items())
     rows = [
@@ -224,6 +245,7 @@ def memory_section(r):
 
 SECTIONS = {
     "square_vs_sklearn": square_section,
+    "square_narrow": narrow_section,
     "loss_iteration_vs_square": losses_section,
     "reference": reference_section,
     "objectives": objectives_section,
