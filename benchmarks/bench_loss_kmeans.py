@@ -266,6 +266,7 @@ def bench_narrow(repeat):
                 "ratio": res["ours"]["best"] / res["sklearn"]["best"],
                 "median_ratio": res["ours"]["median"] / res["sklearn"]["median"],
                 "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
+                "labels_agree": agree["labels_agree"],
                 "same_result": "yes" if agree["ok"] else "NO",
                 "inertia_rel_diff": agree["inertia_rel_diff"],
             }
@@ -820,7 +821,16 @@ def main(argv=None):
             "issue's is at 512 features), whole fits with the default tol from the same "
             "array init, best of interleaved runs",
             rows,
-            ["shape", "sklearn_s", "ours_s", "ratio", "median_ratio", "n_iter", "same_result"],
+            [
+                "shape",
+                "sklearn_s",
+                "ours_s",
+                "ratio",
+                "median_ratio",
+                "n_iter",
+                "labels_agree",
+                "same_result",
+            ],
         )
         for r in rows:
             check(

@@ -81,7 +81,9 @@ def narrow_section(r):
             f"**{row['ratio']:.2f}**",
             _fmt(row["median_ratio"], ".2f"),
             row["n_iter"],
-            f"{row['same_result']} (inertia rel. diff {row['inertia_rel_diff']:.1e})",
+            f"{row['same_result']} ("
+            + (f"labels {row['labels_agree']:.5f}, " if "labels_agree" in row else "")
+            + f"inertia rel. diff {row['inertia_rel_diff']:.1e})",
         ]
         for row in r["rows"]
     ]
