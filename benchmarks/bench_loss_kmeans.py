@@ -175,6 +175,18 @@ def _agreement(ours, theirs):
     }
 
 
+def _agreement_columns(ours, theirs):
+    """The agreement of two fits as the result rows of sections 1 and 1b show it."""
+    agree = _agreement(ours, theirs)
+    return {
+        "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
+        "labels_agree": agree["labels_agree"],
+        "inertia_rel_diff": agree["inertia_rel_diff"],
+        "centers_max_diff": agree["centers_max_abs_diff"],
+        "same_result": "yes" if agree["ok"] else "NO",
+    }
+
+
 def bench_square(X, init, repeat, repeat_fit):
     k = init.shape[0]
     low, high = SQUARE_MAX_ITER
@@ -202,7 +214,7 @@ def bench_square(X, init, repeat, repeat_fit):
         ),
         ("whole fit (default tol)", whole, SQUARE_FIT_TARGET),
     ):
-        agree = _agreement(res["ours"]["result"], res["sklearn"]["result"])
+        agree = _agreement_columns(res["ours"]["result"], res["sklearn"]["result"])
         ratio = res["ours"]["best"] / res["sklearn"]["best"]
         if "runs" in res["ours"]:
             median = paired_median_ratio(res["ours"]["runs"], res["sklearn"]["runs"])
@@ -222,11 +234,7 @@ def bench_square(X, init, repeat, repeat_fit):
                 ),
                 "target": f"<= {target}",
                 "status": verdict(ratio, target),
-                "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
-                "labels_agree": agree["labels_agree"],
-                "inertia_rel_diff": agree["inertia_rel_diff"],
-                "centers_max_diff": agree["centers_max_abs_diff"],
-                "same_result": "yes" if agree["ok"] else "NO",
+                **agree,
                 "sklearn_runs_s": res["sklearn"].get("runs", res["sklearn"].get("runs_high")),
                 "ours_runs_s": res["ours"].get("runs", res["ours"].get("runs_high")),
             }
@@ -257,7 +265,6 @@ def bench_narrow(repeat):
             repeat,
             seed=2,
         )
-        agree = _agreement(res["ours"]["result"], res["sklearn"]["result"])
         rows.append(
             {
                 "shape": f"{n} x {d}, k={k}",
@@ -265,10 +272,7 @@ def bench_narrow(repeat):
                 "ours_s": res["ours"]["best"],
                 "ratio": res["ours"]["best"] / res["sklearn"]["best"],
                 "median_ratio": res["ours"]["median"] / res["sklearn"]["median"],
-                "n_iter": f"{agree['n_iter_ours']}/{agree['n_iter_sklearn']}",
-                "labels_agree": agree["labels_agree"],
-                "same_result": "yes" if agree["ok"] else "NO",
-                "inertia_rel_diff": agree["inertia_rel_diff"],
+                **_agreement_columns(res["ours"]["result"], res["sklearn"]["result"]),
             }
         )
     return rows
@@ -562,7 +566,7 @@ def bench_objectives(starts_per_dataset, n_samples=150, n_clusters=3, n_iter=3):
     the geometric mean and worst of ours / reference."""
     rows = []
     for loss in OTHER_LOSSES:
-        ratios = {"max_iter=3": [], "defaults": []}
+        ratios = {"three": [], "defaults": []}
         for d in range(OBJECTIVE_DATASETS):
             X, _ = make_data(
                 n_samples, OBJECTIVE_FEATURES, n_clusters, seed=d + 1, dtype=np.float64
@@ -574,7 +578,7 @@ def bench_objectives(starts_per_dataset, n_samples=150, n_clusters=3, n_iter=3):
                 ref, _ = reference_fit(X, init, loss, scales, n_iter)
                 ref_obj = reference_objective(X, ref, loss, scales)
                 fits = {
-                    "max_iter=3": _ours(X, init, loss, scales, "lloyd", n_iter),
+                    "three": _ours(X, init, loss, scales, "lloyd", n_iter),
                     "defaults": _ours(X, init, loss, scales, "converged", n_iter),
                 }
                 for name, estimator in fits.items():
@@ -583,9 +587,8 @@ def bench_objectives(starts_per_dataset, n_samples=150, n_clusters=3, n_iter=3):
                         centers = estimator.fit(X).cluster_centers_
                     ratios[name].append(reference_objective(X, centers, loss, scales) / ref_obj)
         row = {"loss": loss, "n_starts": len(ratios["defaults"])}
-        for name, values in ratios.items():
+        for key, values in ratios.items():
             values = np.array(values)
-            key = name.replace("=", "").replace("max_iter3", "three")
             row[f"{key}_no_worse"] = int(np.sum(values <= 1 + 1e-9))
             row[f"{key}_better"] = int(np.sum(values < 1 - 1e-9))
             row[f"{key}_geomean"] = float(np.exp(np.mean(np.log(values))))

@@ -47,19 +47,33 @@ def header(data):
     )
 
 
+def _versus_kmeans(row):
+    """The timing cells of a row of sections 1 and 1b: seconds, ratio, median ratio."""
+    return [
+        _fmt(row["sklearn_s"], ".4f"),
+        _fmt(row["ours_s"], ".4f"),
+        f"**{row['ratio']:.2f}**",
+        _fmt(row["median_ratio"], ".2f"),
+    ]
+
+
+def _same_result(row, labels=False):
+    """Whether ours and KMeans agree, with the figures behind it (with ``labels``,
+    the fraction of labels, in results that record it)."""
+    labels = f"labels {row['labels_agree']:.5f}, " if labels and "labels_agree" in row else ""
+    return f"{row['same_result']} ({labels}inertia rel. diff {row['inertia_rel_diff']:.1e})"
+
+
 def square_section(r):
     rows = [
         [
             row["measure"],
-            _fmt(row["sklearn_s"], ".4f"),
-            _fmt(row["ours_s"], ".4f"),
-            f"**{row['ratio']:.2f}**",
-            _fmt(row["median_ratio"], ".2f"),
+            *_versus_kmeans(row),
             _fmt(row.get("per_fit_ratio"), ".2f"),
             row["target"],
             row["status"],
             row["n_iter"],
-            f"{row['same_result']} (inertia rel. diff {row['inertia_rel_diff']:.1e})",
+            _same_result(row),
         ]
         for row in r["rows"]
     ]
@@ -74,17 +88,7 @@ def square_section(r):
 
 def narrow_section(r):
     rows = [
-        [
-            row["shape"],
-            _fmt(row["sklearn_s"], ".4f"),
-            _fmt(row["ours_s"], ".4f"),
-            f"**{row['ratio']:.2f}**",
-            _fmt(row["median_ratio"], ".2f"),
-            row["n_iter"],
-            f"{row['same_result']} ("
-            + (f"labels {row['labels_agree']:.5f}, " if "labels_agree" in row else "")
-            + f"inertia rel. diff {row['inertia_rel_diff']:.1e})",
-        ]
+        [row["shape"], *_versus_kmeans(row), row["n_iter"], _same_result(row, labels=True)]
         for row in r["rows"]
     ]
     title = (
