@@ -1450,9 +1450,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         estimated = param is not None and isinstance(scales[param], str)
         if estimated:
             # the pilot draws from its own generator, seeded from the fit's without
-            # consuming it: the fit's initialisation is then the same whether a scale
-            # is "auto" or a number -- and unchanged by an "auto" the loss ignores,
-            # so that a grid over loss and scales compares like with like
+            # consuming it: the fit's initialisation is then the same whether the
+            # scale is "auto" or a number, so that a grid over loss and scales
+            # compares like with like (an "auto" the loss ignores runs no pilot)
             # (the seed is drawn from a copy of the state: the fit's generator, maybe
             # numpy's global one, is only read, never rewound)
             seeder = copy.deepcopy(random_state)
