@@ -585,11 +585,16 @@ def _lloyd(
                 X, sample_weight, x_sq, centers, loss, n_threads, labels_old=labels_old
             )
             if check and pending is not None:
-                # the previous (Weiszfeld) step, checked by this pass: where it raised
-                # a cluster's cost, that center takes the majorise-minimise step,
-                # which never does, and the pass is redone (rarely)
+                # the previous (Weiszfeld) step, checked by this pass. The members'
+                # total cost at the new centers bounds this pass's objective (the
+                # assignment only lowers it): where that total is no more than the
+                # objective before the step, the objective cannot rise, even if some
+                # cluster's own cost did (near convergence such rises are mostly the
+                # rounding of float32 costs, 1e-9 of a cluster's). Otherwise the
+                # clusters whose cost rose take the majorise-minimise step, which
+                # never raises it, and the pass is redone
                 raised = coef[2] > pending[0]
-                if raised.any():
+                if raised.any() and coef[2].sum() > pending[0].sum():
                     centers[raised] = pending[1][raised]
                     labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                         X, sample_weight, x_sq, centers, loss, n_threads
