@@ -534,20 +534,46 @@ def euclidean_pass(
     n_clusters = centers.shape[0]
     shifted = _shifted(centers, shift)
     csq = np.einsum("ij,ij->i", shifted, shifted)
+    twice = -2 * shifted  # (exact)
 
     def chunk(sl):
         with _quiet(check):
             Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
-            d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
-            labels = np.argmin(d2, axis=1).astype(np.int32)
-            own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
-            if ties and not all_exact:
-                resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
-                own = d2[np.arange(d2.shape[0]), labels]
+            rows = np.arange(Xc.shape[0])
+            if ties:
+                d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
+                labels = np.argmin(d2, axis=1).astype(np.int32)
+                own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
+                if not all_exact:
+                    resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
+                    own = d2[rows, labels]
+                partial = False
+            else:
+                # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the
+                # squared distances less ||x||^2, from one product with -2 m and one
+                # addition over the chunk (the full distances took three more);
+                # ||x||^2 is added to the distances used only, the own ones, and to
+                # all of the chunk's where some own one is unresolved (rare: then
+                # ranked by exact distances, as ``exact_rank`` says)
+                d2 = _dot_centers(Xc, twice)
+                d2 += csq[None, :]
+                labels = np.argmin(d2, axis=1).astype(np.int32)
+                own = d2[rows, labels]
+                own += xsq_c
+                np.maximum(own, 0, out=own)
+                partial = True
+                if not _all_resolved(own, xsq_c, csq):
+                    d2 += xsq_c[:, None]
+                    np.maximum(d2, 0, out=d2)
+                    partial = False
+                    own, _ = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
         # (the squared distances, not the costs: correntropy's are bounded, 1 where
         # the distance overflowed)
         _refuse_overflowed(own, check, X.dtype)
-        costs = loss.cost_from_sq_distances(own)
+        if stats is True:
+            costs, weight, rest = loss.pass_terms(own)
+        else:
+            costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
         wsum = np.bincount(labels, weights=w, minlength=n_clusters)
         if not stats:
@@ -562,13 +588,12 @@ def euclidean_pass(
                 return labels, costs, None, None, wsum
             delta = _cluster_sums(Xc[moved], labels[moved], w[moved], n_clusters, old[moved])
             return labels, costs, delta, None, wsum
-        coef = (w * loss.mm_weight(own)).astype(X.dtype, copy=False)
+        coef = (w * weight).astype(X.dtype, copy=False)
         sums = _cluster_sums(Xc, labels, coef, n_clusters)
         csum = np.bincount(labels, weights=coef, minlength=n_clusters)
         if loss.needs_line_search:
             # the majoriser's pull back towards the current center (see the loss)
             # (a sample of zero weight adds nothing, even where its term is infinite)
-            rest = loss.mm_rest(own)
             rest = np.where(w > 0, rest, 0) * w
             rest = np.bincount(labels, weights=rest, minlength=n_clusters)
             at_old = np.zeros(n_clusters)
@@ -576,7 +601,11 @@ def euclidean_pass(
                 # a member's distance to its previous center is resolved wherever
                 # its own one is (it is larger), and exact where that was recomputed
                 old = labels_old[sl]
-                prev = loss.cost_from_sq_distances(d2[np.arange(d2.shape[0]), old])
+                prev = d2[rows, old]
+                if partial:
+                    prev += xsq_c
+                    np.maximum(prev, 0, out=prev)
+                prev = loss.cost_from_sq_distances(prev)
                 at_old = np.bincount(old, weights=w * prev, minlength=n_clusters)
             csum = np.stack([csum, rest, at_old])
         return labels, costs, sums, csum, wsum

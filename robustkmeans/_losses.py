@@ -377,6 +377,14 @@ class _Loss:
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def pass_terms(self, d2):
+        """What a Lloyd pass takes at the squared distances ``d2`` of the samples to
+        their centers: the costs, the ``mm_weight`` and, for a loss whose step needs
+        a check, the ``mm_rest`` (else None); one call, so that a loss can share
+        their work (``epsilon_insensitive``'s square root)."""
+        rest = self.mm_rest(d2) if self.needs_line_search else None
+        return self.cost_from_sq_distances(d2), self.mm_weight(d2), rest
+
     # -- second-order terms of Hartigan's transfer screen ---------------------------
     #: the loss has the derivatives of ``curvature`` and ``reopt_gain`` (the median's
     #: ``absolute`` has none: Hartigan then screens with the square loss's formula)
@@ -717,6 +725,23 @@ class EpsilonInsensitiveLoss(_Loss):
         tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
         active = r > self.scale
         return np.where(active, 1 / np.maximum(r, tiny), 0).astype(r.dtype, copy=False)
+
+    def pass_terms(self, d2):
+        # cost_from_sq_distances, mm_weight and mm_rest from one square root (the
+        # same formulas; r > eps exactly where r - eps > 0)
+        r = np.sqrt(d2)
+        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
+        gap = r - self.scale
+        costs = np.maximum(gap, 0)
+        active = gap > 0
+        r = np.maximum(r, tiny, out=r)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            weight = np.where(active, 1 / r, 0).astype(r.dtype, copy=False)
+            outside = self.scale / (2 * r * costs)
+            inside = 1 / (4 * np.maximum(-gap, 0))
+        rest = np.where(active, outside, inside)
+        rest[np.isnan(rest)] = np.inf
+        return costs, weight, rest.astype(r.dtype, copy=False)
 
     def d_cost_d_sq(self, d2):
         # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside
