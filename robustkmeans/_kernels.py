@@ -326,8 +326,7 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     own = d2[np.arange(n), labels]
     if _all_resolved(own, xsq_c, csq):
         return own, n == 0
-    rtol = _expansion_rtol(d2.dtype)
-    risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+    risky = _risky_rows(own, xsq_c, csq, labels)
     if 4 * risky.size > n:
         # most of the chunk (well-separated clusters in few dimensions): all of it,
         # by slices rather than gathered rows
@@ -339,6 +338,37 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
         labels[risky] = np.argmin(d2[risky], axis=1)
         own[risky] = d2[risky, labels[risky]]
     return own, False
+
+
+def _risky_rows(own, xsq_c, csq, labels):
+    """The rows whose own squared distance ``own`` the expansion cannot resolve."""
+    rtol = _expansion_rtol(own.dtype)
+    return np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+
+
+def exact_rank_partial(Xc, xsq_c, centers, csq, partial, labels):
+    """``exact_rank`` for a chunk ranked by ``partial = ||m||^2 - 2 x.m`` (the
+    squared distances less ``||x||^2``, as scikit-learn's KMeans ranks): returns
+    the own squared distances (``||x||^2`` added, clipped at zero) and the rows
+    re-ranked by their exact distances, with those distances to every center
+    (``(rows, exact)``, None where every own distance is resolved), for lookups of
+    their distances to other centers. ``partial`` is left as it is."""
+    n = partial.shape[0]
+    own = partial[np.arange(n), labels]
+    own += xsq_c
+    np.maximum(own, 0, out=own)
+    if _all_resolved(own, xsq_c, csq):
+        return own, None
+    risky = _risky_rows(own, xsq_c, csq, labels)
+    if risky.size == 0:
+        return own, None
+    if 4 * risky.size > n:
+        # most of the chunk: all of it, by slices rather than gathered rows
+        risky = np.arange(n)
+    exact = exact_sq_distances(Xc, None if risky.size == n else risky, centers)
+    labels[risky] = np.argmin(exact, axis=1)
+    own[risky] = exact[np.arange(risky.size), labels[risky]]
+    return own, (risky, exact)
 
 
 def exact_entries(Xc, xsq_c, centers, csq, d2):
@@ -547,26 +577,19 @@ def euclidean_pass(
                 if not all_exact:
                     resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
                     own = d2[rows, labels]
-                partial = False
+                partial, fixed = False, None
             else:
                 # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the
                 # squared distances less ||x||^2, from one product with -2 m and one
                 # addition over the chunk (the full distances took three more);
-                # ||x||^2 is added to the distances used only, the own ones, and to
-                # all of the chunk's where some own one is unresolved (rare: then
-                # ranked by exact distances, as ``exact_rank`` says)
+                # ||x||^2 is added to the distances used only (the own ones; rows
+                # whose own one is unresolved are ranked by exact distances, as
+                # ``exact_rank`` says)
                 d2 = _dot_centers(Xc, twice)
                 d2 += csq[None, :]
                 labels = np.argmin(d2, axis=1).astype(np.int32)
-                own = d2[rows, labels]
-                own += xsq_c
-                np.maximum(own, 0, out=own)
+                own, fixed = exact_rank_partial(Xc, xsq_c, shifted, csq, d2, labels)
                 partial = True
-                if not _all_resolved(own, xsq_c, csq):
-                    d2 += xsq_c[:, None]
-                    np.maximum(d2, 0, out=d2)
-                    partial = False
-                    own, _ = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
         # (the squared distances, not the costs: correntropy's are bounded, 1 where
         # the distance overflowed)
         _refuse_overflowed(own, check, X.dtype)
@@ -605,6 +628,8 @@ def euclidean_pass(
                 if partial:
                     prev += xsq_c
                     np.maximum(prev, 0, out=prev)
+                    if fixed is not None:
+                        prev[fixed[0]] = fixed[1][np.arange(fixed[0].size), old[fixed[0]]]
                 prev = loss.cost_from_sq_distances(prev)
                 at_old = np.bincount(old, weights=w * prev, minlength=n_clusters)
             csum = np.stack([csum, rest, at_old])

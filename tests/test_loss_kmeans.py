@@ -1391,6 +1391,46 @@ def test_split_tight_clusters_far_from_the_mean(seed, loss, params, algorithm):
         assert km.n_iter_ < 100
 
 
+@pytest.mark.parametrize("rows", [slice(0, 800), slice(200, 800), slice(0, 230)])
+def test_partial_ranking_rescues_the_rows_exact_rank_does(rows):
+    # the Lloyd passes rank by ||m||^2 - 2 x.m (KMeans's ranking) and add ||x||^2
+    # to the own distances only; where one is unresolved (the tight blobs at +-1000)
+    # the rows are ranked by exact distances, as exact_rank does on the full
+    # distances, and their exact distances to every center are handed back for the
+    # lookups at other labels (epsilon_insensitive's check). Chunks with few risky
+    # rows, most of them (all rows recomputed), and only some
+    from robustkmeans import _kernels
+
+    X = _split_tight_blobs(3)
+    X = X - X.mean(axis=0)
+    Xc = np.ascontiguousarray(X[rows])
+    rng = np.random.default_rng(0)
+    centers = np.concatenate([X[[0, 1]], X[200:202] + 1e-3, X[500:501]]).astype(np.float32)
+    centers += (1e-3 * rng.normal(size=centers.shape)).astype(np.float32)
+    xsq = np.einsum("ij,ij->i", Xc, Xc)
+    csq = np.einsum("ij,ij->i", centers, centers)
+    partial = Xc @ (-2 * centers).T + csq
+    labels = np.argmin(partial, axis=1).astype(np.int32)
+    own, fixed = _kernels.exact_rank_partial(Xc, xsq, centers, csq, partial, labels)
+    d2 = _kernels._sq_dist_chunk(Xc, xsq, centers, csq)
+    expected_labels = np.argmin(d2, axis=1).astype(np.int32)
+    expected_own, _ = _kernels.exact_rank(Xc, xsq, centers, csq, d2, expected_labels)
+    exact = _kernels.exact_sq_distances(Xc, None, centers)
+    # the own distances of the rescued rows are the exact ones, at their exact
+    # nearest center, as exact_rank's
+    assert fixed is not None
+    risky, rows_exact = fixed
+    np.testing.assert_array_equal(rows_exact, exact[risky])
+    np.testing.assert_array_equal(labels[risky], np.argmin(exact[risky], axis=1))
+    np.testing.assert_array_equal(own[risky], expected_own[risky])
+    np.testing.assert_array_equal(labels[risky], expected_labels[risky])
+    # every row is at a center no farther than its exact nearest, up to the
+    # expansion's rounding of resolved distances
+    best = exact.min(axis=1)
+    picked = exact[np.arange(len(Xc)), labels]
+    np.testing.assert_allclose(picked, best, rtol=1e-4, atol=0)
+
+
 def test_exact_distances_skip_empty_sparse_rows_on_a_zero_center(monkeypatch):
     # an all-zero row on a zero center has an exact zero expansion: it must not be
     # densified (before: half the rows of a 200,000-feature CSR matrix were)
