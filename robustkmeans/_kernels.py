@@ -307,12 +307,37 @@ def exact_own(Xc, xsq_c, centers, csq, labels, own):
     (``_all_resolved``)."""
     if _all_resolved(own, xsq_c, csq):
         return
-    rtol = _expansion_rtol(own.dtype)
-    # strict: a zero distance whose norms are zero (an empty sparse row on a zero
-    # center) is exact already
-    risky = np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+    risky = _risky_rows(own, xsq_c, csq, labels)
     if risky.size:
         own[risky] = exact_sq_distances(Xc, risky, centers, labels[risky])
+
+
+def _risky_rows(own, xsq_c, csq, labels):
+    """The rows whose own squared distance ``own`` the expansion cannot resolve
+    (strictly below the bound: a zero distance whose norms are zero, an empty sparse
+    row on a zero center, is exact already)."""
+    rtol = _expansion_rtol(own.dtype)
+    return np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+
+
+def _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels):
+    """Re-rank, in place (``own``, ``labels``), the samples whose own squared
+    distance ``own`` is unresolved by their exact distances to every center; returns
+    those rows and their exact distances ``(rows, exact)``, or None where every own
+    distance is resolved. Where most of the chunk is unresolved (well-separated
+    clusters in few dimensions), all of it, by slices rather than gathered rows."""
+    if _all_resolved(own, xsq_c, csq):
+        return None
+    risky = _risky_rows(own, xsq_c, csq, labels)
+    if risky.size == 0:
+        return None
+    n = own.shape[0]
+    if 4 * risky.size > n:
+        risky = np.arange(n)
+    exact = exact_sq_distances(Xc, None if risky.size == n else risky, centers)
+    labels[risky] = np.argmin(exact, axis=1)
+    own[risky] = exact[np.arange(risky.size), labels[risky]]
+    return risky, exact
 
 
 def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
@@ -324,26 +349,11 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     squared distances, and whether every row of ``d2`` is now exact."""
     n = d2.shape[0]
     own = d2[np.arange(n), labels]
-    if _all_resolved(own, xsq_c, csq):
+    fixed = _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels)
+    if fixed is None:
         return own, n == 0
-    risky = _risky_rows(own, xsq_c, csq, labels)
-    if 4 * risky.size > n:
-        # most of the chunk (well-separated clusters in few dimensions): all of it,
-        # by slices rather than gathered rows
-        d2[:] = exact_sq_distances(Xc, None, centers)
-        labels[:] = np.argmin(d2, axis=1)
-        return d2[np.arange(n), labels], True
-    if risky.size:
-        d2[risky] = exact_sq_distances(Xc, risky, centers)
-        labels[risky] = np.argmin(d2[risky], axis=1)
-        own[risky] = d2[risky, labels[risky]]
-    return own, False
-
-
-def _risky_rows(own, xsq_c, csq, labels):
-    """The rows whose own squared distance ``own`` the expansion cannot resolve."""
-    rtol = _expansion_rtol(own.dtype)
-    return np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
+    d2[fixed[0]] = fixed[1]
+    return own, fixed[0].size == n
 
 
 def exact_rank_partial(Xc, xsq_c, centers, csq, partial, labels):
@@ -353,22 +363,10 @@ def exact_rank_partial(Xc, xsq_c, centers, csq, partial, labels):
     re-ranked by their exact distances, with those distances to every center
     (``(rows, exact)``, None where every own distance is resolved), for lookups of
     their distances to other centers. ``partial`` is left as it is."""
-    n = partial.shape[0]
-    own = partial[np.arange(n), labels]
+    own = partial[np.arange(partial.shape[0]), labels]
     own += xsq_c
     np.maximum(own, 0, out=own)
-    if _all_resolved(own, xsq_c, csq):
-        return own, None
-    risky = _risky_rows(own, xsq_c, csq, labels)
-    if risky.size == 0:
-        return own, None
-    if 4 * risky.size > n:
-        # most of the chunk: all of it, by slices rather than gathered rows
-        risky = np.arange(n)
-    exact = exact_sq_distances(Xc, None if risky.size == n else risky, centers)
-    labels[risky] = np.argmin(exact, axis=1)
-    own[risky] = exact[np.arange(risky.size), labels[risky]]
-    return own, (risky, exact)
+    return own, _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels)
 
 
 def exact_entries(Xc, xsq_c, centers, csq, d2):
@@ -577,7 +575,7 @@ def euclidean_pass(
                 if not all_exact:
                     resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
                     own = d2[rows, labels]
-                partial, fixed = False, None
+                fixed = None
             else:
                 # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the
                 # squared distances less ||x||^2, from one product with -2 m and one
@@ -589,7 +587,6 @@ def euclidean_pass(
                 d2 += csq[None, :]
                 labels = np.argmin(d2, axis=1).astype(np.int32)
                 own, fixed = exact_rank_partial(Xc, xsq_c, shifted, csq, d2, labels)
-                partial = True
         # (the squared distances, not the costs: correntropy's are bounded, 1 where
         # the distance overflowed)
         _refuse_overflowed(own, check, X.dtype)
@@ -625,7 +622,7 @@ def euclidean_pass(
                 # its own one is (it is larger), and exact where that was recomputed
                 old = labels_old[sl]
                 prev = d2[rows, old]
-                if partial:
+                if not ties:  # (d2 less ||x||^2: the partial ranking)
                     prev += xsq_c
                     np.maximum(prev, 0, out=prev)
                     if fixed is not None:
