@@ -47,6 +47,12 @@ _MAX_INNER = 500
 _FLOAT64_SOLVE_VALUES = 1 << 16
 
 
+def _at_least_tiny(r):
+    """``r`` raised to the smallest normal number of its dtype (a divisor)."""
+    tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
+    return np.maximum(r, tiny)
+
+
 class _Relative:
     """The samples of one cluster relative to a start ``m``, for solvers whose center
     moves little from it: ``y_i = x_i - m0`` with ``m0 = m`` (float64).
@@ -710,38 +716,36 @@ class EpsilonInsensitiveLoss(_Loss):
         the cost.
         """
         r = np.sqrt(d2)
-        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
-        gap = r - self.scale
+        return self._rest(_at_least_tiny(r), r - self.scale)
+
+    def _rest(self, rs, gap):
+        # mm_rest from the distances rs (at least the smallest normal number) and
+        # gap = r - eps
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             # a sample on the sphere (gap = 0) pins the center: infinite weight
-            outside = self.scale / (2 * np.maximum(r, tiny) * np.maximum(gap, 0))
+            outside = self.scale / (2 * rs * np.maximum(gap, 0))
             inside = 1 / (4 * np.maximum(-gap, 0))
         # 0/0 for a sample exactly at the center when eps = 0: it pins the center
         rest = np.where(gap > 0, outside, inside)
-        return np.where(np.isnan(rest), np.inf, rest).astype(r.dtype, copy=False)
+        rest[np.isnan(rest)] = np.inf
+        return rest.astype(rs.dtype, copy=False)
 
     def mm_weight(self, d2):
         r = np.sqrt(d2)
-        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
-        active = r > self.scale
-        return np.where(active, 1 / np.maximum(r, tiny), 0).astype(r.dtype, copy=False)
+        return self._weight(_at_least_tiny(r), r > self.scale)
+
+    @staticmethod
+    def _weight(rs, active):
+        # mm_weight from the distances rs (as for _rest) and where r > eps
+        return np.where(active, 1 / rs, 0).astype(rs.dtype, copy=False)
 
     def pass_terms(self, d2):
-        # cost_from_sq_distances, mm_weight and mm_rest from one square root (the
-        # same formulas; r > eps exactly where r - eps > 0)
+        # cost_from_sq_distances, mm_weight and mm_rest from one square root (r > eps
+        # exactly where r - eps > 0)
         r = np.sqrt(d2)
-        tiny = np.finfo(r.dtype).tiny if r.dtype.kind == "f" else 1e-300
         gap = r - self.scale
-        costs = np.maximum(gap, 0)
-        active = gap > 0
-        r = np.maximum(r, tiny, out=r)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            weight = np.where(active, 1 / r, 0).astype(r.dtype, copy=False)
-            outside = self.scale / (2 * r * costs)
-            inside = 1 / (4 * np.maximum(-gap, 0))
-        rest = np.where(active, outside, inside)
-        rest[np.isnan(rest)] = np.inf
-        return costs, weight, rest.astype(r.dtype, copy=False)
+        rs = _at_least_tiny(r)
+        return np.maximum(gap, 0), self._weight(rs, gap > 0), self._rest(rs, gap)
 
     def d_cost_d_sq(self, d2):
         # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside

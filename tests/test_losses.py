@@ -849,6 +849,14 @@ def test_epsilon_insensitive_pass_terms_are_its_three_formulas(epsilon, dtype):
     for got, want in zip((costs, weight, rest), expected, strict=True):
         assert got.dtype == want.dtype == dtype
         np.testing.assert_array_equal(got, want)
+    # (the formulas written out here: the three share their code with pass_terms)
+    r = np.sqrt(d2.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight_ = np.where(r > epsilon, 1 / r, 0)
+        rest_ = np.where(r > epsilon, epsilon / (2 * r * (r - epsilon)), 1 / (4 * (epsilon - r)))
+    rest_[r == epsilon] = np.inf  # on the sphere (at the center too when epsilon = 0)
+    np.testing.assert_allclose(weight, weight_, rtol=1e-6)
+    np.testing.assert_allclose(rest, rest_, rtol=1e-5)
     # and for the other losses, the three formulas as they are
     for name, scale in (("square", None), ("correntropy", 1.3)):
         other = get_loss(name, scale)
