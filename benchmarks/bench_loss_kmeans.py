@@ -489,7 +489,7 @@ def bench_reference(repeat, n_starts, n_samples=150, n_features=512, n_clusters=
                         runs[algorithm].append(seconds)
                 if s == 0:
                     for _ in range(block):
-                        kmeans_runs.append(timed(lambda: kmeans.fit(X))[0])
+                        kmeans_runs.append(timed(lambda k=kmeans: k.fit(X))[0])
             ref_obj = reference_objective(X, ref_centers, loss, scales)
             worst_update = max(worst_update, _update_ratio(loss, scales, updates))
             for algorithm in ratios:
