@@ -507,12 +507,25 @@ class _Churn:
 
 
 def _lloyd(
-    X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose, assign=None
+    X,
+    sample_weight,
+    x_sq,
+    centers_init,
+    loss,
+    max_iter,
+    tol,
+    n_threads,
+    verbose,
+    assign=None,
+    to_fixed_point=False,
 ):
     """Batch assign/update iterations; the objective never increases.
 
     ``assign``: ``centers -> (labels, costs)``, the assignment of the result (by
     default ``_kernels.assign``); when given, the run always ends with it.
+    ``to_fixed_point`` (losses without an exact update): the iterations with exact
+    centers go on until no sample moves (or ``max_iter``), whatever ``tol``: a fixed
+    point of the assignment and the exact centers, where Hartigan's transfers start.
 
     Returns labels, inertia, centers, n_iter and the objective after each assignment.
     """
@@ -672,13 +685,26 @@ def _lloyd(
             # (it never returns worse than its start, so the objective stays down)
             centers = pending[1]
         # finish each cluster's center with the loss's exact solver; while that moves
-        # samples to other clusters (and iterations remain), go on with Lloyd
-        # iterations whose update is the exact solver, so that the result is a fixed
-        # point of exact assignment and exact centers
+        # samples to other clusters (and iterations remain, and the centers moved by
+        # more than the tolerance), go on with Lloyd iterations whose update is the
+        # exact solver: with tol=0 the result is a fixed point of exact assignment
+        # and exact centers. The tolerance bounds these iterations as it bounds the
+        # others (a split cluster's boundary can otherwise creep for a hundred
+        # iterations, each a full exact solve, for 1e-5 of the objective); labels_
+        # then come from the last assignment, as KMeans's do after its tol stop
         while True:
+            start = centers
             centers = _exact_centers(X, sample_weight, labels, centers, loss, n_threads)
             new_labels, costs = last_assign(centers)
             if same(new_labels, labels) or n_iter >= max_iter:
+                break
+            shift = tol.shift(start, centers)
+            if shift <= tol.value and not to_fixed_point:
+                if verbose:
+                    print(
+                        f"Exact centers moved {tol.in_data_units(shift)}, within tolerance "
+                        f"{tol}, at iteration {n_iter - 1}: converged."
+                    )
                 break
             labels = new_labels
             path.append(float(np.dot(sample_weight, costs)))
@@ -867,8 +893,19 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     objective, so the result is never worse than Lloyd's; a final assignment (and, if
     it moves samples, Lloyd from there) leaves every sample with its least-cost center.
     """
+    # (from a fixed point: its centers are the exact ones of its clusters, whose
+    # costs the transfers are measured against)
     labels, inertia, centers, n_iter, path = _lloyd(
-        X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose
+        X,
+        sample_weight,
+        x_sq,
+        centers_init,
+        loss,
+        max_iter,
+        tol,
+        n_threads,
+        verbose,
+        to_fixed_point=True,
     )
     n_samples, n_clusters = X.shape[0], centers.shape[0]
     w = sample_weight.astype(np.float64)
@@ -1290,7 +1327,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
     Weiszfeld's would raise the cost), and finish with the exact solver on the
     final clusters; if that moves samples, the iterations go on with the exact
-    solver as their update until no sample moves (or ``max_iter``). Empty clusters
+    solver as their update until no sample moves, the centers move within ``tol``
+    (as the other iterations stop; with ``tol=0`` the result is a fixed point of
+    the assignment and the exact centers) or ``max_iter``. Empty clusters
     are moved onto the samples of largest cost, until a move fails to lower the
     objective (more clusters than distinct points: those samples are at their
     centers but for rounding); they then stay empty, with a ``ConvergenceWarning``.
