@@ -874,7 +874,13 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
-        """Validate the parameters and locate the weights; images are not read.
+        """Validate the parameters and load the weights; images are not read.
+
+        A weights file is loaded here, so that a file that is not a state dict
+        of ``vgg16().features`` is refused at once. The network is built once per
+        process and device, and shared by every featurizer with the same weights:
+        ``transform`` reuses it. (``weights=None`` builds its random network at the
+        first ``transform``.)
 
         Parameters
         ----------
@@ -894,7 +900,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         FileNotFoundError, RuntimeError
             When the weights cannot be had; the message says how to provide them.
         ValueError
-            When a parameter is invalid, e.g. ``cache`` is a file, not a folder.
+            When a parameter is invalid, e.g. ``cache`` is a file, not a folder,
+            or the weights file is not a state dict of ``vgg16().features`` (nor
+            of the whole ``vgg16``); the message says what is wrong with it.
         """
         torch = _import_torch()
         if X is not None:
@@ -932,6 +940,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             n_workers = int(self.n_jobs)
         FeatureCache.from_param(self.cache, {}, shape=())  # a file as cache= fails here
         weights_path, weights_id = _resolve_weights(self.weights, progress=self.progress)
+        if weights_path is not None:
+            # the file's contents checked now (the module is memoised: transform
+            # takes it from there)
+            _shared_features(weights_path, weights_id, device)
 
         n_features = map_shape[0] if self.pooling is not None else int(np.prod(map_shape))
         self.layer_index_ = layer_index

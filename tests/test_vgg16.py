@@ -233,9 +233,9 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file
         ("empty.pth", not_a_state_dict + "the file is empty"),
         ("objects.pth", not_a_state_dict + r"it holds pickled Python objects \(fractions"),
     ]:
-        featurizer = VGG16Featurizer(weights=tmp_path / name, image_size=32).fit()
+        # refused by fit, before any image is read
         with pytest.raises(ValueError, match=match) as info:
-            featurizer.transform(image_files[:1])
+            VGG16Featurizer(weights=tmp_path / name, image_size=32).fit()
         message = str(info.value)
         assert name in message and "\n" not in message and "weights_only=False" not in message
         if match.startswith(not_a_state_dict):
@@ -837,15 +837,19 @@ def test_random_weights_are_the_same_each_time_they_are_built(image_files):
     assert torch.equal(torch.random.get_rng_state(), state)
 
 
-def test_a_refitted_featurizer_sees_a_weights_file_replaced_in_place(tmp_path):
-    # fit only hashes the file (the weights are read at transform), so dummy bytes do
+def test_a_refitted_featurizer_sees_a_weights_file_replaced_in_place(tmp_path, weights_file):
+    # the same weights in another form (a checkpoint of the whole model): other
+    # bytes, of another length, at the same path
     path = tmp_path / "weights.pth"
-    path.write_bytes(b"first weights")
+    first_bytes = weights_file.read_bytes()
+    path.write_bytes(first_bytes)
     first = VGG16Featurizer(weights=path, image_size=32).fit()
-    path.write_bytes(b"second, longer weights")
+    state = torch.load(weights_file, weights_only=True)
+    torch.save({"state_dict": {f"features.{k}": v for k, v in state.items()}}, path)
     second = VGG16Featurizer(weights=path, image_size=32).fit()
-    assert first.weights_id_ == "sha256:" + hashlib.sha256(b"first weights").hexdigest()
-    assert second.weights_id_ == "sha256:" + hashlib.sha256(b"second, longer weights").hexdigest()
+    assert first.weights_id_ == "sha256:" + hashlib.sha256(first_bytes).hexdigest()
+    assert second.weights_id_ == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert first.weights_id_ != second.weights_id_
 
 
 def test_refit_with_another_pooling_uses_it(weights_file, reference_features, image_files):
