@@ -1227,17 +1227,19 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         weight (fewer for very wide data: at most 2**24 values, at least 10 samples
         per cluster), medians weighted by ``sample_weight``; 1.4826 MAD estimates the
         noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
-        under Gaussian noise. Ignored by other losses. The pilot draws from its own
-        generator, seeded from ``random_state`` without consuming it: a fit with
-        ``"auto"`` is the fit with the resolved number, and an ``"auto"`` the loss
-        ignores changes nothing and costs nothing (no pilot: its ``delta_`` is NaN).
+        under Gaussian noise. Ignored by other losses (but validated, as every
+        parameter is: a grid may pair any loss with any valid scale). The pilot
+        draws from its own generator, seeded from ``random_state`` without
+        consuming it: a fit with ``"auto"`` is the fit with the resolved number, and
+        an ``"auto"`` the loss ignores changes nothing and costs nothing (no pilot:
+        its ``delta_`` is NaN).
     sigma : float > 0 or "auto", default=1.0
         Kernel width of ``correntropy``; samples farther than a few ``sigma`` from a
         center barely pull it. ``"auto"`` uses the median distance of a sample to its
-        center in the pilot k-medians fit. Ignored by other losses.
+        center in the pilot k-medians fit. Ignored by other losses (but validated).
     epsilon : float >= 0 or "auto", default=1.0
         Radius of the zero-cost ball of ``epsilon_insensitive``. ``"auto"`` uses half
-        the median pilot distance. Ignored by other losses.
+        the median pilot distance. Ignored by other losses (but validated).
     init : {"k-means++", "random"}, callable or array-like of shape \
             (n_clusters, n_features), default="k-means++"
         ``"k-means++"`` seeds greedily with probability proportional to
