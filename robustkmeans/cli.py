@@ -850,8 +850,13 @@ def _fetch_imagenet_weights(featurizer) -> None:
     """Get ``--weights imagenet`` (torchvision's cache or download) before any image is read."""
     import torch
 
-    from ._vgg16 import _IMAGENET1K_V1_FILE
+    from ._vgg16 import _IMAGENET1K_V1_FILE, WEIGHTS_ENV
 
+    env = os.environ.get(WEIGHTS_ENV)
+    if env and os.path.isfile(env):
+        # the stand-in file, checked before fit loads it, to name it by the variable
+        path = os.path.abspath(env)
+        _check_weights_file(path, f"--weights imagenet: ${WEIGHTS_ENV}={path}")
     try:
         featurizer.fit()
     except RuntimeError as exc:  # the download failed
