@@ -1097,8 +1097,9 @@ def _extract(featurizer, filenames, y, args):
 
     The featurizer gives NaN rows for unreadable images (``on_error="nan"``), so
     that all of them are found in one run: with ``--on-error raise`` the run then
-    fails listing every one; with ``--on-error skip`` they are dropped. Also
-    checks the number of images left (at least 2, and ``--k`` at most).
+    fails listing every one; with ``--on-error skip`` they are dropped, and the
+    images left are counted again (:func:`_check_counts`, at least 2, and ``--k``
+    at most).
     """
     with warnings.catch_warnings():
         # The unreadable files are reported below, in one line.
@@ -1133,7 +1134,12 @@ def _extract(featurizer, filenames, y, args):
                 "the clusters are not scored against the subfolders",
             )
             y = None
-    _check_counts(args, len(filenames))
+    if skipped:  # else the count checked before the features stands
+        _check_counts(
+            args,
+            len(filenames),
+            f"{_plural(len(filenames), 'readable image')}, {len(skipped)} unreadable skipped",
+        )
     return features, filenames, y, skipped
 
 
@@ -1142,32 +1148,45 @@ def _skipped_section(skipped, root):
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
-def _check_counts(args, n_images):
+def _plural(n: int, noun: str) -> str:
+    """``"1 image"``, ``"2 images"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _files_found(n_files: int) -> str:
+    """What the count before the features is: files, some of which may not read."""
+    return f"{_plural(n_files, 'image file')} found"
+
+
+def _check_counts(args, n_images: int, counted: str):
     """At least two images, no more clusters than images, two k to search below n_images.
 
-    Called before the features are extracted (with the number of files found)
-    and again after, when ``--on-error skip`` may have dropped some.
+    Called before the features are computed, with the number of image files found
+    (a k above it can never work, so the run stops before the expensive part), and
+    again after, with the images read, when ``--on-error skip`` dropped some.
+    ``counted`` says in the messages which count ``n_images`` is (``"16 image files
+    found"``, ``"15 readable images, 1 unreadable skipped"``).
     """
     if n_images < 2:
         raise UserError(
-            f"clustering needs at least 2 images, got {n_images}; add images to the folder."
+            f"clustering needs at least 2 images ({counted}); add images to the folder."
         )
     k = args.k
     if k != "auto" and k > n_images:
         if args.k_is_default:
             auto = "" if args.command == "compare-losses" else " or --k auto"
             raise UserError(
-                f"the default --k {k} is larger than the number of images ({n_images}); "
+                f"the default --k {k} is larger than the number of images ({counted}); "
                 f"pass a smaller --k{auto}, or add images."
             )
         raise UserError(
-            f"--k {k} is larger than the number of images ({n_images}); "
+            f"--k {k} is larger than the number of images ({counted}); "
             "use a smaller --k or add images."
         )
     if k == "auto" and len(_k_below(args.k_range, n_images)) < 2:
         raise UserError(
             f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
-            f"values below the number of images ({n_images}); give a smaller range."
+            f"values below the number of images ({counted}); give a smaller range."
         )
 
 
@@ -1512,7 +1531,7 @@ def _cmd_cluster(args) -> int:
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["cluster"])
     filenames, y, target_names = _load_folder(args.image_dir, args)
-    _check_counts(args, len(filenames))
+    _check_counts(args, len(filenames), _files_found(len(filenames)))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
     summary, names = _run_cluster(
@@ -1550,7 +1569,7 @@ def _cmd_compare_losses(args) -> int:
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["compare-losses"])
     filenames, y, _ = _load_folder(args.image_dir, args)
-    _check_counts(args, len(filenames))
+    _check_counts(args, len(filenames), _files_found(len(filenames)))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
@@ -1769,7 +1788,12 @@ def _cmd_demo(args) -> int:
     if args.cache is not None:
         _check_out_outside(None, images, args.cache)
     _default_k(args, len(DEMO_CLASSES))
-    _check_counts(args, len(DEMO_CLASSES) * args.n_per_class)
+    n_images = len(DEMO_CLASSES) * args.n_per_class
+    _check_counts(
+        args,
+        n_images,
+        f"{n_images} crops: {len(DEMO_CLASSES)} classes x --n-per-class {args.n_per_class}",
+    )
     featurizer, note = _make_featurizer(args, allow_histogram=True)
     data = make_demo_images(images, n_per_class=args.n_per_class, random_state=args.random_state)
     _echo(
