@@ -3,8 +3,9 @@
 Every subcommand reads its inputs without modifying them and writes its outputs
 atomically (a temporary file in the destination folder, then ``os.replace``), so
 an interrupted run never leaves a half-written file. ``cluster``, ``demo`` and
-``compare-losses`` check their options, then compute everything before writing
-any file (``demo`` writes its images first, as the input of the run), then replace
+``compare-losses`` check their options (and that matplotlib, which draws their
+figures, is installed), then compute everything before writing any file
+(``demo`` writes its images first, as the input of the run), then replace
 their outputs together (restoring the previous ones if a replacement fails) and
 remove those of the previous run that this one does not write, if still as that
 run wrote them (a manifest in the folder lists them with their SHA-256); a file
@@ -2201,6 +2202,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that write figures, drawn with matplotlib: every run of them does
+# (cluster and demo: representatives.png and scatter.png; compare-losses:
+# compare_losses.png). quantize draws nothing.
+_WRITES_FIGURES = frozenset({"cluster", "compare-losses", "demo"})
+
+
+def _import_matplotlib(args) -> None:
+    """Set matplotlib to draw off screen for a command that writes figures, or
+    fail, naming the extra to install, when it is missing.
+
+    Done before any image is read (and before ``demo`` writes its crops): the
+    figures are drawn last, so a run without matplotlib would fail only once
+    everything else is computed.
+    """
+    if args.command not in _WRITES_FIGURES:
+        return
+    try:
+        import matplotlib
+    except ImportError:
+        pass  # _pyplot raises the ImportError that names the extra
+    else:
+        matplotlib.use("Agg")  # never open windows: the command only writes files
+    from .plotting import _pyplot
+
+    _pyplot()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``robustkmeans`` command line.
 
@@ -2239,15 +2267,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "silhouette_sample_size", None) == 0:
         args.silhouette_sample_size = None
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # never open windows: the command only writes files
-    except ImportError:
-        pass  # the plotting functions name the extra to install when they need it
-    try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             args.notes = _Notes(caught)
+            _import_matplotlib(args)
             status = args.func(args)
         # one line per distinct warning, without Python's source excerpt (those
         # given before the report was built are in it, and printed already)

@@ -1764,3 +1764,24 @@ def test_k_checks_say_whether_they_count_files_found_or_images_read(tmp_path, ca
         capsys.readouterr().err
     )
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["cluster", "compare-losses", "demo"])
+def test_commands_that_write_figures_need_matplotlib_before_reading_or_writing(
+    command, tmp_path, capsys, monkeypatch
+):
+    # an unreadable image fails the run once the images are read; demo writes crops
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=2)
+    (folder / "red" / "notes.jpg").write_text("this is not an image")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    out = tmp_path / "out"
+    argv = (
+        ["demo", "--n-per-class", "1"] if command == "demo" else [command, str(folder), "--k", "2"]
+    )
+    argv += ["--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(argv) == 1
+    line = _error_line(capsys)
+    assert "needs matplotlib" in line and "pip install robustkmeans[plot]" in line
+    assert not out.exists()
