@@ -1665,7 +1665,9 @@ def _encode_image(array, image_format: str, out: Path):
     WebP is written lossless (Pillow's default is lossy). The pixels read back are
     ``None`` for a format that Pillow writes but cannot read (PDF...).
     """
-    from PIL import Image
+    from ._images import _import_pil
+
+    Image = _import_pil()
 
     buffer = io.BytesIO()
     try:
@@ -1686,6 +1688,7 @@ def _encode_image(array, image_format: str, out: Path):
 
 
 def _cmd_quantize(args) -> int:
+    from ._images import _import_pil
     from ._quantize import quantize_colors
 
     source = Path(args.image)
@@ -1699,7 +1702,7 @@ def _cmd_quantize(args) -> int:
         raise UserError(f"image {args.image!r} does not exist.")
     if out.exists() and out.resolve() == source.resolve():
         raise UserError("--out must differ from the input image; input images are never modified.")
-    from PIL import Image
+    Image = _import_pil()  # the ImportError names the extra to install
 
     extension = out.suffix.lower()
     Image.init()

@@ -1785,3 +1785,14 @@ def test_commands_that_write_figures_need_matplotlib_before_reading_or_writing(
     line = _error_line(capsys)
     assert "needs matplotlib" in line and "pip install robustkmeans[plot]" in line
     assert not out.exists()
+
+
+def test_quantize_without_pillow_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(source)
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    assert main(["quantize", str(source), "--out", str(tmp_path / "q.png")]) == 1
+    line = _error_line(capsys)
+    assert "Reading images needs Pillow" in line and "pip install robustkmeans[vision]" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
