@@ -901,8 +901,32 @@ def _imagenet_note(path: str) -> str:
     )
 
 
+def _histograms_instead(args, reason: str, remedy: str, on_error: str):
+    """Colour histograms where VGG16 features cannot be computed (``demo``'s
+    ``--features auto``), with the description of the features, which says why
+    (on stdout and in the report), and a note naming VGG16's options given, which
+    are then ignored."""
+    from ._demo import ColorHistogramFeaturizer
+
+    given = _vgg16_options_given(args)
+    if given:
+        _note(
+            args,
+            f"{reason}: colour histograms are used, and {', '.join(given)} "
+            "(VGG16's options) are ignored",
+        )
+    return ColorHistogramFeaturizer(on_error=on_error), (
+        f"colour histograms: {reason.upper()} ({remedy})"
+    )
+
+
 def _make_featurizer(args, *, allow_histogram: bool):
-    """Return (featurizer, one-line description of the features)."""
+    """Return (featurizer, one-line description of the features).
+
+    Checks what VGG16 needs (PyTorch, the device, the weights) before any image
+    is read; with ``allow_histogram`` (``demo``), ``--features auto`` uses colour
+    histograms where PyTorch or the weights are missing, and says so.
+    """
     from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
 
     features = args.features
@@ -911,6 +935,20 @@ def _make_featurizer(args, *, allow_histogram: bool):
         return (
             ColorHistogramFeaturizer(on_error=on_error),
             "colour histograms (8x8x8 RGB bins, square-rooted)",
+        )
+    fallback = features == "auto" and allow_histogram
+    from ._vgg16 import VGG16Featurizer, _import_torch
+
+    try:
+        _import_torch()
+    except ImportError:
+        if not fallback:
+            raise  # naming the extra to install
+        return _histograms_instead(
+            args,
+            "PyTorch is not installed",
+            "install it with `pip install robustkmeans[vision]` to use VGG16 features",
+            on_error,
         )
     progress = not args.no_progress and _has_tqdm()
     common = {
@@ -921,8 +959,6 @@ def _make_featurizer(args, *, allow_histogram: bool):
     }
     if args.device:
         common["device"] = _check_device(args.device)
-    from ._vgg16 import VGG16Featurizer
-
     if args.weights == "random":
         note = "VGG16 with RANDOM weights (not meaningful features; for smoke tests only)"
         return VGG16Featurizer(weights=None, **common), note
@@ -935,17 +971,12 @@ def _make_featurizer(args, *, allow_histogram: bool):
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise UserError(str(exc)) from None
     if path is None:
-        if features == "auto" and allow_histogram:
-            given = _vgg16_options_given(args)
-            if given:
-                _note(
-                    args,
-                    f"no VGG16 weights found: colour histograms are used, and {', '.join(given)} "
-                    "(VGG16's options) are ignored",
-                )
-            return ColorHistogramFeaturizer(on_error=on_error), (
-                "colour histograms: NO VGG16 WEIGHTS FOUND (pass --weights PATH or set "
-                "ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features)"
+        if fallback:
+            return _histograms_instead(
+                args,
+                "no VGG16 weights found",
+                "pass --weights PATH or set ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features",
+                on_error,
             )
         raise UserError(
             "no VGG16 weights found: pass --weights PATH (a state dict of vgg16().features), "
@@ -1837,7 +1868,8 @@ def _add_feature_options(parser, *, features_default):
         help="image features: VGG16 (needs weights) or colour histograms "
         f"(default: {features_default}"
         + (
-            "; auto uses VGG16 when weights are found, else histograms, and says so)"
+            "; auto uses VGG16 when weights are found and PyTorch is installed, else "
+            "histograms, and says so)"
             if features_default == "auto"
             else ")"
         ),
@@ -2195,8 +2227,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="cluster a labelled image set built from scikit-learn's sample images",
         description="Cut scikit-learn's two sample photographs into labelled crops "
         "(OUT/images/<class>/), cluster them and report the adjusted Rand index against "
-        "the classes. Uses VGG16 when weights are found, else colour histograms, and "
-        "prints which.",
+        "the classes. Uses VGG16 when weights are found and PyTorch is installed, else "
+        "colour histograms, and prints which and why.",
     )
     demo.add_argument("--out", type=_out_folder, required=True, help="output folder (created)")
     demo.add_argument("--n-per-class", type=_positive_int, default=12, help="crops per class (12)")

@@ -1796,3 +1796,59 @@ def test_quantize_without_pillow_says_how_to_install_it(tmp_path, capsys, monkey
     line = _error_line(capsys)
     assert "Reading images needs Pillow" in line and "pip install robustkmeans[vision]" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+# Runs main(sys.argv[1:]) in a Python in which the top-level packages named by
+# $BLOCKED cannot be imported, as where they are not installed (in this process
+# they may be imported already, and other packages look for them in sys.modules).
+_WITHOUT = """
+import os, sys
+
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in os.environ["BLOCKED"].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Blocked())
+from robustkmeans.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _main_without(packages, argv, cwd):
+    env = {**os.environ, "BLOCKED": ",".join(packages)}
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_demo_without_pytorch_falls_back_to_colour_histograms(tmp_path, capsys):
+    # the weights are found (never read: without PyTorch VGG16 cannot run); as
+    # when none are found, the demo clusters colour histograms and says why
+    weights = tmp_path / "vgg16.pth"
+    weights.write_bytes(b"a weights file")
+    argv = [
+        "demo",
+        "--n-per-class",
+        "2",
+        "--no-progress",
+        "--n-init",
+        "1",
+        "--weights",
+        "vgg16.pth",
+    ]
+    result = _main_without(["torch"], [*argv, "--out", "demo", "--image-size", "64"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "features: colour histograms: PYTORCH IS NOT INSTALLED" in result.stdout
+    assert "pip install robustkmeans[vision]" in result.stdout
+    assert "--weights, --image-size (VGG16's options) are ignored" in result.stderr
+    # the clusters are those of colour histograms
+    assert main([*argv[:-2], "--out", str(tmp_path / "histograms"), "--features", "histogram"]) == 0
+    assert _read_csv(tmp_path / "demo" / "labels.csv") == _read_csv(
+        tmp_path / "histograms" / "labels.csv"
+    )
