@@ -3,8 +3,9 @@
 Every subcommand reads its inputs without modifying them and writes its outputs
 atomically (a temporary file in the destination folder, then ``os.replace``), so
 an interrupted run never leaves a half-written file. ``cluster``, ``demo`` and
-``compare-losses`` check their options, then compute everything before writing
-any file (``demo`` writes its images first, as the input of the run), then replace
+``compare-losses`` check their options (and that matplotlib, which draws their
+figures, is installed), then compute everything before writing any file
+(``demo`` writes its images first, as the input of the run), then replace
 their outputs together (restoring the previous ones if a replacement fails) and
 remove those of the previous run that this one does not write, if still as that
 run wrote them (a manifest in the folder lists them with their SHA-256); a file
@@ -905,8 +906,32 @@ def _imagenet_note(path: str) -> str:
     )
 
 
+def _histograms_instead(args, reason: str, remedy: str, on_error: str):
+    """Colour histograms where VGG16 features cannot be computed (``demo``'s
+    ``--features auto``), with the description of the features, which says why
+    (on stdout and in the report), and a note naming VGG16's options given, which
+    are then ignored."""
+    from ._demo import ColorHistogramFeaturizer
+
+    given = _vgg16_options_given(args)
+    if given:
+        _note(
+            args,
+            f"{reason}: colour histograms are used, and {', '.join(given)} "
+            "(VGG16's options) are ignored",
+        )
+    return ColorHistogramFeaturizer(on_error=on_error), (
+        f"colour histograms: {reason.upper()} ({remedy})"
+    )
+
+
 def _make_featurizer(args, *, allow_histogram: bool):
-    """Return (featurizer, one-line description of the features)."""
+    """Return (featurizer, one-line description of the features).
+
+    Checks what VGG16 needs (PyTorch, the device, the weights) before any image
+    is read; with ``allow_histogram`` (``demo``), ``--features auto`` uses colour
+    histograms where PyTorch or the weights are missing, and says so.
+    """
     from ._demo import ColorHistogramFeaturizer, find_vgg16_weights
 
     features = args.features
@@ -915,6 +940,20 @@ def _make_featurizer(args, *, allow_histogram: bool):
         return (
             ColorHistogramFeaturizer(on_error=on_error),
             "colour histograms (8x8x8 RGB bins, square-rooted)",
+        )
+    fallback = features == "auto" and allow_histogram
+    from ._vgg16 import VGG16Featurizer, _import_torch
+
+    try:
+        _import_torch()
+    except ImportError:
+        if not fallback:
+            raise  # naming the extra to install
+        return _histograms_instead(
+            args,
+            "PyTorch is not installed",
+            "install it with `pip install robustkmeans[vision]` to use VGG16 features",
+            on_error,
         )
     progress = not args.no_progress and _has_tqdm()
     common = {
@@ -925,8 +964,6 @@ def _make_featurizer(args, *, allow_histogram: bool):
     }
     if args.device:
         common["device"] = _check_device(args.device)
-    from ._vgg16 import VGG16Featurizer
-
     if args.weights == "random":
         note = "VGG16 with RANDOM weights (not meaningful features; for smoke tests only)"
         return VGG16Featurizer(weights=None, **common), note
@@ -939,17 +976,12 @@ def _make_featurizer(args, *, allow_histogram: bool):
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise UserError(str(exc)) from None
     if path is None:
-        if features == "auto" and allow_histogram:
-            given = _vgg16_options_given(args)
-            if given:
-                _note(
-                    args,
-                    f"no VGG16 weights found: colour histograms are used, and {', '.join(given)} "
-                    "(VGG16's options) are ignored",
-                )
-            return ColorHistogramFeaturizer(on_error=on_error), (
-                "colour histograms: NO VGG16 WEIGHTS FOUND (pass --weights PATH or set "
-                "ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features)"
+        if fallback:
+            return _histograms_instead(
+                args,
+                "no VGG16 weights found",
+                "pass --weights PATH or set ROBUSTKMEANS_VGG16_WEIGHTS to use VGG16 features",
+                on_error,
             )
         raise UserError(
             "no VGG16 weights found: pass --weights PATH (a state dict of vgg16().features), "
@@ -1102,8 +1134,9 @@ def _extract(featurizer, filenames, y, args):
 
     The featurizer gives NaN rows for unreadable images (``on_error="nan"``), so
     that all of them are found in one run: with ``--on-error raise`` the run then
-    fails listing every one; with ``--on-error skip`` they are dropped. Also
-    checks the number of images left (at least 2, and ``--k`` at most).
+    fails listing every one; with ``--on-error skip`` they are dropped, and the
+    images left are counted again (:func:`_check_counts`, at least 2, and ``--k``
+    at most).
     """
     with warnings.catch_warnings():
         # The unreadable files are reported below, in one line.
@@ -1138,7 +1171,12 @@ def _extract(featurizer, filenames, y, args):
                 "the clusters are not scored against the subfolders",
             )
             y = None
-    _check_counts(args, len(filenames))
+    if skipped:  # else the count checked before the features stands
+        _check_counts(
+            args,
+            len(filenames),
+            f"{_plural(len(filenames), 'readable image')}, {len(skipped)} unreadable skipped",
+        )
     return features, filenames, y, skipped
 
 
@@ -1147,32 +1185,45 @@ def _skipped_section(skipped, root):
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
-def _check_counts(args, n_images):
+def _plural(n: int, noun: str) -> str:
+    """``"1 image"``, ``"2 images"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _files_found(n_files: int) -> str:
+    """What the count before the features is: files, some of which may not read."""
+    return f"{_plural(n_files, 'image file')} found"
+
+
+def _check_counts(args, n_images: int, counted: str):
     """At least two images, no more clusters than images, two k to search below n_images.
 
-    Called before the features are extracted (with the number of files found)
-    and again after, when ``--on-error skip`` may have dropped some.
+    Called before the features are computed, with the number of image files found
+    (a k above it can never work, so the run stops before the expensive part), and
+    again after, with the images read, when ``--on-error skip`` dropped some.
+    ``counted`` says in the messages which count ``n_images`` is (``"16 image files
+    found"``, ``"15 readable images, 1 unreadable skipped"``).
     """
     if n_images < 2:
         raise UserError(
-            f"clustering needs at least 2 images, got {n_images}; add images to the folder."
+            f"clustering needs at least 2 images ({counted}); add images to the folder."
         )
     k = args.k
     if k != "auto" and k > n_images:
         if args.k_is_default:
             auto = "" if args.command == "compare-losses" else " or --k auto"
             raise UserError(
-                f"the default --k {k} is larger than the number of images ({n_images}); "
+                f"the default --k {k} is larger than the number of images ({counted}); "
                 f"pass a smaller --k{auto}, or add images."
             )
         raise UserError(
-            f"--k {k} is larger than the number of images ({n_images}); "
+            f"--k {k} is larger than the number of images ({counted}); "
             "use a smaller --k or add images."
         )
     if k == "auto" and len(_k_below(args.k_range, n_images)) < 2:
         raise UserError(
             f"--k-range {args.k_range[0]}..{args.k_range[-1]} leaves fewer than two "
-            f"values below the number of images ({n_images}); give a smaller range."
+            f"values below the number of images ({counted}); give a smaller range."
         )
 
 
@@ -1517,7 +1568,7 @@ def _cmd_cluster(args) -> int:
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["cluster"])
     filenames, y, target_names = _load_folder(args.image_dir, args)
-    _check_counts(args, len(filenames))
+    _check_counts(args, len(filenames), _files_found(len(filenames)))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
     summary, names = _run_cluster(
@@ -1555,7 +1606,7 @@ def _cmd_compare_losses(args) -> int:
     _check_out_outside(out, args.image_dir, args.cache)
     _default_k(args, _DEFAULT_K["compare-losses"])
     filenames, y, _ = _load_folder(args.image_dir, args)
-    _check_counts(args, len(filenames))
+    _check_counts(args, len(filenames), _files_found(len(filenames)))
     featurizer, note = _make_featurizer(args, allow_histogram=False)
     args.image_files = filenames  # named in Pillow's warnings (main)
     features, filenames, y, skipped = _extract(featurizer, filenames, y, args)
@@ -1650,7 +1701,9 @@ def _encode_image(array, image_format: str, out: Path):
     WebP is written lossless (Pillow's default is lossy). The pixels read back are
     ``None`` for a format that Pillow writes but cannot read (PDF...).
     """
-    from PIL import Image
+    from ._images import _import_pil
+
+    Image = _import_pil()
 
     buffer = io.BytesIO()
     try:
@@ -1671,6 +1724,7 @@ def _encode_image(array, image_format: str, out: Path):
 
 
 def _cmd_quantize(args) -> int:
+    from ._images import _import_pil
     from ._quantize import quantize_colors
 
     source = Path(args.image)
@@ -1684,7 +1738,7 @@ def _cmd_quantize(args) -> int:
         raise UserError(f"image {args.image!r} does not exist.")
     if out.exists() and out.resolve() == source.resolve():
         raise UserError("--out must differ from the input image; input images are never modified.")
-    from PIL import Image
+    Image = _import_pil()  # the ImportError names the extra to install
 
     extension = out.suffix.lower()
     Image.init()
@@ -1774,7 +1828,12 @@ def _cmd_demo(args) -> int:
     if args.cache is not None:
         _check_out_outside(None, images, args.cache)
     _default_k(args, len(DEMO_CLASSES))
-    _check_counts(args, len(DEMO_CLASSES) * args.n_per_class)
+    n_images = len(DEMO_CLASSES) * args.n_per_class
+    _check_counts(
+        args,
+        n_images,
+        f"{n_images} crops: {len(DEMO_CLASSES)} classes x --n-per-class {args.n_per_class}",
+    )
     featurizer, note = _make_featurizer(args, allow_histogram=True)
     data = make_demo_images(images, n_per_class=args.n_per_class, random_state=args.random_state)
     _echo(
@@ -1814,7 +1873,8 @@ def _add_feature_options(parser, *, features_default):
         help="image features: VGG16 (needs weights) or colour histograms "
         f"(default: {features_default}"
         + (
-            "; auto uses VGG16 when weights are found, else histograms, and says so)"
+            "; auto uses VGG16 when weights are found and PyTorch is installed, else "
+            "histograms, and says so)"
             if features_default == "auto"
             else ")"
         ),
@@ -2172,14 +2232,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="cluster a labelled image set built from scikit-learn's sample images",
         description="Cut scikit-learn's two sample photographs into labelled crops "
         "(OUT/images/<class>/), cluster them and report the adjusted Rand index against "
-        "the classes. Uses VGG16 when weights are found, else colour histograms, and "
-        "prints which.",
+        "the classes. Uses VGG16 when weights are found and PyTorch is installed, else "
+        "colour histograms, and prints which and why.",
     )
     demo.add_argument("--out", type=_out_folder, required=True, help="output folder (created)")
     demo.add_argument("--n-per-class", type=_positive_int, default=12, help="crops per class (12)")
     _add_k_options(demo, default="one per class: 6")
     _add_clustering(demo, _cmd_demo, features_default="auto")
     return parser
+
+
+# The commands that write figures, drawn with matplotlib: every run of them does
+# (cluster and demo: representatives.png and scatter.png; compare-losses:
+# compare_losses.png). quantize draws nothing.
+_WRITES_FIGURES = frozenset({"cluster", "compare-losses", "demo"})
+
+
+def _import_matplotlib(args) -> None:
+    """Set matplotlib to draw off screen for a command that writes figures, or
+    fail, naming the extra to install, when it is missing.
+
+    Done before any image is read (and before ``demo`` writes its crops): the
+    figures are drawn last, so a run without matplotlib would fail only once
+    everything else is computed.
+    """
+    if args.command not in _WRITES_FIGURES:
+        return
+    try:
+        import matplotlib
+    except ImportError:
+        pass  # _pyplot raises the ImportError that names the extra
+    else:
+        matplotlib.use("Agg")  # never open windows: the command only writes files
+    from .plotting import _pyplot
+
+    _pyplot()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -2220,15 +2307,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "silhouette_sample_size", None) == 0:
         args.silhouette_sample_size = None
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # never open windows: the command only writes files
-    except ImportError:
-        pass  # the plotting functions name the extra to install when they need it
-    try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             args.notes = _Notes(caught)
+            _import_matplotlib(args)
             status = args.func(args)
         # one line per distinct warning, without Python's source excerpt (those
         # given before the report was built are in it, and printed already)

@@ -45,7 +45,10 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("Plotting needs matplotlib: pip install 'robustkmeans[plot]'.") from exc
+        raise ImportError(
+            "Plotting needs matplotlib. Install it with `pip install robustkmeans[plot]` "
+            "(or `pip install matplotlib`)."
+        ) from exc
     return plt
 
 

@@ -307,7 +307,7 @@ def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
     assert "no images found" in _error_line(capsys)
 
     assert main(["cluster", str(folder), "--k", "50", "--out", str(tmp_path / "o"), *FAST]) == 1
-    assert "larger than the number of images (10)" in _error_line(capsys)
+    assert "larger than the number of images (10 image files found)" in _error_line(capsys)
 
     bad = tmp_path / "bad"
     _make_images(bad, n_per_class=2)
@@ -640,11 +640,13 @@ def test_one_image_is_a_clear_error(tmp_path, capsys, command):
     out = tmp_path / "out"
     argv = [command, str(folder), "--k", "1", "--out", str(out), "--features", "histogram"]
     assert main(argv) == 1
-    assert "needs at least 2 images, got 1" in _error_line(capsys)
+    assert "needs at least 2 images (1 image file found)" in _error_line(capsys)
     # the same when the other images cannot be read
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     assert main([*argv, "--on-error", "skip"]) == 1
-    assert "needs at least 2 images, got 1" in capsys.readouterr().err
+    assert "needs at least 2 images (1 readable image, 1 unreadable skipped)" in (
+        capsys.readouterr().err
+    )
     assert not out.exists()
 
 
@@ -950,7 +952,10 @@ DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--k", "100", *DEMO], "--k 100 is larger than the number of images (72)"),
+        (
+            ["--k", "100", *DEMO],
+            "--k 100 is larger than the number of images (72 crops: 6 classes x --n-per-class 12)",
+        ),
         (["--k", "auto", "--k-range", "80:90", *DEMO], "--k-range 80..90 leaves fewer than two"),
         (["--features", "vgg16", "--no-progress"], "no VGG16 weights found"),
         # a weights file that torch cannot load (it was read after the crops)
@@ -1319,10 +1324,11 @@ def test_default_k_is_shown_and_named_as_the_default(tmp_path, capsys, command, 
     argv = [command, str(folder), "--out", str(tmp_path / "o"), "--features", "histogram"]
     assert main(argv) == 1
     line = _error_line(capsys)
-    assert f"the default --k {default} is larger than the number of images (4)" in line
+    images = "the number of images (4 image files found)"
+    assert f"the default --k {default} is larger than {images}" in line
     assert "pass a smaller --k" in line
     assert main([*argv, "--k", "6"]) == 1
-    assert "error: --k 6 is larger than the number of images (4)" in _error_line(capsys)
+    assert f"error: --k 6 is larger than {images}" in _error_line(capsys)
 
 
 def test_representatives_caption_when_no_cluster_has_atypical_images(image_dir, tmp_path):
@@ -1688,9 +1694,8 @@ def test_a_k_range_leaving_one_k_below_the_number_of_images_is_refused(
     _photos(tmp_path, monkeypatch, 3, "imgs")
     argv = ["cluster", "imgs", "--k", "auto", "--k-range", "2:3", "--out", "o"]
     assert main([*argv, "--features", "histogram", "--no-progress"]) == 1
-    assert "--k-range 2..3 leaves fewer than two values below the number of images (3)" in (
-        capsys.readouterr().err
-    )
+    message = "--k-range 2..3 leaves fewer than two values below the number of images"
+    assert f"{message} (3 image files found)" in capsys.readouterr().err
 
 
 def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
@@ -1732,3 +1737,118 @@ def test_labels_csv_rows_give_the_cost_to_six_significant_digits():
 
     rows = _label_rows(["a.png", "b.png"], np.array([1, 0]), [1.23456789, 0.000123456789], "red")
     assert rows == [["a.png", "red", 1, "1.23457"], ["b.png", "red", 0, "0.000123457"]]
+
+
+def test_k_checks_say_whether_they_count_files_found_or_images_read(tmp_path, capsys, monkeypatch):
+    # 16 image files, one unreadable: k is checked against the 16 files found before
+    # any feature is computed, then against the 15 images read once it is skipped
+    _photos(tmp_path, monkeypatch, 15)
+    (tmp_path / "photos" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    argv = ["cluster", "photos", "--features", "histogram", "--on-error", "skip"]
+    argv += ["--out", "r", "--no-progress"]
+    found = "the number of images (16 image files found)"
+    read = "the number of images (15 readable images, 1 unreadable skipped)"
+
+    assert main([*argv, "--k", "50"]) == 1
+    # one line: refused before the features, which note the file skipped
+    assert f"--k 50 is larger than {found}" in _error_line(capsys)
+    assert main([*argv, "--k", "16"]) == 1
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable image(s): photos/broken.png" in err
+    assert f"--k 16 is larger than {read}" in err
+
+    assert main([*argv, "--k", "auto", "--k-range", "15:20"]) == 1
+    assert f"--k-range 15..20 leaves fewer than two values below {found}" in _error_line(capsys)
+    assert main([*argv, "--k", "auto", "--k-range", "14:15"]) == 1
+    assert f"--k-range 14..15 leaves fewer than two values below {read}" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["cluster", "compare-losses", "demo"])
+def test_commands_that_write_figures_need_matplotlib_before_reading_or_writing(
+    command, tmp_path, capsys, monkeypatch
+):
+    # an unreadable image fails the run once the images are read; demo writes crops
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=2)
+    (folder / "red" / "notes.jpg").write_text("this is not an image")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    out = tmp_path / "out"
+    argv = (
+        ["demo", "--n-per-class", "1"] if command == "demo" else [command, str(folder), "--k", "2"]
+    )
+    argv += ["--out", str(out), "--features", "histogram", "--no-progress"]
+    assert main(argv) == 1
+    line = _error_line(capsys)
+    assert "needs matplotlib" in line and "pip install robustkmeans[plot]" in line
+    assert not out.exists()
+
+
+def test_quantize_without_pillow_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(source)
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    assert main(["quantize", str(source), "--out", str(tmp_path / "q.png")]) == 1
+    line = _error_line(capsys)
+    assert "Reading images needs Pillow" in line and "pip install robustkmeans[vision]" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+# Runs main(sys.argv[1:]) in a Python in which the top-level packages named by
+# $BLOCKED cannot be imported, as where they are not installed (in this process
+# they may be imported already, and other packages look for them in sys.modules).
+_WITHOUT = """
+import os, sys
+
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in os.environ["BLOCKED"].split(","):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Blocked())
+from robustkmeans.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _main_without(packages, argv, cwd):
+    env = {**os.environ, "BLOCKED": ",".join(packages)}
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def test_demo_without_pytorch_falls_back_to_colour_histograms(tmp_path, capsys):
+    # the weights are found (never read: without PyTorch VGG16 cannot run); as
+    # when none are found, the demo clusters colour histograms and says why
+    weights = tmp_path / "vgg16.pth"
+    weights.write_bytes(b"a weights file")
+    argv = [
+        "demo",
+        "--n-per-class",
+        "2",
+        "--no-progress",
+        "--n-init",
+        "1",
+        "--weights",
+        "vgg16.pth",
+    ]
+    result = _main_without(["torch"], [*argv, "--out", "demo", "--image-size", "64"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "features: colour histograms: PYTORCH IS NOT INSTALLED" in result.stdout
+    assert "pip install robustkmeans[vision]" in result.stdout
+    assert "--weights, --image-size (VGG16's options) are ignored" in result.stderr
+    # the clusters are those of colour histograms
+    assert main([*argv[:-2], "--out", str(tmp_path / "histograms"), "--features", "histogram"]) == 0
+    assert _read_csv(tmp_path / "demo" / "labels.csv") == _read_csv(
+        tmp_path / "histograms" / "labels.csv"
+    )
