@@ -320,65 +320,81 @@ def _risky_rows(own, xsq_c, csq, labels):
     return np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
 
 
-def _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels):
+def _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, expanded):
     """Re-rank, in place (``own``, ``labels``), the samples whose own squared
-    distance ``own`` is unresolved by their exact distances to every center; returns
-    those rows and their exact distances ``(rows, exact)``, or None where every own
-    distance is resolved. Where most of the chunk is unresolved (well-separated
-    clusters in few dimensions), all of it, by slices rather than gathered rows."""
+    distance ``own`` is unresolved, by their distances to every center with the
+    unresolved ones among them exact: ``expanded(rows)`` gives those rows' expanded
+    squared distances (clipped at zero, ``own``'s formula), and each entry below
+    the resolution bound (``_all_resolved``) is replaced by the exact
+    ``||x - m||^2``, the own one always. A resolved entry is as accurate as every
+    distance of the other rows, and can only be chosen where it was the least one
+    already. Returns those rows and their distances ``(rows, d2)``, or None where
+    every own distance is resolved.
+
+    Entry by entry, not row by row: the exact distances of a row to every center
+    cost a Python loop over the centers, and with tight float32 clusters, many
+    clusters, or samples at their centers (duplicates, singletons, seeds) most rows
+    of every pass are risky, while only their own center and the few near it are
+    unresolved (a fit of 50,000 x 32 float32 blobs, k = 50, took 16x KMeans)."""
     if _all_resolved(own, xsq_c, csq):
         return None
     risky = _risky_rows(own, xsq_c, csq, labels)
     if risky.size == 0:
         return None
-    n = own.shape[0]
-    if 4 * risky.size > n:
-        risky = np.arange(n)
-    exact = exact_sq_distances(Xc, None if risky.size == n else risky, centers)
-    labels[risky] = np.argmin(exact, axis=1)
-    own[risky] = exact[np.arange(risky.size), labels[risky]]
-    return risky, exact
+    d2 = expanded(risky)
+    rtol = _expansion_rtol(d2.dtype)
+    r, j = np.nonzero(d2 < rtol * (xsq_c[risky, None] + csq[None, :]))
+    d2[r, j] = exact_sq_distances(Xc, risky[r], centers, which=j)
+    labels[risky] = np.argmin(d2, axis=1)
+    own[risky] = d2[np.arange(risky.size), labels[risky]]
+    return risky, d2
 
 
 def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     """As ``exact_own`` for a chunk's expanded distances ``d2`` to every center, and
-    re-ranking the samples whose own distance is unresolved by their exact distances
-    to every center (in place: ``d2`` rows, ``labels``). There, two centers in the
-    same tight cluster far from the origin would be chosen between by rounding noise,
-    and the objective could rise from one Lloyd pass to the next. Returns the own
-    squared distances, and whether every row of ``d2`` is now exact."""
+    re-ranking the samples whose own distance is unresolved (in place: ``d2``
+    rows, ``labels``), with their unresolved distances exact (``_rescue_unresolved``).
+    There, two centers in the same tight cluster far from the origin would be
+    chosen between by rounding noise, and the objective could rise from one Lloyd
+    pass to the next. Returns the own squared distances, and whether a row was
+    re-ranked (its distances then mix exact and expanded ones)."""
     n = d2.shape[0]
     own = d2[np.arange(n), labels]
-    fixed = _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels)
+    fixed = _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, lambda rows: d2[rows])
     if fixed is None:
-        return own, n == 0
+        return own, False
     d2[fixed[0]] = fixed[1]
-    return own, fixed[0].size == n
+    return own, True
 
 
 def exact_rank_partial(Xc, xsq_c, centers, csq, partial, labels):
     """``exact_rank`` for a chunk ranked by ``partial = ||m||^2 - 2 x.m`` (the
     squared distances less ``||x||^2``, as scikit-learn's KMeans ranks): returns
     the own squared distances (``||x||^2`` added, clipped at zero) and the rows
-    re-ranked by their exact distances, with those distances to every center
-    (``(rows, exact)``, None where every own distance is resolved), for lookups of
-    their distances to other centers. ``partial`` is left as it is."""
+    re-ranked, with their squared distances to every center (``(rows, d2)``, None
+    where every own distance is resolved), for lookups of their distances to other
+    centers. ``partial`` is left as it is."""
     own = partial[np.arange(partial.shape[0]), labels]
     own += xsq_c
     np.maximum(own, 0, out=own)
-    return own, _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels)
+
+    def expanded(rows):
+        d2 = partial[rows] + xsq_c[rows, None]
+        return np.maximum(d2, 0, out=d2)
+
+    return own, _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, expanded)
 
 
 def exact_entries(Xc, xsq_c, centers, csq, d2):
     """As ``exact_rank`` for every entry of a chunk's distance matrix ``d2`` (in
-    place): the rows with any distance the expansion cannot resolve are recomputed
-    from the differences (``transform``'s costs, Hartigan's screen)."""
+    place): the entries the expansion cannot resolve are recomputed from the
+    differences (``transform``'s costs, Hartigan's screen)."""
     if _all_resolved(d2, xsq_c, csq):
         return
     rtol = _expansion_rtol(d2.dtype)
-    rows = np.flatnonzero((d2 < rtol * (xsq_c[:, None] + csq[None, :])).any(axis=1))
-    if rows.size:
-        d2[rows] = exact_sq_distances(Xc, rows, centers)
+    r, j = np.nonzero(d2 < rtol * (xsq_c[:, None] + csq[None, :]))
+    if r.size:
+        d2[r, j] = exact_sq_distances(Xc, r, centers, which=j)
 
 
 #: expanded squared distances closer than this many ``eps`` of ``||x||^2 + ||m||^2``
@@ -571,10 +587,9 @@ def euclidean_pass(
             if ties:
                 d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
                 labels = np.argmin(d2, axis=1).astype(np.int32)
-                own, all_exact = exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
-                if not all_exact:
-                    resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
-                    own = d2[rows, labels]
+                exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
+                resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
+                own = d2[rows, labels]
                 fixed = None
             else:
                 # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the

@@ -1454,8 +1454,16 @@ def test_partial_ranking_rescues_the_rows_exact_rank_does(rows):
     # the own distances of the rescued rows are the exact ones, at their exact
     # nearest center, as exact_rank's
     assert fixed is not None
-    risky, rows_exact = fixed
-    np.testing.assert_array_equal(rows_exact, exact[risky])
+    risky, rows_d2 = fixed
+    # their distances: exact where the expansion could not resolve them (the own
+    # one always), the expanded ones elsewhere
+    expanded = np.maximum(partial[risky] + xsq[risky, None], 0)
+    rtol = float(np.finfo(np.float32).eps) ** (1 / 3)
+    unresolved = expanded < rtol * (xsq[risky, None] + csq[None, :])
+    assert unresolved[np.arange(risky.size), labels[risky]].all()
+    assert unresolved.sum() < unresolved.size  # (entry by entry, not row by row)
+    np.testing.assert_array_equal(rows_d2[unresolved], exact[risky][unresolved])
+    np.testing.assert_array_equal(rows_d2[~unresolved], expanded[~unresolved])
     np.testing.assert_array_equal(labels[risky], np.argmin(exact[risky], axis=1))
     np.testing.assert_array_equal(own[risky], expected_own[risky])
     np.testing.assert_array_equal(labels[risky], expected_labels[risky])
@@ -1464,6 +1472,39 @@ def test_partial_ranking_rescues_the_rows_exact_rank_does(rows):
     best = exact.min(axis=1)
     picked = exact[np.arange(len(Xc)), labels]
     np.testing.assert_allclose(picked, best, rtol=1e-4, atol=0)
+
+
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+def test_unresolved_rows_recompute_only_their_unresolved_distances(loss, monkeypatch):
+    # tight float32 blobs far from the mean: every sample's distance to its own
+    # center is unresolved in every pass, its distances to the other blobs' centers
+    # are not. Only the unresolved ones are recomputed from the differences (a row
+    # against every center took a Python loop over the centers: 16x KMeans at
+    # 50,000 x 32, k = 50), and the fit ends where the float64 one does
+    from robustkmeans import _kernels
+
+    X, _, centers = make_blobs(
+        2000, n_features=8, centers=20, cluster_std=0.05, center_box=(-100, 100),
+        random_state=0, return_centers=True,
+    )  # fmt: skip
+    X = X.astype(np.float32)
+    computed = []
+    exact_sq_distances = _kernels.exact_sq_distances
+
+    def counted(X_, rows, centers_, which=None):
+        out = exact_sq_distances(X_, rows, centers_, which)
+        computed.append(out.size)
+        return out
+
+    monkeypatch.setattr(_kernels, "exact_sq_distances", counted)
+    kw = dict(loss=loss, init=centers.astype(np.float32), n_init=1, sigma=1.0, epsilon=0.01)
+    km = LossKMeans(20, **kw).fit(X)
+    passes = km.n_iter_ + 2
+    assert 0 < sum(computed) <= 2 * passes * len(X)  # (every center: 20 per row)
+    monkeypatch.undo()
+    reference = LossKMeans(20, **kw).fit(X.astype(np.float64))
+    np.testing.assert_array_equal(km.labels_, reference.labels_)
+    np.testing.assert_allclose(km.cluster_centers_, reference.cluster_centers_, atol=1e-4)
 
 
 def test_exact_distances_skip_empty_sparse_rows_on_a_zero_center(monkeypatch):
