@@ -757,8 +757,12 @@ class SeparableBounds:
     its bounds; so a pass is never much slower than an unpruned one.
     """
 
-    #: bytes the bounds may take beyond the data's own size
-    memory_floor = 64 << 20
+    #: bytes the bounds may take beyond the data's own size (O(n k) memory, which
+    #: the assignment's costs of a chunk take anyway: 256 MiB bounds up to about
+    #: 32 million samples x clusters, 20,000 x k = 800 for instance, where the
+    #: unpruned passes made 10 iterations of ``absolute`` take 8.9 s against 5.1 s
+    #: pruned, at 16 features; 64 MiB stopped at k = 400)
+    memory_floor = 256 << 20
 
     def __init__(self, X, loss, n_threads):
         self.X, self.loss, self.n_threads = X, loss, n_threads

@@ -540,7 +540,7 @@ def _lloyd(
     # separable losses: the assignment pruned by the triangle inequality of their
     # metric, as Elkan's k-means (same labels and costs), where the data spans more
     # than one chunk (on less, the bookkeeping costs more than the passes it saves)
-    # and the bounds take no more memory than the data (or 64 MiB)
+    # and the bounds take no more memory than the data (or 256 MiB)
     bounds = None
     if loss.bound_power is not None and _kernels.SeparableBounds.fits(X, centers_init.shape[0]):
         bounds = _kernels.SeparableBounds(X, loss, n_threads)
