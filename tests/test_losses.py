@@ -685,10 +685,12 @@ def test_pruned_bounds_only_where_they_pay_and_fit_in_memory():
 
     assert not SeparableBounds.fits(np.zeros((CHUNK_SIZE, 512), np.float32), 8)
     assert SeparableBounds.fits(np.zeros((CHUNK_SIZE + 1, 512), np.float32), 8)
-    # n (k + 1) float64 bounds: beyond both the data's size and 64 MiB, not used
+    # n (k + 1) float64 bounds: beyond both the data's size and 256 MiB, not used
     wide = np.zeros((3_000_000, 2), np.float32)  # 24 MB of data
-    assert SeparableBounds.fits(wide, 1)  # 48 MB of bounds
-    assert not SeparableBounds.fits(wide, 8)  # 216 MB of bounds
+    assert SeparableBounds.fits(wide, 9)  # 240 MB of bounds
+    assert not SeparableBounds.fits(wide, 11)  # 288 MB of bounds
+    # (20,000 x 16, k = 800: 128 MB, pruned; 64 MiB stopped at k = 400)
+    assert SeparableBounds.fits(np.zeros((20_000, 16)), 800)
 
 
 @pytest.mark.parametrize("name, scale", BOUNDED)
