@@ -895,18 +895,8 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     """
     # (from a fixed point: its centers are the exact ones of its clusters, whose
     # costs the transfers are measured against)
-    labels, inertia, centers, n_iter, path = _lloyd(
-        X,
-        sample_weight,
-        x_sq,
-        centers_init,
-        loss,
-        max_iter,
-        tol,
-        n_threads,
-        verbose,
-        to_fixed_point=True,
-    )
+    run = (X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threads, verbose)
+    labels, inertia, centers, n_iter, path = _lloyd(*run, to_fixed_point=True)
     n_samples, n_clusters = X.shape[0], centers.shape[0]
     w = sample_weight.astype(np.float64)
     rows = np.arange(n_samples)
