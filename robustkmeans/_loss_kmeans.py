@@ -604,11 +604,19 @@ def _lloyd(
                 # objective before the step, the objective cannot rise, even if some
                 # cluster's own cost did (near convergence such rises are mostly the
                 # rounding of float32 costs, 1e-9 of a cluster's). Otherwise the
-                # clusters whose cost rose take the majorise-minimise step, which
-                # never raises it, and the pass is redone
+                # clusters whose cost rose take the exact center of the members the
+                # step was taken for, solved from the majorise-minimise step (which
+                # never raises the cost, and the solver never returns above its
+                # start), and the pass is redone. The damped step alone crawled
+                # where Weiszfeld's kept failing (1-D blobs, epsilon about their
+                # spread: max_iter reached, 56x KMeans)
                 raised = coef[2] > pending[0]
                 if raised.any() and coef[2].sum() > pending[0].sum():
                     centers[raised] = pending[1][raised]
+                    solved = _exact_centers(
+                        X, sample_weight, labels_old, centers, loss, n_threads, only=raised
+                    )
+                    centers[raised] = solved[raised]
                     labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                         X, sample_weight, x_sq, centers, loss, n_threads
                     )
@@ -719,12 +727,15 @@ def _lloyd(
     return labels, inertia, centers, n_iter, path
 
 
-def _exact_centers(X, sample_weight, labels, centers, loss, n_threads):
+def _exact_centers(X, sample_weight, labels, centers, loss, n_threads, only=None):
     """Each cluster's center by the loss's exact solver, started at ``centers``
     (sparse rows, of a Euclidean loss, are handed over as CSR rows: its solvers work
-    on them without densifying the cluster). Empty clusters keep theirs."""
+    on them without densifying the cluster). Empty clusters keep theirs; so do
+    those outside ``only`` (a boolean mask of the clusters to solve), if given."""
     centers = centers.copy()
     clusters = _kernels.cluster_members(labels, sample_weight, centers.shape[0])
+    if only is not None:
+        clusters = [(c, idx) for c, idx in clusters if only[c]]
 
     def polish(task):
         c, idx = task
@@ -1316,8 +1327,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     lower index. ``labels_`` agree with ``predict`` and ``inertia_`` with ``-score``
     on the training data.
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
-    iteration (for the latter Weiszfeld's, or a shorter majorise-minimise step where
-    Weiszfeld's would raise the cost), and finish with the exact solver on the
+    iteration (for the latter Weiszfeld's, or, where Weiszfeld's raised the cost,
+    the exact center of the cluster the step was for), and finish with the exact solver on the
     final clusters; if that moves samples, the iterations go on with the exact
     solver as their update until no sample moves, the centers move within ``tol``
     (as the other iterations stop; with ``tol=0`` the result is a fixed point of

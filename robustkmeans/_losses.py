@@ -564,10 +564,11 @@ class EpsilonInsensitiveLoss(_Loss):
     """``max(0, ||x - m|| - epsilon)`` (convex in ``m``).
 
     During Lloyd iterations the center step is Weiszfeld's on the samples farther
-    than ``epsilon`` (coefficients ``w_i / ||x_i - m||``), kept where it does not
-    increase the cluster's cost and otherwise replaced by the majorise-minimise step
-    of ``mm_rest`` (same direction, shorter), which never does. ``center`` is the
-    exact solver.
+    than ``epsilon`` (coefficients ``w_i / ||x_i - m||``), kept where the objective
+    cannot rise and otherwise replaced, for the clusters whose cost rose, by the
+    exact solver started from the majorise-minimise step of ``mm_rest`` (same
+    direction, shorter), which never raises the cost. ``center`` is the exact
+    solver.
     """
 
     name = "epsilon_insensitive"
