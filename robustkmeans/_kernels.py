@@ -320,6 +320,18 @@ def _risky_rows(own, xsq_c, csq, labels):
     return np.flatnonzero(own < rtol * (xsq_c + csq[labels]))
 
 
+def _exact_where_unresolved(Xc, rows, xsq, centers, csq, d2):
+    """Replace, in place, the entries of ``d2`` (the expanded squared distances of
+    the rows ``rows`` of ``Xc``, all of them for None, whose squared norms are
+    ``xsq``, to every center) that the expansion cannot resolve by the exact
+    ``||x - m||^2``: one gather of the (row, center) pairs, not a row against
+    every center."""
+    rtol = _expansion_rtol(d2.dtype)
+    r, j = np.nonzero(d2 < rtol * (xsq[:, None] + csq[None, :]))
+    if r.size:
+        d2[r, j] = exact_sq_distances(Xc, r if rows is None else rows[r], centers, which=j)
+
+
 def _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, expanded):
     """Re-rank, in place (``own``, ``labels``), the samples whose own squared
     distance ``own`` is unresolved, by their distances to every center with the
@@ -342,9 +354,7 @@ def _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, expanded):
     if risky.size == 0:
         return None
     d2 = expanded(risky)
-    rtol = _expansion_rtol(d2.dtype)
-    r, j = np.nonzero(d2 < rtol * (xsq_c[risky, None] + csq[None, :]))
-    d2[r, j] = exact_sq_distances(Xc, risky[r], centers, which=j)
+    _exact_where_unresolved(Xc, risky, xsq_c[risky], centers, csq, d2)
     labels[risky] = np.argmin(d2, axis=1)
     own[risky] = d2[np.arange(risky.size), labels[risky]]
     return risky, d2
@@ -356,15 +366,12 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     rows, ``labels``), with their unresolved distances exact (``_rescue_unresolved``).
     There, two centers in the same tight cluster far from the origin would be
     chosen between by rounding noise, and the objective could rise from one Lloyd
-    pass to the next. Returns the own squared distances, and whether a row was
-    re-ranked (its distances then mix exact and expanded ones)."""
-    n = d2.shape[0]
-    own = d2[np.arange(n), labels]
+    pass to the next. Returns the own squared distances."""
+    own = d2[np.arange(d2.shape[0]), labels]
     fixed = _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, lambda rows: d2[rows])
-    if fixed is None:
-        return own, False
-    d2[fixed[0]] = fixed[1]
-    return own, True
+    if fixed is not None:
+        d2[fixed[0]] = fixed[1]
+    return own
 
 
 def exact_rank_partial(Xc, xsq_c, centers, csq, partial, labels):
@@ -389,12 +396,8 @@ def exact_entries(Xc, xsq_c, centers, csq, d2):
     """As ``exact_rank`` for every entry of a chunk's distance matrix ``d2`` (in
     place): the entries the expansion cannot resolve are recomputed from the
     differences (``transform``'s costs, Hartigan's screen)."""
-    if _all_resolved(d2, xsq_c, csq):
-        return
-    rtol = _expansion_rtol(d2.dtype)
-    r, j = np.nonzero(d2 < rtol * (xsq_c[:, None] + csq[None, :]))
-    if r.size:
-        d2[r, j] = exact_sq_distances(Xc, r, centers, which=j)
+    if not _all_resolved(d2, xsq_c, csq):
+        _exact_where_unresolved(Xc, None, xsq_c, centers, csq, d2)
 
 
 #: expanded squared distances closer than this many ``eps`` of ``||x||^2 + ||m||^2``
@@ -590,7 +593,6 @@ def euclidean_pass(
                 exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
                 resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
                 own = d2[rows, labels]
-                fixed = None
             else:
                 # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the
                 # squared distances less ||x||^2, from one product with -2 m and one

@@ -613,10 +613,9 @@ def _lloyd(
                 raised = coef[2] > pending[0]
                 if raised.any() and coef[2].sum() > pending[0].sum():
                     centers[raised] = pending[1][raised]
-                    solved = _exact_centers(
+                    centers = _exact_centers(
                         X, sample_weight, labels_old, centers, loss, n_threads, only=raised
                     )
-                    centers[raised] = solved[raised]
                     labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                         X, sample_weight, x_sq, centers, loss, n_threads
                     )

@@ -1467,7 +1467,7 @@ def test_partial_ranking_rescues_the_rows_exact_rank_does(rows):
     own, fixed = _kernels.exact_rank_partial(Xc, xsq, centers, csq, partial, labels)
     d2 = _kernels._sq_dist_chunk(Xc, xsq, centers, csq)
     expected_labels = np.argmin(d2, axis=1).astype(np.int32)
-    expected_own, _ = _kernels.exact_rank(Xc, xsq, centers, csq, d2, expected_labels)
+    expected_own = _kernels.exact_rank(Xc, xsq, centers, csq, d2, expected_labels)
     exact = _kernels.exact_sq_distances(Xc, None, centers)
     # the own distances of the rescued rows are the exact ones, at their exact
     # nearest center, as exact_rank's
