@@ -886,7 +886,8 @@ def _check_weights_file(path: str, what: str) -> None:
 
 
 def _imagenet_note(path: str) -> str:
-    """Describe the file that ``--weights imagenet`` used, checked before any image is read.
+    """Describe the file that ``--weights imagenet`` used (checked before any image
+    is read, by ``_fetch_imagenet_weights``).
 
     :class:`~robustkmeans.VGG16Featurizer` reads ``weights="IMAGENET1K_V1"``
     from the file named by ``$ROBUSTKMEANS_VGG16_WEIGHTS`` when it is set (the
@@ -899,7 +900,6 @@ def _imagenet_note(path: str) -> str:
     env = os.environ.get(WEIGHTS_ENV)
     if not env or os.path.abspath(env) != os.path.abspath(path):
         return f"VGG16 ImageNet weights (torchvision) from {path}"
-    _check_weights_file(path, f"--weights imagenet: ${WEIGHTS_ENV}={path}")
     return (
         f"VGG16 weights from {path} (${WEIGHTS_ENV}, used by --weights imagenet in place "
         "of torchvision's ImageNet weights)"
