@@ -272,6 +272,33 @@ def test_hartigan_never_worse_than_lloyd(seed):
         )
 
 
+def test_hartigan_square_moves_many_samples_per_round(capsys):
+    # a round moves every screened sample whose exact gain holds at the centers the
+    # moves before it left; one move per pair of disjoint clusters per round (so one
+    # per round for two clusters) took 1,800 rounds, 72 s, after Lloyd's tol stop
+    # on 100,000 x 16, k = 20. Here Lloyd's fixed point leaves four moves at once
+    rng = np.random.default_rng(126)
+    X = rng.standard_t(2, size=(40, 2))
+    lloyd = LossKMeans(2, init=X[:2], n_init=1, tol=0).fit(X)
+    km = LossKMeans(2, init=X[:2], n_init=1, algorithm="hartigan", verbose=1).fit(X)
+    rounds = [line for line in capsys.readouterr().out.splitlines() if "Hartigan round" in line]
+    assert int(rounds[0].split()[2]) >= 2, rounds
+    assert km.inertia_ < lloyd.inertia_
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 0)
+    for c in range(2):
+        np.testing.assert_allclose(km.cluster_centers_[c], X[km.labels_ == c].mean(0), atol=1e-12)
+    # Hartigan's optimum: no single transfer lowers the objective
+    W = np.bincount(km.labels_, minlength=2).astype(float)
+    d2 = ((X[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1)
+    rows = np.arange(len(X))
+    own, other = d2[rows, km.labels_], d2[rows, 1 - km.labels_]
+    Wa, Wb = W[km.labels_], W[1 - km.labels_]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(Wa > 1, Wa / (Wa - 1) * own, 0) - Wb / (Wb + 1) * other
+    assert gain.max() <= 1e-9 * km.inertia_
+
+
 def test_hartigan_float32_objective_path_never_rises():
     # Hartigan's path was Lloyd's, its last entry included: Lloyd's objective at its
     # own centers, means of float32 products (rounded for these duplicates), where
