@@ -895,8 +895,8 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     (``loss.reopt_gain``, capped by what the cluster's cost allows; for the square
     loss it is Hartigan's exact formula; ``absolute``, which has no curvature, uses
     that formula on its costs), and each is verified by solving both centers
-    exactly (warm started). A round applies the verified transfers of pairs that
-    share no cluster; rounds go on (at most ``10 max_iter``, as for ``square``) until
+    exactly (warm started), one after the other against the clusters the
+    transfers before it left; rounds go on (at most ``10 max_iter``, as for ``square``) until
     none of the best ``_HARTIGAN_TRIES`` candidates verifies. Every transfer lowers the exact
     objective, so the result is never worse than Lloyd's; a final assignment (and, if
     it moves samples, Lloyd from there) leaves every sample with its least-cost center.
@@ -1017,10 +1017,16 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         flat = np.argpartition(values, tries - 1)[:tries]
         flat = flat[np.argsort(values[flat], kind="stable")]
         flat = flat[values[flat] < 0]
+        # verified one at a time against the clusters the transfers before it left
+        # (a later candidate of a changed cluster is measured at its new center and
+        # cost: its screen value is stale, the verification is not). Only pairs
+        # sharing no cluster, one transfer each, took 1,014 rounds, each a screen of
+        # n x k, on 100,000 x 16 blobs, k = 20
         used = np.zeros(n_clusters, bool)
+        moved = set()
         for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
             a = labels[i]
-            if used[a] or used[b]:
+            if i in moved or a == b:
                 continue
             keep = np.flatnonzero(labels == a)
             keep = keep[keep != i]
@@ -1040,9 +1046,10 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
                 drift[a] += w[i]
                 drift[b] += w[i]
                 used[a] = used[b] = True
+                moved.add(i)
         touched = np.flatnonzero(used)
         if verbose:
-            print(f"Hartigan round: {_count(touched.size // 2, 'verified transfer')}.")
+            print(f"Hartigan round: {_count(len(moved), 'verified transfer')}.")
         if touched.size == 0:
             if not stale:
                 break
