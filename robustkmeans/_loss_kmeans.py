@@ -803,12 +803,12 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         # sequential algorithm moves them: each move's gain is recomputed exactly at
         # the centers and weights the moves before it left (it may have fallen with
         # them, or its cluster may be down to it), so each kept move lowers the
-        # objective; the screen, stale for the clusters moved, is redone next round.
-        # (One move per pair of disjoint clusters per round took 1,800 rounds, each
-        # a full n x k screen, after Lloyd's tol stop on 100,000 x 16, k = 20)
-        # (a cluster whose sums carry more rounding than its weight allows once a
-        # move is made, one left with samples of tiny weight, say, gets them from its
-        # members before any further move: see _Churn)
+        # objective; the screen, stale for the clusters moved, is redone next round
+        # (one move per pair of disjoint clusters per round took 1,800 rounds, each
+        # a full n x k screen, after Lloyd's tol stop on 100,000 x 16, k = 20). A
+        # cluster whose sums carry more rounding than its weight allows after a move
+        # (one left with samples of tiny weight) gets them from its members before
+        # any further move (see _Churn)
         cand = movers[np.argsort(-gain[movers], kind="stable")]
         moves = []
         touched = np.zeros(n_clusters, bool)
@@ -1026,7 +1026,7 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         moved = set()
         for i, b in zip(*np.unravel_index(flat, screen.shape), strict=True):
             a = labels[i]
-            if i in moved or a == b:
+            if i in moved:
                 continue
             keep = np.flatnonzero(labels == a)
             keep = keep[keep != i]
