@@ -240,6 +240,14 @@ class FeatureCache:
         if isinstance(cache, FeatureCache):
             return cls(_check_folder(cache.root), settings, shape)
         if isinstance(cache, (str, os.PathLike)):
+            if os.fspath(cache) == "":
+                # os.path treats "" as the working folder: the entries would land
+                # wherever the script happens to run.
+                raise ValueError(
+                    "cache='' is an empty path; give a folder, e.g. "
+                    "cache='~/.cache/robustkmeans', or cache=None to compute the "
+                    "features without a cache."
+                )
             folder = os.path.expanduser(os.fspath(cache))  # "~/features", as a shell would
             return cls(_check_folder(folder), settings, shape)
         location = getattr(cache, "location", None)

@@ -32,6 +32,10 @@ def _load_pixels(image):
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
         image = load_rgb(image)  # upright by the EXIF orientation tag, if any
     array = np.asarray(image)
+    if not array.dtype.isnative and array.dtype.kind in "uf":
+        # (a big-endian '>u2' array, as np.asarray of a 16-bit big-endian TIFF gives,
+        # is not np.uint16: the same pixels in native order, as load_rgb reads them)
+        array = array.astype(array.dtype.newbyteorder("="))
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
         raise ValueError(

@@ -725,7 +725,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ``min(8, os.cpu_count())`` on GPU; ``-1`` means all cores. The number
         of torch threads is left as torch sets it.
     cache : str, os.PathLike, joblib.Memory or None, default=None
-        Folder (created when needed, ``~`` expanded; an existing file is an error) that keeps
+        Folder (created when needed, ``~`` expanded; an existing file or an empty path is an
+        error) that keeps
         features across calls, keyed by image content and the settings that
         change them (weights identity, layer, pooling, image_size; values are
         stored before ``normalize``), not by file name or order. A

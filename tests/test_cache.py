@@ -181,6 +181,22 @@ def test_a_file_is_not_a_cache_folder(tmp_path, files):
     assert not (tmp_path / "new").exists()
 
 
+def test_an_empty_path_is_not_a_cache_folder(tmp_path, files, monkeypatch):
+    # cache="" (say os.environ.get("FEATURES", "")) meant the working folder: fit
+    # accepted it and transform filled the folder the script ran in with digest-named
+    # folders. It is a ValueError, raised by fit, as --cache "" is for the command.
+    monkeypatch.chdir(tmp_path)
+    match = r"cache='' is an empty path; .*cache=None"
+    with pytest.raises(ValueError, match=match):
+        FeatureCache.from_param("", {"a": 1}, (2,))
+    featurizer = VGG16Featurizer(weights=None, image_size=32, cache="")
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit()
+    with pytest.raises(ValueError, match=match):
+        featurizer.fit_transform(files)
+    assert [p.name for p in tmp_path.iterdir()] == ["images"]  # nothing written
+
+
 # ----------------------------------------------------------------------------- featurizer
 
 

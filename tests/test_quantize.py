@@ -309,3 +309,27 @@ def test_uint16_grey_with_one_channel_keeps_its_shape():
     out = quantize_colors(gray16, 3, random_state=0)
     assert out.shape == (20, 30, 1) and out.dtype == np.uint8
     np.testing.assert_array_equal(out, quantize_colors(gray8, 3, random_state=0))
+
+
+def test_big_endian_arrays_are_read_as_native_ones(tmp_path):
+    # np.asarray of a big-endian 16-bit TIFF is a '>u2' array, which VGG16Featurizer
+    # reads; quantize_colors refused it ("must be uint8, uint16 or float, got dtype
+    # >u2"), since '>u2' != np.uint16 on a little-endian machine.
+    rgb16 = np.random.RandomState(0).randint(0, 65536, size=(12, 10, 3)).astype(np.uint16)
+    for image in (rgb16, rgb16[:, :, 0]):
+        expected = quantize_colors(image, 3, random_state=0)
+        swapped = quantize_colors(image.astype(image.dtype.newbyteorder(">")), 3, random_state=0)
+        assert swapped.dtype == expected.dtype == np.uint8
+        np.testing.assert_array_equal(swapped, expected)
+    gray16 = rgb16[:, :, 0]
+    Image.frombytes("I;16B", (10, 12), gray16.astype(">u2").tobytes()).save(tmp_path / "be.tif")
+    as_array = np.asarray(Image.open(tmp_path / "be.tif"))
+    assert as_array.dtype.str == ">u2"
+    np.testing.assert_array_equal(
+        quantize_colors(as_array, 3, random_state=0), quantize_colors(gray16, 3, random_state=0)
+    )
+    unit = rgb16 / 65535.0
+    np.testing.assert_array_equal(
+        quantize_colors(unit.astype(">f8"), 3, random_state=0),
+        quantize_colors(unit, 3, random_state=0),
+    )
