@@ -612,8 +612,9 @@ def _lloyd(
                 if raised.any() and coef[2].sum() > pending[0].sum():
                     centers[raised] = pending[1][raised]
                     centers = _exact_centers(
-                        X, sample_weight, labels_old, centers, loss, n_threads, only=raised
-                    )
+                        X, sample_weight, labels_old, centers, loss, n_threads, only=raised,
+                        solve=loss.descent_center,
+                    )  # fmt: skip
                     labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
                         X, sample_weight, x_sq, centers, loss, n_threads
                     )
@@ -724,11 +725,13 @@ def _lloyd(
     return labels, inertia, centers, n_iter, path
 
 
-def _exact_centers(X, sample_weight, labels, centers, loss, n_threads, only=None):
-    """Each cluster's center by the loss's exact solver, started at ``centers``
-    (sparse rows, of a Euclidean loss, are handed over as CSR rows: its solvers work
-    on them without densifying the cluster). Empty clusters keep theirs; so do
-    those outside ``only`` (a boolean mask of the clusters to solve), if given."""
+def _exact_centers(X, sample_weight, labels, centers, loss, n_threads, only=None, solve=None):
+    """Each cluster's center by the loss's exact solver (or ``solve``, with the same
+    signature as ``loss.center``), started at ``centers`` (sparse rows, of a
+    Euclidean loss, are handed over as CSR rows: its solvers work on them without
+    densifying the cluster). Empty clusters keep theirs; so do those outside
+    ``only`` (a boolean mask of the clusters to solve), if given."""
+    solve = loss.center if solve is None else solve
     centers = centers.copy()
     clusters = _kernels.cluster_members(labels, sample_weight, centers.shape[0])
     if only is not None:
@@ -737,7 +740,7 @@ def _exact_centers(X, sample_weight, labels, centers, loss, n_threads, only=None
     def polish(task):
         c, idx = task
         # (the gathered rows are this call's: the solver may work in them)
-        return loss.center(X[idx], sample_weight[idx], init=centers[c], overwrite_x=True)
+        return solve(X[idx], sample_weight[idx], init=centers[c], overwrite_x=True)
 
     # one cluster per worker thread, BLAS single-threaded inside (inline for small
     # data, where waking a thread costs more than the work)
