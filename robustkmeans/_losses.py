@@ -151,6 +151,12 @@ class _Loss:
         final polish is needed and unchanged labels mean convergence."""
         return self.closed_form or not self.euclidean
 
+    def exact_update_for(self, n_features):
+        """``exact_update`` on data of ``n_features`` features: a loss's center can be a
+        closed form in some dimensions only (``epsilon_insensitive``'s in 1-D), and
+        the Lloyd iterations then take it at each update."""
+        return self.exact_update
+
     #: how a separable loss's center solver wants a cluster: ``"columns"``
     #: (``solve_columns``, coordinate-major) or ``"rows"`` (``solve_rows``, as stored)
     layout = "columns"
@@ -568,7 +574,8 @@ class EpsilonInsensitiveLoss(_Loss):
     cannot rise and otherwise replaced, for the clusters whose cost rose, by the
     exact solver started from the majorise-minimise step of ``mm_rest`` (same
     direction, shorter), which never raises the cost. ``center`` is the exact
-    solver.
+    solver. In 1-D the center is a weighted median (``_line_center``), which the
+    Lloyd iterations take at each update instead (``exact_update_for``).
     """
 
     name = "epsilon_insensitive"
@@ -584,6 +591,40 @@ class EpsilonInsensitiveLoss(_Loss):
     def cost_from_sq_distances(self, d2):
         return np.maximum(np.sqrt(d2) - self.scale, 0)
 
+    def exact_update_for(self, n_features):
+        # in 1-D the center is a weighted median (``_line_center``): one sort per
+        # cluster, where Weiszfeld's steps crept for 160 Lloyd iterations
+        return n_features == 1 or self.exact_update
+
+    def _line_center(self, X, w, init):
+        """Exact minimiser in 1-D, where the cost is convex and piecewise linear.
+
+        ``f(m) = sum_i w_i max(0, |x_i - m| - eps)`` has the right derivative
+        ``sum_{x_i + eps <= m} w_i + sum_{x_i - eps <= m} w_i - W``: the weight of the
+        ``2n`` points ``x_i -+ eps`` (each of weight ``w_i``, ``2W`` in all) at or
+        below ``m``, less ``W``. ``f`` decreases until that weight reaches half of
+        theirs: its minimisers are the weighted medians of the points (where the weight
+        is split exactly in half, every point between two of them: the midpoint is
+        taken, as ``weighted_median`` takes it; ``eps = 0`` gives the samples'
+        weighted median). The points and the costs compared are float64; ``init``,
+        when given, is kept if its cost is lower (rounding: never worse than it).
+        """
+        out_dtype = X.dtype
+        x = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)[:, 0]
+        w = np.ones(x.size) if w is None else np.asarray(w, dtype=np.float64)
+        points = np.concatenate([x - self.scale, x + self.scale])[None, :]
+        m = _weighted_median_rows(points, np.concatenate([w, w])).astype(out_dtype)
+
+        def objective(center):
+            gap = np.abs(x - float(center[0])) - self.scale
+            return float(w @ np.maximum(gap, 0))
+
+        if init is not None:
+            init = np.asarray(init, dtype=out_dtype).reshape(1)
+            if objective(init) < objective(m):
+                return init.copy()
+        return m
+
     def descent_center(self, X, sample_weight=None, init=None, overwrite_x=False):
         """``center`` solved to ``1e-4`` of the mean cost only (the smoothing's last
         stage): a center never worse than ``init``, within ``5e-5`` of the minimum,
@@ -594,7 +635,9 @@ class EpsilonInsensitiveLoss(_Loss):
         return self.center(X, sample_weight, init, overwrite_x, last=1e-4)
 
     def center(self, X, sample_weight=None, init=None, overwrite_x=False, last=1e-8):
-        """Exact minimiser: Newton's method on the Huber-smoothed cost.
+        """Exact minimiser: Newton's method on the Huber-smoothed cost (in 1-D the
+        closed form of ``_line_center``, a weighted median, whatever ``last``; a
+        sparse column is densified there).
 
         The smoothing width ``mu`` shrinks tenfold per stage, from the mean cost (or
         ``1e-3`` of it when ``init`` is given, typically a center that Weiszfeld steps
@@ -610,6 +653,8 @@ class EpsilonInsensitiveLoss(_Loss):
             X = np.asarray(X)
         if X.dtype.kind != "f":
             X = X.astype(np.float64)
+        if X.shape[1] == 1:
+            return self._line_center(X, sample_weight, init)
         out_dtype = X.dtype
         if X.dtype == np.float32 and X.shape[0] * X.shape[1] <= _FLOAT64_SOLVE_VALUES:
             # a small cluster is solved in float64 (cheap there): the Newton matrix

@@ -1201,6 +1201,29 @@ def test_epsilon_insensitive_rejected_steps_take_the_exact_center():
     np.testing.assert_array_equal(km.predict(X), km.labels_)
 
 
+@pytest.mark.parametrize("data_seed,seed", [(0, 1), (2, 0)])
+def test_epsilon_insensitive_1d_fit_ends_at_exact_centers(data_seed, seed):
+    # in 1-D the exact center is a weighted median of the kinks x -+ epsilon: the
+    # centers of a fit run to its fixed point (tol=0) are the minimisers of their
+    # clusters' costs to rounding (the smoothed Newton solver left them up to 7e-13
+    # above; the rejected-step fallback was 5e-5 off)
+    X = make_blobs(5000, n_features=1, centers=5, cluster_std=1.0, random_state=data_seed)[0]
+    w = np.random.default_rng(0).uniform(0.5, 2, 5000)
+    km = LossKMeans(5, loss="epsilon_insensitive", epsilon=1.0, tol=0, random_state=seed)
+    km.set_params(n_init=1).fit(X, sample_weight=w)
+    for c in range(5):
+        x, wc = X[km.labels_ == c, 0], w[km.labels_ == c]
+
+        def f(m, x=x, wc=wc):
+            return float(wc @ np.maximum(np.abs(x - m) - 1.0, 0))
+
+        best = min(f(v) for v in np.concatenate([x - 1.0, x + 1.0]))
+        assert f(km.cluster_centers_[c, 0]) <= best * (1 + 1e-14)
+    path = np.asarray(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-12 * path[:-1])
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
 def test_tolerance_bounds_the_iterations_with_exact_centers(capsys):
     # blobs that k = 10 splits unevenly: after the tolerance stops the
     # majorise-minimise iterations, the exact centers go on moving samples across a

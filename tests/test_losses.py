@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.optimize import minimize, minimize_scalar
 
 from robustkmeans._losses import LOSS_NAMES, get_loss, weighted_median
@@ -108,6 +109,80 @@ def test_epsilon_insensitive_descent_center_is_near_the_minimum_and_no_worse(see
     assert f(coarse) <= f(start)
     assert f(exact) <= f(coarse) * (1 + 1e-9)
     assert f(coarse) <= f(exact) * (1 + 5e-5)
+
+
+def _line_minimisers(x, w, epsilon):
+    """Brute force in 1-D: ``f(m) = sum_i w_i max(0, |x_i - m| - epsilon)`` is convex
+    and piecewise linear with its kinks at ``x_i -+ epsilon``, so its minimum is at
+    one of them and its minimisers are the interval between the lowest and the
+    highest kink at the minimum. Returns ``f``, the minimum and that interval."""
+
+    def f(m):
+        return float(np.dot(w, np.maximum(np.abs(x - m) - epsilon, 0)))
+
+    kinks = np.concatenate([x - epsilon, x + epsilon])
+    costs = np.array([f(v) for v in kinks])
+    best = costs.min()
+    at_min = kinks[costs <= best * (1 + 1e-12)]
+    return f, best, (at_min.min(), at_min.max())
+
+
+def _line_cases():
+    rng = np.random.default_rng(0)
+    cases = []
+    for seed in range(4):  # random weighted data
+        r = np.random.default_rng(seed)
+        n = int(r.integers(2, 80))
+        cases.append((r.standard_t(2, size=n) * 3, r.uniform(0.1, 3, size=n), r.uniform(0, 4)))
+    # ties: integer samples, integer weights and epsilon, so that kinks coincide and
+    # the weight is split exactly in half (a flat stretch of minimisers)
+    cases.append((np.array([0.0, 0, 1, 2, 2, 5, 5, 5]), np.ones(8), 1.0))
+    cases.append((np.array([0.0, 0, 4, 4]), np.array([1.0, 2, 2, 1]), 1.0))
+    cases.append((rng.integers(0, 6, 40).astype(float), rng.integers(1, 4, 40) * 1.0, 2.0))
+    # epsilon 0: the weighted median
+    cases.append((rng.normal(size=31), rng.uniform(0.5, 2, 31), 0.0))
+    cases.append((np.array([3.0, 1, 2, 10]), np.ones(4), 0.0))
+    # a single sample
+    cases.append((np.array([2.5]), np.array([0.7]), 0.3))
+    # samples of weight 0 (far away: they would pull the center if counted)
+    x = np.concatenate([rng.normal(size=20), [50.0, 60, -70]])
+    cases.append((x, np.concatenate([rng.uniform(0.5, 2, 20), [0, 0, 0]]), 0.5))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(_line_cases())))
+@pytest.mark.parametrize("with_init", [False, True])
+def test_epsilon_insensitive_center_in_1d_is_exact(case, with_init):
+    # in 1-D the center is a weighted median of the kinks x_i -+ epsilon: the exact
+    # minimum, where the smoothed Newton solver stopped up to 5e-9 above it
+    x, w, epsilon = _line_cases()[case]
+    loss = get_loss("epsilon_insensitive", epsilon)
+    f, best, (low, high) = _line_minimisers(x, w, epsilon)
+    init = np.array([x[0] + 0.37]) if with_init else None
+    center = loss.center(x[:, None], w, init=init)
+    assert center.shape == (1,)
+    assert f(center[0]) <= best * (1 + 1e-13) + 1e-300
+    slack = 4 * np.spacing(max(abs(low), abs(high), 1.0))
+    assert low - slack <= center[0] <= high + slack
+    if init is not None:
+        assert f(center[0]) <= f(init[0])
+    if epsilon == 0 and low == high:
+        np.testing.assert_allclose(center, weighted_median(x[:, None], w), rtol=1e-15)
+    if not np.any(w == 0):
+        # the same center from a sparse column and from float32 data (to its rounding)
+        sparse = loss.center(sp.csr_matrix(x[:, None]), w, init=init)
+        np.testing.assert_array_equal(sparse, center)
+        c32 = loss.center(x[:, None].astype(np.float32), w.astype(np.float32))
+        assert c32.dtype == np.float32
+        assert f(float(c32[0])) <= best + 1e-6 * (best + w.sum() * (1 + np.abs(x).max()))
+
+
+def test_epsilon_insensitive_descent_center_in_1d_is_exact():
+    x, w, epsilon = _line_cases()[0]
+    loss = get_loss("epsilon_insensitive", epsilon)
+    f, best, _ = _line_minimisers(x, w, epsilon)
+    center = loss.descent_center(x[:, None], w, init=x[:1])
+    assert f(center[0]) <= best * (1 + 1e-13)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
