@@ -151,12 +151,6 @@ class _Loss:
         final polish is needed and unchanged labels mean convergence."""
         return self.closed_form or not self.euclidean
 
-    def exact_update_for(self, n_features):
-        """``exact_update`` on data of ``n_features`` features: a loss's center can be a
-        closed form in some dimensions only (``epsilon_insensitive``'s in 1-D), and
-        the Lloyd iterations then take it at each update."""
-        return self.exact_update
-
     #: how a separable loss's center solver wants a cluster: ``"columns"``
     #: (``solve_columns``, coordinate-major) or ``"rows"`` (``solve_rows``, as stored)
     layout = "columns"
@@ -574,8 +568,11 @@ class EpsilonInsensitiveLoss(_Loss):
     cannot rise and otherwise replaced, for the clusters whose cost rose, by the
     exact solver started from the majorise-minimise step of ``mm_rest`` (same
     direction, shorter), which never raises the cost. ``center`` is the exact
-    solver. In 1-D the center is a weighted median (``_line_center``), which the
-    Lloyd iterations take at each update instead (``exact_update_for``).
+    solver; in 1-D it is a weighted median (``_line_center``, one sort per
+    cluster), for the rejected steps' fallback and the final centers alike. (The
+    Lloyd iterations keep their Weiszfeld steps in 1-D: exact centers at every
+    iteration stopped by ``tol`` earlier, at a higher objective, in 23 of 24 fits
+    measured: 146.1 against 119.5 on 50,000 blobs.)
     """
 
     name = "epsilon_insensitive"
@@ -590,11 +587,6 @@ class EpsilonInsensitiveLoss(_Loss):
 
     def cost_from_sq_distances(self, d2):
         return np.maximum(np.sqrt(d2) - self.scale, 0)
-
-    def exact_update_for(self, n_features):
-        # in 1-D the center is a weighted median (``_line_center``): one sort per
-        # cluster, where Weiszfeld's steps crept for 160 Lloyd iterations
-        return n_features == 1 or self.exact_update
 
     def _line_center(self, X, w, init):
         """Exact minimiser in 1-D, where the cost is convex and piecewise linear.
