@@ -1952,6 +1952,79 @@ def test_hartigan_cluster_left_with_tiny_weights_is_their_mean():
     _assert_centers_are_member_means(km, X, w, atol=1e-12)
 
 
+def _hartigan_rounds(km, X, w, capsys):
+    km.set_params(verbose=1).fit(X, sample_weight=w)
+    out = capsys.readouterr().out.splitlines()
+    return [int(line.split()[2]) for line in out if "Hartigan round" in line]
+
+
+def test_hartigan_square_many_moves_in_a_round_with_tiny_weights(capsys):
+    # one-at-a-time moves in a round: half the samples weigh 1e-12, so a cluster's
+    # weight and sums, updated move by move, are mostly those of its heavy samples;
+    # the round still ends at the exact means of its clusters, with every sample at
+    # its nearest center and an objective never above Lloyd's
+    rng = np.random.default_rng(8)
+    X = rng.standard_t(2, size=(40, 2))
+    w = np.where(np.arange(40) % 2, 1e-12, 1.0)
+    kw = dict(init=X[:2], n_init=1)
+    lloyd = LossKMeans(2, tol=0, **kw).fit(X, sample_weight=w)
+    km = LossKMeans(2, algorithm="hartigan", **kw)
+    rounds = _hartigan_rounds(km, X, w, capsys)
+    assert rounds[0] >= 3, rounds
+    assert km.inertia_ < lloyd.inertia_
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    _assert_centers_are_member_means(km, X, w, atol=1e-12)
+
+
+def test_hartigan_square_float32_far_from_the_origin_moves_several_per_round(capsys):
+    # float32 at 1e6 (a spacing of 0.06 against clusters of spread 1): several moves
+    # per round, each checked at the float64 means the moves before it left
+    rng = np.random.default_rng(91)
+    X = (rng.standard_t(2, size=(40, 2)) + 1e6).astype(np.float32)
+    kw = dict(init=X[:2], n_init=1)
+    lloyd = LossKMeans(2, tol=0, **kw).fit(X)
+    km = LossKMeans(2, algorithm="hartigan", **kw)
+    rounds = _hartigan_rounds(km, X, None, capsys)
+    assert max(rounds) >= 3, rounds
+    assert km.inertia_ <= lloyd.inertia_
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-9 * path[0])
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    # (the stored centers are float32: within a rounding of the float64 means)
+    _assert_centers_are_member_means(km, X, np.ones(40), atol=0.07)
+    refit = LossKMeans(2, algorithm="hartigan", **kw).fit(X)
+    np.testing.assert_array_equal(refit.labels_, km.labels_)
+    np.testing.assert_array_equal(refit.cluster_centers_, km.cluster_centers_)
+
+
+def test_hartigan_correntropy_sparse_tiny_weights_verifies_several_per_round(capsys):
+    # the robust search verifies a round's candidates one after the other on sparse
+    # rows with weights 1 and 1e-12: the same clustering as dense, each center its
+    # cluster's exact one, an objective below Lloyd's
+    rng = np.random.default_rng(31)
+    X = rng.standard_t(2, size=(40, 2))
+    w = np.where(np.arange(40) % 2, 1e-12, 1.0)
+    kw = dict(loss="correntropy", sigma=2.0, init=X[:2], n_init=1)
+    lloyd = LossKMeans(2, **kw).fit(X, sample_weight=w)
+    km = LossKMeans(2, algorithm="hartigan", **kw)
+    rounds = _hartigan_rounds(km, sp.csr_matrix(X), w, capsys)
+    assert rounds[0] >= 3, rounds
+    assert km.inertia_ < lloyd.inertia_
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-9 * path[0])
+    np.testing.assert_array_equal(km.predict(sp.csr_matrix(X)), km.labels_)
+    dense = LossKMeans(2, algorithm="hartigan", **kw).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(dense.labels_, km.labels_)
+    loss = get_loss("correntropy", 2.0)
+    for c in range(2):
+        members = km.labels_ == c
+        center = km.cluster_centers_[c]
+        exact = loss.center(X[members], w[members], init=center)
+        at_fit = loss.objective(X[members], center, w[members])
+        assert at_fit <= loss.objective(X[members], exact, w[members]) * (1 + 1e-9)
+
+
 @pytest.mark.parametrize("loss", ["huber", "correntropy", "epsilon_insensitive"])
 def test_auto_scales_weigh_samples_as_the_fit_does(loss):
     # the pilot behind "auto" weighs samples as the fit does: a zero weight is the
