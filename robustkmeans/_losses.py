@@ -383,12 +383,12 @@ class _Loss:
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def pass_terms(self, d2):
+    def pass_terms(self, d2, rest=True):
         """What a Lloyd pass takes at the squared distances ``d2`` of the samples to
         their centers: the costs, the ``mm_weight`` and, for a loss whose step needs
-        a check, the ``mm_rest`` (else None); one call, so that a loss can share
-        their work (``epsilon_insensitive``'s square root)."""
-        rest = self.mm_rest(d2) if self.needs_line_search else None
+        a check and with ``rest``, the ``mm_rest`` (else None); one call, so that a
+        loss can share their work (``epsilon_insensitive``'s square root)."""
+        rest = self.mm_rest(d2) if rest and self.needs_line_search else None
         return self.cost_from_sq_distances(d2), self.mm_weight(d2), rest
 
     # -- second-order terms of Hartigan's transfer screen ---------------------------
@@ -794,13 +794,13 @@ class EpsilonInsensitiveLoss(_Loss):
         # mm_weight from the distances rs (as for _rest) and where r > eps
         return np.where(active, 1 / rs, 0).astype(rs.dtype, copy=False)
 
-    def pass_terms(self, d2):
-        # cost_from_sq_distances, mm_weight and mm_rest from one square root (r > eps
-        # exactly where r - eps > 0)
+    def pass_terms(self, d2, rest=True):
+        # cost_from_sq_distances, mm_weight and (with rest) mm_rest from one square
+        # root (r > eps exactly where r - eps > 0)
         r = np.sqrt(d2)
         gap = r - self.scale
         rs = _at_least_tiny(r)
-        return np.maximum(gap, 0), self._weight(rs, gap > 0), self._rest(rs, gap)
+        return np.maximum(gap, 0), self._weight(rs, gap > 0), self._rest(rs, gap) if rest else None
 
     def d_cost_d_sq(self, d2):
         # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside
