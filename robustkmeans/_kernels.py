@@ -608,7 +608,7 @@ def euclidean_pass(
         # the distance overflowed)
         _refuse_overflowed(own, check, X.dtype)
         if stats is True:
-            costs, weight, _ = loss.pass_terms(own, rest=False)
+            costs, weight = loss.pass_terms(own)
         else:
             costs = loss.cost_from_sq_distances(own)
         w = sample_weight[sl]
@@ -645,7 +645,8 @@ def euclidean_pass(
                     np.maximum(prev, 0, out=prev)
                     if fixed is not None:
                         prev[fixed[0]] = fixed[1][np.arange(fixed[0].size), old[fixed[0]]]
-            csum = (csum, own, prev)
+            # (in csum's place: line_search_terms' arguments but labels)
+            return labels, costs, sums, (csum, own, prev), wsum
         return labels, costs, sums, csum, wsum
 
     def line_search_terms(labels, csum, own, prev):

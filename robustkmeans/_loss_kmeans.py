@@ -602,8 +602,9 @@ def _lloyd(
                 # objective before the step, the objective cannot rise, even if some
                 # cluster's own cost did (near convergence such rises are mostly the
                 # rounding of float32 costs, 1e-9 of a cluster's). Otherwise the
-                # clusters whose cost rose take the exact center of the members the
-                # step was taken for, solved from the majorise-minimise step (which
+                # clusters whose cost rose take the center of the members the step
+                # was taken for by ``descent_center`` (the exact solver to 1e-4 of
+                # their mean cost), solved from the majorise-minimise step (which
                 # never raises the cost, and the solver never returns above its
                 # start), and the pass is redone. The damped step alone crawled
                 # where Weiszfeld's kept failing (1-D blobs, epsilon about their
@@ -813,7 +814,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         # (one left with samples of tiny weight) gets them from its members before
         # any further move (see _Churn)
         cand = movers[np.argsort(-gain[movers], kind="stable")]
-        moves = []
+        n_moves = 0
         touched = np.zeros(n_clusters, bool)
         for i in cand:
             a, b = labels[i], best_b[i]
@@ -825,12 +826,12 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
             W[a] -= w[i]
             W[b] += w[i]
             labels[i] = b
-            churn.moved[[a, b]] += w[i]
+            churn.add_moves([a], [b], w[[i]])
             churn.refresh(X, w, labels, sums, W, n_threads, dtype=np.float64, weights=True)
             centers[[a, b]] = sums[[a, b]] / W[[a, b], None]
             touched[a] = touched[b] = True
-            moves.append((i, a, b))
-        if not moves:
+            n_moves += 1
+        if not n_moves:
             break
         touched = np.flatnonzero(touched)
         d2[:, touched] = _kernels.cost_matrix(
@@ -838,7 +839,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         )
         n_iter += 1
         if verbose:
-            print(f"Hartigan round: {_count(len(moves), 'transfer')}.")
+            print(f"Hartigan round: {_count(n_moves, 'transfer')}.")
     return _settled(
         X, sample_weight, x_sq, labels, centers.astype(X.dtype), loss, max_iter, tol,
         n_threads, verbose, n_iter, path,
@@ -1335,7 +1336,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     on the training data.
     ``correntropy`` and ``epsilon_insensitive`` take one majorise-minimise step per
     iteration (for the latter Weiszfeld's, or, where Weiszfeld's raised the cost,
-    the exact center of the cluster the step was for), and finish with the exact solver on the
+    the exact solver's center of the cluster the step was for, to 1e-4 of its mean
+    cost), and finish with the exact solver on the
     final clusters; if that moves samples, the iterations go on with the exact
     solver as their update until no sample moves, the centers move within ``tol``
     (as the other iterations stop; with ``tol=0`` the result is a fixed point of

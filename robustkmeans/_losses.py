@@ -383,13 +383,12 @@ class _Loss:
     def mm_weight(self, d2):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def pass_terms(self, d2, rest=True):
-        """What a Lloyd pass takes at the squared distances ``d2`` of the samples to
-        their centers: the costs, the ``mm_weight`` and, for a loss whose step needs
-        a check and with ``rest``, the ``mm_rest`` (else None); one call, so that a
-        loss can share their work (``epsilon_insensitive``'s square root)."""
-        rest = self.mm_rest(d2) if rest and self.needs_line_search else None
-        return self.cost_from_sq_distances(d2), self.mm_weight(d2), rest
+    def pass_terms(self, d2):
+        """What a Lloyd pass takes of each chunk at the squared distances ``d2`` of
+        the samples to their centers: the costs and the ``mm_weight``; one call, so
+        that a loss can share their work (``epsilon_insensitive``'s square root).
+        (The ``mm_rest`` of a loss whose step needs a check is taken once per pass.)"""
+        return self.cost_from_sq_distances(d2), self.mm_weight(d2)
 
     # -- second-order terms of Hartigan's transfer screen ---------------------------
     #: the loss has the derivatives of ``curvature`` and ``reopt_gain`` (the median's
@@ -565,9 +564,10 @@ class EpsilonInsensitiveLoss(_Loss):
 
     During Lloyd iterations the center step is Weiszfeld's on the samples farther
     than ``epsilon`` (coefficients ``w_i / ||x_i - m||``), kept where the objective
-    cannot rise and otherwise replaced, for the clusters whose cost rose, by the
-    exact solver started from the majorise-minimise step of ``mm_rest`` (same
-    direction, shorter), which never raises the cost. ``center`` is the exact
+    cannot rise and otherwise replaced, for the clusters whose cost rose, by
+    ``descent_center`` (the exact solver to ``1e-4`` of the mean cost) started from
+    the majorise-minimise step of ``mm_rest`` (same direction, shorter), which
+    never raises the cost. ``center`` is the exact
     solver; in 1-D it is a weighted median (``_line_center``, one sort per
     cluster), for the rejected steps' fallback and the final centers alike. (The
     Lloyd iterations keep their Weiszfeld steps in 1-D: exact centers at every
@@ -794,13 +794,12 @@ class EpsilonInsensitiveLoss(_Loss):
         # mm_weight from the distances rs (as for _rest) and where r > eps
         return np.where(active, 1 / rs, 0).astype(rs.dtype, copy=False)
 
-    def pass_terms(self, d2, rest=True):
-        # cost_from_sq_distances, mm_weight and (with rest) mm_rest from one square
-        # root (r > eps exactly where r - eps > 0)
+    def pass_terms(self, d2):
+        # cost_from_sq_distances and mm_weight from one square root (r > eps exactly
+        # where r - eps > 0)
         r = np.sqrt(d2)
         gap = r - self.scale
-        rs = _at_least_tiny(r)
-        return np.maximum(gap, 0), self._weight(rs, gap > 0), self._rest(rs, gap) if rest else None
+        return np.maximum(gap, 0), self._weight(_at_least_tiny(r), gap > 0)
 
     def d_cost_d_sq(self, d2):
         # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside
