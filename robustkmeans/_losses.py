@@ -113,6 +113,11 @@ class _Relative:
         return self._X[idx].toarray() - self.m0.astype(self.dtype)
 
 
+def _one_sample(X):
+    """The one row of ``X`` (dense or sparse) as a new dense vector."""
+    return (X.toarray() if sp.issparse(X) else X)[0].copy()
+
+
 def _weighted_mean(X, w):
     """``sum_i w_i x_i / sum_i w_i`` for dense or sparse ``X`` (a dense vector)."""
     return np.asarray(X.T @ w).ravel() / w.sum()
@@ -143,6 +148,9 @@ class _Loss:
     needs_line_search = False
     #: the center has a closed form (no inner iterations)
     closed_form = False
+    #: a single sample's own position is its cluster's one minimiser (cost 0 there
+    #: and only there); not so for ``epsilon_insensitive``, zero on a whole ball
+    point_is_center = True
 
     @property
     def exact_update(self):
@@ -293,6 +301,10 @@ class _Loss:
         """
         if not sp.issparse(X):
             X = np.asarray(X)
+        if X.shape[0] == 1 and self.point_is_center:
+            # (no solver: its iterations would cost as much as a large cluster's, and
+            # end at the sample up to the rounding of init + (x - init))
+            return _one_sample(X)
         w = np.ones(X.shape[0], dtype=X.dtype) if sample_weight is None else sample_weight
         w = np.asarray(w, dtype=X.dtype)
         if init is None:
@@ -516,6 +528,8 @@ class SquareLoss(_Loss):
     def center(self, X, sample_weight=None, init=None, overwrite_x=False):
         if not sp.issparse(X):
             X = np.asarray(X)
+        if X.shape[0] == 1:
+            return _one_sample(X)  # (w x / w can be 1 ulp off x)
         w = np.ones(X.shape[0], X.dtype) if sample_weight is None else sample_weight
         return _weighted_mean(X, np.asarray(w, dtype=X.dtype))
 
@@ -579,6 +593,7 @@ class EpsilonInsensitiveLoss(_Loss):
     scale_param = "epsilon"
     euclidean = True
     needs_line_search = True
+    point_is_center = False
 
     @property
     def seeding_loss(self):

@@ -962,3 +962,27 @@ def test_epsilon_insensitive_pass_terms_and_rest_are_their_formulas(epsilon, dty
         costs, weight = other.pass_terms(d2)
         np.testing.assert_array_equal(costs, other.cost_from_sq_distances(d2))
         np.testing.assert_array_equal(weight, other.mm_weight(d2))
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_center_of_one_sample(name, dtype, sparse):
+    """A cluster of one sample: every loss's center costs it nothing, and where
+    that point is the only minimiser (all but ``epsilon_insensitive``, zero on a
+    ball) the center is the sample itself, bit for bit, from any start."""
+    loss = get_loss(name, 0.8 if name != "square" else None)
+    if sparse and not loss.euclidean:
+        pytest.skip("sparse clusters are for the Euclidean losses")
+    x = np.random.default_rng(3).normal(1e3, 5.0, size=(1, 40)).astype(dtype)
+    x[0, :7] = 0
+    X = sp.csr_matrix(x) if sparse else x.copy()
+    init = (x[0] + 0.3).astype(dtype)
+    center = loss.center(X, np.array([2.5], dtype=dtype), init=init)
+    assert center.dtype == dtype and center.shape == (40,)
+    assert loss.cost(x, center[None, :])[0, 0] <= 0
+    if name == "epsilon_insensitive":
+        assert np.linalg.norm(center.astype(np.float64) - x[0]) <= loss.scale + 1e-6
+    else:
+        np.testing.assert_array_equal(center, x[0])
+        assert not np.shares_memory(center, X if not sparse else X.data)
