@@ -154,6 +154,10 @@ def _kmeans_context(row):
     return (
         f"{row['kmeans_s'] * 1e3:.2f} ms; ours {row['lloyd_over_kmeans']:.2f}x, "
         f"1000x {row['budget_over_kmeans']:.2f}x"
+    ) + (
+        f"; bare numpy {row['bare_s'] * 1e3:.2f} ms, {row['bare_speedup']:.0f}x"
+        if "bare_s" in row
+        else ""
     )
 
 
@@ -196,7 +200,9 @@ def reference_section(r):
         "reference's own iterations with every update solved exactly by our solver, / "
         "reference on the timed start (no-worse count); KMeans: scikit-learn's KMeans "
         "from the same start, the same 3 iterations, timed beside ours (context, no "
-        "target), our fit and the 1000x target's time (reference / 1000) in its fits"
+        "target), our fit and the 1000x target's time (reference / 1000) in its fits; "
+        "bare numpy (`correntropy`): our algorithm as bare numpy with no validation or "
+        "safeguards (`bare_correntropy`), a floor for any numpy implementation"
     )
     head = [
         "loss",
