@@ -24,7 +24,8 @@ def _load_pixels(image):
     turned upright by ``load_rgb``, so that a quantised copy written without the
     tag looks as the original does. Grey (H, W) and RGB (H, W, 3) arrays keep
     their shape. The returned dtype is uint8 for files, PIL images and uint8 or
-    uint16 arrays, else the float dtype of the array.
+    uint16 arrays, else the float dtype of the array. bool arrays are read as 0
+    and 255, as ``VGG16Featurizer`` and Pillow read them, and come back uint8.
     """
     from ._images import load_rgb
 
@@ -36,6 +37,10 @@ def _load_pixels(image):
         # (a big-endian '>u2' array, as np.asarray of a 16-bit big-endian TIFF gives,
         # is not np.uint16: the same pixels in native order, as load_rgb reads them)
         array = array.astype(array.dtype.newbyteorder("="))
+    if array.dtype == np.bool_:
+        # (a mask, or np.asarray of a 1-bit "1" image: 0 and 255, as VGG16Featurizer
+        # and Pillow read it)
+        array = array.astype(np.uint8) * np.uint8(255)
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
         raise ValueError(
@@ -104,8 +109,8 @@ def quantize_colors(
     ----------
     image : str, path-like, PIL image or ndarray
         A file path, a PIL image, or an array of shape (H, W) or (H, W, 1)
-        (grey), (H, W, 3) or (H, W, 4): uint8 in 0-255, uint16 in 0-65535 or
-        float in [0, 1]; other shapes raise a ValueError. It is
+        (grey), (H, W, 3) or (H, W, 4): uint8 in 0-255, uint16 in 0-65535,
+        float in [0, 1] or bool (0 and 255); other shapes raise a ValueError. It is
         never modified. Every form is read as
         :class:`~robustkmeans.VGG16Featurizer` reads it, so the same picture
         gives the same colours: files and PIL images become RGB (grey and
@@ -144,8 +149,8 @@ def quantize_colors(
         For a file or PIL image, (H, W, 3). For an array, the shape of the
         array -- a grey (H, W) image stays grey, an RGB (H, W, 3) one stays
         RGB -- except that RGBA (H, W, 4) comes back as RGB (H, W, 3), its
-        transparency composited on white. uint8 for uint8, uint16, file and PIL
-        input; float32 for float input.
+        transparency composited on white. uint8 for uint8, uint16, bool, file
+        and PIL input; float32 for float input.
     estimator : LossKMeans
         Only with ``return_estimator=True``.
 

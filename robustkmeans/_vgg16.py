@@ -1050,7 +1050,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ----------
         X : sequence of images or ndarray
             File paths (str or pathlib), PIL images, uint8 arrays (H, W) or
-            (H, W, 3) (also (H, W, 4) RGBA and uint16), or one uint8 array of
+            (H, W, 3) (also (H, W, 4) RGBA, uint16 scaled to 8 bits, and bool read
+            as 0 and 255, as Pillow reads 1-bit images), or one uint8 array of
             shape (N, H, W, 3) or (N, H, W).
 
         Returns

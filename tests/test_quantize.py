@@ -333,3 +333,19 @@ def test_big_endian_arrays_are_read_as_native_ones(tmp_path):
         quantize_colors(unit.astype(">f8"), 3, random_state=0),
         quantize_colors(unit, 3, random_state=0),
     )
+
+
+def test_bool_arrays_are_read_as_0_and_255(tmp_path):
+    # VGG16Featurizer reads a bool array as 0 / 255 (as Pillow reads a 1-bit "1"
+    # image); quantize_colors refused it ("must be uint8 (0-255), uint16 or float")
+    mask = np.random.RandomState(1).rand(12, 10) > 0.5
+    for image in (mask, mask[:, :, None], np.stack([mask, ~mask, mask], axis=2)):
+        out = quantize_colors(image, 2, random_state=0)
+        assert out.dtype == np.uint8 and out.shape == image.shape
+        as_uint8 = image.astype(np.uint8) * 255
+        np.testing.assert_array_equal(out, quantize_colors(as_uint8, 2, random_state=0))
+    Image.fromarray(mask).save(tmp_path / "mask.png")  # mode "1"
+    np.testing.assert_array_equal(
+        quantize_colors(tmp_path / "mask.png", 2, random_state=0),
+        quantize_colors(np.stack([mask] * 3, axis=2), 2, random_state=0),
+    )
