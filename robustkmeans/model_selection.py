@@ -147,7 +147,7 @@ def elbow_index(k_values, objective) -> int | None:
     Parameters
     ----------
     k_values : array-like of shape (n_points,)
-        Increasing candidate numbers of clusters.
+        Strictly increasing candidate numbers of clusters.
     objective : array-like of shape (n_points,)
         Objective (e.g. ``inertia_``) at each k; lower is better.
 
@@ -157,6 +157,12 @@ def elbow_index(k_values, objective) -> int | None:
         Position of the elbow in ``k_values``; ``None`` when there are fewer than
         three points or no point lies below the chord (a straight or concave
         curve has no elbow).
+
+    Raises
+    ------
+    ValueError
+        When ``k_values`` and ``objective`` are not 1-D arrays of the same length,
+        or ``k_values`` is not strictly increasing.
 
     See Also
     --------
@@ -170,6 +176,20 @@ def elbow_index(k_values, objective) -> int | None:
     """
     k = np.asarray(k_values, dtype=float)
     y = np.asarray(objective, dtype=float)
+    if k.ndim != 1 or y.ndim != 1:
+        raise ValueError(
+            f"k_values and objective must be 1-D, got shapes {k.shape} and {y.shape}."
+        )
+    if k.size != y.size:
+        raise ValueError(
+            "k_values and objective must have the same length, got "
+            f"{k.size} and {y.size}."
+        )
+    if np.any(np.diff(k) <= 0):
+        raise ValueError(
+            f"k_values must be strictly increasing, got {k_values!r}; sort the "
+            "points by k and drop repeated k first."
+        )
     if k.size < 3 or not np.all(np.isfinite(y)):
         return None
     x = (k - k[0]) / (k[-1] - k[0])

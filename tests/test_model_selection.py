@@ -472,3 +472,21 @@ def test_select_k_fits_each_k_once(blobs4):
     _CountingKMeans.n_fits = 0
     select_k(_CountingKMeans(), X, [2, 3, 4])
     assert _CountingKMeans.n_fits == 3
+
+
+def test_elbow_index_refuses_inputs_outside_its_contract():
+    # k_values and objective must be 1-D, of one length, k strictly increasing (as
+    # documented): a length mismatch raised numpy's broadcast error, repeated or
+    # equal k gave a 0/0 RuntimeWarning and None, unsorted k an index on a chord
+    # between arbitrary points
+    with pytest.raises(ValueError, match="same length"):
+        elbow_index([1, 2, 3], [3.0, 2.0])
+    with pytest.raises(ValueError, match="1-D"):
+        elbow_index([[1, 2, 3]], [[3.0, 2.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in ([2, 2, 2], [1, 2, 2, 3], [1, 3, 2, 4]):
+            with pytest.raises(ValueError, match="strictly increasing"):
+                elbow_index(k, [10.0, 3.0, 2.0, 1.0][: len(k)])
+    # fewer than three points still have no elbow, whatever their k
+    assert elbow_index([], []) is None
