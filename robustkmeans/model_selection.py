@@ -177,13 +177,10 @@ def elbow_index(k_values, objective) -> int | None:
     k = np.asarray(k_values, dtype=float)
     y = np.asarray(objective, dtype=float)
     if k.ndim != 1 or y.ndim != 1:
-        raise ValueError(
-            f"k_values and objective must be 1-D, got shapes {k.shape} and {y.shape}."
-        )
+        raise ValueError(f"k_values and objective must be 1-D, got shapes {k.shape} and {y.shape}.")
     if k.size != y.size:
         raise ValueError(
-            "k_values and objective must have the same length, got "
-            f"{k.size} and {y.size}."
+            f"k_values and objective must have the same length, got {k.size} and {y.size}."
         )
     if np.any(np.diff(k) <= 0):
         raise ValueError(
