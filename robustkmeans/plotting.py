@@ -803,6 +803,12 @@ class ClusterScatterDisplay:
         features = features.reshape(features.shape[0], -1).astype(float)
         if features.shape[1] < 2:
             features = np.c_[features, np.zeros(features.shape[0])]
+        if projection is None and features.shape[0] < 2:
+            raise ValueError(
+                f"the default projection, PCA(n_components=2), needs at least 2 samples, "
+                f"got {features.shape[0]}; pass more samples, or a projection= that maps "
+                "one sample to 2 columns."
+            )
         projection = clone(projection) if projection is not None else PCA(n_components=2)
         # Every sample the same point (identical images): no variance to explain.
         # PCA's explained-variance ratio is then 0/0, which numpy warns about, or,

@@ -850,3 +850,13 @@ def test_feature_maps_display_leaves_an_unfitted_featurizer_unfitted():
     FeatureMapsDisplay.from_estimator(featurizer, image, layers=[1], n_channels=2)
     with pytest.raises(NotFittedError):
         check_is_fitted(featurizer)
+
+
+def test_cluster_scatter_of_one_sample_says_what_the_default_projection_needs(blobs):
+    # PCA's own error ("n_components=2 must be between 0 and min(n_samples,
+    # n_features)=1") named neither the display nor what to do
+    X = blobs[0][:1]
+    km = LossKMeans(1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"PCA\(n_components=2\), needs at least 2 samples"):
+        ClusterScatterDisplay.from_estimator(km, X)
+    plt.close("all")
