@@ -501,6 +501,20 @@ def _pil_to_rgb(img, name: str) -> np.ndarray:
         raise ImageLoadError(name, f"cannot convert mode {mode!r} to RGB ({exc})") from exc
 
 
+def native_pixels(arr: np.ndarray, kinds: str = "u") -> np.ndarray:
+    """``arr``'s pixels as the readers take them (``load_rgb``, so
+    ``VGG16Featurizer``, and ``quantize_colors``): in native byte order where the
+    dtype's kind is one of ``kinds`` (a big-endian '>u2' array, as np.asarray of a
+    16-bit big-endian TIFF gives, is not np.uint16: the same pixels in native
+    order), and bool as uint8 0 and 255 (a mask, or np.asarray of a 1-bit "1"
+    image, as Pillow reads it)."""
+    if not arr.dtype.isnative and arr.dtype.kind in kinds:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * np.uint8(255)
+    return arr
+
+
 def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -510,14 +524,9 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(name, "the image has no pixels")
-    if not arr.dtype.isnative and arr.dtype.kind == "u":
-        # (a big-endian '>u2' array, as np.asarray of a 16-bit big-endian TIFF
-        # gives: the same pixels in native order)
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    arr = native_pixels(arr)
     if arr.dtype == np.uint16:
         arr = np.clip(np.rint(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-    elif arr.dtype == np.bool_:
-        arr = arr.astype(np.uint8) * 255
     elif arr.dtype != np.uint8:
         raise ImageLoadError(
             name,

@@ -27,20 +27,13 @@ def _load_pixels(image):
     uint16 arrays, else the float dtype of the array. bool arrays are read as 0
     and 255, as ``VGG16Featurizer`` and Pillow read them, and come back uint8.
     """
-    from ._images import load_rgb
+    from ._images import load_rgb, native_pixels
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
         image = load_rgb(image)  # upright by the EXIF orientation tag, if any
-    array = np.asarray(image)
-    if not array.dtype.isnative and array.dtype.kind in "uf":
-        # (a big-endian '>u2' array, as np.asarray of a 16-bit big-endian TIFF gives,
-        # is not np.uint16: the same pixels in native order, as load_rgb reads them)
-        array = array.astype(array.dtype.newbyteorder("="))
-    if array.dtype == np.bool_:
-        # (a mask, or np.asarray of a 1-bit "1" image: 0 and 255, as VGG16Featurizer
-        # and Pillow read it)
-        array = array.astype(np.uint8) * np.uint8(255)
+    # (floats too: they are pixels here, in [0, 1], where load_rgb refuses them)
+    array = native_pixels(np.asarray(image), kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
         raise ValueError(
