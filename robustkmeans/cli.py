@@ -1753,8 +1753,10 @@ def _cmd_quantize(args) -> int:
     try:
         with Image.open(source) as image:
             n_pixels = image.width * image.height
-    except (OSError, ValueError):
-        n_pixels = None  # unreadable: quantize_colors says why, naming the file
+    except (OSError, ValueError, Image.DecompressionBombError):
+        # unreadable, or too large for Pillow to open (not an OSError):
+        # quantize_colors says why, naming the file
+        n_pixels = None
     if n_pixels is not None and n_colors > n_pixels:
         n_colors = n_pixels
         _note(

@@ -1314,6 +1314,19 @@ def test_quantize_caps_the_palette_at_the_number_of_pixels(tmp_path, capsys):
     assert "--sample-size 5 is smaller than --colors 16" in line and "sample_size=" not in line
 
 
+def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
+    # DecompressionBombError, which is no OSError: it ended quantize in a traceback
+    source = tmp_path / "panorama.png"
+    Image.new("RGB", (20, 10)).save(source)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # 200 pixels > 2 * 50
+    out = tmp_path / "q.png"
+    assert main(["quantize", str(source), "--out", str(out), "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "panorama.png" in line and "too large" in line
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("command, default", [("cluster", 8), ("compare-losses", 5)])
 def test_default_k_is_shown_and_named_as_the_default(tmp_path, capsys, command, default):
     assert main([command, "--help"]) == 0
