@@ -344,6 +344,23 @@ def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
     assert "broken.png" in _error_line(capsys)
 
 
+def test_a_broken_link_in_a_folder_without_classes_is_listed_as_missing(tmp_path, capsys):
+    # in a class subfolder such a link was named as missing, but lying directly in
+    # the folder it was left out without a word: 12 images clustered, not 13
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.png").write_bytes(_png_bytes(i))
+    (folder / "gone.png").symlink_to(tmp_path / "moved-away.png")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "1 of 5 image(s) cannot be read" in line and "gone.png (file not found)" in line
+    assert main([*argv, "--no-progress", "--on-error", "skip"]) == 0
+    assert json.loads((out / "summary.json").read_text())["skipped"] == ["gone.png"]
+
+
 def test_missing_weights_is_a_clear_error(image_dir, tmp_path, capsys, monkeypatch):
     folder, _ = image_dir
     monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(tmp_path / "nope.pth"))
