@@ -805,6 +805,11 @@ def _k_range(value: str) -> range | list[int]:
         raise argparse.ArgumentTypeError(
             f"expected a range like 2:10 or a list like 2,3,5, got {value!r}"
         ) from None
+    if isinstance(values, range) and not values and values.stop > 1:  # 10:2: k >= 1
+        raise argparse.ArgumentTypeError(
+            f"the k range {value!r} is empty: it starts above its end; give the smaller "
+            f"k first, e.g. {values.stop - 1}:{values.start}"
+        )
     if not values or values[0] < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
     # (a single value is refused after parsing, with --k known: _check_k_options)

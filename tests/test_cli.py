@@ -1069,6 +1069,12 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
             ["demo", "--k", "auto", "--k-range", "4:4"],
             "robustkmeans demo: error: argument --k-range: 4 is a single k value",
         ),
+        # a reversed range: its integers are >= 1, the message said they must be
+        (
+            ["cluster", "d", "--k", "auto", "--k-range", "10:2"],
+            "argument --k-range: the k range '10:2' is empty: it starts above its end; give "
+            "the smaller k first, e.g. 2:10",
+        ),
         (
             ["cluster", "d", "--random-state", "-1"],
             "argument --random-state: expected an integer from 0 to 4294967295 (2**32 - 1), "
