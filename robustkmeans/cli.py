@@ -783,6 +783,12 @@ def _cache_folder(value: str) -> str:
     return _folder(os.path.expanduser(value), "--cache features")
 
 
+def _weights(value: str) -> str:
+    """``--weights``: ``imagenet``, ``random`` or a file, ``~`` expanded as for --out
+    (``--weights=~/vgg16.pth`` reaches us unexpanded)."""
+    return value if value in ("imagenet", "random") else os.path.expanduser(value)
+
+
 def _out_image(value: str) -> str:
     return _nonempty_out(value, "quantized.png")
 
@@ -1888,6 +1894,7 @@ def _add_feature_options(parser, *, features_default):
     )
     group.add_argument(
         "--weights",
+        type=_weights,
         default=None,
         help="VGG16 weights: a state-dict file for vgg16().features, 'imagenet' "
         "(torchvision's ImageNet weights from its cache, downloaded there if missing; "

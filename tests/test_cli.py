@@ -1411,6 +1411,21 @@ def test_a_folder_as_weights_is_said_to_be_a_folder(image_dir, tmp_path, capsys,
     assert not (tmp_path / "o").exists()
 
 
+def test_weights_expand_the_home_folder_as_out_and_cache_do(
+    image_dir, tmp_path, capsys, monkeypatch
+):
+    # "--weights=~/vgg16.pth" reaches the parser unexpanded; the file was looked
+    # for in a folder named "~" (said not to exist), where --out and --cache expand it
+    folder, _ = image_dir
+    monkeypatch.setenv("HOME", str(tmp_path))
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--weights=~/missing.pth"]) == 1
+    line = _error_line(capsys)
+    assert f"VGG16 weights file {str(tmp_path / 'missing.pth')!r} does not exist" in line
+    assert main([*argv, "--weights=~"]) == 1
+    assert f"VGG16 weights file {str(tmp_path)!r} is a folder" in _error_line(capsys)
+
+
 def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypatch):
     # the docs say shared/weights/... is found "in the working folder or a parent";
     # only the parents were searched. The function only locates the file (the content
