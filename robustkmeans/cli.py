@@ -1172,7 +1172,9 @@ def _extract(featurizer, filenames, y, args):
             features = features[~bad]
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
-            _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(skipped, 5)}", None)
+            args.skipped_reasons = reasons  # for the report's list of the skipped images
+            described = [f"{name} ({reasons[name]})" for name in skipped]
+            _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(described, 5)}", None)
         if not filenames:
             raise UserError("none of the images could be read.")
         if y is not None and np.unique(y).size < 2:
@@ -1191,8 +1193,15 @@ def _extract(featurizer, filenames, y, args):
     return features, filenames, y, skipped
 
 
-def _skipped_section(skipped, root):
-    items = "".join(f"<li><code>{html.escape(n)}</code></li>" for n in _relative(skipped, root))
+def _skipped_section(skipped, root, reasons=None):
+    """The report's list of the images skipped, each with why it could not be read."""
+    reasons = reasons or {}
+    items = "".join(
+        f"<li><code>{html.escape(shown)}</code>"
+        + (f": {html.escape(reasons[name])}" if name in reasons else "")
+        + "</li>"
+        for name, shown in zip(skipped, _relative(skipped, root), strict=True)
+    )
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
@@ -1501,7 +1510,7 @@ def _run_cluster(
         ("Clusters", _table(cluster_rows)),
     ]
     if skipped:
-        sections.append(_skipped_section(skipped, root))
+        sections.append(_skipped_section(skipped, root, getattr(args, "skipped_reasons", None)))
     if search is not None:
         sections.append(("Choosing k", _k_selection_html(search, k, criterion, args)))
     sections.append(
@@ -1671,7 +1680,11 @@ def _cmd_compare_losses(args) -> int:
         ),
         *_notes_section(args),
         ("Metrics per loss", _table(table)),
-        *([_skipped_section(skipped, args.image_dir)] if skipped else []),
+        *(
+            [_skipped_section(skipped, args.image_dir, getattr(args, "skipped_reasons", None))]
+            if skipped
+            else []
+        ),
         (
             "Figures",
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),

@@ -333,12 +333,17 @@ def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--on-error", "skip"]
     assert main([*argv, *features, "--no-progress"]) == 0
-    assert "skipped 1 unreadable image(s)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable image(s)" in err
+    # each with why it was skipped, as --on-error raise says (the reason was not given)
+    reason = "the image data is corrupt (Truncated File Read)"
+    assert f"broken.png ({reason}" in err
     rows = _read_csv(out / "labels.csv")
     assert sorted(r["file"] for r in rows) == sorted(str(p.relative_to(folder)) for p in paths)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["skipped"] == [str(Path("green") / "broken.png")]
-    assert "broken.png" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert f"<li><code>{Path('green') / 'broken.png'}</code>: {reason}" in report
 
     assert main([*argv[:-2], *features, "--no-progress"]) == 1  # the default raises
     assert "broken.png" in _error_line(capsys)
