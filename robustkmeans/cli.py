@@ -1335,6 +1335,8 @@ _CRITERION_RULE = {
 def _k_selection_caption(k: int, criterion: str) -> str:
     """The caption of k_selection.png, which marks only the elbow and the best silhouette."""
     caption = "Objective and mean silhouette against k, the elbow and the best silhouette marked"
+    if criterion not in _CRITERION_RULE:  # _chosen_k's last resort: no criterion chose
+        return f"{caption}; k={k} is the {criterion}: no criterion chose a k"
     if criterion in ("elbow", "silhouette"):
         return f"{caption}; k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
     return (
@@ -1350,7 +1352,10 @@ def _k_selection_html(search, k: int, criterion: str, args) -> str:
     )
     if any(value is None for value in search.best_k.values()):
         best += " (n/a: the criterion chose none)"
-    chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    if criterion in _CRITERION_RULE:
+        chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    else:  # _chosen_k's last resort, the smallest k searched
+        chose = f"k={k} is the {criterion}, as no criterion chose a k"
     if criterion == args.k_criterion:
         chose += f", as --k-criterion {args.k_criterion} asked."
     else:

@@ -1772,6 +1772,27 @@ def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
         assert _chosen_k(search, "elbow") == (3, "smallest k searched")
 
 
+def test_k_search_of_identical_images_reports_the_smallest_k(tmp_path, capsys):
+    # no criterion chooses a k when every image is the same (one cluster at every
+    # k): _chosen_k falls back to the smallest k, whose report then ended in a
+    # KeyError traceback ('smallest k searched' has no rule to describe it)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"blank_{i}.png").write_bytes(_png_bytes(0))
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "using k=2 from the smallest k searched" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["k"] == 2
+    assert summary["k_selection"]["criterion"] == "smallest k searched"
+    report = (out / "report.html").read_text()
+    assert "k=2 is the smallest k searched, as no criterion chose a k" in report
+    assert "k=2 is the smallest k searched: no criterion chose a k" in report  # the caption
+
+
 def test_report_silhouette_uses_the_distance_of_the_loss():
     from sklearn.datasets import make_blobs
     from sklearn.metrics import silhouette_score
