@@ -797,11 +797,13 @@ def image_extensions() -> tuple[str, ...]:
 def _loose_files(folder: Path, exts: tuple[str, ...] | None) -> list[Path]:
     """The files lying directly in ``folder`` (not in its subfolders) ending in
     ``exts`` (None: any), hidden ones left out, sorted by name: the images that
-    :func:`load_image_folder` cannot give a class."""
+    :func:`load_image_folder` cannot give a class. A link to a file that is gone
+    is listed, as :func:`_files_under` lists it, so that reading it names the
+    missing image."""
     return sorted(
         p
         for p in Path(folder).iterdir()
-        if p.is_file()
+        if (p.is_file() or (p.is_symlink() and not p.exists()))
         and not p.name.startswith(".")
         and (exts is None or p.name.lower().endswith(exts))
     )

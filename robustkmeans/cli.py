@@ -783,6 +783,12 @@ def _cache_folder(value: str) -> str:
     return _folder(os.path.expanduser(value), "--cache features")
 
 
+def _weights(value: str) -> str:
+    """``--weights``: ``imagenet``, ``random`` or a file, ``~`` expanded as for --out
+    (``--weights=~/vgg16.pth`` reaches us unexpanded)."""
+    return value if value in ("imagenet", "random") else os.path.expanduser(value)
+
+
 def _out_image(value: str) -> str:
     return _nonempty_out(value, "quantized.png")
 
@@ -805,6 +811,11 @@ def _k_range(value: str) -> range | list[int]:
         raise argparse.ArgumentTypeError(
             f"expected a range like 2:10 or a list like 2,3,5, got {value!r}"
         ) from None
+    if isinstance(values, range) and not values and values.stop > 1:  # 10:2: k >= 1
+        raise argparse.ArgumentTypeError(
+            f"the k range {value!r} is empty: it starts above its end; give the smaller "
+            f"k first, e.g. {values.stop - 1}:{values.start}"
+        )
     if not values or values[0] < 1:
         raise argparse.ArgumentTypeError(f"the k range must hold integers >= 1, got {value!r}")
     # (a single value is refused after parsing, with --k known: _check_k_options)
@@ -1161,7 +1172,9 @@ def _extract(featurizer, filenames, y, args):
             features = features[~bad]
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
-            _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(skipped, 5)}", None)
+            args.skipped_reasons = reasons  # for the report's list of the skipped images
+            described = [f"{name} ({reasons[name]})" for name in skipped]
+            _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(described, 5)}", None)
         if not filenames:
             raise UserError("none of the images could be read.")
         if y is not None and np.unique(y).size < 2:
@@ -1180,8 +1193,15 @@ def _extract(featurizer, filenames, y, args):
     return features, filenames, y, skipped
 
 
-def _skipped_section(skipped, root):
-    items = "".join(f"<li><code>{html.escape(n)}</code></li>" for n in _relative(skipped, root))
+def _skipped_section(skipped, root, reasons=None):
+    """The report's list of the images skipped, each with why it could not be read."""
+    reasons = reasons or {}
+    items = "".join(
+        f"<li><code>{html.escape(shown)}</code>"
+        + (f": {html.escape(reasons[name])}" if name in reasons else "")
+        + "</li>"
+        for name, shown in zip(skipped, _relative(skipped, root), strict=True)
+    )
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
 
@@ -1315,6 +1335,8 @@ _CRITERION_RULE = {
 def _k_selection_caption(k: int, criterion: str) -> str:
     """The caption of k_selection.png, which marks only the elbow and the best silhouette."""
     caption = "Objective and mean silhouette against k, the elbow and the best silhouette marked"
+    if criterion not in _CRITERION_RULE:  # _chosen_k's last resort: no criterion chose
+        return f"{caption}; k={k} is the {criterion}: no criterion chose a k"
     if criterion in ("elbow", "silhouette"):
         return f"{caption}; k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
     return (
@@ -1330,7 +1352,10 @@ def _k_selection_html(search, k: int, criterion: str, args) -> str:
     )
     if any(value is None for value in search.best_k.values()):
         best += " (n/a: the criterion chose none)"
-    chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    if criterion in _CRITERION_RULE:
+        chose = f"k={k} was chosen by {criterion} ({_CRITERION_RULE[criterion]})"
+    else:  # _chosen_k's last resort, the smallest k searched
+        chose = f"k={k} is the {criterion}, as no criterion chose a k"
     if criterion == args.k_criterion:
         chose += f", as --k-criterion {args.k_criterion} asked."
     else:
@@ -1490,7 +1515,7 @@ def _run_cluster(
         ("Clusters", _table(cluster_rows)),
     ]
     if skipped:
-        sections.append(_skipped_section(skipped, root))
+        sections.append(_skipped_section(skipped, root, getattr(args, "skipped_reasons", None)))
     if search is not None:
         sections.append(("Choosing k", _k_selection_html(search, k, criterion, args)))
     sections.append(
@@ -1660,7 +1685,11 @@ def _cmd_compare_losses(args) -> int:
         ),
         *_notes_section(args),
         ("Metrics per loss", _table(table)),
-        *([_skipped_section(skipped, args.image_dir)] if skipped else []),
+        *(
+            [_skipped_section(skipped, args.image_dir, getattr(args, "skipped_reasons", None))]
+            if skipped
+            else []
+        ),
         (
             "Figures",
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
@@ -1753,8 +1782,10 @@ def _cmd_quantize(args) -> int:
     try:
         with Image.open(source) as image:
             n_pixels = image.width * image.height
-    except (OSError, ValueError):
-        n_pixels = None  # unreadable: quantize_colors says why, naming the file
+    except (OSError, ValueError, Image.DecompressionBombError):
+        # unreadable, or too large for Pillow to open (not an OSError):
+        # quantize_colors says why, naming the file
+        n_pixels = None
     if n_pixels is not None and n_colors > n_pixels:
         n_colors = n_pixels
         _note(
@@ -1881,6 +1912,7 @@ def _add_feature_options(parser, *, features_default):
     )
     group.add_argument(
         "--weights",
+        type=_weights,
         default=None,
         help="VGG16 weights: a state-dict file for vgg16().features, 'imagenet' "
         "(torchvision's ImageNet weights from its cache, downloaded there if missing; "

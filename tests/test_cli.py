@@ -333,15 +333,37 @@ def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--on-error", "skip"]
     assert main([*argv, *features, "--no-progress"]) == 0
-    assert "skipped 1 unreadable image(s)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable image(s)" in err
+    # each with why it was skipped, as --on-error raise says (the reason was not given)
+    reason = "the image data is corrupt (Truncated File Read)"
+    assert f"broken.png ({reason}" in err
     rows = _read_csv(out / "labels.csv")
     assert sorted(r["file"] for r in rows) == sorted(str(p.relative_to(folder)) for p in paths)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["skipped"] == [str(Path("green") / "broken.png")]
-    assert "broken.png" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert f"<li><code>{Path('green') / 'broken.png'}</code>: {reason}" in report
 
     assert main([*argv[:-2], *features, "--no-progress"]) == 1  # the default raises
     assert "broken.png" in _error_line(capsys)
+
+
+def test_a_broken_link_in_a_folder_without_classes_is_listed_as_missing(tmp_path, capsys):
+    # in a class subfolder such a link was named as missing, but lying directly in
+    # the folder it was left out without a word: 12 images clustered, not 13
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.png").write_bytes(_png_bytes(i))
+    (folder / "gone.png").symlink_to(tmp_path / "moved-away.png")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "1 of 5 image(s) cannot be read" in line and "gone.png (file not found)" in line
+    assert main([*argv, "--no-progress", "--on-error", "skip"]) == 0
+    assert json.loads((out / "summary.json").read_text())["skipped"] == ["gone.png"]
 
 
 def test_missing_weights_is_a_clear_error(image_dir, tmp_path, capsys, monkeypatch):
@@ -1052,6 +1074,12 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
             ["demo", "--k", "auto", "--k-range", "4:4"],
             "robustkmeans demo: error: argument --k-range: 4 is a single k value",
         ),
+        # a reversed range: its integers are >= 1, the message said they must be
+        (
+            ["cluster", "d", "--k", "auto", "--k-range", "10:2"],
+            "argument --k-range: the k range '10:2' is empty: it starts above its end; give "
+            "the smaller k first, e.g. 2:10",
+        ),
         (
             ["cluster", "d", "--random-state", "-1"],
             "argument --random-state: expected an integer from 0 to 4294967295 (2**32 - 1), "
@@ -1314,6 +1342,19 @@ def test_quantize_caps_the_palette_at_the_number_of_pixels(tmp_path, capsys):
     assert "--sample-size 5 is smaller than --colors 16" in line and "sample_size=" not in line
 
 
+def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
+    # DecompressionBombError, which is no OSError: it ended quantize in a traceback
+    source = tmp_path / "panorama.png"
+    Image.new("RGB", (20, 10)).save(source)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # 200 pixels > 2 * 50
+    out = tmp_path / "q.png"
+    assert main(["quantize", str(source), "--out", str(out), "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "panorama.png" in line and "too large" in line
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("command, default", [("cluster", 8), ("compare-losses", 5)])
 def test_default_k_is_shown_and_named_as_the_default(tmp_path, capsys, command, default):
     assert main([command, "--help"]) == 0
@@ -1373,6 +1414,21 @@ def test_a_folder_as_weights_is_said_to_be_a_folder(image_dir, tmp_path, capsys,
         assert main([*argv, *weights]) == 1
         assert f"ROBUSTKMEANS_VGG16_WEIGHTS={str(tmp_path)!r} is a folder" in _error_line(capsys)
     assert not (tmp_path / "o").exists()
+
+
+def test_weights_expand_the_home_folder_as_out_and_cache_do(
+    image_dir, tmp_path, capsys, monkeypatch
+):
+    # "--weights=~/vgg16.pth" reaches the parser unexpanded; the file was looked
+    # for in a folder named "~" (said not to exist), where --out and --cache expand it
+    folder, _ = image_dir
+    monkeypatch.setenv("HOME", str(tmp_path))
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--weights=~/missing.pth"]) == 1
+    line = _error_line(capsys)
+    assert f"VGG16 weights file {str(tmp_path / 'missing.pth')!r} does not exist" in line
+    assert main([*argv, "--weights=~"]) == 1
+    assert f"VGG16 weights file {str(tmp_path)!r} is a folder" in _error_line(capsys)
 
 
 def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypatch):
@@ -1714,6 +1770,27 @@ def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
     )
     with pytest.warns(UserWarning, match="using k=3 from the smallest k searched criterion"):
         assert _chosen_k(search, "elbow") == (3, "smallest k searched")
+
+
+def test_k_search_of_identical_images_reports_the_smallest_k(tmp_path, capsys):
+    # no criterion chooses a k when every image is the same (one cluster at every
+    # k): _chosen_k falls back to the smallest k, whose report then ended in a
+    # KeyError traceback ('smallest k searched' has no rule to describe it)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"blank_{i}.png").write_bytes(_png_bytes(0))
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "using k=2 from the smallest k searched" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["k"] == 2
+    assert summary["k_selection"]["criterion"] == "smallest k searched"
+    report = (out / "report.html").read_text()
+    assert "k=2 is the smallest k searched, as no criterion chose a k" in report
+    assert "k=2 is the smallest k searched: no criterion chose a k" in report  # the caption
 
 
 def test_report_silhouette_uses_the_distance_of_the_loss():
