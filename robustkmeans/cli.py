@@ -1752,6 +1752,10 @@ def _encode_image(array, image_format: str, out: Path):
     return data, stored
 
 
+#: the start of LossKMeans's warning for data with fewer distinct points than clusters
+_FEWER_POINTS = "Number of distinct clusters"
+
+
 def _cmd_quantize(args) -> int:
     from ._images import _import_pil
     from ._quantize import quantize_colors
@@ -1771,6 +1775,12 @@ def _cmd_quantize(args) -> int:
 
     extension = out.suffix.lower()
     Image.init()
+    if not extension and out.name.lower() in Image.EXTENSION:
+        # ".png" is a hidden file's name to pathlib, with no extension
+        raise UserError(
+            f"--out {args.out!r} has an extension but no file name; give one, e.g. "
+            f"{str(out.with_name('quantized' + out.name))!r}."
+        )
     if extension not in Image.EXTENSION:
         raise UserError(f"cannot tell the image format of --out {args.out!r}; end it in .png.")
     image_format = Image.EXTENSION[extension]
@@ -1800,17 +1810,39 @@ def _cmd_quantize(args) -> int:
             "or fewer --colors."
         )
     args.image_files = [str(source)]  # named in Pillow's warnings (main)
-    quantized = quantize_colors(
-        source,
-        n_colors=n_colors,
-        loss=args.loss,
-        **_loss_scales(args),
-        sample_size=args.sample_size,
-        random_state=args.random_state,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        quantized = quantize_colors(
+            source,
+            n_colors=n_colors,
+            loss=args.loss,
+            **_loss_scales(args),
+            sample_size=args.sample_size,
+            random_state=args.random_state,
+        )
+    # the clusterer's "fewer distinct clusters than n_clusters" is said in the
+    # command's terms (a palette of fewer colours); any other warning goes on to
+    # main's, as it came
+    few_colours = False
+    for caught_warning in caught:
+        if _FEWER_POINTS in str(caught_warning.message):
+            few_colours = True
+            continue
+        warnings.warn_explicit(
+            caught_warning.message,
+            caught_warning.category,
+            caught_warning.filename,
+            caught_warning.lineno,
+        )
     data, stored = _encode_image(quantized, image_format, out)
     _write_atomic(out, data)
     n_used = _n_colours(quantized)
+    if few_colours:
+        _note(
+            args,
+            f"the pixels the palette is fitted on hold only {n_used} distinct colour(s), fewer "
+            f"than --colors {n_colors}: the palette is those colours",
+        )
     if stored is None and image_format in _LOSSY_FORMATS:
         # (not readable back here, e.g. a PDF: its pixels are JPEG-compressed)
         _note(

@@ -1342,6 +1342,40 @@ def test_quantize_caps_the_palette_at_the_number_of_pixels(tmp_path, capsys):
     assert "--sample-size 5 is smaller than --colors 16" in line and "sample_size=" not in line
 
 
+def test_quantize_an_image_of_few_colours_says_so_in_its_terms(tmp_path, capsys):
+    # --colors above the colours the image holds: the clusterer's "Number of
+    # distinct clusters (4) found smaller than n_clusters (30)" warning came out
+    # as it is, after the run; the command says it of the palette instead
+    pixels = np.zeros((40, 40, 3), np.uint8)
+    pixels[:, :20] = [255, 0, 0]
+    pixels[20:, :, 1] = 200
+    source = tmp_path / "flags.png"
+    Image.fromarray(pixels).save(source)
+    out = tmp_path / "q.png"
+    assert main(["quantize", str(source), "--colors", "30", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "only 4 distinct colour(s), fewer than --colors 30" in err
+    assert "Number of distinct clusters" not in err
+    stored = np.asarray(Image.open(out))
+    assert np.array_equal(stored, pixels)  # (each colour its own palette entry)
+    # as many colours as asked: no such note
+    assert main(["quantize", str(source), "--colors", "4", "--out", str(out)]) == 0
+    assert "distinct colour" not in capsys.readouterr().err
+
+
+def test_quantize_out_with_an_extension_only_asks_for_a_file_name(tmp_path, capsys):
+    # --out .png: pathlib reads ".png" as a hidden file's name without an
+    # extension, and the error said to "end it in .png", which it does
+    source = tmp_path / "dot.png"
+    Image.fromarray(np.array([[[200, 30, 40]]], np.uint8)).save(source)
+    out = tmp_path / ".png"
+    assert main(["quantize", str(source), "--out", str(out)]) == 1
+    line = _error_line(capsys)
+    assert "has an extension but no file name" in line
+    assert str(tmp_path / "quantized.png") in line
+    assert not out.exists()
+
+
 def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
     # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
     # DecompressionBombError, which is no OSError: it ended quantize in a traceback
