@@ -1573,12 +1573,18 @@ def _json_ready(value):
 
 def _reproduce_settings(args, featurizer) -> dict:
     """The settings that reproduce a run with its outputs, beside those shown
-    already: seed, initialisations, VGG16's input size and the command line."""
+    already: seed, initialisations, VGG16's input size and device, and the
+    command line."""
     from ._vgg16 import VGG16Featurizer
 
     settings = {"n_init": args.n_init, "random_state": args.random_state}
     if isinstance(featurizer, VGG16Featurizer):
         settings["image_size"] = featurizer.image_size
+        # the device the features came from (--device auto resolved; fitted by then):
+        # CPU and CUDA features differ in their last bits
+        device = getattr(featurizer, "device_", None)
+        if device is not None:
+            settings["device"] = str(device)
     settings["command"] = shlex.join(["robustkmeans", *args.argv])
     return settings
 

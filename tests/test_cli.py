@@ -158,10 +158,12 @@ def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, 
         "n_init": 1,
         "random_state": 7,
         "image_size": 32,
+        # --device auto, resolved
+        "device": "cuda" if pytest.importorskip("torch").cuda.is_available() else "cpu",
         "command": "robustkmeans " + " ".join(argv),
     }
     report = (out / "report.html").read_text()
-    for header in ("k range searched", "n_init", "random_state", "image_size", "command"):
+    for header in ("k range searched", "n_init", "random_state", "image_size", "device", "command"):
         assert f"<th>{header}</th>" in report
     assert "<td>2, 3, 4, 5, 6, 7, 8, 9</td>" in report
     capsys.readouterr()
