@@ -926,10 +926,9 @@ def _histograms_instead(args, reason: str, remedy: str, on_error: str):
 
     given = _vgg16_options_given(args)
     if given:
+        which = "VGG16's options) are" if len(given) > 1 else "a VGG16 option) is"
         _note(
-            args,
-            f"{reason}: colour histograms are used, and {', '.join(given)} "
-            "(VGG16's options) are ignored",
+            args, f"{reason}: colour histograms are used, and {', '.join(given)} ({which} ignored"
         )
     return ColorHistogramFeaturizer(on_error=on_error), (
         f"colour histograms: {reason.upper()} ({remedy})"

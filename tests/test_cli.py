@@ -1697,7 +1697,7 @@ def test_demo_without_weights_notes_the_vgg16_options_it_ignores(tmp_path, capsy
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--n-per-class", "2", "--no-progress", "--n-init", "1"]
     assert main([*argv, "--image-size", "64"]) == 0
-    assert "--image-size (VGG16's options) are ignored" in capsys.readouterr().err
+    assert "--image-size (a VGG16 option) is ignored" in capsys.readouterr().err
     notes = json.loads((out / "summary.json").read_text())["notes"]
     assert any("--image-size" in note for note in notes)
 
