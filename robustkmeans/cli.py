@@ -1024,6 +1024,17 @@ def _silhouette_subset(n_samples, args):
     return np.random.RandomState(seed).permutation(n_samples)[:size]
 
 
+def _silhouette_setting(n_subset, n_images) -> dict:
+    """The reports' Settings entry saying that the silhouettes are those of a random
+    subsample (``--silhouette-sample-size``), or nothing where they use every image."""
+    if n_subset >= n_images:
+        return {}
+    return {
+        "silhouette on": f"a random subsample of {n_subset} of {n_images} images "
+        "(--silhouette-sample-size)"
+    }
+
+
 def _silhouette_defined(labels) -> bool:
     """Whether the silhouette of ``labels`` exists: 2 to n_samples - 1 clusters."""
     from .metrics import _is_degenerate
@@ -1492,6 +1503,7 @@ def _run_cluster(
         "features": feature_note,
         "loss": args.loss,
         "k": str(k),
+        **_silhouette_setting(subset.size, n_images),
     }
     if search is not None:
         note = f"criterion {criterion}"
@@ -1683,6 +1695,8 @@ def _cmd_compare_losses(args) -> int:
                         "images": n_images,
                         "features": note,
                         "k": args.k,
+                        # (the display's subsample: the same rule, sample_size below n)
+                        **_silhouette_setting(args.silhouette_sample_size or n_images, n_images),
                         **_reproduce_settings(args, featurizer),
                     }
                 ]

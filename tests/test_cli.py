@@ -191,6 +191,7 @@ def test_cluster_subsamples_silhouette_for_many_images(image_dir, tmp_path):
     assert main([*argv, "--silhouette-sample-size", "6", *FAST]) == 0
     report = (out / "report.html").read_text()
     assert "random subsample of 6 of 10 images" in report
+    assert "<th>silhouette on</th>" in report  # (in the Settings, beside the metrics)
     summary = json.loads((out / "summary.json").read_text())
     assert np.isfinite(summary["metrics"]["silhouette"])
     assert len(_read_csv(out / "labels.csv")) == len(paths)  # every image is clustered
@@ -223,6 +224,22 @@ def test_compare_losses_end_to_end(image_dir, tmp_path):
     assert all(loss in report for loss in LOSS_NAMES)
     # each loss's scale as used (auto: estimated) is shown with its row
     assert all(f"{name}=" in report for name in ("delta", "sigma", "epsilon"))
+
+
+def test_compare_losses_report_says_when_silhouettes_are_of_a_subsample(image_dir, tmp_path):
+    # cluster's report said so (its silhouette figure's caption); compare-losses',
+    # whose table lists a silhouette per loss, did not
+    folder, _ = image_dir
+    argv = ["compare-losses", str(folder), "--k", "2", "--features", "histogram"]
+    argv += ["--no-progress", "--n-init", "1"]
+    out = tmp_path / "sub"
+    assert main([*argv, "--silhouette-sample-size", "6", "--out", str(out)]) == 0
+    report = (out / "report.html").read_text()
+    assert "<th>silhouette on</th>" in report
+    assert "a random subsample of 6 of 10 images (--silhouette-sample-size)" in report
+    out = tmp_path / "all"
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "silhouette on" not in (out / "report.html").read_text()
 
 
 def test_compare_losses_scores_every_loss_with_one_named_metric(image_dir, tmp_path, capsys):
