@@ -483,8 +483,9 @@ def _pil_to_rgb(img, name: str) -> np.ndarray:
     if mode == "F":
         raise ImageLoadError(
             name,
-            "32-bit float images have no defined 0..255 range; convert to uint8 first "
-            "(e.g. np.clip(x * 255, 0, 255).round().astype(np.uint8) for values in [0, 1])",
+            "32-bit float images have no defined 0..255 range; save the file as an 8- or "
+            "16-bit image (or, as an array in [0, 1], pass "
+            "np.clip(x * 255, 0, 255).round().astype(np.uint8))",
         )
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         mode == "P" and "transparency" in img.info

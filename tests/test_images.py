@@ -137,6 +137,19 @@ def test_32_bit_integer_images_are_read_by_their_value_range(tmp_path):
             load_rgb(Image.fromarray(np.array(values, dtype=np.int32)))
 
 
+def test_32_bit_float_file_error_says_what_to_do_with_the_file(tmp_path):
+    # a float TIFF (mode "F") was refused with a numpy snippet only, which tells a
+    # command-line user with a file nothing; the file's remedy comes first
+    path = tmp_path / "depth.tif"
+    Image.fromarray(np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)).save(path)
+    assert Image.open(path).mode == "F"
+    with pytest.raises(ImageLoadError, match="depth.tif") as info:
+        load_rgb(path)
+    message = str(info.value)
+    assert "no defined 0..255 range; save the file as an 8- or 16-bit image" in message
+    assert "np.clip(x * 255, 0, 255)" in message  # (the array's remedy, after it)
+
+
 def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
     # Pillow opens a PGM with maxval > 255 in the 32-bit mode "I", scaled to 0..65535;
     # a dark one (values below 256) must stay dark, not be read as 8-bit.
