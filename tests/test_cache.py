@@ -443,6 +443,13 @@ def _same_bytes_other_image_pairs():
     palette_b.putpalette([0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 250, 250])
     transparent = palette_a.copy()
     transparent.info["transparency"] = 0  # index 0 (red) is composited on white
+    # the same colours with alpha values in the palette (as RGBA.convert("P") gives)
+    alpha_palette = Image.frombytes("P", (12, 12), indices.tobytes())
+    alpha_palette.putpalette(
+        [255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 255, 128, 250, 250, 0, 255], rawmode="RGBA"
+    )
+    pa_a = Image.merge("PA", (palette_a, Image.new("L", (12, 12), 255)))
+    pa_b = Image.merge("PA", (palette_b, Image.new("L", (12, 12), 255)))
     return {
         "uint8_0_1_vs_bool": (ones, ones.astype(bool)),
         "grayscale_vs_colour_array": (gray_wide, colour),
@@ -450,6 +457,8 @@ def _same_bytes_other_image_pairs():
         "pil_rgba_vs_cmyk": (rgba, cmyk),
         "pil_palettes": (palette_a, palette_b),
         "pil_transparency": (palette_a, transparent),
+        "pil_palette_alpha": (palette_a, alpha_palette),
+        "pil_pa_palettes": (pa_a, pa_b),
     }
 
 
