@@ -92,8 +92,10 @@ _RANDOM_SEED = 0
 # Part of the feature cache key: change it when the pixels of an image change.
 # v2: 32-bit integer images ("I") are read by their value range, not as 16-bit.
 # v3: files and PIL images are turned upright by their EXIF orientation tag.
+# v4: palette images whose palette holds alpha values (a palette TGA file) are
+# composited on white.
 _PREPROCESS_VERSION = (
-    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3"
+    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v4"
 )
 
 

@@ -321,6 +321,32 @@ def test_features_cached_before_photos_were_turned_upright_are_not_reused(
     assert len(_entries(tmp_path / "c")) == 2  # one per version
 
 
+def test_features_cached_before_palette_alpha_was_composited_are_not_reused(
+    tmp_path, counter, monkeypatch
+):
+    # A palette TGA file opens with an RGBA palette and no "transparency" entry:
+    # before v4 its alpha was dropped, so its entries (keyed by the file's bytes)
+    # hold other features than the composited picture gives.
+    rgba = np.dstack([_photo_like(8, h=12, w=12), np.repeat([0, 255], 72).reshape(12, 12)])
+    path = tmp_path / "palette.tga"
+    Image.fromarray(rgba.astype(np.uint8)).convert("P").save(path)
+    with Image.open(path) as stored:
+        assert stored.mode == "P" and "transparency" not in stored.info
+    with monkeypatch.context() as m:
+        m.setattr(
+            vgg_module,
+            "_PREPROCESS_VERSION",
+            "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3",
+        )
+        _featurizer(tmp_path / "c").transform([path])
+    got = _featurizer(tmp_path / "c").transform([path])
+    assert counter["images"] == 2  # computed again, under the new version
+    with Image.open(path) as stored:
+        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
+        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
+    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
+
+
 def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tmp_path, counter):
     arr = _photo_like(3)
     plain, tagged = Image.fromarray(arr), Image.fromarray(arr)
