@@ -80,14 +80,16 @@ def content_digest(image=None, *, data: bytes | None = None) -> str:
         h.update(memoryview(arr).cast("B"))
         return h.hexdigest()
     if hasattr(image, "tobytes") and hasattr(image, "mode"):  # PIL image
-        from ._images import _16_BIT_FORMATS, exif_orientation, load_pil
+        from ._images import _16_BIT_FORMATS, _palette_has_alpha, exif_orientation, load_pil
 
         load_pil(image)  # one thread at a time decodes a lazily opened image
         h.update(f"pil\0{image.mode}\0{image.size}\0".encode())
         h.update(image.tobytes())
-        palette = image.getpalette() if image.mode == "P" else None
+        palette = image.getpalette() if image.mode in ("P", "PA") else None
         if palette:
             h.update(bytes(palette))
+            if _palette_has_alpha(image):  # composited on white by its alpha values
+                h.update(b"palette-alpha\0" + bytes(image.getpalette("RGBA")))
         if "transparency" in getattr(image, "info", {}):
             h.update(repr(image.info["transparency"]).encode())
         if image.mode == "I" and image.format in _16_BIT_FORMATS:

@@ -469,6 +469,15 @@ def _integer_to_rgb(img, name: str) -> np.ndarray:
     return np.repeat(gray[:, :, None], 3, axis=2)
 
 
+def _palette_has_alpha(img) -> bool:
+    """Whether the palette of a "P" or "PA" image holds alpha values ("RGBA"), as
+    ``Image.convert("P")`` and ``Image.quantize()`` of an RGBA image give it. Such an
+    image is transparent without a "transparency" entry in ``img.info``; saved as PNG,
+    its palette's alpha becomes one."""
+    palette = getattr(img, "palette", None)
+    return palette is not None and str(getattr(palette, "mode", "")).endswith("A")
+
+
 def _pil_to_rgb(img, name: str) -> np.ndarray:
     """Convert a decoded PIL image of any common mode to an (H, W, 3) uint8 array.
 
@@ -488,7 +497,7 @@ def _pil_to_rgb(img, name: str) -> np.ndarray:
             "np.clip(x * 255, 0, 255).round().astype(np.uint8))",
         )
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode == "P" and "transparency" in img.info
+        mode == "P" and ("transparency" in img.info or _palette_has_alpha(img))
     )
     if mode in ("L", "P") and not has_alpha:
         return np.asarray(img.convert("RGB"), dtype=np.uint8)

@@ -92,8 +92,10 @@ _RANDOM_SEED = 0
 # Part of the feature cache key: change it when the pixels of an image change.
 # v2: 32-bit integer images ("I") are read by their value range, not as 16-bit.
 # v3: files and PIL images are turned upright by their EXIF orientation tag.
+# v4: palette images whose palette holds alpha values (a palette TGA file) are
+# composited on white.
 _PREPROCESS_VERSION = (
-    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3"
+    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v4"
 )
 
 
@@ -1113,6 +1115,13 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             activation map of the image: ``C`` channels of ``H`` x ``W``
             (see :data:`~robustkmeans._vgg16.LAYER_NAMES` for what each index is).
 
+        Raises
+        ------
+        ValueError
+            When a layer is unknown, or lies behind more max-pools than the
+            fitted ``image_size`` allows (``"pool5"`` needs 32 pixels, the
+            default layers 16).
+
         Examples
         --------
         >>> import numpy as np
@@ -1127,6 +1136,17 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "weights_id_")
         torch = _import_torch()
         indices = _resolve_layers(layers)
+        deepest = max(indices)
+        if _map_shape(deepest, self.image_size_)[1] < 1:
+            # (else torch's max-pool fails with "Output size is too small")
+            fits = [i for i in range(len(LAYER_NAMES)) if _map_shape(i, self.image_size_)[1] >= 1]
+            raise ValueError(
+                f"image_size={self.image_size_} is too small for layer "
+                f"{LAYER_NAMES[deepest]!r} (index {deepest}): its "
+                f"{_LAYER_POOLS[deepest]} max-pools need image_size >= "
+                f"{2 ** _LAYER_POOLS[deepest]}. Ask for layers up to index {max(fits)} "
+                f"({LAYER_NAMES[max(fits)]!r}), or fit with a larger image_size."
+            )
         rgb = resize_rgb(load_rgb(image), self.image_size_)
         x = to_normalized_tensor(rgb[None], memory_format=torch.channels_last)
         features = self._features_module()

@@ -321,6 +321,32 @@ def test_features_cached_before_photos_were_turned_upright_are_not_reused(
     assert len(_entries(tmp_path / "c")) == 2  # one per version
 
 
+def test_features_cached_before_palette_alpha_was_composited_are_not_reused(
+    tmp_path, counter, monkeypatch
+):
+    # A palette TGA file opens with an RGBA palette and no "transparency" entry:
+    # before v4 its alpha was dropped, so its entries (keyed by the file's bytes)
+    # hold other features than the composited picture gives.
+    rgba = np.dstack([_photo_like(8, h=12, w=12), np.repeat([0, 255], 72).reshape(12, 12)])
+    path = tmp_path / "palette.tga"
+    Image.fromarray(rgba.astype(np.uint8)).convert("P").save(path)
+    with Image.open(path) as stored:
+        assert stored.mode == "P" and "transparency" not in stored.info
+    with monkeypatch.context() as m:
+        m.setattr(
+            vgg_module,
+            "_PREPROCESS_VERSION",
+            "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3",
+        )
+        _featurizer(tmp_path / "c").transform([path])
+    got = _featurizer(tmp_path / "c").transform([path])
+    assert counter["images"] == 2  # computed again, under the new version
+    with Image.open(path) as stored:
+        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
+        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
+    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
+
+
 def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tmp_path, counter):
     arr = _photo_like(3)
     plain, tagged = Image.fromarray(arr), Image.fromarray(arr)
@@ -443,6 +469,13 @@ def _same_bytes_other_image_pairs():
     palette_b.putpalette([0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 250, 250])
     transparent = palette_a.copy()
     transparent.info["transparency"] = 0  # index 0 (red) is composited on white
+    # the same colours with alpha values in the palette (as RGBA.convert("P") gives)
+    alpha_palette = Image.frombytes("P", (12, 12), indices.tobytes())
+    alpha_palette.putpalette(
+        [255, 0, 0, 0, 0, 255, 0, 255, 0, 0, 255, 128, 250, 250, 0, 255], rawmode="RGBA"
+    )
+    pa_a = Image.merge("PA", (palette_a, Image.new("L", (12, 12), 255)))
+    pa_b = Image.merge("PA", (palette_b, Image.new("L", (12, 12), 255)))
     return {
         "uint8_0_1_vs_bool": (ones, ones.astype(bool)),
         "grayscale_vs_colour_array": (gray_wide, colour),
@@ -450,6 +483,8 @@ def _same_bytes_other_image_pairs():
         "pil_rgba_vs_cmyk": (rgba, cmyk),
         "pil_palettes": (palette_a, palette_b),
         "pil_transparency": (palette_a, transparent),
+        "pil_palette_alpha": (palette_a, alpha_palette),
+        "pil_pa_palettes": (pa_a, pa_b),
     }
 
 

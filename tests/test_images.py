@@ -95,6 +95,23 @@ def test_palette_with_transparency_and_la_are_composited(tmp_path):
     np.testing.assert_array_equal(load_rgb(la)[0], [[255, 255, 255], [50, 50, 50]])
 
 
+def test_palette_with_alpha_values_is_composited_as_its_file_is(tmp_path):
+    # RGBA.convert("P") and RGBA.quantize() keep the alpha in the palette, with no
+    # "transparency" in info: the PIL image was read with its alpha dropped, where
+    # the PNG it saves (alpha as tRNS) was composited on white
+    rgba = np.zeros((2, 3, 4), dtype=np.uint8)
+    rgba[..., 0] = 255  # red
+    rgba[0, :, 3] = 0  # row 0 transparent: white
+    rgba[1, :, 3] = 255  # row 1 opaque: red
+    for image in (Image.fromarray(rgba).convert("P"), Image.fromarray(rgba).quantize(2)):
+        assert image.mode == "P" and "transparency" not in image.info
+        image.save(tmp_path / "p.png")
+        for form in (image, tmp_path / "p.png"):
+            rgb = load_rgb(form)
+            np.testing.assert_array_equal(rgb[0], np.full((3, 3), 255))
+            np.testing.assert_array_equal(rgb[1], np.tile([255, 0, 0], (3, 1)))
+
+
 def test_16_bit_images_are_scaled_to_8_bit(tmp_path):
     values = np.array([[0, 257, 65535, 32896]], dtype=np.uint16)
     expected = np.array([0, 1, 255, 128], dtype=np.uint8)

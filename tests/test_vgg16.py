@@ -812,6 +812,20 @@ def test_feature_maps_refuse_layers_outside_the_network():
     assert list(featurizer.feature_maps(image, layers=[30, 0])) == [30, 0]
 
 
+def test_feature_maps_say_which_layers_a_small_image_size_allows():
+    # fitted for layer="pool3" at 8 pixels: pool4 and beyond (the default layers
+    # 22 and 29 among them) would pool a 1 x 1 map; torch's error said only
+    # "Output size is too small"
+    featurizer = VGG16Featurizer(weights=None, image_size=8, layer="pool3").fit()
+    image = np.zeros((8, 8, 3), np.uint8)
+    for layers in (None, [29], ["pool4"], [0, 30]):
+        with pytest.raises(
+            ValueError, match=r"image_size=8 is too small .* index 22 \('relu4_3'\)"
+        ):
+            featurizer.feature_maps(image, layers=layers)
+    assert featurizer.feature_maps(image, layers=[22])[22].shape == (512, 1, 1)
+
+
 def test_n_jobs_resolves_to_the_documented_number_of_threads(monkeypatch):
     # None: 1 on CPU (the forward pass uses the cores); -1: all cores; -2: all but one
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
