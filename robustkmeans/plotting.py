@@ -258,8 +258,16 @@ def _thumbnail_row(axes, images, indices, size):
         axis.set_xticks([])
         axis.set_yticks([])
     for axis, index in zip(axes, indices, strict=False):
-        axis.imshow(_thumbnail(images[index], size, index))
+        axis.imshow(_thumbnail(_image_at(images, index), size, index))
     return axes[len(indices) :]
+
+
+def _image_at(images, index):
+    """The image at position ``index`` of ``images``: a pandas Series (a DataFrame's
+    column of file paths) by position, ``.iloc``, not by its index labels, which
+    after filtering or with string labels are not the positions."""
+    iloc = getattr(images, "iloc", None)
+    return iloc[index] if iloc is not None else images[index]
 
 
 def _match_clusters(reference, labels, n_clusters):

@@ -860,3 +860,23 @@ def test_cluster_scatter_of_one_sample_says_what_the_default_projection_needs(bl
     with pytest.raises(ValueError, match=r"PCA\(n_components=2\), needs at least 2 samples"):
         ClusterScatterDisplay.from_estimator(km, X)
     plt.close("all")
+
+
+@pytest.mark.parametrize("index", [range(100, 115), [f"img{i}" for i in range(15)]])
+def test_image_displays_read_a_series_of_images_by_position(image_set, index):
+    # a DataFrame's column of file paths, filtered or indexed by name: images[i]
+    # looked the position up as an index label (KeyError)
+    pd = pytest.importorskip("pandas")
+    paths, _, X, _ = image_set
+    series = pd.Series(paths, index=list(index))
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, series, n_representatives=1, n_atypical=1)
+    reference = RepresentativesDisplay.from_estimator(
+        km, X, paths, n_representatives=1, n_atypical=1
+    )
+    for drawn, expected in zip(disp.axes_.flat, reference.axes_.flat, strict=True):
+        np.testing.assert_array_equal(drawn.images[0].get_array(), expected.images[0].get_array())
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0), X, series, losses=["square", "huber"]
+    )
+    assert disp.axes_.shape == (2, 3)
