@@ -91,6 +91,20 @@ def _text(value) -> str:
     return str(value).replace("$", r"\$")
 
 
+def _missing(groups):
+    """Mask of the missing entries (None, NaN, pandas' NA) of a 1-D array of labels."""
+    groups = np.asarray(groups)
+    if groups.dtype.kind in "fc":
+        return np.isnan(groups)
+    if groups.dtype.kind != "O":
+        return np.zeros(groups.shape, dtype=bool)
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.array([g is None or (isinstance(g, float) and g != g) for g in groups], bool)
+    return np.asarray(pd.isna(groups), dtype=bool)
+
+
 def _check_count(value, name: str, minimum: int = 0) -> int:
     """``value`` as an int of at least ``minimum``, else a ValueError naming ``name``.
 
@@ -720,7 +734,8 @@ class ClusterScatterDisplay:
     y_true : array-like of shape (n_samples,) or None, default=None
         True classes, drawn in a second panel. Class names are drawn as written
         (a ``$`` in a folder name is not read as mathtext, a leading ``_`` does
-        not hide the class from the legend).
+        not hide the class from the legend). Samples without a class (None or
+        NaN, a partly labelled set) are drawn in grey as "no label".
     axis_labels : tuple of str, default=("PC 1", "PC 2")
         Names of the two axes, drawn as matplotlib text (mathtext allowed).
 
@@ -771,7 +786,8 @@ class ClusterScatterDisplay:
             for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
             the data it was fitted on, whose ``labels_`` are drawn.
         y : array-like of shape (n_samples,), default=None
-            True classes; when given, a second panel is drawn.
+            True classes; when given, a second panel is drawn (samples whose
+            class is None or NaN in grey, as "no label").
         projection : transformer, default=None
             Unfitted transformer to 2-D; ``None`` uses
             ``PCA(n_components=2)`` (features with one column are padded).
@@ -888,14 +904,23 @@ class ClusterScatterDisplay:
             panels.append(("true labels", np.asarray(self.y_true)))
         legends = []
         for axis, (title, groups) in zip(axes, panels, strict=False):
-            values = np.unique(groups)
+            missing = _missing(groups)
+            values = np.unique(groups[~missing])
             handles, names = [], []
             palette = _colors(len(values), classes=title == "true labels")
             for color, value in zip(palette, values, strict=True):
-                mask = groups == value
+                mask = (groups == value) & ~missing
                 names.append(_text(value))
                 handles.append(
                     axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=names[-1])
+                )
+            if missing.any():
+                # (NaN never equals itself: these samples went undrawn under a "nan" entry)
+                names.append("no label")
+                handles.append(
+                    axis.scatter(
+                        *embedding[missing].T, s=18, color="0.7", alpha=0.8, label="no label"
+                    )
                 )
             axis.set_xlabel(self.axis_labels[0])
             axis.set_ylabel(self.axis_labels[1])

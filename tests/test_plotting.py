@@ -880,3 +880,24 @@ def test_image_displays_read_a_series_of_images_by_position(image_set, index):
         LossKMeans(3, random_state=0), X, series, losses=["square", "huber"]
     )
     assert disp.axes_.shape == (2, 3)
+
+
+@pytest.mark.parametrize("kind", ["nan", "none"])
+def test_cluster_scatter_draws_the_samples_without_a_class(blobs, kind):
+    # a partly labelled set: NaN classes went undrawn under a legend entry "nan"
+    # (NaN never equals itself), None among strings was a TypeError from np.unique
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    if kind == "nan":
+        y_true = y.astype(float)
+        y_true[:5] = np.nan
+    else:
+        y_true = np.array([f"class {c}" for c in y], dtype=object)
+        y_true[:5] = None
+    disp = ClusterScatterDisplay.from_estimator(km, X, y=y_true)
+    panel = disp.axes_[1]
+    assert sum(len(c.get_offsets()) for c in panel.collections) == len(X)
+    names = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert names[-1] == "no label" and len(names) == 4
+    np.testing.assert_allclose(panel.collections[-1].get_offsets(), disp.embedding[:5])
+    _rendered(disp.figure_)
