@@ -540,8 +540,8 @@ class SilhouetteDisplay:
         Silhouette of each sample.
     labels : ndarray of shape (n_samples,)
         Cluster of each sample.
-    metric : str, default="euclidean"
-        Distance used, shown in the title.
+    metric : str or callable, default="euclidean"
+        Distance used, named in the x-axis label (a callable by its name).
 
     Attributes
     ----------
@@ -584,7 +584,7 @@ class SilhouetteDisplay:
             Features the clustering was computed on.
         labels : array-like of shape (n_samples,)
             Cluster labels, at least two distinct and fewer than n_samples.
-        metric : str, default="euclidean"
+        metric : str or callable, default="euclidean"
             Distance, as in :func:`sklearn.metrics.silhouette_samples`.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
@@ -633,7 +633,7 @@ class SilhouetteDisplay:
             Input of ``estimator``: new data for a clusterer with ``predict``;
             for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
             the data it was fitted on, whose ``labels_`` are drawn.
-        metric : str, default="auto"
+        metric : str or callable, default="auto"
             Distance; ``"auto"`` matches the loss (see
             :func:`~robustkmeans.metrics.loss_metric`).
         ax : matplotlib Axes, default=None
@@ -709,7 +709,8 @@ class SilhouetteDisplay:
         ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
         ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)
         ax.set_yticks([])
-        ax.set_xlabel(f"silhouette ({_text(self.metric)})")
+        metric = self.metric if isinstance(self.metric, str) else _callable_name(self.metric)
+        ax.set_xlabel(f"silhouette ({_text(metric)})")
         ax.set_ylabel("samples, grouped by cluster")
         ax.legend(loc="lower right")
         ax.set_title("Silhouette per sample")

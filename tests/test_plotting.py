@@ -901,3 +901,14 @@ def test_cluster_scatter_draws_the_samples_without_a_class(blobs, kind):
     assert names[-1] == "no label" and len(names) == 4
     np.testing.assert_allclose(panel.collections[-1].get_offsets(), disp.embedding[:5])
     _rendered(disp.figure_)
+
+
+def test_silhouette_display_names_a_callable_metric(blobs):
+    # the x-axis label showed the function's repr, "<function taxicab at 0x...>"
+    def taxicab(a, b):
+        return np.abs(a - b).sum()
+
+    X, y = blobs
+    disp = SilhouetteDisplay.from_predictions(X, y, metric=taxicab)
+    assert disp.ax_.get_xlabel() == "silhouette (taxicab)"
+    assert disp.average_ == pytest.approx(silhouette_score(X, y, metric="manhattan"))
