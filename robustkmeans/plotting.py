@@ -1152,9 +1152,15 @@ class RepresentativesDisplay:
                 color=colors[row],
                 fontsize="small",
             )
-        title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
-        if n_aty:
-            title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
+        if n_rep or not n_aty:
+            title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
+            if n_aty:
+                title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
+        else:  # (not "the 0 images closest to the center, then...")
+            title = (
+                f"Per cluster: the {_count(n_aty, 'most atypical image')} "
+                "(dashed black frame; largest cost)"
+            )
         figure.suptitle(title, fontsize="medium")
         self.axes_ = axes
         self.figure_ = figure

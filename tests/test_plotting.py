@@ -912,3 +912,13 @@ def test_silhouette_display_names_a_callable_metric(blobs):
     disp = SilhouetteDisplay.from_predictions(X, y, metric=taxicab)
     assert disp.ax_.get_xlabel() == "silhouette (taxicab)"
     assert disp.average_ == pytest.approx(silhouette_score(X, y, metric="manhattan"))
+
+
+def test_representatives_title_without_representatives(image_set):
+    # n_representatives=0 was titled "the 0 images closest to the center, then..."
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, n_representatives=0, n_atypical=2)
+    assert disp.figure_._suptitle.get_text() == (
+        "Per cluster: the 2 most atypical images (dashed black frame; largest cost)"
+    )
