@@ -466,6 +466,12 @@ class KSelectionDisplay:
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
+        # The curve and elbow line of an earlier plot on this ax: replaced, as its
+        # twin is below (they stayed, outside the legend, beside the new curves).
+        for artist in getattr(ax, "_robustkmeans_k_selection_artists", ()):
+            if artist.axes is not None:
+                artist.remove()
+        ax._robustkmeans_k_selection_artists = []
         # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
         has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
@@ -490,6 +496,7 @@ class KSelectionDisplay:
                     self.elbow_k, color="C3", linestyle="--", label=f"elbow: k={self.elbow_k}"
                 )
             )
+        ax._robustkmeans_k_selection_artists = list(handles)
         self.ax_silhouette_ = self.line_silhouette_ = None
         # The twin of an earlier plot on this ax: replaced, not stacked with another.
         previous = getattr(ax, "_robustkmeans_silhouette_axes", None)

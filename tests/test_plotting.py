@@ -922,3 +922,19 @@ def test_representatives_title_without_representatives(image_set):
     assert disp.figure_._suptitle.get_text() == (
         "Per cluster: the 2 most atypical images (dashed black frame; largest cost)"
     )
+
+
+def test_k_selection_display_redrawn_on_its_axes_replaces_its_curves(blobs):
+    # the twin (silhouette) was replaced, but the objective curve and elbow line of
+    # the earlier plot stayed on ax, outside the legend, beside the new ones
+    X, _ = blobs
+    fig, ax = plt.subplots()
+    first = select_k(LossKMeans(n_init=1), X, range(1, 6), random_state=0)
+    second = select_k(LossKMeans(n_init=1), X, range(2, 8), random_state=0)
+    KSelectionDisplay.from_result(first, ax=ax)
+    disp = KSelectionDisplay.from_result(second, ax=ax)
+    assert len(fig.axes) == 2
+    assert disp.line_objective_ in ax.lines
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), second.k_values)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert len(ax.lines) == sum(not name.startswith(("mean", "best")) for name in legend)
