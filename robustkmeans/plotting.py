@@ -91,6 +91,20 @@ def _text(value) -> str:
     return str(value).replace("$", r"\$")
 
 
+def _missing(groups):
+    """Mask of the missing entries (None, NaN, pandas' NA) of a 1-D array of labels."""
+    groups = np.asarray(groups)
+    if groups.dtype.kind in "fc":
+        return np.isnan(groups)
+    if groups.dtype.kind != "O":
+        return np.zeros(groups.shape, dtype=bool)
+    try:
+        import pandas as pd
+    except ImportError:
+        return np.array([g is None or (isinstance(g, float) and g != g) for g in groups], bool)
+    return np.asarray(pd.isna(groups), dtype=bool)
+
+
 def _check_count(value, name: str, minimum: int = 0) -> int:
     """``value`` as an int of at least ``minimum``, else a ValueError naming ``name``.
 
@@ -258,8 +272,16 @@ def _thumbnail_row(axes, images, indices, size):
         axis.set_xticks([])
         axis.set_yticks([])
     for axis, index in zip(axes, indices, strict=False):
-        axis.imshow(_thumbnail(images[index], size, index))
+        axis.imshow(_thumbnail(_image_at(images, index), size, index))
     return axes[len(indices) :]
+
+
+def _image_at(images, index):
+    """The image at position ``index`` of ``images``: a pandas Series (a DataFrame's
+    column of file paths) by position, ``.iloc``, not by its index labels, which
+    after filtering or with string labels are not the positions."""
+    iloc = getattr(images, "iloc", None)
+    return iloc[index] if iloc is not None else images[index]
 
 
 def _match_clusters(reference, labels, n_clusters):
@@ -444,6 +466,12 @@ class KSelectionDisplay:
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
+        # The curve and elbow line of an earlier plot on this ax: replaced, as its
+        # twin is below (they stayed, outside the legend, beside the new curves).
+        for artist in getattr(ax, "_robustkmeans_k_selection_artists", ()):
+            if artist.axes is not None:
+                artist.remove()
+        ax._robustkmeans_k_selection_artists = []
         # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
         has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
@@ -468,6 +496,7 @@ class KSelectionDisplay:
                     self.elbow_k, color="C3", linestyle="--", label=f"elbow: k={self.elbow_k}"
                 )
             )
+        ax._robustkmeans_k_selection_artists = list(handles)
         self.ax_silhouette_ = self.line_silhouette_ = None
         # The twin of an earlier plot on this ax: replaced, not stacked with another.
         previous = getattr(ax, "_robustkmeans_silhouette_axes", None)
@@ -518,8 +547,8 @@ class SilhouetteDisplay:
         Silhouette of each sample.
     labels : ndarray of shape (n_samples,)
         Cluster of each sample.
-    metric : str, default="euclidean"
-        Distance used, shown in the title.
+    metric : str or callable, default="euclidean"
+        Distance used, named in the x-axis label (a callable by its name).
 
     Attributes
     ----------
@@ -562,7 +591,7 @@ class SilhouetteDisplay:
             Features the clustering was computed on.
         labels : array-like of shape (n_samples,)
             Cluster labels, at least two distinct and fewer than n_samples.
-        metric : str, default="euclidean"
+        metric : str or callable, default="euclidean"
             Distance, as in :func:`sklearn.metrics.silhouette_samples`.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
@@ -611,7 +640,7 @@ class SilhouetteDisplay:
             Input of ``estimator``: new data for a clusterer with ``predict``;
             for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
             the data it was fitted on, whose ``labels_`` are drawn.
-        metric : str, default="auto"
+        metric : str or callable, default="auto"
             Distance; ``"auto"`` matches the loss (see
             :func:`~robustkmeans.metrics.loss_metric`).
         ax : matplotlib Axes, default=None
@@ -687,7 +716,8 @@ class SilhouetteDisplay:
         ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
         ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)
         ax.set_yticks([])
-        ax.set_xlabel(f"silhouette ({_text(self.metric)})")
+        metric = self.metric if isinstance(self.metric, str) else _callable_name(self.metric)
+        ax.set_xlabel(f"silhouette ({_text(metric)})")
         ax.set_ylabel("samples, grouped by cluster")
         ax.legend(loc="lower right")
         ax.set_title("Silhouette per sample")
@@ -712,7 +742,8 @@ class ClusterScatterDisplay:
     y_true : array-like of shape (n_samples,) or None, default=None
         True classes, drawn in a second panel. Class names are drawn as written
         (a ``$`` in a folder name is not read as mathtext, a leading ``_`` does
-        not hide the class from the legend).
+        not hide the class from the legend). Samples without a class (None or
+        NaN, a partly labelled set) are drawn in grey as "no label".
     axis_labels : tuple of str, default=("PC 1", "PC 2")
         Names of the two axes, drawn as matplotlib text (mathtext allowed).
 
@@ -763,7 +794,8 @@ class ClusterScatterDisplay:
             for one without (e.g. :class:`~sklearn.cluster.AgglomerativeClustering`),
             the data it was fitted on, whose ``labels_`` are drawn.
         y : array-like of shape (n_samples,), default=None
-            True classes; when given, a second panel is drawn.
+            True classes; when given, a second panel is drawn (samples whose
+            class is None or NaN in grey, as "no label").
         projection : transformer, default=None
             Unfitted transformer to 2-D; ``None`` uses
             ``PCA(n_components=2)`` (features with one column are padded).
@@ -880,14 +912,23 @@ class ClusterScatterDisplay:
             panels.append(("true labels", np.asarray(self.y_true)))
         legends = []
         for axis, (title, groups) in zip(axes, panels, strict=False):
-            values = np.unique(groups)
+            missing = _missing(groups)
+            values = np.unique(groups[~missing])
             handles, names = [], []
             palette = _colors(len(values), classes=title == "true labels")
             for color, value in zip(palette, values, strict=True):
-                mask = groups == value
+                mask = (groups == value) & ~missing
                 names.append(_text(value))
                 handles.append(
                     axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=names[-1])
+                )
+            if missing.any():
+                # (NaN never equals itself: these samples went undrawn under a "nan" entry)
+                names.append("no label")
+                handles.append(
+                    axis.scatter(
+                        *embedding[missing].T, s=18, color="0.7", alpha=0.8, label="no label"
+                    )
                 )
             axis.set_xlabel(self.axis_labels[0])
             axis.set_ylabel(self.axis_labels[1])
@@ -1118,9 +1159,15 @@ class RepresentativesDisplay:
                 color=colors[row],
                 fontsize="small",
             )
-        title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
-        if n_aty:
-            title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
+        if n_rep or not n_aty:
+            title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
+            if n_aty:
+                title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
+        else:  # (not "the 0 images closest to the center, then...")
+            title = (
+                f"Per cluster: the {_count(n_aty, 'most atypical image')} "
+                "(dashed black frame; largest cost)"
+            )
         figure.suptitle(title, fontsize="medium")
         self.axes_ = axes
         self.figure_ = figure

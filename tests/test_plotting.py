@@ -860,3 +860,81 @@ def test_cluster_scatter_of_one_sample_says_what_the_default_projection_needs(bl
     with pytest.raises(ValueError, match=r"PCA\(n_components=2\), needs at least 2 samples"):
         ClusterScatterDisplay.from_estimator(km, X)
     plt.close("all")
+
+
+@pytest.mark.parametrize("index", [range(100, 115), [f"img{i}" for i in range(15)]])
+def test_image_displays_read_a_series_of_images_by_position(image_set, index):
+    # a DataFrame's column of file paths, filtered or indexed by name: images[i]
+    # looked the position up as an index label (KeyError)
+    pd = pytest.importorskip("pandas")
+    paths, _, X, _ = image_set
+    series = pd.Series(paths, index=list(index))
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, series, n_representatives=1, n_atypical=1)
+    reference = RepresentativesDisplay.from_estimator(
+        km, X, paths, n_representatives=1, n_atypical=1
+    )
+    for drawn, expected in zip(disp.axes_.flat, reference.axes_.flat, strict=True):
+        np.testing.assert_array_equal(drawn.images[0].get_array(), expected.images[0].get_array())
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0), X, series, losses=["square", "huber"]
+    )
+    assert disp.axes_.shape == (2, 3)
+
+
+@pytest.mark.parametrize("kind", ["nan", "none"])
+def test_cluster_scatter_draws_the_samples_without_a_class(blobs, kind):
+    # a partly labelled set: NaN classes went undrawn under a legend entry "nan"
+    # (NaN never equals itself), None among strings was a TypeError from np.unique
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    if kind == "nan":
+        y_true = y.astype(float)
+        y_true[:5] = np.nan
+    else:
+        y_true = np.array([f"class {c}" for c in y], dtype=object)
+        y_true[:5] = None
+    disp = ClusterScatterDisplay.from_estimator(km, X, y=y_true)
+    panel = disp.axes_[1]
+    assert sum(len(c.get_offsets()) for c in panel.collections) == len(X)
+    names = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert names[-1] == "no label" and len(names) == 4
+    np.testing.assert_allclose(panel.collections[-1].get_offsets(), disp.embedding[:5])
+    _rendered(disp.figure_)
+
+
+def test_silhouette_display_names_a_callable_metric(blobs):
+    # the x-axis label showed the function's repr, "<function taxicab at 0x...>"
+    def taxicab(a, b):
+        return np.abs(a - b).sum()
+
+    X, y = blobs
+    disp = SilhouetteDisplay.from_predictions(X, y, metric=taxicab)
+    assert disp.ax_.get_xlabel() == "silhouette (taxicab)"
+    assert disp.average_ == pytest.approx(silhouette_score(X, y, metric="manhattan"))
+
+
+def test_representatives_title_without_representatives(image_set):
+    # n_representatives=0 was titled "the 0 images closest to the center, then..."
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, n_representatives=0, n_atypical=2)
+    assert disp.figure_._suptitle.get_text() == (
+        "Per cluster: the 2 most atypical images (dashed black frame; largest cost)"
+    )
+
+
+def test_k_selection_display_redrawn_on_its_axes_replaces_its_curves(blobs):
+    # the twin (silhouette) was replaced, but the objective curve and elbow line of
+    # the earlier plot stayed on ax, outside the legend, beside the new ones
+    X, _ = blobs
+    fig, ax = plt.subplots()
+    first = select_k(LossKMeans(n_init=1), X, range(1, 6), random_state=0)
+    second = select_k(LossKMeans(n_init=1), X, range(2, 8), random_state=0)
+    KSelectionDisplay.from_result(first, ax=ax)
+    disp = KSelectionDisplay.from_result(second, ax=ax)
+    assert len(fig.axes) == 2
+    assert disp.line_objective_ in ax.lines
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), second.k_values)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert len(ax.lines) == sum(not name.startswith(("mean", "best")) for name in legend)
