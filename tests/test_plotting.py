@@ -321,6 +321,41 @@ def test_loss_comparison_display(image_set):
     _rendered(disp.figure_)
 
 
+class _ReversedUnlessSquare(LossKMeans):
+    """LossKMeans that numbers its clusters in reverse under every loss but square:
+    the same groups under other cluster numbers."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        super().fit(X, sample_weight=sample_weight)
+        if self.loss != "square":
+            self.cluster_centers_ = self.cluster_centers_[::-1].copy()
+            self.labels_ = self.n_clusters - 1 - self.labels_
+        return self
+
+
+def test_loss_comparison_matches_clusters_numbered_differently(image_set):
+    # the LossKMeans fits of test_loss_comparison_display number the groups alike
+    # under every loss, so its column check held without any matching: here the
+    # groups come back under reversed numbers, and the columns must still agree
+    paths, _, X, y = image_set
+    disp = LossComparisonDisplay.from_estimator(
+        _ReversedUnlessSquare(3, random_state=0),
+        X,
+        paths,
+        losses=["square", "absolute", "huber"],
+        plot=False,
+    )
+    square = disp.labels_["square"]
+    for loss in ("absolute", "huber"):
+        assert adjusted_rand_score(square, disp.labels_[loss]) == 1.0
+        np.testing.assert_array_equal(disp.labels_[loss], 2 - square)  # renumbered
+    first = [y[indices[0]] for indices in disp.representatives[0].values()]
+    assert sorted(first) == [0, 1, 2]
+    for row_reps in disp.representatives[1:]:
+        assert [y[indices[0]] for indices in row_reps.values()] == first
+        assert list(row_reps) == [2 - c for c in disp.representatives[0]]
+
+
 def test_loss_comparison_scores_every_loss_with_one_metric(image_set):
     # square and absolute find the same groups: the same labels must get the same
     # silhouette (absolute was scored with the Manhattan distance, the others not).
