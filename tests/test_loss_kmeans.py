@@ -922,14 +922,26 @@ def test_sparse_input(loss):
 
 
 def test_transform_score_predict_agree():
+    # transform and score against the documented formulas (not the package's own
+    # cost), on the training data and on new data with weights
     X, _ = _data(seed=9)
+    rng = np.random.default_rng(9)
+    new = X[:50] + rng.normal(scale=2.0, size=(50, X.shape[1]))
+    w = rng.uniform(0.1, 3.0, size=50)
     for loss in LOSS_NAMES:
-        km = LossKMeans(4, loss=loss, random_state=0).fit(X)
+        km = LossKMeans(4, loss=loss, delta=0.7, sigma=1.6, epsilon=0.4, random_state=0).fit(X)
+        scales = dict(delta=km.delta_, sigma=km.sigma_, epsilon=km.epsilon_)
+        C = km.cluster_centers_
         T = km.transform(X)
         assert T.shape == (X.shape[0], 4)
-        np.testing.assert_allclose(T, km._loss.cost(X, km.cluster_centers_), rtol=1e-6, atol=1e-8)
+        expected = formula_cost(loss, X[:, None, :] - C[None, :, :], **scales)
+        np.testing.assert_allclose(T, expected, rtol=1e-6, atol=1e-8)
         np.testing.assert_array_equal(km.predict(X), km.labels_)
         assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-7)
+        assert km.inertia_ == pytest.approx(expected.min(axis=1).sum(), rel=1e-7)
+        expected = formula_cost(loss, new[:, None, :] - C[None, :, :], **scales)
+        np.testing.assert_allclose(km.transform(new), expected, rtol=1e-6, atol=1e-8)
+        assert km.score(new, sample_weight=w) == pytest.approx(-w @ expected.min(axis=1), rel=1e-7)
 
 
 def test_feature_names_out_and_pandas_output():
