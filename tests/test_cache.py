@@ -177,8 +177,12 @@ def test_a_file_is_not_a_cache_folder(tmp_path, files):
         featurizer.fit_transform(files)
     assert afile.read_bytes() == b"not a folder"
     # A folder that does not exist yet is fine: it is created on the first write.
-    assert FeatureCache.from_param(tmp_path / "new" / "deeper", {"a": 1}, (2,)) is not None
+    new = FeatureCache.from_param(tmp_path / "new" / "deeper", {"a": 1}, (2,))
+    assert isinstance(new, FeatureCache) and new.root == str(tmp_path / "new" / "deeper")
     assert not (tmp_path / "new").exists()
+    new.save("ab" * 16, np.array([1.5, -2.0]))
+    assert Path(new.path("ab" * 16)).is_relative_to(tmp_path / "new" / "deeper")
+    np.testing.assert_array_equal(new.load("ab" * 16), np.array([1.5, -2.0], np.float32))
 
 
 def test_an_empty_path_is_not_a_cache_folder(tmp_path, files, monkeypatch):
