@@ -105,6 +105,10 @@ def _missing(groups):
     return np.asarray(pd.isna(groups), dtype=bool)
 
 
+#: at most this many k values, KSelectionDisplay marks each on its x axis
+_MAX_K_TICKS = 20
+
+
 def _check_count(value, name: str, minimum: int = 0) -> int:
     """``value`` as an int of at least ``minimum``, else a ValueError naming ``name``.
 
@@ -488,7 +492,12 @@ class KSelectionDisplay:
             else "no objective: the clusterer has no inertia_",
             color="C0",
         )
-        ax.set_xticks(k_values)
+        if len(k_values) <= _MAX_K_TICKS:
+            ax.set_xticks(k_values)
+        else:  # (one tick per k ran together: matplotlib's integer ticks instead)
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         handles = [self.line_objective_]
         if self.elbow_k is not None:
             handles.append(
@@ -799,6 +808,9 @@ class ClusterScatterDisplay:
         projection : transformer, default=None
             Unfitted transformer to 2-D; ``None`` uses
             ``PCA(n_components=2)`` (features with one column are padded).
+            The axes are named "PC 1", "PC 2" for a PCA, "component 1", "component
+            2" otherwise, with the share of the variance each explains where the
+            transformer gives it (``explained_variance_ratio_``).
         ax : matplotlib Axes or sequence of two Axes, default=None
             Where to draw (two axes when ``y`` is given).
 
@@ -865,8 +877,10 @@ class ClusterScatterDisplay:
         axis_labels = ("component 1", "component 2")
         ratio = getattr(projection, "explained_variance_ratio_", None)
         if ratio is not None:
+            # (principal components for PCA; a TruncatedSVD's are not centered)
+            name = "PC" if type(projection).__name__ == "PCA" else "component"
             axis_labels = tuple(
-                f"PC {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
+                f"{name} {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
                 for i, r in enumerate(ratio)
             )
         display = cls(embedding, labels, centers=centers, y_true=y, axis_labels=axis_labels)

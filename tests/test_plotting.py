@@ -87,6 +87,17 @@ def test_k_selection_display(blobs):
     assert disp.ax_ is ax and disp.result_.best_k["silhouette"] == 3
 
 
+def test_k_selection_display_ticks_every_k_of_a_short_range_only():
+    # one tick per k: 2..60 drew 59 labels run together on the x axis
+    short = KSelectionDisplay(list(range(2, 8)), np.linspace(9, 1, 6)).plot()
+    assert list(short.ax_.get_xticks()) == list(range(2, 8))
+    k = list(range(2, 61))
+    long = KSelectionDisplay(k, np.linspace(90, 1, len(k))).plot()
+    _rendered(long.figure_)
+    ticks = [t for t in long.ax_.get_xticks() if 2 <= t <= 60]
+    assert 3 <= len(ticks) <= 12 and all(float(t).is_integer() for t in ticks)
+
+
 def test_k_selection_display_checks_silhouette_k_and_redraws_in_place():
     kwargs = dict(silhouette=[np.nan, 0.6, 0.7], elbow_k=2)
     with pytest.raises(ValueError, match=r"silhouette_k=7 is not one of k_values \[1, 2, 3\]"):
@@ -813,6 +824,22 @@ def test_cluster_scatter_axes_give_the_explained_variance_in_percent(blobs):
         f"PC 2 ({100 * ratio[1]:.0f}% var.)",
     )
     assert disp.ax_.get_xlabel() == disp.axis_labels[0]
+
+
+def test_cluster_scatter_names_svd_axes_components_not_pcs(blobs):
+    # a TruncatedSVD (sparse data) has an explained_variance_ratio_ too, but its
+    # axes are not principal components (it does not center): they read "PC 1"
+    from sklearn.decomposition import TruncatedSVD
+
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    svd = TruncatedSVD(n_components=2, random_state=0)
+    disp = ClusterScatterDisplay.from_estimator(km, X, projection=svd)
+    ratio = TruncatedSVD(n_components=2, random_state=0).fit(X).explained_variance_ratio_
+    assert disp.axis_labels == (
+        f"component 1 ({100 * ratio[0]:.0f}% var.)",
+        f"component 2 ({100 * ratio[1]:.0f}% var.)",
+    )
 
 
 def test_cluster_scatter_refuses_more_classes_than_samples(blobs):
