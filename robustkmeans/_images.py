@@ -180,7 +180,9 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
     ----------
     X : sequence of images or ndarray
         A non-empty sequence (list, tuple, 1-D array, pandas Series) whose items
-        are file paths (``str`` or :class:`os.PathLike`), PIL images or uint8
+        are file paths (``str`` or :class:`os.PathLike`; a numpy array of byte
+        strings, as HDF5 files store paths, is read as paths in the file
+        system's encoding, :func:`os.fsdecode`), PIL images or uint8
         arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one column of them
         (an (N, 1) object or string array, or a one-column pandas DataFrame, as
         :class:`~sklearn.compose.ColumnTransformer` passes it); or one uint8
@@ -244,8 +246,12 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
             )
         if X.ndim in (3, 4) and X.dtype.kind in "ub":
             images = list(X)
-        elif X.ndim == 1 and X.dtype.kind in "US":
+        elif X.ndim == 1 and X.dtype.kind == "U":
             images = X.tolist()
+        elif X.ndim == 1 and X.dtype.kind == "S":
+            # byte strings (as HDF5 files store paths): paths in the file system's
+            # encoding, as open() reads them
+            images = [os.fsdecode(path) for path in X.tolist()]
         else:
             hint = " A 2-D (n_samples, n_features) matrix is not an image batch." * (X.ndim == 2)
             raise ValueError(

@@ -354,6 +354,14 @@ def test_as_image_list_accepts_sequences_and_batches():
     assert as_image_list(np.array(["a.jpg", "b.jpg"], dtype=object)) == ["a.jpg", "b.jpg"]
 
 
+def test_as_image_list_reads_byte_string_arrays_as_paths():
+    # a numpy array of byte strings (HDF5's paths) gave bytes items, each refused
+    # with "expected a file path ... got bytes" and no file named
+    paths = as_image_list(np.array([b"a.jpg", "caf\u00e9.png".encode()]))
+    assert paths == ["a.jpg", "caf\u00e9.png"] and all(type(p) is str for p in paths)
+    assert as_image_list(np.array([[b"a.jpg"], [b"b.png"]])) == ["a.jpg", "b.png"]  # a column
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 def test_as_image_list_refuses_a_single_colour_image(channels):
     # before: (40, 50, 3) was read as 40 grayscale images of 50 x 3 pixels, and

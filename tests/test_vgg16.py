@@ -100,6 +100,16 @@ def image_files(tmp_path_factory):
     return paths
 
 
+def test_byte_string_paths_give_the_features_of_their_str_paths(image_files):
+    # (a fixed batch size: "auto" sizes its first batch apart, 3e-7 off the next calls)
+    featurizer = VGG16Featurizer(weights=None, image_size=32, batch_size=2).fit()
+    names = [str(p) for p in image_files[:2]]
+    expected = featurizer.transform(names)
+    np.testing.assert_array_equal(featurizer.transform(np.array(names, dtype=bytes)), expected)
+    with pytest.raises(ImageLoadError, match="missing.png"):  # named, as a str path is
+        featurizer.transform(np.array([b"missing.png"]))
+
+
 def _count_forward(monkeypatch):
     """Count the images that go through the network."""
     seen = {"images": 0, "calls": 0}
