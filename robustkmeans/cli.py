@@ -175,7 +175,24 @@ class _Notes:
             names = sources.get(message)
             if names:
                 message = f"{message} (in {len(names)} image(s): {_shown(names)})"
-            _note(args, message, "warning")
+            _note(args, _in_image_terms(message), "warning")
+
+
+def _in_image_terms(message: str) -> str:
+    """The clusterer's warning for fewer distinct points than clusters, said of
+    images (it speaks of "duplicate points in X"); other messages as they are."""
+    found = re.match(
+        r"Number of distinct clusters \((\d+)\) found smaller than n_clusters \((\d+)\)",
+        message,
+    )
+    if found is None:
+        return message
+    n, k = found.groups()
+    return (
+        f"at k={k} only {n} clusters hold images: their features take fewer than {k} "
+        f"distinct values (duplicate images?), so the other clusters stay empty; a k of "
+        f"at most {n} gives every cluster images"
+    )
 
 
 def _note(args, message: str, kind: str | None = "note") -> None:

@@ -1395,6 +1395,25 @@ def test_quantize_out_with_an_extension_only_asks_for_a_file_name(tmp_path, caps
     assert not out.exists()
 
 
+def test_cluster_of_duplicate_images_warns_in_terms_of_images(tmp_path, capsys):
+    # four images, three of them copies: at --k 3 one cluster stays empty, and the
+    # clusterer's "Number of distinct clusters (2) found smaller than n_clusters
+    # (3). Possibly due to duplicate points in X" was printed as it is
+    folder = tmp_path / "dups"
+    folder.mkdir()
+    for i, seed in enumerate([1, 1, 1, 2]):
+        (folder / f"im{i}.png").write_bytes(_png_bytes(seed))
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "3", "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "at k=3 only 2 clusters hold images" in err and "duplicate images?" in err
+    assert "a k of at most 2 gives every cluster images" in err
+    assert "duplicate points in X" not in err
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("only 2 clusters hold images" in note for note in notes)
+
+
 def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
     # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
     # DecompressionBombError, which is no OSError: it ended quantize in a traceback
