@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _formulas import formula_cost
 from scipy.optimize import brentq
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
@@ -285,3 +286,24 @@ def test_random_init_with_fewer_positive_weights_than_clusters_seeds_distinct_sa
     centers = random_init(X, 8, np.random.RandomState(seed), w)
     assert len(np.unique(centers)) == 8
     assert {3.0, 7.0} <= set(centers.ravel())
+
+
+# ---------------------------------------------------------------------------------
+# third sweep (core modules): exact distances where the expansion is coarse
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ["square", "correntropy"])
+def test_costs_exact_for_clusters_whose_spread_is_1e_4_of_their_distance_from_the_mean(loss):
+    # float64 clusters 0.3 wide, 1e3 from the data's mean: squared distances 1e-7 of
+    # the squared norms, which the expansion resolves only to 1e-9 relative (a few
+    # eps of the norms); below eps^(1/3) of them they are recomputed from the
+    # differences, so that transform, inertia_ and score agree with the documented
+    # formulas to 1e-12 (a bound of eps^(1/2) left errors of 6e-9)
+    rng = np.random.RandomState(0)
+    X = np.r_[1e3 + 0.3 * rng.randn(40, 3), -1e3 + 0.3 * rng.randn(40, 3)]
+    km = LossKMeans(2, loss=loss, sigma=0.3, init=X[[0, 40]], n_init=1).fit(X)
+    C = km.cluster_centers_
+    ref = formula_cost(loss, X[:, None, :] - C[None], sigma=0.3)
+    np.testing.assert_allclose(km.transform(X), ref, rtol=1e-12)
+    np.testing.assert_array_equal(km.labels_, ref.argmin(axis=1))
+    assert km.inertia_ == pytest.approx(ref.min(axis=1).sum(), rel=1e-12)
+    assert -km.score(X) == pytest.approx(ref.min(axis=1).sum(), rel=1e-12)

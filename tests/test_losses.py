@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import minimize, minimize_scalar
 
+from robustkmeans import _kernels
 from robustkmeans._losses import LOSS_NAMES, get_loss, weighted_median
 
 
@@ -988,3 +989,59 @@ def test_center_of_one_sample(name, sparse, dtype):
     else:
         np.testing.assert_array_equal(center, x[0])
         assert not np.shares_memory(center, X if not sparse else X.data)
+
+
+@pytest.mark.parametrize("n", [50, 2100])  # one chunk, and two
+def test_epsilon_insensitive_pass_statistics_are_weighted_sums_of_the_formulas(n):
+    # a Lloyd pass of epsilon_insensitive returns, per cluster, sum_i w_i mm_weight_i,
+    # sum_i w_i mm_rest_i (the damping of its fallback step) and, with the previous
+    # labels, each cluster's weighted cost under them: all weighted by the sample
+    # weights (weights of 1 would hide an unweighted sum), as written out here
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    w = rng.uniform(0.1, 5, n)
+    C = X[:3] + 0.1
+    eps = 0.8
+    loss = get_loss("epsilon_insensitive", eps)
+    old = rng.integers(0, 3, n).astype(np.int32)
+    labels, costs, sums, coef, wsum = _kernels.euclidean_pass(
+        X, w, _kernels.row_sq_norms(X), C, loss, 1, labels_old=old
+    )
+    D = np.sqrt(((X[:, None, :] - C[None]) ** 2).sum(-1))
+    np.testing.assert_array_equal(labels, D.argmin(axis=1))
+    r = D[np.arange(n), labels]
+    weight = np.where(r > eps, 1 / r, 0)
+    rest = np.where(r > eps, eps / (2 * r * (r - eps)), 1 / (4 * (eps - r)))
+    at_old = np.maximum(D[np.arange(n), old] - eps, 0)
+    np.testing.assert_allclose(costs, np.maximum(r - eps, 0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(coef[0], np.bincount(labels, w * weight, 3), rtol=1e-10)
+    np.testing.assert_allclose(coef[1], np.bincount(labels, w * rest, 3), rtol=1e-10)
+    np.testing.assert_allclose(coef[2], np.bincount(old, w * at_old, 3), rtol=1e-10)
+    expected = [(w * weight)[labels == c] @ X[labels == c] for c in range(3)]
+    np.testing.assert_allclose(sums, expected, rtol=1e-10)
+    np.testing.assert_allclose(wsum, np.bincount(labels, w, 3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("epsilon", [0.5, 2.0])
+@pytest.mark.parametrize("d", [2, 3])
+def test_epsilon_insensitive_descent_center_within_5e_5_with_many_samples_in_the_dead_zone(
+    seed, epsilon, d
+):
+    # descent_center stops at 1e-4 of the mean cost and is within 5e-5 of the
+    # minimum, also where epsilon is wide against the spread of the cluster (many
+    # samples inside or at their balls: the smoothing's error is largest there; a
+    # stop at 1e-2 of the mean cost ended 8e-5 above the minimum here)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, d))
+    w = rng.uniform(0.2, 3, 60)
+    loss = get_loss("epsilon_insensitive", epsilon)
+    start = X[0] + 0.3
+
+    def f(m):
+        return float(np.dot(w, np.maximum(np.linalg.norm(X - m, axis=1) - epsilon, 0)))
+
+    exact = loss.center(X, w, init=start)
+    coarse = loss.descent_center(X, w, init=start)
+    assert f(coarse) <= f(start)
+    assert f(coarse) <= f(exact) * (1 + 5e-5)
