@@ -303,19 +303,24 @@ def _sideways_photo(path, orientation=6):
     return path
 
 
+def _cache_under_version(monkeypatch, cache, path, version):
+    """Cache the features of ``path`` in ``cache`` as an earlier preprocessing
+    ``version`` wrote them (the entries a cache of that version holds)."""
+    with monkeypatch.context() as m:
+        m.setattr(vgg_module, "_PREPROCESS_VERSION", version)
+        _featurizer(cache).transform([path])
+
+
 def test_features_cached_before_photos_were_turned_upright_are_not_reused(
     tmp_path, counter, monkeypatch
 ):
     # Entries written under the previous preprocessing version hold the features
     # of tagged photos as stored (sideways): they must not be served any more.
     path = _sideways_photo(tmp_path / "sideways.png")
-    with monkeypatch.context() as m:
-        m.setattr(
-            vgg_module,
-            "_PREPROCESS_VERSION",
-            "rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v2",
-        )
-        _featurizer(tmp_path / "c").transform([path])
+    _cache_under_version(
+        monkeypatch, tmp_path / "c", path, "rgb-white-alpha|pil-bilinear-resize|to-tensor|"
+        "imagenet-normalize|v2",
+    )  # fmt: skip
     assert counter["images"] == 1
     got = _featurizer(tmp_path / "c").transform([path])
     assert counter["images"] == 2  # computed again, under the new version
@@ -336,13 +341,10 @@ def test_features_cached_before_palette_alpha_was_composited_are_not_reused(
     Image.fromarray(rgba.astype(np.uint8)).convert("P").save(path)
     with Image.open(path) as stored:
         assert stored.mode == "P" and "transparency" not in stored.info
-    with monkeypatch.context() as m:
-        m.setattr(
-            vgg_module,
-            "_PREPROCESS_VERSION",
-            "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v3",
-        )
-        _featurizer(tmp_path / "c").transform([path])
+    _cache_under_version(
+        monkeypatch, tmp_path / "c", path, "exif-upright|rgb-white-alpha|pil-bilinear-resize|"
+        "to-tensor|imagenet-normalize|v3",
+    )  # fmt: skip
     got = _featurizer(tmp_path / "c").transform([path])
     assert counter["images"] == 2  # computed again, under the new version
     with Image.open(path) as stored:
