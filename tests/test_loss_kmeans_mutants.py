@@ -307,3 +307,27 @@ def test_costs_exact_for_clusters_whose_spread_is_1e_4_of_their_distance_from_th
     np.testing.assert_array_equal(km.labels_, ref.argmin(axis=1))
     assert km.inertia_ == pytest.approx(ref.min(axis=1).sum(), rel=1e-12)
     assert -km.score(X) == pytest.approx(ref.min(axis=1).sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# third sweep (core modules): transfers and passes
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "seed,loss",
+    [(1, "pseudo_huber"), (1, "epsilon_insensitive"), (35, "huber"), (12, "correntropy")],
+)
+def test_hartigan_makes_no_transfer_that_gains_nothing_by_symmetry(seed, loss):
+    # data mirrored through the origin, with one sample at the origin: at Lloyd's
+    # fixed point (two mirrored clusters), moving that sample to the other cluster
+    # gives the mirror image of the clustering, the same objective. A transfer must
+    # gain more than the rounding of the two clusters' costs: without that margin
+    # the sample went over (and back) on rounding noise, an extra round each
+    rng = np.random.default_rng(seed)
+    d = seed % 2 + 1
+    half = rng.normal(size=(6, d)) + 3 * np.eye(d)[0]
+    X = np.vstack([half, -half, np.zeros((1, d))])
+    kw = dict(loss=loss, n_init=1, random_state=seed, tol=0)
+    lloyd = LossKMeans(2, algorithm="lloyd", **kw).fit(X)
+    hartigan = LossKMeans(2, algorithm="hartigan", **kw).fit(X)
+    np.testing.assert_array_equal(hartigan.labels_, lloyd.labels_)
+    assert hartigan.n_iter_ == lloyd.n_iter_
