@@ -331,3 +331,18 @@ def test_hartigan_makes_no_transfer_that_gains_nothing_by_symmetry(seed, loss):
     hartigan = LossKMeans(2, algorithm="hartigan", **kw).fit(X)
     np.testing.assert_array_equal(hartigan.labels_, lloyd.labels_)
     assert hartigan.n_iter_ == lloyd.n_iter_
+
+
+def test_macqueen_large_tol_does_not_stop_with_a_cluster_left_empty():
+    # a pass whose centers moved less than tol still goes on while a cluster is
+    # empty (the next pass re-seeds it), as KMeans never returns an empty cluster
+    # with more distinct samples than clusters; stopping there left one empty
+    X = np.array(
+        [0.4, -0.7, -1.6, 0.9, 2.8, 0.0, -3.5, 1.2, -1.4, 3.0, -1.0, 2.1, -3.5, 5.1, -2.4]
+    )[:, None]
+    init = np.array([-7.7, 0.5, 2.9, -11.6, -8.4])[:, None]
+    km = LossKMeans(5, algorithm="macqueen", init=init, n_init=1, random_state=28, tol=5.0)
+    km.fit(X)
+    assert np.bincount(km.labels_, minlength=5).min() > 0
+    exact = sum(((X[km.labels_ == c] - km.cluster_centers_[c]) ** 2).sum() for c in range(5))
+    assert km.inertia_ == pytest.approx(exact, rel=1e-12)
