@@ -346,3 +346,34 @@ def test_macqueen_large_tol_does_not_stop_with_a_cluster_left_empty():
     assert np.bincount(km.labels_, minlength=5).min() > 0
     exact = sum(((X[km.labels_ == c] - km.cluster_centers_[c]) ** 2).sum() for c in range(5))
     assert km.inertia_ == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "seed,points,repeats,w",
+    [
+        (
+            4,
+            [[-0.2, 1.7], [0.7, -1.6], [0.0, -0.6], [0.1, -1.6]],
+            [1, 3, 2, 4],
+            [1, 0.5, 2, 0.5, 1, 2, 2, 2, 2, 0.5],
+        ),
+        (
+            13,
+            [[-3.1, 1.0], [0.1, 1.3], [0.4, 1.8], [0.0, -0.5]],
+            [1, 4, 4, 2],
+            [0.5, 2, 2, 1, 0.5, 0.5, 0.5, 2, 2, 0.5, 2],
+        ),
+    ],
+)
+def test_macqueen_gives_up_reseeding_that_leaves_the_objective_unchanged(seed, points, repeats, w):
+    # more clusters than distinct points: every sample is at its center but for
+    # rounding, a re-seeded center takes duplicates from a rounded mean and empties
+    # another cluster, and the objective (rounding noise) does not go down. A
+    # re-seeding is given up once it fails to lower the objective, equal included:
+    # kept on an equal one, the passes went on re-seeding to max_iter
+    X = np.repeat(np.array(points), repeats, axis=0)
+    km = LossKMeans(6, algorithm="macqueen", n_init=1, random_state=seed, max_iter=50)
+    km.fit(X, sample_weight=np.array(w))
+    assert km.n_iter_ < 10
+    assert km.inertia_ <= 1e-20
