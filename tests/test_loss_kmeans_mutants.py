@@ -377,3 +377,19 @@ def test_macqueen_gives_up_reseeding_that_leaves_the_objective_unchanged(seed, p
     km.fit(X, sample_weight=np.array(w))
     assert km.n_iter_ < 10
     assert km.inertia_ <= 1e-20
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hartigan_square_transfers_start_from_lloyd_run_to_a_millionth_of_tol(seed):
+    # (changes: Lloyd runs to a millionth of tol before the transfers, whose rounds
+    # are far dearer than its passes.) The path begins with the path of Lloyd
+    # itself run to tol * 1e-6, but for that run's last entry (its objective at its
+    # own centers, which the transfers do not start from); stopped at tol, Lloyd
+    # left the transfers all of its remaining moves
+    X, _ = make_blobs(300, 2, centers=6, cluster_std=2.0, random_state=seed)
+    kw = dict(n_init=1, random_state=seed)
+    hartigan = LossKMeans(6, algorithm="hartigan", tol=1e-2, **kw).fit(X)
+    lloyd = LossKMeans(6, algorithm="lloyd", tol=1e-8, **kw).fit(X)
+    head = lloyd.objective_path_[:-1]
+    np.testing.assert_array_equal(hartigan.objective_path_[: len(head)], head)
+    assert hartigan.inertia_ <= lloyd.inertia_
