@@ -470,12 +470,12 @@ class KSelectionDisplay:
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
-        # The curve and elbow line of an earlier plot on this ax: replaced, as its
-        # twin is below (they stayed, outside the legend, beside the new curves).
-        for artist in getattr(ax, "_robustkmeans_k_selection_artists", ()):
-            if artist.axes is not None:
+        # What an earlier plot drew on this ax (its objective curve, elbow line and
+        # silhouette twin): replaced, not left beside the new ones, outside the legend
+        # (an artist already removed, or cleared with its axes, has no figure)
+        for artist in getattr(ax, "_robustkmeans_k_selection", ()):
+            if artist.figure is not None:
                 artist.remove()
-        ax._robustkmeans_k_selection_artists = []
         # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
         has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
@@ -505,16 +505,11 @@ class KSelectionDisplay:
                     self.elbow_k, color="C3", linestyle="--", label=f"elbow: k={self.elbow_k}"
                 )
             )
-        ax._robustkmeans_k_selection_artists = list(handles)
+        ax._robustkmeans_k_selection = list(handles)
         self.ax_silhouette_ = self.line_silhouette_ = None
-        # The twin of an earlier plot on this ax: replaced, not stacked with another.
-        previous = getattr(ax, "_robustkmeans_silhouette_axes", None)
-        if previous is not None and previous.figure is not None:
-            previous.remove()
-        ax._robustkmeans_silhouette_axes = None
         if self.silhouette is not None and np.any(np.isfinite(self.silhouette)):
             twin = ax.twinx()
-            ax._robustkmeans_silhouette_axes = twin
+            ax._robustkmeans_k_selection.append(twin)  # (its curve and star with it)
             (self.line_silhouette_,) = twin.plot(
                 k_values, self.silhouette, "s-", color="C1", label="mean silhouette"
             )
