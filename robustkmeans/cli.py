@@ -175,12 +175,13 @@ class _Notes:
             names = sources.get(message)
             if names:
                 message = f"{message} (in {len(names)} image(s): {_shown(names)})"
-            _note(args, _in_image_terms(message), "warning")
+            _note(args, _in_command_terms(message, args.command), "warning")
 
 
-def _in_image_terms(message: str) -> str:
+def _in_command_terms(message: str, command: str) -> str:
     """The clusterer's warning for fewer distinct points than clusters, said of
-    images (it speaks of "duplicate points in X"); other messages as they are."""
+    what the command clusters (it speaks of "duplicate points in X"): the pixels
+    of ``quantize``'s palette, the images of the others; other messages as they are."""
     found = re.match(
         r"Number of distinct clusters \((\d+)\) found smaller than n_clusters \((\d+)\)",
         message,
@@ -188,6 +189,11 @@ def _in_image_terms(message: str) -> str:
     if found is None:
         return message
     n, k = found.groups()
+    if command == "quantize":
+        return (
+            f"the pixels the palette is fitted on hold only {n} distinct colour(s), fewer "
+            f"than --colors {k}"
+        )
     return (
         f"at k={k} only {n} clusters hold images: their features take fewer than {k} "
         f"distinct values (duplicate images?), so the other clusters stay empty; a k of "
@@ -1788,10 +1794,6 @@ def _encode_image(array, image_format: str, out: Path):
     return data, stored
 
 
-#: the start of LossKMeans's warning for data with fewer distinct points than clusters
-_FEWER_POINTS = "Number of distinct clusters"
-
-
 def _cmd_quantize(args) -> int:
     from ._images import _import_pil
     from ._quantize import quantize_colors
@@ -1846,39 +1848,17 @@ def _cmd_quantize(args) -> int:
             "or fewer --colors."
         )
     args.image_files = [str(source)]  # named in Pillow's warnings (main)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        quantized = quantize_colors(
-            source,
-            n_colors=n_colors,
-            loss=args.loss,
-            **_loss_scales(args),
-            sample_size=args.sample_size,
-            random_state=args.random_state,
-        )
-    # the clusterer's "fewer distinct clusters than n_clusters" is said in the
-    # command's terms (a palette of fewer colours); any other warning goes on to
-    # main's, as it came
-    few_colours = False
-    for caught_warning in caught:
-        if _FEWER_POINTS in str(caught_warning.message):
-            few_colours = True
-            continue
-        warnings.warn_explicit(
-            caught_warning.message,
-            caught_warning.category,
-            caught_warning.filename,
-            caught_warning.lineno,
-        )
+    quantized = quantize_colors(
+        source,
+        n_colors=n_colors,
+        loss=args.loss,
+        **_loss_scales(args),
+        sample_size=args.sample_size,
+        random_state=args.random_state,
+    )
     data, stored = _encode_image(quantized, image_format, out)
     _write_atomic(out, data)
     n_used = _n_colours(quantized)
-    if few_colours:
-        _note(
-            args,
-            f"the pixels the palette is fitted on hold only {n_used} distinct colour(s), fewer "
-            f"than --colors {n_colors}: the palette is those colours",
-        )
     if stored is None and image_format in _LOSSY_FORMATS:
         # (not readable back here, e.g. a PDF: its pixels are JPEG-compressed)
         _note(

@@ -1364,7 +1364,7 @@ def test_quantize_caps_the_palette_at_the_number_of_pixels(tmp_path, capsys):
 def test_quantize_an_image_of_few_colours_says_so_in_its_terms(tmp_path, capsys):
     # --colors above the colours the image holds: the clusterer's "Number of
     # distinct clusters (4) found smaller than n_clusters (30)" warning came out
-    # as it is, after the run; the command says it of the palette instead
+    # as it is; the command says it of the palette's colours instead
     pixels = np.zeros((40, 40, 3), np.uint8)
     pixels[:, :20] = [255, 0, 0]
     pixels[20:, :, 1] = 200
