@@ -1198,15 +1198,14 @@ def _extract(featurizer, filenames, y, args):
             f"{len(reasons)} of {len(filenames)} image(s) cannot be read: {described}. "
             "Remove or replace them, or pass --on-error skip to cluster the others."
         )
-    skipped = []
+    skipped = {}  # {file: why it cannot be read}, in the order of filenames
     if args.on_error == "skip":
         if bad.any():
-            skipped = [filenames[i] for i in np.flatnonzero(bad)]
+            skipped = reasons  # (every unreadable image has its reason, checked above)
             features = features[~bad]
             filenames = [f for f, b in zip(filenames, bad, strict=True) if not b]
             y = None if y is None else y[~bad]
-            args.skipped_reasons = reasons  # for the report's list of the skipped images
-            described = [f"{name} ({reasons[name]})" for name in skipped]
+            described = [f"{name} ({reason})" for name, reason in skipped.items()]
             _note(args, f"skipped {len(skipped)} unreadable image(s): {_shown(described, 5)}", None)
         if not filenames:
             raise UserError("none of the images could be read.")
@@ -1226,14 +1225,12 @@ def _extract(featurizer, filenames, y, args):
     return features, filenames, y, skipped
 
 
-def _skipped_section(skipped, root, reasons=None):
-    """The report's list of the images skipped, each with why it could not be read."""
-    reasons = reasons or {}
+def _skipped_section(skipped, root):
+    """The report's list of the images skipped (``{file: reason}``), each with why
+    it could not be read."""
     items = "".join(
-        f"<li><code>{html.escape(shown)}</code>"
-        + (f": {html.escape(reasons[name])}" if name in reasons else "")
-        + "</li>"
-        for name, shown in zip(skipped, _relative(skipped, root), strict=True)
+        f"<li><code>{html.escape(shown)}</code>: {html.escape(reason)}</li>"
+        for shown, reason in zip(_relative(skipped, root), skipped.values(), strict=True)
     )
     return ("Skipped (unreadable) images", f"<ul>{items}</ul>")
 
@@ -1549,7 +1546,7 @@ def _run_cluster(
         ("Clusters", _table(cluster_rows)),
     ]
     if skipped:
-        sections.append(_skipped_section(skipped, root, getattr(args, "skipped_reasons", None)))
+        sections.append(_skipped_section(skipped, root))
     if search is not None:
         sections.append(("Choosing k", _k_selection_html(search, k, criterion, args)))
     sections.append(
@@ -1718,8 +1715,8 @@ def _cmd_compare_losses(args) -> int:
                         "images": n_images,
                         "features": note,
                         "k": args.k,
-                        # (the display's subsample: the same rule, sample_size below n)
-                        **_silhouette_setting(args.silhouette_sample_size or n_images, n_images),
+                        # (the display draws its subsample by the same rule)
+                        **_silhouette_setting(_silhouette_subset(n_images, args).size, n_images),
                         **_reproduce_settings(args, featurizer),
                     }
                 ]
@@ -1727,11 +1724,7 @@ def _cmd_compare_losses(args) -> int:
         ),
         *_notes_section(args),
         ("Metrics per loss", _table(table)),
-        *(
-            [_skipped_section(skipped, args.image_dir, getattr(args, "skipped_reasons", None))]
-            if skipped
-            else []
-        ),
+        *([_skipped_section(skipped, args.image_dir)] if skipped else []),
         (
             "Figures",
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
