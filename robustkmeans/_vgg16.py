@@ -152,6 +152,22 @@ def _map_shape(index: int, image_size: int) -> tuple[int, int, int]:
     return (_LAYER_CHANNELS[index], side, side)
 
 
+def _fitting_map_shape(index: int, image_size: int, asked: str) -> tuple[int, int, int]:
+    """``_map_shape``, or a ValueError naming the layer (``asked``) where its
+    max-pools leave no pixel of an ``image_size`` image (torch's max-pool would
+    fail with "Output size is too small"), with the deepest layer that fits."""
+    shape = _map_shape(index, image_size)
+    if shape[1] < 1:
+        pools = _LAYER_POOLS[index]
+        fits = max(i for i in range(len(LAYER_NAMES)) if _map_shape(i, image_size)[1] >= 1)
+        raise ValueError(
+            f"image_size={image_size} is too small for {asked}: its {pools} max-pools need "
+            f"image_size >= {2**pools}. The deepest layer that fits is index {fits} "
+            f"({LAYER_NAMES[fits]!r}): use a layer up to it, or a larger image_size."
+        )
+    return shape
+
+
 # --------------------------------------------------------------------------- weights
 
 _DIGEST_MEMO: dict[tuple, str] = {}
@@ -912,13 +928,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         if X is not None:
             as_image_list(X)  # the form of X only; images are read in transform
         layer_index = _resolve_layer(self.layer)
-        map_shape = _map_shape(layer_index, self.image_size)
-        if map_shape[1] < 1:
-            raise ValueError(
-                f"image_size={self.image_size} is too small for layer={self.layer!r}: its "
-                f"{_LAYER_POOLS[layer_index]} max-pools need image_size >= "
-                f"{2 ** _LAYER_POOLS[layer_index]}."
-            )
+        map_shape = _fitting_map_shape(layer_index, self.image_size, f"layer={self.layer!r}")
         device = self._resolve_device(torch)
         if self.progress:
             try:
@@ -1137,16 +1147,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         torch = _import_torch()
         indices = _resolve_layers(layers)
         deepest = max(indices)
-        if _map_shape(deepest, self.image_size_)[1] < 1:
-            # (else torch's max-pool fails with "Output size is too small")
-            fits = [i for i in range(len(LAYER_NAMES)) if _map_shape(i, self.image_size_)[1] >= 1]
-            raise ValueError(
-                f"image_size={self.image_size_} is too small for layer "
-                f"{LAYER_NAMES[deepest]!r} (index {deepest}): its "
-                f"{_LAYER_POOLS[deepest]} max-pools need image_size >= "
-                f"{2 ** _LAYER_POOLS[deepest]}. Ask for layers up to index {max(fits)} "
-                f"({LAYER_NAMES[max(fits)]!r}), or fit with a larger image_size."
-            )
+        _fitting_map_shape(
+            deepest, self.image_size_, f"layer {LAYER_NAMES[deepest]!r} (index {deepest})"
+        )
         rgb = resize_rgb(load_rgb(image), self.image_size_)
         x = to_normalized_tensor(rgb[None], memory_format=torch.channels_last)
         features = self._features_module()
