@@ -95,10 +95,12 @@ def _check_scale_range(loss, scales, dtype, auto=False):
     if not low <= value <= high:
         rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
         if auto:
+            name = np.dtype(dtype).name
+            hint = ", or convert it to float64" if name == "float32" else ""
             raise ValueError(
                 f"{param}='auto' estimated {param}={value!r} from X, which is out of "
-                f"range for {np.dtype(dtype).name} data: {rule}. Rescale X (for "
-                "example with StandardScaler), or convert it to float64."
+                f"range for {name} data: {rule}. Rescale X (for example with "
+                f"StandardScaler){hint}."
             )
         raise ValueError(
             f"{param}={value!r} is out of range for {np.dtype(dtype).name} data: "

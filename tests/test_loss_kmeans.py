@@ -1476,6 +1476,17 @@ def test_out_of_range_auto_scale_does_not_suggest_auto():
     assert "use delta='auto'" not in str(err.value)
 
 
+def test_out_of_range_auto_scale_of_float64_data_does_not_suggest_float64():
+    # the advice to convert X to float64 was given for float64 data too
+    X = np.random.default_rng(0).random((20, 3)) * 1e-300
+    with pytest.raises(ValueError, match="delta='auto' estimated delta=.* Rescale X") as err:
+        LossKMeans(3, loss="huber", delta="auto").fit(X)
+    assert "convert it to float64" not in str(err.value)
+    # (float32 data keeps the advice)
+    with pytest.raises(ValueError, match="or convert it to float64"):
+        LossKMeans(3, loss="huber", delta="auto").fit((X * 1e270).astype(np.float32))
+
+
 @pytest.mark.parametrize("loss", ["absolute", "huber", "pseudo_huber"])
 def test_auto_scales_of_overflowing_data_warn_nothing_before_the_error(loss):
     # the pilot behind "auto" overflowed on such data, and its RuntimeWarnings came
