@@ -50,6 +50,8 @@ _MACQUEEN_BATCH = 64
 #: k=8: all the data gathered again, 10% of a 15-iteration fit; at 4, a cluster of 14%
 #: of the data later on, 1%); at 8, one drained cluster of 3-5 samples (three seeds)
 _CHURN_LIMIT = 8
+#: the fitted attributes that validate_data sets at the start of fit
+_SET_BY_VALIDATION = ("n_features_in_", "feature_names_in_")
 #: size of the subsample used to estimate "auto" scales
 _PILOT_SIZE = 2000
 #: ... and at most this many values (rows x features) densified, for wide sparse
@@ -1551,6 +1553,19 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         self : LossKMeans
             Fitted estimator.
         """
+        # validate_data sets n_features_in_ (and feature_names_in_) from X before
+        # anything can fail: a fit that raises puts back those of the last fit, which
+        # go with its centers (none if there was none), so that it stays whole
+        seen = {k: v for k, v in vars(self).items() if k in _SET_BY_VALIDATION}
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            for name in _SET_BY_VALIDATION:
+                vars(self).pop(name, None)
+            vars(self).update(seen)
+            raise
+
+    def _fit(self, X, sample_weight):
         if self.loss not in _ALGORITHM_LOSSES[self.algorithm]:
             supported = sorted(_ALGORITHM_LOSSES[self.algorithm])
             raise ValueError(

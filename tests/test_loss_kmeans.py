@@ -953,6 +953,32 @@ def test_feature_names_out_and_pandas_output():
     assert list(km.feature_names_in_) == [f"f{i}" for i in range(X.shape[1])]
 
 
+def test_a_refit_that_raises_keeps_the_fitted_model_whole():
+    # validate_data set n_features_in_ and feature_names_in_ from the new X before
+    # the fit raised: the old centers were then refused their own data ("X has 3
+    # features, but LossKMeans is expecting 5") and data of the new width failed
+    # with numpy's broadcast error
+    pd = pytest.importorskip("pandas")
+    X, _ = _data()
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    km = LossKMeans(3, random_state=0).fit(df)
+    labels = km.predict(df)
+    bad = pd.DataFrame(np.ones((2, 5)), columns=list("abcde"))
+    with pytest.raises(ValueError, match="n_samples=2 should be >= n_clusters=3"):
+        km.fit(bad)
+    assert km.n_features_in_ == X.shape[1]
+    assert list(km.feature_names_in_) == list(df.columns)
+    np.testing.assert_array_equal(km.predict(df), labels)
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        km.predict(bad)
+    # an estimator whose first fit raised is not fitted, as it was
+    fresh = LossKMeans(3)
+    with pytest.raises(ValueError, match="n_samples=2"):
+        fresh.fit(bad)
+    assert not hasattr(fresh, "n_features_in_")
+    assert not hasattr(fresh, "feature_names_in_")
+
+
 # ---------------------------------------------------------------------------------
 # reproducibility
 # ---------------------------------------------------------------------------------
