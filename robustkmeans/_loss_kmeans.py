@@ -1286,7 +1286,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         If False, dense ``X`` is centered in place during ``fit`` and restored after,
         up to rounding as in :class:`~sklearn.cluster.KMeans` (Euclidean losses:
         ``square``, ``correntropy``, ``epsilon_insensitive``; the separable losses
-        work on ``X`` as given and never copy it). Input that has to be converted
+        work on ``X`` as given and never copy it). A ``fit`` that raises restores it
+        too (KMeans leaves it centered): up to rounding where the data's range is
+        refused, bit for bit where a parameter is. Input that has to be converted
         (another dtype or order, a list, a DataFrame), or is read-only, is copied
         anyway, and the caller's data is left as it was.
     verbose : int, default=0
@@ -1614,6 +1616,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if init_is_array:
             init = check_array(init, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, init)
+        # a scale given as a number is checked against the dtype before X is centered
+        # in place: a parameter error leaves the caller's X bit for bit (restoring it
+        # can change last bits)
+        scale_param = LOSSES[self.loss]
+        if scale_param is not None and not isinstance(getattr(self, scale_param), str):
+            given = {scale_param: float(getattr(self, scale_param))}
+            _check_scale_range(self.loss, given, X.dtype)
 
         # every loss depends on x - m only: centering X costs nothing and makes the
         # expanded Euclidean distances accurate, as in scikit-learn's KMeans. The

@@ -1741,6 +1741,20 @@ def test_copy_x_false_restores_x_when_fit_fails_after_centering():
     np.testing.assert_array_equal(X, X_before)
 
 
+@pytest.mark.parametrize("sigma", [1e-30, 1e30])
+def test_copy_x_false_scale_out_of_range_leaves_x_bit_for_bit(sigma):
+    # a scale out of the dtype's range is a parameter error, refused before X is
+    # centered in place: restoring it (X - mean + mean) had changed the last bit
+    # of a third of these values
+    X = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    mean = X.mean(axis=0)
+    assert np.any((X - mean) + mean != X)  # (a round trip would show)
+    X_before = X.copy()
+    with pytest.raises(ValueError, match=re.escape(f"sigma={sigma!r} is out of range")):
+        LossKMeans(2, loss="correntropy", sigma=sigma, copy_x=False).fit(X)
+    np.testing.assert_array_equal(X, X_before)
+
+
 def test_copy_x_false_on_read_only_input_works_on_a_copy():
     pd = pytest.importorskip("pandas")
     X = _split_tight_blobs(0)
