@@ -357,3 +357,16 @@ def test_bool_arrays_are_read_as_0_and_255(tmp_path):
         quantize_colors(tmp_path / "mask.png", 2, random_state=0),
         quantize_colors(np.stack([mask] * 3, axis=2), 2, random_state=0),
     )
+
+
+@pytest.mark.parametrize(
+    "image, name",
+    [(None, "NoneType"), (b"\x89PNG\r\n", "bytes"), (3.5, "float"), ({"a": 1}, "dict")],
+)
+def test_what_is_no_image_is_named(image, name):
+    # None, a file's bytes, a number: "got an array of shape ()", which they are not
+    with pytest.raises(TypeError, match=rf"image must be .*, got {name}") as info:
+        quantize_colors(image, n_colors=2)
+    assert "shape ()" not in str(info.value)
+    if name == "bytes":
+        assert "io.BytesIO" in str(info.value)
