@@ -370,3 +370,16 @@ def test_what_is_no_image_is_named(image, name):
     assert "shape ()" not in str(info.value)
     if name == "bytes":
         assert "io.BytesIO" in str(info.value)
+
+
+def test_pil_image_whose_file_was_closed_says_so(tmp_path):
+    # used after its `with Image.open(path)` block: a bare AssertionError from Pillow
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+    with Image.open(path) as image:
+        pass
+    with pytest.raises(ValueError, match=r"file was closed before .* image\.load\(\)"):
+        quantize_colors(image, n_colors=2)
+    with Image.open(path) as image:
+        image.load()  # read in the block: usable after it
+    assert quantize_colors(image, n_colors=1).shape == (4, 4, 3)
