@@ -528,7 +528,10 @@ class KSelectionDisplay:
                     )[0]
                 )
             self.ax_silhouette_ = twin
-        if ax.figure.get_layout_engine() is None:
+        from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+        engine = ax.figure.get_layout_engine()
+        if not isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
             # A figure without a layout engine (plt.subplots()) keeps its margins,
             # and a legend hung below the axes would lie outside it, unseen.
             ax.legend(handles=handles, loc="best", fontsize="small")
