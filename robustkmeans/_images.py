@@ -725,6 +725,16 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
             load_pil(image)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
+        except AssertionError as exc:
+            if getattr(image, "fp", 0) is not None:
+                raise
+            # Pillow's bare assert: the lazily opened image's file is gone
+            raise ImageLoadError(
+                name,
+                "its file was closed before it was read (an image of `with "
+                "Image.open(path) as image:` is read in that block); call image.load() "
+                "there, or pass the path",
+            ) from exc
         return _pil_to_rgb(image, name), exif_orientation(image)
     raise ImageLoadError(
         name,

@@ -32,8 +32,20 @@ def _load_pixels(image):
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
         image = load_rgb(image)  # upright by the EXIF orientation tag, if any
+    array = np.asarray(image)
+    if not isinstance(image, np.ndarray) and (array.ndim == 0 or array.dtype.kind in "OSUV"):
+        # None, a number, a file's bytes, a list of paths: no array of pixels
+        hint = (
+            "; for the bytes of an image file pass PIL.Image.open(io.BytesIO(data))"
+            if isinstance(image, bytes | bytearray | memoryview)
+            else ""
+        )
+        raise TypeError(
+            "image must be a file path, a PIL image or an array of pixels, got "
+            f"{type(image).__name__}{hint}."
+        )
     # (floats too: they are pixels here, in [0, 1], where load_rgb refuses them)
-    array = native_pixels(np.asarray(image), kinds="uf")
+    array = native_pixels(array, kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
         raise ValueError(
@@ -146,6 +158,17 @@ def quantize_colors(
         and PIL input; float32 for float input.
     estimator : LossKMeans
         Only with ``return_estimator=True``.
+
+    Raises
+    ------
+    TypeError
+        When ``image`` is no image: ``None``, a number, the bytes of a file
+        (open them with ``PIL.Image.open(io.BytesIO(data))``), a list of paths.
+    ValueError
+        For an array of another shape or dtype, floats outside [0, 1], a file
+        that cannot be read (:class:`~robustkmeans._images.ImageLoadError`, naming
+        it), ``n_colors`` outside [1, number of pixels] or ``sample_size`` below
+        ``n_colors``.
 
     See Also
     --------

@@ -1759,6 +1759,11 @@ def _n_colours(image) -> int:
     return len(np.unique(image.reshape(-1, image.shape[-1]), axis=0))
 
 
+def _colours(n: int) -> str:
+    """``"1 colour"``, ``"2 colours"``..."""
+    return f"{n} colour{'s' * (n != 1)}"
+
+
 def _encode_image(array, image_format: str, out: Path):
     """``array`` encoded as ``image_format``, and the pixels the file holds once read back.
 
@@ -1864,12 +1869,12 @@ def _cmd_quantize(args) -> int:
         return 0
     if stored is None:
         _echo(
-            f"wrote {out} ({n_used} colours, loss {args.loss}; {image_format} cannot be read "
+            f"wrote {out} ({_colours(n_used)}, loss {args.loss}; {image_format} cannot be read "
             "back here to check it holds exactly them)"
         )
         return 0
     if stored.shape == quantized.shape and np.array_equal(stored, quantized):
-        _echo(f"wrote {out} ({n_used} colours, loss {args.loss})")
+        _echo(f"wrote {out} ({_colours(n_used)}, loss {args.loss})")
         return 0
     n_stored = _n_colours(stored)
     if stored.shape != quantized.shape:
@@ -1886,7 +1891,7 @@ def _cmd_quantize(args) -> int:
     )
     _echo(
         f"wrote {out} ({n_used}-colour palette, loss {args.loss}; the file holds "
-        f"{n_stored} colours after {image_format} encoding)"
+        f"{_colours(n_stored)} after {image_format} encoding)"
     )
     return 0
 

@@ -493,7 +493,11 @@ def select_k(
         Candidate numbers of clusters, e.g. ``range(2, 11)``; each must be at
         least 1 and at most the number of samples.
     sample_weight : array-like of shape (n_samples,), default=None
-        Passed to the clusterer's ``fit``.
+        Passed to the clusterer's ``fit`` (and to the fit that resolves
+        ``"auto"`` scales), so the objective is the weighted total cost. The
+        silhouette, Calinski-Harabasz and Davies-Bouldin indices take no
+        weights (scikit-learn's do not): each sample counts once in them, one of
+        weight 0 too.
     n_jobs : int, default=None
         Number of k fitted at the same time (joblib; ``-1`` uses all cores).
     sample_size : int, default=None

@@ -528,14 +528,22 @@ class KSelectionDisplay:
                     )[0]
                 )
             self.ax_silhouette_ = twin
-        ax.legend(
-            handles=handles,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.14),
-            ncol=2,
-            fontsize="small",
-            frameon=False,
-        )
+        from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+        engine = ax.figure.get_layout_engine()
+        if not isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
+            # A figure without a layout engine (plt.subplots()) keeps its margins,
+            # and a legend hung below the axes would lie outside it, unseen.
+            ax.legend(handles=handles, loc="best", fontsize="small")
+        else:  # (constrained or tight layout makes room below the axes)
+            ax.legend(
+                handles=handles,
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.14),
+                ncol=2,
+                fontsize="small",
+                frameon=False,
+            )
         ax.set_title("Choosing k")
         self.ax_ = ax
         self.figure_ = ax.figure

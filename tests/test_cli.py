@@ -2001,3 +2001,14 @@ def test_demo_without_pytorch_falls_back_to_colour_histograms(tmp_path, capsys):
     assert _read_csv(tmp_path / "demo" / "labels.csv") == _read_csv(
         tmp_path / "histograms" / "labels.csv"
     )
+
+
+def test_quantize_to_one_colour_says_one_colour(tmp_path, capsys):
+    # "wrote q.png (1 colours, loss absolute)"
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.random.RandomState(0).randint(0, 256, (6, 6, 3), np.uint8)).save(source)
+    out = tmp_path / "q.png"
+    assert main(["quantize", str(source), "--colors", "1", "--out", str(out)]) == 0
+    assert f"wrote {out} (1 colour, loss absolute)" in capsys.readouterr().out
+    assert main(["quantize", str(source), "--colors", "2", "--out", str(out)]) == 0
+    assert f"wrote {out} (2 colours, loss absolute)" in capsys.readouterr().out

@@ -1000,3 +1000,21 @@ def test_k_selection_display_redrawn_on_its_axes_replaces_its_curves(blobs):
     np.testing.assert_array_equal(ax.lines[0].get_xdata(), second.k_values)
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert len(ax.lines) == sum(not name.startswith(("mean", "best")) for name in legend)
+
+
+@pytest.mark.parametrize("layout", [None, "constrained", "tight", "switched off"])
+def test_k_selection_display_legend_lies_in_the_figure_of_a_given_ax(blobs, layout):
+    # on an ax of the user's (plt.subplots(), no layout engine) the legend hung
+    # below the axes, outside the figure: the elbow and best-silhouette k were lost
+    X, _ = blobs
+    result = select_k(LossKMeans(n_init=1), X, range(1, 6), random_state=0)
+    fig, ax = plt.subplots(layout="constrained" if layout == "switched off" else layout)
+    if layout == "switched off":
+        fig.set_layout_engine("none")  # (a place holder engine, which lays out nothing)
+    disp = KSelectionDisplay.from_result(result, ax=ax)
+    for display in (disp, KSelectionDisplay.from_result(result)):
+        figure = display.figure_
+        figure.canvas.draw()
+        box = display.ax_.get_legend().get_window_extent()
+        assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
+        assert figure.bbox.y0 <= box.y0 and box.y1 <= figure.bbox.y1

@@ -357,3 +357,29 @@ def test_bool_arrays_are_read_as_0_and_255(tmp_path):
         quantize_colors(tmp_path / "mask.png", 2, random_state=0),
         quantize_colors(np.stack([mask] * 3, axis=2), 2, random_state=0),
     )
+
+
+@pytest.mark.parametrize(
+    "image, name",
+    [(None, "NoneType"), (b"\x89PNG\r\n", "bytes"), (3.5, "float"), ({"a": 1}, "dict")],
+)
+def test_what_is_no_image_is_named(image, name):
+    # None, a file's bytes, a number: "got an array of shape ()", which they are not
+    with pytest.raises(TypeError, match=rf"image must be .*, got {name}") as info:
+        quantize_colors(image, n_colors=2)
+    assert "shape ()" not in str(info.value)
+    if name == "bytes":
+        assert "io.BytesIO" in str(info.value)
+
+
+def test_pil_image_whose_file_was_closed_says_so(tmp_path):
+    # used after its `with Image.open(path)` block: a bare AssertionError from Pillow
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+    with Image.open(path) as image:
+        pass
+    with pytest.raises(ValueError, match=r"file was closed before .* image\.load\(\)"):
+        quantize_colors(image, n_colors=2)
+    with Image.open(path) as image:
+        image.load()  # read in the block: usable after it
+    assert quantize_colors(image, n_colors=1).shape == (4, 4, 3)
