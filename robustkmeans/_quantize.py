@@ -13,7 +13,9 @@ __all__ = ["quantize_colors"]
 
 
 def _load_pixels(image):
-    """Return the image as a float array (H, W, C) or (H, W) in [0, 1] and its dtype.
+    """Return the image as a float array (H, W, C) or (H, W) in [0, 1], its dtype,
+    and its 8-bit levels (the uint8 array the floats are ``levels / 255`` of; None
+    for float images).
 
     Every entry point sees the colours of the loader of ``VGG16Featurizer``
     (:func:`robustkmeans._images.load_rgb`): files and PIL images (any mode:
@@ -65,6 +67,7 @@ def _load_pixels(image):
             array = rgb
     if array.dtype == np.uint8:
         pixels = array.astype(np.float32) / 255.0
+        levels = array
     elif array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
             raise ValueError("image contains NaN or infinite values.")
@@ -75,6 +78,7 @@ def _load_pixels(image):
                 "these units)."
             )
         pixels = array.astype(np.float32)
+        levels = None
         if is_rgba:  # composite on white, in float
             alpha = pixels[:, :, 3:]
             pixels = pixels[:, :, :3] * alpha + (1.0 - alpha)
@@ -82,7 +86,46 @@ def _load_pixels(image):
         raise ValueError(
             f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
         )
-    return pixels, array.dtype
+    return pixels, array.dtype, levels
+
+
+def _predict_colours(estimator, flat, levels):
+    """``estimator.predict(flat)``, each distinct colour predicted once.
+
+    For 8-bit images (``flat`` holds ``levels / 255`` in float32) the colours are
+    indexed by their 24-bit RGB code in a table of all of them: one pass over the
+    pixels finds the distinct ones, which are predicted, and the table maps every
+    pixel to its colour's label. A photograph has a tenth or less as many colours
+    as pixels, and ``predict`` costs far more per row than the table. Each row's
+    label depends on that row only, so the labels are those of ``predict(flat)``.
+    Float images, and small ones, are predicted pixel by pixel.
+    """
+    if levels is None or flat.shape[0] < _TABLE_MIN_PIXELS:
+        return estimator.predict(flat)
+    levels = levels.reshape(flat.shape[0], -1)
+    if levels.shape[1] == 1:  # grey: three equal channels
+        code = levels[:, 0].astype(np.int32) * 0x010101
+    else:
+        code = levels[:, 0].astype(np.int32) << 16
+        code |= levels[:, 1].astype(np.int32) << 8
+        code |= levels[:, 2]
+    present = np.zeros(_ALL_CODES, dtype=bool)
+    present[code] = True
+    colours = np.flatnonzero(present)
+    del present
+    rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
+    # (the arithmetic of _load_pixels: the same float32 values as the pixels')
+    labels = estimator.predict(rgb.astype(np.uint8).astype(np.float32) / 255.0)
+    table = np.zeros(_ALL_CODES, dtype=labels.dtype)
+    table[colours] = labels
+    return table[code]
+
+
+#: the 24-bit RGB codes (a table of this length takes 16-64 MB)
+_ALL_CODES = 1 << 24
+#: images of fewer pixels are predicted pixel by pixel: filling and reading the
+#: tables costs about as much as predicting a few hundred thousand rows
+_TABLE_MIN_PIXELS = 1 << 18
 
 
 def quantize_colors(
@@ -189,7 +232,7 @@ def quantize_colors(
     """
     from ._loss_kmeans import LossKMeans
 
-    pixels, dtype = _load_pixels(image)
+    pixels, dtype, levels = _load_pixels(image)
     shape = pixels.shape
     flat = pixels.reshape(shape[0] * shape[1], -1)
     is_grey = flat.shape[1] == 1
@@ -228,10 +271,11 @@ def quantize_colors(
         random_state=rng.randint(np.iinfo(np.int32).max),
     ).fit(fit_pixels)
     palette = estimator.cluster_centers_.astype(np.float32)
-    quantized = palette[estimator.predict(flat)]
+    if dtype == np.uint8:
+        # (rounded before the gather: the same values, one conversion per colour)
+        palette = np.clip(np.rint(palette * 255.0), 0, 255).astype(np.uint8)
+    quantized = palette[_predict_colours(estimator, flat, levels)]
     if is_grey:
         quantized = quantized[:, :1]  # the channels of a grey palette are equal
     quantized = quantized.reshape(shape)
-    if dtype == np.uint8:
-        quantized = np.clip(np.rint(quantized * 255.0), 0, 255).astype(np.uint8)
     return (quantized, estimator) if return_estimator else quantized

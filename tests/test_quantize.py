@@ -383,3 +383,36 @@ def test_pil_image_whose_file_was_closed_says_so(tmp_path):
     with Image.open(path) as image:
         image.load()  # read in the block: usable after it
     assert quantize_colors(image, n_colors=1).shape == (4, 4, 3)
+
+
+@pytest.mark.parametrize("loss", ["square", "absolute", "huber", "pseudo_huber", "correntropy",
+                                  "epsilon_insensitive"])  # fmt: skip
+@pytest.mark.parametrize("grey", [False, True])
+def test_each_distinct_colour_is_predicted_once_with_the_same_result(monkeypatch, loss, grey):
+    # large 8-bit images predict their distinct colours only (a table of all 24-bit
+    # colours maps the pixels to them); the output is that of predicting every pixel
+    import robustkmeans._quantize as quantize_module
+
+    rng = np.random.RandomState(0)
+    colours = rng.randint(0, 256, size=(40, 3)).astype(np.uint8)
+    image = colours[rng.randint(0, 40, size=(48, 64))]
+    image[::7, ::5] = rng.randint(0, 256, size=image[::7, ::5].shape)  # some unique ones
+    if grey:
+        image = image[:, :, 1]
+    n_distinct = len(np.unique(image.reshape(image.shape[0] * image.shape[1], -1), axis=0))
+    rows = []
+    predict = LossKMeans.predict
+
+    def counting_predict(self, X):
+        rows.append(len(X))
+        return predict(self, X)
+
+    monkeypatch.setattr(LossKMeans, "predict", counting_predict)
+    monkeypatch.setattr(quantize_module, "_TABLE_MIN_PIXELS", 1000)
+    table = quantize_colors(image, n_colors=6, loss=loss, sample_size=500)
+    assert rows == [n_distinct] and n_distinct < image.shape[0] * image.shape[1] // 4
+    monkeypatch.setattr(quantize_module, "_TABLE_MIN_PIXELS", 1 << 40)
+    direct = quantize_colors(image, n_colors=6, loss=loss, sample_size=500)
+    assert rows[-1] == image.shape[0] * image.shape[1]
+    assert table.dtype == direct.dtype == np.uint8 and table.shape == image.shape
+    np.testing.assert_array_equal(table, direct)
