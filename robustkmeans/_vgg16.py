@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import FeatureCache, content_digest
 from ._images import (
+    ON_ERROR_HINT,
     ImageInputMixin,
     ImageLoadError,
     as_image_list,
@@ -638,6 +639,7 @@ def _extract_features(
                 key, hit, rgb = future.result()
             except ImageLoadError as exc:
                 if on_error == "raise":
+                    exc.add_hint(ON_ERROR_HINT)
                     raise
                 out[i] = np.nan
                 failures.append((i, str(exc)))
@@ -761,9 +763,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         What an unreadable image (missing, empty, not an image, truncated or
         corrupt file; unsupported array) does. ``"raise"`` raises
         :class:`~robustkmeans._images.ImageLoadError` naming the file and the
-        reason. ``"nan"`` keeps one row per input: the row of a failed image is
-        all NaN, a :class:`UserWarning` lists the failures, and nothing is
-        cached for it. Drop those rows before clustering, e.g. with
+        reason, and saying what to do (remove or replace it, or use
+        ``"nan"``). ``"nan"`` keeps one row per input: the row of a failed
+        image is all NaN, a :class:`UserWarning` lists the failures, and
+        nothing is cached for it. Drop those rows before clustering, e.g. with
         ``~np.isnan(F).any(axis=1)``.
     progress : bool, default=False
         Show a tqdm progress bar with the images per second (needs ``tqdm``).
@@ -1104,7 +1107,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ------
         robustkmeans._images.ImageLoadError
             With ``on_error="raise"``, for the first image that cannot be
-            read, naming the file and the reason.
+            read, naming the file and the reason, and saying what to do.
         """
         check_is_fitted(self, "weights_id_")
         self._check_device_here(_import_torch())

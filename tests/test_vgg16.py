@@ -449,6 +449,24 @@ def test_bad_inputs_raise_naming_the_file(tmp_path, image_files):
         assert os.fspath(bad) in str(info.value)
 
 
+def test_an_unreadable_image_in_a_pipeline_says_what_to_do(tmp_path, image_files):
+    # fit and predict of Pipeline(featurizer, clusterer) stop at the first
+    # unreadable image: the message names it and says what to do about it
+    from robustkmeans import LossKMeans
+
+    pipe = Pipeline([("f", VGG16Featurizer(weights=None, image_size=32)), ("c", LossKMeans(2))])
+    missing = tmp_path / "missing photo.jpg"
+    for call in (pipe.fit, pipe.fit(image_files).predict):
+        with pytest.raises(ImageLoadError) as info:
+            call([*image_files[:2], missing])
+        message = str(info.value)
+        assert message.startswith(f"Cannot read image {os.fspath(missing)!r}: file not found")
+        assert "Remove or replace it in X" in message and "on_error='nan'" in message
+        # as a grid search's worker sends it back (n_jobs=2, error_score="raise")
+        assert str(pickle.loads(pickle.dumps(info.value))) == message
+        assert info.value.reason == "file not found"
+
+
 def test_on_error_nan_keeps_one_row_per_input(tmp_path, image_files):
     X = [image_files[0], tmp_path / "missing.jpg", image_files[1]]
     featurizer = VGG16Featurizer(weights=None, image_size=32, on_error="nan")
