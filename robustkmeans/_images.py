@@ -96,7 +96,7 @@ class ImageLoadError(ValueError):
         Why it failed, e.g. ``"file not found"`` or ``"truncated or corrupt"``.
     hint : str or None
         What to do about it, where the caller knows (the featurizers add
-        :data:`ON_ERROR_HINT`); it ends the message.
+        ``ON_ERROR_HINT``); it ends the message.
     """
 
     def __init__(self, filename: str, reason: str, hint: str | None = None):
