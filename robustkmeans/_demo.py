@@ -23,7 +23,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import _write_atomic
-from ._images import ImageInputMixin, ImageLoadError, as_image_list, warn_unreadable
+from ._images import (
+    ON_ERROR_HINT,
+    ImageInputMixin,
+    ImageLoadError,
+    as_image_list,
+    warn_unreadable,
+)
 
 __all__ = [
     "DEMO_CLASSES",
@@ -367,6 +373,7 @@ class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator)
                 thumbnail = _thumbnail(image, self.image_size, i)
             except ImageLoadError as exc:
                 if self.on_error == "raise":
+                    exc.add_hint(ON_ERROR_HINT)
                     raise
                 failures.append(str(exc))
                 rows.append(np.full(n_features, np.nan))

@@ -63,6 +63,7 @@ _FORMAT_MODULES = {"WEBP": "webp", "AVIF": "avif"}
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "ON_ERROR_HINT",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "ImageInputMixin",
@@ -93,15 +94,37 @@ class ImageLoadError(ValueError):
         The file (or a description of the in-memory image) that failed.
     reason : str
         Why it failed, e.g. ``"file not found"`` or ``"truncated or corrupt"``.
+    hint : str or None
+        What to do about it, where the caller knows (the featurizers add
+        ``ON_ERROR_HINT``); it ends the message.
     """
 
-    def __init__(self, filename: str, reason: str):
+    def __init__(self, filename: str, reason: str, hint: str | None = None):
         self.filename = str(filename)
         self.reason = reason
-        super().__init__(f"Cannot read image {self.filename!r}: {reason}")
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        hint = f". {self.hint}" if self.hint else ""
+        return f"Cannot read image {self.filename!r}: {self.reason}{hint}"
+
+    def add_hint(self, hint: str) -> None:
+        """Set ``hint`` (what to do) and end the message with it, before the error
+        is raised again (with its traceback and cause)."""
+        self.hint = hint
+        self.args = (self._message(),)
 
     def __reduce__(self):
-        return (type(self), (self.filename, self.reason))
+        return (type(self), (self.filename, self.reason, self.hint))
+
+
+#: What the featurizers' ``on_error="raise"`` tells the user to do about an image
+#: it cannot read (added to the :class:`ImageLoadError` they raise).
+ON_ERROR_HINT = (
+    "Remove or replace it in X; on_error='nan' instead gives each unreadable image a "
+    "row of NaN and warns with the list of them all"
+)
 
 
 def _import_pil():

@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cache import FeatureCache, content_digest
 from ._images import (
+    ON_ERROR_HINT,
     ImageInputMixin,
     ImageLoadError,
     as_image_list,
@@ -638,6 +639,7 @@ def _extract_features(
                 key, hit, rgb = future.result()
             except ImageLoadError as exc:
                 if on_error == "raise":
+                    exc.add_hint(ON_ERROR_HINT)
                     raise
                 out[i] = np.nan
                 failures.append((i, str(exc)))
@@ -736,7 +738,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
         (CUDA when available, else CPU). Other device types (``"mps"``,
         ``"meta"``...) and CUDA devices that are not available raise a
-        ValueError in ``fit``.
+        ValueError in ``fit``. A featurizer fitted with ``"auto"`` on a GPU and
+        unpickled where CUDA is not available runs on the CPU (``device_``
+        becomes ``"cpu"``); one fitted with ``"cuda"`` makes ``transform`` raise
+        a ValueError that says how to move it.
     n_jobs : int or None, default=None
         Threads that read, decode and resize images while the network runs.
         ``None`` means 1 on CPU (the forward pass uses the cores) and
@@ -758,9 +763,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         What an unreadable image (missing, empty, not an image, truncated or
         corrupt file; unsupported array) does. ``"raise"`` raises
         :class:`~robustkmeans._images.ImageLoadError` naming the file and the
-        reason. ``"nan"`` keeps one row per input: the row of a failed image is
-        all NaN, a :class:`UserWarning` lists the failures, and nothing is
-        cached for it. Drop those rows before clustering, e.g. with
+        reason, and saying what to do (remove or replace it, or use
+        ``"nan"``). ``"nan"`` keeps one row per input: the row of a failed
+        image is all NaN, a :class:`UserWarning` lists the failures, and
+        nothing is cached for it. Drop those rows before clustering, e.g. with
         ``~np.isnan(F).any(axis=1)``.
     progress : bool, default=False
         Show a tqdm progress bar with the images per second (needs ``tqdm``).
@@ -938,20 +944,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
                     "progress=True needs tqdm: `pip install tqdm` (or "
                     "robustkmeans[progress]), or set progress=False."
                 ) from None
-        on_gpu = not device.startswith("cpu")
-        if self.batch_size == "auto":
-            batch_size = 64 if on_gpu else "auto"
-        else:
-            batch_size = int(self.batch_size)
-        cpus = os.cpu_count() or 1
-        if self.n_jobs is None:
-            n_workers = min(8, cpus) if on_gpu else 1
-        elif self.n_jobs < 0:
-            n_workers = max(1, cpus + 1 + int(self.n_jobs))
-        elif self.n_jobs == 0:
-            raise ValueError("n_jobs=0 is not allowed; use None, a positive int or -1.")
-        else:
-            n_workers = int(self.n_jobs)
+        batch_size, n_workers = self._batch_size_and_workers(device)
         FeatureCache.from_param(self.cache, {}, shape=())  # a file as cache= fails here
         weights_path, weights_id = _resolve_weights(self.weights, progress=self.progress)
         if weights_path is not None:
@@ -976,6 +969,43 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.batch_size_ = batch_size
         self.n_workers_ = n_workers
         return self
+
+    def _batch_size_and_workers(self, device: str) -> tuple[int | str, int]:
+        """``batch_size_`` and ``n_workers_`` for running on ``device``."""
+        on_gpu = not device.startswith("cpu")
+        if self.batch_size == "auto":
+            batch_size = 64 if on_gpu else "auto"
+        else:
+            batch_size = int(self.batch_size)
+        cpus = os.cpu_count() or 1
+        if self.n_jobs is None:
+            n_workers = min(8, cpus) if on_gpu else 1
+        elif self.n_jobs < 0:
+            n_workers = max(1, cpus + 1 + int(self.n_jobs))
+        elif self.n_jobs == 0:
+            raise ValueError("n_jobs=0 is not allowed; use None, a positive int or -1.")
+        else:
+            n_workers = int(self.n_jobs)
+        return batch_size, n_workers
+
+    def _check_device_here(self, torch) -> None:
+        """A ValueError, saying what to do, when the fitted CUDA device is not in
+        this process (a featurizer fitted on a GPU machine, unpickled on another)."""
+        device = torch.device(self.device_)
+        if device.type != "cuda":
+            return
+        if not torch.cuda.is_available():
+            why = "torch.cuda.is_available() is False"
+        elif device.index is not None and device.index >= torch.cuda.device_count():
+            why = f"there are {torch.cuda.device_count()} CUDA device(s)"
+        else:
+            return
+        raise ValueError(
+            f"This VGG16Featurizer was fitted on device {self.device_!r}, which is not "
+            f"available here ({why}); was it fitted on another machine? Run "
+            "set_params(device='cpu').fit() (or device='auto') on the featurizer: its fit "
+            "reads no images, so in a Pipeline the steps after it stay fitted."
+        )
 
     def _resolve_device(self, torch) -> str:
         """The torch device to run on: CPU or an available CUDA device, else a ValueError."""
@@ -1077,9 +1107,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ------
         robustkmeans._images.ImageLoadError
             With ``on_error="raise"``, for the first image that cannot be
-            read, naming the file and the reason.
+            read, naming the file and the reason, and saying what to do.
         """
         check_is_fitted(self, "weights_id_")
+        self._check_device_here(_import_torch())
         images = as_image_list(X)
         cache = FeatureCache.from_param(
             self.cache, self._cache_settings(), shape=(self.n_features_out_,)
@@ -1145,6 +1176,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "weights_id_")
         torch = _import_torch()
+        self._check_device_here(torch)
         indices = _resolve_layers(layers)
         deepest = max(indices)
         _fitting_map_shape(
@@ -1205,3 +1237,16 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             self.__dict__.setdefault("pooling_", self.pooling)
             self.__dict__.setdefault("normalize_", self.normalize)
             self.__dict__.setdefault("image_size_", int(self.image_size))
+            if self.device == "auto" and str(self.device_).startswith("cuda"):
+                self._auto_device_here()
+
+    def _auto_device_here(self) -> None:
+        """For ``device="auto"`` fitted on a GPU and unpickled where CUDA is not
+        available: the CPU, with the batch size and threads ``fit`` gives it there."""
+        try:
+            torch = _import_torch()
+        except ImportError:  # transform says what to install
+            return
+        if not torch.cuda.is_available():
+            self.device_ = "cpu"
+            self.batch_size_, self.n_workers_ = self._batch_size_and_workers("cpu")

@@ -372,6 +372,45 @@ def test_a_cuda_device_that_is_not_there_is_refused(monkeypatch):
         VGG16Featurizer(weights=None, image_size=32, device="cuda:2").fit()
 
 
+def _fitted_on_a_gpu(monkeypatch, device, count=1):
+    """A featurizer fitted where CUDA was available, pickled: what a pipeline
+    grid-searched on a GPU machine and saved gives a machine without one."""
+    with monkeypatch.context() as m:
+        m.setattr(torch.cuda, "is_available", lambda: True)
+        m.setattr(torch.cuda, "device_count", lambda: count)
+        featurizer = VGG16Featurizer(weights=None, image_size=32, device=device).fit()
+    return pickle.dumps(featurizer)
+
+
+def test_device_auto_fitted_on_a_gpu_runs_on_the_cpu_where_cuda_is_not(monkeypatch, image_files):
+    blob = _fitted_on_a_gpu(monkeypatch, "auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = pickle.loads(blob)
+    # as fit resolves "auto" on this machine: the CPU, with the CPU's batch and threads
+    assert (restored.device_, restored.batch_size_, restored.n_workers_) == ("cpu", "auto", 1)
+    expected = VGG16Featurizer(weights=None, image_size=32).fit().transform(image_files[:2])
+    np.testing.assert_allclose(restored.transform(image_files[:2]), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("device, count", [("cuda", 1), ("cuda:1", 2)])
+def test_a_cuda_device_fitted_but_not_there_says_what_to_do(
+    monkeypatch, image_files, device, count
+):
+    blob = _fitted_on_a_gpu(monkeypatch, device, count)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: device == "cuda:1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    restored = pickle.loads(blob)
+    assert restored.device_ == device  # asked for by name: not moved behind the user's back
+    match = rf"fitted on device {device!r}, .* not available here.*set_params\(device='cpu'\)"
+    with pytest.raises(ValueError, match=match):
+        restored.transform(image_files[:1])
+    with pytest.raises(ValueError, match=match):
+        restored.feature_maps(image_files[0], layers=[1])
+    # the way out the message gives: the featurizer's fit reads no images
+    restored.set_params(device="cpu").fit()
+    assert restored.transform(image_files[:1]).shape == (1, 512)
+
+
 def test_transform_before_fit_raises():
     with pytest.raises(NotFittedError):
         VGG16Featurizer(weights=None).transform([np.zeros((4, 4, 3), np.uint8)])
@@ -408,6 +447,24 @@ def test_bad_inputs_raise_naming_the_file(tmp_path, image_files):
         with pytest.raises(ImageLoadError, match=reason) as info:
             featurizer.transform([image_files[1], bad, image_files[2]])
         assert os.fspath(bad) in str(info.value)
+
+
+def test_an_unreadable_image_in_a_pipeline_says_what_to_do(tmp_path, image_files):
+    # fit and predict of Pipeline(featurizer, clusterer) stop at the first
+    # unreadable image: the message names it and says what to do about it
+    from robustkmeans import LossKMeans
+
+    pipe = Pipeline([("f", VGG16Featurizer(weights=None, image_size=32)), ("c", LossKMeans(2))])
+    missing = tmp_path / "missing photo.jpg"
+    for call in (pipe.fit, pipe.fit(image_files).predict):
+        with pytest.raises(ImageLoadError) as info:
+            call([*image_files[:2], missing])
+        message = str(info.value)
+        assert message.startswith(f"Cannot read image {os.fspath(missing)!r}: file not found")
+        assert "Remove or replace it in X" in message and "on_error='nan'" in message
+        # as a grid search's worker sends it back (n_jobs=2, error_score="raise")
+        assert str(pickle.loads(pickle.dumps(info.value))) == message
+        assert info.value.reason == "file not found"
 
 
 def test_on_error_nan_keeps_one_row_per_input(tmp_path, image_files):
