@@ -2342,3 +2342,85 @@ def test_data_too_small_for_its_squares_is_refused(loss, dtype, scale, accepted)
     # constant data is no such case: the usual warning
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
         LossKMeans(2, loss=loss).fit(np.full((5, 2), scale, dtype))
+
+
+def test_blas_limit_holds_and_is_restored_across_threads():
+    # threadpoolctl >= 3.8 lets one thread at a time change a pthreads OpenBLAS's
+    # thread count (the first to change it, until it gives that up) and ignores the
+    # others. The fits' shared limit is set by the first fit to enter and restored by
+    # the last to leave, in whatever threads they run: a fit in a thread after one in
+    # the main thread must still run single-threaded, and the limit set in one thread
+    # must be restored from another (it stayed at 1 for good)
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    from robustkmeans._kernels import single_threaded_blas
+
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+
+    def blas_threads():
+        return [lib.num_threads for lib in controller.lib_controllers]
+
+    release = getattr(
+        getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None
+    )
+    with controller.limit(limits=2):  # a known start: 2 threads, no thread in control
+        if release is not None:
+            release(force=True)
+        start = blas_threads()
+        assert start == [2] * len(start)
+
+        seen = {}
+        entered, leave, left, finish = (threading.Event() for _ in range(4))
+
+        def in_thread(name):
+            with single_threaded_blas():
+                seen[name] = blas_threads()
+                entered.set()
+                leave.wait(30)
+            left.set()
+            finish.wait(30)  # alive while the main thread restores the limit
+
+        with single_threaded_blas():  # a fit in the main thread first
+            pass
+        assert blas_threads() == start
+        worker = threading.Thread(target=in_thread, args=("after main",))
+        worker.start()
+        entered.wait(30)
+        leave.set()
+        left.wait(30)
+        finish.set()
+        worker.join()
+        assert seen["after main"] == [1] * len(start)
+        assert blas_threads() == start
+
+        # set in a worker thread, restored by the main thread while the worker lives
+        for event in (entered, leave, left, finish):
+            event.clear()
+        worker = threading.Thread(target=in_thread, args=("first in",))
+        worker.start()
+        try:
+            entered.wait(30)
+            with single_threaded_blas():
+                assert blas_threads() == [1] * len(start)
+                leave.set()
+                left.wait(30)
+            assert blas_threads() == start
+        finally:
+            leave.set()
+            finish.set()
+            worker.join()
+        # and a later limit from another thread takes effect
+        for event in (entered, leave, left, finish):
+            event.clear()
+        worker = threading.Thread(target=in_thread, args=("later",))
+        worker.start()
+        entered.wait(30)
+        leave.set()
+        finish.set()
+        worker.join()
+        assert seen["later"] == [1] * len(start)
+        assert blas_threads() == start
