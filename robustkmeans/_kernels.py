@@ -63,6 +63,7 @@ def single_threaded_blas():
     is process-wide, so it is counted process-wide: the first entry sets it, the last
     exit restores the original (fits running in several threads at once leave BLAS
     as they found it)."""
+    pid = os.getpid()
     with _blas_lock:
         if _blas["depth"] == 0:
             _blas["limiter"] = _as_blas_controller(
@@ -72,11 +73,13 @@ def single_threaded_blas():
     try:
         yield
     finally:
-        with _blas_lock:
-            _blas["depth"] -= 1
-            if _blas["depth"] == 0:
-                _as_blas_controller(_blas["limiter"].restore_original_limits)
-                _blas["limiter"] = None
+        # (not in a child forked inside: its count started afresh, _after_fork)
+        if os.getpid() == pid:
+            with _blas_lock:
+                _blas["depth"] -= 1
+                if _blas["depth"] == 0:
+                    _as_blas_controller(_blas["limiter"].restore_original_limits)
+                    _blas["limiter"] = None
 
 
 def _as_blas_controller(change):
@@ -104,6 +107,23 @@ def _as_blas_controller(change):
             if shared.controlling_thread is me:
                 alive = holder is not None and holder.is_alive()
                 shared.controlling_thread = holder if alive else None
+
+
+def _after_fork():
+    """In a forked child, which has only the thread that forked: fresh locks (another
+    thread of the parent may have held one, never to release it there) and no BLAS
+    limit (the fits that entered it in the parent do not run here, and would never
+    leave it)."""
+    global _lock, _blas_lock
+    _lock, _blas_lock = threading.Lock(), threading.Lock()
+    limiter = _blas["limiter"]
+    _blas["depth"], _blas["limiter"] = 0, None
+    if limiter is not None:
+        _as_blas_controller(limiter.restore_original_limits)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _executor(n_threads):

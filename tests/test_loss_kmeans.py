@@ -1076,6 +1076,46 @@ def test_fits_in_a_forked_child_after_the_parent_used_threads():
     assert result == pytest.approx(_fit_inertia(1))
 
 
+def test_fits_in_a_child_forked_while_another_thread_is_inside_a_fit():
+    # a forked child has only the thread that forked: a lock held, or a BLAS limit
+    # entered, by another thread of the parent (a fit running there) is never
+    # released in the child. The child's fits deadlocked on the lock, and its BLAS
+    # stayed single-threaded for good. Simulated deterministically: the forking
+    # thread holds the lock and is inside the limit itself
+    import os
+    import signal
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    from robustkmeans import _kernels
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no os.fork on this platform")
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+    def blas_threads():
+        return [lib.num_threads for lib in blas.lib_controllers]
+
+    X, _ = _data(seed=0, n=3000)
+    expected = LossKMeans(4, random_state=0).fit(X).inertia_
+    before = blas_threads()
+    with _kernels.single_threaded_blas(), _kernels._lock, _kernels._blas_lock:
+        pid = os.fork()
+        if pid == 0:  # the child: exit codes say what went wrong
+            code = 1
+            try:
+                signal.alarm(60)  # a deadlock ends the child, not the test run
+                inertia = LossKMeans(4, random_state=0).fit(X).inertia_
+                code = 2 if inertia != expected else 3 if blas_threads() != before else 0
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert blas_threads() == before
+    # 0: fitted, same inertia, BLAS as before the parent's limit (3: left limited,
+    # a signal: deadlocked)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_macqueen_reseeds_empty_clusters():
     X = np.random.RandomState(0).randn(50, 2)
     init = np.array([[0.0, 0.0], [100.0, 100.0], [-100.0, -100.0]])  # two far centers
