@@ -1731,7 +1731,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 labels, costs = predict_rule(run_centers)
             else:  # the caller's X, restored: predict's own path
                 labels, costs = _kernels.assign(X, None, centers, loss_obj, n_threads, shift=X_mean)
-            inertia = float(np.dot(sample_weight, costs))
+            with _kernels.single_threaded_blas():  # (as the runs sum it: see score)
+                inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 
         # (a cluster of samples of weight 0 only is no cluster: nothing determined
@@ -1875,7 +1876,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         X, centers, x_sq, shift = self._prepared(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
-        with np.errstate(over="ignore"):  # (refused below)
+        # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot
+        # product between its threads, whose number would change the last bits
+        with np.errstate(over="ignore"), _kernels.single_threaded_blas():  # (refused below)
             objective = np.dot(sample_weight, costs)
         if not np.isfinite(objective):
             name = X.dtype.name

@@ -2464,3 +2464,29 @@ def test_blas_limit_holds_and_is_restored_across_threads():
         worker.join()
         assert seen["later"] == [1] * len(start)
         assert blas_threads() == start
+
+
+@pytest.mark.parametrize("loss,seed", [("huber", 0), ("square", 1)])
+def test_score_is_minus_inertia_whatever_the_blas_threads(loss, seed):
+    # score summed the costs with a BLAS dot outside the fits' single-threaded BLAS:
+    # above 10,000 samples OpenBLAS splits such a sum between its threads, so score
+    # depended on their number and missed -inertia_ by a last bit (huber, 40,000
+    # samples); so did inertia_ itself where it is summed after the runs (square,
+    # copy_x=False)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    # (seeds where the sums in two halves round otherwise than in one)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40000, 8)) + rng.integers(0, 4, size=(40000, 1)) * 3
+    km = LossKMeans(4, loss=loss, random_state=0, max_iter=20, n_init=2, copy_x=False)
+    scores, inertias = [], []
+    for n_threads in (2, 1):
+        with controller.limit(limits=n_threads):
+            km.fit(X)
+            inertias.append(km.inertia_)
+            scores.append(km.score(X))
+    assert inertias[0] == inertias[1]
+    assert scores == [-inertias[0], -inertias[0]]
