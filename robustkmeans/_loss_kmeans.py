@@ -1290,7 +1290,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         too (KMeans leaves it centered): up to rounding where the data's range is
         refused, bit for bit where a parameter is. Input that has to be converted
         (another dtype or order, a list, a DataFrame), or is read-only, is copied
-        anyway, and the caller's data is left as it was.
+        anyway, and the caller's data is left as it was. While ``fit`` runs, ``X``
+        holds other values: no other thread may read it meanwhile (another fit on
+        the same array, ``copy_x=False`` or not, or ``predict``) -- it would get
+        wrong results, without an error, as with :class:`~sklearn.cluster.KMeans`.
+        With ``copy_x=True`` fits in several threads share ``X`` safely.
     verbose : int, default=0
         Print the objective at each iteration.
 
