@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
+import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 #: rows per chunk: large enough to amortise Python overhead, small enough that a
@@ -62,18 +63,67 @@ def single_threaded_blas():
     is process-wide, so it is counted process-wide: the first entry sets it, the last
     exit restores the original (fits running in several threads at once leave BLAS
     as they found it)."""
+    pid = os.getpid()
     with _blas_lock:
         if _blas["depth"] == 0:
-            _blas["limiter"] = _controller().limit(limits=1, user_api="blas")
+            _blas["limiter"] = _as_blas_controller(
+                lambda: _controller().limit(limits=1, user_api="blas")
+            )
         _blas["depth"] += 1
     try:
         yield
     finally:
-        with _blas_lock:
-            _blas["depth"] -= 1
-            if _blas["depth"] == 0:
-                _blas["limiter"].restore_original_limits()
-                _blas["limiter"] = None
+        # (not in a child forked inside: its count started afresh, _after_fork)
+        if os.getpid() == pid:
+            with _blas_lock:
+                _blas["depth"] -= 1
+                if _blas["depth"] == 0:
+                    _as_blas_controller(_blas["limiter"].restore_original_limits)
+                    _blas["limiter"] = None
+
+
+def _as_blas_controller(change):
+    """``change()`` (setting or restoring the BLAS limit) from this thread, whichever
+    thread threadpoolctl lets change OpenBLAS's thread count; that thread is left as
+    it was.
+
+    threadpoolctl 3.8 lets one thread at a time change a pthreads OpenBLAS's thread
+    count (the first to change it, until it gives that up, as ``with
+    threadpool_limits`` does on exit) and silently ignores the others. The limit of
+    ``single_threaded_blas`` is set by the first fit to enter and restored by the last
+    to leave, often in different threads, and never given up by a ``with``: the
+    restore was ignored (BLAS stayed single-threaded for good), and so was every
+    limit from another thread once a fit had run in the main thread."""
+    shared = getattr(getattr(threadpoolctl, "OpenBLASController", None), "_SHARED_STATE", None)
+    if shared is None or not hasattr(shared, "controlling_thread"):
+        return change()  # threadpoolctl < 3.8: any thread may
+    me = threading.current_thread()
+    with shared.lock:
+        holder, shared.controlling_thread = shared.controlling_thread, me
+    try:
+        return change()
+    finally:
+        with shared.lock:
+            if shared.controlling_thread is me:
+                alive = holder is not None and holder.is_alive()
+                shared.controlling_thread = holder if alive else None
+
+
+def _after_fork():
+    """In a forked child, which has only the thread that forked: fresh locks (another
+    thread of the parent may have held one, never to release it there) and no BLAS
+    limit (the fits that entered it in the parent do not run here, and would never
+    leave it)."""
+    global _lock, _blas_lock
+    _lock, _blas_lock = threading.Lock(), threading.Lock()
+    limiter = _blas["limiter"]
+    _blas["depth"], _blas["limiter"] = 0, None
+    if limiter is not None:
+        _as_blas_controller(limiter.restore_original_limits)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _executor(n_threads):

@@ -1290,7 +1290,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         too (KMeans leaves it centered): up to rounding where the data's range is
         refused, bit for bit where a parameter is. Input that has to be converted
         (another dtype or order, a list, a DataFrame), or is read-only, is copied
-        anyway, and the caller's data is left as it was.
+        anyway, and the caller's data is left as it was. While ``fit`` runs, ``X``
+        holds other values: no other thread may read it meanwhile (another fit on
+        the same array, ``copy_x=False`` or not, or ``predict``) -- it would get
+        wrong results, without an error, as with :class:`~sklearn.cluster.KMeans`.
+        With ``copy_x=True`` fits in several threads share ``X`` safely.
     verbose : int, default=0
         Print the objective at each iteration.
 
@@ -1731,7 +1735,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 labels, costs = predict_rule(run_centers)
             else:  # the caller's X, restored: predict's own path
                 labels, costs = _kernels.assign(X, None, centers, loss_obj, n_threads, shift=X_mean)
-            inertia = float(np.dot(sample_weight, costs))
+            with _kernels.single_threaded_blas():  # (as the runs sum it: see score)
+                inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
 
         # (a cluster of samples of weight 0 only is no cluster: nothing determined
@@ -1875,7 +1880,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         X, centers, x_sq, shift = self._prepared(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
-        with np.errstate(over="ignore"):  # (refused below)
+        # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot
+        # product between its threads, whose number would change the last bits
+        with np.errstate(over="ignore"), _kernels.single_threaded_blas():  # (refused below)
             objective = np.dot(sample_weight, costs)
         if not np.isfinite(objective):
             name = X.dtype.name

@@ -384,18 +384,25 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
     return features
 
 
+#: one build at a time: a transform reaching a module that another thread is
+#: building waits for it and shares it (weights=None reseeds torch's global generator
+#: for its draws: two builds at once drew each other's numbers)
+_BUILD_LOCK = threading.Lock()
+
+
 def _shared_features(path: str | None, weights_id: str, device: str):
     """Load each (weights, device) once per process; estimators share the module."""
     key = (weights_id, device)
-    with _MEMO_LOCK:
-        if key in _MODEL_MEMO:
-            _MODEL_MEMO.move_to_end(key)
-            return _MODEL_MEMO[key]
-    features = _load_features(path, device, weights_id)
-    with _MEMO_LOCK:
-        _MODEL_MEMO[key] = features
-        while len(_MODEL_MEMO) > 2:
-            _MODEL_MEMO.popitem(last=False)
+    with _BUILD_LOCK:
+        with _MEMO_LOCK:
+            if key in _MODEL_MEMO:
+                _MODEL_MEMO.move_to_end(key)
+                return _MODEL_MEMO[key]
+        features = _load_features(path, device, weights_id)
+        with _MEMO_LOCK:
+            _MODEL_MEMO[key] = features
+            while len(_MODEL_MEMO) > 2:
+                _MODEL_MEMO.popitem(last=False)
     return features
 
 

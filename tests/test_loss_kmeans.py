@@ -1076,6 +1076,46 @@ def test_fits_in_a_forked_child_after_the_parent_used_threads():
     assert result == pytest.approx(_fit_inertia(1))
 
 
+def test_fits_in_a_child_forked_while_another_thread_is_inside_a_fit():
+    # a forked child has only the thread that forked: a lock held, or a BLAS limit
+    # entered, by another thread of the parent (a fit running there) is never
+    # released in the child. The child's fits deadlocked on the lock, and its BLAS
+    # stayed single-threaded for good. Simulated deterministically: the forking
+    # thread holds the lock and is inside the limit itself
+    import os
+    import signal
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    from robustkmeans import _kernels
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no os.fork on this platform")
+    blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+    def blas_threads():
+        return [lib.num_threads for lib in blas.lib_controllers]
+
+    X, _ = _data(seed=0, n=3000)
+    expected = LossKMeans(4, random_state=0).fit(X).inertia_
+    before = blas_threads()
+    with _kernels.single_threaded_blas(), _kernels._lock, _kernels._blas_lock:
+        pid = os.fork()
+        if pid == 0:  # the child: exit codes say what went wrong
+            code = 1
+            try:
+                signal.alarm(60)  # a deadlock ends the child, not the test run
+                inertia = LossKMeans(4, random_state=0).fit(X).inertia_
+                code = 2 if inertia != expected else 3 if blas_threads() != before else 0
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert blas_threads() == before
+    # 0: fitted, same inertia, BLAS as before the parent's limit (3: left limited,
+    # a signal: deadlocked)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_macqueen_reseeds_empty_clusters():
     X = np.random.RandomState(0).randn(50, 2)
     init = np.array([[0.0, 0.0], [100.0, 100.0], [-100.0, -100.0]])  # two far centers
@@ -2342,3 +2382,111 @@ def test_data_too_small_for_its_squares_is_refused(loss, dtype, scale, accepted)
     # constant data is no such case: the usual warning
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
         LossKMeans(2, loss=loss).fit(np.full((5, 2), scale, dtype))
+
+
+def test_blas_limit_holds_and_is_restored_across_threads():
+    # threadpoolctl >= 3.8 lets one thread at a time change a pthreads OpenBLAS's
+    # thread count (the first to change it, until it gives that up) and ignores the
+    # others. The fits' shared limit is set by the first fit to enter and restored by
+    # the last to leave, in whatever threads they run: a fit in a thread after one in
+    # the main thread must still run single-threaded, and the limit set in one thread
+    # must be restored from another (it stayed at 1 for good)
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    from robustkmeans._kernels import single_threaded_blas
+
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+
+    def blas_threads():
+        return [lib.num_threads for lib in controller.lib_controllers]
+
+    release = getattr(
+        getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None
+    )
+    with controller.limit(limits=2):  # a known start: 2 threads, no thread in control
+        if release is not None:
+            release(force=True)
+        start = blas_threads()
+        assert start == [2] * len(start)
+
+        seen = {}
+        entered, leave, left, finish = (threading.Event() for _ in range(4))
+
+        def in_thread(name):
+            with single_threaded_blas():
+                seen[name] = blas_threads()
+                entered.set()
+                leave.wait(30)
+            left.set()
+            finish.wait(30)  # alive while the main thread restores the limit
+
+        with single_threaded_blas():  # a fit in the main thread first
+            pass
+        assert blas_threads() == start
+        worker = threading.Thread(target=in_thread, args=("after main",))
+        worker.start()
+        entered.wait(30)
+        leave.set()
+        left.wait(30)
+        finish.set()
+        worker.join()
+        assert seen["after main"] == [1] * len(start)
+        assert blas_threads() == start
+
+        # set in a worker thread, restored by the main thread while the worker lives
+        for event in (entered, leave, left, finish):
+            event.clear()
+        worker = threading.Thread(target=in_thread, args=("first in",))
+        worker.start()
+        try:
+            entered.wait(30)
+            with single_threaded_blas():
+                assert blas_threads() == [1] * len(start)
+                leave.set()
+                left.wait(30)
+            assert blas_threads() == start
+        finally:
+            leave.set()
+            finish.set()
+            worker.join()
+        # and a later limit from another thread takes effect
+        for event in (entered, leave, left, finish):
+            event.clear()
+        worker = threading.Thread(target=in_thread, args=("later",))
+        worker.start()
+        entered.wait(30)
+        leave.set()
+        finish.set()
+        worker.join()
+        assert seen["later"] == [1] * len(start)
+        assert blas_threads() == start
+
+
+@pytest.mark.parametrize("loss,seed", [("huber", 0), ("square", 1)])
+def test_score_is_minus_inertia_whatever_the_blas_threads(loss, seed):
+    # score summed the costs with a BLAS dot outside the fits' single-threaded BLAS:
+    # above 10,000 samples OpenBLAS splits such a sum between its threads, so score
+    # depended on their number and missed -inertia_ by a last bit (huber, 40,000
+    # samples); so did inertia_ itself where it is summed after the runs (square,
+    # copy_x=False)
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    # (seeds where the sums in two halves round otherwise than in one)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40000, 8)) + rng.integers(0, 4, size=(40000, 1)) * 3
+    km = LossKMeans(4, loss=loss, random_state=0, max_iter=20, n_init=2, copy_x=False)
+    scores, inertias = [], []
+    for n_threads in (2, 1):
+        with controller.limit(limits=n_threads):
+            km.fit(X)
+            inertias.append(km.inertia_)
+            scores.append(km.score(X))
+    assert inertias[0] == inertias[1]
+    assert scores == [-inertias[0], -inertias[0]]

@@ -942,3 +942,38 @@ def test_refit_with_another_pooling_uses_it(weights_file, reference_features, im
     for pooling in ("max", "avg"):
         F = featurizer.set_params(pooling=pooling).fit().transform(pil)
         _assert_close(F, _reference(reference_features, pil, pooling=pooling, stop=22))
+
+
+def test_concurrent_first_uses_build_the_shared_module_once(monkeypatch):
+    # two transforms reaching an unbuilt module at once each built it: weights=None
+    # reseeds torch's global generator for its draws, so builds interleaved in two
+    # threads drew each other's numbers, and gave features unlike a serial build's
+    # (cached under the same key). The second waits for the first build and shares it
+    import threading
+    from collections import OrderedDict
+
+    monkeypatch.setattr(vgg_module, "_MODEL_MEMO", OrderedDict())
+    calls, inside, second = [], threading.Event(), threading.Event()
+
+    def load(path, device, weights_id=None):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            inside.set()
+            second.wait(1.0)  # a second build would start while this one runs
+        else:
+            second.set()
+        return object()
+
+    monkeypatch.setattr(vgg_module, "_load_features", load)
+    got = {}
+
+    def use(name):
+        got[name] = vgg_module._shared_features(None, "random-init", "cpu")
+
+    first = threading.Thread(target=use, args=("first",))
+    first.start()
+    inside.wait(30)
+    use("second")
+    first.join()
+    assert len(calls) == 1
+    assert got["first"] is got["second"]
