@@ -99,7 +99,10 @@ def marginal(candidates: dict, low: int, high: int, repeat: int, **kwargs) -> di
     Returns, per candidate, ``{"best", "median", "n_iter": (low, high), "per_fit":
     best fit time / n_iter_ at ``high``, "result": the model fitted at ``high``}``;
     ``n_iter`` shows whether both fits ran every iteration (else the difference
-    counts fewer).
+    counts fewer: the iterations it measures are then fewer and later ones). Where
+    the fit at ``high`` ran no more iterations than the one at ``low`` (both
+    converged by ``low``), the difference measures no iteration: ``best`` and
+    ``median`` are NaN.
     """
     runs = interleaved(
         {(name, m): make(m) for name, make in candidates.items() for m in (low, high)},
@@ -110,7 +113,8 @@ def marginal(candidates: dict, low: int, high: int, repeat: int, **kwargs) -> di
     for name in candidates:
         lo, hi = runs[(name, low)], runs[(name, high)]
         n_lo, n_hi = int(lo["result"].n_iter_), int(hi["result"].n_iter_)
-        steps = max(n_hi - n_lo, 1)
+        # (two fits that ran the same iterations differ by noise only)
+        steps = n_hi - n_lo if n_hi > n_lo else float("nan")
         out[name] = {
             "best": (hi["best"] - lo["best"]) / steps,
             "median": (hi["median"] - lo["median"]) / steps,
@@ -129,8 +133,17 @@ def paired_median_ratio(runs, base_runs) -> float:
     return statistics.median(a / b for a, b in zip(runs, base_runs, strict=False))
 
 
-def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
-    """``"PASS"`` when ``value`` meets ``target`` (``<=``, or ``>=`` when higher is better)."""
+def verdict(
+    value: float, target: float, higher_is_better: bool = False, positive: bool = False
+) -> str:
+    """``"PASS"`` when ``value`` meets ``target`` (``<=``, or ``>=`` when higher is better).
+
+    ``"INVALID"`` where ``value`` measures nothing: NaN, or, with ``positive`` (a time
+    or a ratio of times), not positive (a difference of two fits where the shorter
+    one took longer), which ``<=`` would otherwise pass.
+    """
+    if value != value or (positive and value <= 0):
+        return "INVALID"
     ok = value >= target if higher_is_better else value <= target
     return "PASS" if ok else "MISS"
 
