@@ -28,7 +28,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def parser(description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every benchmark has."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true", help="small sizes (a few minutes on 2 cores)")
+    p.add_argument(
+        "--quick", action="store_true", help="small sizes (run times: the script's docstring)"
+    )
     p.add_argument("--repeat", type=int, default=None, help="timed repeats per measurement")
     p.add_argument("--output", type=Path, default=None, help="JSON file to write")
     return p

@@ -20,8 +20,10 @@ on the same data, init and threads:
    to the data size and to ``sklearn.cluster.KMeans`` on the same array, each fit in
    a fresh subprocess.
 
-Run ``python benchmarks/bench_loss_kmeans.py --quick`` (about 2-3 minutes on 2 cores)
-or without ``--quick`` for the issue's sizes (about 10 minutes). The table is printed
+Run ``python benchmarks/bench_loss_kmeans.py --quick`` (about 12 minutes on 2 cores at
+2.5 GHz, most of it the reference's BFGS: ``elapsed_s`` in the JSON) or without
+``--quick`` for the issue's sizes (about 15 minutes on a faster machine; sections 1-2
+alone take 10 minutes on the 2.5 GHz one). The table is printed
 and the JSON written to ``benchmarks/results/bench_loss_kmeans[_quick].json``.
 Thread settings (``OPENBLAS_*``, ``OMP_NUM_THREADS``) are taken from the environment,
 not changed, and recorded in the JSON.
