@@ -200,15 +200,13 @@ def environment() -> dict:
 def package_state() -> dict:
     """Which ``robustkmeans`` was measured: its path, a hash of its sources, the commit
     of this checkout and whether the measured sources are exactly that commit's (they
-    may come from the working tree or from an exported copy on ``PYTHONPATH``)."""
+    may come from the working tree or from an exported copy on ``PYTHONPATH``); and a
+    hash of the benchmark scripts and whether they are that commit's."""
     import robustkmeans
 
     package = Path(robustkmeans.__file__).resolve().parent
     sources = sorted(package.glob("*.py"))
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + source.read_bytes())
-    state = {"path": str(package), "source_sha256": digest.hexdigest()[:16]}
+    state = {"path": str(package), "source_sha256": _digest(sources)}
     root = Path(__file__).resolve().parent.parent
 
     def git(*args):
@@ -234,7 +232,20 @@ def package_state() -> dict:
                 if matches(rev):
                     state["sources_commit"] = rev
                     break
+        # the benchmark scripts too: a figure can change with them alone
+        scripts = sorted(Path(__file__).resolve().parent.glob("*.py"))
+        state["benchmarks_sha256"] = _digest(scripts)
+        state["benchmarks_match_commit"] = all(
+            git("show", f"HEAD:benchmarks/{s.name}") == s.read_bytes() for s in scripts
+        )
     return state
+
+
+def _digest(files) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def record_end(env: dict) -> None:

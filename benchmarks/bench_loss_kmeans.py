@@ -883,6 +883,7 @@ def main(argv=None):
             if package.get("sources_commit")
             else " + changes"
         )
+        + ("" if package.get("benchmarks_match_commit", True) else "; benchmark scripts changed")
         + ")"
     )
     load = env.get("load_average_1_5_15")

@@ -31,6 +31,9 @@ def header(data):
     package = env["robustkmeans"]
     commit = (package.get("commit") or "")[:7]
     changes = "" if package.get("sources_match_commit") else " + local changes"
+    # (results written before the scripts' state was recorded say nothing of it)
+    if not package.get("benchmarks_match_commit", True):
+        changes += ", benchmark scripts changed"
     pools = ", ".join(f"{p['internal_api']} {p['num_threads']}" for p in env["threadpoolctl"])
     start, end = env.get("load_average_1_5_15"), env.get("load_average_end")
     load = (
