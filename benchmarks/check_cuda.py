@@ -18,6 +18,10 @@ most of it the CPU side of check 1). It checks, and writes to
 4. the command line: ``robustkmeans demo --device cuda`` exits 0 and writes its
    report.
 
+Each throughput figure is one timed run after a warm-up, not the best of
+interleaved repeats as in the ``bench_*.py`` scripts; ``--quick`` and ``--repeat``
+(common to all the scripts) are ignored here.
+
 The images are the demo's crops of scikit-learn's sample photographs
 (``make_demo_images``, 96 px PNGs; ``--n-per-class``). Weights: ``--weights PATH``,
 else what ``find_vgg16_weights`` finds (``$ROBUSTKMEANS_VGG16_WEIGHTS``, then
