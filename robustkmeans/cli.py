@@ -45,7 +45,7 @@ import numpy as np
 
 from . import __version__
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 class UserError(Exception):
