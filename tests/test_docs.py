@@ -96,15 +96,16 @@ def _api_names():
 
 #: numpydoc validation codes every public function, class and method must pass:
 #: parameters documented (PR01) and existing (PR02), Returns (RT01), See Also (SA01)
-#: and Examples (EX01); the last two for functions and classes, not methods.
+#: and Examples (EX01); the last two for functions and classes, not methods, which
+#: must have a docstring (GL08), ``__call__`` too (the API pages show it).
 _REQUIRED = {"PR01", "PR02", "RT01", "SA01", "EX01"}
-_REQUIRED_METHODS = {"PR01", "PR02", "RT01"}
+_REQUIRED_METHODS = {"GL08", "PR01", "PR02", "RT01"}
 
 
 def test_public_docstrings_are_complete():
     """Every function and class of the API reference has Parameters, Returns,
     See Also and Examples sections (numpydoc validation), and its public methods
-    document their parameters and return values."""
+    (``__call__`` too) document their parameters and return values."""
     pytest.importorskip("numpydoc")
     import inspect
 
@@ -123,7 +124,7 @@ def test_public_docstrings_are_complete():
         ]
         if inspect.isclass(obj):
             for member, value in vars(obj).items():
-                if member.startswith("_") or not inspect.isfunction(
+                if (member.startswith("_") and member != "__call__") or not inspect.isfunction(
                     getattr(value, "__func__", value)
                 ):
                     continue
