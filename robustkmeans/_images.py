@@ -88,15 +88,42 @@ __all__ = [
 class ImageLoadError(ValueError):
     """An image could not be read; the message names the file and the reason.
 
-    Attributes
+    A ``ValueError``, so ``except ValueError`` catches it too.
+
+    Parameters
     ----------
     filename : str
         The file (or a description of the in-memory image) that failed.
     reason : str
         Why it failed, e.g. ``"file not found"`` or ``"truncated or corrupt"``.
-    hint : str or None
+    hint : str or None, default=None
         What to do about it, where the caller knows (the featurizers add
         ``ON_ERROR_HINT``); it ends the message.
+
+    Attributes
+    ----------
+    filename : str
+        ``filename``, as a string.
+    reason : str
+        ``reason``, as given.
+    hint : str or None
+        ``hint``, or the one :meth:`add_hint` set since.
+
+    See Also
+    --------
+    robustkmeans.VGG16Featurizer : Raises it for an image it cannot read, with
+        ``on_error="raise"``.
+    robustkmeans.quantize_colors : Raises it for an image it cannot read.
+
+    Examples
+    --------
+    >>> from robustkmeans._images import ImageLoadError
+    >>> error = ImageLoadError("photos/a.png", "file not found")
+    >>> str(error)
+    "Cannot read image 'photos/a.png': file not found"
+    >>> error.add_hint("Remove or replace it")
+    >>> str(error)
+    "Cannot read image 'photos/a.png': file not found. Remove or replace it"
     """
 
     def __init__(self, filename: str, reason: str, hint: str | None = None):
@@ -111,7 +138,13 @@ class ImageLoadError(ValueError):
 
     def add_hint(self, hint: str) -> None:
         """Set ``hint`` (what to do) and end the message with it, before the error
-        is raised again (with its traceback and cause)."""
+        is raised again (with its traceback and cause).
+
+        Parameters
+        ----------
+        hint : str
+            What to do about the image; it replaces any earlier hint.
+        """
         self.hint = hint
         self.args = (self._message(),)
 

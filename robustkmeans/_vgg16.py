@@ -1218,6 +1218,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            ``n_features_out_`` names, in the order of the columns of ``transform``.
         """
         check_is_fitted(self, "weights_id_")
         prefix = f"vgg16_{self.layer_name_}"

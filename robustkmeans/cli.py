@@ -45,7 +45,7 @@ import numpy as np
 
 from . import __version__
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 class UserError(Exception):
@@ -2273,7 +2273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from ._losses import LOSS_NAMES
 
-    quantize.add_argument("--loss", choices=LOSS_NAMES, default="absolute", help="(absolute)")
+    quantize.add_argument("--loss", choices=LOSS_NAMES, default="absolute", help="loss (absolute)")
     quantize.add_argument(
         "--delta",
         type=_positive_scale,

@@ -403,6 +403,24 @@ class ClusteringScorer:
         self.on_training_set = on_training_set
 
     def __call__(self, estimator, X, y=None) -> float:
+        """Score a fitted clusterer on ``X``.
+
+        Parameters
+        ----------
+        estimator : fitted estimator or Pipeline
+            A fitted clusterer, or a fitted Pipeline whose last step is one.
+        X : array-like or sequence
+            Input of the estimator (for a Pipeline, e.g. image paths).
+        y : object, default=None
+            Ignored: the index is computed from the labels the clusterer assigns
+            (see :func:`features_and_labels`).
+
+        Returns
+        -------
+        score : float
+            ``sign`` times the index, or ``degenerate_score`` when the labels
+            form a single cluster or one cluster per sample.
+        """
         features, labels = features_and_labels(estimator, X, on_training_set=self.on_training_set)
         return self._score(estimator, features, labels)
 
@@ -480,6 +498,23 @@ class MultiScorer:
         return self.scorers
 
     def __call__(self, estimator, X, y=None) -> dict:
+        """Score a fitted clusterer on ``X`` with every scorer.
+
+        Parameters
+        ----------
+        estimator : fitted estimator or Pipeline
+            A fitted clusterer, or a fitted Pipeline whose last step is one.
+        X : array-like or sequence
+            Input of the estimator (for a Pipeline, e.g. image paths).
+        y : array-like of shape (n_samples,), default=None
+            Passed to the scorers that are not :class:`ClusteringScorer`
+            instances (which ignore it).
+
+        Returns
+        -------
+        scores : dict of str to float
+            The score of each scorer, under its name.
+        """
         computed = {}  # on_training_set -> (features, labels)
         scores = {}
         for name, scorer in self._checked().items():

@@ -1216,7 +1216,7 @@ class LossComparisonDisplay:
         Per loss, metric name -> value.
     thumbnail_size : int, default=80
         Largest side of the drawn images, in pixels.
-    silhouette_metric : str, default=None
+    silhouette_metric : str or None, default=None
         The distance the silhouettes in ``metrics`` were computed with, shown in
         the title; ``None`` shows none.
 
@@ -1578,9 +1578,11 @@ class FeatureMapsDisplay:
             not fitted, a clone of it is fitted (which reads no image) and used.
         image : path, PIL image or ndarray
             The image.
-        layers : sequence of int, default=None
-            Indices in VGG16's ``features``; ``None`` uses the featurizer's
-            default layers.
+        layers : sequence of int or str, default=None
+            Indices in VGG16's ``features`` or layer names (``"relu1_2"``, see
+            :data:`~robustkmeans._vgg16.LAYER_NAMES`), as
+            :meth:`~robustkmeans.VGG16Featurizer.feature_maps` takes them; ``None``
+            uses the featurizer's default layers.
         n_channels : int, default=8
             Channels drawn per layer.
         figure : matplotlib Figure, default=None

@@ -1780,6 +1780,30 @@ def test_weights_file_is_read_once(image_dir, tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------
 # behaviour a mutation sweep of cli.py found no test pinning down
 # ---------------------------------------------------------------------------------
+def test_every_option_says_what_it_is_and_its_default():
+    """Each option of each subcommand has a help text that starts by saying what
+    the option is (``quantize --loss`` read just ``(absolute)``) and that shows
+    the default the parser applies, as ``docs/user_guide/command_line.rst``
+    renders these texts."""
+    import argparse
+
+    from robustkmeans.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    problems = []
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.dest == "help":
+                continue
+            text = action.help or ""
+            if not text[:1].isalpha():
+                problems.append(f"{name} {action.dest}: help {text!r} does not say what it is")
+            if action.default not in (None, False) and str(action.default) not in text:
+                problems.append(f"{name} {action.dest}: default {action.default!r} not in {text!r}")
+    assert problems == []
+
+
 def test_the_parser_accepts_the_ends_of_every_range():
     from robustkmeans.cli import build_parser
 
