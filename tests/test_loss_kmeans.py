@@ -2256,6 +2256,18 @@ def test_separable_losses_refuse_data_whose_costs_overflow(loss, scale, X, init)
     assert np.isfinite(model.inertia_)
 
 
+@pytest.mark.parametrize("init", ["k-means++", "array"])
+def test_pseudo_huber_refuses_float64_data_whose_squares_overflow_python_floats(init):
+    # features spanning beyond sqrt(float64 max) ~ 1.3e154: the check squared the
+    # span as a Python float, which raises a bare "OverflowError: (34, 'Numerical
+    # result out of range')" where numpy would give inf, instead of the error below
+    X = _spans(20, 3, 1e160)
+    init = X[:2].copy() if init == "array" else init
+    model = LossKMeans(2, loss="pseudo_huber", n_init=1, random_state=0, init=init)
+    with pytest.raises(ValueError, match=r"X is too large for loss='pseudo_huber' in float64"):
+        model.fit(X)
+
+
 def test_separable_losses_accept_large_data_within_range():
     # float32 features of scale 1e15 (far beyond any image feature): accepted, with
     # finite costs, labels equal to predict's
