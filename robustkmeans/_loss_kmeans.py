@@ -222,8 +222,12 @@ def _check_costs_fit(low, high, centers, loss, total_weight, n_samples):
         # (the sums over the samples: a cost times the total weight)
         reaches = {"the objective, a sum of costs over the samples,": cost * max(total_weight, 1.0)}
         if loss.name == "pseudo_huber":
-            reaches["the squared differences"] = largest**2
-            reaches["the squared differences in units of delta"] = (largest / scale) ** 2
+            # (products, not ``**``: a Python float's power raises OverflowError
+            # where its product gives inf, which the check below refuses)
+            reaches["the squared differences"] = largest * largest
+            reaches["the squared differences in units of delta"] = (largest / scale) * (
+                largest / scale
+            )
             reaches["its ranking"] = span.size * scale + total
     what, reach = max(reaches.items(), key=lambda item: item[1])
     if not 4 * reach <= top:

@@ -426,7 +426,7 @@ class _Loss:
             d2 = np.asarray(d2, dtype=np.float64)
             n_features = X.shape[1]
             slope = 2 * self.d_cost_d_sq(d2)  # g'(r) / r
-            radial = slope + 4 * self.d2_cost_d_sq2(d2) * d2
+            radial = slope + 4 * self.d2_cost_d_sq2_times_d2(d2)
             mean = (radial + (n_features - 1) * slope) / n_features
             return slope * np.sqrt(d2), radial, mean
         psi, dpsi = self.psi_dpsi(np.subtract(X, np.asarray(center, dtype=X.dtype)))
@@ -489,8 +489,10 @@ class _Loss:
         # f'(d^2) of a Euclidean loss cost = f(d^2)
         raise NotImplementedError
 
-    def d2_cost_d_sq2(self, d2):  # pragma: no cover - abstract
-        # f''(d^2) of a Euclidean loss cost = f(d^2)
+    def d2_cost_d_sq2_times_d2(self, d2):  # pragma: no cover - abstract
+        # f''(d^2) d^2 of a Euclidean loss cost = f(d^2): the product, whose factors
+        # alone can leave float64 at scales the loss handles (correntropy's 1 /
+        # sigma^4, epsilon_insensitive's 1 / d^3)
         raise NotImplementedError
 
     def psi_dpsi(self, R):  # pragma: no cover - abstract
@@ -522,7 +524,7 @@ class SquareLoss(_Loss):
     def d_cost_d_sq(self, d2):
         return np.ones_like(d2)
 
-    def d2_cost_d_sq2(self, d2):
+    def d2_cost_d_sq2_times_d2(self, d2):
         return np.zeros_like(d2)
 
     def center(self, X, sample_weight=None, init=None, overwrite_x=False):
@@ -569,8 +571,10 @@ class CorrentropyLoss(_Loss):
     def d_cost_d_sq(self, d2):
         return self.mm_weight(d2) / (2 * self.scale**2)
 
-    def d2_cost_d_sq2(self, d2):
-        return -self.mm_weight(d2) / (4 * self.scale**4)
+    def d2_cost_d_sq2_times_d2(self, d2):
+        # -exp(-t / 2) / (4 sigma^4) d^2 with t = d^2 / sigma^2: exp(-t / 2) t <= 2 / e
+        t = d2 / self.scale**2
+        return -(self.mm_weight(d2) * t) / (4 * self.scale**2)
 
 
 class EpsilonInsensitiveLoss(_Loss):
@@ -820,9 +824,10 @@ class EpsilonInsensitiveLoss(_Loss):
         # d/d(d^2) of max(0, d - eps): 1 / (2 d) outside the ball, 0 inside
         return 0.5 * self.mm_weight(d2)
 
-    def d2_cost_d_sq2(self, d2):
-        # -1 / (4 d^3) outside the ball: the cost is linear along the radius
-        return -0.25 * self.mm_weight(d2) ** 3
+    def d2_cost_d_sq2_times_d2(self, d2):
+        # -1 / (4 d^3) d^2 = -1 / (4 d) outside the ball: the cost is linear along the
+        # radius (its radial curvature 2 f' + 4 f'' d^2 is 0)
+        return -0.25 * self.mm_weight(d2)
 
 
 # ---------------------------------------------------------------------------------

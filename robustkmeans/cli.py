@@ -595,8 +595,19 @@ def _scale(value: str, *, minimum: float = 0.0, closed: bool = False):
 
 
 def _positive_scale(value: str):
-    """``--delta`` and ``--sigma``: positive."""
-    return _scale(value)
+    """``--delta`` and ``--sigma``: positive, and within the range ``LossKMeans``
+    accepts for float32 data (the features and the pixels here), where the loss
+    squares them; refused here rather than by the fit, after the images were read,
+    in the words of the Python API."""
+    scale = _scale(value)
+    info = np.finfo(np.float32)
+    low, high = float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
+    if scale != "auto" and not low <= scale <= high:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from {low:.3g} to {high:.3g} (the loss squares it in "
+            f"float32) or 'auto', got {value!r}"
+        )
+    return scale
 
 
 def _nonnegative_scale(value: str):

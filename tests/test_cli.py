@@ -1109,6 +1109,16 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
         (["demo", "--random-state", "4294967296"], "argument --random-state: expected an"),
         (["cluster", "d", "--device", "tpu"], "argument --device: expected cpu, cuda, cuda:N"),
         (["demo", "--device", "gpu0"], "argument --device: expected cpu, cuda, cuda:N or auto"),
+        # scales whose square leaves float32, the features' and pixels' dtype: the
+        # error came from LossKMeans after the images were read, in its words ("Rescale
+        # X (for example with StandardScaler) or use delta='auto'")
+        (
+            ["cluster", "d", "--delta", "1e300"],
+            "argument --delta: expected a number from 4.34e-19 to 4.61e+18 (the loss "
+            "squares it in float32) or 'auto', got '1e300'",
+        ),
+        (["quantize", "p.png", "--loss", "huber", "--delta", "1e19"], "from 4.34e-19 to"),
+        (["cluster", "d", "--loss", "correntropy", "--sigma", "1e-30"], "--sigma: expected a"),
     ],
 )
 def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, monkeypatch):

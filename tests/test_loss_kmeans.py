@@ -1513,6 +1513,30 @@ def test_hartigan_correntropy_float32_is_scale_invariant(scale):
         assert fit(scale) == pytest.approx(fit(1.0), rel=1e-5)
 
 
+@pytest.mark.parametrize("loss", ["correntropy", "epsilon_insensitive"])
+@pytest.mark.parametrize("scale", [1e120, 1e-120])
+def test_hartigan_euclidean_losses_float64_are_scale_invariant(loss, scale):
+    # the screen's second derivatives alone leave float64 at scales fit accepts:
+    # correntropy's sigma^4 raised a bare OverflowError ("Numerical result out of
+    # range") from 1e77 and was 0 below 1e-77, epsilon_insensitive's 1 / d^3 was inf
+    # (RuntimeWarnings, NaN curvatures) below 1e-103 and 0 above 1e103
+    X, _ = make_blobs(150, centers=5, n_features=2, random_state=3, cluster_std=2.0)
+
+    def fit(s):
+        km = LossKMeans(
+            5, loss=loss, sigma=1.5 * s, epsilon=0.5 * s, algorithm="hartigan", random_state=3
+        )
+        return km.fit(X * s)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scaled = fit(scale)
+    plain = fit(1.0)
+    np.testing.assert_array_equal(scaled.labels_, plain.labels_)
+    unit = scale if loss == "epsilon_insensitive" else 1.0
+    assert scaled.inertia_ / unit == pytest.approx(plain.inertia_, rel=1e-6)
+
+
 @pytest.mark.parametrize(
     "dtype,exponent", [(np.float64, -600), (np.float64, 600), (np.float32, -80), (np.float32, -100)]
 )
@@ -2254,6 +2278,18 @@ def test_separable_losses_refuse_data_whose_costs_overflow(loss, scale, X, init)
         model.set_params(init=init if isinstance(init, str) else init.astype(np.float64))
     model.fit(np.asarray(X, dtype=np.float64))
     assert np.isfinite(model.inertia_)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "array"])
+def test_pseudo_huber_refuses_float64_data_whose_squares_overflow_python_floats(init):
+    # features spanning beyond sqrt(float64 max) ~ 1.3e154: the check squared the
+    # span as a Python float, which raises a bare "OverflowError: (34, 'Numerical
+    # result out of range')" where numpy would give inf, instead of the error below
+    X = _spans(20, 3, 1e160)
+    init = X[:2].copy() if init == "array" else init
+    model = LossKMeans(2, loss="pseudo_huber", n_init=1, random_state=0, init=init)
+    with pytest.raises(ValueError, match=r"X is too large for loss='pseudo_huber' in float64"):
+        model.fit(X)
 
 
 def test_separable_losses_accept_large_data_within_range():

@@ -902,6 +902,11 @@ def test_n_jobs_resolves_to_the_documented_number_of_threads(monkeypatch):
         assert featurizer.n_workers_ == n_workers, n_jobs
 
 
+def test_n_jobs_zero_is_refused_naming_the_allowed_values():
+    with pytest.raises(ValueError, match=r"n_jobs=0 is not allowed; use None, a positive int"):
+        VGG16Featurizer(weights=None, image_size=32, n_jobs=0).fit()
+
+
 def test_random_weights_are_the_same_each_time_they_are_built(image_files):
     # weights=None is seeded: the features repeat when the module is built again
     # (another process, or once the shared module was dropped), whatever the global
