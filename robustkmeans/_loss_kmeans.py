@@ -84,6 +84,14 @@ def _stored_centers(run_centers, X_mean, dtype):
     return np.ascontiguousarray(stored, dtype=dtype)
 
 
+def _scale_range(dtype):
+    """``(low, high)``: the range of a scale that a loss squares (``delta``,
+    ``sigma``) for data of ``dtype``, where its square and the square's reciprocal
+    are finite, normal numbers (with a factor 4 of margin)."""
+    info = np.finfo(dtype)
+    return float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
+
+
 def _check_scale_range(loss, scales, dtype, auto=False):
     """The losses that square their scale (delta, sigma) need the square and its
     reciprocal to be finite, normal numbers in the data's precision. ``auto``: the
@@ -92,8 +100,7 @@ def _check_scale_range(loss, scales, dtype, auto=False):
     if param not in ("delta", "sigma"):
         return
     value = scales[param]
-    info = np.finfo(dtype)
-    low, high = float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
+    low, high = _scale_range(dtype)
     if not low <= value <= high:
         rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
         if auto:

@@ -599,9 +599,10 @@ def _positive_scale(value: str):
     accepts for float32 data (the features and the pixels here), where the loss
     squares them; refused here rather than by the fit, after the images were read,
     in the words of the Python API."""
+    from ._loss_kmeans import _scale_range
+
     scale = _scale(value)
-    info = np.finfo(np.float32)
-    low, high = float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
+    low, high = _scale_range(np.float32)
     if scale != "auto" and not low <= scale <= high:
         raise argparse.ArgumentTypeError(
             f"expected a number from {low:.3g} to {high:.3g} (the loss squares it in "
