@@ -1009,6 +1009,16 @@ def coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads):
         return out
 
     sizes = [idx.size for _, idx in tasks]
-    for (c, _), value in zip(tasks, _map(solve, tasks, n_threads, sizes), strict=True):
+    # inline for small data, where the solvers' many small numpy calls hold the
+    # interpreter more than they compute: one thread took 0.6-0.96x the time of
+    # two at 150 x 64 and 150 x 512 (k = 3), and two 0.6-0.9x the time of one from
+    # 600 x 512 up (measured, float64, absolute / huber / pseudo_huber)
+    workers = n_threads if X.shape[0] * X.shape[1] > _SOLVE_INLINE_MAX else 1
+    for (c, _), value in zip(tasks, _map(solve, tasks, workers, sizes), strict=True):
         new[c] = value
     return new
+
+
+#: at most this many values (samples x features), the exact centers of a separable
+#: loss are solved one cluster after the other in the calling thread
+_SOLVE_INLINE_MAX = 1 << 17

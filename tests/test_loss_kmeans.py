@@ -2526,3 +2526,35 @@ def test_score_is_minus_inertia_whatever_the_blas_threads(loss, seed):
             scores.append(km.score(X))
     assert inertias[0] == inertias[1]
     assert scores == [-inertias[0], -inertias[0]]
+
+
+@pytest.mark.parametrize("loss", ["absolute", "huber", "pseudo_huber"])
+def test_small_separable_fits_solve_centers_inline(monkeypatch, loss):
+    # the exact centers of small data are solved in the calling thread (two threads
+    # were slower there), those of larger data one cluster per worker thread
+    import threading
+
+    import robustkmeans._kernels as kernels
+    import robustkmeans._loss_kmeans as loss_kmeans
+
+    cls = type(get_loss(loss, 1.0))
+    name = "solve_columns" if loss == "absolute" else "solve_rows"
+    original = getattr(cls, name)
+    threads = []
+
+    def spy(self, *args):
+        threads.append(threading.current_thread().name)
+        return original(self, *args)
+
+    monkeypatch.setattr(cls, name, spy)
+    monkeypatch.setattr(loss_kmeans, "_n_threads", lambda: 2)
+    rng = np.random.RandomState(0)
+    for n_samples, inline in ((150, True), (kernels._SOLVE_INLINE_MAX // 64 + 200, False)):
+        X = rng.standard_t(3, size=(n_samples, 64))
+        threads.clear()
+        LossKMeans(3, loss=loss, n_init=1, max_iter=2, random_state=0).fit(X)
+        assert threads
+        if inline:
+            assert set(threads) == {threading.current_thread().name}
+        else:
+            assert all(t.startswith("robustkmeans") for t in threads)
