@@ -97,6 +97,16 @@ def _check_scale_range(loss, scales, dtype, auto=False):
     reciprocal to be finite, normal numbers in the data's precision. ``auto``: the
     scale was estimated from the data (``'auto'``), not given."""
     param = LOSSES[loss]
+    if param == "epsilon" and not scales[param] <= float(np.finfo(dtype).max):
+        # (not squared, but compared with the data's distances in its dtype, where
+        # it would be inf: every cost 0, after numpy's overflow warnings)
+        name = np.dtype(dtype).name
+        raise ValueError(
+            f"epsilon={scales[param]!r} is out of range for {name} data: it must be at "
+            f"most {float(np.finfo(dtype).max):.3g}, the largest {name} number. An "
+            "epsilon above the data's diameter already puts every sample at cost 0; "
+            "use a smaller one or epsilon='auto'."
+        )
     if param not in ("delta", "sigma"):
         return
     value = scales[param]

@@ -612,8 +612,16 @@ def _positive_scale(value: str):
 
 
 def _nonnegative_scale(value: str):
-    """``--epsilon``: zero (no tube) or positive."""
-    return _scale(value, closed=True)
+    """``--epsilon``: zero (no tube) or positive, and a float32 number (the features'
+    and the pixels' dtype), as ``LossKMeans`` requires: refused here rather than by
+    the fit, after the images were read."""
+    scale = _scale(value, closed=True)
+    high = float(np.finfo(np.float32).max)
+    if scale != "auto" and not scale <= high:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 to {high:.3g} (a float32 number) or 'auto', got {value!r}"
+        )
+    return scale
 
 
 def _k_value(value: str):

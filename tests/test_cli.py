@@ -1119,6 +1119,12 @@ def test_out_naming_a_file_is_a_usage_error(image_dir, tmp_path, capsys):
         ),
         (["quantize", "p.png", "--loss", "huber", "--delta", "1e19"], "from 4.34e-19 to"),
         (["cluster", "d", "--loss", "correntropy", "--sigma", "1e-30"], "--sigma: expected a"),
+        # an epsilon beyond float32: the fit warned of overflow and put every cost at 0
+        (
+            ["cluster", "d", "--loss", "epsilon_insensitive", "--epsilon", "1e300"],
+            "argument --epsilon: expected a number from 0 to 3.4e+38 (a float32 number) or "
+            "'auto', got '1e300'",
+        ),
     ],
 )
 def test_values_out_of_range_are_usage_errors(argv, message, capsys, tmp_path, monkeypatch):

@@ -2558,3 +2558,18 @@ def test_small_separable_fits_solve_centers_inline(monkeypatch, loss):
             assert set(threads) == {threading.current_thread().name}
         else:
             assert all(t.startswith("robustkmeans") for t in threads)
+
+
+@pytest.mark.parametrize("dtype, epsilon", [(np.float32, 1e300), (np.float32, 1e39)])
+def test_epsilon_beyond_the_dtype_is_refused(dtype, epsilon):
+    # it was cast to inf with numpy's overflow warnings, every cost 0
+    X = np.random.RandomState(0).randn(60, 3).astype(dtype)
+    before = X.copy()
+    km = LossKMeans(3, loss="epsilon_insensitive", epsilon=epsilon, copy_x=False)
+    with pytest.raises(ValueError, match=r"epsilon=.* is out of range for float32 data: it must "
+                       r"be at most 3.4e\+38.*epsilon='auto'"):  # fmt: skip
+        km.fit(X)
+    np.testing.assert_array_equal(X, before)  # (refused before X is centered)
+    # float64 data holds it, and an epsilon above the diameter gives costs of 0
+    fitted = LossKMeans(3, loss="epsilon_insensitive", epsilon=1e300, random_state=0)
+    assert fitted.fit(X.astype(np.float64)).inertia_ == 0
