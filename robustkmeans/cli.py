@@ -1514,12 +1514,17 @@ def _run_cluster(
         ("scatter.png", _figure_png(scatter.figure_), "PCA of the features, centers marked")
     )
     if _silhouette_defined(labels[subset]):
+        # n_clusters: a cluster absent from the subsample shifts no colour
         silhouette = SilhouetteDisplay.from_predictions(
-            features[subset], labels[subset], metric=loss_metric(model)
+            features[subset], labels[subset], metric=loss_metric(model), n_clusters=k
         )
         caption = "Silhouette per sample"
         if subset.size < n_images:
             caption += f" (random subsample of {subset.size} of {n_images} images)"
+            # the PNG says so too, read alone
+            silhouette.ax_.set_title(
+                f"Silhouette per sample\n(random subsample of {subset.size} of {n_images} images)"
+            )
         figures.append(("silhouette.png", _figure_png(silhouette.figure_), caption))
     pngs = {name: (png, caption) for name, png, caption in figures}
 

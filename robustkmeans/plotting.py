@@ -561,6 +561,12 @@ class SilhouetteDisplay:
         Cluster of each sample.
     metric : str or callable, default="euclidean"
         Distance used, named in the x-axis label (a callable by its name).
+    n_clusters : int or None, default=None
+        Number of clusters of the clustering, when ``labels`` are its integer
+        labels 0 to n_clusters - 1 but some may be absent (the silhouettes of a
+        subsample): cluster ``c`` is then drawn in the colour that
+        :class:`ClusterScatterDisplay` and :class:`RepresentativesDisplay` give
+        it. None colours the clusters present, in order.
 
     Attributes
     ----------
@@ -588,13 +594,14 @@ class SilhouetteDisplay:
     ('manhattan', True)
     """
 
-    def __init__(self, silhouette_values, labels, *, metric="euclidean"):
+    def __init__(self, silhouette_values, labels, *, metric="euclidean", n_clusters=None):
         self.silhouette_values = silhouette_values
         self.labels = labels
         self.metric = metric
+        self.n_clusters = n_clusters
 
     @classmethod
-    def from_predictions(cls, X, labels, *, metric="euclidean", ax=None):
+    def from_predictions(cls, X, labels, *, metric="euclidean", n_clusters=None, ax=None):
         """Compute the silhouette of a labelling of features and plot it.
 
         Parameters
@@ -605,6 +612,10 @@ class SilhouetteDisplay:
             Cluster labels, at least two distinct and fewer than n_samples.
         metric : str or callable, default="euclidean"
             Distance, as in :func:`sklearn.metrics.silhouette_samples`.
+        n_clusters : int or None, default=None
+            Number of clusters, when ``labels`` (integers 0 to n_clusters - 1) may
+            miss some, as those of a subsample: each cluster keeps its colour of
+            the other displays (see the class's parameters).
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
 
@@ -637,7 +648,7 @@ class SilhouetteDisplay:
                 f"{np.unique(labels).size} clusters for {X.shape[0]} samples."
             )
         values = silhouette_samples(X, labels, metric=metric)
-        return cls(values, labels, metric=metric).plot(ax=ax)
+        return cls(values, labels, metric=metric, n_clusters=n_clusters).plot(ax=ax)
 
     @classmethod
     def from_estimator(cls, estimator, X, *, metric="auto", ax=None):
@@ -714,7 +725,22 @@ class SilhouetteDisplay:
         values = np.asarray(self.silhouette_values)
         labels = np.asarray(self.labels)
         clusters = np.unique(labels)
-        colors = _colors(len(clusters))
+        if self.n_clusters is None:
+            colors = _colors(len(clusters))
+        else:
+            # cluster c in the c-th colour of n_clusters, as in the other displays
+            if not is_count(self.n_clusters, 1):
+                raise ValueError(
+                    f"n_clusters must be an integer >= 1 or None, got {self.n_clusters!r}."
+                )
+            palette = _colors(int(self.n_clusters))
+            if not np.all(np.isin(clusters, np.arange(len(palette)))):
+                raise ValueError(
+                    f"With n_clusters={self.n_clusters}, labels must be integers from 0 "
+                    f"to {self.n_clusters - 1}; got {clusters.tolist()}. Pass "
+                    "n_clusters=None to colour any labels in order."
+                )
+            colors = [palette[int(c)] for c in clusters]
         gap = max(2, len(values) // 50)
         lower = gap
         for color, cluster in zip(colors, clusters, strict=True):

@@ -2052,3 +2052,34 @@ def test_quantize_to_one_colour_says_one_colour(tmp_path, capsys):
     assert f"wrote {out} (1 colour, loss absolute)" in capsys.readouterr().out
     assert main(["quantize", str(source), "--colors", "2", "--out", str(out)]) == 0
     assert f"wrote {out} (2 colours, loss absolute)" in capsys.readouterr().out
+
+
+def test_silhouette_figure_of_a_subsample_keeps_cluster_colours_and_says_so(
+    image_dir, tmp_path, monkeypatch
+):
+    # silhouette.png of a subsample coloured the clusters present by rank (a cluster
+    # absent from the subsample shifted the colours of those after it, unlike
+    # scatter.png and representatives.png), and its title did not say subsample
+    from robustkmeans import plotting
+
+    drawn = []
+    plot = plotting.SilhouetteDisplay.plot
+
+    def spy(self, *args, **kwargs):
+        display = plot(self, *args, **kwargs)
+        drawn.append(display)
+        return display
+
+    monkeypatch.setattr(plotting.SilhouetteDisplay, "plot", spy)
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "3", "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--silhouette-sample-size", "6", "--out", str(out)]) == 0
+    (display,) = drawn
+    assert display.n_clusters == 3
+    assert display.ax_.get_title() == (
+        "Silhouette per sample\n(random subsample of 6 of 10 images)"
+    )
+    drawn.clear()
+    assert main([*argv, "--out", str(tmp_path / "all")]) == 0
+    assert drawn[0].ax_.get_title() == "Silhouette per sample"

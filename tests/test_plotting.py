@@ -1,4 +1,5 @@
 import io
+import re
 import sys
 import warnings
 
@@ -1018,3 +1019,43 @@ def test_k_selection_display_legend_lies_in_the_figure_of_a_given_ax(blobs, layo
         box = display.ax_.get_legend().get_window_extent()
         assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
         assert figure.bbox.y0 <= box.y0 and box.y1 <= figure.bbox.y1
+
+
+def test_silhouette_colours_match_the_other_figures_when_a_cluster_is_absent():
+    # the command line draws the silhouettes of a subsample, which can miss a small
+    # cluster: clusters were coloured by their rank among those present, so cluster 2
+    # took cluster 1's colour in silhouette.png, unlike scatter.png and
+    # representatives.png, which colour cluster c with the c-th colour of k
+    rng = np.random.RandomState(0)
+    labels = np.array([0, 0, 0, 2, 2, 2])  # cluster 1 of 3 absent
+    X = rng.normal(size=(6, 2)) + 5 * labels[:, None]
+    scatter = ClusterScatterDisplay(X, np.array([0, 0, 1, 2, 2, 2])).plot()
+    expected = {c: tuple(h.get_facecolor()[0]) for c, h in enumerate(scatter.ax_.collections)}
+    disp = SilhouetteDisplay.from_predictions(X, labels, n_clusters=3)
+    drawn = {tuple(bar.get_facecolor()) for bar in disp.ax_.patches}
+    assert drawn == {expected[0][:3] + (1.0,), expected[2][:3] + (1.0,)}
+    # more clusters than a palette of the clusters present holds: the same colours
+    k = 12
+    full = np.repeat(np.arange(k), 3)
+    present = full[full != k - 1]  # the last cluster absent: 11 present, 12 fitted
+    scatter = ClusterScatterDisplay(rng.normal(size=(3 * k, 2)), full).plot()
+    expected = [tuple(h.get_facecolor()[0])[:3] for h in scatter.ax_.collections]
+    disp = SilhouetteDisplay(rng.uniform(0, 1, present.size), present, n_clusters=k).plot()
+    drawn = {tuple(bar.get_facecolor())[:3] for bar in disp.ax_.patches}
+    assert drawn == set(expected[: k - 1])
+    # without n_clusters, as before: the clusters present, in order
+    disp = SilhouetteDisplay(np.ones(4), np.array([0, 0, 2, 2])).plot()
+    assert disp.n_clusters is None
+
+
+@pytest.mark.parametrize(
+    "n_clusters, labels, message",
+    [
+        (0, [0, 1], "n_clusters must be an integer >= 1 or None, got 0"),
+        (2, [0, 2], "labels must be integers from 0 to 1; got [0, 2]"),
+        (3, ["a", "b"], "labels must be integers from 0 to 2"),
+    ],
+)
+def test_silhouette_n_clusters_is_checked(n_clusters, labels, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SilhouetteDisplay(np.ones(2), np.array(labels), n_clusters=n_clusters).plot()
