@@ -456,6 +456,59 @@ def _table(rows: list[dict]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+# What each metric of the reports' tables measures, and which way is better.
+_METRIC_MEANINGS = {
+    "silhouette": "from -1 to 1, higher is better: how much closer each image is to "
+    "its own cluster than to the next one, in the distance the table names",
+    "calinski_harabasz": "higher is better: the spread between clusters over the "
+    "spread within them",
+    "davies_bouldin": "0 or more, lower is better: how much each cluster overlaps "
+    "the one most like it",
+}
+_LABEL_MEANINGS = {
+    "homogeneity": "1 when each cluster holds a single class",
+    "completeness": "1 when each class lies in a single cluster",
+    "v_measure": "the harmonic mean of homogeneity and completeness",
+    "adjusted_rand": "1 for the same grouping, about 0 for a random one (below 0 "
+    "for worse than random)",
+    "normalized_mutual_info": "from 0 to 1",
+}
+
+
+def _metrics_legend(columns, *, loss=None, subsample=False) -> str:
+    """A list saying what each metric among ``columns`` measures and which way is
+    better: the objective under ``loss``, or (``loss=None``) under each row's; the
+    silhouette of a subsample (``subsample``) says so."""
+    if loss is not None:
+        objective = (
+            f"the total cost of the images to their centers under the loss {loss} "
+            "and its scale; lower is better, but only between fits of that loss and "
+            "scale on the same images (it also falls as k grows)"
+        )
+    else:
+        objective = (
+            "the total cost of the images to their centers under the row's loss, "
+            "lower is better; not comparable between losses, whose costs differ in "
+            "kind and unit (compare their silhouettes and scores instead)"
+        )
+    parts = [f"objective: {objective}"] if "objective" in columns else []
+    parts += [f"{name}: {text}" for name, text in _METRIC_MEANINGS.items() if name in columns]
+    if subsample and "silhouette" in columns:
+        parts = [
+            part + ", on the random subsample of images the Settings name"
+            if part.startswith("silhouette:")
+            else part
+            for part in parts
+        ]
+    labels = [f"{name}: {text}" for name, text in _LABEL_MEANINGS.items() if name in columns]
+    if labels:
+        parts.append(
+            "against the subfolder names (the true classes), from 0 to 1 unless "
+            "said, higher is better: " + "; ".join(labels)
+        )
+    return "<ul>" + "".join(f"<li>{html.escape(part)}</li>" for part in parts) + "</ul>"
+
+
 def _figure_html(name: str, png: bytes, caption: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return (
@@ -1567,7 +1620,11 @@ def _run_cluster(
     sections = [
         ("Settings", _table([settings])),
         *_notes_section(args),
-        ("Metrics", _table([metrics])),
+        (
+            "Metrics",
+            _table([metrics])
+            + _metrics_legend(metrics, loss=args.loss, subsample=subset.size < n_images),
+        ),
         ("Clusters", _table(cluster_rows)),
     ]
     if skipped:
@@ -1748,7 +1805,13 @@ def _cmd_compare_losses(args) -> int:
             ),
         ),
         *_notes_section(args),
-        ("Metrics per loss", _table(table)),
+        (
+            "Metrics per loss",
+            _table(table)
+            + _metrics_legend(
+                table[0], subsample=_silhouette_subset(n_images, args).size < n_images
+            ),
+        ),
         *([_skipped_section(skipped, args.image_dir)] if skipped else []),
         (
             "Figures",

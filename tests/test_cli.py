@@ -2083,3 +2083,48 @@ def test_silhouette_figure_of_a_subsample_keeps_cluster_colours_and_says_so(
     drawn.clear()
     assert main([*argv, "--out", str(tmp_path / "all")]) == 0
     assert drawn[0].ax_.get_title() == "Silhouette per sample"
+
+
+def test_reports_say_what_each_metric_means_and_which_way_is_better(image_dir, tmp_path):
+    # the Metrics tables listed bare names (objective, davies_bouldin, adjusted_rand...)
+    # with no word on what they measure or whether higher is better; only the
+    # "Choosing k" section of --k auto said the direction of four of them
+    folder, _ = image_dir
+    argv = ["--features", "histogram", "--no-progress", "--n-init", "1", "--k", "2"]
+    out = tmp_path / "cluster"
+    assert main(["cluster", str(folder), *argv, "--out", str(out)]) == 0
+    report = (out / "report.html").read_text()
+    metrics = report[report.index("<h2>Metrics</h2>") : report.index("<h2>Clusters</h2>")]
+    for text in (
+        "objective: the total cost of the images to their centers under the loss huber",
+        "lower is better",
+        "silhouette: from -1 to 1, higher is better",
+        "calinski_harabasz: higher is better",
+        "davies_bouldin: 0 or more, lower is better",
+        "against the subfolder names",
+        "adjusted_rand: 1 for the same grouping, about 0 for a random one",
+    ):
+        assert text in metrics, text
+    # without classes: no word on the scores not computed
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for path in folder.rglob("*.*"):
+        (flat / path.name).write_bytes(path.read_bytes())
+    out = tmp_path / "cluster_flat"
+    assert main(["cluster", str(flat), *argv, "--out", str(out)]) == 0
+    report = (out / "report.html").read_text()
+    assert "silhouette: from -1 to 1" in report and "adjusted_rand:" not in report
+    assert "on the random subsample" not in report
+    out = tmp_path / "cluster_sub"
+    argv_sub = [*argv, "--silhouette-sample-size", "6", "--out", str(out)]
+    assert main(["cluster", str(flat), *argv_sub]) == 0
+    report = (out / "report.html").read_text()
+    assert "on the random subsample of images the Settings name" in report
+    out = tmp_path / "compare"
+    assert main(["compare-losses", str(folder), *argv, "--out", str(out)]) == 0
+    report = (out / "report.html").read_text()
+    metrics = report[report.index("<h2>Metrics per loss</h2>") : report.index("<h2>Figures")]
+    assert "silhouette: from -1 to 1, higher is better" in metrics
+    assert "adjusted_rand: 1 for the same grouping" in metrics
+    # the objectives of different losses are costs in different units
+    assert "not comparable between losses" in metrics
