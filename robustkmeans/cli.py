@@ -1635,8 +1635,15 @@ def _run_cluster(
         ("Figures", "".join(_figure_html(n, png, cap) for n, (png, cap) in pngs.items()))
     )
     summary = {
-        # what reproduces the run: its command line, seed, initialisations...
-        "settings": {name.replace(" ", "_"): value for name, value in reproduce.items()},
+        # what reproduces the run: its command line, seed, initialisations... and,
+        # as in the report's Settings, the silhouette's subsample where there is one
+        "settings": {
+            name.replace(" ", "_"): value
+            for name, value in {
+                **_silhouette_setting(subset.size, n_images),
+                **reproduce,
+            }.items()
+        },
         "metrics": metrics,
         # the loss's scale as fitted (a number where --delta/--sigma/--epsilon is auto)
         "scale": {} if scale is None else {scale: float(getattr(model, f"{scale}_"))},
@@ -1718,16 +1725,25 @@ def _cmd_cluster(args) -> int:
     summary, names = _run_cluster(
         args, filenames, y, target_names, featurizer, note, args.image_dir, out
     )
-    _print_summary(summary, out, names)
+    _print_summary(summary, out, names, args)
     return 0
 
 
-def _print_summary(summary, out, names, extra=""):
+def _silhouette_of(metric, n_subset, n_images) -> str:
+    """``euclidean``, or ``euclidean, on 6 of 10 images`` for the silhouette of a
+    subsample, as the terminal prints it after a silhouette."""
+    return metric if n_subset >= n_images else f"{metric}, on {n_subset} of {n_images} images"
+
+
+def _print_summary(summary, out, names, args, extra=""):
     metrics = summary["metrics"]
+    n_images = sum(summary["cluster_sizes"])
+    n_subset = _silhouette_subset(n_images, args).size
     _echo(f"features: {summary['features']}")
     _echo(
         f"k={metrics['k']} loss={metrics['loss']} sizes={summary['cluster_sizes']} "
-        f"silhouette={_fmt(metrics['silhouette'])} ({metrics['silhouette_metric']})"
+        f"silhouette={_fmt(metrics['silhouette'])} "
+        f"({_silhouette_of(metrics['silhouette_metric'], n_subset, n_images)})"
     )
     if "adjusted_rand" in metrics:
         _echo(
@@ -1825,11 +1841,12 @@ def _cmd_compare_losses(args) -> int:
         args.command,
     )
     _echo(f"features: {note}")
+    n_subset = _silhouette_subset(n_images, args).size
     for row in table:
         extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""
         _echo(
             f"{row['loss']:>20}: silhouette={_fmt(row['silhouette'])} "
-            f"({row['silhouette metric']}){extra}"
+            f"({_silhouette_of(row['silhouette metric'], n_subset, n_images)}){extra}"
         )
     _echo(_wrote_line(out, names_written))
     return 0
@@ -2020,7 +2037,7 @@ def _cmd_demo(args) -> int:
         out,
         written,
     )
-    _print_summary(summary, out, names, f", and the {len(written)} images in {images}")
+    _print_summary(summary, out, names, args, f", and the {len(written)} images in {images}")
     return 0
 
 

@@ -2128,3 +2128,31 @@ def test_reports_say_what_each_metric_means_and_which_way_is_better(image_dir, t
     assert "adjusted_rand: 1 for the same grouping" in metrics
     # the objectives of different losses are costs in different units
     assert "not comparable between losses" in metrics
+
+
+def test_terminal_and_summary_say_when_the_silhouette_is_of_a_subsample(
+    image_dir, tmp_path, capsys
+):
+    # the report's Settings said "silhouette on: a random subsample of 6 of 10
+    # images"; the terminal printed silhouette=... (euclidean) and summary.json's
+    # silhouette had no word of it (only inside the command line)
+    folder, _ = image_dir
+    argv = ["--k", "2", "--features", "histogram", "--no-progress", "--n-init", "1"]
+    argv += ["--silhouette-sample-size", "6"]
+    out = tmp_path / "cluster"
+    assert main(["cluster", str(folder), *argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"silhouette=\S+ \(euclidean, on 6 of 10 images\)", printed), printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["silhouette_on"] == (
+        "a random subsample of 6 of 10 images (--silhouette-sample-size)"
+    )
+    assert main(["compare-losses", str(folder), *argv, "--out", str(tmp_path / "c")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(euclidean, on 6 of 10 images)") == len(LOSS_NAMES), printed
+    # all images: as before
+    argv[-1] = "0"
+    assert main(["cluster", str(folder), *argv, "--out", str(tmp_path / "all")]) == 0
+    assert re.search(r"silhouette=\S+ \(euclidean\)\n", capsys.readouterr().out)
+    summary = json.loads((tmp_path / "all" / "summary.json").read_text())
+    assert "silhouette_on" not in summary["settings"]
