@@ -1611,7 +1611,7 @@ def _run_cluster(
     scale = _LOSS_SCALE.get(args.loss)
     if scale is not None:
         settings[scale] = _fmt(getattr(model, f"{scale}_", getattr(args, scale)))
-    reproduce = _reproduce_settings(args, featurizer)
+    reproduce = _reproduce_settings(args, featurizer, root)
     if search is not None:
         reproduce = {"k range searched": [int(v) for v in search.k_values], **reproduce}
     settings.update({name: _listed(value) for name, value in reproduce.items()})
@@ -1691,13 +1691,19 @@ def _json_ready(value):
     return value
 
 
-def _reproduce_settings(args, featurizer) -> dict:
+def _reproduce_settings(args, featurizer, root) -> dict:
     """The settings that reproduce a run with its outputs, beside those shown
-    already: seed, initialisations, VGG16's input size and device, and the
+    already: the image folder ``root`` (absolute: the paths of labels.csv and the
+    report are relative to it, and the command line's to a working folder not
+    recorded), seed, initialisations, VGG16's input size and device, and the
     command line."""
     from ._vgg16 import VGG16Featurizer
 
-    settings = {"n_init": args.n_init, "random_state": args.random_state}
+    settings = {
+        "image folder": str(Path(root).resolve()),
+        "n_init": args.n_init,
+        "random_state": args.random_state,
+    }
     if isinstance(featurizer, VGG16Featurizer):
         settings["image_size"] = featurizer.image_size
         # the device the features came from (--device auto resolved; fitted by then):
@@ -1815,7 +1821,7 @@ def _cmd_compare_losses(args) -> int:
                         "k": args.k,
                         # (the display draws its subsample by the same rule)
                         **_silhouette_setting(_silhouette_subset(n_images, args).size, n_images),
-                        **_reproduce_settings(args, featurizer),
+                        **_reproduce_settings(args, featurizer, args.image_dir),
                     }
                 ]
             ),

@@ -155,6 +155,7 @@ def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, 
     settings = json.loads((out / "summary.json").read_text())["settings"]
     assert settings == {
         "k_range_searched": list(range(2, 10)),  # below the 10 images
+        "image_folder": str(folder.resolve()),
         "n_init": 1,
         "random_state": 7,
         "image_size": 32,
@@ -2156,3 +2157,30 @@ def test_terminal_and_summary_say_when_the_silhouette_is_of_a_subsample(
     assert re.search(r"silhouette=\S+ \(euclidean\)\n", capsys.readouterr().out)
     summary = json.loads((tmp_path / "all" / "summary.json").read_text())
     assert "silhouette_on" not in summary["settings"]
+
+
+def test_outputs_name_the_folder_their_image_paths_are_relative_to(
+    image_dir, tmp_path, monkeypatch
+):
+    # labels.csv, the report and summary.json give each image's path relative to
+    # the image folder, but summary.json did not name that folder (only inside the
+    # command line, relative to a working folder it does not record) and the
+    # report's title named it as typed: the paths of labels.csv led nowhere from
+    # another folder, and demo's (crops in OUT/images/) not even from OUT
+    folder, _ = image_dir
+    monkeypatch.chdir(tmp_path)
+    argv = ["--k", "2", "--features", "histogram", "--no-progress", "--n-init", "1"]
+    assert main(["cluster", "images", *argv, "--out", "out"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["settings"]["image_folder"] == str(folder.resolve())
+    rows = _read_csv(tmp_path / "out" / "labels.csv")
+    assert all((Path(summary["settings"]["image_folder"]) / r["file"]).is_file() for r in rows)
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert f"<td>{folder.resolve()}</td>" in report
+    assert main(["compare-losses", "images", *argv, "--out", "cmp"]) == 0
+    assert f"<td>{folder.resolve()}</td>" in (tmp_path / "cmp" / "report.html").read_text()
+    assert main(["demo", "--n-per-class", "2", *argv, "--out", "demo"]) == 0
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
+    assert summary["settings"]["image_folder"] == str((tmp_path / "demo" / "images").resolve())
+    rows = _read_csv(tmp_path / "demo" / "labels.csv")
+    assert all((Path(summary["settings"]["image_folder"]) / r["file"]).is_file() for r in rows)
