@@ -1603,6 +1603,13 @@ def _run_cluster(
         "k": str(k),
         **_silhouette_setting(subset.size, n_images),
     }
+    if getattr(args, "k_is_default", False) and search is None:
+        # where k came from, as "searched, criterion ..." says for --k auto
+        settings["k"] = (
+            f"{k} (the default --k of demo: one per class)"
+            if args.command == "demo"
+            else f"{k} (the default --k; pass --k, or --k auto to search)"
+        )
     if search is not None:
         note = f"criterion {criterion}"
         if criterion != args.k_criterion:
@@ -1818,7 +1825,11 @@ def _cmd_compare_losses(args) -> int:
                     {
                         "images": n_images,
                         "features": note,
-                        "k": args.k,
+                        "k": (
+                            f"{args.k} (the default --k; choose one with cluster --k auto)"
+                            if args.k_is_default
+                            else args.k
+                        ),
                         # (the display draws its subsample by the same rule)
                         **_silhouette_setting(_silhouette_subset(n_images, args).size, n_images),
                         **_reproduce_settings(args, featurizer, args.image_dir),

@@ -2184,3 +2184,23 @@ def test_outputs_name_the_folder_their_image_paths_are_relative_to(
     assert summary["settings"]["image_folder"] == str((tmp_path / "demo" / "images").resolve())
     rows = _read_csv(tmp_path / "demo" / "labels.csv")
     assert all((Path(summary["settings"]["image_folder"]) / r["file"]).is_file() for r in rows)
+
+
+def test_report_says_when_k_is_the_default(image_dir, tmp_path, monkeypatch):
+    # a report of `cluster` without --k showed k "8" in its Settings, the command
+    # line without --k, and nothing on where the 8 came from (the k of --k auto
+    # says "searched, criterion ..."); demo's 6 is one per class
+    folder, _ = image_dir
+    argv = ["--features", "histogram", "--no-progress", "--n-init", "1"]
+    # ten images: the default 8 fits
+    assert main(["cluster", str(folder), *argv, "--out", str(tmp_path / "a")]) == 0
+    report = (tmp_path / "a" / "report.html").read_text()
+    assert "<td>8 (the default --k; pass --k, or --k auto to search)</td>" in report
+    assert main(["cluster", str(folder), *argv, "--k", "3", "--out", str(tmp_path / "b")]) == 0
+    assert "<td>3</td>" in (tmp_path / "b" / "report.html").read_text()
+    assert main(["demo", "--n-per-class", "2", *argv, "--out", str(tmp_path / "d")]) == 0
+    report = (tmp_path / "d" / "report.html").read_text()
+    assert "<td>6 (the default --k of demo: one per class)</td>" in report
+    assert main(["compare-losses", str(folder), *argv, "--out", str(tmp_path / "c")]) == 0
+    report = (tmp_path / "c" / "report.html").read_text()
+    assert "<td>5 (the default --k; choose one with cluster --k auto)</td>" in report
