@@ -1817,6 +1817,8 @@ def _cmd_compare_losses(args) -> int:
     ]
     names_written = ["labels.csv", "compare_losses.png", "report.html"]
     _note_before_writing(args, out, names_written)
+    # (the display draws its silhouettes' subsample by the same rule)
+    n_subset = _silhouette_subset(n_images, args).size
     sections = [
         (
             "Settings",
@@ -1830,8 +1832,7 @@ def _cmd_compare_losses(args) -> int:
                             if args.k_is_default
                             else args.k
                         ),
-                        # (the display draws its subsample by the same rule)
-                        **_silhouette_setting(_silhouette_subset(n_images, args).size, n_images),
+                        **_silhouette_setting(n_subset, n_images),
                         **_reproduce_settings(args, featurizer, args.image_dir),
                     }
                 ]
@@ -1840,10 +1841,7 @@ def _cmd_compare_losses(args) -> int:
         *_notes_section(args),
         (
             "Metrics per loss",
-            _table(table)
-            + _metrics_legend(
-                table[0], subsample=_silhouette_subset(n_images, args).size < n_images
-            ),
+            _table(table) + _metrics_legend(table[0], subsample=n_subset < n_images),
         ),
         *([_skipped_section(skipped, args.image_dir)] if skipped else []),
         (
@@ -1858,7 +1856,6 @@ def _cmd_compare_losses(args) -> int:
         args.command,
     )
     _echo(f"features: {note}")
-    n_subset = _silhouette_subset(n_images, args).size
     for row in table:
         extra = f" ARI={row['adjusted_rand']:.3f}" if "adjusted_rand" in row else ""
         _echo(
