@@ -66,7 +66,7 @@ def _load_pixels(image):
         else:
             array = rgb
     if array.dtype == np.uint8:
-        pixels = array.astype(np.float32) / 255.0
+        pixels = _unit_pixels(array)
         levels = array
     elif array.dtype.kind == "f":
         if not np.all(np.isfinite(array)):
@@ -87,6 +87,12 @@ def _load_pixels(image):
             f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
         )
     return pixels, array.dtype, levels
+
+
+def _unit_pixels(levels):
+    """8-bit levels as the float32 values in [0, 1] that are clustered: one rule for
+    the pixels and for the distinct colours ``_predict_colours`` predicts."""
+    return levels.astype(np.float32) / 255.0
 
 
 def _predict_colours(estimator, flat, levels):
@@ -114,8 +120,8 @@ def _predict_colours(estimator, flat, levels):
     colours = np.flatnonzero(present)
     del present
     rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
-    # (the arithmetic of _load_pixels: the same float32 values as the pixels')
-    labels = estimator.predict(rgb.astype(np.uint8).astype(np.float32) / 255.0)
+    # (the same float32 values as the pixels')
+    labels = estimator.predict(_unit_pixels(rgb.astype(np.uint8)))
     table = np.zeros(_ALL_CODES, dtype=labels.dtype)
     table[colours] = labels
     return table[code]
