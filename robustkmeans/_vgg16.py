@@ -172,8 +172,7 @@ def _fitting_map_shape(index: int, image_size: int, asked: str) -> tuple[int, in
 # --------------------------------------------------------------------------- weights
 
 _DIGEST_MEMO: dict[tuple, str] = {}
-_MODEL_MEMO: OrderedDict[tuple, object] = OrderedDict()
-_MEMO_LOCK = threading.Lock()
+_MODEL_MEMO: OrderedDict[tuple, object] = OrderedDict()  # (under _BUILD_LOCK)
 
 
 def _file_digest(path: str) -> str:
@@ -384,9 +383,10 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
     return features
 
 
-#: one build at a time: a transform reaching a module that another thread is
-#: building waits for it and shares it (weights=None reseeds torch's global generator
-#: for its draws: two builds at once drew each other's numbers)
+#: guards _MODEL_MEMO, and makes builds one at a time: a transform reaching a module
+#: that another thread is building waits for it and shares it (weights=None reseeds
+#: torch's global generator for its draws: two builds at once drew each other's
+#: numbers)
 _BUILD_LOCK = threading.Lock()
 
 
@@ -394,15 +394,13 @@ def _shared_features(path: str | None, weights_id: str, device: str):
     """Load each (weights, device) once per process; estimators share the module."""
     key = (weights_id, device)
     with _BUILD_LOCK:
-        with _MEMO_LOCK:
-            if key in _MODEL_MEMO:
-                _MODEL_MEMO.move_to_end(key)
-                return _MODEL_MEMO[key]
+        if key in _MODEL_MEMO:
+            _MODEL_MEMO.move_to_end(key)
+            return _MODEL_MEMO[key]
         features = _load_features(path, device, weights_id)
-        with _MEMO_LOCK:
-            _MODEL_MEMO[key] = features
-            while len(_MODEL_MEMO) > 2:
-                _MODEL_MEMO.popitem(last=False)
+        _MODEL_MEMO[key] = features
+        while len(_MODEL_MEMO) > 2:
+            _MODEL_MEMO.popitem(last=False)
     return features
 
 
@@ -542,10 +540,11 @@ class _BatchSizeTuner:
 
 
 _TUNERS: dict[tuple, _BatchSizeTuner] = {}
+_TUNERS_LOCK = threading.Lock()
 
 
 def _tuner_for(key) -> _BatchSizeTuner:
-    with _MEMO_LOCK:
+    with _TUNERS_LOCK:
         tuner = _TUNERS.get(key)
         if tuner is None:
             tuner = _TUNERS[key] = _BatchSizeTuner()
