@@ -1085,7 +1085,7 @@ def test_fits_in_a_child_forked_while_another_thread_is_inside_a_fit():
     import os
     import signal
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # (a core dependency)
 
     from robustkmeans import _kernels
 
@@ -2429,7 +2429,7 @@ def test_blas_limit_holds_and_is_restored_across_threads():
     # must be restored from another (it stayed at 1 for good)
     import threading
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # (a core dependency)
 
     from robustkmeans._kernels import single_threaded_blas
 
@@ -2509,7 +2509,7 @@ def test_score_is_minus_inertia_whatever_the_blas_threads(loss, seed):
     # depended on their number and missed -inertia_ by a last bit (huber, 40,000
     # samples); so did inertia_ itself where it is summed after the runs (square,
     # copy_x=False)
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # (a core dependency)
 
     controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
     if not controller.lib_controllers:
