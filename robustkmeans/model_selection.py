@@ -13,14 +13,17 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics.pairwise import _VALID_METRICS
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import has_fit_parameter
 
 from .metrics import (
@@ -375,6 +378,32 @@ def _check_clusterer(clusterer, n_clusters_param, sample_weight):
         )
 
 
+#: constraints of the arguments select_k checks with scikit-learn's own validation
+#: (and wording); k_range and sample_size have their own checks. The metric is any
+#: of silhouette_score's, or "auto".
+_SELECT_K_CONSTRAINTS = {
+    "sample_weight": ["array-like", None],
+    "n_jobs": [numbers.Integral, None],
+    "metric": [StrOptions(set(_VALID_METRICS) | {"precomputed", "auto"}), callable],
+    "random_state": ["random_state"],
+    "n_clusters_param": [str],
+    "return_estimators": ["boolean"],
+    "progress": ["boolean"],
+}
+
+
+def _check_sample_weight_length(sample_weight, n_samples):
+    """Raise a ValueError, before any fit, when ``sample_weight`` is not one weight per sample."""
+    if sample_weight is None:
+        return
+    shape = np.shape(sample_weight)
+    if len(shape) != 1 or shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {shape[0] if len(shape) == 1 else shape} values but X has "
+            f"{n_samples} samples; give one weight per sample, as a 1-D array."
+        )
+
+
 def _labels(clusterer, features, fit_params):
     """Cluster labels of the fitted ``clusterer`` on ``features``: ``labels_``, else
     ``predict(features)`` (e.g. GaussianMixture), else ``fit_predict`` (which refits)."""
@@ -439,7 +468,7 @@ def select_k(
     sample_weight=None,
     n_jobs: int | None = None,
     sample_size: int | None = None,
-    metric: str = "auto",
+    metric: str | Callable = "auto",
     random_state=None,
     n_clusters_param: str = "n_clusters",
     return_estimators: bool = True,
@@ -505,9 +534,10 @@ def select_k(
         O(n^2) otherwise); ``None`` uses all samples. A subsample that holds a
         single cluster (a small cluster can be missed) gives a NaN silhouette
         for that k, as a one-cluster fit does.
-    metric : str, default="auto"
-        Distance for the silhouette; ``"auto"`` matches the loss (Manhattan for
-        ``"absolute"``, Euclidean otherwise, see
+    metric : str or callable, default="auto"
+        Distance for the silhouette, any metric of
+        :func:`sklearn.metrics.silhouette_score`; ``"auto"`` matches the loss
+        (Manhattan for ``"absolute"``, Euclidean otherwise, see
         :func:`~robustkmeans.metrics.loss_metric`).
     random_state : int, RandomState instance or None, default=None
         Seeds the silhouette subsample, and is set as the clusterer's
@@ -533,10 +563,13 @@ def select_k(
     TypeError
         Before any fit, when ``k_range`` is not an iterable (None, a string).
     ValueError
-        Before any fit, when ``k_range`` is empty, holds anything but whole
-        numbers (strings, None) or lies outside [1, n_samples], when the
-        clusterer has no parameter ``n_clusters_param``, or when
-        ``sample_weight`` is given to a clusterer whose ``fit`` takes none;
+        Before any fit, when an argument is invalid: an unknown ``metric``, a
+        non-integer ``n_jobs``, ``random_state`` or flag of the wrong type
+        (scikit-learn's ``InvalidParameterError``, naming the valid values),
+        ``sample_weight`` not of length n_samples, ``k_range`` empty, holding
+        anything but whole numbers (strings, None) or outside [1, n_samples],
+        a clusterer with no parameter ``n_clusters_param``, or
+        ``sample_weight`` given to a clusterer whose ``fit`` takes none;
         after a fit, when the clusterer gives no labels (no ``labels_``,
         ``predict`` or ``fit_predict``).
 
@@ -563,6 +596,19 @@ def select_k(
     >>> result.best_k["elbow"], result.best_k["silhouette"]
     (None, 3)
     """
+    validate_parameter_constraints(
+        _SELECT_K_CONSTRAINTS,
+        {
+            "sample_weight": sample_weight,
+            "n_jobs": n_jobs,
+            "metric": metric,
+            "random_state": random_state,
+            "n_clusters_param": n_clusters_param,
+            "return_estimators": return_estimators,
+            "progress": progress,
+        },
+        caller_name="select_k",
+    )
     if isinstance(k_range, str) or not np.iterable(k_range):
         raise TypeError(
             f"k_range must be an iterable of integers such as range(2, 11), got {k_range!r}."
@@ -590,6 +636,14 @@ def select_k(
             f"{k_values[0]}..{k_values[-1]}; lower the largest k or add samples."
         )
     _check_sample_size(sample_size)
+    _check_sample_weight_length(sample_weight, n_samples)
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError(
+                "progress=True needs tqdm: pip install 'robustkmeans[progress]'."
+            ) from exc
 
     rng = check_random_state(random_state)
     if isinstance(estimator, Pipeline):
@@ -619,12 +673,6 @@ def select_k(
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
     if progress:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError as exc:
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'robustkmeans[progress]'."
-            ) from exc
         outputs = tqdm(outputs, total=k_values.size, desc="select k", unit="k")
     outputs = list(outputs)
 

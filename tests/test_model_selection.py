@@ -490,3 +490,38 @@ def test_elbow_index_refuses_inputs_outside_its_contract():
                 elbow_index(k, [10.0, 3.0, 2.0, 1.0][: len(k)])
     # fewer than three points still have no elbow, whatever their k
     assert elbow_index([], []) is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"metric": "eucliden"},
+            r"(?=.*'auto')(?=.*'euclidean')'metric' parameter of select_k must be a str "
+            r"among .* Got 'eucliden' instead",
+        ),
+        ({"metric": 3}, r"'metric' parameter of select_k .* Got 3 instead"),
+        ({"n_jobs": "2"}, r"'n_jobs' parameter of select_k must be .* Got '2' instead"),
+        ({"n_clusters_param": 3}, r"'n_clusters_param' parameter of select_k .* Got 3"),
+        ({"return_estimators": "yes"}, r"'return_estimators' parameter of select_k"),
+        ({"progress": 1}, r"'progress' parameter of select_k"),
+        ({"random_state": "a"}, r"'random_state' parameter of select_k"),
+        ({"sample_weight": np.ones(3)}, r"sample_weight has 3 values but X has 160 samples"),
+    ],
+)
+def test_select_k_checks_its_arguments_before_any_fit(blobs4, kwargs, match):
+    # a typo in metric used to surface only in the silhouette, after the
+    # preprocessing and the first clusterer had been fitted (minutes on images)
+    X, _ = blobs4
+    _CountingScaler.n_fits = 0
+    pipe = Pipeline([("center", _CountingScaler()), ("cluster", LossKMeans(delta="auto"))])
+    with pytest.raises(ValueError, match=match):
+        select_k(pipe, X, [2, 3], **kwargs)
+    assert _CountingScaler.n_fits == 0
+
+
+def test_select_k_accepts_any_silhouette_metric_and_a_callable(blobs4):
+    X, _ = blobs4
+    for metric in ("cosine", "l1", lambda a, b: np.abs(a - b).sum()):
+        result = select_k(LossKMeans(n_init=1, random_state=0), X[:40], [2, 3], metric=metric)
+        assert np.all(np.isfinite(result.silhouette))
