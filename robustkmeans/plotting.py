@@ -133,6 +133,30 @@ def _split(estimator):
     return None, estimator
 
 
+def _estimator_n_clusters(estimator, labels):
+    """The number of clusters of a fitted clusterer (its ``cluster_centers_``, else
+    ``n_clusters_``, else its ``n_clusters`` parameter) when ``labels`` are cluster
+    numbers below it, else None (DBSCAN's noise, -1; no such count)."""
+    _, clusterer = _split(estimator)
+    centers = getattr(clusterer, "cluster_centers_", None)
+    if centers is not None:
+        n_clusters = np.shape(centers)[0]
+    elif is_count(getattr(clusterer, "n_clusters_", None), 1):
+        n_clusters = clusterer.n_clusters_
+    elif hasattr(clusterer, "get_params"):
+        n_clusters = clusterer.get_params(deep=False).get("n_clusters")
+    else:
+        n_clusters = None
+    labels = np.asarray(labels)
+    if (
+        not is_count(n_clusters, 1)
+        or labels.dtype.kind not in "iu"
+        or (labels.size and (labels.min() < 0 or labels.max() >= n_clusters))
+    ):
+        return None
+    return int(n_clusters)
+
+
 def _thumbnail_size(width, height, size):
     """(width, height) that :meth:`PIL.Image.Image.thumbnail` gives a ``width x height``
     image in a ``size x size`` box (Pillow's rounding of the aspect ratio); None
@@ -651,7 +675,7 @@ class SilhouetteDisplay:
         return cls(values, labels, metric=metric, n_clusters=n_clusters).plot(ax=ax)
 
     @classmethod
-    def from_estimator(cls, estimator, X, *, metric="auto", ax=None):
+    def from_estimator(cls, estimator, X, *, metric="auto", n_clusters="auto", ax=None):
         """Compute the silhouette of a fitted clusterer's labelling of ``X`` and plot it.
 
         Parameters
@@ -666,6 +690,16 @@ class SilhouetteDisplay:
         metric : str or callable, default="auto"
             Distance; ``"auto"`` matches the loss (see
             :func:`~robustkmeans.metrics.loss_metric`).
+        n_clusters : "auto", int or None, default="auto"
+            Number of clusters, for the colours (see the class's parameters).
+            ``"auto"`` takes the estimator's: the number of its
+            ``cluster_centers_``, else its ``n_clusters_``, else its
+            ``n_clusters`` parameter, so that a cluster absent from ``X`` shifts
+            no colour and each cluster has its colour of
+            :class:`ClusterScatterDisplay` and :class:`RepresentativesDisplay`;
+            None (also what ``"auto"`` gives when the labels are not all cluster
+            numbers below that count, such as DBSCAN's noise label -1, or the
+            estimator has no such count) colours the clusters present, in order.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
 
@@ -690,9 +724,11 @@ class SilhouetteDisplay:
         """
         # (a clusterer without predict draws its labels_: X is its training set)
         features, labels = features_and_labels(estimator, X, on_training_set=True)
-        if metric == "auto":
+        if isinstance(metric, str) and metric == "auto":
             metric = loss_metric(estimator)
-        return cls.from_predictions(features, labels, metric=metric, ax=ax)
+        if isinstance(n_clusters, str) and n_clusters == "auto":
+            n_clusters = _estimator_n_clusters(estimator, labels)
+        return cls.from_predictions(features, labels, metric=metric, n_clusters=n_clusters, ax=ax)
 
     def plot(self, *, ax=None):
         """Draw the silhouette plot.

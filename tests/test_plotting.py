@@ -28,6 +28,7 @@ from robustkmeans.plotting import (  # noqa: E402
     LossComparisonDisplay,
     RepresentativesDisplay,
     SilhouetteDisplay,
+    _estimator_n_clusters,
 )
 
 
@@ -1059,3 +1060,35 @@ def test_silhouette_colours_match_the_other_figures_when_a_cluster_is_absent():
 def test_silhouette_n_clusters_is_checked(n_clusters, labels, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         SilhouetteDisplay(np.ones(2), np.array(labels), n_clusters=n_clusters).plot()
+
+
+def test_silhouette_from_estimator_colours_clusters_as_the_estimator_numbers_them(blobs):
+    # from_estimator left n_clusters out: on data where a cluster is absent (new
+    # samples, a subsample) cluster 2 was drawn in cluster 1's colour, unlike the
+    # representatives and a scatter of the whole set
+    from sklearn.cluster import DBSCAN, AgglomerativeClustering
+
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    scatter = ClusterScatterDisplay.from_estimator(km, X)
+    expected = [tuple(h.get_facecolor()[0])[:3] for h in scatter.ax_.collections[:3]]
+    labels = km.predict(X)
+    subset = X[labels != 1]
+    disp = SilhouetteDisplay.from_estimator(km, subset)
+    assert disp.n_clusters == 3
+    drawn = {tuple(bar.get_facecolor())[:3] for bar in disp.ax_.patches}
+    assert drawn == {expected[0], expected[2]}
+    # the same through a Pipeline, and from the parameter of a clusterer without centers
+    pipe = Pipeline([("pca", PCA(2)), ("km", LossKMeans(3, random_state=0))]).fit(X)
+    assert SilhouetteDisplay.from_estimator(pipe, X).n_clusters == 3
+    assert SilhouetteDisplay.from_estimator(AgglomerativeClustering(3).fit(X), X).n_clusters == 3
+    # no number of clusters, and labels that are no cluster numbers (DBSCAN's noise,
+    # -1): the clusters present, in order, as before
+    dbscan = DBSCAN(eps=1.0).fit(X)
+    assert -1 in dbscan.labels_
+    assert SilhouetteDisplay.from_estimator(dbscan, X).n_clusters is None
+    assert _estimator_n_clusters(km, np.array([-1, 0, 2])) is None
+    assert _estimator_n_clusters(km, np.array([0, 3])) is None
+    # an explicit choice wins
+    assert SilhouetteDisplay.from_estimator(km, subset, n_clusters=None).n_clusters is None
+    assert SilhouetteDisplay.from_estimator(km, subset, n_clusters=5).n_clusters == 5
