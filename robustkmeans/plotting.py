@@ -500,6 +500,9 @@ class KSelectionDisplay:
         for artist in getattr(ax, "_robustkmeans_k_selection", ()):
             if artist.figure is not None:
                 artist.remove()
+        if getattr(ax, "_robustkmeans_hid_patch", False):  # (its background, lent to a twin)
+            ax.patch.set_visible(True)
+            ax._robustkmeans_hid_patch = False
         # (a clusterer without inertia_, e.g. a Gaussian mixture in select_k, has none)
         has_objective = bool(np.any(np.isfinite(np.asarray(self.objective, dtype=float))))
         (self.line_objective_,) = ax.plot(
@@ -557,7 +560,10 @@ class KSelectionDisplay:
         engine = ax.figure.get_layout_engine()
         if not isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
             # A figure without a layout engine (plt.subplots()) keeps its margins,
-            # and a legend hung below the axes would lie outside it, unseen.
+            # and a legend hung below the axes would lie outside it, unseen: it goes
+            # inside, where loc="best" finds no curve of either axes.
+            if self.ax_silhouette_ is not None:
+                self._legend_above_silhouette(ax, self.ax_silhouette_)
             ax.legend(handles=handles, loc="best", fontsize="small")
         else:  # (constrained or tight layout makes room below the axes)
             ax.legend(
@@ -572,6 +578,35 @@ class KSelectionDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    @staticmethod
+    def _legend_above_silhouette(ax, twin):
+        """Let a legend of ``ax`` avoid the curves of its twin ``twin`` and lie above them.
+
+        ``loc="best"`` weighs the artists of the legend's axes alone: the twin's
+        curves go into ``ax`` as invisible outlines (patches, which count there as
+        lines do, but, drawn in the twin's coordinates, leave the data limits of
+        ``ax`` alone). ``ax`` is then drawn above the twin, its background by the
+        twin, so that no curve is drawn over the legend.
+        """
+        from matplotlib.patches import PathPatch
+
+        for line in twin.lines:
+            outline = PathPatch(
+                line.get_path(),
+                transform=line.get_transform(),
+                fill=False,
+                visible=False,
+                label="_nolegend_",
+            )
+            ax.add_artist(outline)
+            ax._robustkmeans_k_selection.append(outline)
+        if ax.patch.get_visible():
+            twin.patch.set_facecolor(ax.patch.get_facecolor())
+            twin.patch.set_visible(True)
+            ax.patch.set_visible(False)
+            ax._robustkmeans_hid_patch = True
+        ax.set_zorder(max(ax.get_zorder(), twin.get_zorder() + 1))
 
 
 class SilhouetteDisplay:

@@ -1092,3 +1092,52 @@ def test_silhouette_from_estimator_colours_clusters_as_the_estimator_numbers_the
     # an explicit choice wins
     assert SilhouetteDisplay.from_estimator(km, subset, n_clusters=None).n_clusters is None
     assert SilhouetteDisplay.from_estimator(km, subset, n_clusters=5).n_clusters == 5
+
+
+@pytest.mark.parametrize("layout", [None, "constrained", "switched off"])
+@pytest.mark.parametrize("shape", ["rising", "peak", "late peak", "falling"])
+def test_k_selection_display_legend_covers_no_curve(layout, shape):
+    # inside the axes (no layout engine), loc="best" avoided the objective curve
+    # alone: the legend lay over the silhouette curve of the twin axes, which was
+    # also drawn over it
+    k = np.arange(2, 11)
+    silhouette = {
+        "rising": np.linspace(0.3, 0.8, k.size),
+        "peak": 0.7 - 0.02 * (k - 4.0) ** 2,
+        "late peak": 0.7 - 0.02 * (k - 8.0) ** 2,
+        "falling": np.linspace(0.8, 0.3, k.size),
+    }[shape]
+    fig, ax = plt.subplots(layout="constrained" if layout == "switched off" else layout)
+    if layout == "switched off":
+        fig.set_layout_engine("none")
+    disp = KSelectionDisplay(
+        k, 1000.0 / k, silhouette=silhouette, elbow_k=4, silhouette_k=int(k[silhouette.argmax()])
+    ).plot(ax=ax)
+    fig.canvas.draw()
+    legend = disp.ax_.get_legend()
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1
+    assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+    for line in (disp.line_objective_, disp.line_silhouette_):
+        points = line.get_transform().transform(np.c_[line.get_xdata(), line.get_ydata()])
+        assert box.count_contains(points) == 0, line.get_label()
+        path = line.get_transform().transform_path(line.get_path())
+        assert not path.intersects_bbox(box, filled=False), line.get_label()
+    if disp.ax_.bbox.overlaps(box):
+        # inside the axes, it is drawn above the silhouette curve too
+        assert disp.ax_.get_zorder() > disp.ax_silhouette_.get_zorder()
+
+
+def test_k_selection_display_inside_legend_keeps_the_axes_background():
+    # the axes drawn above the silhouette twin lend it their background: once, also
+    # when drawn again on the same axes, and given back to a plot without a twin
+    fig, ax = plt.subplots()
+    ax.set_facecolor("lavender")
+    disp = KSelectionDisplay([2, 3, 4], [9.0, 2.0, 1.5], silhouette=[0.5, 0.7, 0.6])
+    for _ in range(2):
+        disp.plot(ax=ax)
+        backgrounds = [a.patch for a in fig.axes if a.patch.get_visible()]
+        assert backgrounds == [disp.ax_silhouette_.patch]
+        assert backgrounds[0].get_facecolor() == ax.patch.get_facecolor()
+    KSelectionDisplay([2, 3, 4], [9.0, 2.0, 1.5]).plot(ax=ax)
+    assert [a.patch for a in fig.axes if a.patch.get_visible()] == [ax.patch]
