@@ -1435,9 +1435,27 @@ _CRITERION_RULE = {
 }
 
 
-def _k_selection_caption(k: int, criterion: str) -> str:
-    """The caption of k_selection.png, which marks only the elbow and the best silhouette."""
+def _say_silhouette_subsample(display, n_subset: int, subsample: str) -> None:
+    """Label the silhouette curve of a drawn KSelectionDisplay as that of a random
+    subsample, in its title, axis and legend, as the Settings do (the PNG is read
+    alone too)."""
+    display.ax_.set_title(f"Choosing k\n(silhouette on a {subsample})")
+    if display.ax_silhouette_ is None:
+        return
+    label = f"mean silhouette (subsample of {n_subset})"
+    display.ax_silhouette_.set_ylabel(label, color="C1")
+    display.line_silhouette_.set_label(label)
+    for text in display.ax_.get_legend().get_texts():
+        if text.get_text() == "mean silhouette":
+            text.set_text(label)
+
+
+def _k_selection_caption(k: int, criterion: str, subsample: str | None = None) -> str:
+    """The caption of k_selection.png, which marks only the elbow and the best silhouette;
+    ``subsample`` names the silhouette's random subsample, if any."""
     caption = "Objective and mean silhouette against k, the elbow and the best silhouette marked"
+    if subsample is not None:
+        caption += f" (silhouette on a {subsample})"
     if criterion not in _CRITERION_RULE:  # _chosen_k's last resort: no criterion chose
         return f"{caption}; k={k} is the {criterion}: no criterion chose a k"
     if criterion in ("elbow", "silhouette"):
@@ -1531,11 +1549,15 @@ def _run_cluster(
         )
         k, criterion = _chosen_k(search, args.k_criterion)
         display = KSelectionDisplay.from_result(search)
+        subsample = None
+        if subset.size < n_images:
+            subsample = f"random subsample of {subset.size} of {n_images} images"
+            _say_silhouette_subsample(display, subset.size, subsample)
         figures.append(
             (
                 "k_selection.png",
                 _figure_png(display.figure_),
-                _k_selection_caption(k, criterion),
+                _k_selection_caption(k, criterion, subsample),
             )
         )
         # the fit the search scored, not a refit: the report shows that very fit

@@ -2204,3 +2204,43 @@ def test_report_says_when_k_is_the_default(image_dir, tmp_path, monkeypatch):
     assert main(["compare-losses", str(folder), *argv, "--out", str(tmp_path / "c")]) == 0
     report = (tmp_path / "c" / "report.html").read_text()
     assert "<td>5 (the default --k; choose one with cluster --k auto)</td>" in report
+
+
+def test_k_selection_figure_says_when_its_silhouette_is_of_a_subsample(
+    image_dir, tmp_path, monkeypatch
+):
+    # the Settings and summary.json said "silhouette on: a random subsample of 6 of
+    # 10 images", but k_selection.png drew a bare "mean silhouette" curve
+    from robustkmeans import plotting
+
+    drawn = []
+    plot = plotting.KSelectionDisplay.plot
+
+    def spy(self, *args, **kwargs):
+        display = plot(self, *args, **kwargs)
+        drawn.append(display)
+        return display
+
+    monkeypatch.setattr(plotting.KSelectionDisplay, "plot", spy)
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:4", "--features", "histogram"]
+    argv += ["--no-progress", "--n-init", "1"]
+    out = tmp_path / "sub"
+    assert main([*argv, "--silhouette-sample-size", "6", "--out", str(out)]) == 0
+    (display,) = drawn
+    note = "random subsample of 6 of 10 images"
+    assert display.ax_.get_title() == f"Choosing k\n(silhouette on a {note})"
+    assert display.ax_silhouette_.get_ylabel() == "mean silhouette (subsample of 6)"
+    legend = [text.get_text() for text in display.ax_.get_legend().get_texts()]
+    assert "mean silhouette (subsample of 6)" in legend and "mean silhouette" not in legend
+    report = (out / "report.html").read_text()
+    caption = re.search(r"<figcaption>([^<]*)<code>k_selection.png", report).group(1)
+    assert f"silhouette on a {note}" in caption
+    # every image: as before
+    drawn.clear()
+    out = tmp_path / "all"
+    assert main([*argv, "--out", str(out)]) == 0
+    assert drawn[0].ax_.get_title() == "Choosing k"
+    assert drawn[0].ax_silhouette_.get_ylabel() == "mean silhouette"
+    report = (out / "report.html").read_text()
+    assert "subsample" not in re.search(r"<figcaption>([^<]*)<code>k_selection.png", report)[1]
