@@ -205,11 +205,11 @@ def _note(args, message: str, kind: str | None = "note") -> None:
     """Print ``robustkmeans COMMAND: KIND: message`` on stderr and record it in ``args.notes``.
 
     Every note and warning of a run goes through here, so that the report and
-    ``summary.json`` show what the terminal did. ``kind=None`` prints ``message``
-    alone.
+    ``summary.json`` show what the terminal did. ``kind=None`` leaves out
+    ``KIND: `` (the command is named all the same, as on every line on stderr).
     """
     text = message if kind is None else f"{kind}: {message}"
-    _echo(text if kind is None else f"robustkmeans {args.command}: {text}", file=sys.stderr)
+    _echo(f"robustkmeans {args.command}: {text}", file=sys.stderr)
     notes = getattr(args, "notes", None)
     if notes is not None:
         notes.entries.append(_display_text(text))

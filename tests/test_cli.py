@@ -2244,3 +2244,18 @@ def test_k_selection_figure_says_when_its_silhouette_is_of_a_subsample(
     assert drawn[0].ax_silhouette_.get_ylabel() == "mean silhouette"
     report = (out / "report.html").read_text()
     assert "subsample" not in re.search(r"<figcaption>([^<]*)<code>k_selection.png", report)[1]
+
+
+def test_the_line_on_skipped_images_names_the_command_as_every_other(tmp_path, capsys):
+    # "skipped 1 unreadable image(s): ..." was the one stderr line printed without
+    # "robustkmeans cluster: ", which every other note, warning and error has
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=3)
+    (folder / "green" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--on-error", "skip"]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert any("skipped 1 unreadable image(s): " in line for line in lines)
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert [f"robustkmeans cluster: {note}" for note in notes] == lines
