@@ -226,7 +226,7 @@ class SelectKResult:
     best_k : dict
         ``{"elbow", "silhouette", "calinski_harabasz", "davies_bouldin"}`` mapped
         to the chosen k, or ``None`` when the criterion chooses nothing.
-    metric : str
+    metric : str or callable
         Distance used for the silhouette.
     estimators : list of estimators or None
         The fitted clone for each k (Pipelines share one fitted preprocessing),
@@ -283,8 +283,8 @@ class SelectKResult:
         -------
         result : dict
             Keys ``k``, ``objective``, ``silhouette``, ``calinski_harabasz``,
-            ``davies_bouldin`` (lists, NaN as None), ``best_k``, ``metric`` and
-            ``params``.
+            ``davies_bouldin`` (lists, NaN as None), ``best_k``, ``metric`` (a
+            callable by its name) and ``params``.
 
         See Also
         --------
@@ -310,7 +310,10 @@ class SelectKResult:
             "calinski_harabasz": as_list(self.calinski_harabasz),
             "davies_bouldin": as_list(self.davies_bouldin),
             "best_k": dict(self.best_k),
-            "metric": self.metric,
+            # (a callable metric by its name, as the plots title it)
+            "metric": self.metric
+            if isinstance(self.metric, str)
+            else getattr(self.metric, "__name__", None) or repr(self.metric),
             "params": {k: float(v) for k, v in self.params.items()},
         }
 

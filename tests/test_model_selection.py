@@ -525,3 +525,17 @@ def test_select_k_accepts_any_silhouette_metric_and_a_callable(blobs4):
     for metric in ("cosine", "l1", lambda a, b: np.abs(a - b).sum()):
         result = select_k(LossKMeans(n_init=1, random_state=0), X[:40], [2, 3], metric=metric)
         assert np.all(np.isfinite(result.silhouette))
+
+
+def test_select_k_result_with_a_callable_metric_is_json_serialisable(blobs4):
+    # to_dict promised JSON but kept a callable metric as it was: json.dumps raised
+    import json
+
+    def manhattan(a, b):
+        return np.abs(a - b).sum()
+
+    result = select_k(
+        LossKMeans(n_init=1, random_state=0), blobs4[0][:30], [2, 3], metric=manhattan
+    )
+    assert result.metric is manhattan
+    assert json.loads(json.dumps(result.to_dict()))["metric"] == "manhattan"
