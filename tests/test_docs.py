@@ -5,20 +5,27 @@
   and nitpicky references, without executing the gallery scripts. The full build,
   which runs the gallery, is ``python -m sphinx -W -b html docs docs/_build/html``
   (see ``docs/getting_started.rst``).
+* The code a user copies from README.md, the front page, Getting started and the
+  user guide runs and gives what the text beside it says, and the command lines
+  shown there are valid.
 """
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import importlib
+import io
 import os
 import pkgutil
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import robustkmeans
@@ -255,3 +262,294 @@ def test_the_cache_guide_says_when_the_network_runs_once_per_image():
     claim = text[start : text.index(":func:`select_k` and", start)]
     assert "(``n_jobs=1``, the default)" in claim
     assert "up to once per worker" in claim
+
+
+# ---------------------------------------------------------------------------------
+# the code a user copies from the prose pages: README, front page, Getting started
+# and the user guide (the docstrings and the gallery are run above and by Sphinx)
+# ---------------------------------------------------------------------------------
+PAGES = [
+    "README.md",
+    "docs/index.rst",
+    "docs/getting_started.rst",
+    *sorted(p.relative_to(ROOT).as_posix() for p in (DOCS / "user_guide").glob("*.rst")),
+]
+
+
+def _code_blocks(page):
+    """``(line, language, code)`` of each code block of ``page``, in order, ``line``
+    being that of its first row: fenced blocks of a Markdown file, ``..
+    code-block:: LANGUAGE`` and ``::`` literal blocks of an rst file (the latter in
+    Python, as Sphinx highlights them)."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    if page.endswith(".md"):
+        return [
+            (text.count("\n", 0, m.start()) + 2, m.group(1), m.group(2))
+            for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.M | re.S)
+        ]
+    blocks, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        directive = re.match(r"(\s*)\.\. code-block:: (\w+)\s*$", lines[i])
+        literal = lines[i].rstrip().endswith("::") and not lines[i].lstrip().startswith("..")
+        if not (directive or literal):
+            i += 1
+            continue
+        outer = len(lines[i]) - len(lines[i].lstrip())
+        i += 1
+        while i < len(lines) and (not lines[i].strip() or re.match(r"\s+:\w+:", lines[i])):
+            i += 1  # blank lines and the directive's options
+        if i == len(lines) or len(lines[i]) - len(lines[i].lstrip()) <= outer:
+            continue  # a paragraph that ends in "::" with nothing indented after it
+        start, indent, body = i + 1, len(lines[i]) - len(lines[i].lstrip()), []
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) >= indent
+        ):
+            body.append(lines[i][indent:])
+            i += 1
+        language = directive.group(2) if directive else "python"
+        blocks.append((start, language, "\n".join(body).strip("\n") + "\n"))
+    return blocks
+
+
+PYTHON_PAGES = [p for p in PAGES if any(lang == "python" for _, lang, _ in _code_blocks(p))]
+
+#: What the comment beside a line of a snippet says it gives, checked after the
+#: block holding the line has run: {page: {line: (words of its comment, check)}}.
+#: The words keep the page and this table in step. The claims under the key
+#: ``"imagenet"`` hold with the ImageNet weights only.
+CLAIMS = {
+    "README.md": {
+        "km.cluster_centers_, km.inertia_, km.sigma_": (
+            "the blob centers; the outliers cost at most 1 each",
+            lambda ns: (
+                np.allclose(
+                    np.sort(ns["km"].cluster_centers_, axis=0),
+                    np.sort([ns["X"][:300][ns["y"] == i].mean(axis=0) for i in range(3)], axis=0),
+                    atol=0.2,
+                )
+                and ns["km"].transform(ns["X"]).max() <= 1
+            ),
+        ),
+    },
+    "docs/getting_started.rst": {
+        "km.cluster_centers_": (
+            "about (-1.7, 2.8), (1.9, 0.8), (0.8, 4.4)",
+            lambda ns: np.allclose(
+                ns["km"].cluster_centers_, [(-1.7, 2.8), (1.9, 0.8), (0.8, 4.4)], atol=0.05
+            ),
+        ),
+        "km.sigma_": ("about 1.6", lambda ns: round(ns["km"].sigma_, 1) == 1.6),
+        "imagenet": {
+            'evaluate_labels(data.target, labels)["adjusted_rand"]': (
+                "1.0: the six classes found",
+                lambda ns: (
+                    ns["evaluate_labels"](ns["data"].target, ns["labels"])["adjusted_rand"] == 1.0
+                ),
+            ),
+        },
+    },
+    "docs/user_guide/choosing_k.rst": {
+        "result.best_k": (
+            'all four criteria choose 4 here: {"elbow": 4, "silhouette": 4, ...}',
+            lambda ns: set(ns["result"].best_k.values()) == {4},
+        ),
+        "search.best_params_": (
+            'loss "square", n_clusters 4',
+            lambda ns: (
+                ns["search"].best_params_["cluster__loss"] == "square"
+                and ns["search"].best_params_["cluster__n_clusters"] == 4
+            ),
+        ),
+    },
+    "docs/user_guide/losses.rst": {
+        "km.delta_": ("about 1.9 here", lambda ns: round(ns["km"].delta_, 1) == 1.9),
+    },
+    "docs/user_guide/quantization.rst": {
+        'china = load_sample_image("china.jpg")': (
+            "(427, 640, 3) uint8",
+            lambda ns: ns["china"].shape == (427, 640, 3) and ns["china"].dtype == np.uint8,
+        ),
+        "km.cluster_centers_": (
+            "the palette, in [0, 1]",
+            lambda ns: (
+                ns["km"].cluster_centers_.shape == (16, 3)
+                and 0 <= ns["km"].cluster_centers_.min() <= ns["km"].cluster_centers_.max() <= 1
+            ),
+        ),
+    },
+    "docs/user_guide/image_features.rst": {
+        "maps[3].shape": (
+            "(64, 224, 224)",
+            lambda ns: sorted(ns["maps"]) == [3, 15, 29] and ns["maps"][3].shape == (64, 224, 224),
+        ),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def snippet_inputs(tmp_path_factory):
+    """The files the snippets name (``photos/<class>/<image>``, ``photo.jpg``), a
+    home folder for their feature cache, shared by the pages so that each image
+    goes through VGG16 once, and VGG16 weights: the ImageNet file where it is
+    (``ROBUSTKMEANS_VGG16_WEIGHTS``, else ``shared/weights/`` beside the checkout),
+    else a random state dict written here. Nothing is downloaded."""
+    Image = pytest.importorskip("PIL.Image")
+    from sklearn.datasets import load_sample_image
+
+    from robustkmeans._demo import make_demo_images
+
+    folder = tmp_path_factory.mktemp("snippet_inputs")
+    # the crops Getting started makes, whose features the cache then holds
+    make_demo_images(folder / "photos", n_per_class=4)
+    Image.fromarray(load_sample_image("flower.jpg")).save(folder / "photo.jpg")
+    (folder / "home").mkdir()
+    imagenet = Path(
+        os.environ.get("ROBUSTKMEANS_VGG16_WEIGHTS")
+        or ROOT.parent / "shared" / "weights" / "vgg16_features_imagenet1k_v1.pth"
+    )
+    weights = imagenet if imagenet.is_file() else None
+    if weights is None and importlib.util.find_spec("torchvision") is not None:
+        import torch
+        import torchvision
+
+        torch.manual_seed(0)
+        weights = folder / "random_vgg16_features.pth"
+        features = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"])
+        torch.save(features.state_dict(), weights)  # vgg16().features, without its head
+    return {"folder": folder, "weights": weights, "imagenet": weights == imagenet}
+
+
+def _run_block(code, namespace, name, line):
+    """Run one block in ``namespace``; return what it printed. A block of ``>>>``
+    lines runs as a doctest, with the flags of the docstring examples."""
+    out = io.StringIO()
+    if ">>>" in code:
+        test = doctest.DocTestParser().get_doctest(code, namespace, name, name, line)
+        runner = doctest.DocTestRunner(
+            optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
+        )
+        runner.run(test, out=out.write, clear_globs=False)
+        assert not runner.failures, f"{name}:{line}:\n{out.getvalue()}"
+        return ""
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, f"{name}:{line}", "exec"), namespace)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("page", PYTHON_PAGES)
+def test_python_snippets_of_the_pages_run(page, snippet_inputs, in_tmp_dir, monkeypatch):
+    """The Python blocks of each page run, in order and in one namespace (a page's
+    blocks build on each other), offline, in an empty folder holding the files
+    they name; a ``text`` block right after one is what it prints, and the values
+    the comments and the text give hold (``CLAIMS``). A page that builds
+    :class:`VGG16Featurizer` with the default weights gets the ImageNet file
+    through ``ROBUSTKMEANS_VGG16_WEIGHTS``, or random weights (then the claims that
+    need ImageNet are skipped); the placeholder ``path/to/vgg16_features.pth``
+    stands for that file."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    inputs = snippet_inputs
+    for name in ["photos", "photo.jpg"]:
+        (in_tmp_dir / name).symlink_to(inputs["folder"] / name)
+    monkeypatch.setenv("HOME", str(inputs["folder"] / "home"))
+    claims = dict(CLAIMS.get(page, {}))
+    imagenet_claims = claims.pop("imagenet", {})
+    namespace, printed = {"__name__": "__main__"}, None
+    try:
+        for line, language, code in _code_blocks(page):
+            if language == "text" and printed is not None:
+                assert printed == code, f"{page}:{line}: the block above prints\n{printed}"
+            if language != "python":
+                printed = None
+                continue
+            if "VGG16Featurizer(" in code:
+                if inputs["weights"] is None:
+                    pytest.skip("needs torchvision: pip install -e '.[vision]'")
+                monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(inputs["weights"]))
+                code = code.replace("path/to/vgg16_features.pth", str(inputs["weights"]))
+            printed = _run_block(code, namespace, page, line)
+            rows = {row.split("#")[0].strip(): row for row in code.splitlines()}
+            for claim in [c for c in claims if c in rows]:
+                shown, check = claims.pop(claim)
+                assert shown in rows[claim], (
+                    f"{page}:{line}: {rows[claim]!r} no longer says {shown!r}"
+                )
+                assert check(namespace), f"{page}:{line}: {claim} is not {shown!r}"
+            for claim in [c for c in imagenet_claims if c in rows]:
+                shown, check = imagenet_claims.pop(claim)
+                assert shown in rows[claim], (
+                    f"{page}:{line}: {rows[claim]!r} no longer says {shown!r}"
+                )
+                assert not inputs["imagenet"] or check(namespace), (
+                    f"{page}:{line}: {claim} is not {shown!r}"
+                )
+    finally:
+        plt.close("all")
+    assert not claims and not imagenet_claims, (
+        f"claimed lines not in {page}: {[*claims, *imagenet_claims]}"
+    )
+
+
+def _command_lines():
+    """``(page, line, command, whole)`` of each ``robustkmeans`` or ``python
+    SCRIPT`` command of the pages: the lines of their shell blocks (``whole``: a
+    command line to copy as it is) and the ``robustkmeans ...`` literals of
+    their text (which may name only a subcommand and an option)."""
+    found = []
+    for page in PAGES:
+        for line, language, code in _code_blocks(page):
+            if language in ("bash", "console", "shell", "sh"):
+                for offset, row in enumerate(code.splitlines()):
+                    words = shlex.split(row, comments=True)
+                    if (
+                        words[:1] == ["robustkmeans"]
+                        or words[:1] == ["python"]
+                        and words[1:2] != ["-m"]
+                    ):
+                        found.append((page, line + offset, words, True))
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for match in re.finditer(r"``?(robustkmeans(?: [^`]*)?)``?", text):
+            words = match.group(1).split()
+            if len(words) > 1:
+                found.append((page, text.count("\n", 0, match.start()) + 1, words, False))
+    return found
+
+
+def test_documented_command_lines_are_valid(in_tmp_dir, monkeypatch, capsys):
+    """Each ``robustkmeans`` command line of the shell blocks passes every check the
+    command makes before it runs (``main`` with the subcommands replaced by a
+    no-op returns 0, where a usage error returns 2), each option that a command
+    of the pages names is in that subcommand's ``--help``, and each script that
+    ``python`` runs exists."""
+    pytest.importorskip("matplotlib")  # main imports it first for the figures
+    import argparse
+
+    from robustkmeans import cli
+
+    parser = cli.build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for sub in commands.choices.values():
+        sub.set_defaults(func=lambda args: 0)
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    helps = {}
+    for name in ["", *commands.choices]:
+        assert cli.main([name, "--help"] if name else ["--help"]) == 0
+        helps[name] = capsys.readouterr().out
+    found, problems = _command_lines(), []
+    assert sum(whole for *_, whole in found) >= 12, "the shell blocks were not found"
+    for page, line, words, whole in found:
+        where = f"{page}:{line}: {' '.join(words)}"
+        if words[0] == "python":
+            if not (ROOT / words[1]).is_file():
+                problems.append(f"{where}: no such script")
+            continue
+        command = words[1] if words[1] in commands.choices else ""
+        for option in [w.split("=")[0] for w in words[1:] if w.startswith("--")]:
+            if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", helps[command]):
+                problems.append(f"{where}: {option} is not in {command or 'the'} --help")
+        if whole:
+            status = cli.main(words[1:])
+            if status != 0:
+                problems.append(f"{where}: exit status {status}: {capsys.readouterr().err}")
+    assert problems == []
