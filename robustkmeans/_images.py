@@ -117,7 +117,7 @@ class ImageLoadError(ValueError):
 
     Examples
     --------
-    >>> from robustkmeans._images import ImageLoadError
+    >>> from robustkmeans import ImageLoadError
     >>> error = ImageLoadError("photos/a.png", "file not found")
     >>> str(error)
     "Cannot read image 'photos/a.png': file not found"
@@ -125,6 +125,10 @@ class ImageLoadError(ValueError):
     >>> str(error)
     "Cannot read image 'photos/a.png': file not found. Remove or replace it"
     """
+
+    # the path users import it from (``from robustkmeans import ImageLoadError``):
+    # tracebacks name it, and pickles refer to it
+    __module__ = "robustkmeans"
 
     def __init__(self, filename: str, reason: str, hint: str | None = None):
         self.filename = str(filename)
@@ -623,7 +627,7 @@ def read_bytes(path) -> bytes:
     >>> read_bytes("no/such/file.jpg")
     Traceback (most recent call last):
     ...
-    robustkmeans._images.ImageLoadError: Cannot read image 'no/such/file.jpg': file not found
+    robustkmeans.ImageLoadError: Cannot read image 'no/such/file.jpg': file not found
     """
     name = os.fspath(path)
     try:

@@ -768,7 +768,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     on_error : {"raise", "nan"}, default="raise"
         What an unreadable image (missing, empty, not an image, truncated or
         corrupt file; unsupported array) does. ``"raise"`` raises
-        :class:`~robustkmeans._images.ImageLoadError` naming the file and the
+        :class:`~robustkmeans.ImageLoadError` naming the file and the
         reason, and saying what to do (remove or replace it, or use
         ``"nan"``). ``"nan"`` keeps one row per input: the row of a failed
         image is all NaN, a :class:`UserWarning` lists the failures, and
@@ -1111,7 +1111,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
         Raises
         ------
-        robustkmeans._images.ImageLoadError
+        robustkmeans.ImageLoadError
             With ``on_error="raise"``, for the first image that cannot be
             read, naming the file and the reason, and saying what to do.
         """

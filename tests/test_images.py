@@ -456,6 +456,29 @@ def test_image_load_error_pickles():
     assert err.filename == "a.jpg" and "file not found" in str(err)
 
 
+def test_image_load_error_is_public():
+    # users catching it had only the private robustkmeans._images to import it from
+    import pickle
+    import traceback
+
+    import robustkmeans
+    from robustkmeans import ImageLoadError as public
+
+    assert public is ImageLoadError and "ImageLoadError" in robustkmeans.__all__
+    assert "ImageLoadError" in dir(robustkmeans)
+    error = public("a.jpg", "file not found", hint="Remove it")
+    # tracebacks and reprs name the import path users can write
+    assert f"{public.__module__}.{public.__qualname__}" == "robustkmeans.ImageLoadError"
+    assert traceback.format_exception_only(error)[-1] == (
+        "robustkmeans.ImageLoadError: Cannot read image 'a.jpg': file not found. Remove it\n"
+    )
+    assert repr(error) == "ImageLoadError(\"Cannot read image 'a.jpg': file not found. Remove it\")"
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is public and restored.hint == "Remove it"
+    assert str(restored) == str(error)
+    assert b"robustkmeans._images" not in pickle.dumps(error)
+
+
 # ----------------------------------------------------------------------------- preprocessing
 
 
