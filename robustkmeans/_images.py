@@ -562,7 +562,11 @@ def _pil_to_rgb(img, name: str) -> np.ndarray:
             "16-bit image (or, as an array in [0, 1], pass "
             "np.clip(x * 255, 0, 255).round().astype(np.uint8))",
         )
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+    if mode == "La":
+        # grey with premultiplied alpha: Pillow converts it to "LA" only (to "RGBA"
+        # it raises "conversion from La to L not supported")
+        img, mode = img.convert("LA"), "LA"
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa") or (
         mode == "P" and ("transparency" in img.info or _palette_has_alpha(img))
     )
     if mode in ("L", "P") and not has_alpha:

@@ -179,6 +179,50 @@ def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
     np.testing.assert_array_equal(load_rgb(tmp_path / "ten.pgm")[0, :, 0], [0, 255, 128])
 
 
+_SIXTEEN_BIT = np.array([[0, 257, 32896, 65535, 385]], dtype=np.uint16)
+
+
+@pytest.mark.parametrize(
+    "mode, byte_order, suffix",
+    [("I;16", "<", ".png"), ("I;16B", ">", ".tif"), ("I;16L", "<", ".tif"), ("I;16N", "=", None)],
+)
+def test_each_16_bit_mode_is_scaled_not_clipped(tmp_path, mode, byte_order, suffix):
+    # a 16-bit value clipped to 255 would make the picture white
+    image = Image.frombytes(mode, (5, 1), _SIXTEEN_BIT.astype(f"{byte_order}u2").tobytes())
+    forms = [image]
+    if suffix is not None:  # (Pillow writes no file of mode I;16N)
+        image.save(tmp_path / f"a{suffix}")
+        forms.append(tmp_path / f"a{suffix}")
+    for form in forms:
+        np.testing.assert_array_equal(load_rgb(form)[0], np.repeat([[0, 1, 128, 255, 1]], 3, 0).T)
+
+
+def test_32_bit_integer_mode_with_16_bit_values_is_scaled(tmp_path):
+    image = Image.fromarray(_SIXTEEN_BIT.astype(np.int32))
+    assert image.mode == "I"
+    image.save(tmp_path / "i.tif")
+    for form in (image, tmp_path / "i.tif"):
+        np.testing.assert_array_equal(load_rgb(form)[0, :, 0], [0, 1, 128, 255, 1])
+
+
+def test_32_bit_float_pil_image_is_refused_saying_what_to_do():
+    with pytest.raises(ImageLoadError, match=r"\(PIL F 3x2\).*no defined 0..255 range; save"):
+        load_rgb(Image.new("F", (3, 2), 0.5))
+
+
+def test_premultiplied_la_is_composited_on_white():
+    # "La" (grey with premultiplied alpha, as Pillow's own resampling of LA uses)
+    # raised Pillow's bare "conversion from La to L not supported"
+    stored = np.array([[[100, 128], [100, 255], [0, 0]]], dtype=np.uint8)
+    la = Image.frombytes("La", (3, 1), stored.tobytes())
+    assert la.mode == "La"
+    rgb = load_rgb(la)
+    # premultiplied: on white, v + (255 - alpha); transparent is white
+    assert abs(int(rgb[0, 0, 0]) - 227) <= 1 and rgb[0, 1, 0] == 100 and rgb[0, 2, 0] == 255
+    np.testing.assert_array_equal(rgb, load_rgb(la.convert("LA")))
+    assert (rgb == rgb[:, :, :1]).all()
+
+
 def test_cmyk_and_bilevel_convert_to_rgb():
     cmyk = Image.fromarray(_rgb()).convert("CMYK")
     assert load_rgb(cmyk).shape == (23, 31, 3)
