@@ -95,8 +95,9 @@ _RANDOM_SEED = 0
 # v3: files and PIL images are turned upright by their EXIF orientation tag.
 # v4: palette images whose palette holds alpha values (a palette TGA file) are
 # composited on white.
+# v5: the transparent colour of a grey, RGB or 1-bit PNG (a tRNS chunk) is white.
 _PREPROCESS_VERSION = (
-    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v4"
+    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v5"
 )
 
 

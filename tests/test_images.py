@@ -95,6 +95,34 @@ def test_palette_with_transparency_and_la_are_composited(tmp_path):
     np.testing.assert_array_equal(load_rgb(la)[0], [[255, 255, 255], [50, 50, 50]])
 
 
+@pytest.mark.parametrize(
+    "mode, pixels, key, white_where",
+    [
+        ("L", [[0, 200, 0]], 0, [True, False, True]),
+        ("RGB", [[[0, 0, 0], [200, 100, 50], [0, 0, 1]]], (0, 0, 0), [True, False, False]),
+        ("1", [[0, 255, 0]], 0, [True, False, True]),
+        ("I;16", [[300, 40000, 301]], 300, [True, False, False]),
+    ],
+)
+def test_png_transparent_colour_is_composited_on_white(tmp_path, mode, pixels, key, white_where):
+    # a grey, RGB or 1-bit PNG marks one colour transparent (a tRNS chunk, as PNG
+    # optimisers write an RGBA file whose alpha is 0 or 255): it was read with that
+    # colour, where the same picture as RGBA or as a palette PNG is white there
+    arr = np.array(pixels, dtype={"I;16": np.uint16, "1": bool}.get(mode, np.uint8))
+    image = Image.fromarray(arr if mode != "1" else arr.astype(np.uint8) * 255)
+    image = image.convert("1") if mode == "1" else image
+    image.save(tmp_path / "key.png", transparency=key)
+    opened = Image.open(tmp_path / "key.png")
+    assert opened.mode == mode and opened.info["transparency"] == key
+    opaque = load_rgb(image)  # (no transparency: as stored)
+    expected = np.where(np.array(white_where)[None, :, None], 255, opaque)
+    for form in (tmp_path / "key.png", opened):
+        np.testing.assert_array_equal(load_rgb(form), expected)
+    if mode in ("L", "RGB", "1"):  # Pillow's own RGBA, composited, agrees
+        rgba = Image.open(tmp_path / "key.png").convert("RGBA")
+        np.testing.assert_array_equal(load_rgb(rgba), expected)
+
+
 def test_palette_with_alpha_values_is_composited_as_its_file_is(tmp_path):
     # RGBA.convert("P") and RGBA.quantize() keep the alpha in the palette, with no
     # "transparency" in info: the PIL image was read with its alpha dropped, where
