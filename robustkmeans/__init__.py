@@ -12,6 +12,7 @@ _PUBLIC = {
     "LossKMeans": "._loss_kmeans",
     "LOSSES": "._losses",
     "VGG16Featurizer": "._vgg16",
+    "ImageLoadError": "._images",
     "load_image_folder": "._images",
     "select_k": ".model_selection",
     "SelectKResult": ".model_selection",

@@ -243,7 +243,7 @@ class ColorHistogramFeaturizer(ImageInputMixin, TransformerMixin, BaseEstimator)
         before counting, to bound the cost; at least 1.
     on_error : {"raise", "nan"}, default="raise"
         ``"raise"``: an image that cannot be read raises
-        :class:`~robustkmeans._images.ImageLoadError` (a ValueError) naming it
+        :class:`~robustkmeans.ImageLoadError` (a ValueError) naming it
         (its path, or ``X[i]`` and its kind for an in-memory image) and the
         reason. ``"nan"``: its row is all NaN (one row per input is kept) and a
         UserWarning lists the failures. Both as

@@ -117,7 +117,7 @@ class ImageLoadError(ValueError):
 
     Examples
     --------
-    >>> from robustkmeans._images import ImageLoadError
+    >>> from robustkmeans import ImageLoadError
     >>> error = ImageLoadError("photos/a.png", "file not found")
     >>> str(error)
     "Cannot read image 'photos/a.png': file not found"
@@ -125,6 +125,10 @@ class ImageLoadError(ValueError):
     >>> str(error)
     "Cannot read image 'photos/a.png': file not found. Remove or replace it"
     """
+
+    # the path users import it from (``from robustkmeans import ImageLoadError``):
+    # tracebacks name it, and pickles refer to it
+    __module__ = "robustkmeans"
 
     def __init__(self, filename: str, reason: str, hint: str | None = None):
         self.filename = str(filename)
@@ -540,11 +544,49 @@ def _palette_has_alpha(img) -> bool:
     return palette is not None and str(getattr(palette, "mode", "")).endswith("A")
 
 
+# Modes whose PNG files may mark one colour transparent (a tRNS chunk, which
+# Pillow reads into img.info["transparency"]: the grey value or the RGB triple),
+# as PNG optimisers store an RGBA picture whose alpha is only 0 or 255.
+_KEYED_MODES = ("1", "L", "RGB", "I", *_16_BIT_MODES)
+
+
+def _key_on_white(img, rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` with the pixels of ``img``'s transparent colour made white: alpha 0
+    there and 255 elsewhere, composited on white as an alpha channel is. A key of
+    another kind than the mode's (not an int, or not an RGB triple) is ignored."""
+    key = img.info.get("transparency")
+    stored = np.asarray(img)
+    if img.mode == "RGB":
+        if not (isinstance(key, tuple) and len(key) == 3):
+            return rgb
+        transparent = (stored == np.array(key)).all(axis=2)
+    elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        # ("1": np.asarray gives bool, the key is 0 or 255)
+        transparent = stored == (bool(key) if stored.dtype == np.bool_ else key)
+    else:
+        return rgb
+    if not transparent.any():
+        return rgb
+    rgb = rgb.copy()
+    rgb[transparent] = 255
+    return rgb
+
+
 def _pil_to_rgb(img, name: str) -> np.ndarray:
     """Convert a decoded PIL image of any common mode to an (H, W, 3) uint8 array.
 
     Integer grayscale ("I", "I;16"...) is scaled as :func:`_integer_to_rgb` says.
+    Transparency (an alpha channel, a palette's, or the one transparent colour a
+    grey or RGB PNG may name) is composited on white.
     """
+    rgb = _pil_pixels_to_rgb(img, name)
+    if img.mode in _KEYED_MODES and "transparency" in img.info:
+        rgb = _key_on_white(img, rgb)
+    return rgb
+
+
+def _pil_pixels_to_rgb(img, name: str) -> np.ndarray:
+    """:func:`_pil_to_rgb` but for the transparent colour of :data:`_KEYED_MODES`."""
     Image = _import_pil()
     mode = img.mode
     if mode == "RGB":
@@ -558,7 +600,11 @@ def _pil_to_rgb(img, name: str) -> np.ndarray:
             "16-bit image (or, as an array in [0, 1], pass "
             "np.clip(x * 255, 0, 255).round().astype(np.uint8))",
         )
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+    if mode == "La":
+        # grey with premultiplied alpha: Pillow converts it to "LA" only (to "RGBA"
+        # it raises "conversion from La to L not supported")
+        img, mode = img.convert("LA"), "LA"
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa") or (
         mode == "P" and ("transparency" in img.info or _palette_has_alpha(img))
     )
     if mode in ("L", "P") and not has_alpha:
@@ -623,7 +669,7 @@ def read_bytes(path) -> bytes:
     >>> read_bytes("no/such/file.jpg")
     Traceback (most recent call last):
     ...
-    robustkmeans._images.ImageLoadError: Cannot read image 'no/such/file.jpg': file not found
+    robustkmeans.ImageLoadError: Cannot read image 'no/such/file.jpg': file not found
     """
     name = os.fspath(path)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -75,6 +76,16 @@ def _shares_memory(X, X_arg):
         return bool(np.may_share_memory(X, X_arg))
     except (TypeError, ValueError):  # e.g. a sparse matrix or an odd container
         return True
+
+
+def _is_sparse_frame(X):
+    """Whether ``X`` is a pandas DataFrame whose columns are all sparse
+    (``pd.SparseDtype``): ``validate_data`` turns it into a sparse matrix (and
+    densifies a frame with some dense columns, with a warning)."""
+    pandas = sys.modules.get("pandas")  # (not imported: X is no DataFrame)
+    if pandas is None or not isinstance(X, pandas.DataFrame) or X.shape[1] == 0:
+        return False
+    return all(isinstance(dtype, pandas.SparseDtype) for dtype in X.dtypes)
 
 
 def _stored_centers(run_centers, X_mean, dtype):
@@ -1478,12 +1489,19 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 
     @staticmethod
     def _check_sparse(X, loss):
-        if sp.issparse(X) and loss not in _SPARSE_LOSSES:
-            raise TypeError(
-                f"Sparse input is not supported with loss={loss!r} (its centers are "
-                f"coordinatewise medians/M-estimates). Use one of {_SPARSE_LOSSES} or "
-                "convert X with X.toarray()."
-            )
+        if loss in _SPARSE_LOSSES:
+            return
+        if sp.issparse(X):
+            convert = "X.toarray()"
+        elif _is_sparse_frame(X):  # validate_data makes it a sparse matrix
+            convert = "X.sparse.to_dense()"
+        else:
+            return
+        raise TypeError(
+            f"Sparse input is not supported with loss={loss!r} (its centers are "
+            f"coordinatewise medians/M-estimates). Use one of {_SPARSE_LOSSES} or "
+            f"convert X with {convert}."
+        )
 
     def _resolve_n_init(self):
         if self.n_init != "auto":
@@ -1599,8 +1617,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 f"algorithm={self.algorithm!r} supports loss in {supported}; got "
                 f"loss={self.loss!r}. Use algorithm='lloyd', which supports every loss."
             )
-        if sp.issparse(X):
-            self._check_sparse(X, self.loss)
+        self._check_sparse(X, self.loss)
         # only the Euclidean losses center X (below): the copy protects the caller's
         centers_x = get_loss(self.loss, 1.0).euclidean
         X_arg = X
@@ -1788,8 +1805,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     # -- inference ----------------------------------------------------------------
     def _prepared(self, X):
         check_is_fitted(self)
-        if sp.issparse(X):
-            self._check_sparse(X, self._loss.name)
+        self._check_sparse(X, self._loss.name)
         X = self._check_test_data(X)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
         if not self._loss.euclidean:

@@ -215,7 +215,7 @@ def quantize_colors(
         (open them with ``PIL.Image.open(io.BytesIO(data))``), a list of paths.
     ValueError
         For an array of another shape or dtype, floats outside [0, 1], a file
-        that cannot be read (:class:`~robustkmeans._images.ImageLoadError`, naming
+        that cannot be read (:class:`~robustkmeans.ImageLoadError`, naming
         it), ``n_colors`` outside [1, number of pixels] or ``sample_size`` below
         ``n_colors``.
 

@@ -95,8 +95,9 @@ _RANDOM_SEED = 0
 # v3: files and PIL images are turned upright by their EXIF orientation tag.
 # v4: palette images whose palette holds alpha values (a palette TGA file) are
 # composited on white.
+# v5: the transparent colour of a grey, RGB or 1-bit PNG (a tRNS chunk) is white.
 _PREPROCESS_VERSION = (
-    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v4"
+    "exif-upright|rgb-white-alpha|pil-bilinear-resize|to-tensor|imagenet-normalize|v5"
 )
 
 
@@ -768,7 +769,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     on_error : {"raise", "nan"}, default="raise"
         What an unreadable image (missing, empty, not an image, truncated or
         corrupt file; unsupported array) does. ``"raise"`` raises
-        :class:`~robustkmeans._images.ImageLoadError` naming the file and the
+        :class:`~robustkmeans.ImageLoadError` naming the file and the
         reason, and saying what to do (remove or replace it, or use
         ``"nan"``). ``"nan"`` keeps one row per input: the row of a failed
         image is all NaN, a :class:`UserWarning` lists the failures, and
@@ -1111,7 +1112,7 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
         Raises
         ------
-        robustkmeans._images.ImageLoadError
+        robustkmeans.ImageLoadError
             With ``on_error="raise"``, for the first image that cannot be
             read, naming the file and the reason, and saying what to do.
         """

@@ -150,7 +150,10 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
     ------
     TypeError
         When the clusterer has no ``predict`` and ``on_training_set`` is False,
-        or its ``labels_`` do not have one label per sample of ``X``.
+        or it has neither ``predict`` nor ``labels_``.
+    ValueError
+        With ``on_training_set=True``, when the ``labels_`` of a clusterer
+        without ``predict`` do not have one label per sample of ``X``.
 
     See Also
     --------
@@ -185,11 +188,19 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
             "(cv=WholeSetSplit()), a scorer made with on_training_set=True, e.g. "
             "make_silhouette_scorer(on_training_set=True)."
         )
-    elif len(getattr(clusterer, "labels_", ())) != features.shape[0]:
+    elif not hasattr(clusterer, "labels_"):
         raise TypeError(
-            f"on_training_set=True, but {type(clusterer).__name__} has no labels_ for "
-            f"the {features.shape[0]} samples to score; score it on the set it was "
-            "fitted on (cv=WholeSetSplit()), or use a clusterer with a predict method."
+            f"on_training_set=True, but {type(clusterer).__name__} has neither a predict "
+            "method nor labels_ to label the samples to score; fit it first, or use a "
+            "clusterer with a predict method."
+        )
+    elif len(clusterer.labels_) != features.shape[0]:
+        # (a length mismatch: a ValueError, as check_consistent_length raises it)
+        raise ValueError(
+            f"on_training_set=True, but {type(clusterer).__name__} has "
+            f"{len(clusterer.labels_)} labels_ (one per sample of its fit), not one for "
+            f"each of the {features.shape[0]} samples to score; score it on the set it "
+            "was fitted on (cv=WholeSetSplit()), or use a clusterer with a predict method."
         )
     else:
         labels = clusterer.labels_

@@ -181,7 +181,7 @@ def _thumbnail(image, size, index=None):
     and uint16 arrays; grayscale as three equal channels, 16-bit scaled to 8 bits,
     transparency composited on white), so thumbnails and features show the same
     colours; unreadable images raise its
-    :class:`~robustkmeans._images.ImageLoadError` (a ValueError). The result is
+    :class:`~robustkmeans.ImageLoadError` (a ValueError). The result is
     then shrunk, keeping the aspect ratio, as :meth:`PIL.Image.Image.thumbnail`.
     ``index`` (the position in ``X``) names in-memory images in errors.
 

@@ -353,6 +353,29 @@ def test_features_cached_before_palette_alpha_was_composited_are_not_reused(
     np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
 
 
+def test_features_cached_before_a_png_transparent_colour_was_white_are_not_reused(
+    tmp_path, counter, monkeypatch
+):
+    # An RGB PNG naming one colour transparent (tRNS): before v5 that colour was
+    # read as it is stored, so its entries hold other features than the picture
+    # composited on white gives.
+    rgb = _photo_like(9, h=12, w=12).copy()
+    rgb[:6] = 0  # the transparent colour
+    path = tmp_path / "keyed.png"
+    Image.fromarray(rgb).save(path, transparency=(0, 0, 0))
+    _cache_under_version(
+        monkeypatch, tmp_path / "c", path, "exif-upright|rgb-white-alpha|pil-bilinear-resize|"
+        "to-tensor|imagenet-normalize|v4",
+    )  # fmt: skip
+    got = _featurizer(tmp_path / "c").transform([path])
+    assert counter["images"] == 2  # computed again, under the new version
+    with Image.open(path) as stored:
+        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
+        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
+    assert (expected[:6] == 255).all()
+    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
+
+
 def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tmp_path, counter):
     arr = _photo_like(3)
     plain, tagged = Image.fromarray(arr), Image.fromarray(arr)

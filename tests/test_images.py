@@ -95,6 +95,34 @@ def test_palette_with_transparency_and_la_are_composited(tmp_path):
     np.testing.assert_array_equal(load_rgb(la)[0], [[255, 255, 255], [50, 50, 50]])
 
 
+@pytest.mark.parametrize(
+    "mode, pixels, key, white_where",
+    [
+        ("L", [[0, 200, 0]], 0, [True, False, True]),
+        ("RGB", [[[0, 0, 0], [200, 100, 50], [0, 0, 1]]], (0, 0, 0), [True, False, False]),
+        ("1", [[0, 255, 0]], 0, [True, False, True]),
+        ("I;16", [[300, 40000, 301]], 300, [True, False, False]),
+    ],
+)
+def test_png_transparent_colour_is_composited_on_white(tmp_path, mode, pixels, key, white_where):
+    # a grey, RGB or 1-bit PNG marks one colour transparent (a tRNS chunk, as PNG
+    # optimisers write an RGBA file whose alpha is 0 or 255): it was read with that
+    # colour, where the same picture as RGBA or as a palette PNG is white there
+    arr = np.array(pixels, dtype={"I;16": np.uint16, "1": bool}.get(mode, np.uint8))
+    image = Image.fromarray(arr if mode != "1" else arr.astype(np.uint8) * 255)
+    image = image.convert("1") if mode == "1" else image
+    image.save(tmp_path / "key.png", transparency=key)
+    opened = Image.open(tmp_path / "key.png")
+    assert opened.mode == mode and opened.info["transparency"] == key
+    opaque = load_rgb(image)  # (no transparency: as stored)
+    expected = np.where(np.array(white_where)[None, :, None], 255, opaque)
+    for form in (tmp_path / "key.png", opened):
+        np.testing.assert_array_equal(load_rgb(form), expected)
+    if mode in ("L", "RGB", "1"):  # Pillow's own RGBA, composited, agrees
+        rgba = Image.open(tmp_path / "key.png").convert("RGBA")
+        np.testing.assert_array_equal(load_rgb(rgba), expected)
+
+
 def test_palette_with_alpha_values_is_composited_as_its_file_is(tmp_path):
     # RGBA.convert("P") and RGBA.quantize() keep the alpha in the palette, with no
     # "transparency" in info: the PIL image was read with its alpha dropped, where
@@ -177,6 +205,50 @@ def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
     assert Image.open(tmp_path / "dark.pgm").mode == "I"
     np.testing.assert_array_equal(load_rgb(tmp_path / "dark.pgm")[0, :, 0], [0, 1, 1])
     np.testing.assert_array_equal(load_rgb(tmp_path / "ten.pgm")[0, :, 0], [0, 255, 128])
+
+
+_SIXTEEN_BIT = np.array([[0, 257, 32896, 65535, 385]], dtype=np.uint16)
+
+
+@pytest.mark.parametrize(
+    "mode, byte_order, suffix",
+    [("I;16", "<", ".png"), ("I;16B", ">", ".tif"), ("I;16L", "<", ".tif"), ("I;16N", "=", None)],
+)
+def test_each_16_bit_mode_is_scaled_not_clipped(tmp_path, mode, byte_order, suffix):
+    # a 16-bit value clipped to 255 would make the picture white
+    image = Image.frombytes(mode, (5, 1), _SIXTEEN_BIT.astype(f"{byte_order}u2").tobytes())
+    forms = [image]
+    if suffix is not None:  # (Pillow writes no file of mode I;16N)
+        image.save(tmp_path / f"a{suffix}")
+        forms.append(tmp_path / f"a{suffix}")
+    for form in forms:
+        np.testing.assert_array_equal(load_rgb(form)[0], np.repeat([[0, 1, 128, 255, 1]], 3, 0).T)
+
+
+def test_32_bit_integer_mode_with_16_bit_values_is_scaled(tmp_path):
+    image = Image.fromarray(_SIXTEEN_BIT.astype(np.int32))
+    assert image.mode == "I"
+    image.save(tmp_path / "i.tif")
+    for form in (image, tmp_path / "i.tif"):
+        np.testing.assert_array_equal(load_rgb(form)[0, :, 0], [0, 1, 128, 255, 1])
+
+
+def test_32_bit_float_pil_image_is_refused_saying_what_to_do():
+    with pytest.raises(ImageLoadError, match=r"\(PIL F 3x2\).*no defined 0..255 range; save"):
+        load_rgb(Image.new("F", (3, 2), 0.5))
+
+
+def test_premultiplied_la_is_composited_on_white():
+    # "La" (grey with premultiplied alpha, as Pillow's own resampling of LA uses)
+    # raised Pillow's bare "conversion from La to L not supported"
+    stored = np.array([[[100, 128], [100, 255], [0, 0]]], dtype=np.uint8)
+    la = Image.frombytes("La", (3, 1), stored.tobytes())
+    assert la.mode == "La"
+    rgb = load_rgb(la)
+    # premultiplied: on white, v + (255 - alpha); transparent is white
+    assert abs(int(rgb[0, 0, 0]) - 227) <= 1 and rgb[0, 1, 0] == 100 and rgb[0, 2, 0] == 255
+    np.testing.assert_array_equal(rgb, load_rgb(la.convert("LA")))
+    assert (rgb == rgb[:, :, :1]).all()
 
 
 def test_cmyk_and_bilevel_convert_to_rgb():
@@ -454,6 +526,29 @@ def test_image_load_error_pickles():
 
     err = pickle.loads(pickle.dumps(ImageLoadError("a.jpg", "file not found")))
     assert err.filename == "a.jpg" and "file not found" in str(err)
+
+
+def test_image_load_error_is_public():
+    # users catching it had only the private robustkmeans._images to import it from
+    import pickle
+    import traceback
+
+    import robustkmeans
+    from robustkmeans import ImageLoadError as public
+
+    assert public is ImageLoadError and "ImageLoadError" in robustkmeans.__all__
+    assert "ImageLoadError" in dir(robustkmeans)
+    error = public("a.jpg", "file not found", hint="Remove it")
+    # tracebacks and reprs name the import path users can write
+    assert f"{public.__module__}.{public.__qualname__}" == "robustkmeans.ImageLoadError"
+    assert traceback.format_exception_only(error)[-1] == (
+        "robustkmeans.ImageLoadError: Cannot read image 'a.jpg': file not found. Remove it\n"
+    )
+    assert repr(error) == "ImageLoadError(\"Cannot read image 'a.jpg': file not found. Remove it\")"
+    restored = pickle.loads(pickle.dumps(error))
+    assert type(restored) is public and restored.hint == "Remove it"
+    assert str(restored) == str(error)
+    assert b"robustkmeans._images" not in pickle.dumps(error)
 
 
 # ----------------------------------------------------------------------------- preprocessing

@@ -837,6 +837,36 @@ def test_sparse_inference_follows_the_fitted_loss_not_set_params(fitted, later):
         np.testing.assert_array_equal(km.predict(sp.csr_matrix(X)), km.labels_)
 
 
+@pytest.mark.parametrize("loss", ["absolute", "huber", "pseudo_huber"])
+def test_sparse_dataframe_is_refused_as_a_sparse_matrix_is(loss):
+    # a DataFrame of pd.SparseDtype columns (which scikit-learn turns into a sparse
+    # matrix) got scikit-learn's generic "Sparse data was passed", whose
+    # ".toarray()" a DataFrame does not have, and not the supported losses
+    pd = pytest.importorskip("pandas")
+    X, _ = _data()
+    frame = pd.DataFrame(X).astype(pd.SparseDtype(float, 0.0))
+    message = (
+        f"Sparse input is not supported with loss='{loss}' .* Use one of "
+        r"\('square', 'correntropy', 'epsilon_insensitive'\) or convert X with "
+        r"X.sparse.to_dense\(\)"
+    )
+    with pytest.raises(TypeError, match=message):
+        LossKMeans(3, loss=loss, random_state=0).fit(frame)
+    km = LossKMeans(3, loss=loss, random_state=0).fit(X)
+    for method in (km.predict, km.transform, km.score):
+        with pytest.raises(TypeError, match=message):
+            method(frame)
+    # what the message says to do works, and gives the dense fit
+    np.testing.assert_array_equal(km.predict(frame.sparse.to_dense()), km.labels_)
+    # a frame with some sparse columns only is densified by scikit-learn (warning)
+    mixed = frame.astype({0: float})
+    with pytest.warns(UserWarning, match="sparse columns"):
+        np.testing.assert_array_equal(km.predict(mixed), km.labels_)
+    # and the sparse losses take the sparse frame, as a CSR matrix
+    square = LossKMeans(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(square.predict(frame), square.labels_)
+
+
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 @pytest.mark.parametrize("weight", [1e300, 1e307])
 def test_weights_that_overflow_float64_are_refused_by_name(loss, weight):

@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
 from sklearn.metrics import (
@@ -172,7 +173,9 @@ def test_scorer_without_predict_uses_labels_on_training_set_only():
     assert scorer(agglo, X) == pytest.approx(silhouette_score(X, agglo.labels_))
     with pytest.raises(TypeError, match="on_training_set=True"):
         silhouette_scorer(agglo, X)  # no promise that X is the training set
-    with pytest.raises(TypeError, match="no labels_ for the 10 samples"):
+    # labels_ of another length: a ValueError (a length mismatch, as scikit-learn's
+    # "inconsistent numbers of samples"), saying how many there are
+    with pytest.raises(ValueError, match="has 30 labels_ .* not one for each of the 10 samples"):
         scorer(agglo, X[:10])
 
 
@@ -309,8 +312,20 @@ def test_scorer_on_training_set_refuses_more_samples_than_labels():
     # scikit-learn's "inconsistent numbers of samples" from inside the index
     X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
     agglo = AgglomerativeClustering(n_clusters=2).fit(X[:10])
-    with pytest.raises(TypeError, match="no labels_ for the 30 samples"):
+    with pytest.raises(ValueError, match="has 10 labels_ .* not one for each of the 30 samples"):
         make_silhouette_scorer(on_training_set=True)(agglo, X)
+
+
+def test_on_training_set_without_labels_is_a_type_error():
+    # a clusterer with neither predict nor labels_ cannot be scored at all: a
+    # TypeError, as for one without predict scored off its training set
+    class NoLabels(ClusterMixin, BaseEstimator):
+        def fit(self, X, y=None):
+            return self
+
+    X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
+    with pytest.raises(TypeError, match="NoLabels has neither a predict method nor labels_"):
+        features_and_labels(NoLabels().fit(X), X, on_training_set=True)
 
 
 def test_scorer_lets_errors_other_than_undefined_index_through(blobs):

@@ -416,3 +416,28 @@ def test_each_distinct_colour_is_predicted_once_with_the_same_result(monkeypatch
     assert rows[-1] == image.shape[0] * image.shape[1]
     assert table.dtype == direct.dtype == np.uint8 and table.shape == image.shape
     np.testing.assert_array_equal(table, direct)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I;16L", "I;16N", "I"])
+def test_16_bit_pil_images_quantize_as_their_8_bit_values(tmp_path, mode):
+    # 16-bit values scaled to 8 bits (v / 257), not clipped to 255 (white)
+    gray16 = np.random.RandomState(0).randint(0, 65536, size=(12, 10)).astype(np.uint16)
+    eight = np.rint(gray16 / 257).astype(np.uint8)
+    if mode == "I":
+        image = Image.fromarray(gray16.astype(np.int32))
+    else:
+        order = {"I;16B": ">", "I;16N": "="}.get(mode, "<")
+        image = Image.frombytes(mode, (10, 12), gray16.astype(f"{order}u2").tobytes())
+    expected = quantize_colors(np.dstack([eight] * 3), 3, random_state=0)
+    np.testing.assert_array_equal(quantize_colors(image, 3, random_state=0), expected)
+
+
+def test_premultiplied_la_pil_image_quantizes_as_la():
+    # mode "La" raised Pillow's "conversion from La to L not supported"
+    stored = np.random.RandomState(0).randint(0, 256, size=(12, 10, 2)).astype(np.uint8)
+    stored[..., 0] = np.minimum(stored[..., 0], stored[..., 1])  # premultiplied: v <= alpha
+    la = Image.frombytes("La", (10, 12), stored.tobytes())
+    np.testing.assert_array_equal(
+        quantize_colors(la, 3, random_state=0),
+        quantize_colors(la.convert("LA"), 3, random_state=0),
+    )
