@@ -157,6 +157,28 @@ def _estimator_n_clusters(estimator, labels):
     return int(n_clusters)
 
 
+def _cluster_colors(clusters, n_clusters):
+    """The colour of each of the sorted distinct labels ``clusters``.
+
+    With ``n_clusters`` (labels 0 to n_clusters - 1, some maybe absent: new data,
+    a subsample), cluster ``c`` gets the c-th of ``n_clusters`` colours, its colour
+    in every display of the clustering; with None, the clusters present get the
+    first colours, in order. A ValueError names a bad ``n_clusters`` or label.
+    """
+    if n_clusters is None:
+        return _colors(len(clusters))
+    if not is_count(n_clusters, 1):
+        raise ValueError(f"n_clusters must be an integer >= 1 or None, got {n_clusters!r}.")
+    palette = _colors(int(n_clusters))
+    if not np.all(np.isin(clusters, np.arange(len(palette)))):
+        raise ValueError(
+            f"With n_clusters={n_clusters}, labels must be integers from 0 "
+            f"to {n_clusters - 1}; got {np.asarray(clusters).tolist()}. Pass "
+            "n_clusters=None to colour any labels in order."
+        )
+    return [palette[int(c)] for c in clusters]
+
+
 def _thumbnail_size(width, height, size):
     """(width, height) that :meth:`PIL.Image.Image.thumbnail` gives a ``width x height``
     image in a ``size x size`` box (Pillow's rounding of the aspect ratio); None
@@ -796,22 +818,7 @@ class SilhouetteDisplay:
         values = np.asarray(self.silhouette_values)
         labels = np.asarray(self.labels)
         clusters = np.unique(labels)
-        if self.n_clusters is None:
-            colors = _colors(len(clusters))
-        else:
-            # cluster c in the c-th colour of n_clusters, as in the other displays
-            if not is_count(self.n_clusters, 1):
-                raise ValueError(
-                    f"n_clusters must be an integer >= 1 or None, got {self.n_clusters!r}."
-                )
-            palette = _colors(int(self.n_clusters))
-            if not np.all(np.isin(clusters, np.arange(len(palette)))):
-                raise ValueError(
-                    f"With n_clusters={self.n_clusters}, labels must be integers from 0 "
-                    f"to {self.n_clusters - 1}; got {clusters.tolist()}. Pass "
-                    "n_clusters=None to colour any labels in order."
-                )
-            colors = [palette[int(c)] for c in clusters]
+        colors = _cluster_colors(clusters, self.n_clusters)
         gap = max(2, len(values) // 50)
         lower = gap
         for color, cluster in zip(colors, clusters, strict=True):
@@ -855,6 +862,12 @@ class ClusterScatterDisplay:
         NaN, a partly labelled set) are drawn in grey as "no label".
     axis_labels : tuple of str, default=("PC 1", "PC 2")
         Names of the two axes, drawn as matplotlib text (mathtext allowed).
+    n_clusters : int or None, default=None
+        Number of clusters of the clustering, when ``labels`` are its integer
+        labels 0 to n_clusters - 1 but some may be absent (new data, a
+        subsample): cluster ``c`` is then drawn in the colour that
+        :class:`SilhouetteDisplay` and :class:`RepresentativesDisplay` give it.
+        None colours the clusters present, in order.
 
     Attributes
     ----------
@@ -882,16 +895,24 @@ class ClusterScatterDisplay:
     """
 
     def __init__(
-        self, embedding, labels, *, centers=None, y_true=None, axis_labels=("PC 1", "PC 2")
+        self,
+        embedding,
+        labels,
+        *,
+        centers=None,
+        y_true=None,
+        axis_labels=("PC 1", "PC 2"),
+        n_clusters=None,
     ):
         self.embedding = embedding
         self.labels = labels
         self.centers = centers
         self.y_true = y_true
         self.axis_labels = axis_labels
+        self.n_clusters = n_clusters
 
     @classmethod
-    def from_estimator(cls, estimator, X, *, y=None, projection=None, ax=None):
+    def from_estimator(cls, estimator, X, *, y=None, projection=None, n_clusters="auto", ax=None):
         """Project the features a fitted clusterer sees to 2-D and plot its clusters.
 
         Parameters
@@ -911,6 +932,16 @@ class ClusterScatterDisplay:
             The axes are named "PC 1", "PC 2" for a PCA, "component 1", "component
             2" otherwise, with the share of the variance each explains where the
             transformer gives it (``explained_variance_ratio_``).
+        n_clusters : "auto", int or None, default="auto"
+            Number of clusters, for the colours (see the class's parameters).
+            ``"auto"`` takes the estimator's: the number of its
+            ``cluster_centers_``, else its ``n_clusters_``, else its
+            ``n_clusters`` parameter, so that a cluster absent from ``X`` shifts
+            no colour and each cluster has its colour of
+            :class:`SilhouetteDisplay` and :class:`RepresentativesDisplay`;
+            None (also what ``"auto"`` gives when the labels are not all cluster
+            numbers below that count, such as DBSCAN's noise label -1, or the
+            estimator has no such count) colours the clusters present, in order.
         ax : matplotlib Axes or sequence of two Axes, default=None
             Where to draw (two axes when ``y`` is given).
 
@@ -983,7 +1014,16 @@ class ClusterScatterDisplay:
                 f"{name} {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
                 for i, r in enumerate(ratio)
             )
-        display = cls(embedding, labels, centers=centers, y_true=y, axis_labels=axis_labels)
+        if isinstance(n_clusters, str) and n_clusters == "auto":
+            n_clusters = _estimator_n_clusters(estimator, labels)
+        display = cls(
+            embedding,
+            labels,
+            centers=centers,
+            y_true=y,
+            axis_labels=axis_labels,
+            n_clusters=n_clusters,
+        )
         return display.plot(ax=ax)
 
     def plot(self, *, ax=None):
@@ -1029,7 +1069,10 @@ class ClusterScatterDisplay:
             missing = _missing(groups)
             values = np.unique(groups[~missing])
             handles, names = [], []
-            palette = _colors(len(values), classes=title == "true labels")
+            if title == "true labels":
+                palette = _colors(len(values), classes=True)
+            else:  # (cluster c in its colour of every display, with n_clusters)
+                palette = _cluster_colors(values, self.n_clusters)
             for color, value in zip(palette, values, strict=True):
                 mask = (groups == value) & ~missing
                 names.append(_text(value))
