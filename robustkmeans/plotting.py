@@ -1129,7 +1129,11 @@ class RepresentativesDisplay:
     cost : ndarray of shape (n_samples,)
         Cost of each sample to its own center.
     representatives : dict
-        Cluster index -> list of sample indices, closest first.
+        Cluster index -> list of sample indices, closest first; one row per
+        cluster, in the order of the indices. It may hold only some of the
+        clusters: cluster ``c`` is drawn in the c-th of as many colours as the
+        clustering has clusters (the largest index or label, plus one), its
+        colour in :class:`ClusterScatterDisplay` and :class:`SilhouetteDisplay`.
     atypical : dict
         Cluster index -> list of sample indices, most atypical first.
     thumbnail_size : int, default=96
@@ -1289,14 +1293,19 @@ class RepresentativesDisplay:
         """
         labels = np.asarray(self.labels)
         clusters = sorted(self.representatives)
-        self.cluster_sizes_ = np.bincount(labels, minlength=len(clusters))
+        self.cluster_sizes_ = np.bincount(
+            labels, minlength=max(len(clusters), int(max(clusters, default=-1)) + 1)
+        )
         n_rep = max((len(v) for v in self.representatives.values()), default=0)
         n_aty = max((len(v) for v in self.atypical.values()), default=0)
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
         figure = _grid_figure(figure, (size * n_cols + 1.2, size * len(clusters) + 0.6))
         axes = figure.subplots(len(clusters), n_cols, squeeze=False)
-        colors = _colors(len(clusters))
+        # cluster c in the c-th colour of the clustering's (labels 0 to n - 1), as in
+        # the other displays, also when the dict holds only some of the clusters
+        palette = _colors(self.cluster_sizes_.size)
+        colors = [palette[int(cluster)] for cluster in clusters]
         for row, cluster in enumerate(clusters):
             closest = self.representatives[cluster]
             chosen = [*closest, *self.atypical.get(cluster, [])]

@@ -1205,3 +1205,29 @@ def _scatter_colors_of_rank(n):
 def test_cluster_scatter_n_clusters_is_checked(n_clusters, labels, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         ClusterScatterDisplay(np.eye(2), np.array(labels), n_clusters=n_clusters).plot()
+
+
+def test_representatives_colour_a_cluster_by_its_number(image_set):
+    # a display of some of the clusters (the constructor's dict holds clusters 0
+    # and 2 of 3) coloured its rows by rank: cluster 2 in cluster 1's colour of
+    # the scatter and silhouette figures
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    scatter = _scatter_colors(ClusterScatterDisplay.from_estimator(km, X))
+    full = RepresentativesDisplay.from_estimator(km, X, paths, n_atypical=0)
+
+    def row_colors(display):
+        return [axis.yaxis.label.get_color()[:3] for axis in display.axes_[:, 0]]
+
+    assert row_colors(full) == [scatter["0"], scatter["1"], scatter["2"]]
+    labels = km.labels_
+    some = RepresentativesDisplay(
+        paths,
+        labels,
+        np.zeros(len(paths)),
+        {c: full.representatives[c] for c in (0, 2)},
+        {0: [], 2: []},
+    ).plot()
+    assert row_colors(some) == [scatter["0"], scatter["2"]]
+    # (a frame around each representative, in its cluster's colour)
+    assert some.axes_[1, 0].spines["top"].get_edgecolor()[:3] == scatter["2"]
