@@ -363,6 +363,12 @@ class KSelectionDisplay:
         k at the elbow of the objective curve, marked with a vertical line.
     silhouette_k : int or None, default=None
         k of the best silhouette, marked on the silhouette curve.
+    sample_size : int or None, default=None
+        Size of the random subsample the silhouettes are of, named in the title,
+        the silhouette axis and the legend (``"mean silhouette (subsample of
+        N)"``); None (or ``n_samples`` or more) when they are of every sample.
+    n_samples : int or None, default=None
+        Number of samples searched, named in the title with ``sample_size``.
 
     Attributes
     ----------
@@ -391,16 +397,31 @@ class KSelectionDisplay:
     3
     """
 
-    def __init__(self, k_values, objective, *, silhouette=None, elbow_k=None, silhouette_k=None):
+    def __init__(
+        self,
+        k_values,
+        objective,
+        *,
+        silhouette=None,
+        elbow_k=None,
+        silhouette_k=None,
+        sample_size=None,
+        n_samples=None,
+    ):
         self.k_values = k_values
         self.objective = objective
         self.silhouette = silhouette
         self.elbow_k = elbow_k
         self.silhouette_k = silhouette_k
+        self.sample_size = sample_size
+        self.n_samples = n_samples
 
     @classmethod
     def from_result(cls, result, *, ax=None):
         """Plot a :class:`~robustkmeans.model_selection.SelectKResult`.
+
+        A silhouette of a random subsample (``select_k``'s ``sample_size``) is
+        said to be one in the title, axis and legend.
 
         Parameters
         ----------
@@ -435,6 +456,9 @@ class KSelectionDisplay:
             silhouette=result.silhouette,
             elbow_k=result.best_k["elbow"],
             silhouette_k=result.best_k["silhouette"],
+            # (an object of the same fields, made without them: every sample)
+            sample_size=getattr(result, "sample_size", None),
+            n_samples=getattr(result, "n_samples", None),
         )
         return display.plot(ax=ax)
 
@@ -508,6 +532,12 @@ class KSelectionDisplay:
         'number of clusters k'
         """
         k_values = np.asarray(self.k_values)
+        _check_sample_size(self.sample_size)
+        if self.n_samples is not None and not is_count(self.n_samples, 1):
+            raise ValueError(f"n_samples must be None or an integer >= 1, got {self.n_samples!r}.")
+        subsample = self.sample_size is not None and (
+            self.n_samples is None or self.sample_size < self.n_samples
+        )
         if self.silhouette_k is not None and not np.any(k_values == self.silhouette_k):
             raise ValueError(
                 f"silhouette_k={self.silhouette_k!r} is not one of k_values "
@@ -559,10 +589,13 @@ class KSelectionDisplay:
         if self.silhouette is not None and np.any(np.isfinite(self.silhouette)):
             twin = ax.twinx()
             ax._robustkmeans_k_selection.append(twin)  # (its curve and star with it)
+            label = "mean silhouette"
+            if subsample:
+                label += f" (subsample of {self.sample_size})"
             (self.line_silhouette_,) = twin.plot(
-                k_values, self.silhouette, "s-", color="C1", label="mean silhouette"
+                k_values, self.silhouette, "s-", color="C1", label=label
             )
-            twin.set_ylabel("mean silhouette", color="C1")
+            twin.set_ylabel(label, color="C1")
             handles.append(self.line_silhouette_)
             if self.silhouette_k is not None:
                 index = int(np.flatnonzero(k_values == self.silhouette_k)[0])
@@ -596,7 +629,11 @@ class KSelectionDisplay:
                 fontsize="small",
                 frameon=False,
             )
-        ax.set_title("Choosing k")
+        title = "Choosing k"
+        if subsample:  # (the figure is read alone too)
+            of = "" if self.n_samples is None else f" of {self.n_samples}"
+            title += f"\n(silhouette on a random subsample of {self.sample_size}{of} samples)"
+        ax.set_title(title)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

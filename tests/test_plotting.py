@@ -1231,3 +1231,48 @@ def test_representatives_colour_a_cluster_by_its_number(image_set):
     assert row_colors(some) == [scatter["0"], scatter["2"]]
     # (a frame around each representative, in its cluster's colour)
     assert some.axes_[1, 0].spines["top"].get_edgecolor()[:3] == scatter["2"]
+
+
+def test_k_selection_display_says_when_its_silhouette_is_of_a_subsample(blobs):
+    # select_k's sample_size drew the silhouette of a subsample as a bare "mean
+    # silhouette"; only the command line labelled it, by hand
+    X, _ = blobs
+    estimator = LossKMeans(n_init=1, random_state=0)
+    result = select_k(estimator, X, [2, 3, 4], sample_size=20, random_state=0)
+    for disp in (
+        KSelectionDisplay.from_result(result),
+        KSelectionDisplay.from_estimator(estimator, X, [2, 3, 4], sample_size=20, random_state=0),
+    ):
+        assert (disp.sample_size, disp.n_samples) == (20, 60)
+        assert disp.ax_.get_title() == (
+            "Choosing k\n(silhouette on a random subsample of 20 of 60 samples)"
+        )
+        assert disp.ax_silhouette_.get_ylabel() == "mean silhouette (subsample of 20)"
+        assert disp.line_silhouette_.get_label() == "mean silhouette (subsample of 20)"
+        legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
+        assert "mean silhouette (subsample of 20)" in legend and "mean silhouette" not in legend
+    # the constructor: without n_samples, and no subsample (every sample)
+    kwargs = {"silhouette": np.array([0.5, 0.6, 0.4])}
+    disp = KSelectionDisplay([2, 3, 4], [3.0, 2.0, 1.0], sample_size=20, **kwargs).plot()
+    assert disp.ax_.get_title() == "Choosing k\n(silhouette on a random subsample of 20 samples)"
+    for sample_size, n_samples in ((None, 60), (60, 60), (None, None)):
+        disp = KSelectionDisplay(
+            [2, 3, 4], [3.0, 2.0, 1.0], sample_size=sample_size, n_samples=n_samples, **kwargs
+        ).plot()
+        assert disp.ax_.get_title() == "Choosing k"
+        assert disp.ax_silhouette_.get_ylabel() == "mean silhouette"
+    result = select_k(estimator, X, [2, 3, 4], random_state=0)
+    assert KSelectionDisplay.from_result(result).ax_.get_title() == "Choosing k"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sample_size": 1}, "sample_size must be None or an integer >= 2, got 1"),
+        ({"sample_size": 2.5}, "sample_size must be None or an integer >= 2, got 2.5"),
+        ({"n_samples": 0}, "n_samples must be None or an integer >= 1, got 0"),
+    ],
+)
+def test_k_selection_display_checks_the_subsample(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KSelectionDisplay([2, 3], [2.0, 1.0], silhouette=np.array([0.5, 0.6]), **kwargs).plot()
