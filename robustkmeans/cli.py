@@ -1435,21 +1435,6 @@ _CRITERION_RULE = {
 }
 
 
-def _say_silhouette_subsample(display, n_subset: int, subsample: str) -> None:
-    """Label the silhouette curve of a drawn KSelectionDisplay as that of a random
-    subsample, in its title, axis and legend, as the Settings do (the PNG is read
-    alone too)."""
-    display.ax_.set_title(f"Choosing k\n(silhouette on a {subsample})")
-    if display.ax_silhouette_ is None:
-        return
-    label = f"mean silhouette (subsample of {n_subset})"
-    display.ax_silhouette_.set_ylabel(label, color="C1")
-    display.line_silhouette_.set_label(label)
-    for text in display.ax_.get_legend().get_texts():
-        if text.get_text() == "mean silhouette":
-            text.set_text(label)
-
-
 def _k_selection_caption(k: int, criterion: str, subsample: str | None = None) -> str:
     """The caption of k_selection.png, which marks only the elbow and the best silhouette;
     ``subsample`` names the silhouette's random subsample, if any."""
@@ -1548,11 +1533,13 @@ def _run_cluster(
             progress=not args.no_progress and _has_tqdm(),
         )
         k, criterion = _chosen_k(search, args.k_criterion)
+        # (its axis and legend say when the silhouette is of a subsample)
         display = KSelectionDisplay.from_result(search)
         subsample = None
         if subset.size < n_images:
             subsample = f"random subsample of {subset.size} of {n_images} images"
-            _say_silhouette_subsample(display, subset.size, subsample)
+            # images, as the Settings say, where the display says samples
+            display.ax_.set_title(f"Choosing k\n(silhouette on a {subsample})")
         figures.append(
             (
                 "k_selection.png",

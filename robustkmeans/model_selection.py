@@ -235,6 +235,12 @@ class SelectKResult:
         Parameters fixed for every k by :func:`select_k`: the ``"auto"`` scales
         (``delta``, ``sigma``, ``epsilon``) of the clusterer, resolved once, so
         that every objective is of the same loss. Empty when there were none.
+    sample_size : int or None, default=None
+        Size of the random subsample the silhouettes were computed on; None when
+        they are of every sample (also for a ``sample_size`` of n_samples or
+        more given to :func:`select_k`).
+    n_samples : int or None, default=None
+        Number of samples searched (None when unknown).
 
     See Also
     --------
@@ -265,6 +271,8 @@ class SelectKResult:
     metric: str
     estimators: list | None = field(default=None, repr=False)
     params: dict = field(default_factory=dict)
+    sample_size: int | None = None
+    n_samples: int | None = None
 
     @property
     def elbow_k(self) -> int | None:
@@ -284,7 +292,8 @@ class SelectKResult:
         result : dict
             Keys ``k``, ``objective``, ``silhouette``, ``calinski_harabasz``,
             ``davies_bouldin`` (lists, NaN as None), ``best_k``, ``metric`` (a
-            callable by its name) and ``params``.
+            callable by its name), ``params``, ``sample_size`` (None when the
+            silhouettes are of every sample) and ``n_samples``.
 
         See Also
         --------
@@ -315,6 +324,8 @@ class SelectKResult:
             if isinstance(self.metric, str)
             else getattr(self.metric, "__name__", None) or repr(self.metric),
             "params": {k: float(v) for k, v in self.params.items()},
+            "sample_size": None if self.sample_size is None else int(self.sample_size),
+            "n_samples": None if self.n_samples is None else int(self.n_samples),
         }
 
 
@@ -558,8 +569,8 @@ def select_k(
     Returns
     -------
     result : SelectKResult
-        Curves per k, the best k per criterion and optionally the fitted
-        estimators.
+        Curves per k, the best k per criterion, the silhouette's subsample
+        (``sample_size``, ``n_samples``) and optionally the fitted estimators.
 
     Raises
     ------
@@ -707,4 +718,9 @@ def select_k(
         metric=metric,
         estimators=estimators,
         params=params,
+        # (a subsample of n_samples or more is every sample, and said to be none)
+        sample_size=int(sample_size)
+        if sample_size is not None and sample_size < n_samples
+        else None,
+        n_samples=int(n_samples),
     )

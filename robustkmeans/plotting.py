@@ -157,6 +157,28 @@ def _estimator_n_clusters(estimator, labels):
     return int(n_clusters)
 
 
+def _cluster_colors(clusters, n_clusters):
+    """The colour of each of the sorted distinct labels ``clusters``.
+
+    With ``n_clusters`` (labels 0 to n_clusters - 1, some maybe absent: new data,
+    a subsample), cluster ``c`` gets the c-th of ``n_clusters`` colours, its colour
+    in every display of the clustering; with None, the clusters present get the
+    first colours, in order. A ValueError names a bad ``n_clusters`` or label.
+    """
+    if n_clusters is None:
+        return _colors(len(clusters))
+    if not is_count(n_clusters, 1):
+        raise ValueError(f"n_clusters must be an integer >= 1 or None, got {n_clusters!r}.")
+    palette = _colors(int(n_clusters))
+    if not np.all(np.isin(clusters, np.arange(len(palette)))):
+        raise ValueError(
+            f"With n_clusters={n_clusters}, labels must be integers from 0 "
+            f"to {n_clusters - 1}; got {np.asarray(clusters).tolist()}. Pass "
+            "n_clusters=None to colour any labels in order."
+        )
+    return [palette[int(c)] for c in clusters]
+
+
 def _thumbnail_size(width, height, size):
     """(width, height) that :meth:`PIL.Image.Image.thumbnail` gives a ``width x height``
     image in a ``size x size`` box (Pillow's rounding of the aspect ratio); None
@@ -341,6 +363,12 @@ class KSelectionDisplay:
         k at the elbow of the objective curve, marked with a vertical line.
     silhouette_k : int or None, default=None
         k of the best silhouette, marked on the silhouette curve.
+    sample_size : int or None, default=None
+        Size of the random subsample the silhouettes are of, named in the title,
+        the silhouette axis and the legend (``"mean silhouette (subsample of
+        N)"``); None (or ``n_samples`` or more) when they are of every sample.
+    n_samples : int or None, default=None
+        Number of samples searched, named in the title with ``sample_size``.
 
     Attributes
     ----------
@@ -369,16 +397,31 @@ class KSelectionDisplay:
     3
     """
 
-    def __init__(self, k_values, objective, *, silhouette=None, elbow_k=None, silhouette_k=None):
+    def __init__(
+        self,
+        k_values,
+        objective,
+        *,
+        silhouette=None,
+        elbow_k=None,
+        silhouette_k=None,
+        sample_size=None,
+        n_samples=None,
+    ):
         self.k_values = k_values
         self.objective = objective
         self.silhouette = silhouette
         self.elbow_k = elbow_k
         self.silhouette_k = silhouette_k
+        self.sample_size = sample_size
+        self.n_samples = n_samples
 
     @classmethod
     def from_result(cls, result, *, ax=None):
         """Plot a :class:`~robustkmeans.model_selection.SelectKResult`.
+
+        A silhouette of a random subsample (``select_k``'s ``sample_size``) is
+        said to be one in the title, axis and legend.
 
         Parameters
         ----------
@@ -413,6 +456,9 @@ class KSelectionDisplay:
             silhouette=result.silhouette,
             elbow_k=result.best_k["elbow"],
             silhouette_k=result.best_k["silhouette"],
+            # (an object of the same fields, made without them: every sample)
+            sample_size=getattr(result, "sample_size", None),
+            n_samples=getattr(result, "n_samples", None),
         )
         return display.plot(ax=ax)
 
@@ -486,6 +532,12 @@ class KSelectionDisplay:
         'number of clusters k'
         """
         k_values = np.asarray(self.k_values)
+        _check_sample_size(self.sample_size)
+        if self.n_samples is not None and not is_count(self.n_samples, 1):
+            raise ValueError(f"n_samples must be None or an integer >= 1, got {self.n_samples!r}.")
+        subsample = self.sample_size is not None and (
+            self.n_samples is None or self.sample_size < self.n_samples
+        )
         if self.silhouette_k is not None and not np.any(k_values == self.silhouette_k):
             raise ValueError(
                 f"silhouette_k={self.silhouette_k!r} is not one of k_values "
@@ -537,10 +589,13 @@ class KSelectionDisplay:
         if self.silhouette is not None and np.any(np.isfinite(self.silhouette)):
             twin = ax.twinx()
             ax._robustkmeans_k_selection.append(twin)  # (its curve and star with it)
+            label = "mean silhouette"
+            if subsample:
+                label += f" (subsample of {self.sample_size})"
             (self.line_silhouette_,) = twin.plot(
-                k_values, self.silhouette, "s-", color="C1", label="mean silhouette"
+                k_values, self.silhouette, "s-", color="C1", label=label
             )
-            twin.set_ylabel("mean silhouette", color="C1")
+            twin.set_ylabel(label, color="C1")
             handles.append(self.line_silhouette_)
             if self.silhouette_k is not None:
                 index = int(np.flatnonzero(k_values == self.silhouette_k)[0])
@@ -574,7 +629,11 @@ class KSelectionDisplay:
                 fontsize="small",
                 frameon=False,
             )
-        ax.set_title("Choosing k")
+        title = "Choosing k"
+        if subsample:  # (the figure is read alone too)
+            of = "" if self.n_samples is None else f" of {self.n_samples}"
+            title += f"\n(silhouette on a random subsample of {self.sample_size}{of} samples)"
+        ax.set_title(title)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -796,22 +855,7 @@ class SilhouetteDisplay:
         values = np.asarray(self.silhouette_values)
         labels = np.asarray(self.labels)
         clusters = np.unique(labels)
-        if self.n_clusters is None:
-            colors = _colors(len(clusters))
-        else:
-            # cluster c in the c-th colour of n_clusters, as in the other displays
-            if not is_count(self.n_clusters, 1):
-                raise ValueError(
-                    f"n_clusters must be an integer >= 1 or None, got {self.n_clusters!r}."
-                )
-            palette = _colors(int(self.n_clusters))
-            if not np.all(np.isin(clusters, np.arange(len(palette)))):
-                raise ValueError(
-                    f"With n_clusters={self.n_clusters}, labels must be integers from 0 "
-                    f"to {self.n_clusters - 1}; got {clusters.tolist()}. Pass "
-                    "n_clusters=None to colour any labels in order."
-                )
-            colors = [palette[int(c)] for c in clusters]
+        colors = _cluster_colors(clusters, self.n_clusters)
         gap = max(2, len(values) // 50)
         lower = gap
         for color, cluster in zip(colors, clusters, strict=True):
@@ -855,6 +899,12 @@ class ClusterScatterDisplay:
         NaN, a partly labelled set) are drawn in grey as "no label".
     axis_labels : tuple of str, default=("PC 1", "PC 2")
         Names of the two axes, drawn as matplotlib text (mathtext allowed).
+    n_clusters : int or None, default=None
+        Number of clusters of the clustering, when ``labels`` are its integer
+        labels 0 to n_clusters - 1 but some may be absent (new data, a
+        subsample): cluster ``c`` is then drawn in the colour that
+        :class:`SilhouetteDisplay` and :class:`RepresentativesDisplay` give it.
+        None colours the clusters present, in order.
 
     Attributes
     ----------
@@ -882,16 +932,24 @@ class ClusterScatterDisplay:
     """
 
     def __init__(
-        self, embedding, labels, *, centers=None, y_true=None, axis_labels=("PC 1", "PC 2")
+        self,
+        embedding,
+        labels,
+        *,
+        centers=None,
+        y_true=None,
+        axis_labels=("PC 1", "PC 2"),
+        n_clusters=None,
     ):
         self.embedding = embedding
         self.labels = labels
         self.centers = centers
         self.y_true = y_true
         self.axis_labels = axis_labels
+        self.n_clusters = n_clusters
 
     @classmethod
-    def from_estimator(cls, estimator, X, *, y=None, projection=None, ax=None):
+    def from_estimator(cls, estimator, X, *, y=None, projection=None, n_clusters="auto", ax=None):
         """Project the features a fitted clusterer sees to 2-D and plot its clusters.
 
         Parameters
@@ -911,6 +969,16 @@ class ClusterScatterDisplay:
             The axes are named "PC 1", "PC 2" for a PCA, "component 1", "component
             2" otherwise, with the share of the variance each explains where the
             transformer gives it (``explained_variance_ratio_``).
+        n_clusters : "auto", int or None, default="auto"
+            Number of clusters, for the colours (see the class's parameters).
+            ``"auto"`` takes the estimator's: the number of its
+            ``cluster_centers_``, else its ``n_clusters_``, else its
+            ``n_clusters`` parameter, so that a cluster absent from ``X`` shifts
+            no colour and each cluster has its colour of
+            :class:`SilhouetteDisplay` and :class:`RepresentativesDisplay`;
+            None (also what ``"auto"`` gives when the labels are not all cluster
+            numbers below that count, such as DBSCAN's noise label -1, or the
+            estimator has no such count) colours the clusters present, in order.
         ax : matplotlib Axes or sequence of two Axes, default=None
             Where to draw (two axes when ``y`` is given).
 
@@ -983,7 +1051,16 @@ class ClusterScatterDisplay:
                 f"{name} {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
                 for i, r in enumerate(ratio)
             )
-        display = cls(embedding, labels, centers=centers, y_true=y, axis_labels=axis_labels)
+        if isinstance(n_clusters, str) and n_clusters == "auto":
+            n_clusters = _estimator_n_clusters(estimator, labels)
+        display = cls(
+            embedding,
+            labels,
+            centers=centers,
+            y_true=y,
+            axis_labels=axis_labels,
+            n_clusters=n_clusters,
+        )
         return display.plot(ax=ax)
 
     def plot(self, *, ax=None):
@@ -1029,7 +1106,10 @@ class ClusterScatterDisplay:
             missing = _missing(groups)
             values = np.unique(groups[~missing])
             handles, names = [], []
-            palette = _colors(len(values), classes=title == "true labels")
+            if title == "true labels":
+                palette = _colors(len(values), classes=True)
+            else:  # (cluster c in its colour of every display, with n_clusters)
+                palette = _cluster_colors(values, self.n_clusters)
             for color, value in zip(palette, values, strict=True):
                 mask = (groups == value) & ~missing
                 names.append(_text(value))
@@ -1086,7 +1166,11 @@ class RepresentativesDisplay:
     cost : ndarray of shape (n_samples,)
         Cost of each sample to its own center.
     representatives : dict
-        Cluster index -> list of sample indices, closest first.
+        Cluster index -> list of sample indices, closest first; one row per
+        cluster, in the order of the indices. It may hold only some of the
+        clusters: cluster ``c`` is drawn in the c-th of as many colours as the
+        clustering has clusters (the largest index or label, plus one), its
+        colour in :class:`ClusterScatterDisplay` and :class:`SilhouetteDisplay`.
     atypical : dict
         Cluster index -> list of sample indices, most atypical first.
     thumbnail_size : int, default=96
@@ -1246,14 +1330,19 @@ class RepresentativesDisplay:
         """
         labels = np.asarray(self.labels)
         clusters = sorted(self.representatives)
-        self.cluster_sizes_ = np.bincount(labels, minlength=len(clusters))
+        self.cluster_sizes_ = np.bincount(
+            labels, minlength=max(len(clusters), int(max(clusters, default=-1)) + 1)
+        )
         n_rep = max((len(v) for v in self.representatives.values()), default=0)
         n_aty = max((len(v) for v in self.atypical.values()), default=0)
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
         figure = _grid_figure(figure, (size * n_cols + 1.2, size * len(clusters) + 0.6))
         axes = figure.subplots(len(clusters), n_cols, squeeze=False)
-        colors = _colors(len(clusters))
+        # cluster c in the c-th colour of the clustering's (labels 0 to n - 1), as in
+        # the other displays, also when the dict holds only some of the clusters
+        palette = _colors(self.cluster_sizes_.size)
+        colors = [palette[int(cluster)] for cluster in clusters]
         for row, cluster in enumerate(clusters):
             closest = self.representatives[cluster]
             chosen = [*closest, *self.atypical.get(cluster, [])]

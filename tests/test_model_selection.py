@@ -539,3 +539,21 @@ def test_select_k_result_with_a_callable_metric_is_json_serialisable(blobs4):
     )
     assert result.metric is manhattan
     assert json.loads(json.dumps(result.to_dict()))["metric"] == "manhattan"
+
+
+def test_select_k_result_records_the_silhouette_subsample(blobs4):
+    # the result did not say that its silhouettes were of a random subsample, so
+    # neither could its plot or a report written from it
+    import json
+
+    X, _ = blobs4
+    estimator = LossKMeans(n_init=1, random_state=0)
+    result = select_k(estimator, X, [2, 3], sample_size=40, random_state=0)
+    assert (result.sample_size, result.n_samples) == (40, 160)
+    as_dict = json.loads(json.dumps(result.to_dict()))
+    assert (as_dict["sample_size"], as_dict["n_samples"]) == (40, 160)
+    # every sample: no subsample, also for a sample_size of n_samples or more
+    for sample_size in (None, 160, 500):
+        result = select_k(estimator, X, [2, 3], sample_size=sample_size, random_state=0)
+        assert (result.sample_size, result.n_samples) == (None, 160)
+        assert result.to_dict()["sample_size"] is None

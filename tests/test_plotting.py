@@ -1141,3 +1141,138 @@ def test_k_selection_display_inside_legend_keeps_the_axes_background():
         assert backgrounds[0].get_facecolor() == ax.patch.get_facecolor()
     KSelectionDisplay([2, 3, 4], [9.0, 2.0, 1.5]).plot(ax=ax)
     assert [a.patch for a in fig.axes if a.patch.get_visible()] == [ax.patch]
+
+
+def _scatter_colors(display):
+    """Cluster -> colour (RGB) of the clusters panel of a ClusterScatterDisplay."""
+    legend = display.ax_.get_legend()
+    return {
+        text.get_text(): tuple(handle.get_facecolor()[0])[:3]
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+        if text.get_text() != "centers"
+    }
+
+
+def test_cluster_scatter_colours_clusters_as_the_estimator_numbers_them(blobs):
+    # the scatter coloured the clusters present by their rank: on new data missing
+    # cluster 1, cluster 2 took cluster 1's colour, unlike the silhouette and
+    # representatives figures of the same clusterer
+    from sklearn.cluster import DBSCAN
+
+    X, y = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    full = _scatter_colors(ClusterScatterDisplay.from_estimator(km, X))
+    assert len(set(full.values())) == 3
+    subset = X[km.predict(X) != 1]
+    disp = ClusterScatterDisplay.from_estimator(km, subset, y=y[km.predict(X) != 1])
+    assert disp.n_clusters == 3
+    assert _scatter_colors(disp) == {"0": full["0"], "2": full["2"]}
+    silhouette = SilhouetteDisplay.from_estimator(km, subset)
+    assert {tuple(bar.get_facecolor())[:3] for bar in silhouette.ax_.patches} == {
+        full["0"],
+        full["2"],
+    }
+    # the constructor, with more clusters than the palette of those present holds
+    k = 12
+    labels = np.repeat(np.arange(k), 2)
+    embedding = np.random.RandomState(0).normal(size=(2 * k, 2))
+    full = _scatter_colors(ClusterScatterDisplay(embedding, labels).plot())
+    present = labels != 1
+    disp = ClusterScatterDisplay(embedding[present], labels[present], n_clusters=k).plot()
+    assert _scatter_colors(disp) == {c: full[c] for c in full if c != "1"}
+    # None, or labels that are no cluster numbers below the count (DBSCAN's -1):
+    # the clusters present, in order, as before
+    disp = ClusterScatterDisplay.from_estimator(km, subset, n_clusters=None)
+    assert disp.n_clusters is None
+    assert list(_scatter_colors(disp).values()) == _scatter_colors_of_rank(2)
+    dbscan = DBSCAN(eps=1.0).fit(X)
+    assert ClusterScatterDisplay.from_estimator(dbscan, X).n_clusters is None
+
+
+def _scatter_colors_of_rank(n):
+    labels = np.arange(n)
+    return list(_scatter_colors(ClusterScatterDisplay(np.eye(n, 2), labels).plot()).values())
+
+
+@pytest.mark.parametrize(
+    "n_clusters, labels, message",
+    [
+        (0, [0, 1], "n_clusters must be an integer >= 1 or None, got 0"),
+        (2, [0, 2], "labels must be integers from 0 to 1; got [0, 2]"),
+        (3, ["a", "b"], "labels must be integers from 0 to 2"),
+    ],
+)
+def test_cluster_scatter_n_clusters_is_checked(n_clusters, labels, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ClusterScatterDisplay(np.eye(2), np.array(labels), n_clusters=n_clusters).plot()
+
+
+def test_representatives_colour_a_cluster_by_its_number(image_set):
+    # a display of some of the clusters (the constructor's dict holds clusters 0
+    # and 2 of 3) coloured its rows by rank: cluster 2 in cluster 1's colour of
+    # the scatter and silhouette figures
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    scatter = _scatter_colors(ClusterScatterDisplay.from_estimator(km, X))
+    full = RepresentativesDisplay.from_estimator(km, X, paths, n_atypical=0)
+
+    def row_colors(display):
+        return [axis.yaxis.label.get_color()[:3] for axis in display.axes_[:, 0]]
+
+    assert row_colors(full) == [scatter["0"], scatter["1"], scatter["2"]]
+    labels = km.labels_
+    some = RepresentativesDisplay(
+        paths,
+        labels,
+        np.zeros(len(paths)),
+        {c: full.representatives[c] for c in (0, 2)},
+        {0: [], 2: []},
+    ).plot()
+    assert row_colors(some) == [scatter["0"], scatter["2"]]
+    # (a frame around each representative, in its cluster's colour)
+    assert some.axes_[1, 0].spines["top"].get_edgecolor()[:3] == scatter["2"]
+
+
+def test_k_selection_display_says_when_its_silhouette_is_of_a_subsample(blobs):
+    # select_k's sample_size drew the silhouette of a subsample as a bare "mean
+    # silhouette"; only the command line labelled it, by hand
+    X, _ = blobs
+    estimator = LossKMeans(n_init=1, random_state=0)
+    result = select_k(estimator, X, [2, 3, 4], sample_size=20, random_state=0)
+    for disp in (
+        KSelectionDisplay.from_result(result),
+        KSelectionDisplay.from_estimator(estimator, X, [2, 3, 4], sample_size=20, random_state=0),
+    ):
+        assert (disp.sample_size, disp.n_samples) == (20, 60)
+        assert disp.ax_.get_title() == (
+            "Choosing k\n(silhouette on a random subsample of 20 of 60 samples)"
+        )
+        assert disp.ax_silhouette_.get_ylabel() == "mean silhouette (subsample of 20)"
+        assert disp.line_silhouette_.get_label() == "mean silhouette (subsample of 20)"
+        legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
+        assert "mean silhouette (subsample of 20)" in legend and "mean silhouette" not in legend
+    # the constructor: without n_samples, and no subsample (every sample)
+    kwargs = {"silhouette": np.array([0.5, 0.6, 0.4])}
+    disp = KSelectionDisplay([2, 3, 4], [3.0, 2.0, 1.0], sample_size=20, **kwargs).plot()
+    assert disp.ax_.get_title() == "Choosing k\n(silhouette on a random subsample of 20 samples)"
+    for sample_size, n_samples in ((None, 60), (60, 60), (None, None)):
+        disp = KSelectionDisplay(
+            [2, 3, 4], [3.0, 2.0, 1.0], sample_size=sample_size, n_samples=n_samples, **kwargs
+        ).plot()
+        assert disp.ax_.get_title() == "Choosing k"
+        assert disp.ax_silhouette_.get_ylabel() == "mean silhouette"
+    result = select_k(estimator, X, [2, 3, 4], random_state=0)
+    assert KSelectionDisplay.from_result(result).ax_.get_title() == "Choosing k"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sample_size": 1}, "sample_size must be None or an integer >= 2, got 1"),
+        ({"sample_size": 2.5}, "sample_size must be None or an integer >= 2, got 2.5"),
+        ({"n_samples": 0}, "n_samples must be None or an integer >= 1, got 0"),
+    ],
+)
+def test_k_selection_display_checks_the_subsample(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KSelectionDisplay([2, 3], [2.0, 1.0], silhouette=np.array([0.5, 0.6]), **kwargs).plot()
