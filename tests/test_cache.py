@@ -303,6 +303,16 @@ def _sideways_photo(path, orientation=6):
     return path
 
 
+def _assert_features_of_the_picture_on_white(got, path):
+    """``got`` are the features of the image at ``path`` composited on white (what
+    a viewer shows); returns that RGB picture."""
+    with Image.open(path) as stored:
+        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
+        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
+    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
+    return expected
+
+
 def _cache_under_version(monkeypatch, cache, path, version):
     """Cache the features of ``path`` in ``cache`` as an earlier preprocessing
     ``version`` wrote them (the entries a cache of that version holds)."""
@@ -347,10 +357,7 @@ def test_features_cached_before_palette_alpha_was_composited_are_not_reused(
     )  # fmt: skip
     got = _featurizer(tmp_path / "c").transform([path])
     assert counter["images"] == 2  # computed again, under the new version
-    with Image.open(path) as stored:
-        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
-        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
-    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
+    _assert_features_of_the_picture_on_white(got, path)
 
 
 def test_features_cached_before_a_png_transparent_colour_was_white_are_not_reused(
@@ -369,11 +376,8 @@ def test_features_cached_before_a_png_transparent_colour_was_white_are_not_reuse
     )  # fmt: skip
     got = _featurizer(tmp_path / "c").transform([path])
     assert counter["images"] == 2  # computed again, under the new version
-    with Image.open(path) as stored:
-        white = Image.new("RGBA", stored.size, (255, 255, 255, 255))
-        expected = np.asarray(Image.alpha_composite(white, stored.convert("RGBA")).convert("RGB"))
+    expected = _assert_features_of_the_picture_on_white(got, path)
     assert (expected[:6] == 255).all()
-    np.testing.assert_allclose(got, _featurizer(None).transform([expected]), atol=1e-6)
 
 
 def test_pil_images_that_differ_only_by_orientation_tag_get_their_own_entries(tmp_path, counter):
