@@ -13,6 +13,14 @@ def is_count(value, minimum: int) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= minimum
 
 
+def metric_name(metric) -> str:
+    """A distance metric as titles and JSON name it: a string as it is, a callable
+    by its ``__name__`` (else its repr)."""
+    if isinstance(metric, str):
+        return metric
+    return getattr(metric, "__name__", None) or repr(metric)
+
+
 def outside_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` in the function calling this one that
     names the first frame outside robustkmeans, scikit-learn and joblib: the user's

@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import has_fit_parameter
 
+from ._utils import metric_name
 from .metrics import (
     _as_features,
     _check_sample_size,
@@ -319,10 +320,7 @@ class SelectKResult:
             "calinski_harabasz": as_list(self.calinski_harabasz),
             "davies_bouldin": as_list(self.davies_bouldin),
             "best_k": dict(self.best_k),
-            # (a callable metric by its name, as the plots title it)
-            "metric": self.metric
-            if isinstance(self.metric, str)
-            else getattr(self.metric, "__name__", None) or repr(self.metric),
+            "metric": metric_name(self.metric),  # (a callable by its name, as plots title it)
             "params": {k: float(v) for k, v in self.params.items()},
             "sample_size": None if self.sample_size is None else int(self.sample_size),
             "n_samples": None if self.n_samples is None else int(self.n_samples),

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from ._utils import is_count
+from ._utils import is_count, metric_name
 from .metrics import (
     _as_features,
     _check_sample_size,
@@ -119,11 +119,6 @@ def _check_count(value, name: str, minimum: int = 0) -> int:
             f"{name} must be an integer >= {minimum} (images per cluster), got {value!r}."
         )
     return int(value)
-
-
-def _callable_name(function) -> str:
-    """The name of a metric given as a callable, for titles."""
-    return getattr(function, "__name__", None) or repr(function)
 
 
 def _split(estimator):
@@ -869,7 +864,7 @@ class SilhouetteDisplay:
         ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
         ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)
         ax.set_yticks([])
-        metric = self.metric if isinstance(self.metric, str) else _callable_name(self.metric)
+        metric = metric_name(self.metric)
         ax.set_xlabel(f"silhouette ({_text(metric)})")
         ax.set_ylabel("samples, grouped by cluster")
         ax.legend(loc="lower right")
@@ -1628,7 +1623,7 @@ class LossComparisonDisplay:
             sizes,
             metrics,
             thumbnail_size=thumbnail_size,
-            silhouette_metric=metric if isinstance(metric, str) else _callable_name(metric),
+            silhouette_metric=metric_name(metric),
         )
         display.labels_ = all_labels
         display.estimators_ = dict(zip(losses, fitted, strict=True))
