@@ -1049,6 +1049,15 @@ def test_silhouette_colours_match_the_other_figures_when_a_cluster_is_absent():
     assert disp.n_clusters is None
 
 
+#: the displays that colour cluster c in its colour of n_clusters, each from two
+#: samples of the given labels (what their n_clusters checks are run on)
+N_CLUSTERS_DISPLAYS = {
+    "silhouette": lambda labels, n: SilhouetteDisplay(np.ones(2), labels, n_clusters=n),
+    "cluster_scatter": lambda labels, n: ClusterScatterDisplay(np.eye(2), labels, n_clusters=n),
+}
+
+
+@pytest.mark.parametrize("display", N_CLUSTERS_DISPLAYS)
 @pytest.mark.parametrize(
     "n_clusters, labels, message",
     [
@@ -1057,9 +1066,9 @@ def test_silhouette_colours_match_the_other_figures_when_a_cluster_is_absent():
         (3, ["a", "b"], "labels must be integers from 0 to 2"),
     ],
 )
-def test_silhouette_n_clusters_is_checked(n_clusters, labels, message):
+def test_n_clusters_is_checked(display, n_clusters, labels, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        SilhouetteDisplay(np.ones(2), np.array(labels), n_clusters=n_clusters).plot()
+        N_CLUSTERS_DISPLAYS[display](np.array(labels), n_clusters).plot()
 
 
 def test_silhouette_from_estimator_colours_clusters_as_the_estimator_numbers_them(blobs):
@@ -1192,19 +1201,6 @@ def test_cluster_scatter_colours_clusters_as_the_estimator_numbers_them(blobs):
 def _scatter_colors_of_rank(n):
     labels = np.arange(n)
     return list(_scatter_colors(ClusterScatterDisplay(np.eye(n, 2), labels).plot()).values())
-
-
-@pytest.mark.parametrize(
-    "n_clusters, labels, message",
-    [
-        (0, [0, 1], "n_clusters must be an integer >= 1 or None, got 0"),
-        (2, [0, 2], "labels must be integers from 0 to 1; got [0, 2]"),
-        (3, ["a", "b"], "labels must be integers from 0 to 2"),
-    ],
-)
-def test_cluster_scatter_n_clusters_is_checked(n_clusters, labels, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        ClusterScatterDisplay(np.eye(2), np.array(labels), n_clusters=n_clusters).plot()
 
 
 def test_representatives_colour_a_cluster_by_its_number(image_set):
