@@ -2055,23 +2055,31 @@ def test_quantize_to_one_colour_says_one_colour(tmp_path, capsys):
     assert f"wrote {out} (2 colours, loss absolute)" in capsys.readouterr().out
 
 
-def test_silhouette_figure_of_a_subsample_keeps_cluster_colours_and_says_so(
-    image_dir, tmp_path, monkeypatch
-):
-    # silhouette.png of a subsample coloured the clusters present by rank (a cluster
-    # absent from the subsample shifted the colours of those after it, unlike
-    # scatter.png and representatives.png), and its title did not say subsample
+def _displays_drawn(monkeypatch, name):
+    """The list that each display of class ``plotting.<name>`` the command draws is
+    appended to, as its ``plot`` returns it (the figures' titles, axes and legends
+    are checked on them)."""
     from robustkmeans import plotting
 
     drawn = []
-    plot = plotting.SilhouetteDisplay.plot
+    plot = getattr(plotting, name).plot
 
     def spy(self, *args, **kwargs):
         display = plot(self, *args, **kwargs)
         drawn.append(display)
         return display
 
-    monkeypatch.setattr(plotting.SilhouetteDisplay, "plot", spy)
+    monkeypatch.setattr(getattr(plotting, name), "plot", spy)
+    return drawn
+
+
+def test_silhouette_figure_of_a_subsample_keeps_cluster_colours_and_says_so(
+    image_dir, tmp_path, monkeypatch
+):
+    # silhouette.png of a subsample coloured the clusters present by rank (a cluster
+    # absent from the subsample shifted the colours of those after it, unlike
+    # scatter.png and representatives.png), and its title did not say subsample
+    drawn = _displays_drawn(monkeypatch, "SilhouetteDisplay")
     folder, _ = image_dir
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "3", "--features", "histogram", "--no-progress"]
@@ -2211,17 +2219,7 @@ def test_k_selection_figure_says_when_its_silhouette_is_of_a_subsample(
 ):
     # the Settings and summary.json said "silhouette on: a random subsample of 6 of
     # 10 images", but k_selection.png drew a bare "mean silhouette" curve
-    from robustkmeans import plotting
-
-    drawn = []
-    plot = plotting.KSelectionDisplay.plot
-
-    def spy(self, *args, **kwargs):
-        display = plot(self, *args, **kwargs)
-        drawn.append(display)
-        return display
-
-    monkeypatch.setattr(plotting.KSelectionDisplay, "plot", spy)
+    drawn = _displays_drawn(monkeypatch, "KSelectionDisplay")
     folder, _ = image_dir
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:4", "--features", "histogram"]
     argv += ["--no-progress", "--n-init", "1"]
