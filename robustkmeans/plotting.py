@@ -152,6 +152,14 @@ def _estimator_n_clusters(estimator, labels):
     return int(n_clusters)
 
 
+def _resolved_n_clusters(n_clusters, estimator, labels):
+    """A ``from_estimator``'s ``n_clusters``: ``"auto"`` is the estimator's
+    (``_estimator_n_clusters``), anything else is passed on as given."""
+    if isinstance(n_clusters, str) and n_clusters == "auto":
+        return _estimator_n_clusters(estimator, labels)
+    return n_clusters
+
+
 def _cluster_colors(clusters, n_clusters):
     """The colour of each of the sorted distinct labels ``clusters``.
 
@@ -815,8 +823,7 @@ class SilhouetteDisplay:
         features, labels = features_and_labels(estimator, X, on_training_set=True)
         if isinstance(metric, str) and metric == "auto":
             metric = loss_metric(estimator)
-        if isinstance(n_clusters, str) and n_clusters == "auto":
-            n_clusters = _estimator_n_clusters(estimator, labels)
+        n_clusters = _resolved_n_clusters(n_clusters, estimator, labels)
         return cls.from_predictions(features, labels, metric=metric, n_clusters=n_clusters, ax=ax)
 
     def plot(self, *, ax=None):
@@ -1046,8 +1053,7 @@ class ClusterScatterDisplay:
                 f"{name} {i + 1} ({'no variance' if no_variance else f'{100 * r:.0f}% var.'})"
                 for i, r in enumerate(ratio)
             )
-        if isinstance(n_clusters, str) and n_clusters == "auto":
-            n_clusters = _estimator_n_clusters(estimator, labels)
+        n_clusters = _resolved_n_clusters(n_clusters, estimator, labels)
         display = cls(
             embedding,
             labels,
