@@ -470,10 +470,12 @@ def test_hartigan_robust_losses_never_worse_than_lloyd(loss, seed):
         assert at_fit <= solver.objective(X[members], exact, w[members]) * (1 + 1e-7) + 1e-12
 
 
-@pytest.mark.parametrize("loss", ["huber", "pseudo_huber", "correntropy", "epsilon_insensitive"])
+@pytest.mark.parametrize("loss", ROBUST)
 def test_hartigan_robust_losses_improve_on_lloyd_fixed_points(loss):
     # the transfers must actually find something: over a few inits, a clearly lower
-    # objective than Lloyd's in most of them
+    # objective than Lloyd's in most of them (absolute included: its transfers are
+    # screened by the square loss's formula, and a Hartigan run that did none passed
+    # every other test; here it gains 0.05% to 0.3%, 3 inits of 4 above 0.1%)
     X, w = _small_clusters(7)
     better = 0
     for seed in range(4):
