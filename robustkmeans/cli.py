@@ -29,6 +29,7 @@ import argparse
 import base64
 import bisect
 import csv
+import difflib
 import hashlib
 import html
 import io
@@ -2475,6 +2476,28 @@ def _import_matplotlib(args) -> None:
     _pyplot()
 
 
+def _refuse_unrecognized(parser, command, unrecognized):
+    """Exit 2 with argparse's "unrecognized arguments", in the words of ``command``.
+
+    ``parse_args`` reports them for the top-level parser (``usage: robustkmeans
+    [-h] [--version] COMMAND ...``), which shows none of the command's options;
+    the command's own parser shows its usage, and a close option is suggested.
+    """
+    subparsers = next(a for a in parser._actions if isinstance(a.choices, dict))
+    subparser = subparsers.choices[command]
+    options = [o for a in subparser._actions for o in a.option_strings if o.startswith("--")]
+    message = f"unrecognized arguments: {' '.join(unrecognized)}"
+    guesses = [
+        match
+        for token in unrecognized
+        if token.startswith("--")
+        for match in difflib.get_close_matches(token.split("=")[0], options, n=1)
+    ]
+    if guesses:
+        message += f" (did you mean {' or '.join(dict.fromkeys(guesses))}?)"
+    subparser.error(message)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``robustkmeans`` command line.
 
@@ -2502,7 +2525,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args, unrecognized = parser.parse_known_args(argv)
+        if unrecognized:
+            _refuse_unrecognized(parser, args.command, unrecognized)
         args.argv = argv  # recorded in the report and summary.json
         _check_k_options(args)
         _check_scale_options(args)

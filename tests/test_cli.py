@@ -405,6 +405,40 @@ def test_bad_arguments_are_usage_errors(capsys):
 
 
 @pytest.mark.parametrize(
+    "argv, usage, message",
+    [
+        (
+            ["cluster", "x", "--out", "o", "--delat", "0.5"],
+            "usage: robustkmeans cluster ",
+            "robustkmeans cluster: error: unrecognized arguments: --delat 0.5 "
+            "(did you mean --delta?)",
+        ),
+        (
+            ["quantize", "photo.png", "--out", "q.png", "--colours", "8"],
+            "usage: robustkmeans quantize ",
+            "robustkmeans quantize: error: unrecognized arguments: --colours 8 "
+            "(did you mean --colors?)",
+        ),
+        (
+            ["demo", "--out", "d", "--frobnicate"],
+            "usage: robustkmeans demo ",
+            "robustkmeans demo: error: unrecognized arguments: --frobnicate",
+        ),
+    ],
+)
+def test_a_misspelt_option_is_named_with_its_command_and_the_likely_option(
+    argv, usage, message, capsys
+):
+    # argparse reported it for the top-level parser ("usage: robustkmeans [-h]
+    # [--version] COMMAND ...", "robustkmeans: error: unrecognized arguments"),
+    # without the options of the command it belongs to
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert err.splitlines()[-1] == message
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         ["cluster", "photos", "--k", "3"],
