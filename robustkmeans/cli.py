@@ -195,8 +195,9 @@ def _in_command_terms(message: str, command: str) -> str:
             f"the pixels the palette is fitted on hold only {n} distinct colour(s), fewer "
             f"than --colors {k}"
         )
+    holds = "cluster holds" if n == "1" else "clusters hold"
     return (
-        f"at k={k} only {n} clusters hold images: their features take fewer than {k} "
+        f"at k={k} only {n} {holds} images: their features take fewer than {k} "
         f"distinct values (duplicate images?), so the other clusters stay empty; a k of "
         f"at most {n} gives every cluster images"
     )

@@ -1465,6 +1465,21 @@ def test_cluster_of_duplicate_images_warns_in_terms_of_images(tmp_path, capsys):
     assert any("only 2 clusters hold images" in note for note in notes)
 
 
+@pytest.mark.parametrize(
+    "n, expected",
+    [(1, "at k=3 only 1 cluster holds images"), (2, "at k=3 only 2 clusters hold images")],
+)
+def test_duplicate_images_warning_agrees_in_number(n, expected):
+    # all images alike: "at k=3 only 1 clusters hold images"
+    from robustkmeans.cli import _in_command_terms
+
+    message = (
+        f"Number of distinct clusters ({n}) found smaller than n_clusters (3). "
+        "Possibly due to duplicate points in X."
+    )
+    assert _in_command_terms(message, "cluster").startswith(expected + ":")
+
+
 def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
     # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
     # DecompressionBombError, which is no OSError: it ended quantize in a traceback
