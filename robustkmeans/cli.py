@@ -1419,9 +1419,13 @@ def _chosen_k(search, criterion: str) -> tuple[int, str]:
         if criterion == "elbow"
         else "it is undefined for every k searched"
     )
+    fallback = (
+        f"the smallest k searched, k={k},"
+        if used == "smallest k searched"
+        else f"k={k} from the {used} criterion"
+    )
     warnings.warn(
-        f"--k-criterion {criterion} chose no k: {reason}; using k={k} from the "
-        f"{used} criterion instead",
+        f"--k-criterion {criterion} chose no k: {reason}; using {fallback} instead",
         UserWarning,
         stacklevel=2,
     )

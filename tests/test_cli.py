@@ -1930,7 +1930,8 @@ def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
         best_k=dict.fromkeys(["elbow", "silhouette", "calinski_harabasz", "davies_bouldin"]),
         metric="euclidean",
     )
-    with pytest.warns(UserWarning, match="using k=3 from the smallest k searched criterion"):
+    # (it said "using k=3 from the smallest k searched criterion instead")
+    with pytest.warns(UserWarning, match="; using the smallest k searched, k=3, instead$"):
         assert _chosen_k(search, "elbow") == (3, "smallest k searched")
 
 
@@ -1946,7 +1947,7 @@ def test_k_search_of_identical_images_reports_the_smallest_k(tmp_path, capsys):
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
     assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "using k=2 from the smallest k searched" in err
+    assert "Traceback" not in err and "using the smallest k searched, k=2, instead" in err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["k"] == 2
     assert summary["k_selection"]["criterion"] == "smallest k searched"
