@@ -529,6 +529,16 @@ img{max-width:100%}figcaption{font-size:.85em;color:#555}code{font-size:.9em}
 """
 
 
+def _folder_title(folder) -> str:
+    """The image folder as the report's title names it: as given, unless it is ``.``
+    or ``..`` (a run from inside the folder), which name nothing: then its own name."""
+    given = os.path.normpath(os.fspath(folder))
+    if set(Path(given).parts) <= {".", ".."}:
+        resolved = Path(given).resolve()
+        return resolved.name or str(resolved)
+    return os.fspath(folder)
+
+
 def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
     """The report page; file names that are not UTF-8 are shown escaped."""
     body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
@@ -1685,7 +1695,7 @@ def _run_cluster(
     files = {
         "labels.csv": labels_csv,
         **{name: png for name, (png, _) in pngs.items()},
-        "report.html": _html_page(f"Clusters of {root}", sections),
+        "report.html": _html_page(f"Clusters of {_folder_title(root)}", sections),
         "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
     _write_outputs(out, files, args.command, written)  # only now, once everything is built
@@ -1864,7 +1874,7 @@ def _cmd_compare_losses(args) -> int:
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
         ),
     ]
-    report = _html_page(f"Losses compared on {args.image_dir}", sections)
+    report = _html_page(f"Losses compared on {_folder_title(args.image_dir)}", sections)
     _write_outputs(
         out,
         dict(zip(names_written, (labels_csv, png, report), strict=True)),

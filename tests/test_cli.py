@@ -1468,6 +1468,26 @@ def test_cluster_of_duplicate_images_warns_in_terms_of_images(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    "image_dir, command, title",
+    [
+        (".", "cluster", "Clusters of photos"),
+        ("./", "cluster", "Clusters of photos"),
+        (".", "compare-losses", "Losses compared on photos"),
+    ],
+)
+def test_report_title_names_the_folder_given_as_dot(
+    image_dir, command, title, tmp_path, monkeypatch
+):
+    # run from inside the image folder, the report was titled "Clusters of ."
+    _make_images(tmp_path / "photos", n_per_class=3, size=16)
+    monkeypatch.chdir(tmp_path / "photos")
+    out = tmp_path / "out"
+    argv = [command, image_dir, "--k", "2", "--features", "histogram", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    assert f"<title>{title}</title>" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
     "n, expected",
     [(1, "at k=3 only 1 cluster holds images"), (2, "at k=3 only 2 clusters hold images")],
 )
