@@ -676,7 +676,10 @@ def read_bytes(path) -> bytes:
         with open(name, "rb") as f:
             data = f.read()
     except FileNotFoundError as exc:
-        raise ImageLoadError(name, "file not found") from exc
+        reason = "file not found"
+        if os.path.islink(name):  # listed by ls, yet "not found": its target is missing
+            reason += f": it is a symbolic link to {os.readlink(name)!r}, which does not exist"
+        raise ImageLoadError(name, reason) from exc
     except IsADirectoryError as exc:
         raise ImageLoadError(name, "is a directory, not an image file") from exc
     except OSError as exc:

@@ -29,6 +29,7 @@ import argparse
 import base64
 import bisect
 import csv
+import difflib
 import hashlib
 import html
 import io
@@ -194,8 +195,9 @@ def _in_command_terms(message: str, command: str) -> str:
             f"the pixels the palette is fitted on hold only {n} distinct colour(s), fewer "
             f"than --colors {k}"
         )
+    holds = "cluster holds" if n == "1" else "clusters hold"
     return (
-        f"at k={k} only {n} clusters hold images: their features take fewer than {k} "
+        f"at k={k} only {n} {holds} images: their features take fewer than {k} "
         f"distinct values (duplicate images?), so the other clusters stay empty; a k of "
         f"at most {n} gives every cluster images"
     )
@@ -525,6 +527,16 @@ table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding
 text-align:left;font-size:.9em}th{background:#f2f2f2}figure{margin:1em 0}
 img{max-width:100%}figcaption{font-size:.85em;color:#555}code{font-size:.9em}
 """
+
+
+def _folder_title(folder) -> str:
+    """The image folder as the report's title names it: as given, unless it is ``.``
+    or ``..`` (a run from inside the folder), which name nothing: then its own name."""
+    given = os.path.normpath(os.fspath(folder))
+    if set(Path(given).parts) <= {".", ".."}:
+        resolved = Path(given).resolve()
+        return resolved.name or str(resolved)
+    return os.fspath(folder)
 
 
 def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
@@ -1417,9 +1429,13 @@ def _chosen_k(search, criterion: str) -> tuple[int, str]:
         if criterion == "elbow"
         else "it is undefined for every k searched"
     )
+    fallback = (
+        f"the smallest k searched, k={k},"
+        if used == "smallest k searched"
+        else f"k={k} from the {used} criterion"
+    )
     warnings.warn(
-        f"--k-criterion {criterion} chose no k: {reason}; using k={k} from the "
-        f"{used} criterion instead",
+        f"--k-criterion {criterion} chose no k: {reason}; using {fallback} instead",
         UserWarning,
         stacklevel=2,
     )
@@ -1679,7 +1695,7 @@ def _run_cluster(
     files = {
         "labels.csv": labels_csv,
         **{name: png for name, (png, _) in pngs.items()},
-        "report.html": _html_page(f"Clusters of {root}", sections),
+        "report.html": _html_page(f"Clusters of {_folder_title(root)}", sections),
         "summary.json": json.dumps(_json_ready(summary), indent=2, allow_nan=False),
     }
     _write_outputs(out, files, args.command, written)  # only now, once everything is built
@@ -1858,7 +1874,7 @@ def _cmd_compare_losses(args) -> int:
             _figure_html("compare_losses.png", png, "Representative per cluster for each loss"),
         ),
     ]
-    report = _html_page(f"Losses compared on {args.image_dir}", sections)
+    report = _html_page(f"Losses compared on {_folder_title(args.image_dir)}", sections)
     _write_outputs(
         out,
         dict(zip(names_written, (labels_csv, png, report), strict=True)),
@@ -2475,6 +2491,28 @@ def _import_matplotlib(args) -> None:
     _pyplot()
 
 
+def _refuse_unrecognized(parser, command, unrecognized):
+    """Exit 2 with argparse's "unrecognized arguments", in the words of ``command``.
+
+    ``parse_args`` reports them for the top-level parser (``usage: robustkmeans
+    [-h] [--version] COMMAND ...``), which shows none of the command's options;
+    the command's own parser shows its usage, and a close option is suggested.
+    """
+    subparsers = next(a for a in parser._actions if isinstance(a.choices, dict))
+    subparser = subparsers.choices[command]
+    options = [o for a in subparser._actions for o in a.option_strings if o.startswith("--")]
+    message = f"unrecognized arguments: {' '.join(unrecognized)}"
+    guesses = [
+        match
+        for token in unrecognized
+        if token.startswith("--")
+        for match in difflib.get_close_matches(token.split("=")[0], options, n=1)
+    ]
+    if guesses:
+        message += f" (did you mean {' or '.join(dict.fromkeys(guesses))}?)"
+    subparser.error(message)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``robustkmeans`` command line.
 
@@ -2502,7 +2540,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args, unrecognized = parser.parse_known_args(argv)
+        if unrecognized:
+            _refuse_unrecognized(parser, args.command, unrecognized)
         args.argv = argv  # recorded in the report and summary.json
         _check_k_options(args)
         _check_scale_options(args)

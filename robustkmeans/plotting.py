@@ -316,6 +316,24 @@ def _grid_figure(figure, figsize):
     return figure
 
 
+def _fit_titles(figure, titles):
+    """Widen ``figure`` (one a display made, not the caller's) so each of ``titles`` fits.
+
+    A grid sized for two or three thumbnails is narrower than its title, which a
+    plain ``savefig`` or a window then cuts at both edges (``bbox_inches="tight"``
+    alone showed it whole).
+    """
+    renderer = figure.canvas.get_renderer()
+    # a title at x=0.01 (left-aligned) needs its width plus that margin, a centred
+    # one its width; 0.3 inch leaves room at the edges
+    needed = max(
+        (t.get_window_extent(renderer).width / figure.dpi + 0.3 for t in titles),
+        default=0.0,
+    )
+    if needed > figure.get_figwidth():
+        figure.set_figwidth(needed)
+
+
 def _thumbnail_row(axes, images, indices, size):
     """Draw ``images[i]`` for each i of ``indices`` in the first ``axes``, none with ticks.
 
@@ -1338,6 +1356,7 @@ class RepresentativesDisplay:
         n_aty = max((len(v) for v in self.atypical.values()), default=0)
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
+        sized_here = figure is None
         figure = _grid_figure(figure, (size * n_cols + 1.2, size * len(clusters) + 0.6))
         axes = figure.subplots(len(clusters), n_cols, squeeze=False)
         # cluster c in the c-th colour of the clustering's (labels 0 to n - 1), as in
@@ -1372,7 +1391,9 @@ class RepresentativesDisplay:
                 f"Per cluster: the {_count(n_aty, 'most atypical image')} "
                 "(dashed black frame; largest cost)"
             )
-        figure.suptitle(title, fontsize="medium")
+        suptitle = figure.suptitle(title, fontsize="medium")
+        if sized_here:
+            _fit_titles(figure, [suptitle])
         self.axes_ = axes
         self.figure_ = figure
         return self
@@ -1666,6 +1687,7 @@ class LossComparisonDisplay:
         n_rows = len(self.losses)
         n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in self.representatives))
         size = 1.35
+        sized_here = figure is None
         figure = _grid_figure(figure, (size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4))
         # One subfigure per loss, so that the long metrics line does not widen a column.
         rows = np.atleast_1d(figure.subfigures(n_rows, 1))
@@ -1693,7 +1715,9 @@ class LossComparisonDisplay:
         title = "Representative per cluster, for each loss"
         if self.silhouette_metric is not None:
             title += f" (silhouettes: {_text(self.silhouette_metric)} distance)"
-        figure.suptitle(title, fontsize="medium")
+        suptitle = figure.suptitle(title, fontsize="medium")
+        if sized_here:
+            _fit_titles(figure, [suptitle, *self.row_titles_])
         self.axes_ = axes
         self.figure_ = figure
         return self

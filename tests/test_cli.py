@@ -381,7 +381,9 @@ def test_a_broken_link_in_a_folder_without_classes_is_listed_as_missing(tmp_path
     argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
     assert main([*argv, "--no-progress"]) == 1
     line = _error_line(capsys)
-    assert "1 of 5 image(s) cannot be read" in line and "gone.png (file not found)" in line
+    assert "1 of 5 image(s) cannot be read" in line
+    target = str(tmp_path / "moved-away.png")
+    assert f"gone.png (file not found: it is a symbolic link to {target!r}, which" in line
     assert main([*argv, "--no-progress", "--on-error", "skip"]) == 0
     assert json.loads((out / "summary.json").read_text())["skipped"] == ["gone.png"]
 
@@ -402,6 +404,40 @@ def test_help_on_every_subcommand(command, capsys):
 def test_bad_arguments_are_usage_errors(capsys):
     assert main(["cluster", "x", "--out", "o", "--k", "zero"]) == 2
     assert "expected an integer or 'auto'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, usage, message",
+    [
+        (
+            ["cluster", "x", "--out", "o", "--delat", "0.5"],
+            "usage: robustkmeans cluster ",
+            "robustkmeans cluster: error: unrecognized arguments: --delat 0.5 "
+            "(did you mean --delta?)",
+        ),
+        (
+            ["quantize", "photo.png", "--out", "q.png", "--colours", "8"],
+            "usage: robustkmeans quantize ",
+            "robustkmeans quantize: error: unrecognized arguments: --colours 8 "
+            "(did you mean --colors?)",
+        ),
+        (
+            ["demo", "--out", "d", "--frobnicate"],
+            "usage: robustkmeans demo ",
+            "robustkmeans demo: error: unrecognized arguments: --frobnicate",
+        ),
+    ],
+)
+def test_a_misspelt_option_is_named_with_its_command_and_the_likely_option(
+    argv, usage, message, capsys
+):
+    # argparse reported it for the top-level parser ("usage: robustkmeans [-h]
+    # [--version] COMMAND ...", "robustkmeans: error: unrecognized arguments"),
+    # without the options of the command it belongs to
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert err.splitlines()[-1] == message
 
 
 @pytest.mark.parametrize(
@@ -1431,6 +1467,41 @@ def test_cluster_of_duplicate_images_warns_in_terms_of_images(tmp_path, capsys):
     assert any("only 2 clusters hold images" in note for note in notes)
 
 
+@pytest.mark.parametrize(
+    "image_dir, command, title",
+    [
+        (".", "cluster", "Clusters of photos"),
+        ("./", "cluster", "Clusters of photos"),
+        (".", "compare-losses", "Losses compared on photos"),
+    ],
+)
+def test_report_title_names_the_folder_given_as_dot(
+    image_dir, command, title, tmp_path, monkeypatch
+):
+    # run from inside the image folder, the report was titled "Clusters of ."
+    _make_images(tmp_path / "photos", n_per_class=3, size=16)
+    monkeypatch.chdir(tmp_path / "photos")
+    out = tmp_path / "out"
+    argv = [command, image_dir, "--k", "2", "--features", "histogram", "--out", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    assert f"<title>{title}</title>" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "n, expected",
+    [(1, "at k=3 only 1 cluster holds images"), (2, "at k=3 only 2 clusters hold images")],
+)
+def test_duplicate_images_warning_agrees_in_number(n, expected):
+    # all images alike: "at k=3 only 1 clusters hold images"
+    from robustkmeans.cli import _in_command_terms
+
+    message = (
+        f"Number of distinct clusters ({n}) found smaller than n_clusters (3). "
+        "Possibly due to duplicate points in X."
+    )
+    assert _in_command_terms(message, "cluster").startswith(expected + ":")
+
+
 def test_quantize_an_image_too_large_for_pillow_is_a_clear_error(tmp_path, capsys, monkeypatch):
     # Pillow refuses to open an image of more than twice MAX_IMAGE_PIXELS with a
     # DecompressionBombError, which is no OSError: it ended quantize in a traceback
@@ -1881,7 +1952,8 @@ def test_k_criterion_falls_back_to_the_smallest_k_when_no_index_chooses():
         best_k=dict.fromkeys(["elbow", "silhouette", "calinski_harabasz", "davies_bouldin"]),
         metric="euclidean",
     )
-    with pytest.warns(UserWarning, match="using k=3 from the smallest k searched criterion"):
+    # (it said "using k=3 from the smallest k searched criterion instead")
+    with pytest.warns(UserWarning, match="; using the smallest k searched, k=3, instead$"):
         assert _chosen_k(search, "elbow") == (3, "smallest k searched")
 
 
@@ -1897,7 +1969,7 @@ def test_k_search_of_identical_images_reports_the_smallest_k(tmp_path, capsys):
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
     assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "using k=2 from the smallest k searched" in err
+    assert "Traceback" not in err and "using the smallest k searched, k=2, instead" in err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metrics"]["k"] == 2
     assert summary["k_selection"]["criterion"] == "smallest k searched"

@@ -763,6 +763,24 @@ def test_load_image_folder_lists_a_dangling_link_so_that_reading_it_names_it(tmp
         ColorHistogramFeaturizer().fit_transform(data.filenames)
 
 
+def test_a_dangling_link_is_named_as_a_link_to_a_missing_file(tmp_path):
+    # "file not found" for a file that ls lists left the user looking for it; the
+    # link's target is what is missing
+    from robustkmeans._images import read_bytes
+
+    link = tmp_path / "b.png"
+    try:
+        link.symlink_to(tmp_path / "gone.png")
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    target = re.escape(repr(str(tmp_path / "gone.png")))
+    with pytest.raises(
+        ImageLoadError,
+        match=f"b.png': file not found: it is a symbolic link to {target}, which does not exist",
+    ):
+        read_bytes(link)
+
+
 def test_load_image_folder_gives_a_file_linked_into_two_classes_one_label(tmp_path):
     # root/dirlink -> root/nested/deeper: the files of deeper were listed twice,
     # under "dirlink" and under "nested" (the folders seen were kept per class).

@@ -131,6 +131,28 @@ def test_degenerate_labelings_get_worst_score(scorer, worst):
     assert scorer(every, X) == worst
 
 
+def test_a_held_out_fold_in_one_cluster_is_scored_worst_with_a_warning():
+    # GridSearchCV's default KFold on samples sorted by class (as load_image_folder
+    # lists them) holds out folds of one class, which the fit puts in one cluster:
+    # every such fold scored -1 without a word, and the search chose k=5 on 3 blobs
+    X, _ = make_blobs(90, centers=[[0, 0], [10, 0], [0, 10]], cluster_std=0.5, random_state=0)
+    X = X[np.argsort(make_blobs(90, centers=3, random_state=0)[1], kind="stable")]
+    km = LossKMeans(3, random_state=0).fit(X)
+    one_cluster = X[km.labels_ == km.labels_[0]]
+    for scorer, worst in [(silhouette_scorer, -1.0), (davies_bouldin_scorer, -np.inf)]:
+        with pytest.warns(UserWarning, match="all fall in one of the 3 clusters") as caught:
+            assert scorer(km, one_cluster) == worst
+        assert "cv=WholeSetSplit()" in str(caught[0].message)
+        assert "KFold(shuffle=True" in str(caught[0].message)
+    with pytest.warns(UserWarning, match="all fall in one of the 3 clusters"):
+        assert MultiScorer({"s": silhouette_scorer})(km, one_cluster) == {"s": -1.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silhouette_scorer(km, X)  # the training set: no warning
+        # a fit of one cluster is a degenerate candidate, scored worst without a warning
+        assert silhouette_scorer(LossKMeans(1).fit(X), one_cluster) == -1.0
+
+
 def test_metric_auto_matches_loss(blobs):
     X, _ = blobs
     absolute = LossKMeans(3, loss="absolute", random_state=0).fit(X)

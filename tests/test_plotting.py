@@ -1272,3 +1272,48 @@ def test_k_selection_display_says_when_its_silhouette_is_of_a_subsample(blobs):
 def test_k_selection_display_checks_the_subsample(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         KSelectionDisplay([2, 3], [2.0, 1.0], silhouette=np.array([0.5, 0.6]), **kwargs).plot()
+
+
+def _texts_outside(figure):
+    """The non-empty titles of ``figure`` that reach past its edges once drawn."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    outside = []
+    for text in (figure._suptitle, *(sub._suptitle for sub in figure.subfigs)):
+        if text is None or not text.get_text():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < figure.bbox.x0 - 1 or box.x1 > figure.bbox.x1 + 1:
+            outside.append(text.get_text())
+    return outside
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda km, X, images: RepresentativesDisplay.from_estimator(
+            km, X, images, n_representatives=1, n_atypical=0
+        ),
+        lambda km, X, images: RepresentativesDisplay.from_estimator(
+            km, X, images, n_representatives=2, n_atypical=1
+        ),
+        lambda km, X, images: LossComparisonDisplay.from_estimator(km, X, images),
+    ],
+    ids=["representatives-1", "representatives-2+1", "loss-comparison"],
+)
+def test_titles_fit_in_the_figure_drawn_for_few_columns(image_set, draw):
+    # a figure sized for two or three thumbnails cut its title at both edges when
+    # saved or shown as it is ("presentative per cluster, for each loss (silhouettes:
+    # euclidean distanc"); only bbox_inches="tight" (the command line, notebooks)
+    # showed it whole
+    _, arrays, X, _ = image_set
+    km = LossKMeans(2, random_state=0).fit(X)
+    assert _texts_outside(draw(km, X, arrays).figure_) == []
+
+
+def test_titles_do_not_resize_a_figure_passed_in(image_set):
+    _, arrays, X, _ = image_set
+    km = LossKMeans(2, random_state=0).fit(X)
+    figure = plt.figure(figsize=(3, 3))
+    RepresentativesDisplay.from_estimator(km, X, arrays, figure=figure)
+    assert tuple(figure.get_size_inches()) == (3, 3)
