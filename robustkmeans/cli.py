@@ -565,9 +565,9 @@ def _load_folder(folder: str, args):
 
     Labels (from the subfolder names) are returned only when every image lies in
     a subfolder and at least two subfolders hold images (an empty subfolder is
-    not a class). When images lie beside class subfolders, a note (on stderr, in
-    the report and summary.json) says why the clusters are not scored; another
-    names the files left out for their extension.
+    not a class). When images lie beside class subfolders, or all in one
+    subfolder, a note (on stderr, in the report and summary.json) says why the
+    clusters are not scored; another names the files left out for their extension.
     """
     from ._images import _files_under, _loose_files, image_extensions, load_image_folder
 
@@ -597,7 +597,18 @@ def _load_folder(folder: str, args):
         raise UserError(
             f"no images found in {folder!r} or its subfolders (looked for {', '.join(extensions)})."
         )
-    if data is None or np.unique(data.target).size < 2:
+    if data is None:
+        return filenames, None, []
+    if np.unique(data.target).size < 2:
+        # (beside loose images, one subfolder is no sign of classes: no note)
+        if not top:
+            name = data.target_names[int(data.target[0])]
+            _note(
+                args,
+                f"every image lies in one subfolder, {name!r} (one class); the clusters "
+                "are not scored against the subfolders (give each class a subfolder of its "
+                "own to score them)",
+            )
         return filenames, None, []
     if top:
         shown = _shown([Path(f).name for f in top])

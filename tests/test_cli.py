@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -955,6 +956,31 @@ def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, ca
     assert main([*argv, "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "ARI=" in captured.out and "note" not in captured.err
+
+
+def test_a_single_class_subfolder_says_why_it_is_not_scored(tmp_path, capsys):
+    # every image in one subfolder (one class): the clusters were not scored against
+    # it, without a word, where a run left with one readable class said why
+    photos = tmp_path / "photos"
+    _make_images(photos, n_per_class=3)
+    shutil.rmtree(photos / "green")
+    out = tmp_path / "out"
+    argv = ["cluster", str(photos), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ARI" not in captured.out
+    note = (
+        "note: every image lies in one subfolder, 'red' (one class); the clusters are "
+        "not scored against the subfolders (give each class a subfolder of its own to "
+        "score them)"
+    )
+    assert captured.err.splitlines() == [f"robustkmeans cluster: {note}"]
+    assert json.loads((out / "summary.json").read_text())["notes"] == [note]
+    # beside loose images, one subfolder is no sign of classes: no note
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(photos / "loose.png")
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ARI" not in captured.out and captured.err == ""
 
 
 def test_files_left_out_for_their_extension_are_noted(tmp_path, capsys):
