@@ -1103,7 +1103,10 @@ def _make_featurizer(args, *, allow_histogram: bool):
     try:
         path = find_vgg16_weights(args.weights)
     except (FileNotFoundError, IsADirectoryError) as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(
+            f"{exc} Or use --weights imagenet (torchvision's cache), --weights random "
+            "(smoke test) or --features histogram."
+        ) from None
     if path is None:
         if fallback:
             return _histograms_instead(

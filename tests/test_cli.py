@@ -1613,8 +1613,16 @@ def test_weights_expand_the_home_folder_as_out_and_cache_do(
     assert main([*argv, "--weights=~/missing.pth"]) == 1
     line = _error_line(capsys)
     assert f"VGG16 weights file {str(tmp_path / 'missing.pth')!r} does not exist" in line
+    # and what else to pass, as the run without any weights says
+    others = (
+        "Or use --weights imagenet (torchvision's cache), --weights random (smoke test) "
+        "or --features histogram."
+    )
+    assert line.endswith(f"does not exist. {others}")
     assert main([*argv, "--weights=~"]) == 1
-    assert f"VGG16 weights file {str(tmp_path)!r} is a folder" in _error_line(capsys)
+    line = _error_line(capsys)
+    assert f"VGG16 weights file {str(tmp_path)!r} is a folder" in line
+    assert line.endswith(f"(a .pth file). {others}")
 
 
 def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypatch):
