@@ -443,33 +443,51 @@ class ClusteringScorer:
             kwargs["metric"] = loss_metric(estimator)
         score = _validity_index(self.score_func, features, labels, undefined=None, **kwargs)
         if score is None:
-            self._warn_if_held_out_in_one_cluster(estimator, labels)
+            self._warn_if_held_out_fold_is_degenerate(estimator, labels)
             return float(self.degenerate_score)
         return float(self.sign * score)
 
-    def _warn_if_held_out_in_one_cluster(self, estimator, labels):
-        """Warn when the samples scored all fall in one cluster of a fit that has several.
+    def _warn_if_held_out_fold_is_degenerate(self, estimator, labels):
+        """Warn when a fit that has several clusters leaves the samples scored degenerate.
 
-        A fit of one cluster is a degenerate candidate, scored its worst without a
-        word. A fit of several whose scored samples share one cluster is scoring a
-        held-out fold of one kind of sample -- GridSearchCV's default KFold on data
-        sorted by class -- and the worst score then says nothing of the candidate.
+        A fit of one cluster, or of one cluster per sample, is a degenerate
+        candidate, scored its worst without a word. A fit of several whose scored
+        samples share one cluster is scoring a held-out fold of one kind of sample
+        -- GridSearchCV's default KFold on data sorted by class -- and a fit whose
+        clusters hold several samples but whose scored samples each fall in a
+        cluster of their own is scoring a fold too small for the index; the worst
+        score then says nothing of the candidate.
         """
         clusterer = estimator[-1] if isinstance(estimator, Pipeline) else estimator
         fitted = getattr(clusterer, "labels_", None)
-        if fitted is None or np.unique(labels).size != 1 or np.unique(fitted).size < 2:
+        if fitted is None:
             return
-        warnings.warn(
-            f"the {len(labels)} samples scored all fall in one of the "
-            f"{np.unique(fitted).size} clusters of the fit, so the "
-            f"{self.score_func.__name__} is undefined and scored {self.degenerate_score}. "
-            "A held-out fold of one kind of sample does this (the default KFold on "
-            "samples sorted by class, as load_image_folder lists them): score each "
-            "candidate on the whole set with cv=WholeSetSplit(), or shuffle the folds, "
-            "cv=KFold(shuffle=True, random_state=0).",
-            UserWarning,
-            stacklevel=3,
-        )
+        n_fitted = np.unique(fitted).size
+        n_scored = np.unique(labels).size
+        name = self.score_func.__name__
+        if n_scored == 1 and n_fitted >= 2:
+            warnings.warn(
+                f"the {len(labels)} samples scored all fall in one of the "
+                f"{n_fitted} clusters of the fit, so the "
+                f"{name} is undefined and scored {self.degenerate_score}. "
+                "A held-out fold of one kind of sample does this (the default KFold on "
+                "samples sorted by class, as load_image_folder lists them): score each "
+                "candidate on the whole set with cv=WholeSetSplit(), or shuffle the folds, "
+                "cv=KFold(shuffle=True, random_state=0).",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif n_scored == len(labels) >= 2 and n_fitted < len(fitted):
+            warnings.warn(
+                f"the {len(labels)} samples scored each fall in a cluster of their own "
+                f"({n_scored} of the {n_fitted} clusters of the fit), so the {name} is "
+                f"undefined and scored {self.degenerate_score}. A held-out fold with "
+                "not many more samples than clusters does this: use larger folds "
+                "(fewer splits, e.g. cv=3), or score each candidate on the whole set "
+                "with cv=WholeSetSplit().",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def __repr__(self):
         kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())

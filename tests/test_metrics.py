@@ -153,6 +153,31 @@ def test_a_held_out_fold_in_one_cluster_is_scored_worst_with_a_warning():
         assert silhouette_scorer(LossKMeans(1).fit(X), one_cluster) == -1.0
 
 
+def test_a_held_out_fold_of_one_sample_per_cluster_is_scored_worst_with_a_warning():
+    # a small fold (KFold(10) on 40 samples holds out 4) whose samples each fall in
+    # a cluster of their own has no defined index either: such folds scored the
+    # worst value without a word, pulling down every candidate with k >= the fold
+    X, _ = make_blobs(40, n_features=4, centers=4, random_state=1)
+    km = LossKMeans(4, random_state=0).fit(X)
+    one_each = X[[np.flatnonzero(km.labels_ == k)[0] for k in range(4)]]
+    for scorer, worst in [
+        (silhouette_scorer, -1.0),
+        (calinski_harabasz_scorer, 0.0),
+        (davies_bouldin_scorer, -np.inf),
+    ]:
+        with pytest.warns(UserWarning, match="each fall in a cluster of their own") as caught:
+            assert scorer(km, one_each) == worst
+        assert "fewer splits" in str(caught[0].message)
+        assert "cv=WholeSetSplit()" in str(caught[0].message)
+    with pytest.warns(UserWarning, match="each fall in a cluster of their own"):
+        cross_validate(km, X, cv=KFold(10, shuffle=True, random_state=0), scoring=silhouette_scorer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a fit of one cluster per sample is a degenerate candidate: no warning
+        every = LossKMeans(n_clusters=4, random_state=0).fit(one_each)
+        assert silhouette_scorer(every, one_each) == -1.0
+
+
 def test_metric_auto_matches_loss(blobs):
     X, _ = blobs
     absolute = LossKMeans(3, loss="absolute", random_state=0).fit(X)
