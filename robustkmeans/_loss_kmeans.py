@@ -1492,7 +1492,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if loss in _SPARSE_LOSSES:
             return
         if sp.issparse(X):
-            convert = "X.toarray()"
+            # in a Pipeline the sparse matrix is often a step's output, not the user's X
+            convert = (
+                "X.toarray(); where a step before this one in a Pipeline made X "
+                "sparse, ask it for dense output: OneHotEncoder(sparse_output=False), "
+                "ColumnTransformer(sparse_threshold=0)"
+            )
         elif _is_sparse_frame(X):  # validate_data makes it a sparse matrix
             convert = "X.sparse.to_dense()"
         else:

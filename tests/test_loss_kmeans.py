@@ -13,7 +13,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from robustkmeans import LossKMeans, _loss_kmeans
@@ -837,6 +837,32 @@ def test_sparse_inference_follows_the_fitted_loss_not_set_params(fitted, later):
             km.predict(sp.csr_matrix(X))
     else:
         np.testing.assert_array_equal(km.predict(sp.csr_matrix(X)), km.labels_)
+
+
+def test_sparse_output_of_a_pipeline_step_says_how_to_ask_it_for_dense_output():
+    # a ColumnTransformer one-hot encoding a DataFrame's categories hands the
+    # clusterer a sparse matrix the user never made: the error said only "convert
+    # X with X.toarray()", which the user's DataFrame does not have
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "kind": rng.choice(list("abcdefgh"), 60)})
+
+    def pipe(sparse_threshold=0.3):
+        front = ColumnTransformer(
+            [("num", StandardScaler(), ["x"]), ("cat", OneHotEncoder(), ["kind"])],
+            sparse_threshold=sparse_threshold,
+        )
+        return make_pipeline(front, LossKMeans(3, loss="huber", random_state=0))
+
+    with pytest.raises(TypeError, match=r"convert X with X.toarray\(\)") as caught:
+        pipe().fit(frame)
+    assert "ColumnTransformer(sparse_threshold=0)" in str(caught.value)
+    assert "OneHotEncoder(sparse_output=False)" in str(caught.value)
+    # what the message says to do works
+    assert pipe(sparse_threshold=0).fit(frame).predict(frame).shape == (60,)
 
 
 @pytest.mark.parametrize("loss", ["absolute", "huber", "pseudo_huber"])
