@@ -58,6 +58,7 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     completeness_score,
     davies_bouldin_score,
+    get_scorer,
     homogeneity_score,
     normalized_mutual_info_score,
     silhouette_score,
@@ -509,12 +510,14 @@ class MultiScorer:
 
     Parameters
     ----------
-    scorers : dict of str to callable
+    scorers : dict of str to callable or str
         Names and scorers. :class:`ClusteringScorer` instances share the
         features and labels (one computation per value of their
         ``on_training_set``); any other scorer, such as
         ``sklearn.metrics.get_scorer("adjusted_rand_score")`` for labelled
-        data, is called as it is.
+        data, is called as it is. A string is a scikit-learn scorer's name
+        (``"adjusted_rand_score"``), as in a ``scoring`` dict of
+        :class:`~sklearn.model_selection.GridSearchCV`.
 
     See Also
     --------
@@ -544,13 +547,20 @@ class MultiScorer:
                 "{'silhouette': silhouette_scorer, 'calinski_harabasz': "
                 f"calinski_harabasz_scorer}}; got {self.scorers!r}."
             )
+        checked = {}
         for name, scorer in self.scorers.items():
+            if isinstance(name, str) and isinstance(scorer, str):
+                # a scorer's name, as a scoring dict of GridSearchCV takes it
+                # (get_scorer names an unknown one and lists the valid ones)
+                scorer = get_scorer(scorer)
             if not isinstance(name, str) or not callable(scorer):
                 raise ValueError(
                     f"MultiScorer: {name!r}: {scorer!r} is not a name (str) and a scorer "
-                    "(a callable scorer(estimator, X, y))."
+                    "(a callable scorer(estimator, X, y), or a scorer's name such as "
+                    "'adjusted_rand_score')."
                 )
-        return self.scorers
+            checked[name] = scorer
+        return checked
 
     def __call__(self, estimator, X, y=None) -> dict:
         """Score a fitted clusterer on ``X`` with every scorer.

@@ -477,6 +477,35 @@ def test_multi_scorer_keeps_each_scorers_on_training_set():
         MultiScorer({**on_training, "calinski_harabasz": calinski_harabasz_scorer})(agglo, X)
 
 
+def test_multi_scorer_takes_scorer_names_as_a_scoring_dict_does():
+    # a scoring dict of GridSearchCV takes scikit-learn's scorer names; the same dict
+    # given to MultiScorer (as the guide suggests, to share the features) scored
+    # every candidate NaN, with a "Scoring failed" warning per fit, and the search
+    # refit on an arbitrary candidate
+    X, y = make_blobs(90, centers=3, random_state=0)
+    scoring = {"silhouette": silhouette_scorer, "ari": "adjusted_rand_score"}
+    km = LossKMeans(3, random_state=0).fit(X)
+    got = MultiScorer(scoring)(km, X, y)
+    expected = {"silhouette": silhouette_scorer(km, X), "ari": adjusted_rand_score(y, km.labels_)}
+    assert got == expected
+    assert scoring["ari"] == "adjusted_rand_score"  # the dict given is left as it was
+    grid = {"n_clusters": [2, 3, 4]}
+
+    def search(scoring):
+        est = LossKMeans(random_state=0)
+        return GridSearchCV(est, grid, scoring=scoring, refit="ari", cv=WholeSetSplit()).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shared = search(MultiScorer(scoring))
+    np.testing.assert_array_equal(
+        shared.cv_results_["mean_test_ari"], search(scoring).cv_results_["mean_test_ari"]
+    )
+    assert shared.best_params_ == {"n_clusters": 3}
+    with pytest.raises(ValueError, match="'adjusted_rand'"):
+        MultiScorer({"ari": "adjusted_rand"})(km, X, y)
+
+
 @pytest.mark.parametrize(
     "scorers, match",
     [({}, "non-empty dict"), ([silhouette_scorer], "non-empty dict"), ({"a": 3}, "'a': 3")],
