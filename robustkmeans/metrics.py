@@ -86,7 +86,16 @@ __all__ = [
 _LOSS_METRIC = {"absolute": "manhattan"}
 
 
+def _refitted(estimator):
+    """The best estimator of a fitted search (GridSearchCV and the like), refitted,
+    which its ``predict`` delegates to; any other estimator as it is."""
+    while hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    return estimator
+
+
 def _final_estimator(estimator):
+    estimator = _refitted(estimator)
     return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
@@ -96,8 +105,9 @@ def loss_metric(estimator) -> str:
     Parameters
     ----------
     estimator : estimator or Pipeline
-        A clusterer, or a Pipeline whose last step is a clusterer. Its ``loss``
-        parameter is read if it has one.
+        A clusterer, or a Pipeline whose last step is a clusterer (of a fitted
+        search, its ``best_estimator_``). Its ``loss`` parameter is read if it
+        has one.
 
     Returns
     -------
@@ -127,7 +137,10 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
     Parameters
     ----------
     estimator : fitted estimator or Pipeline
-        A fitted clusterer, or a fitted Pipeline whose last step is a clusterer.
+        A fitted clusterer, or a fitted Pipeline whose last step is a clusterer;
+        a fitted search (:class:`~sklearn.model_selection.GridSearchCV` and the
+        like, as nested cross-validation scores it) stands for its
+        ``best_estimator_``.
     X : array-like or sequence
         Input of the estimator (for a Pipeline, e.g. image paths).
     on_training_set : bool, default=False
@@ -172,6 +185,9 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
     >>> int(labels[0] == labels[1]), int(labels[0] == labels[2])
     (1, 0)
     """
+    # a fitted search (nested cross-validation scores one) is scored as the
+    # estimator it predicts with: its Pipeline's features, its loss's metric
+    estimator = _refitted(estimator)
     if isinstance(estimator, Pipeline):
         features = estimator[:-1].transform(X) if len(estimator) > 1 else X
         clusterer = estimator[-1]
@@ -459,8 +475,7 @@ class ClusteringScorer:
         cluster of their own is scoring a fold too small for the index; the worst
         score then says nothing of the candidate.
         """
-        clusterer = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-        fitted = getattr(clusterer, "labels_", None)
+        fitted = getattr(_final_estimator(estimator), "labels_", None)
         if fitted is None:
             return
         n_fitted = np.unique(fitted).size

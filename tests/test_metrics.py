@@ -178,6 +178,30 @@ def test_a_held_out_fold_of_one_sample_per_cluster_is_scored_worst_with_a_warnin
         assert silhouette_scorer(every, one_each) == -1.0
 
 
+def test_a_fitted_search_is_scored_as_its_best_estimator():
+    # nested cross-validation, cross_validate(GridSearchCV(pipe, ...), scoring=
+    # silhouette_scorer), scores the fitted search: the index was computed on the raw
+    # X (not pipe[:-1].transform(X)) and in the Euclidean metric whatever the loss,
+    # 0.50 here where the search's own best_score_ and score(X) said 0.64
+    X, _ = make_blobs(90, n_features=3, centers=3, random_state=0)
+    X[:, 0] *= 100
+    pipe = Pipeline([("scale", StandardScaler()), ("cluster", LossKMeans(loss="absolute"))])
+    grid = {"cluster__n_clusters": [2, 3, 4], "cluster__random_state": [0]}
+    search = GridSearchCV(pipe, grid, cv=WholeSetSplit(), scoring=silhouette_scorer).fit(X)
+    best = search.best_estimator_
+    assert loss_metric(search) == "manhattan"
+    features, labels = features_and_labels(search, X)
+    np.testing.assert_array_equal(features, best[:-1].transform(X))
+    np.testing.assert_array_equal(labels, best.predict(X))
+    for scorer in (silhouette_scorer, calinski_harabasz_scorer, davies_bouldin_scorer):
+        assert scorer(search, X) == scorer(best, X)
+    assert silhouette_scorer(search, X) == pytest.approx(search.best_score_)
+    scores = MultiScorer({"s": silhouette_scorer, "c": calinski_harabasz_scorer})(search, X)
+    assert scores == {"s": silhouette_scorer(best, X), "c": calinski_harabasz_scorer(best, X)}
+    nested = cross_validate(search, X, cv=WholeSetSplit(), scoring=silhouette_scorer)
+    assert nested["test_score"][0] == pytest.approx(search.best_score_)
+
+
 def test_metric_auto_matches_loss(blobs):
     X, _ = blobs
     absolute = LossKMeans(3, loss="absolute", random_state=0).fit(X)
