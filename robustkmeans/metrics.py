@@ -95,8 +95,11 @@ def _refitted(estimator):
 
 
 def _final_estimator(estimator):
+    """The clusterer at the end of Pipelines and fitted searches, however nested."""
     estimator = _refitted(estimator)
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    while isinstance(estimator, Pipeline):
+        estimator = _refitted(estimator[-1])
+    return estimator
 
 
 def loss_metric(estimator) -> str:
@@ -187,12 +190,11 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
     """
     # a fitted search (nested cross-validation scores one) is scored as the
     # estimator it predicts with: its Pipeline's features, its loss's metric
-    estimator = _refitted(estimator)
-    if isinstance(estimator, Pipeline):
-        features = estimator[:-1].transform(X) if len(estimator) > 1 else X
-        clusterer = estimator[-1]
-    else:
-        features, clusterer = X, estimator
+    features, clusterer = X, _refitted(estimator)
+    while isinstance(clusterer, Pipeline):  # a search's may be one, or end in one
+        if len(clusterer) > 1:
+            features = clusterer[:-1].transform(features)
+        clusterer = _refitted(clusterer[-1])
     features = _as_features(features)
     if hasattr(clusterer, "predict"):
         labels = clusterer.predict(features)

@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -200,6 +201,22 @@ def test_a_fitted_search_is_scored_as_its_best_estimator():
     assert scores == {"s": silhouette_scorer(best, X), "c": calinski_harabasz_scorer(best, X)}
     nested = cross_validate(search, X, cv=WholeSetSplit(), scoring=silhouette_scorer)
     assert nested["test_score"][0] == pytest.approx(search.best_score_)
+
+
+def test_a_search_inside_a_pipeline_is_scored_as_its_best_estimator():
+    # Pipeline([scale, GridSearchCV(Pipeline([pca, LossKMeans(absolute)]))]): the
+    # features were the outer scaler's output only, and the metric Euclidean
+    X, _ = make_blobs(90, n_features=3, centers=3, random_state=0)
+    X[:, 0] *= 100
+    inner = Pipeline([("pca", PCA(2)), ("cluster", LossKMeans(loss="absolute", random_state=0))])
+    search = GridSearchCV(inner, {"cluster__n_clusters": [2, 3, 4]}, cv=WholeSetSplit())
+    outer = Pipeline([("scale", StandardScaler()), ("search", search)]).fit(X)
+    best = outer[-1].best_estimator_
+    assert loss_metric(outer) == "manhattan"
+    features, labels = features_and_labels(outer, X)
+    np.testing.assert_array_equal(features, best[:-1].transform(outer[0].transform(X)))
+    np.testing.assert_array_equal(labels, outer.predict(X))
+    assert silhouette_scorer(outer, X) == silhouette_scorer(best, outer[0].transform(X))
 
 
 def test_metric_auto_matches_loss(blobs):
