@@ -1317,3 +1317,34 @@ def test_titles_do_not_resize_a_figure_passed_in(image_set):
     figure = plt.figure(figsize=(3, 3))
     RepresentativesDisplay.from_estimator(km, X, arrays, figure=figure)
     assert tuple(figure.get_size_inches()) == (3, 3)
+
+
+def test_a_fitted_search_is_drawn_as_its_best_estimator(blobs):
+    # the scorers score a fitted search as its best_estimator_ (178c6cd); the
+    # displays drew its raw X, found no centers and no number of clusters
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.preprocessing import StandardScaler
+
+    from robustkmeans.metrics import silhouette_scorer
+    from robustkmeans.model_selection import WholeSetSplit
+
+    X, _ = blobs
+    X = X * [1.0, 50.0, 1.0, 1.0] + [0.0, 1000.0, 0.0, 0.0]  # the scaler matters
+    pipe = Pipeline([("scale", StandardScaler()), ("kmeans", LossKMeans(loss="absolute"))])
+    grid = {"kmeans__n_clusters": [2, 3], "kmeans__random_state": [0]}
+    search = GridSearchCV(pipe, grid, scoring=silhouette_scorer, cv=WholeSetSplit()).fit(X)
+    # a Pipeline ending in the search, and the search itself
+    outer = Pipeline([("identity", "passthrough"), ("search", search)])
+    best = search.best_estimator_
+    for estimator in (search, outer):
+        scatter = ClusterScatterDisplay.from_estimator(estimator, X)
+        reference = ClusterScatterDisplay.from_estimator(best, X)
+        np.testing.assert_allclose(scatter.embedding, reference.embedding)
+        np.testing.assert_allclose(scatter.centers, reference.centers)
+        assert scatter.n_clusters == best[-1].n_clusters
+        silhouette = SilhouetteDisplay.from_estimator(estimator, X)
+        assert silhouette.metric == "manhattan"
+        assert silhouette.n_clusters == best[-1].n_clusters
+        reps = RepresentativesDisplay.from_estimator(estimator, X, plot=False)
+        reference = RepresentativesDisplay.from_estimator(best, X, plot=False)
+        assert reps.representatives == reference.representatives
