@@ -94,12 +94,40 @@ def _refitted(estimator):
     return estimator
 
 
+class _Chained:
+    """The preprocessing of nested Pipelines, outermost first: ``transform`` runs each."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def transform(self, X):
+        for part in self.parts:
+            X = part.transform(X)
+        return X
+
+
+def _split(estimator):
+    """Return (preprocessing or None, clusterer) of a fitted estimator.
+
+    A Pipeline's steps before its last are the preprocessing; fitted searches
+    (GridSearchCV and the like) stand for their ``best_estimator_``, which their
+    ``predict`` delegates to, and nested Pipelines are followed down to the
+    clusterer. The one rule of the scorers (``features_and_labels``) and the
+    displays."""
+    estimator = _refitted(estimator)
+    parts = []
+    while isinstance(estimator, Pipeline):
+        if len(estimator) > 1:
+            parts.append(estimator[:-1])
+        estimator = _refitted(estimator[-1])
+    if not parts:
+        return None, estimator
+    return (parts[0] if len(parts) == 1 else _Chained(parts)), estimator
+
+
 def _final_estimator(estimator):
     """The clusterer at the end of Pipelines and fitted searches, however nested."""
-    estimator = _refitted(estimator)
-    while isinstance(estimator, Pipeline):
-        estimator = _refitted(estimator[-1])
-    return estimator
+    return _split(estimator)[1]
 
 
 def loss_metric(estimator) -> str:
@@ -190,12 +218,8 @@ def features_and_labels(estimator, X, *, on_training_set: bool = False):
     """
     # a fitted search (nested cross-validation scores one) is scored as the
     # estimator it predicts with: its Pipeline's features, its loss's metric
-    features, clusterer = X, _refitted(estimator)
-    while isinstance(clusterer, Pipeline):  # a search's may be one, or end in one
-        if len(clusterer) > 1:
-            features = clusterer[:-1].transform(features)
-        clusterer = _refitted(clusterer[-1])
-    features = _as_features(features)
+    preprocessing, clusterer = _split(estimator)
+    features = _as_features(X if preprocessing is None else preprocessing.transform(X))
     if hasattr(clusterer, "predict"):
         labels = clusterer.predict(features)
     elif not on_training_set:
@@ -482,30 +506,32 @@ class ClusteringScorer:
             return
         n_fitted = np.unique(fitted).size
         n_scored = np.unique(labels).size
-        name = self.score_func.__name__
         if n_scored == 1 and n_fitted >= 2:
-            warnings.warn(
-                f"the {len(labels)} samples scored all fall in one of the "
-                f"{n_fitted} clusters of the fit, so the "
-                f"{name} is undefined and scored {self.degenerate_score}. "
+            where = f"all fall in one of the {n_fitted} clusters of the fit"
+            advice = (
                 "A held-out fold of one kind of sample does this (the default KFold on "
                 "samples sorted by class, as load_image_folder lists them): score each "
                 "candidate on the whole set with cv=WholeSetSplit(), or shuffle the folds, "
-                "cv=KFold(shuffle=True, random_state=0).",
-                UserWarning,
-                stacklevel=3,
+                "cv=KFold(shuffle=True, random_state=0)."
             )
         elif n_scored == len(labels) >= 2 and n_fitted < len(fitted):
-            warnings.warn(
-                f"the {len(labels)} samples scored each fall in a cluster of their own "
-                f"({n_scored} of the {n_fitted} clusters of the fit), so the {name} is "
-                f"undefined and scored {self.degenerate_score}. A held-out fold with "
-                "not many more samples than clusters does this: use larger folds "
-                "(fewer splits, e.g. cv=3), or score each candidate on the whole set "
-                "with cv=WholeSetSplit().",
-                UserWarning,
-                stacklevel=3,
+            where = (
+                f"each fall in a cluster of their own ({n_scored} of the {n_fitted} "
+                "clusters of the fit)"
             )
+            advice = (
+                "A held-out fold with not many more samples than clusters does this: use "
+                "larger folds (fewer splits, e.g. cv=3), or score each candidate on the "
+                "whole set with cv=WholeSetSplit()."
+            )
+        else:
+            return
+        warnings.warn(
+            f"the {len(labels)} samples scored {where}, so the {self.score_func.__name__} "
+            f"is undefined and scored {self.degenerate_score}. {advice}",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def __repr__(self):
         kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())

@@ -25,7 +25,7 @@ from .metrics import (
     _as_features,
     _check_sample_size,
     _is_degenerate,
-    _refitted,
+    _split,
     _validity_index,
     evaluate_labels,
     features_and_labels,
@@ -120,36 +120,6 @@ def _check_count(value, name: str, minimum: int = 0) -> int:
             f"{name} must be an integer >= {minimum} (images per cluster), got {value!r}."
         )
     return int(value)
-
-
-class _Chained:
-    """The preprocessing of nested Pipelines, outermost first: ``transform`` runs each."""
-
-    def __init__(self, parts):
-        self.parts = parts
-
-    def transform(self, X):
-        for part in self.parts:
-            X = part.transform(X)
-        return X
-
-
-def _split(estimator):
-    """Return (preprocessing or None, clusterer) of a fitted estimator.
-
-    A Pipeline's steps before its last are the preprocessing; fitted searches
-    (GridSearchCV and the like) stand for their ``best_estimator_``, and nested
-    Pipelines are followed down to the clusterer, as the scorers do
-    (``features_and_labels``)."""
-    estimator = _refitted(estimator)
-    parts = []
-    while isinstance(estimator, Pipeline):
-        if len(estimator) > 1:
-            parts.append(estimator[:-1])
-        estimator = _refitted(estimator[-1])
-    if not parts:
-        return None, estimator
-    return (parts[0] if len(parts) == 1 else _Chained(parts)), estimator
 
 
 def _estimator_n_clusters(estimator, labels):
