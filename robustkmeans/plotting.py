@@ -395,6 +395,8 @@ class KSelectionDisplay:
         The two curves (``line_silhouette_`` is None without silhouette).
     figure_ : matplotlib Figure
         Figure containing the axes.
+    result_ : SelectKResult
+        The search that :meth:`from_estimator` ran (set by it only).
 
     See Also
     --------
@@ -1426,6 +1428,9 @@ class LossComparisonDisplay:
     ----------
     labels_ : dict
         Loss -> cluster labels (set by ``from_estimator``).
+    estimators_ : dict
+        Loss -> the clusterer fitted under it (a clone of the last step of
+        ``estimator``; set by ``from_estimator``).
     axes_ : ndarray of matplotlib Axes
         Grid of axes, one row per loss.
     row_titles_ : list of matplotlib Text

@@ -143,6 +143,76 @@ def test_public_docstrings_are_complete():
     assert not problems, "incomplete docstrings:\n" + "\n".join(problems)
 
 
+#: The types a docstring may give an attribute, by the first word of each
+#: alternative ("int or None", "ndarray of shape ...", "list of matplotlib Axes").
+_ATTRIBUTE_TYPES = {
+    "ndarray": np.ndarray,
+    "int": (int, np.integer),
+    "float": (float, np.floating),
+    "str": str,
+    '"auto"': str,
+    "None": type(None),
+    "dict": dict,
+    "list": list,
+    "tuple": tuple,
+}
+
+
+def test_documented_attributes_are_the_ones_set():
+    """The ``Attributes`` section of each class of the API reference lists exactly
+    the public attributes ending in ``_`` that the objects of its docstring example
+    hold (fitted estimators, drawn displays; ``feature_names_in_`` only with named
+    columns), each of a type the section gives: a user reading the page finds every
+    attribute there, and none that is not."""
+    pytest.importorskip("numpydoc")
+    pytest.importorskip("matplotlib")
+    import inspect
+
+    import matplotlib.pyplot as plt
+    from numpydoc.docscrape import NumpyDocString
+
+    problems, checked = [], 0
+    for name in _api_names():
+        module_name, _, attr = name.rpartition(".")
+        cls = getattr(importlib.import_module(module_name), attr)
+        if not inspect.isclass(cls) or issubclass(cls, Exception):
+            continue
+        documented = {
+            part.strip(): item.type
+            for item in NumpyDocString(inspect.getdoc(cls))["Attributes"]
+            for part in item.name.split(",")
+        }
+        test = doctest.DocTestFinder().find(cls, name, globs={})[0]
+        assert test.name == name, f"{name} has no Examples"
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        runner.run(test, out=lambda text: None, clear_globs=False)
+        for obj in [v for v in test.globs.values() if isinstance(v, cls)]:
+            checked += 1
+            public = {a for a in vars(obj) if a.endswith("_") and not a.startswith("_")}
+            for missing in sorted(set(documented) - public - {"feature_names_in_"}):
+                if missing.endswith("_"):
+                    problems.append(f"{name}: documented {missing} is not set")
+            for extra in sorted(public - set(documented)):
+                problems.append(f"{name}: {extra} is set but not in Attributes")
+            for attribute in sorted(public & set(documented)):
+                words = [
+                    alt.removeprefix("matplotlib ").split()[0]
+                    for alt in re.split(r" or |, ", documented[attribute])
+                ]
+                value = getattr(obj, attribute)
+                if all(w in _ATTRIBUTE_TYPES for w in words) and not any(
+                    isinstance(value, _ATTRIBUTE_TYPES[w]) for w in words
+                ):
+                    problems.append(
+                        f"{name}.{attribute}: documented as {documented[attribute]!r}, "
+                        f"is a {type(value).__name__}"
+                    )
+        test.globs.clear()
+    plt.close("all")
+    assert checked >= 8, "the docstring examples made too few objects to check"
+    assert not problems, "\n".join(problems)
+
+
 #: The modules whose names are public; the others (``robustkmeans._*``) are private,
 #: though the API reference documents a few of their objects.
 PUBLIC_MODULES = [
