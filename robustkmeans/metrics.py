@@ -414,6 +414,11 @@ class ClusteringScorer:
         samples, and a ``KFold(2)`` test fold is as long as the training fold),
         so never combine it with a splitter that holds samples out.
 
+    See Also
+    --------
+    make_silhouette_scorer : Silhouette scorer with subsampling and metric choice.
+    features_and_labels : What the index is computed on.
+
     Notes
     -----
     Sparse features (a clusterer fitted on a CSR matrix, a text pipeline) are
@@ -421,11 +426,6 @@ class ClusteringScorer:
     and Calinski-Harabasz and Davies-Bouldin, which scikit-learn computes on
     dense data only, from the same formulas on per-cluster sums. DataFrames are
     passed on as they are, so a clusterer fitted on one sees its feature names.
-
-    See Also
-    --------
-    make_silhouette_scorer : Silhouette scorer with subsampling and metric choice.
-    features_and_labels : What the index is computed on.
 
     Examples
     --------

@@ -102,11 +102,13 @@ def _api_names():
 
 
 #: numpydoc validation codes every public function, class and method must pass:
-#: parameters documented (PR01) and existing (PR02), Returns (RT01), See Also (SA01)
-#: and Examples (EX01); the last two for functions and classes, not methods, which
-#: must have a docstring (GL08), ``__call__`` too (the API pages show it).
-_REQUIRED = {"PR01", "PR02", "RT01", "SA01", "EX01"}
-_REQUIRED_METHODS = {"GL08", "PR01", "PR02", "RT01"}
+#: parameters documented (PR01) and existing (PR02), Returns (RT01), sections in
+#: numpydoc's order (GL07: the order the API pages show them in, as ``help()``
+#: should), See Also (SA01) and Examples (EX01); the last two for functions and
+#: classes, not methods, which must have a docstring (GL08), ``__call__`` too (the
+#: API pages show it).
+_REQUIRED = {"PR01", "PR02", "RT01", "GL07", "SA01", "EX01"}
+_REQUIRED_METHODS = {"GL08", "PR01", "PR02", "RT01", "GL07"}
 
 
 def test_public_docstrings_are_complete():
