@@ -48,6 +48,18 @@ def in_tmp_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _doctests(module_name):
+    """The doctests of ``module_name`` that ``test_docstring_examples`` runs: those of
+    the objects the module defines or claims (``__module__``), the lazily imported
+    names of ``robustkmeans`` included (``ImageLoadError`` says it is
+    ``robustkmeans``'s, so only this module's tests can find it)."""
+    module = importlib.import_module(module_name)
+    for name in getattr(module, "_PUBLIC", ()):
+        getattr(module, name)  # in the module's namespace, where the finder looks
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    return [t for t in finder.find(module, module_name) if t.examples]
+
+
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name, in_tmp_dir):
     pytest.importorskip("matplotlib")
@@ -56,20 +68,42 @@ def test_docstring_examples(module_name, in_tmp_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    module = importlib.import_module(module_name)
-    finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
     )
     report = []
-    tests = [t for t in finder.find(module, module_name) if t.examples]
-    for test in tests:
+    for test in _doctests(module_name):
         out = []
         result = runner.run(test, out=out.append, clear_globs=True)
         if result.failed:
             report.append("".join(out))
     plt.close("all")
     assert not report, f"doctest failures in {module_name}:\n" + "\n".join(report)
+
+
+def test_docstring_examples_cover_the_api_reference():
+    """Every docstring with examples of an object of the API reference, or of one
+    of its methods, is among those ``test_docstring_examples`` runs: the doctest
+    finder skips an object whose ``__module__`` is not the module it searches."""
+    import inspect
+
+    run = {inspect.cleandoc(t.docstring) for m in MODULES for t in _doctests(m)}
+    not_run = []
+    for name in _api_names():
+        module_name, _, attr = name.rpartition(".")
+        obj = getattr(importlib.import_module(module_name), attr)
+        members = [(name, obj)]
+        if inspect.isclass(obj):
+            for member, value in vars(obj).items():
+                value = value.fget if isinstance(value, property) else value
+                members.append((f"{name}.{member}", getattr(value, "__func__", value)))
+        for qualname, member in members:
+            if not (inspect.isfunction(member) or inspect.isclass(member)):
+                continue
+            doc = member.__doc__ or ""
+            if ">>>" in doc and inspect.cleandoc(doc) not in run:
+                not_run.append(qualname)
+    assert not_run == [], "docstring examples that no doctest runs"
 
 
 def test_every_public_object_has_examples():
