@@ -370,6 +370,25 @@ def test_the_cache_guide_says_when_the_network_runs_once_per_image():
     assert "up to once per worker" in claim
 
 
+def test_getting_started_says_what_the_convex_losses_do_with_its_outliers():
+    """Getting started said the convex robust losses keep each center where its
+    cluster's bulk is and "may still give an isolated group of outliers a cluster";
+    on its own data and seed ``huber`` and ``absolute`` merge the three blobs into
+    one cluster and give the outliers two, as ``square`` does."""
+    from sklearn.datasets import make_blobs
+
+    from robustkmeans import LossKMeans
+
+    text = " ".join((DOCS / "getting_started.rst").read_text().split())
+    assert "they too spend two of their three clusters on outliers" in text
+    X, _ = make_blobs(300, centers=3, random_state=0)
+    X = np.vstack([X, np.random.default_rng(0).uniform(-60, 60, (30, 2))])
+    for loss in ["square", "huber", "absolute"]:
+        km = LossKMeans(n_clusters=3, loss=loss, random_state=0).fit(X)
+        sizes = np.sort(np.bincount(km.labels_, minlength=3))
+        assert sizes[-1] >= 300 and sizes[:2].sum() <= 30, (loss, sizes)
+
+
 # ---------------------------------------------------------------------------------
 # the code a user copies from the prose pages: README, front page, Getting started
 # and the user guide (the docstrings and the gallery are run above and by Sphinx)
