@@ -1054,7 +1054,8 @@ def load_image_folder(
     FileNotFoundError
         If ``container_path`` is not a folder.
     ValueError
-        If no image files are found in class subfolders.
+        If no image files are found in class subfolders, or ``extensions`` is a
+        string other than ``"auto"`` that does not start with a dot.
 
     See Also
     --------

@@ -668,7 +668,7 @@ def make_silhouette_scorer(
         do not compare, so to rank candidates that differ in ``loss`` (a grid
         over ``loss`` holding ``"absolute"``) pass one metric, e.g.
         ``"euclidean"``; ``"auto"`` suits a search with one loss.
-    sample_size : int, default=None
+    sample_size : int >= 2, default=None
         Number of samples to compute the silhouette on; ``None`` uses all. A
         value of 2000 to 10000 keeps memory small with a standard error of the
         mean silhouette well under 0.01 on typical data.
@@ -684,6 +684,11 @@ def make_silhouette_scorer(
     scorer : ClusteringScorer
         Callable ``scorer(estimator, X, y=None)``; greater is better, and a
         one-cluster or n-cluster candidate scores -1 (the worst silhouette).
+
+    Raises
+    ------
+    ValueError
+        When ``sample_size`` is not None or an integer >= 2.
 
     See Also
     --------

@@ -159,7 +159,8 @@ def elbow_index(k_values, objective) -> int | None:
     -------
     index : int or None
         Position of the elbow in ``k_values``; ``None`` when there are fewer than
-        three points or no point lies below the chord (a straight or concave
+        three points, an objective is not finite (NaN for a clusterer without
+        ``inertia_``), or no point lies below the chord (a straight or concave
         curve has no elbow).
 
     Raises
@@ -269,7 +270,7 @@ class SelectKResult:
     calinski_harabasz: np.ndarray
     davies_bouldin: np.ndarray
     best_k: dict
-    metric: str
+    metric: str | Callable
     estimators: list | None = field(default=None, repr=False)
     params: dict = field(default_factory=dict)
     sample_size: int | None = None
@@ -541,7 +542,7 @@ def select_k(
         weight 0 too.
     n_jobs : int, default=None
         Number of k fitted at the same time (joblib; ``-1`` uses all cores).
-    sample_size : int, default=None
+    sample_size : int >= 2, default=None
         Compute the silhouette on a random subsample of this size (it costs
         O(n^2) otherwise); ``None`` uses all samples. A subsample that holds a
         single cluster (a small cluster can be missed) gives a NaN silhouette
@@ -578,12 +579,15 @@ def select_k(
         Before any fit, when an argument is invalid: an unknown ``metric``, a
         non-integer ``n_jobs``, ``random_state`` or flag of the wrong type
         (scikit-learn's ``InvalidParameterError``, naming the valid values),
-        ``sample_weight`` not of length n_samples, ``k_range`` empty, holding
-        anything but whole numbers (strings, None) or outside [1, n_samples],
+        ``sample_weight`` not of length n_samples, ``sample_size`` not None or an
+        integer >= 2, ``k_range`` empty, holding anything but whole numbers
+        (strings, None) or outside [1, n_samples],
         a clusterer with no parameter ``n_clusters_param``, or
         ``sample_weight`` given to a clusterer whose ``fit`` takes none;
         after a fit, when the clusterer gives no labels (no ``labels_``,
         ``predict`` or ``fit_predict``).
+    ImportError
+        With ``progress=True`` where tqdm is not installed.
 
     See Also
     --------
