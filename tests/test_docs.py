@@ -179,6 +179,84 @@ def test_public_docstrings_are_complete():
     assert not problems, "incomplete docstrings:\n" + "\n".join(problems)
 
 
+def _documented_default(text):
+    """The value a numpydoc ``default=...`` gives (``None``, ``"auto"``, ``1e-4``, a
+    name such as ``nan``), as Python sees it; unparsed text as it is."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return {"nan": np.nan, "inf": np.inf}.get(text, text)
+
+
+def test_documented_defaults_are_the_signatures():
+    """The ``default=`` of each parameter in the API reference's docstrings (classes,
+    functions and their public methods) is the signature's default, and no
+    required parameter is documented with one: ``Parameters`` is what a user reads
+    to know what an omitted argument does."""
+    pytest.importorskip("numpydoc")
+    import inspect
+
+    from numpydoc.docscrape import NumpyDocString
+
+    def check(qualname, func, doc):
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError):
+            return []
+        found = []
+        for item in NumpyDocString(doc)["Parameters"]:
+            match = re.search(r"default\s*=\s*(.+)$", item.type)
+            if not match:
+                continue
+            names = [n.strip() for n in item.name.split(",")]
+            values = [v.strip() for v in match.group(1).split(",")]
+            if len(values) != len(names):
+                values = [match.group(1).strip()] * len(names)
+            for name, text in zip(names, values, strict=True):
+                parameter = signature.parameters.get(name)
+                if parameter is None:
+                    continue  # PR02 of test_public_docstrings_are_complete
+                if parameter.default is inspect.Parameter.empty:
+                    found.append(f"{qualname}({name}): documented default={text}, but required")
+                    continue
+                documented = _documented_default(text)
+                same = documented == parameter.default or (
+                    isinstance(documented, float)
+                    and isinstance(parameter.default, float)
+                    and np.isnan(documented)
+                    and np.isnan(parameter.default)
+                )
+                if not same:
+                    found.append(
+                        f"{qualname}({name}): documented default={text}, "
+                        f"signature {parameter.default!r}"
+                    )
+        return found
+
+    problems, checked = [], 0
+    for name in _api_names():
+        module_name, _, attr = name.rpartition(".")
+        obj = getattr(importlib.import_module(module_name), attr)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        members = [(name, obj)]
+        if inspect.isclass(obj):
+            members += [
+                (f"{name}.{member}", getattr(value, "__func__", value))
+                for member, value in vars(obj).items()
+                if (not member.startswith("_") or member == "__call__")
+                and inspect.isfunction(getattr(value, "__func__", value))
+            ]
+        for qualname, member in members:
+            if member.__doc__:
+                checked += 1
+                problems += check(qualname, member, inspect.getdoc(member))
+    assert checked >= 40
+    assert problems == [], "\n".join(problems)
+
+
 #: The types a docstring may give an attribute, by the first word of each
 #: alternative ("int or None", "ndarray of shape ...", "list of matplotlib Axes").
 _ATTRIBUTE_TYPES = {
