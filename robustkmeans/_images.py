@@ -70,6 +70,7 @@ __all__ = [
     "ImageLoadError",
     "apply_orientation",
     "as_image_list",
+    "conversion_hint",
     "describe_image",
     "exif_orientation",
     "image_extensions",
@@ -313,9 +314,15 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
             # encoding, as open() reads them
             images = [os.fsdecode(path) for path in X.tolist()]
         else:
-            hint = " A 2-D (n_samples, n_features) matrix is not an image batch." * (X.ndim == 2)
+            if X.ndim == 2:
+                hint = " A 2-D (n_samples, n_features) matrix is not an image batch."
+            elif X.ndim in (3, 4) and conversion_hint(X.dtype, "X"):
+                hint = f" For a batch of images, {conversion_hint(X.dtype, 'X')}."
+            else:
+                hint = ""
+            article = "an" if str(X.dtype).startswith(("i", "o")) else "a"  # a uint8
             raise ValueError(
-                f"X is a {X.dtype} array of shape {X.shape}; {name} takes images: "
+                f"X is {article} {X.dtype} array of shape {X.shape}; {name} takes images: "
                 "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
                 f"uint8 array of shape (N, H, W, 3) or (N, H, W).{hint}"
             )
@@ -633,6 +640,27 @@ def native_pixels(arr: np.ndarray, kinds: str = "u") -> np.ndarray:
     return arr
 
 
+def conversion_hint(dtype: np.dtype, name: str = "x") -> str:
+    """How to turn pixels of ``dtype`` (the array ``name``) into the uint8 the
+    readers take, for the error that refuses them ("" where there is no one way).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import conversion_hint
+    >>> conversion_hint(np.dtype(np.int64))
+    'for integers in 0..255 pass x.astype(np.uint8) (in 0..65535, x.astype(np.uint16))'
+    """
+    if dtype.kind == "f":
+        return f"for floats in [0, 1] pass np.clip({name} * 255, 0, 255).round().astype(np.uint8)"
+    if dtype.kind in "iu":
+        return (
+            f"for integers in 0..255 pass {name}.astype(np.uint8) (in 0..65535, "
+            f"{name}.astype(np.uint16))"
+        )
+    return ""
+
+
 def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
@@ -646,11 +674,11 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype == np.uint16:
         arr = np.clip(np.rint(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
     elif arr.dtype != np.uint8:
+        hint = conversion_hint(arr.dtype)
         raise ImageLoadError(
             name,
             f"array dtype {arr.dtype} is not supported; pass uint8 (0..255) or uint16 "
-            "(0..65535) pixels, e.g. np.clip(x * 255, 0, 255).round().astype(np.uint8) "
-            "for floats in [0, 1]",
+            f"(0..65535) pixels{', e.g. ' + hint if hint else ''}",
         )
     if arr.ndim == 2:
         return np.repeat(arr[:, :, None], 3, axis=2)

@@ -29,7 +29,7 @@ def _load_pixels(image):
     uint16 arrays, else the float dtype of the array. bool arrays are read as 0
     and 255, as ``VGG16Featurizer`` and Pillow read them, and come back uint8.
     """
-    from ._images import load_rgb, native_pixels
+    from ._images import conversion_hint, load_rgb, native_pixels
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
@@ -83,8 +83,10 @@ def _load_pixels(image):
             alpha = pixels[:, :, 3:]
             pixels = pixels[:, :, :3] * alpha + (1.0 - alpha)
     else:
+        hint = conversion_hint(array.dtype, "image")
         raise ValueError(
-            f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
+            f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype "
+            f"{array.dtype}{'; ' + hint if hint else ''}."
         )
     return pixels, array.dtype, levels
 

@@ -864,3 +864,20 @@ def test_load_image_folder_extensions_are_case_insensitive(tmp_path):
         data = load_image_folder(tmp_path, extensions=extensions)
         names = sorted(os.path.basename(f) for f in data.filenames)
         assert names == ["Y.PNG", "x.png", "z.Png"], extensions
+
+
+def test_integer_and_float_arrays_are_refused_with_their_conversion():
+    # an int64 image (np.array of nested lists) was told the float remedy only,
+    # "np.clip(x * 255, ...) for floats in [0, 1]", which would turn 0..255 values
+    # white; a float or int64 batch was told no remedy at all ("X is a int64 array")
+    gray = np.arange(12, dtype=np.int64).reshape(3, 4)
+    for image in (gray, np.dstack([gray] * 3)):
+        with pytest.raises(ImageLoadError, match=r"dtype int64.*x\.astype\(np\.uint8\)"):
+            load_rgb(image)
+    batch = np.zeros((2, 3, 4, 3), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"an int64 array.*X\.astype\(np\.uint8\)"):
+        as_image_list(batch)
+    with pytest.raises(
+        ValueError, match=r"a float32 array.*np\.clip\(X \* 255, 0, 255\)\.round\(\)"
+    ):
+        as_image_list(batch.astype(np.float32))

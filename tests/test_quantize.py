@@ -441,3 +441,10 @@ def test_premultiplied_la_pil_image_quantizes_as_la():
         quantize_colors(la, 3, random_state=0),
         quantize_colors(la.convert("LA"), 3, random_state=0),
     )
+
+
+def test_integer_arrays_are_refused_with_their_conversion():
+    # np.array of nested lists is int64: the error named the dtype but not the remedy
+    image = np.arange(48, dtype=np.int64).reshape(4, 4, 3)
+    with pytest.raises(ValueError, match=r"got dtype int64; .*image\.astype\(np\.uint8\)"):
+        quantize_colors(image, n_colors=2)
