@@ -70,6 +70,7 @@ __all__ = [
     "ImageLoadError",
     "apply_orientation",
     "as_image_list",
+    "channels_first_hint",
     "conversion_hint",
     "describe_image",
     "exif_orientation",
@@ -661,12 +662,36 @@ def conversion_hint(dtype: np.dtype, name: str = "x") -> str:
     return ""
 
 
+def channels_first_hint(shape: tuple, name: str = "x") -> str:
+    """For an image of ``shape`` that looks channels-first (C, H, W), as torch and
+    ``torchvision.io.read_image`` lay images out, how to pass it channels-last;
+    else "". (An (H, W, C) shape whose last side could be channels is read so.)
+
+    Examples
+    --------
+    >>> from robustkmeans._images import channels_first_hint
+    >>> channels_first_hint((3, 8, 10))
+    'it looks channels-first (C, H, W), as torch stores images: pass np.moveaxis(x, 0, -1)'
+    >>> channels_first_hint((8, 10, 3))
+    ''
+    """
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] not in (1, 3, 4):
+        return (
+            "it looks channels-first (C, H, W), as torch stores images: pass "
+            f"np.moveaxis({name}, 0, -1)"
+        )
+    return ""
+
+
 def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        hint = channels_first_hint(arr.shape)
         raise ImageLoadError(
-            name, "arrays must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+            name,
+            "arrays must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+            + (f"; {hint}" if hint else ""),
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(name, "the image has no pixels")
@@ -869,10 +894,17 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
                 "there, or pass the path",
             ) from exc
         return _pil_to_rgb(image, name), exif_orientation(image)
+    tensor = type(image).__module__.startswith("torch") and hasattr(image, "permute")
     raise ImageLoadError(
         name,
         "expected a file path (str or pathlib.Path), a PIL image or a uint8 array, "
-        f"got {type(image).__name__}",
+        f"got {type(image).__name__}"
+        + (
+            "; pass x.numpy(), channels last: x.permute(1, 2, 0).numpy() for a (C, H, W) "
+            "tensor such as torchvision.io.read_image gives"
+            if tensor
+            else ""
+        ),
     )
 
 

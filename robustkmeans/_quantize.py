@@ -29,7 +29,7 @@ def _load_pixels(image):
     uint16 arrays, else the float dtype of the array. bool arrays are read as 0
     and 255, as ``VGG16Featurizer`` and Pillow read them, and come back uint8.
     """
-    from ._images import conversion_hint, load_rgb, native_pixels
+    from ._images import channels_first_hint, conversion_hint, load_rgb, native_pixels
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
@@ -50,10 +50,11 @@ def _load_pixels(image):
     array = native_pixels(array, kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
+        hint = channels_first_hint(array.shape, "image")
         raise ValueError(
             "image must be a file path, a PIL image or an array of shape (H, W), "
             "(H, W, 1), (H, W, 3) or (H, W, 4) (grey, RGB or RGBA, as VGG16Featurizer "
-            f"reads them), got an array of shape {array.shape}."
+            f"reads them), got an array of shape {array.shape}{'; ' + hint if hint else ''}."
         )
     is_rgba = array.ndim == 3 and array.shape[2] == 4
     if array.dtype == np.uint16 or (array.dtype == np.uint8 and is_rgba):

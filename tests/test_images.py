@@ -881,3 +881,22 @@ def test_integer_and_float_arrays_are_refused_with_their_conversion():
         ValueError, match=r"a float32 array.*np\.clip\(X \* 255, 0, 255\)\.round\(\)"
     ):
         as_image_list(batch.astype(np.float32))
+
+
+def test_channels_first_images_are_refused_with_their_transpose():
+    # torchvision.io.read_image gives (3, H, W) uint8 tensors: as arrays (or a
+    # stacked (N, 3, H, W) batch) they were refused with the shapes allowed only,
+    # as tensors with "got Tensor"; the error now says how to lay them out
+    chw = np.zeros((3, 8, 10), dtype=np.uint8)
+    with pytest.raises(ImageLoadError, match=r"channels-first.*np\.moveaxis\(x, 0, -1\)"):
+        load_rgb(chw)
+    with pytest.raises(ImageLoadError, match=r"X\[1\].*channels-first.*np\.moveaxis"):
+        for index, image in enumerate(as_image_list(np.stack([chw, chw]))):
+            load_rgb(image, index + 1)
+    with pytest.raises(ImageLoadError, match=r"got Tensor.*\.permute\(1, 2, 0\)\.numpy\(\)"):
+        load_rgb(torch.from_numpy(chw))
+    hwc = np.zeros((8, 3, 3), dtype=np.uint8)  # (H, W, 3) with W = 3: no hint, read it
+    assert load_rgb(hwc).shape == (8, 3, 3)
+    with pytest.raises(ImageLoadError) as info:
+        load_rgb(np.zeros((8, 10, 5), dtype=np.uint8))
+    assert "channels-first" not in str(info.value)

@@ -448,3 +448,10 @@ def test_integer_arrays_are_refused_with_their_conversion():
     image = np.arange(48, dtype=np.int64).reshape(4, 4, 3)
     with pytest.raises(ValueError, match=r"got dtype int64; .*image\.astype\(np\.uint8\)"):
         quantize_colors(image, n_colors=2)
+
+
+def test_channels_first_arrays_are_refused_with_their_transpose():
+    # a (3, H, W) array (torchvision.io.read_image's layout) got the allowed shapes only
+    image = np.zeros((3, 8, 10), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"channels-first.*np\.moveaxis\(image, 0, -1\)"):
+        quantize_colors(image, n_colors=2)
