@@ -894,6 +894,13 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
                 "there, or pass the path",
             ) from exc
         return _pil_to_rgb(image, name), exif_orientation(image)
+    if image is None or (isinstance(image, float) and image != image) or _is_pandas_na(image):
+        # a path column with a missing entry (pandas 3 stores None among str as NaN)
+        raise ImageLoadError(
+            name,
+            f"a missing value ({image!r}), not an image; drop the rows of X without one "
+            "(df.dropna(subset=[column]) for a DataFrame) or fill them",
+        )
     tensor = type(image).__module__.startswith("torch") and hasattr(image, "permute")
     raise ImageLoadError(
         name,
@@ -906,6 +913,12 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
             else ""
         ),
     )
+
+
+def _is_pandas_na(obj) -> bool:
+    """Whether ``obj`` is pandas' missing value ``pd.NA`` or ``pd.NaT`` (without
+    importing pandas)."""
+    return type(obj).__name__ in ("NAType", "NaTType") and type(obj).__module__.startswith("pandas")
 
 
 def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:

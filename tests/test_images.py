@@ -900,3 +900,15 @@ def test_channels_first_images_are_refused_with_their_transpose():
     with pytest.raises(ImageLoadError) as info:
         load_rgb(np.zeros((8, 10, 5), dtype=np.uint8))
     assert "channels-first" not in str(info.value)
+
+
+def test_a_missing_value_in_x_is_named_as_one():
+    # a path column with a missing entry (NaN, None, pandas' NA: pandas 3 stores a
+    # None among strings as NaN) was refused as "got float" / "got NAType", which
+    # says nothing of the missing path
+    pd = pytest.importorskip("pandas")
+    for missing in (None, float("nan"), np.float64("nan"), pd.NA):
+        with pytest.raises(ImageLoadError, match=r"X\[1\].*a missing value.*not an image.*drop"):
+            load_rgb(missing, 1)
+    with pytest.raises(ImageLoadError, match="got float"):
+        load_rgb(1.5, 1)  # not missing: no such words
