@@ -318,7 +318,7 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
             if X.ndim == 2:
                 hint = " A 2-D (n_samples, n_features) matrix is not an image batch."
             elif X.ndim in (3, 4) and conversion_hint(X.dtype, "X"):
-                hint = f" For a batch of images, {conversion_hint(X.dtype, 'X')}."
+                hint = f" Images must be uint8: {conversion_hint(X.dtype, 'X')}."
             else:
                 hint = ""
             article = "an" if str(X.dtype).startswith(("i", "o")) else "a"  # a uint8

@@ -46,11 +46,14 @@ def _load_pixels(image):
             "image must be a file path, a PIL image or an array of pixels, got "
             f"{type(image).__name__}{hint}."
         )
+    # how the hints name the image (a nested list or a torch tensor has no astype,
+    # and np.moveaxis fails on a tensor)
+    given = "image" if isinstance(image, np.ndarray) else "np.asarray(image)"
     # (floats too: they are pixels here, in [0, 1], where load_rgb refuses them)
     array = native_pixels(array, kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
-        hint = channels_first_hint(array.shape, "image")
+        hint = channels_first_hint(array.shape, given)
         raise ValueError(
             "image must be a file path, a PIL image or an array of shape (H, W), "
             "(H, W, 1), (H, W, 3) or (H, W, 4) (grey, RGB or RGBA, as VGG16Featurizer "
@@ -84,7 +87,7 @@ def _load_pixels(image):
             alpha = pixels[:, :, 3:]
             pixels = pixels[:, :, :3] * alpha + (1.0 - alpha)
     else:
-        hint = conversion_hint(array.dtype, "image")
+        hint = conversion_hint(array.dtype, given)
         raise ValueError(
             f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype "
             f"{array.dtype}{'; ' + hint if hint else ''}."
