@@ -70,6 +70,8 @@ __all__ = [
     "ImageLoadError",
     "apply_orientation",
     "as_image_list",
+    "channels_first_hint",
+    "conversion_hint",
     "describe_image",
     "exif_orientation",
     "image_extensions",
@@ -313,9 +315,15 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
             # encoding, as open() reads them
             images = [os.fsdecode(path) for path in X.tolist()]
         else:
-            hint = " A 2-D (n_samples, n_features) matrix is not an image batch." * (X.ndim == 2)
+            if X.ndim == 2:
+                hint = " A 2-D (n_samples, n_features) matrix is not an image batch."
+            elif X.ndim in (3, 4) and conversion_hint(X.dtype, "X"):
+                hint = f" Images must be uint8: {conversion_hint(X.dtype, 'X')}."
+            else:
+                hint = ""
+            article = "an" if str(X.dtype).startswith(("i", "o")) else "a"  # a uint8
             raise ValueError(
-                f"X is a {X.dtype} array of shape {X.shape}; {name} takes images: "
+                f"X is {article} {X.dtype} array of shape {X.shape}; {name} takes images: "
                 "a sequence of file paths, PIL images or (H, W[, 3]) uint8 arrays, or one "
                 f"uint8 array of shape (N, H, W, 3) or (N, H, W).{hint}"
             )
@@ -633,12 +641,57 @@ def native_pixels(arr: np.ndarray, kinds: str = "u") -> np.ndarray:
     return arr
 
 
+def conversion_hint(dtype: np.dtype, name: str = "x") -> str:
+    """How to turn pixels of ``dtype`` (the array ``name``) into the uint8 the
+    readers take, for the error that refuses them ("" where there is no one way).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustkmeans._images import conversion_hint
+    >>> conversion_hint(np.dtype(np.int64))
+    'for integers in 0..255 pass x.astype(np.uint8) (in 0..65535, x.astype(np.uint16))'
+    """
+    if dtype.kind == "f":
+        return f"for floats in [0, 1] pass np.clip({name} * 255, 0, 255).round().astype(np.uint8)"
+    if dtype.kind in "iu":
+        return (
+            f"for integers in 0..255 pass {name}.astype(np.uint8) (in 0..65535, "
+            f"{name}.astype(np.uint16))"
+        )
+    return ""
+
+
+def channels_first_hint(shape: tuple, name: str = "x") -> str:
+    """For an image of ``shape`` that looks channels-first (C, H, W), as torch and
+    ``torchvision.io.read_image`` lay images out, how to pass it channels-last;
+    else "". (An (H, W, C) shape whose last side could be channels is read so.)
+
+    Examples
+    --------
+    >>> from robustkmeans._images import channels_first_hint
+    >>> channels_first_hint((3, 8, 10))
+    'it looks channels-first (C, H, W), as torch stores images: pass np.moveaxis(x, 0, -1)'
+    >>> channels_first_hint((8, 10, 3))
+    ''
+    """
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] not in (1, 3, 4):
+        return (
+            "it looks channels-first (C, H, W), as torch stores images: pass "
+            f"np.moveaxis({name}, 0, -1)"
+        )
+    return ""
+
+
 def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        hint = channels_first_hint(arr.shape)
         raise ImageLoadError(
-            name, "arrays must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+            name,
+            "arrays must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+            + (f"; {hint}" if hint else ""),
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ImageLoadError(name, "the image has no pixels")
@@ -646,11 +699,11 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.dtype == np.uint16:
         arr = np.clip(np.rint(arr.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
     elif arr.dtype != np.uint8:
+        hint = conversion_hint(arr.dtype)
         raise ImageLoadError(
             name,
             f"array dtype {arr.dtype} is not supported; pass uint8 (0..255) or uint16 "
-            "(0..65535) pixels, e.g. np.clip(x * 255, 0, 255).round().astype(np.uint8) "
-            "for floats in [0, 1]",
+            f"(0..65535) pixels{', e.g. ' + hint if hint else ''}",
         )
     if arr.ndim == 2:
         return np.repeat(arr[:, :, None], 3, axis=2)
@@ -841,11 +894,31 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
                 "there, or pass the path",
             ) from exc
         return _pil_to_rgb(image, name), exif_orientation(image)
+    if image is None or (isinstance(image, float) and image != image) or _is_pandas_na(image):
+        # a path column with a missing entry (pandas 3 stores None among str as NaN)
+        raise ImageLoadError(
+            name,
+            f"a missing value ({image!r}), not an image; drop the rows of X without one "
+            "(df.dropna(subset=[column]) for a DataFrame) or fill them",
+        )
+    tensor = type(image).__module__.startswith("torch") and hasattr(image, "permute")
     raise ImageLoadError(
         name,
         "expected a file path (str or pathlib.Path), a PIL image or a uint8 array, "
-        f"got {type(image).__name__}",
+        f"got {type(image).__name__}"
+        + (
+            "; pass x.numpy(), channels last: x.permute(1, 2, 0).numpy() for a (C, H, W) "
+            "tensor such as torchvision.io.read_image gives"
+            if tensor
+            else ""
+        ),
     )
+
+
+def _is_pandas_na(obj) -> bool:
+    """Whether ``obj`` is pandas' missing value ``pd.NA`` or ``pd.NaT`` (without
+    importing pandas)."""
+    return type(obj).__name__ in ("NAType", "NaTType") and type(obj).__module__.startswith("pandas")
 
 
 def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:

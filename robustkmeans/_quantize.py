@@ -29,7 +29,7 @@ def _load_pixels(image):
     uint16 arrays, else the float dtype of the array. bool arrays are read as 0
     and 255, as ``VGG16Featurizer`` and Pillow read them, and come back uint8.
     """
-    from ._images import load_rgb, native_pixels
+    from ._images import channels_first_hint, conversion_hint, load_rgb, native_pixels
 
     is_file = isinstance(image, str | os.PathLike)
     if is_file or (hasattr(image, "convert") and hasattr(image, "mode")):
@@ -46,14 +46,18 @@ def _load_pixels(image):
             "image must be a file path, a PIL image or an array of pixels, got "
             f"{type(image).__name__}{hint}."
         )
+    # how the hints name the image (a nested list or a torch tensor has no astype,
+    # and np.moveaxis fails on a tensor)
+    given = "image" if isinstance(image, np.ndarray) else "np.asarray(image)"
     # (floats too: they are pixels here, in [0, 1], where load_rgb refuses them)
     array = native_pixels(array, kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4) or array.size == 0:
+        hint = channels_first_hint(array.shape, given)
         raise ValueError(
             "image must be a file path, a PIL image or an array of shape (H, W), "
             "(H, W, 1), (H, W, 3) or (H, W, 4) (grey, RGB or RGBA, as VGG16Featurizer "
-            f"reads them), got an array of shape {array.shape}."
+            f"reads them), got an array of shape {array.shape}{'; ' + hint if hint else ''}."
         )
     is_rgba = array.ndim == 3 and array.shape[2] == 4
     if array.dtype == np.uint16 or (array.dtype == np.uint8 and is_rgba):
@@ -83,8 +87,10 @@ def _load_pixels(image):
             alpha = pixels[:, :, 3:]
             pixels = pixels[:, :, :3] * alpha + (1.0 - alpha)
     else:
+        hint = conversion_hint(array.dtype, given)
         raise ValueError(
-            f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype {array.dtype}."
+            f"image arrays must be uint8 (0-255), uint16 or float (0-1), got dtype "
+            f"{array.dtype}{'; ' + hint if hint else ''}."
         )
     return pixels, array.dtype, levels
 

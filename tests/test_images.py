@@ -864,3 +864,51 @@ def test_load_image_folder_extensions_are_case_insensitive(tmp_path):
         data = load_image_folder(tmp_path, extensions=extensions)
         names = sorted(os.path.basename(f) for f in data.filenames)
         assert names == ["Y.PNG", "x.png", "z.Png"], extensions
+
+
+def test_integer_and_float_arrays_are_refused_with_their_conversion():
+    # an int64 image (np.array of nested lists) was told the float remedy only,
+    # "np.clip(x * 255, ...) for floats in [0, 1]", which would turn 0..255 values
+    # white; a float or int64 batch was told no remedy at all ("X is a int64 array")
+    gray = np.arange(12, dtype=np.int64).reshape(3, 4)
+    for image in (gray, np.dstack([gray] * 3)):
+        with pytest.raises(ImageLoadError, match=r"dtype int64.*x\.astype\(np\.uint8\)"):
+            load_rgb(image)
+    batch = np.zeros((2, 3, 4, 3), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"an int64 array.*X\.astype\(np\.uint8\)"):
+        as_image_list(batch)
+    with pytest.raises(
+        ValueError, match=r"a float32 array.*np\.clip\(X \* 255, 0, 255\)\.round\(\)"
+    ):
+        as_image_list(batch.astype(np.float32))
+
+
+def test_channels_first_images_are_refused_with_their_transpose():
+    # torchvision.io.read_image gives (3, H, W) uint8 tensors: as arrays (or a
+    # stacked (N, 3, H, W) batch) they were refused with the shapes allowed only,
+    # as tensors with "got Tensor"; the error now says how to lay them out
+    chw = np.zeros((3, 8, 10), dtype=np.uint8)
+    with pytest.raises(ImageLoadError, match=r"channels-first.*np\.moveaxis\(x, 0, -1\)"):
+        load_rgb(chw)
+    with pytest.raises(ImageLoadError, match=r"X\[1\].*channels-first.*np\.moveaxis"):
+        for index, image in enumerate(as_image_list(np.stack([chw, chw]))):
+            load_rgb(image, index + 1)
+    with pytest.raises(ImageLoadError, match=r"got Tensor.*\.permute\(1, 2, 0\)\.numpy\(\)"):
+        load_rgb(torch.from_numpy(chw))
+    hwc = np.zeros((8, 3, 3), dtype=np.uint8)  # (H, W, 3) with W = 3: no hint, read it
+    assert load_rgb(hwc).shape == (8, 3, 3)
+    with pytest.raises(ImageLoadError) as info:
+        load_rgb(np.zeros((8, 10, 5), dtype=np.uint8))
+    assert "channels-first" not in str(info.value)
+
+
+def test_a_missing_value_in_x_is_named_as_one():
+    # a path column with a missing entry (NaN, None, pandas' NA: pandas 3 stores a
+    # None among strings as NaN) was refused as "got float" / "got NAType", which
+    # says nothing of the missing path
+    pd = pytest.importorskip("pandas")
+    for missing in (None, float("nan"), np.float64("nan"), pd.NA):
+        with pytest.raises(ImageLoadError, match=r"X\[1\].*a missing value.*not an image.*drop"):
+            load_rgb(missing, 1)
+    with pytest.raises(ImageLoadError, match="got float"):
+        load_rgb(1.5, 1)  # not missing: no such words

@@ -441,3 +441,22 @@ def test_premultiplied_la_pil_image_quantizes_as_la():
         quantize_colors(la, 3, random_state=0),
         quantize_colors(la.convert("LA"), 3, random_state=0),
     )
+
+
+def test_integer_arrays_are_refused_with_their_conversion():
+    # np.array of nested lists is int64: the error named the dtype but not the remedy
+    image = np.arange(48, dtype=np.int64).reshape(4, 4, 3)
+    with pytest.raises(ValueError, match=r"got dtype int64; .* image\.astype\(np\.uint8\)"):
+        quantize_colors(image, n_colors=2)
+    with pytest.raises(ValueError, match=r"np\.asarray\(image\)\.astype\(np\.uint8\)"):
+        quantize_colors(image.tolist(), n_colors=2)  # a list has no astype
+
+
+def test_channels_first_arrays_are_refused_with_their_transpose():
+    # a (3, H, W) array (torchvision.io.read_image's layout) got the allowed shapes only
+    image = np.zeros((3, 8, 10), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"channels-first.*np\.moveaxis\(image, 0, -1\)"):
+        quantize_colors(image, n_colors=2)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=r"np\.moveaxis\(np\.asarray\(image\), 0, -1\)"):
+        quantize_colors(torch.from_numpy(image), n_colors=2)  # np.moveaxis fails on it
