@@ -1912,7 +1912,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
+            Non-negative weights multiplying each sample's cost, as in ``fit``
+            (negative ones are refused); None weighs every sample 1.
 
         Returns
         -------
@@ -1920,7 +1921,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             Minus the weighted sum of each sample's least cost (greater is better).
         """
         X, centers, x_sq, shift = self._prepared(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
         # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot
         # product between its threads, whose number would change the last bits

@@ -1093,6 +1093,12 @@ def test_bad_input():
     km = LossKMeans(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="features"):
         km.predict(X[:, :3])
+    # score weighs the costs as fit does: a negative weight is refused there too,
+    # rather than scored as a gain
+    weights = np.ones(len(X))
+    weights[4] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to .sample_weight"):
+        km.score(X, sample_weight=weights)
     with pytest.raises(ValueError, match="does not match"):
         LossKMeans(3, init=X[:2]).fit(X)
 
