@@ -1052,6 +1052,23 @@ def test_same_random_state_same_result_and_pickle_round_trip(loss):
     np.testing.assert_array_equal(c.transform(X), a.transform(X))
 
 
+@pytest.mark.parametrize("loss", ["absolute", "huber", "epsilon_insensitive"])
+def test_float32_weights_scaled_by_a_constant_give_the_same_fit(loss):
+    # weights divided by 3 (normalised weights, say) are proportional to the counts
+    # only up to float32's rounding once cast to the data's dtype: the weighted
+    # medians missed their ties there, and moved the absolute centers and the pilot's
+    # auto scales (delta_ 1.1885 against 1.1942) away from those of the counts
+    X, _ = _data(seed=3, n=200, d=3, dtype=np.float32)
+    counts = np.random.default_rng(0).integers(1, 5, size=len(X)).astype(float)
+    kw = dict(loss=loss, delta="auto", epsilon="auto", init=X[[0, 60, 120, 180]], n_init=1)
+    a = LossKMeans(4, **kw).fit(X, sample_weight=counts)
+    b = LossKMeans(4, **kw).fit(X, sample_weight=counts / 3)
+    assert (b.delta_, b.epsilon_) == pytest.approx((a.delta_, a.epsilon_), rel=1e-6, nan_ok=True)
+    np.testing.assert_array_equal(b.labels_, a.labels_)
+    np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-5, atol=1e-6)
+    assert 3 * b.inertia_ == pytest.approx(a.inertia_, rel=1e-5)
+
+
 # ---------------------------------------------------------------------------------
 # errors that say what to do
 # ---------------------------------------------------------------------------------
