@@ -110,6 +110,32 @@ def test_callable_init_sees_the_data_as_given(loss):
     np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_)
 
 
+@pytest.mark.parametrize("container", ["array", "fortran", "frame", "read-only"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_callable_init_sees_the_data_bit_for_bit(container, dtype):
+    # the callable got the centered data plus its mean, which is X only up to
+    # rounding (off by 4.8e-7 in float32 near the origin): rows it picked were not
+    # the caller's samples, nor the centers an array of those rows starts from
+    X = _data(seed=5, d=3, dtype=dtype)[0] - 1.0
+    if container == "frame":
+        given = pytest.importorskip("pandas").DataFrame(X)
+    else:
+        given = np.asfortranarray(X) if container == "fortran" else X.copy()
+        given.flags.writeable = container != "read-only"
+    seen = []
+
+    def init(data, n_clusters, random_state):
+        seen.append(np.array(data))
+        return data[[0, 1, 2, 3]]
+
+    kw = dict(loss="square", n_init=1)
+    km = LossKMeans(4, init=init, **kw).fit(given)
+    np.testing.assert_array_equal(seen[0], X)
+    ref = LossKMeans(4, init=X[[0, 1, 2, 3]], **kw).fit(X)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == ref.inertia_
+
+
 # ---------------------------------------------------------------------------------
 # parity with scikit-learn
 # ---------------------------------------------------------------------------------
