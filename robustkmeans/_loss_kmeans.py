@@ -1292,10 +1292,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         ``epsilon_insensitive``); for ``square`` it draws the same seeds as
         :class:`~sklearn.cluster.KMeans`. ``"random"`` draws ``n_clusters`` samples. A
         callable is called as ``init(X, n_clusters, random_state=random_state)``
-        with ``X`` as given to ``fit`` (validated; for the Euclidean losses a
-        temporary copy, since ``fit`` works on ``X`` centered on its mean, where
-        :class:`~sklearn.cluster.KMeans` passes the centered data) and returns
-        centers in the same coordinates.
+        with ``X`` as given to ``fit`` (validated; ``fit`` works on ``X`` centered
+        on its mean for the Euclidean losses, where :class:`~sklearn.cluster.KMeans`
+        passes the centered data, but the callable gets ``X`` bit for bit, except
+        where ``copy_x=False`` centers the caller's ``X`` in place: then ``X``
+        restored from its centered values, up to rounding) and returns centers in
+        the same coordinates.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run of least objective is kept (for
         ``"square"``, as in KMeans, a later run replaces an earlier one only if it
@@ -1528,8 +1530,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         return n_init
 
     def _init_centers(
-        self, X, x_sq, init, loss, random_state, sample_weight, n_threads, X_mean=None
-    ):
+        self, X, x_sq, init, loss, random_state, sample_weight, n_threads, X_mean=None,
+        X_given=None,
+    ):  # fmt: skip
         if isinstance(init, str) and init == "k-means++":
             return kmeans_plusplus(
                 X, self.n_clusters, loss, x_sq, random_state, sample_weight, n_threads
@@ -1537,8 +1540,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if isinstance(init, str) and init == "random":
             return random_init(X, self.n_clusters, random_state, sample_weight)
         if callable(init):
-            # the callable sees the data as the caller gave it, not centered
-            given = X if X_mean is None else X + X_mean
+            # the callable sees the data as the caller gave it, not centered: bit
+            # for bit where the uncentered X is kept (X_given), up to rounding where
+            # X itself was centered in place (copy_x=False)
+            given = X if X_mean is None else X_given if X_given is not None else X + X_mean
             centers = init(given, self.n_clusters, random_state=random_state)
             centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
@@ -1677,14 +1682,20 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         # it; uncentered, their centers (medians: sample values) and their ties are
         # exactly those of the data, as predict sees them
         X_mean = None
+        # X as validated, for a callable init, where it is not centered in place
+        # (with copy_x=False a callable sees X restored from its centered values)
+        X_given = None
         if not sp.issparse(X) and centers_x:
             X_mean = X.mean(axis=0)
-            if owned or (not self.copy_x and X.flags.writeable):
+            in_place = owned or (not self.copy_x and X.flags.writeable)
+            if in_place and not (owned and callable(init)):
                 X -= X_mean
             else:
-                # copy_x, or a read-only array (which cannot be centered in place):
-                # a centered copy
-                X, private = X - X_mean, True
+                # copy_x, a read-only array (which cannot be centered in place), or
+                # our conversion that a callable init is to see as it is (X_mean
+                # added back to the centered values is X only up to rounding): a
+                # centered copy
+                X_given, (X, private) = X, (X - X_mean, True)
             if init_is_array:
                 init -= X_mean
         try:
@@ -1736,8 +1747,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             try:
                 for i in range(n_init):
                     centers_init = self._init_centers(
-                        X, x_sq, init, loss_obj, random_state, sample_weight, n_threads, X_mean
-                    )
+                        X, x_sq, init, loss_obj, random_state, sample_weight, n_threads,
+                        X_mean, X_given,
+                    )  # fmt: skip
                     if extremes is not None and callable(init):
                         _check_costs_fit(*extremes, centers_init, loss_obj, weight_sum, n_samples)
                     if self.verbose:

@@ -622,9 +622,10 @@ class EpsilonInsensitiveLoss(_Loss):
         """
         out_dtype = X.dtype
         x = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)[:, 0]
+        given = np.float64 if w is None else np.asarray(w).dtype
         w = np.ones(x.size) if w is None else np.asarray(w, dtype=np.float64)
         points = np.concatenate([x - self.scale, x + self.scale])[None, :]
-        m = _weighted_median_rows(points, np.concatenate([w, w])).astype(out_dtype)
+        m = _weighted_median_rows(points, np.concatenate([w, w]), given).astype(out_dtype)
 
         def objective(center):
             gap = np.abs(x - float(center[0])) - self.scale
@@ -861,9 +862,11 @@ def weighted_median(X, w):
     return _weighted_median_rows(np.array(X.T, order="C"), w)
 
 
-def _weighted_median_rows(cols, w):
+def _weighted_median_rows(cols, w, weight_dtype=None):
     """Weighted median of each row of the coordinate-major ``cols`` (``(n_coords,
-    n_samples)``, contiguous rows), which is partitioned in place."""
+    n_samples)``, contiguous rows), which is partitioned in place. ``weight_dtype``:
+    the precision the weights were given in (``w``'s own by default), whose rounding
+    a split of the weight in half is judged within."""
     n = cols.shape[1]
     w = np.asarray(w)
     if np.all(w == w[0]):
@@ -877,7 +880,12 @@ def _weighted_median_rows(cols, w):
     sorted_x = np.take_along_axis(cols, order, axis=1)
     cum = np.cumsum(w[order], axis=1, dtype=np.float64)
     half = cum[:, -1:] / 2
-    tol = 8 * np.finfo(np.float64).eps
+    # within a few units of the weights' rounding: float32 weights (the data's dtype)
+    # proportional to counts, as counts / 3, split the weight in half only within
+    # float32's, and the lower point was returned where the counts give the midpoint
+    given = np.dtype(w.dtype if weight_dtype is None else weight_dtype)
+    eps = np.finfo(given).eps if given.kind == "f" else 0.0
+    tol = 8 * max(eps, np.finfo(np.float64).eps)
     lo = np.argmax(cum >= half * (1 - tol), axis=1)
     rows = np.arange(cols.shape[0])
     # exactly half the weight at or below sorted_x[lo]: the interval up to the next

@@ -110,6 +110,32 @@ def test_callable_init_sees_the_data_as_given(loss):
     np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_)
 
 
+@pytest.mark.parametrize("container", ["array", "fortran", "frame", "read-only"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_callable_init_sees_the_data_bit_for_bit(container, dtype):
+    # the callable got the centered data plus its mean, which is X only up to
+    # rounding (off by 4.8e-7 in float32 near the origin): rows it picked were not
+    # the caller's samples, nor the centers an array of those rows starts from
+    X = _data(seed=5, d=3, dtype=dtype)[0] - 1.0
+    if container == "frame":
+        given = pytest.importorskip("pandas").DataFrame(X)
+    else:
+        given = np.asfortranarray(X) if container == "fortran" else X.copy()
+        given.flags.writeable = container != "read-only"
+    seen = []
+
+    def init(data, n_clusters, random_state):
+        seen.append(np.array(data))
+        return data[[0, 1, 2, 3]]
+
+    kw = dict(loss="square", n_init=1)
+    km = LossKMeans(4, init=init, **kw).fit(given)
+    np.testing.assert_array_equal(seen[0], X)
+    ref = LossKMeans(4, init=X[[0, 1, 2, 3]], **kw).fit(X)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == ref.inertia_
+
+
 # ---------------------------------------------------------------------------------
 # parity with scikit-learn
 # ---------------------------------------------------------------------------------
@@ -1050,6 +1076,135 @@ def test_same_random_state_same_result_and_pickle_round_trip(loss):
     c = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(c.predict(X), a.predict(X))
     np.testing.assert_array_equal(c.transform(X), a.transform(X))
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_same_fit_whatever_the_threads_and_the_input_container(loss, tmp_path):
+    # two chunks (just above CHUNK_SIZE rows, which the chunking depends on, not
+    # the threads): bit for bit under one BLAS / OpenMP thread, in worker threads
+    # fitting at the same time, and from every kind of input
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from robustkmeans._kernels import CHUNK_SIZE
+
+    rng = np.random.default_rng(0)
+    n = CHUNK_SIZE + 77
+    X = (rng.normal(size=(n, 2)) + rng.integers(0, 3, size=(n, 1)) * 3).astype(np.float32)
+    kw = dict(loss=loss, delta="auto", sigma="auto", epsilon="auto", n_init=2, max_iter=20)
+
+    def fit(data):
+        km = LossKMeans(3, random_state=0, **kw).fit(data)
+        return km, (km.labels_, km.cluster_centers_, km.inertia_, km.n_iter_)
+
+    km, ref = fit(X)
+    with threadpool_limits(limits=1):
+        results = [fit(X)[1]]
+    with ThreadPoolExecutor(2) as pool:
+        results += [r[1] for r in pool.map(fit, [X, X])]
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    np.save(tmp_path / "X.npy", X)
+    containers = [np.asfortranarray(X), read_only, np.load(tmp_path / "X.npy", mmap_mode="r")]
+    try:
+        import pandas as pd
+    except ImportError:  # (an optional dependency)
+        pass
+    else:
+        containers.append(pd.DataFrame(X))
+    results += [fit(data)[1] for data in containers]
+    for result in results:
+        np.testing.assert_array_equal(result[0], ref[0])
+        np.testing.assert_array_equal(result[1], ref[1])
+        assert result[2:] == ref[2:]
+    for model in (km, pickle.loads(pickle.dumps(km))):
+        for data in [X, *containers]:
+            np.testing.assert_array_equal(model.predict(data), km.labels_)
+            assert model.score(data) == -km.inertia_
+            costs = model.transform(data)
+            np.testing.assert_array_equal(costs[np.arange(n), km.labels_], costs.min(axis=1))
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_lloyd_from_a_fixed_init_is_invariant_to_weights_shifts_and_order(loss):
+    # from the same centers, Lloyd's iterations see only the costs x - m and the
+    # weights: integer weights are the samples repeated, zero weights the samples
+    # removed, weights times a constant the objective times it, and a translation
+    # (rotation, for the Euclidean losses), or another order of the samples,
+    # change the clustering only by rounding
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 3)) + rng.integers(0, 3, size=(150, 1)) * 2.5
+    init = X[[0, 50, 100]] + 0.1
+    w = rng.integers(0, 4, size=150)
+    kw = dict(loss=loss, n_init=1)
+    # (epsilon_insensitive's exact centers are solved to 1e-8 of the mean cost)
+    rtol = 1e-7 if loss == "epsilon_insensitive" else 1e-10
+
+    def fit(data, start, weights=None):
+        return LossKMeans(3, init=start, **kw).fit(data, sample_weight=weights)
+
+    def same(a, b, labels_a=None, centers_a=None, inertia_a=None):
+        labels_a = a.labels_ if labels_a is None else labels_a
+        np.testing.assert_array_equal(labels_a, b.labels_)
+        centers_a = a.cluster_centers_ if centers_a is None else centers_a
+        np.testing.assert_allclose(centers_a, b.cluster_centers_, rtol=rtol, atol=10 * rtol)
+        inertia_a = a.inertia_ if inertia_a is None else inertia_a
+        assert inertia_a == pytest.approx(b.inertia_, rel=rtol)
+
+    ref = fit(X, init, w)
+    kept = w > 0
+    repeated = fit(np.repeat(X, w, axis=0), init)
+    same(ref, repeated, labels_a=np.repeat(ref.labels_, w))
+    same(ref, fit(X[kept], init, w[kept]), labels_a=ref.labels_[kept])
+    same(ref, fit(X, init, 0.3 * w), inertia_a=0.3 * ref.inertia_)
+    shift = np.array([40.0, -7.0, 1000.0])
+    same(ref, fit(X + shift, init + shift, w), centers_a=ref.cluster_centers_ + shift)
+    order = rng.permutation(150)
+    same(ref, fit(X[order], init, w[order]), labels_a=ref.labels_[order])
+    if get_loss(loss, 1.0).euclidean:
+        rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        rotated = fit(X @ rotation, init @ rotation, w)
+        same(ref, rotated, centers_a=ref.cluster_centers_ @ rotation)
+
+
+@pytest.mark.parametrize(
+    "algorithm,loss", [*[("lloyd", loss) for loss in LOSS_NAMES], ("hartigan", "huber")]
+)
+def test_n_init_keeps_the_best_of_the_runs_it_makes(algorithm, loss):
+    # each run, fitted on its own from the start it drew, gives the same result,
+    # and n_init keeps the one of least objective (the first of equal ones)
+    X = _data(seed=2, n=120, d=2)[0]
+    starts = []
+
+    def init(data, n_clusters, random_state):
+        starts.append(data[random_state.choice(len(data), n_clusters, replace=False)])
+        return starts[-1]
+
+    kw = dict(loss=loss, algorithm=algorithm, delta="auto", sigma="auto", epsilon="auto")
+    km = LossKMeans(5, init=init, n_init=5, random_state=0, **kw).fit(X)
+    runs = [LossKMeans(5, init=start, n_init=1, random_state=0, **kw).fit(X) for start in starts]
+    best = min(runs, key=lambda run: run.inertia_)
+    np.testing.assert_array_equal(km.labels_, best.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, best.cluster_centers_)
+    assert (km.inertia_, km.n_iter_) == (best.inertia_, best.n_iter_)
+
+
+@pytest.mark.parametrize("loss", ["absolute", "huber", "epsilon_insensitive"])
+def test_float32_weights_scaled_by_a_constant_give_the_same_fit(loss):
+    # weights divided by 3 (normalised weights, say) are proportional to the counts
+    # only up to float32's rounding once cast to the data's dtype: the weighted
+    # medians missed their ties there, and moved the absolute centers and the pilot's
+    # auto scales (delta_ 1.1885 against 1.1942) away from those of the counts
+    X, _ = _data(seed=3, n=200, d=3, dtype=np.float32)
+    counts = np.random.default_rng(0).integers(1, 5, size=len(X)).astype(float)
+    kw = dict(loss=loss, delta="auto", epsilon="auto", init=X[[0, 60, 120, 180]], n_init=1)
+    a = LossKMeans(4, **kw).fit(X, sample_weight=counts)
+    b = LossKMeans(4, **kw).fit(X, sample_weight=counts / 3)
+    assert (b.delta_, b.epsilon_) == pytest.approx((a.delta_, a.epsilon_), rel=1e-6, nan_ok=True)
+    np.testing.assert_array_equal(b.labels_, a.labels_)
+    np.testing.assert_allclose(b.cluster_centers_, a.cluster_centers_, rtol=1e-5, atol=1e-6)
+    assert 3 * b.inertia_ == pytest.approx(a.inertia_, rel=1e-5)
 
 
 # ---------------------------------------------------------------------------------

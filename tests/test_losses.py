@@ -72,6 +72,23 @@ def test_weighted_median_matches_repetition():
     np.testing.assert_allclose(weighted_median(X, counts.astype(float)), np.median(repeated, 0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_median_of_scaled_weights_keeps_the_midpoint_of_a_tie(dtype):
+    # weights split exactly in half give the midpoint of the two order statistics;
+    # counts / 3 rounded to float32 split it within float32's rounding, which the
+    # tie test missed (it allowed float64's): the lower point was returned instead,
+    # so normalised weights moved the centers of float32 data (absolute loss) and
+    # the auto scales of its pilot
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        X = rng.normal(size=(15, 3)).astype(dtype)
+        counts = rng.integers(1, 4, size=15)
+        expected = weighted_median(X, counts.astype(dtype))
+        for scale in (3.0, 7.0, 0.3):
+            scaled = (counts / scale).astype(dtype)
+            np.testing.assert_array_equal(weighted_median(X, scaled), expected)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("epsilon", [0.0, 0.5, 2.0])
 def test_epsilon_insensitive_center_is_exact_minimiser(seed, epsilon):
