@@ -539,14 +539,33 @@ def _folder_title(folder) -> str:
     return os.fspath(folder)
 
 
+# What an HTML page may not hold (a parse error; drawn as nothing, or a box): the
+# control characters other than whitespace, and the noncharacters.
+_NOT_IN_HTML = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(chr(plane << 16 | low) for plane in range(17) for low in (0xFFFE, 0xFFFF))
+    + "]"
+)
+
+
 def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
-    """The report page; file names that are not UTF-8 are shown escaped."""
+    """The report page; file names that are not UTF-8, and the characters HTML does
+    not allow (a control character in a file name), are shown as escapes (``\\x1b``)."""
     body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
-    return _display_text(
+    page = _display_text(
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
     )
+    return _NOT_IN_HTML.sub(lambda found: _escape_character(found[0]), page)
+
+
+def _escape_character(character: str) -> str:
+    """``character`` as Python writes it escaped: ``\\x1b``, ``\\ufdd0``, ``\\U0001fffe``."""
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -891,6 +891,27 @@ def test_file_names_that_are_not_utf8_are_written_safely(tmp_path, capsys, comma
         json.loads((out / "summary.json").read_bytes().decode("utf-8"))
 
 
+@pytest.mark.parametrize("command", ["cluster", "compare-losses"])
+def test_control_characters_in_file_names_are_escaped_in_the_report(tmp_path, capsys, command):
+    # HTML forbids control characters (a parse error: html5lib refuses the page,
+    # browsers draw nothing or a box); a name holding one was written as it is
+    folder = tmp_path / "photos\x1b"
+    _make_images(folder, n_per_class=2)
+    try:
+        shutil.move(folder / "red" / "red_1.png", folder / "red" / "red\x01\x7f\x85.png")
+    except OSError:
+        pytest.skip("the file system refuses control characters in names")
+    out = tmp_path / "out"
+    argv = [command, str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    capsys.readouterr()
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert re.search("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", report) is None
+    assert "photos\\x1b" in report  # the title, escaped as on the terminal
+    if command == "cluster":  # the clusters table names the images
+        assert "red/red\\x01\\x7f\\x85.png" in report
+
+
 @pytest.mark.parametrize("criterion", ["davies_bouldin", "calinski_harabasz"])
 def test_report_shows_the_k_criterion_that_chose_k(image_dir, tmp_path, criterion):
     # the table had no Davies-Bouldin column and the figure marks only the elbow
