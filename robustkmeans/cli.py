@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import copy
 import csv
 import difflib
 import hashlib
@@ -412,6 +413,28 @@ def _note_before_writing(args, out: Path, names, written=None) -> None:
     notes = getattr(args, "notes", None)
     if notes is not None:
         notes.take_warnings(args)
+
+
+#: representatives.png draws at most this many clusters, the largest: each is a row
+#: of 150 pixels, and matplotlib refuses a figure past 65,536 (about 437 rows), after
+#: minutes of drawing (a report of 440 clusters was still drawing after 12 minutes)
+_MAX_DRAWN_CLUSTERS = 60
+
+
+def _drawn_clusters(display):
+    """The ``RepresentativesDisplay`` (not yet drawn) to draw: ``display`` itself, or
+    for more than ``_MAX_DRAWN_CLUSTERS`` clusters a copy holding the largest ones
+    (ties: the lower index; drawn in cluster order). ``display`` keeps every
+    cluster, for the report's table."""
+    clusters = sorted(display.representatives)
+    if len(clusters) <= _MAX_DRAWN_CLUSTERS:
+        return display
+    sizes = display.cluster_sizes_
+    largest = sorted(clusters, key=lambda c: (-sizes[c], c))[:_MAX_DRAWN_CLUSTERS]
+    drawn = copy.copy(display)
+    drawn.representatives = {c: display.representatives[c] for c in sorted(largest)}
+    drawn.atypical = {c: display.atypical.get(c, []) for c in sorted(largest)}
+    return drawn
 
 
 def _figure_png(figure) -> bytes:
@@ -1610,15 +1633,27 @@ def _run_cluster(
     if y is not None:
         metrics.update(evaluate_labels(y, labels))
     representatives = RepresentativesDisplay.from_estimator(
-        model, features, filenames, n_representatives=args.n_representatives, n_atypical=2
+        model,
+        features,
+        filenames,
+        n_representatives=args.n_representatives,
+        n_atypical=2,
+        plot=False,
     )
+    drawn = _drawn_clusters(representatives)
     caption = "Closest to each center, then the most atypical (largest cost)"
     if not any(representatives.atypical.values()):
         caption = (
             f"Closest to each center; no cluster has more than --n-representatives "
             f"{args.n_representatives} images, so none is shown as atypical"
         )
-    figures.append(("representatives.png", _figure_png(representatives.figure_), caption))
+    if drawn is not representatives:
+        caption += (
+            f"; the {len(drawn.representatives)} largest of "
+            f"{len(representatives.representatives)} clusters (labels.csv lists every "
+            "image's cluster)"
+        )
+    figures.append(("representatives.png", _figure_png(drawn.plot().figure_), caption))
     y_names = None if y is None else np.asarray(target_names)[y]
     scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
     figures.append(

@@ -1589,6 +1589,40 @@ def test_representatives_caption_when_no_cluster_has_atypical_images(image_dir, 
     assert "none is shown as atypical" in caption and "then the most atypical" not in caption
 
 
+def test_representatives_draw_the_largest_clusters_only_beyond_the_cap(
+    image_dir, tmp_path, monkeypatch
+):
+    # a row of 150 pixels per cluster: a report of 440 clusters was still drawing
+    # after 12 minutes, and matplotlib refuses a figure past 65,536 pixels (about
+    # 437 rows); the figure draws the _MAX_DRAWN_CLUSTERS largest and says so
+    from robustkmeans import cli
+
+    drawn = []
+    figure_png = cli._figure_png
+
+    def record(figure):
+        drawn.append([a.yaxis.label.get_text() for a in figure.axes if a.get_ylabel()])
+        return figure_png(figure)
+
+    monkeypatch.setattr(cli, "_MAX_DRAWN_CLUSTERS", 2)
+    monkeypatch.setattr(cli, "_figure_png", record)
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "3", "--out", str(out), "--random-state", "0"]
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    report = (out / "report.html").read_text()
+    caption = re.search(r"<figcaption>([^<]*)<code>representatives.png", report).group(1)
+    assert "the 2 largest of 3 clusters (labels.csv lists every image" in caption
+    sizes = np.bincount([int(r["cluster"]) for r in _read_csv(out / "labels.csv")], minlength=3)
+    largest = sorted(range(3), key=lambda c: (-sizes[c], c))[:2]
+    assert drawn[0] == [f"cluster {c}\nn={sizes[c]}" for c in sorted(largest)]
+    # under the cap, every cluster is drawn and the caption says nothing of it
+    monkeypatch.setattr(cli, "_MAX_DRAWN_CLUSTERS", 3)
+    drawn.clear()
+    assert main([*argv, "--features", "histogram", "--no-progress"]) == 0
+    assert len(drawn[0]) == 3 and "largest of" not in (out / "report.html").read_text()
+
+
 def test_non_finite_features_of_readable_images_blame_the_weights(image_dir):
     # NaN features (a weights file with a NaN bias) were reported as unreadable
     # images, "could not be read", for files that read fine

@@ -1311,6 +1311,45 @@ def test_titles_fit_in_the_figure_drawn_for_few_columns(image_set, draw):
     assert _texts_outside(draw(km, X, arrays).figure_) == []
 
 
+def test_a_large_representatives_grid_is_laid_out_without_overlaps():
+    # constrained layout's cost grows with the square of the axes (80 clusters:
+    # 17 s to draw and save; 440: more than 12 minutes): a grid of more than
+    # _CONSTRAINED_MAX_AXES axes is placed by fixed margins, with the title above the
+    # first row, each thumbnail's title between the rows and the row labels inside
+    from robustkmeans.plotting import _CONSTRAINED_MAX_AXES
+
+    k = _CONSTRAINED_MAX_AXES // 3 + 1
+    images = np.random.default_rng(0).integers(0, 255, (3 * k, 8, 8, 3), dtype=np.uint8)
+    disp = RepresentativesDisplay(
+        images,
+        np.repeat(np.arange(k), 3),
+        np.linspace(0, 1, 3 * k),
+        representatives={c: [3 * c] for c in range(k)},
+        atypical={c: [3 * c + 1, 3 * c + 2] for c in range(k)},
+    ).plot()
+    figure = disp.figure_
+    assert figure.get_layout_engine() is None
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    frame = figure.bbox
+    boxes = [[axis.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    titles = [[axis.title.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    labels = [row[0].yaxis.label.get_window_extent(renderer) for row in disp.axes_]
+    (suptitle,) = [t for t in figure.texts if t.get_text().startswith("Per cluster")]
+    suptitle = suptitle.get_window_extent(renderer)
+    assert suptitle.y0 >= max(t.y1 for t in titles[0]) - 1  # above the first row
+    assert frame.x0 <= suptitle.x0 and suptitle.x1 <= frame.x1 and suptitle.y1 <= frame.y1
+    for row in range(k):
+        assert labels[row].x0 >= frame.x0  # the row label inside the figure
+        for col in range(3):
+            assert titles[row][col].y0 >= boxes[row][col].y1 - 1  # above its axes
+            if row:
+                assert titles[row][col].y1 <= boxes[row - 1][col].y0 + 1  # below the row above
+            if col:
+                assert boxes[row][col].x0 >= boxes[row][col - 1].x1  # side by side
+    assert min(b.y0 for b in boxes[-1]) >= frame.y0
+
+
 def test_titles_do_not_resize_a_figure_passed_in(image_set):
     _, arrays, X, _ = image_set
     km = LossKMeans(2, random_state=0).fit(X)
