@@ -137,9 +137,17 @@ def _display_text(text: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+#: what a terminal would act on rather than show (escape sequences recolour or clear
+#: the screen, a carriage return overwrites the line): the control characters but
+#: the newline and the tab, shown escaped as the report shows them
+_NOT_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _echo(message: str, file=None) -> None:
-    """Print ``message`` (on stdout by default), file names that are not UTF-8 escaped."""
-    print(_display_text(message), file=file)
+    """Print ``message`` (on stdout by default), file names that are not UTF-8 and
+    control characters (``_NOT_ON_TERMINAL``) escaped."""
+    text = _NOT_ON_TERMINAL.sub(lambda found: _escape_character(found[0]), _display_text(message))
+    print(text, file=file)
 
 
 class _Notes:

@@ -912,6 +912,26 @@ def test_control_characters_in_file_names_are_escaped_in_the_report(tmp_path, ca
         assert "red/red\\x01\\x7f\\x85.png" in report
 
 
+def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path, capsys):
+    # a name holding an escape sequence reached the terminal as it is, where it
+    # recolours or clears the screen; it is shown escaped, as in the report
+    folder = tmp_path / "photos\x1b[31m"
+    paths = _make_images(folder, n_per_class=2)
+    try:
+        shutil.move(paths[0], folder / "red" / "x\x1b[2J.png")
+    except OSError:
+        pytest.skip("the file system refuses control characters in names")
+    (folder / "red" / "broken\x07.png").write_bytes(b"not an image")
+    out = tmp_path / "out\x1b]0;title\x07"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress", "--on-error", "skip"]) == 0
+    printed = capsys.readouterr()
+    for text in (printed.out, printed.err):
+        assert re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text) is None, text
+    assert "out\\x1b]0;title\\x07" in printed.out  # where the files were written
+    assert "broken\\x07.png" in printed.err  # the file skipped
+
+
 @pytest.mark.parametrize("criterion", ["davies_bouldin", "calinski_harabasz"])
 def test_report_shows_the_k_criterion_that_chose_k(image_dir, tmp_path, criterion):
     # the table had no Davies-Bouldin column and the figure marks only the elbow
