@@ -685,6 +685,22 @@ class KSelectionDisplay:
         ax.set_zorder(max(ax.get_zorder(), twin.get_zorder() + 1))
 
 
+#: SilhouetteDisplay draws one bar per sample up to this many samples, and each
+#: cluster as one patch beyond
+_SILHOUETTE_BARS = 2000
+
+
+def _silhouette_profile(members, lower, color):
+    """The outline of the bars ``barh(arange(lower, lower + n), members, height=1)``
+    (``members`` sorted) as one filled polygon patch."""
+    from matplotlib.patches import Polygon
+
+    edges = np.arange(lower, lower + members.size + 1) - 0.5
+    x = np.r_[0.0, np.repeat(members, 2), 0.0]
+    y = np.r_[edges[0], np.repeat(edges, 2)[1:-1], edges[-1]]
+    return Polygon(np.column_stack([x, y]), closed=True, facecolor=color, linewidth=0)
+
+
 class SilhouetteDisplay:
     """Per-sample silhouette values, grouped by cluster and sorted, with the mean.
 
@@ -877,10 +893,18 @@ class SilhouetteDisplay:
         for color, cluster in zip(colors, clusters, strict=True):
             members = np.sort(values[labels == cluster])
             upper = lower + members.size
-            # One bar per sample: exact for small clusters, a filled profile for large.
-            ax.barh(np.arange(lower, upper), members, height=1.0, color=color, linewidth=0)
+            if values.size <= _SILHOUETTE_BARS:
+                # One bar per sample: exact for small clusters, a filled profile for large.
+                ax.barh(np.arange(lower, upper), members, height=1.0, color=color, linewidth=0)
+            else:
+                # the outline of those bars as one patch: a bar per sample took minutes
+                # and gigabytes of matplotlib objects for 200,000 samples
+                # (add_artist: add_patch takes seconds to bound its many vertices)
+                ax.add_artist(_silhouette_profile(members, lower, color))
+                ax.update_datalim([(min(0, members[0]), lower - 0.5), (members[-1], upper - 0.5)])
             ax.text(-0.02, (lower + upper) / 2, _text(cluster), ha="right", va="center")
             lower = upper + gap
+        ax.autoscale_view()  # (update_datalim leaves the limits as they were)
         self.average_ = float(values.mean())
         ax.axvline(self.average_, color="k", linestyle="--", label=f"mean {self.average_:.3f}")
         ax.set_xlim(min(-0.1, values.min() - 0.05), 1.0)

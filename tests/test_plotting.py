@@ -851,6 +851,28 @@ def test_cluster_scatter_refuses_more_classes_than_samples(blobs):
         ClusterScatterDisplay.from_estimator(km, X, y=np.r_[y, 0])
 
 
+def test_silhouette_display_of_many_samples_draws_one_profile_per_cluster():
+    # one bar per sample took over 5 minutes and 2 GB for 200,000 samples; past a
+    # few thousand each cluster is one patch, the outline of its bars
+    rng = np.random.RandomState(0)
+    values = rng.uniform(-0.3, 0.9, 6000)
+    labels = np.repeat([0, 1, 2], 2000)
+    disp = SilhouetteDisplay(values, labels).plot()
+    assert len(disp.ax_.patches) == 3
+    assert len({tuple(patch.get_facecolor()) for patch in disp.ax_.patches}) == 3
+    # the profile spans what the bars span: each sample's row, from 0 to its value
+    gap = 6000 // 50
+    for cluster, patch in enumerate(disp.ax_.patches):
+        vertices = patch.get_patch_transform().transform(patch.get_path().vertices)
+        (x0, y0), (x1, y1) = vertices.min(axis=0), vertices.max(axis=0)
+        members = values[labels == cluster]
+        assert x0 == pytest.approx(min(0, members.min()), abs=1e-6)
+        assert x1 == pytest.approx(members.max(), abs=1e-6)
+        lower = gap + cluster * (2000 + gap)
+        assert (y0, y1) == pytest.approx((lower - 0.5, lower + 2000 - 0.5), abs=1e-6)
+    _rendered(disp.figure_)
+
+
 def test_silhouette_display_shows_negative_values():
     values = np.array([0.9, 0.8, -0.5, 0.2])
     disp = SilhouetteDisplay(values, np.array([0, 0, 1, 1])).plot()
