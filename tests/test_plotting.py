@@ -851,6 +851,54 @@ def test_cluster_scatter_refuses_more_classes_than_samples(blobs):
         ClusterScatterDisplay.from_estimator(km, X, y=np.r_[y, 0])
 
 
+def test_silhouette_display_takes_a_random_subsample(blobs):
+    # the silhouette costs O(n^2) time: a display of 200,000 samples took over half an hour
+    # with no option to subsample, as select_k and the scorers have (sample_size)
+    from sklearn.metrics import silhouette_score
+
+    X, y = blobs
+    disp = SilhouetteDisplay.from_predictions(X, y, sample_size=30, random_state=0)
+    assert len(disp.silhouette_values) == len(disp.labels) == 30
+    expected = silhouette_score(X, y, sample_size=30, random_state=0)
+    assert disp.average_ == pytest.approx(expected)
+    assert "random subsample of 30 of 60 samples" in disp.ax_.get_title()
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = SilhouetteDisplay.from_estimator(km, X, sample_size=30, random_state=0)
+    assert disp.average_ == pytest.approx(
+        silhouette_score(X, km.predict(X), sample_size=30, random_state=0)
+    )
+    assert disp.n_clusters == 3
+    whole = SilhouetteDisplay.from_predictions(X, y, sample_size=60)
+    assert len(whole.silhouette_values) == 60 and "subsample" not in whole.ax_.get_title()
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+        SilhouetteDisplay.from_predictions(X, y, sample_size=1)
+    with pytest.raises(ValueError, match="sample_size=2"):
+        SilhouetteDisplay.from_predictions(X, np.r_[np.zeros(59), 1], sample_size=2)
+    plt.close("all")
+
+
+def test_silhouette_display_of_many_samples_draws_one_profile_per_cluster():
+    # one bar per sample took over 5 minutes and 2 GB for 200,000 samples; past a
+    # few thousand each cluster is one patch, the outline of its bars
+    rng = np.random.RandomState(0)
+    values = rng.uniform(-0.3, 0.9, 6000)
+    labels = np.repeat([0, 1, 2], 2000)
+    disp = SilhouetteDisplay(values, labels).plot()
+    assert len(disp.ax_.patches) == 3
+    assert len({tuple(patch.get_facecolor()) for patch in disp.ax_.patches}) == 3
+    # the profile spans what the bars span: each sample's row, from 0 to its value
+    gap = 6000 // 50
+    for cluster, patch in enumerate(disp.ax_.patches):
+        vertices = patch.get_patch_transform().transform(patch.get_path().vertices)
+        (x0, y0), (x1, y1) = vertices.min(axis=0), vertices.max(axis=0)
+        members = values[labels == cluster]
+        assert x0 == pytest.approx(min(0, members.min()), abs=1e-6)
+        assert x1 == pytest.approx(members.max(), abs=1e-6)
+        lower = gap + cluster * (2000 + gap)
+        assert (y0, y1) == pytest.approx((lower - 0.5, lower + 2000 - 0.5), abs=1e-6)
+    _rendered(disp.figure_)
+
+
 def test_silhouette_display_shows_negative_values():
     values = np.array([0.9, 0.8, -0.5, 0.2])
     disp = SilhouetteDisplay(values, np.array([0, 0, 1, 1])).plot()
