@@ -1158,7 +1158,10 @@ class ClusterScatterDisplay:
             )
         # (the scorers' features keep sparse matrices and DataFrames as they are)
         features = features.toarray() if hasattr(features, "toarray") else np.asarray(features)
-        features = features.reshape(features.shape[0], -1).astype(float)
+        features = features.reshape(features.shape[0], -1)
+        if features.dtype not in (np.float32, np.float64):
+            # (float32 kept: a float64 copy of 200,000 x 512 features took 819 MB)
+            features = features.astype(float)
         if features.shape[1] < 2:
             features = np.c_[features, np.zeros(features.shape[0])]
         if projection is None and features.shape[0] < 2:
@@ -1171,7 +1174,8 @@ class ClusterScatterDisplay:
         # Every sample the same point (identical images): no variance to explain.
         # PCA's explained-variance ratio is then 0/0, which numpy warns about, or,
         # where the mean rounds, the share of rounding noise; the axes say so instead.
-        no_variance = bool(np.all(features == features[:1]))
+        # (per feature, not an n x d comparison with the first sample)
+        no_variance = bool(np.all(features.min(axis=0) == features.max(axis=0)))
         with np.errstate(divide="ignore", invalid="ignore") if no_variance else nullcontext():
             embedding = projection.fit_transform(features)
         embedding = embedding.toarray() if hasattr(embedding, "toarray") else np.asarray(embedding)

@@ -206,6 +206,30 @@ def test_cluster_scatter_of_identical_samples_says_there_is_no_variance(row):
     assert [[ax.get_xlabel(), ax.get_ylabel()] for ax in disp.axes_] == [labels, labels]
 
 
+@pytest.mark.parametrize(
+    "dtype, projected", [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)]
+)
+def test_cluster_scatter_projects_float32_features_without_a_float64_copy(dtype, projected):
+    # float32 features were copied to float64 before the projection (819 MB for
+    # 200,000 x 512 features), beside an n x d comparison for the no-variance check
+    from sklearn.decomposition import PCA
+
+    seen = []
+
+    class RecordingPCA(PCA):
+        def fit_transform(self, X, y=None):
+            seen.append(X.dtype)
+            return super().fit_transform(X, y)
+
+    X, _ = make_blobs(n_samples=60, centers=3, n_features=4, random_state=0)
+    X = (X * 10).astype(dtype)
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = ClusterScatterDisplay.from_estimator(km, X, projection=RecordingPCA(n_components=2))
+    assert seen == [projected]
+    assert disp.centers.shape == (3, 2) and "no variance" not in disp.axis_labels[0]
+    plt.close("all")
+
+
 def test_cluster_scatter_display_sparse_and_dataframe_features(blobs):
     import scipy.sparse as sp
 
