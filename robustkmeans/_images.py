@@ -883,10 +883,11 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
             load_pil(image)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
-        except AssertionError as exc:
+        except (AssertionError, AttributeError) as exc:
             if getattr(image, "fp", 0) is not None:
                 raise
-            # Pillow's bare assert: the lazily opened image's file is gone
+            # the lazily opened image's file is gone: Pillow's bare assert (an
+            # AttributeError on its None file in Pillow 9.0)
             raise ImageLoadError(
                 name,
                 "its file was closed before it was read (an image of `with "
