@@ -1155,8 +1155,18 @@ class ClusterScatterDisplay:
             legends[0][0].append(centers)
             legends[0][1].append("centers")
         for axis, (handles, names) in zip(axes, legends, strict=False):
-            # Explicit labels: matplotlib would leave out a class named "_misc".
-            axis.legend(handles, names, fontsize="small", markerscale=1.2, loc="best")
+            # A class named "_misc" is a class too: matplotlib leaves out a label
+            # that starts with "_" (3.6 to 3.8 even one given here), so the names
+            # are set on the legend's texts once it is made.
+            legend = axis.legend(
+                handles,
+                [f" {name}" for name in names],
+                fontsize="small",
+                markerscale=1.2,
+                loc="best",
+            )
+            for text, name in zip(legend.get_texts(), names, strict=True):
+                text.set_text(name)
         self.axes_ = axes[:n_panels]
         self.ax_ = axes[0]
         self.figure_ = axes[0].figure
