@@ -939,7 +939,11 @@ def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:
         return rgb  # torchvision's Resize returns the image unchanged in this case
     Image = _import_pil()
     img = Image.fromarray(rgb, mode="RGB")
-    return np.asarray(img.resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+    # (Image.Resampling: not in Pillow 9.0; Image.BILINEAR: deprecated in 9.1 to 9.3)
+    return np.asarray(
+        img.resize((image_size, image_size), getattr(Image, "Resampling", Image).BILINEAR),
+        dtype=np.uint8,
+    )
 
 
 def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):

@@ -224,7 +224,8 @@ def _thumbnail(image, size, index=None):
     if orientation in (2, 3):
         # Pillow's transpose of its 4-byte pixels is ~2x faster than numpy's reversal
         # of 3-byte ones (24 vs 42 ms for 12 MP)
-        flip = Image.FLIP_LEFT_RIGHT if orientation == 2 else Image.ROTATE_180
+        transpose = getattr(Image, "Transpose", Image)  # (Pillow 9.0 has no Image.Transpose)
+        flip = transpose.FLIP_LEFT_RIGHT if orientation == 2 else transpose.ROTATE_180
         img = img.transpose(flip)
     if orientation < 5:
         img.thumbnail((size, size))
@@ -233,7 +234,7 @@ def _thumbnail(image, size, index=None):
     upright = _thumbnail_size(img.height, img.width, size)
     if upright is not None:
         img = img.resize(
-            (upright[1], upright[0]), Image.BICUBIC, reducing_gap=2.0
+            (upright[1], upright[0]), getattr(Image, "Resampling", Image).BICUBIC, reducing_gap=2.0
         )  # as Image.thumbnail resizes
     return apply_orientation(np.asarray(img), orientation)
 
