@@ -203,7 +203,7 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
             if rng.rand() < 0.5:
                 crop = crop[:, ::-1]
             image = Image.fromarray(np.ascontiguousarray(crop)).resize(
-                (image_size, image_size), Image.Resampling.BILINEAR
+                (image_size, image_size), getattr(Image, "Resampling", Image).BILINEAR
             )
             path = folder / name / f"{name}_{i:02d}.png"
             _atomic_save(image, path)

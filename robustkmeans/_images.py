@@ -883,10 +883,11 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
             load_pil(image)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"the image data is corrupt ({exc})") from exc
-        except AssertionError as exc:
+        except (AssertionError, AttributeError) as exc:
             if getattr(image, "fp", 0) is not None:
                 raise
-            # Pillow's bare assert: the lazily opened image's file is gone
+            # the lazily opened image's file is gone: Pillow's bare assert (an
+            # AttributeError on its None file in Pillow 9.0)
             raise ImageLoadError(
                 name,
                 "its file was closed before it was read (an image of `with "
@@ -938,7 +939,11 @@ def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:
         return rgb  # torchvision's Resize returns the image unchanged in this case
     Image = _import_pil()
     img = Image.fromarray(rgb, mode="RGB")
-    return np.asarray(img.resize((image_size, image_size), Image.BILINEAR), dtype=np.uint8)
+    # (Image.Resampling: not in Pillow 9.0; Image.BILINEAR: deprecated in 9.1 to 9.3)
+    return np.asarray(
+        img.resize((image_size, image_size), getattr(Image, "Resampling", Image).BILINEAR),
+        dtype=np.uint8,
+    )
 
 
 def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):

@@ -2631,6 +2631,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
+            # as Python's own filters: a DeprecationWarning is for the developers of
+            # the code that triggers it (matplotlib 3.6 under pyparsing 3.3 gave four)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            warnings.filterwarnings("default", category=DeprecationWarning, module="robustkmeans")
             args.notes = _Notes(caught)
             _import_matplotlib(args)
             status = args.func(args)

@@ -224,7 +224,8 @@ def _thumbnail(image, size, index=None):
     if orientation in (2, 3):
         # Pillow's transpose of its 4-byte pixels is ~2x faster than numpy's reversal
         # of 3-byte ones (24 vs 42 ms for 12 MP)
-        flip = Image.FLIP_LEFT_RIGHT if orientation == 2 else Image.ROTATE_180
+        transpose = getattr(Image, "Transpose", Image)  # (Pillow 9.0 has no Image.Transpose)
+        flip = transpose.FLIP_LEFT_RIGHT if orientation == 2 else transpose.ROTATE_180
         img = img.transpose(flip)
     if orientation < 5:
         img.thumbnail((size, size))
@@ -233,7 +234,7 @@ def _thumbnail(image, size, index=None):
     upright = _thumbnail_size(img.height, img.width, size)
     if upright is not None:
         img = img.resize(
-            (upright[1], upright[0]), Image.BICUBIC, reducing_gap=2.0
+            (upright[1], upright[0]), getattr(Image, "Resampling", Image).BICUBIC, reducing_gap=2.0
         )  # as Image.thumbnail resizes
     return apply_orientation(np.asarray(img), orientation)
 
@@ -1289,8 +1290,18 @@ class ClusterScatterDisplay:
             legends[0][0].append(centers)
             legends[0][1].append("centers")
         for axis, (handles, names) in zip(axes, legends, strict=False):
-            # Explicit labels: matplotlib would leave out a class named "_misc".
-            axis.legend(handles, names, fontsize="small", markerscale=1.2, loc="best")
+            # A class named "_misc" is a class too: matplotlib leaves out a label
+            # that starts with "_" (3.6 to 3.8 even one given here), so the names
+            # are set on the legend's texts once it is made.
+            legend = axis.legend(
+                handles,
+                [f" {name}" for name in names],
+                fontsize="small",
+                markerscale=1.2,
+                loc="best",
+            )
+            for text, name in zip(legend.get_texts(), names, strict=True):
+                text.set_text(name)
         self.axes_ = axes[:n_panels]
         self.ax_ = axes[0]
         self.figure_ = axes[0].figure

@@ -509,6 +509,8 @@ def _same_bytes_other_image_pairs():
     )
     pa_a = Image.merge("PA", (palette_a, Image.new("L", (12, 12), 255)))
     pa_b = Image.merge("PA", (palette_b, Image.new("L", (12, 12), 255)))
+    for pa, p in ((pa_a, palette_a), (pa_b, palette_b)):  # (Image.merge drops it in Pillow 9.3)
+        pa.putpalette(p.getpalette())
     return {
         "uint8_0_1_vs_bool": (ones, ones.astype(bool)),
         "grayscale_vs_colour_array": (gray_wide, colour),

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +281,30 @@ def test_quantize(tmp_path):
     result = np.asarray(Image.open(out))
     assert result.shape == (30, 40, 3)
     assert len(np.unique(result.reshape(-1, 3), axis=0)) <= 5
+
+
+def test_deprecation_warnings_of_other_packages_are_not_printed(tmp_path, capsys, monkeypatch):
+    # matplotlib 3.6 under pyparsing 3.3 gave four "'setParseAction' deprecated"
+    # lines on every command: a DeprecationWarning is for the developers of the
+    # code that triggers it (Python shows it for __main__'s only), not for the user
+    import robustkmeans._quantize as quantize_module
+
+    quantize_colors = quantize_module.quantize_colors
+
+    def warning_quantize(*args, **kwargs):
+        for module in ("pyparsing", "matplotlib._fontconfig_pattern"):
+            warnings.warn_explicit(
+                "'parseString' deprecated", DeprecationWarning, module, 1, module
+            )
+        warnings.warn("a user warning", UserWarning, stacklevel=2)
+        return quantize_colors(*args, **kwargs)
+
+    monkeypatch.setattr(quantize_module, "quantize_colors", warning_quantize)
+    source = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((6, 5, 3), np.uint8)).save(source)
+    assert main(["quantize", str(source), "--colors", "2", "--out", str(tmp_path / "q.png")]) == 0
+    err = capsys.readouterr().err
+    assert "a user warning" in err and "deprecated" not in err
 
 
 def test_demo_with_colour_histograms(tmp_path, capsys):

@@ -111,7 +111,12 @@ def test_png_transparent_colour_is_composited_on_white(tmp_path, mode, pixels, k
     arr = np.array(pixels, dtype={"I;16": np.uint16, "1": bool}.get(mode, np.uint8))
     image = Image.fromarray(arr if mode != "1" else arr.astype(np.uint8) * 255)
     image = image.convert("1") if mode == "1" else image
-    image.save(tmp_path / "key.png", transparency=key)
+    try:
+        image.save(tmp_path / "key.png", transparency=key)
+    except OSError as exc:  # Pillow 9.3 writes no 16-bit PNG with a transparent colour
+        if mode != "I;16" or "cannot use transparency" not in str(exc):
+            raise
+        pytest.skip(f"Pillow {Image.__version__} cannot write the {mode} file")
     opened = Image.open(tmp_path / "key.png")
     assert opened.mode == mode and opened.info["transparency"] == key
     opaque = load_rgb(image)  # (no transparency: as stored)
@@ -216,11 +221,21 @@ _SIXTEEN_BIT = np.array([[0, 257, 32896, 65535, 385]], dtype=np.uint16)
 )
 def test_each_16_bit_mode_is_scaled_not_clipped(tmp_path, mode, byte_order, suffix):
     # a 16-bit value clipped to 255 would make the picture white
-    image = Image.frombytes(mode, (5, 1), _SIXTEEN_BIT.astype(f"{byte_order}u2").tobytes())
+    try:
+        image = Image.frombytes(mode, (5, 1), _SIXTEEN_BIT.astype(f"{byte_order}u2").tobytes())
+    except ValueError as exc:  # Pillow 9.0 to 9.3 have no I;16N unpacker: no such image
+        if mode != "I;16N" or "unknown raw mode" not in str(exc):
+            raise
+        pytest.skip(f"Pillow {Image.__version__} cannot make an {mode} image")
     forms = [image]
     if suffix is not None:  # (Pillow writes no file of mode I;16N)
-        image.save(tmp_path / f"a{suffix}")
-        forms.append(tmp_path / f"a{suffix}")
+        try:
+            image.save(tmp_path / f"a{suffix}")
+        except OSError as exc:  # (nor Pillow 9.3 a TIFF of mode I;16L)
+            if mode != "I;16L" or "cannot write mode" not in str(exc):
+                raise
+        else:
+            forms.append(tmp_path / f"a{suffix}")
     for form in forms:
         np.testing.assert_array_equal(load_rgb(form)[0], np.repeat([[0, 1, 128, 255, 1]], 3, 0).T)
 

@@ -1227,9 +1227,11 @@ def test_k_selection_display_inside_legend_keeps_the_axes_background():
 def _scatter_colors(display):
     """Cluster -> colour (RGB) of the clusters panel of a ClusterScatterDisplay."""
     legend = display.ax_.get_legend()
+    handles = getattr(legend, "legend_handles", None)  # (legendHandles before matplotlib 3.7)
+    handles = legend.legendHandles if handles is None else handles
     return {
         text.get_text(): tuple(handle.get_facecolor()[0])[:3]
-        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+        for text, handle in zip(legend.get_texts(), handles, strict=True)
         if text.get_text() != "centers"
     }
 

@@ -427,7 +427,12 @@ def test_16_bit_pil_images_quantize_as_their_8_bit_values(tmp_path, mode):
         image = Image.fromarray(gray16.astype(np.int32))
     else:
         order = {"I;16B": ">", "I;16N": "="}.get(mode, "<")
-        image = Image.frombytes(mode, (10, 12), gray16.astype(f"{order}u2").tobytes())
+        try:
+            image = Image.frombytes(mode, (10, 12), gray16.astype(f"{order}u2").tobytes())
+        except ValueError as exc:  # Pillow 9.0 has no I;16N unpacker: no such image
+            if mode != "I;16N" or "unknown raw mode" not in str(exc):
+                raise
+            pytest.skip(f"Pillow {Image.__version__} cannot make an {mode} image")
     expected = quantize_colors(np.dstack([eight] * 3), 3, random_state=0)
     np.testing.assert_array_equal(quantize_colors(image, 3, random_state=0), expected)
 
