@@ -885,6 +885,11 @@ def _weighted_median_rows(cols, w, weight_dtype=None):
     # float32's, and the lower point was returned where the counts give the midpoint
     given = np.dtype(w.dtype if weight_dtype is None else weight_dtype)
     eps = np.finfo(given).eps if given.kind == "f" else 0.0
+    if eps > np.finfo(np.float64).eps and np.all(w == np.rint(w)):
+        # integer weights (counts) were not rounded, and sum exactly in float64: a
+        # split one unit off half is no tie, however large the total (float32's
+        # tolerance took one for totals past about a million)
+        eps = 0.0
     tol = 8 * max(eps, np.finfo(np.float64).eps)
     lo = np.argmax(cum >= half * (1 - tol), axis=1)
     rows = np.arange(cols.shape[0])

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state
+from sklearn.utils import check_consistent_length, check_random_state
 
 from ._utils import is_count, metric_name
 from .metrics import (
@@ -861,6 +861,8 @@ class SilhouetteDisplay:
         _check_sample_size(sample_size)
         X = _as_features(X)  # sparse matrices as they are (silhouette_samples takes them)
         labels = np.asarray(labels)
+        # (before the subsample indexes both, as silhouette_score checks them)
+        check_consistent_length(X, labels)
         n_samples = X.shape[0]
         subsample = sample_size is not None and sample_size < n_samples
         if subsample:

@@ -1208,6 +1208,20 @@ def test_float32_weights_scaled_by_a_constant_give_the_same_fit(loss):
     assert 3 * b.inertia_ == pytest.approx(a.inertia_, rel=1e-5)
 
 
+def test_float32_integer_weights_of_a_large_total_give_the_median_of_float64():
+    # counts (integers: exact in float32, summed exactly) totalling millions: the
+    # weighted median's tie test allowed float32's rounding for them, and a split
+    # one count off half gave the midpoint 0.5, where float64 data (and the rows
+    # repeated) give 1
+    X = np.array([[0.0, 5.0], [1.0, 6.0]])
+    counts = np.array([1e6, 1e6 + 1])
+    kw = dict(loss="absolute", init=X[:1], n_init=1)
+    a = LossKMeans(1, **kw).fit(X, sample_weight=counts)
+    b = LossKMeans(1, **kw).fit(X.astype(np.float32), sample_weight=counts)
+    np.testing.assert_array_equal(a.cluster_centers_, [[1.0, 6.0]])
+    np.testing.assert_array_equal(b.cluster_centers_, a.cluster_centers_)
+
+
 # ---------------------------------------------------------------------------------
 # errors that say what to do
 # ---------------------------------------------------------------------------------

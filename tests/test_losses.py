@@ -89,6 +89,20 @@ def test_weighted_median_of_scaled_weights_keeps_the_midpoint_of_a_tie(dtype):
             np.testing.assert_array_equal(weighted_median(X, scaled), expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_median_of_large_integer_weights_is_the_repetition_median(dtype):
+    # integer weights sum exactly in float64: a split one unit off half is no tie,
+    # however large the total. The float32 tolerance (for weights rounded to float32,
+    # as counts / 3) took totals past about a million for ties, and returned the
+    # midpoint where repeating the rows gives an order statistic
+    X = np.array([[0.0, 5.0], [1.0, 6.0], [2.0, 7.0]], dtype=dtype)
+    for w in ([1e6, 1e6 + 1, 0], [2e6, 1, 2e6 + 2], [3e6 + 1, 2, 3e6 + 2]):
+        w = np.asarray(w, dtype=dtype)
+        # (no exact tie: the first row whose cumulative weight passes half)
+        expected = X[np.argmax(np.cumsum(w, dtype=np.float64) > w.sum(dtype=np.float64) / 2)]
+        np.testing.assert_array_equal(weighted_median(X, w), expected)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("epsilon", [0.0, 0.5, 2.0])
 def test_epsilon_insensitive_center_is_exact_minimiser(seed, epsilon):

@@ -901,6 +901,19 @@ def test_silhouette_display_takes_a_random_subsample(blobs):
     plt.close("all")
 
 
+@pytest.mark.parametrize("extra", [-5, 5])
+def test_silhouette_display_subsample_refuses_labels_of_another_length(blobs, extra):
+    # with sample_size the labels were indexed by a subsample of X's rows before
+    # any length check: more labels than samples drew a silhouette without an error,
+    # where silhouette_score(..., sample_size) and sample_size=None refuse them
+    X, y = blobs
+    labels = np.resize(y, len(y) + extra)
+    for sample_size in (None, 30):
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            SilhouetteDisplay.from_predictions(X, labels, sample_size=sample_size, random_state=0)
+    plt.close("all")
+
+
 def test_silhouette_display_of_many_samples_draws_one_profile_per_cluster():
     # one bar per sample took over 5 minutes and 2 GB for 200,000 samples; past a
     # few thousand each cluster is one patch, the outline of its bars
