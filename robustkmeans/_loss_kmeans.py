@@ -1295,9 +1295,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         with ``X`` as given to ``fit`` (validated; ``fit`` works on ``X`` centered
         on its mean for the Euclidean losses, where :class:`~sklearn.cluster.KMeans`
         passes the centered data, but the callable gets ``X`` bit for bit, except
-        where ``copy_x=False`` centers the caller's ``X`` in place: then ``X``
-        restored from its centered values, up to rounding) and returns centers in
-        the same coordinates.
+        where ``copy_x=False`` centers the caller's ``X`` in place: it then gets
+        ``X`` restored from its centered values, up to rounding) and returns
+        centers in the same coordinates. With ``copy_x=True`` it gets a copy, never
+        the caller's array itself, so that it may write into it.
     n_init : "auto" or int, default="auto"
         Number of initialisations; the run of least objective is kept (for
         ``"square"``, as in KMeans, a later run replaces an earlier one only if it
@@ -1531,7 +1532,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 
     def _init_centers(
         self, X, x_sq, init, loss, random_state, sample_weight, n_threads, X_mean=None,
-        X_given=None,
+        X_given=None, shared=False,
     ):  # fmt: skip
         if isinstance(init, str) and init == "k-means++":
             return kmeans_plusplus(
@@ -1544,6 +1545,11 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             # for bit where the uncentered X is kept (X_given), up to rounding where
             # X itself was centered in place (copy_x=False)
             given = X if X_mean is None else X_given if X_given is not None else X + X_mean
+            if shared and (X_mean is None or X_given is not None):
+                # the caller's array itself (``shared``: copy_x=True, no conversion):
+                # a copy, as KMeans hands its own, so that a callable writing into
+                # its argument changes neither the caller's X nor the next init's
+                given = given.copy()
             centers = init(given, self.n_clusters, random_state=random_state)
             centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
@@ -1748,7 +1754,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 for i in range(n_init):
                     centers_init = self._init_centers(
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads,
-                        X_mean, X_given,
+                        X_mean, X_given, self.copy_x and not owned,
                     )  # fmt: skip
                     if extremes is not None and callable(init):
                         _check_costs_fit(*extremes, centers_init, loss_obj, weight_sum, n_samples)

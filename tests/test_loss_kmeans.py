@@ -136,6 +136,24 @@ def test_callable_init_sees_the_data_bit_for_bit(container, dtype):
     assert km.inertia_ == ref.inertia_
 
 
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_a_callable_init_that_writes_into_its_data_leaves_the_callers_x(loss):
+    # with copy_x=True the caller's X is never written, as KMeans hands a callable
+    # its own copy: ours handed the caller's array itself (the separable losses,
+    # and since 1019e56 the Euclidean ones), so a callable shuffling its argument
+    # shuffled the caller's data
+    X = _data(seed=6, d=3)[0]
+    given = X.copy()
+
+    def init(data, n_clusters, random_state):
+        random_state.shuffle(data)
+        return data[:n_clusters].copy()
+
+    km = LossKMeans(3, loss=loss, init=init, n_init=2, random_state=0).fit(given)
+    np.testing.assert_array_equal(given, X)
+    assert np.isfinite(km.inertia_)
+
+
 # ---------------------------------------------------------------------------------
 # parity with scikit-learn
 # ---------------------------------------------------------------------------------
