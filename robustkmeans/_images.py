@@ -895,7 +895,11 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
                 "there, or pass the path",
             ) from exc
         return _pil_to_rgb(image, name), exif_orientation(image)
-    if image is None or (isinstance(image, float) and image != image) or _is_pandas_na(image):
+    if (
+        image is None
+        or (isinstance(image, float | np.floating) and image != image)
+        or _is_pandas_na(image)
+    ):
         # a path column with a missing entry (pandas 3 stores None among str as NaN)
         raise ImageLoadError(
             name,

@@ -922,7 +922,7 @@ def test_a_missing_value_in_x_is_named_as_one():
     # None among strings as NaN) was refused as "got float" / "got NAType", which
     # says nothing of the missing path
     pd = pytest.importorskip("pandas")
-    for missing in (None, float("nan"), np.float64("nan"), pd.NA):
+    for missing in (None, float("nan"), np.float64("nan"), np.float32("nan"), pd.NA, pd.NaT):
         with pytest.raises(ImageLoadError, match=r"X\[1\].*a missing value.*not an image.*drop"):
             load_rgb(missing, 1)
     with pytest.raises(ImageLoadError, match="got float"):
