@@ -229,6 +229,38 @@ def test_compare_losses_end_to_end(image_dir, tmp_path):
     assert all(f"{name}=" in report for name in ("delta", "sigma", "epsilon"))
 
 
+def test_compare_losses_draws_the_largest_clusters_only_beyond_the_cap(
+    image_dir, tmp_path, monkeypatch
+):
+    # one column per cluster in every loss's row: 40 clusters took 15 s to draw
+    # and save; compare_losses.png draws the _MAX_COMPARED_CLUSTERS largest of
+    # the first loss, and their counterparts, and says so
+    from robustkmeans import cli
+
+    drawn = []
+    figure_png = cli._figure_png
+
+    def record(figure):
+        drawn.append([len([a for a in sub.axes if a.get_images()]) for sub in figure.subfigs])
+        return figure_png(figure)
+
+    monkeypatch.setattr(cli, "_MAX_COMPARED_CLUSTERS", 2)
+    monkeypatch.setattr(cli, "_figure_png", record)
+    folder, _ = image_dir
+    out = tmp_path / "out"
+    argv = ["compare-losses", str(folder), "--k", "3", "--out", str(out), *FAST]
+    assert main(argv) == 0
+    assert drawn == [[2] * len(LOSS_NAMES)]  # two thumbnails in each loss's row
+    report = (out / "report.html").read_text()
+    caption = re.search(r"<figcaption>([^<]*)<code>compare_losses.png", report).group(1)
+    assert "the 2 largest clusters of the first loss (square) of 3" in caption
+    monkeypatch.setattr(cli, "_MAX_COMPARED_CLUSTERS", 3)
+    drawn.clear()
+    assert main(argv) == 0
+    assert drawn == [[3] * len(LOSS_NAMES)]
+    assert "largest clusters" not in (out / "report.html").read_text()
+
+
 def test_compare_losses_report_says_when_silhouettes_are_of_a_subsample(image_dir, tmp_path):
     # cluster's report said so (its silhouette figure's caption); compare-losses',
     # whose table lists a silhouette per loss, did not
