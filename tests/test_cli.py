@@ -11,12 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _optional import HAS_TORCH, requires_torch
 from PIL import Image
 
 from robustkmeans._losses import LOSS_NAMES
 from robustkmeans.cli import main
 
+#: the quickest VGG16 features: random weights, small images (needs PyTorch)
 FAST = ["--weights", "random", "--image-size", "32", "--no-progress", "--n-init", "1"]
+#: the features of the tests whose subject is not the features: FAST where PyTorch is
+#: installed, else colour histograms, so that these tests run without it too
+QUICK = FAST if HAS_TORCH else ["--features", "histogram", "--no-progress", "--n-init", "1"]
 
 
 def _png_bytes(seed):
@@ -93,6 +98,7 @@ def image_dir(tmp_path):
     return folder, paths
 
 
+@requires_torch
 def test_cluster_end_to_end(image_dir, tmp_path, capsys):
     folder, paths = image_dir
     before = _digests(paths)
@@ -119,6 +125,7 @@ def test_cluster_end_to_end(image_dir, tmp_path, capsys):
     assert delta > 0 and f"<td>{delta:.4g}</td>" in report.replace("\n", "")
 
 
+@requires_torch
 def test_cluster_searches_k(image_dir, tmp_path):
     folder, paths = image_dir
     out = tmp_path / "out"
@@ -146,6 +153,7 @@ def test_cluster_searches_k(image_dir, tmp_path):
     assert len(_read_csv(out / "labels.csv")) == len(paths)
 
 
+@requires_torch
 def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, capsys):
     # the seed, the initialisations, the input size, the k searched and the command
     # line were in neither
@@ -181,7 +189,7 @@ def test_cluster_k_search_uses_one_scale_for_every_k(image_dir, tmp_path):
     folder, _ = image_dir
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:4", "--loss", "huber"]
-    assert main([*argv, "--out", str(out), *FAST]) == 0
+    assert main([*argv, "--out", str(out), *QUICK]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["scale"]) == {"delta"}
     assert summary["k_selection"]["params"]["delta"] == summary["scale"]["delta"]
@@ -191,7 +199,7 @@ def test_cluster_subsamples_silhouette_for_many_images(image_dir, tmp_path):
     folder, paths = image_dir
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:3", "--out", str(out)]
-    assert main([*argv, "--silhouette-sample-size", "6", *FAST]) == 0
+    assert main([*argv, "--silhouette-sample-size", "6", *QUICK]) == 0
     report = (out / "report.html").read_text()
     assert "random subsample of 6 of 10 images" in report
     assert "<th>silhouette on</th>" in report  # (in the Settings, beside the metrics)
@@ -207,7 +215,7 @@ def test_cluster_flat_folder_without_labels(tmp_path):
     for path in nested:
         (folder / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "out"
-    assert main(["cluster", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert main(["cluster", str(folder), "--k", "2", "--out", str(out), *QUICK]) == 0
     assert len(_read_csv(out / "labels.csv")) == 6
     assert "adjusted_rand" not in json.loads((out / "summary.json").read_text())["metrics"]
 
@@ -216,7 +224,7 @@ def test_compare_losses_end_to_end(image_dir, tmp_path):
     folder, paths = image_dir
     before = _digests(paths)
     out = tmp_path / "out"
-    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *QUICK]) == 0
     assert _digests(paths) == before
     rows = _read_csv(out / "labels.csv")
     assert list(rows[0]) == ["file", "loss", "cluster", "cost"]
@@ -282,7 +290,7 @@ def test_compare_losses_scores_every_loss_with_one_named_metric(image_dir, tmp_p
     # Euclidean one, so equal labels got different silhouettes in one table.
     folder, _ = image_dir
     out = tmp_path / "out"
-    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert main(["compare-losses", str(folder), "--k", "2", "--out", str(out), *QUICK]) == 0
     printed = [line for line in capsys.readouterr().out.splitlines() if "silhouette=" in line]
     assert len(printed) == len(LOSS_NAMES)
     assert all(line.endswith("(euclidean) ARI=1.000") for line in printed)
@@ -293,7 +301,7 @@ def test_compare_losses_scores_every_loss_with_one_named_metric(image_dir, tmp_p
 
     single = tmp_path / "single"
     argv = ["cluster", str(folder), "--k", "2", "--loss", "absolute", "--out", str(single)]
-    assert main([*argv, *FAST]) == 0
+    assert main([*argv, *QUICK]) == 0
     summary = json.loads((single / "summary.json").read_text())
     assert summary["metrics"]["silhouette_metric"] == "manhattan"  # the one loss's own
     assert "(manhattan)" in capsys.readouterr().out
@@ -381,16 +389,16 @@ def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
     folder, _ = image_dir
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["cluster", str(empty), "--k", "2", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert main(["cluster", str(empty), "--k", "2", "--out", str(tmp_path / "o"), *QUICK]) == 1
     assert "no images found" in _error_line(capsys)
 
-    assert main(["cluster", str(folder), "--k", "50", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert main(["cluster", str(folder), "--k", "50", "--out", str(tmp_path / "o"), *QUICK]) == 1
     assert "larger than the number of images (10 image files found)" in _error_line(capsys)
 
     bad = tmp_path / "bad"
     _make_images(bad, n_per_class=2)
     (bad / "red" / "notes.jpg").write_text("this is not an image")
-    assert main(["cluster", str(bad), "--k", "2", "--out", str(tmp_path / "o"), *FAST]) == 1
+    assert main(["cluster", str(bad), "--k", "2", "--out", str(tmp_path / "o"), *QUICK]) == 1
     assert "notes.jpg" in _error_line(capsys)
 
     assert main(["cluster", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 1
@@ -403,7 +411,9 @@ def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
     assert not (tmp_path / "o" / "report.html").exists()
 
 
-@pytest.mark.parametrize("features", [["--features", "histogram"], FAST])
+@pytest.mark.parametrize(
+    "features", [["--features", "histogram"], pytest.param(FAST, marks=requires_torch)]
+)
 def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
     folder = tmp_path / "images"
     paths = _make_images(folder, n_per_class=3)
@@ -446,6 +456,7 @@ def test_a_broken_link_in_a_folder_without_classes_is_listed_as_missing(tmp_path
     assert json.loads((out / "summary.json").read_text())["skipped"] == ["gone.png"]
 
 
+@requires_torch
 def test_missing_weights_is_a_clear_error(image_dir, tmp_path, capsys, monkeypatch):
     folder, _ = image_dir
     monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(tmp_path / "nope.pth"))
@@ -540,6 +551,7 @@ WEIGHTS = WEIGHTS / "vgg16_features_imagenet1k_v1.pth"
 
 @pytest.mark.slow
 @pytest.mark.skipif(not WEIGHTS.is_file(), reason="real VGG16 weights not available")
+@requires_torch
 def test_demo_with_real_vgg16_weights_recovers_the_classes(tmp_path, capsys):
     out = tmp_path / "demo"
     status = main(
@@ -612,7 +624,7 @@ def test_out_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys, com
     link = tmp_path / "link"
     link.symlink_to(folder / "red", target_is_directory=True)
     for out in (folder, folder / "report", folder / "red", link, link / "deeper"):
-        argv = [command, str(folder), "--k", "2", "--out", str(out), *FAST]
+        argv = [command, str(folder), "--k", "2", "--out", str(out), *QUICK]
         assert main(argv) == 1
         assert "inside the image folder" in _error_line(capsys)
     assert sorted(p for p in folder.rglob("*")) == sorted(
@@ -620,7 +632,7 @@ def test_out_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys, com
     )
     assert _digests(paths) == before
     # a sibling whose name starts like the image folder's is fine
-    assert main(["cluster", str(folder), "--k", "2", "--out", f"{folder}-out", *FAST]) == 0
+    assert main(["cluster", str(folder), "--k", "2", "--out", f"{folder}-out", *QUICK]) == 0
 
 
 def test_failed_run_leaves_the_previous_outputs_intact(image_dir, tmp_path, capsys, monkeypatch):
@@ -933,7 +945,7 @@ def test_file_names_that_are_not_utf8_are_written_safely(tmp_path, capsys, comma
     bad = os.fsdecode(b"red/bad\xff\xfe.png")
     Image.fromarray(np.full((40, 40, 3), 200, np.uint8)).save(folder / bad, format="PNG")
     out = tmp_path / os.fsdecode(b"out\xff")
-    assert main([command, str(folder), "--k", "2", "--out", str(out), *FAST]) == 0
+    assert main([command, str(folder), "--k", "2", "--out", str(out), *QUICK]) == 0
     assert "wrote" in capsys.readouterr().out
 
     # labels.csv holds the name's own bytes: it reads back as the path of the file
@@ -1159,9 +1171,17 @@ DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
             "--k 100 is larger than the number of images (72 crops: 6 classes x --n-per-class 12)",
         ),
         (["--k", "auto", "--k-range", "80:90", *DEMO], "--k-range 80..90 leaves fewer than two"),
-        (["--features", "vgg16", "--no-progress"], "no VGG16 weights found"),
+        pytest.param(
+            ["--features", "vgg16", "--no-progress"],
+            "no VGG16 weights found",
+            marks=requires_torch,
+        ),
         # a weights file that torch cannot load (it was read after the crops)
-        (["--weights", "garbage.pth", "--no-progress"], "--weights garbage.pth: weights file"),
+        pytest.param(
+            ["--weights", "garbage.pth", "--no-progress"],
+            "--weights garbage.pth: weights file",
+            marks=requires_torch,
+        ),
     ],
 )
 def test_demo_checks_its_arguments_before_writing_images(
@@ -1204,18 +1224,20 @@ def test_demo_rerun_removes_the_images_of_the_previous_demo(tmp_path, capsys):
     assert len(list((out / "images").rglob("*_*.png"))) == 12
 
 
-def test_every_unreadable_image_is_listed_with_what_to_do(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "features", [["--features", "histogram"], pytest.param(FAST, marks=requires_torch)]
+)
+def test_every_unreadable_image_is_listed_with_what_to_do(tmp_path, capsys, features):
     folder = tmp_path / "images"
     _make_images(folder, n_per_class=2)
     (folder / "red" / "notes.jpg").write_text("this is not an image")
     (folder / "green" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    for features in (["--features", "histogram"], FAST):
-        argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *features]
-        assert main([*argv, "--no-progress"]) == 1
-        line = _error_line(capsys)
-        assert "2 of 6 image(s) cannot be read" in line
-        assert "notes.jpg (not an image: the content is a text file)" in line
-        assert "broken.png" in line and "--on-error skip" in line
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), *features]
+    assert main([*argv, "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "2 of 6 image(s) cannot be read" in line
+    assert "notes.jpg (not an image: the content is a text file)" in line
+    assert "broken.png" in line and "--on-error skip" in line
     assert not (tmp_path / "o").exists()
 
 
@@ -1485,6 +1507,7 @@ def test_cache_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@requires_torch
 def test_device_without_cuda_is_worded_for_the_command_line(
     image_dir, tmp_path, capsys, monkeypatch
 ):
@@ -1498,6 +1521,7 @@ def test_device_without_cuda_is_worded_for_the_command_line(
     assert "--device cuda:" in line and "use --device cpu" in line and "device=" not in line
 
 
+@requires_torch
 def test_imagenet_weights_offline_is_worded_for_the_command_line(
     image_dir, tmp_path, capsys, monkeypatch
 ):
@@ -1720,6 +1744,7 @@ def test_non_finite_features_of_readable_images_blame_the_weights(image_dir):
             cli._extract(NaNFeaturizer(), files, None, args)
 
 
+@requires_torch
 def test_a_folder_as_weights_is_said_to_be_a_folder(image_dir, tmp_path, capsys, monkeypatch):
     # it was said not to exist
     folder, _ = image_dir
@@ -1734,6 +1759,7 @@ def test_a_folder_as_weights_is_said_to_be_a_folder(image_dir, tmp_path, capsys,
     assert not (tmp_path / "o").exists()
 
 
+@requires_torch
 def test_weights_expand_the_home_folder_as_out_and_cache_do(
     image_dir, tmp_path, capsys, monkeypatch
 ):
@@ -1778,6 +1804,7 @@ def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypa
     assert find_vgg16_weights() == above / relative
 
 
+@requires_torch
 def test_imagenet_weights_name_the_file_used(image_dir, tmp_path, capsys, monkeypatch):
     """--weights imagenet reads $ROBUSTKMEANS_VGG16_WEIGHTS when set (the offline
     stand-in): stdout, the report and summary.json name that file, never torchvision."""
@@ -2004,6 +2031,7 @@ def test_warnings_are_shown_when_the_run_then_fails(image_dir, tmp_path, capsys)
     assert "Corrupt EXIF data" in err.split(": error: ")[0]
 
 
+@requires_torch
 def test_weights_file_is_read_once(image_dir, tmp_path, monkeypatch):
     """--weights PATH is checked before any image is read, and the network built
     then is the featurizer's: torch.load runs once per run, not twice."""

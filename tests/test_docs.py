@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _optional import HAS_TORCH, TORCH_REASON
 
 import robustkmeans
 
@@ -60,8 +61,20 @@ def _doctests(module_name):
     return [t for t in finder.find(module, module_name) if t.examples]
 
 
+#: what an example that needs PyTorch runs: it builds a VGG16Featurizer (fitted or
+#: used) or torch tensors
+_TORCH_EXAMPLE = re.compile(r"VGG16Featurizer\(|to_normalized_tensor\(|\bimport torch\b")
+
+
+def _needs_torch(test):
+    """Whether the doctest ``test`` needs PyTorch (the ``vision`` extra)."""
+    return any(_TORCH_EXAMPLE.search(example.source) for example in test.examples)
+
+
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples(module_name, in_tmp_dir):
+    """The module's examples pass; without PyTorch, those that need it are left out
+    (and the test, once the others passed, is reported as skipped, naming them)."""
     pytest.importorskip("matplotlib")
     import matplotlib
 
@@ -71,14 +84,19 @@ def test_docstring_examples(module_name, in_tmp_dir):
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
     )
-    report = []
+    report, left_out = [], []
     for test in _doctests(module_name):
+        if not HAS_TORCH and _needs_torch(test):
+            left_out.append(test.name)
+            continue
         out = []
         result = runner.run(test, out=out.append, clear_globs=True)
         if result.failed:
             report.append("".join(out))
     plt.close("all")
     assert not report, f"doctest failures in {module_name}:\n" + "\n".join(report)
+    if left_out:
+        pytest.skip(f"{TORCH_REASON}: the examples of {', '.join(left_out)}; the others pass")
 
 
 def test_docstring_examples_cover_the_api_reference():
@@ -298,6 +316,8 @@ def test_documented_attributes_are_the_ones_set():
         }
         test = doctest.DocTestFinder().find(cls, name, globs={})[0]
         assert test.name == name, f"{name} has no Examples"
+        if not HAS_TORCH and _needs_torch(test):
+            continue  # its example fits no object without PyTorch
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         runner.run(test, out=lambda text: None, clear_globs=False)
         for obj in [v for v in test.globs.values() if isinstance(v, cls)]:
@@ -667,6 +687,8 @@ def test_python_snippets_of_the_pages_run(page, snippet_inputs, in_tmp_dir, monk
                 printed = None
                 continue
             if "VGG16Featurizer(" in code:
+                if not HAS_TORCH:
+                    pytest.skip(TORCH_REASON)
                 if inputs["weights"] is None:
                     pytest.skip("needs torchvision: pip install -e '.[vision]'")
                 monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", str(inputs["weights"]))

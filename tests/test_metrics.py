@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _optional import requires_torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import make_blobs
@@ -54,6 +55,7 @@ def blobs():
 
 
 # GridSearchCV computes the std of the -inf Davies-Bouldin scores of k=1 candidates.
+@requires_torch
 @pytest.mark.filterwarnings("ignore:invalid value encountered in subtract:RuntimeWarning")
 def test_grid_search_over_featurizer_pipeline_with_clustering_scorers(tmp_path):
     images, y = _two_kinds_of_images()

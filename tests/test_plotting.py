@@ -9,6 +9,7 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from _optional import requires_torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -267,6 +268,7 @@ def test_representatives_display(image_set):
     assert "atypical" not in disp.figure_._suptitle.get_text()
 
 
+@requires_torch
 def test_representatives_display_pipeline_with_featurizer(image_set):
     paths, arrays, _, _ = image_set
     pipe = Pipeline(
@@ -455,6 +457,7 @@ def test_loss_comparison_silhouette_subsample_with_a_single_cluster_is_nan():
     assert np.isnan(one.metrics[0]["silhouette"]) and np.isnan(one.metrics[0]["calinski_harabasz"])
 
 
+@requires_torch
 def test_feature_maps_display(image_set):
     paths, _, _, _ = image_set
     featurizer = VGG16Featurizer(weights=None, image_size=32)
@@ -990,6 +993,7 @@ def test_loss_comparison_names_a_callable_metric(image_set):
     assert "(silhouettes: taxicab distance)" in disp.figure_._suptitle.get_text()
 
 
+@requires_torch
 def test_feature_maps_display_leaves_an_unfitted_featurizer_unfitted():
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
