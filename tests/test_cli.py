@@ -256,7 +256,7 @@ def test_compare_losses_draws_the_largest_clusters_only_beyond_the_cap(
     monkeypatch.setattr(cli, "_figure_png", record)
     folder, _ = image_dir
     out = tmp_path / "out"
-    argv = ["compare-losses", str(folder), "--k", "3", "--out", str(out), *FAST]
+    argv = ["compare-losses", str(folder), "--k", "3", "--out", str(out), *QUICK]
     assert main(argv) == 0
     assert drawn == [[2] * len(LOSS_NAMES)]  # two thumbnails in each loss's row
     report = (out / "report.html").read_text()
