@@ -146,8 +146,7 @@ _NOT_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def _echo(message: str, file=None) -> None:
     """Print ``message`` (on stdout by default), file names that are not UTF-8 and
     control characters (``_NOT_ON_TERMINAL``) escaped."""
-    text = _NOT_ON_TERMINAL.sub(lambda found: _escape_character(found[0]), _display_text(message))
-    print(text, file=file)
+    print(_escape_all(_NOT_ON_TERMINAL, _display_text(message)), file=file)
 
 
 class _Notes:
@@ -429,6 +428,11 @@ def _note_before_writing(args, out: Path, names, written=None) -> None:
 _MAX_DRAWN_CLUSTERS = 60
 
 
+def _largest(sizes, n: int) -> list[int]:
+    """The positions of the ``n`` largest of ``sizes`` (ties: the earlier), in order."""
+    return sorted(sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))[:n])
+
+
 def _drawn_clusters(display):
     """The ``RepresentativesDisplay`` (not yet drawn) to draw: ``display`` itself, or
     for more than ``_MAX_DRAWN_CLUSTERS`` clusters a copy holding the largest ones
@@ -437,11 +441,11 @@ def _drawn_clusters(display):
     clusters = sorted(display.representatives)
     if len(clusters) <= _MAX_DRAWN_CLUSTERS:
         return display
-    sizes = display.cluster_sizes_
-    largest = sorted(clusters, key=lambda c: (-sizes[c], c))[:_MAX_DRAWN_CLUSTERS]
+    sizes = [display.cluster_sizes_[c] for c in clusters]
+    largest = [clusters[i] for i in _largest(sizes, _MAX_DRAWN_CLUSTERS)]
     drawn = copy.copy(display)
-    drawn.representatives = {c: display.representatives[c] for c in sorted(largest)}
-    drawn.atypical = {c: display.atypical.get(c, []) for c in sorted(largest)}
+    drawn.representatives = {c: display.representatives[c] for c in largest}
+    drawn.atypical = {c: display.atypical.get(c, []) for c in largest}
     return drawn
 
 
@@ -459,9 +463,7 @@ def _compared_clusters(display):
     first = display.representatives[0]
     if len(first) <= _MAX_COMPARED_CLUSTERS:
         return display
-    sizes, clusters = display.cluster_sizes[0], list(first)
-    columns = sorted(range(len(clusters)), key=lambda i: (-sizes[clusters[i]], i))
-    keep = sorted(columns[:_MAX_COMPARED_CLUSTERS])
+    keep = _largest([display.cluster_sizes[0][c] for c in first], _MAX_COMPARED_CLUSTERS)
     drawn = copy.copy(display)
     drawn.representatives = []
     for reps in display.representatives:
@@ -613,7 +615,12 @@ def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
     )
-    return _NOT_IN_HTML.sub(lambda found: _escape_character(found[0]), page)
+    return _escape_all(_NOT_IN_HTML, page)
+
+
+def _escape_all(pattern: re.Pattern, text: str) -> str:
+    """``text`` with each character ``pattern`` matches written as its escape."""
+    return pattern.sub(lambda found: _escape_character(found[0]), text)
 
 
 def _escape_character(character: str) -> str:
