@@ -290,11 +290,16 @@ def _sparse_cluster_stats(X, labels):
 def _calinski_harabasz_sparse(X, labels):
     """:func:`sklearn.metrics.calinski_harabasz_score` for a sparse ``X``, which
     scikit-learn's refuses: the same formula from per-cluster sums."""
-    codes, sizes, centroids, d2 = _sparse_cluster_stats(X, labels)
-    n_samples, n_clusters = codes.size, sizes.size
+    _, sizes, centroids, d2 = _sparse_cluster_stats(X, labels)
+    return _calinski_harabasz(sizes, centroids, float(d2.sum()))
+
+
+def _calinski_harabasz(sizes, centroids, intra):
+    """scikit-learn's Calinski-Harabasz index from the cluster sizes, centroids and
+    dispersion within the clusters (1 where there is none, as scikit-learn gives)."""
+    n_samples, n_clusters = sizes.sum(), sizes.size
     mean = (sizes @ centroids) / n_samples
     extra = float(sizes @ ((centroids - mean) ** 2).sum(axis=1))
-    intra = float(d2.sum())
     return 1.0 if intra == 0 else extra * (n_samples - n_clusters) / (intra * (n_clusters - 1))
 
 
@@ -319,15 +324,11 @@ def _calinski_harabasz_chunked(X, labels):
     sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
     sums = cluster_sums(X, np.ones(n_samples), codes, n_clusters, 1, dtype=np.float64)
     centroids = sums / sizes[:, None]
-    mean = sums.sum(axis=0) / n_samples
-    extra = float(sizes @ ((centroids - mean) ** 2).sum(axis=1))
     intra = 0.0
     for sl in _slices(n_samples):
         residuals = X[sl].astype(np.float64) - centroids[codes[sl]]
         intra += float(np.einsum("ij,ij->", residuals, residuals))
-    if intra == 0:
-        return 1.0
-    return extra * (n_samples - n_clusters) / (intra * (n_clusters - 1))
+    return _calinski_harabasz(sizes, centroids, intra)
 
 
 def _davies_bouldin_sparse(X, labels):
