@@ -1541,15 +1541,19 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if isinstance(init, str) and init == "random":
             return random_init(X, self.n_clusters, random_state, sample_weight)
         if callable(init):
-            # the callable sees the data as the caller gave it, not centered: bit
-            # for bit where the uncentered X is kept (X_given), up to rounding where
-            # X itself was centered in place (copy_x=False)
-            given = X if X_mean is None else X_given if X_given is not None else X + X_mean
-            if shared and (X_mean is None or X_given is not None):
-                # the caller's array itself (``shared``: copy_x=True, no conversion):
-                # a copy, as KMeans hands its own, so that a callable writing into
-                # its argument changes neither the caller's X nor the next init's
-                given = given.copy()
+            # the callable sees the data as the caller gave it, not centered
+            if X_mean is not None and X_given is None:
+                # X centered in place (copy_x=False): restored, up to rounding (a
+                # temporary of its own)
+                given = X + X_mean
+            else:
+                # bit for bit: X not centered, or the uncentered X kept (X_given); a
+                # copy where that is the caller's array itself (``shared``: copy_x=True,
+                # no conversion), as KMeans hands its own, so that a callable writing
+                # into its argument changes neither the caller's X nor the next init's
+                given = X if X_mean is None else X_given
+                if shared:
+                    given = given.copy()
             centers = init(given, self.n_clusters, random_state=random_state)
             centers = check_array(centers, dtype=X.dtype, copy=True, order="C")
             self._validate_center_shape(X, centers)
