@@ -177,6 +177,13 @@ def _import_pil():
     return Image
 
 
+def _pil_filters():
+    """Pillow's resampling filters: ``Image.Resampling``, or in Pillow 9.0, which has
+    none, the module's own constants (which Pillow 9.1 to 9.3 warn about)."""
+    Image = _import_pil()
+    return getattr(Image, "Resampling", Image)
+
+
 def _is_pil_image(obj) -> bool:
     Image = _import_pil()
     return isinstance(obj, Image.Image)
@@ -317,8 +324,8 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
         else:
             if X.ndim == 2:
                 hint = " A 2-D (n_samples, n_features) matrix is not an image batch."
-            elif X.ndim in (3, 4) and conversion_hint(X.dtype, "X"):
-                hint = f" Images must be uint8: {conversion_hint(X.dtype, 'X')}."
+            elif X.ndim in (3, 4) and (conversion := conversion_hint(X.dtype, "X")):
+                hint = f" Images must be uint8: {conversion}."
             else:
                 hint = ""
             article = "an" if str(X.dtype).startswith(("i", "o")) else "a"  # a uint8
@@ -943,11 +950,7 @@ def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:
         return rgb  # torchvision's Resize returns the image unchanged in this case
     Image = _import_pil()
     img = Image.fromarray(rgb, mode="RGB")
-    # (Image.Resampling: not in Pillow 9.0; Image.BILINEAR: deprecated in 9.1 to 9.3)
-    return np.asarray(
-        img.resize((image_size, image_size), getattr(Image, "Resampling", Image).BILINEAR),
-        dtype=np.uint8,
-    )
+    return np.asarray(img.resize((image_size, image_size), _pil_filters().BILINEAR), np.uint8)
 
 
 def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):
