@@ -1478,3 +1478,82 @@ def test_a_fitted_search_is_drawn_as_its_best_estimator(blobs):
         reps = RepresentativesDisplay.from_estimator(estimator, X, plot=False)
         reference = RepresentativesDisplay.from_estimator(best, X, plot=False)
         assert reps.representatives == reference.representatives
+
+
+# ---------------------------------------------------------------------------------
+# ClusterScatterDisplay at scale
+# ---------------------------------------------------------------------------------
+def test_small_scatter_is_drawn_as_plain_matplotlib_draws_it():
+    # below plotting._MAX_VECTOR_POINTS the display is what it always was: one
+    # scatter per group (s=18, alpha 0.8), the centers as black crosses, the legend
+    # where matplotlib's loc="best" puts it, the markers vector paths in SVG and PDF
+    rng = np.random.RandomState(0)
+    embedding = rng.normal(size=(40, 2))
+    labels = rng.randint(3, size=40)
+    centers = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
+    disp = ClusterScatterDisplay(embedding, labels, centers=centers, n_clusters=3).plot()
+    figure, axis = plt.subplots(figsize=(5.2, 4.6))
+    handles = [
+        axis.scatter(*embedding[labels == c].T, s=18, color=color, alpha=0.8)
+        for c, color in enumerate(plt.get_cmap("tab10").colors[:3])
+    ]
+    handles.append(axis.scatter(*centers.T, marker="X", s=160, c="k", edgecolors="w"))
+    axis.legend(handles, ["0", "1", "2", "centers"], fontsize="small", markerscale=1.2, loc="best")
+    axis.set_xlabel("PC 1")
+    axis.set_ylabel("PC 2")
+    axis.set_title("clusters")
+    np.testing.assert_array_equal(_rendered(disp.figure_), _rendered(figure))
+    assert not any(c.get_rasterized() for c in disp.ax_.collections)
+
+
+def _spy_best_position(monkeypatch):
+    """Count the calls of matplotlib's search for the legend's "best" location."""
+    from matplotlib.legend import Legend
+
+    calls = []
+    search = Legend._find_best_position
+
+    def spy(self, *args, **kwargs):
+        calls.append(self)
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Legend, "_find_best_position", spy)
+    return calls
+
+
+def test_large_scatter_rasterizes_points_and_places_its_legend_itself(monkeypatch):
+    # 200,000 points took 9 s to save as PNG, 8 of them in matplotlib's loc="best"
+    # (it counts every point against each candidate box, at each draw), and 36 s
+    # and 59 MB as SVG (one vector marker per point)
+    import robustkmeans.plotting as plotting
+
+    monkeypatch.setattr(plotting, "_MAX_VECTOR_POINTS", 100)
+    calls = _spy_best_position(monkeypatch)
+    rng = np.random.RandomState(0)
+    # the axes filled but for their lower left corner
+    embedding = rng.uniform(0, 3, size=(1000, 2))
+    embedding = embedding[(embedding[:, 0] > 1.2) | (embedding[:, 1] > 1.2)]
+    labels = rng.randint(3, size=len(embedding))
+    y = np.array(["a", "b"])[labels % 2]
+    disp = ClusterScatterDisplay(embedding, labels, centers=np.ones((3, 2)), y_true=y).plot()
+    for axis in disp.axes_:
+        points = axis.collections[:-1] if axis is disp.ax_ else axis.collections
+        assert all(c.get_rasterized() for c in points)
+    assert not disp.ax_.collections[-1].get_rasterized()  # (the centers)
+    svg = io.BytesIO()
+    disp.figure_.savefig(svg, format="svg")
+    # the points are one image per panel (in vector, two markers a point, <use> as
+    # the glyphs of the text are); the legend's and the centers' markers vectors
+    assert svg.getvalue().count(b"<image") == 2
+    assert svg.getvalue().count(b"<use ") < len(embedding) / 2
+    image = _rendered(disp.figure_)
+    assert calls == []
+    # the legend in the ninth of the axes holding the fewest points
+    for axis in disp.axes_:
+        box = axis.get_legend().get_window_extent().transformed(axis.transAxes.inverted())
+        assert box.x0 < 1 / 3 and box.y0 < 1 / 3, axis.get_title()
+    # the same PNG as the display drawn in vector, legend where loc="best" puts it
+    monkeypatch.setattr(plotting, "_MAX_VECTOR_POINTS", 10_000)
+    vector = ClusterScatterDisplay(embedding, labels, centers=np.ones((3, 2)), y_true=y).plot()
+    np.testing.assert_array_equal(image, _rendered(vector.figure_))
+    assert len(calls) > 0
