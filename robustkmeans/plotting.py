@@ -116,6 +116,11 @@ _MAX_K_TICKS = 20
 #: tries, at each draw, 8 of the 9 s a PNG of 200,000 points took
 _MAX_VECTOR_POINTS = 10_000
 
+#: a ClusterScatterDisplay legend of more entries than this (clusters, classes) is
+#: drawn beside its axes, in columns of at most this many: inside, 60 clusters ran
+#: over the axes, their tick labels and the bottom of the figure
+_MAX_LEGEND_ROWS = 18
+
 #: the legend locations by ninth of the axes (row from the top, column), in the
 #: order of preference of matplotlib's loc="best"
 _LEGEND_NINTHS = (
@@ -1111,6 +1116,9 @@ class ClusterScatterDisplay:
     legend goes in the ninth of the axes that holds the fewest points (in the
     order of preference of matplotlib's ``loc="best"``, which is used up to
     10,000 points but counts every point at each draw: 8 s for 200,000).
+    A legend of more than 18 entries is drawn beside its axes, in columns of
+    18; a figure the display makes is then wider for it (and laid out by
+    matplotlib's constrained layout).
 
     Examples
     --------
@@ -1285,9 +1293,28 @@ class ClusterScatterDisplay:
         ['clusters', 'true labels']
         """
         plt = _pyplot()
-        n_panels = 1 if self.y_true is None else 2
+        panels = [("clusters", np.asarray(self.labels))]
+        if self.y_true is not None:
+            panels.append(("true labels", np.asarray(self.y_true)))
+        n_panels = len(panels)
+        present = []  # (samples without a group, the groups) of each panel
+        for _, groups in panels:
+            missing = _missing(groups)
+            present.append((missing, np.unique(groups[~missing])))
+        # columns of each legend, beside its axes where more rows than fit inside
+        n_entries = [values.size + bool(missing.any()) for missing, values in present]
+        n_entries[0] += self.centers is not None
+        n_columns = [math.ceil(n / _MAX_LEGEND_ROWS) for n in n_entries]
+        beside = max(n_entries) > _MAX_LEGEND_ROWS
         if ax is None:
-            _, axes = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4.6), squeeze=False)
+            # (constrained: room for the legends beside the axes, not on the next panel)
+            _, axes = plt.subplots(
+                1,
+                n_panels,
+                figsize=(5.2 * n_panels + (0.7 * sum(n_columns) if beside else 0), 4.6),
+                squeeze=False,
+                layout="constrained" if beside else None,
+            )
             axes = list(axes[0])
         else:
             axes = list(np.atleast_1d(ax))
@@ -1295,13 +1322,8 @@ class ClusterScatterDisplay:
                 raise ValueError(f"ax must hold {n_panels} Axes when y_true is given.")
         embedding = np.asarray(self.embedding)
         many = embedding.shape[0] > _MAX_VECTOR_POINTS
-        panels = [("clusters", np.asarray(self.labels))]
-        if self.y_true is not None:
-            panels.append(("true labels", np.asarray(self.y_true)))
         legends = []
-        for axis, (title, groups) in zip(axes, panels, strict=False):
-            missing = _missing(groups)
-            values = np.unique(groups[~missing])
+        for axis, (title, groups), (missing, values) in zip(axes, panels, present, strict=False):
             handles, names = [], []
             if title == "true labels":
                 palette = _colors(len(values), classes=True)
@@ -1348,7 +1370,11 @@ class ClusterScatterDisplay:
             )
             legends[0][0].append(centers)
             legends[0][1].append("centers")
-        for axis, (handles, names) in zip(axes, legends, strict=False):
+        for axis, (handles, names), columns in zip(axes, legends, n_columns, strict=False):
+            if columns > 1:
+                place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1), "ncols": columns}
+            else:
+                place = {"loc": _emptiest_ninth(axis, embedding) if many else "best"}
             # A class named "_misc" is a class too: matplotlib leaves out a label
             # that starts with "_" (3.6 to 3.8 even one given here), so the names
             # are set on the legend's texts once it is made.
@@ -1357,7 +1383,7 @@ class ClusterScatterDisplay:
                 [f" {name}" for name in names],
                 fontsize="small",
                 markerscale=1.2,
-                loc=_emptiest_ninth(axis, embedding) if many else "best",
+                **place,
             )
             for text, name in zip(legend.get_texts(), names, strict=True):
                 text.set_text(name)

@@ -1557,3 +1557,29 @@ def test_large_scatter_rasterizes_points_and_places_its_legend_itself(monkeypatc
     vector = ClusterScatterDisplay(embedding, labels, centers=np.ones((3, 2)), y_true=y).plot()
     np.testing.assert_array_equal(image, _rendered(vector.figure_))
     assert len(calls) > 0
+
+
+def test_scatter_legend_of_many_clusters_stays_beside_the_axes():
+    # 60 clusters: 61 rows of legend ran over the axes, their tick labels and the
+    # figure's bottom (a scatter.png 1182 pixels high); 18 rows still fit inside
+    rng = np.random.RandomState(0)
+    for k, outside in [(17, False), (60, True)]:
+        labels = np.arange(3 * k) % k
+        y = labels % (k // 2)  # as many classes as half the clusters
+        disp = ClusterScatterDisplay(
+            rng.normal(size=(3 * k, 2)), labels, centers=rng.normal(size=(k, 2)), y_true=y
+        ).plot()
+        disp.figure_.canvas.draw()
+        axes = [axis.get_window_extent() for axis in disp.axes_]
+        legends = [axis.get_legend().get_window_extent() for axis in disp.axes_]
+        figure = disp.figure_.bbox
+        for axis, legend in zip(axes, legends, strict=True):
+            assert legend.height <= axis.height
+            assert figure.x0 <= legend.x0 and legend.x1 <= figure.x1
+            if outside:
+                assert legend.x0 >= axis.x1  # beside the axes, not on the points
+            else:
+                assert axis.x0 <= legend.x0 and legend.x1 <= axis.x1
+        assert legends[0].x1 <= axes[1].x0  # not on the second panel
+        texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+        assert texts == [str(c) for c in range(k)] + ["centers"]
