@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_consistent_length, check_random_state
+from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 
 from ._utils import is_count, metric_name
 from .metrics import (
@@ -279,11 +279,23 @@ def _thumbnail(image, size, index=None):
     return apply_orientation(np.asarray(img), orientation)
 
 
+#: the costs of at most this many (sample, cluster) pairs are made at once, by
+#: ``_costs_and_labels``: 200,000 samples and 200 clusters took 450 MB whole
+_MAX_COST_VALUES = 1 << 22
+
+
 def _costs_and_labels(clusterer, features):
     """Cost of each sample to its own center, ordered ties by Euclidean distance."""
-    costs = np.asarray(clusterer.transform(features), dtype=float)
     labels = np.asarray(clusterer.predict(features))
-    own = costs[np.arange(len(labels)), labels]
+    n_samples = len(labels)
+    own = np.empty(n_samples)
+    # (a column per center, for the k-means family)
+    n_columns = len(getattr(clusterer, "cluster_centers_", ())) or labels.max(initial=0) + 1
+    rows = max(1, _MAX_COST_VALUES // int(n_columns))
+    for start in range(0, n_samples, rows):
+        chunk = slice(start, min(start + rows, n_samples))
+        costs = np.asarray(clusterer.transform(_safe_indexing(features, chunk)))
+        own[chunk] = costs[np.arange(costs.shape[0]), labels[chunk]]
     centers = getattr(clusterer, "cluster_centers_", None)
     if centers is not None:
         # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the
@@ -306,10 +318,13 @@ def _pick_members(clusterer, features, n_first, n_last):
     """
     own, distance, labels = _costs_and_labels(clusterer, features)
     n_clusters = int(getattr(clusterer, "n_clusters", labels.max() + 1))
-    order = np.lexsort((distance, own))
+    # by cluster, then cost, distance and index: one sort, where a pass over the
+    # samples per cluster took O(n k)
+    order = np.lexsort((distance, own, labels))
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
     closest, atypical = {}, {}
     for cluster in range(n_clusters):
-        members = order[labels[order] == cluster]
+        members = order[bounds[cluster] : bounds[cluster + 1]]
         closest[cluster] = members[:n_first].tolist()
         rest = members[n_first:]
         atypical[cluster] = rest[::-1][:n_last].tolist() if n_last else []
@@ -896,7 +911,6 @@ class SilhouetteDisplay:
         True
         """
         from sklearn.metrics import silhouette_samples
-        from sklearn.utils import _safe_indexing
 
         _check_sample_size(sample_size)
         X = _as_features(X)  # sparse matrices as they are (silhouette_samples takes them)

@@ -1583,3 +1583,32 @@ def test_scatter_legend_of_many_clusters_stays_beside_the_axes():
         assert legends[0].x1 <= axes[1].x0  # not on the second panel
         texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
         assert texts == [str(c) for c in range(k)] + ["centers"]
+
+
+def test_representatives_take_the_own_costs_chunk_by_chunk(monkeypatch):
+    # the n x k cost matrix was made whole, and copied to float64: 200,000 samples
+    # and 200 clusters took 450 MB beyond the data
+    import robustkmeans.plotting as plotting
+
+    monkeypatch.setattr(plotting, "_MAX_COST_VALUES", 200)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    km = LossKMeans(n_clusters=7, loss="huber", n_init=1, random_state=0).fit(X)
+    costs = km.transform(X)
+    rows = []
+
+    def transform(data):
+        rows.append(data.shape[0])
+        return type(km).transform(km, data)
+
+    monkeypatch.setattr(km, "transform", transform, raising=False)
+    own, labels, sizes, closest, atypical = plotting._pick_members(km, X, 2, 1)
+    assert max(rows) * 7 <= 200 and sum(rows) == 300
+    labels_ = km.predict(X)
+    np.testing.assert_array_equal(labels, labels_)
+    np.testing.assert_array_equal(own, costs[np.arange(300), labels_].astype(float))
+    assert own.dtype == np.float64
+    for cluster in range(7):
+        members = np.flatnonzero(labels_ == cluster)
+        first = members[np.argsort(own[members], kind="stable")]
+        assert closest[cluster][0] == first[0]
