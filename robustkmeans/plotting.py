@@ -25,6 +25,7 @@ from .metrics import (
     _as_features,
     _check_sample_size,
     _is_degenerate,
+    _own_costs,
     _split,
     _validity_index,
     evaluate_labels,
@@ -279,23 +280,10 @@ def _thumbnail(image, size, index=None):
     return apply_orientation(np.asarray(img), orientation)
 
 
-#: the costs of at most this many (sample, cluster) pairs are made at once, by
-#: ``_costs_and_labels``: 200,000 samples and 200 clusters took 450 MB whole
-_MAX_COST_VALUES = 1 << 22
-
-
 def _costs_and_labels(clusterer, features):
     """Cost of each sample to its own center, ordered ties by Euclidean distance."""
     labels = np.asarray(clusterer.predict(features))
-    n_samples = len(labels)
-    own = np.empty(n_samples)
-    # (a column per center, for the k-means family)
-    n_columns = len(getattr(clusterer, "cluster_centers_", ())) or labels.max(initial=0) + 1
-    rows = max(1, _MAX_COST_VALUES // int(n_columns))
-    for start in range(0, n_samples, rows):
-        chunk = slice(start, min(start + rows, n_samples))
-        costs = np.asarray(clusterer.transform(_safe_indexing(features, chunk)))
-        own[chunk] = costs[np.arange(costs.shape[0]), labels[chunk]]
+    own = np.asarray(_own_costs(clusterer, features, labels), dtype=float)
     centers = getattr(clusterer, "cluster_centers_", None)
     if centers is not None:
         # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the

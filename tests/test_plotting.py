@@ -1588,9 +1588,10 @@ def test_scatter_legend_of_many_clusters_stays_beside_the_axes():
 def test_representatives_take_the_own_costs_chunk_by_chunk(monkeypatch):
     # the n x k cost matrix was made whole, and copied to float64: 200,000 samples
     # and 200 clusters took 450 MB beyond the data
+    import robustkmeans.metrics
     import robustkmeans.plotting as plotting
 
-    monkeypatch.setattr(plotting, "_MAX_COST_VALUES", 200)
+    monkeypatch.setattr(robustkmeans.metrics, "_MAX_COST_VALUES", 200)
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 3)).astype(np.float32)
     km = LossKMeans(n_clusters=7, loss="huber", n_init=1, random_state=0).fit(X)
