@@ -1313,7 +1313,7 @@ class ClusterScatterDisplay:
             _, axes = plt.subplots(
                 1,
                 n_panels,
-                figsize=(5.2 * n_panels + (0.7 * sum(n_columns) if beside else 0), 4.6),
+                figsize=(5.2 * n_panels + 0.7 * sum(c for c in n_columns if c > 1), 4.6),
                 squeeze=False,
                 layout="constrained" if beside else None,
             )
