@@ -1491,8 +1491,10 @@ def _loss_kmeans(args, **params):
 
 
 def _own_cost(model, features, labels):
-    """Cost of each sample to the center of its cluster."""
-    return np.asarray(model.transform(features))[np.arange(len(labels)), labels]
+    """Cost of each sample to the center of its cluster (chunk by chunk)."""
+    from .metrics import _own_costs
+
+    return _own_costs(model, features, labels)
 
 
 def _label_rows(names, labels, cost, *columns) -> list[list]:

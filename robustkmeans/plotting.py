@@ -18,13 +18,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import check_consistent_length, check_random_state
+from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 
 from ._utils import is_count, metric_name
 from .metrics import (
     _as_features,
     _check_sample_size,
     _is_degenerate,
+    _own_costs,
     _split,
     _validity_index,
     evaluate_labels,
@@ -108,6 +109,46 @@ def _missing(groups):
 
 #: at most this many k values, KSelectionDisplay marks each on its x axis
 _MAX_K_TICKS = 20
+
+#: a ClusterScatterDisplay of more points than this draws them rasterized, as an
+#: image within vector output (SVG, PDF; 200,000 markers made a 59 MB SVG, written
+#: in 36 s), as matplotlib advises for dense plots, and places its legends itself
+#: (:func:`_emptiest_ninth`): loc="best" counts every point against each place it
+#: tries, at each draw, 8 of the 9 s a PNG of 200,000 points took
+_MAX_VECTOR_POINTS = 10_000
+
+#: a ClusterScatterDisplay legend of more entries than this (clusters, classes) is
+#: drawn beside its axes, in columns of at most this many: inside, 60 clusters ran
+#: over the axes, their tick labels and the bottom of the figure
+_MAX_LEGEND_ROWS = 18
+
+#: the legend locations by ninth of the axes (row from the top, column), in the
+#: order of preference of matplotlib's loc="best"
+_LEGEND_NINTHS = (
+    ("upper right", 0, 2),
+    ("upper left", 0, 0),
+    ("lower left", 2, 0),
+    ("lower right", 2, 2),
+    ("center right", 1, 2),
+    ("center left", 1, 0),
+    ("lower center", 2, 1),
+    ("upper center", 0, 1),
+    ("center", 1, 1),
+)
+
+
+def _emptiest_ninth(axis, points):
+    """The legend location (``loc``) of the ninth of ``axis`` that holds the fewest
+    of ``points`` (n x 2, data coordinates, within the current limits), the first
+    in loc="best"'s order of preference among equals: "best" for many points,
+    counted once, in numpy."""
+    (x0, x1), (y0, y1) = axis.get_xlim(), axis.get_ylim()
+    with np.errstate(invalid="ignore"):  # (NaN coordinates fall in no ninth)
+        column = np.floor(3 * (points[:, 0] - x0) / (x1 - x0))
+        row = np.floor(3 * (y1 - points[:, 1]) / (y1 - y0))
+        inside = (column >= 0) & (column < 3) & (row >= 0) & (row < 3)
+    counts = np.bincount((3 * row + column)[inside].astype(int), minlength=9)
+    return min(_LEGEND_NINTHS, key=lambda ninth: counts[3 * ninth[1] + ninth[2]])[0]
 
 
 def _check_count(value, name: str, minimum: int = 0) -> int:
@@ -241,9 +282,8 @@ def _thumbnail(image, size, index=None):
 
 def _costs_and_labels(clusterer, features):
     """Cost of each sample to its own center, ordered ties by Euclidean distance."""
-    costs = np.asarray(clusterer.transform(features), dtype=float)
     labels = np.asarray(clusterer.predict(features))
-    own = costs[np.arange(len(labels)), labels]
+    own = np.asarray(_own_costs(clusterer, features, labels), dtype=float)
     centers = getattr(clusterer, "cluster_centers_", None)
     if centers is not None:
         # Ties in cost are common (epsilon_insensitive is 0 inside the tube); the
@@ -266,10 +306,13 @@ def _pick_members(clusterer, features, n_first, n_last):
     """
     own, distance, labels = _costs_and_labels(clusterer, features)
     n_clusters = int(getattr(clusterer, "n_clusters", labels.max() + 1))
-    order = np.lexsort((distance, own))
+    # by cluster, then cost, distance and index: one sort, where a pass over the
+    # samples per cluster took O(n k)
+    order = np.lexsort((distance, own, labels))
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
     closest, atypical = {}, {}
     for cluster in range(n_clusters):
-        members = order[labels[order] == cluster]
+        members = order[bounds[cluster] : bounds[cluster + 1]]
         closest[cluster] = members[:n_first].tolist()
         rest = members[n_first:]
         atypical[cluster] = rest[::-1][:n_last].tolist() if n_last else []
@@ -856,7 +899,6 @@ class SilhouetteDisplay:
         True
         """
         from sklearn.metrics import silhouette_samples
-        from sklearn.utils import _safe_indexing
 
         _check_sample_size(sample_size)
         X = _as_features(X)  # sparse matrices as they are (silhouette_samples takes them)
@@ -1068,6 +1110,18 @@ class ClusterScatterDisplay:
     --------
     sklearn.decomposition.PCA : The default projection.
 
+    Notes
+    -----
+    Beyond 10,000 points the points are drawn rasterized, so that an SVG or PDF
+    holds them as one image per panel rather than a vector marker each (the
+    legend, the centers and the text stay vectors; a PNG is the same), and each
+    legend goes in the ninth of the axes that holds the fewest points (in the
+    order of preference of matplotlib's ``loc="best"``, which is used up to
+    10,000 points but counts every point at each draw: 8 s for 200,000).
+    A legend of more than 18 entries is drawn beside its axes, in columns of
+    18; a figure the display makes is then wider for it (and laid out by
+    matplotlib's constrained layout).
+
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
@@ -1241,22 +1295,37 @@ class ClusterScatterDisplay:
         ['clusters', 'true labels']
         """
         plt = _pyplot()
-        n_panels = 1 if self.y_true is None else 2
+        panels = [("clusters", np.asarray(self.labels))]
+        if self.y_true is not None:
+            panels.append(("true labels", np.asarray(self.y_true)))
+        n_panels = len(panels)
+        present = []  # (samples without a group, the groups) of each panel
+        for _, groups in panels:
+            missing = _missing(groups)
+            present.append((missing, np.unique(groups[~missing])))
+        # columns of each legend, beside its axes where more rows than fit inside
+        n_entries = [values.size + bool(missing.any()) for missing, values in present]
+        n_entries[0] += self.centers is not None
+        n_columns = [math.ceil(n / _MAX_LEGEND_ROWS) for n in n_entries]
+        beside = max(n_entries) > _MAX_LEGEND_ROWS
         if ax is None:
-            _, axes = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4.6), squeeze=False)
+            # (constrained: room for the legends beside the axes, not on the next panel)
+            _, axes = plt.subplots(
+                1,
+                n_panels,
+                figsize=(5.2 * n_panels + 0.7 * sum(c for c in n_columns if c > 1), 4.6),
+                squeeze=False,
+                layout="constrained" if beside else None,
+            )
             axes = list(axes[0])
         else:
             axes = list(np.atleast_1d(ax))
             if len(axes) < n_panels:
                 raise ValueError(f"ax must hold {n_panels} Axes when y_true is given.")
         embedding = np.asarray(self.embedding)
-        panels = [("clusters", np.asarray(self.labels))]
-        if self.y_true is not None:
-            panels.append(("true labels", np.asarray(self.y_true)))
+        many = embedding.shape[0] > _MAX_VECTOR_POINTS
         legends = []
-        for axis, (title, groups) in zip(axes, panels, strict=False):
-            missing = _missing(groups)
-            values = np.unique(groups[~missing])
+        for axis, (title, groups), (missing, values) in zip(axes, panels, present, strict=False):
             handles, names = [], []
             if title == "true labels":
                 palette = _colors(len(values), classes=True)
@@ -1266,14 +1335,26 @@ class ClusterScatterDisplay:
                 mask = (groups == value) & ~missing
                 names.append(_text(value))
                 handles.append(
-                    axis.scatter(*embedding[mask].T, s=18, color=color, alpha=0.8, label=names[-1])
+                    axis.scatter(
+                        *embedding[mask].T,
+                        s=18,
+                        color=color,
+                        alpha=0.8,
+                        label=names[-1],
+                        rasterized=many,
+                    )
                 )
             if missing.any():
                 # (NaN never equals itself: these samples went undrawn under a "nan" entry)
                 names.append("no label")
                 handles.append(
                     axis.scatter(
-                        *embedding[missing].T, s=18, color="0.7", alpha=0.8, label="no label"
+                        *embedding[missing].T,
+                        s=18,
+                        color="0.7",
+                        alpha=0.8,
+                        label="no label",
+                        rasterized=many,
                     )
                 )
             axis.set_xlabel(self.axis_labels[0])
@@ -1291,7 +1372,11 @@ class ClusterScatterDisplay:
             )
             legends[0][0].append(centers)
             legends[0][1].append("centers")
-        for axis, (handles, names) in zip(axes, legends, strict=False):
+        for axis, (handles, names), columns in zip(axes, legends, n_columns, strict=False):
+            if columns > 1:
+                place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1), "ncols": columns}
+            else:
+                place = {"loc": _emptiest_ninth(axis, embedding) if many else "best"}
             # A class named "_misc" is a class too: matplotlib leaves out a label
             # that starts with "_" (3.6 to 3.8 even one given here), so the names
             # are set on the legend's texts once it is made.
@@ -1300,7 +1385,7 @@ class ClusterScatterDisplay:
                 [f" {name}" for name in names],
                 fontsize="small",
                 markerscale=1.2,
-                loc="best",
+                **place,
             )
             for text, name in zip(legend.get_texts(), names, strict=True):
                 text.set_text(name)

@@ -2523,3 +2523,27 @@ def test_the_line_on_skipped_images_names_the_command_as_every_other(tmp_path, c
     assert any("skipped 1 unreadable image(s): " in line for line in lines)
     notes = json.loads((out / "summary.json").read_text())["notes"]
     assert [f"robustkmeans cluster: {note}" for note in notes] == lines
+
+
+def test_labels_csv_costs_are_taken_chunk_by_chunk(monkeypatch):
+    # labels.csv's cost column made the whole n x k cost matrix (160 MB for
+    # 200,000 images and 200 clusters) to keep one value per image
+    import robustkmeans.metrics
+    from robustkmeans import LossKMeans
+    from robustkmeans.cli import _own_cost
+
+    monkeypatch.setattr(robustkmeans.metrics, "_MAX_COST_VALUES", 50)
+    X = np.random.RandomState(0).normal(size=(100, 3)).astype(np.float32)
+    km = LossKMeans(n_clusters=5, loss="absolute", n_init=1, random_state=0).fit(X)
+    expected = km.transform(X)[np.arange(100), km.labels_]
+    rows = []
+
+    def transform(data):
+        rows.append(data.shape[0])
+        return type(km).transform(km, data)
+
+    monkeypatch.setattr(km, "transform", transform, raising=False)
+    cost = _own_cost(km, X, km.labels_)
+    assert max(rows) == 10 and sum(rows) == 100
+    assert cost.dtype == expected.dtype == np.float32
+    np.testing.assert_array_equal(cost, expected)

@@ -1478,3 +1478,138 @@ def test_a_fitted_search_is_drawn_as_its_best_estimator(blobs):
         reps = RepresentativesDisplay.from_estimator(estimator, X, plot=False)
         reference = RepresentativesDisplay.from_estimator(best, X, plot=False)
         assert reps.representatives == reference.representatives
+
+
+# ---------------------------------------------------------------------------------
+# ClusterScatterDisplay at scale
+# ---------------------------------------------------------------------------------
+def test_small_scatter_is_drawn_as_plain_matplotlib_draws_it():
+    # below plotting._MAX_VECTOR_POINTS the display is what it always was: one
+    # scatter per group (s=18, alpha 0.8), the centers as black crosses, the legend
+    # where matplotlib's loc="best" puts it, the markers vector paths in SVG and PDF
+    rng = np.random.RandomState(0)
+    embedding = rng.normal(size=(40, 2))
+    labels = rng.randint(3, size=40)
+    centers = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
+    disp = ClusterScatterDisplay(embedding, labels, centers=centers, n_clusters=3).plot()
+    figure, axis = plt.subplots(figsize=(5.2, 4.6))
+    handles = [
+        axis.scatter(*embedding[labels == c].T, s=18, color=color, alpha=0.8)
+        for c, color in enumerate(plt.get_cmap("tab10").colors[:3])
+    ]
+    handles.append(axis.scatter(*centers.T, marker="X", s=160, c="k", edgecolors="w"))
+    axis.legend(handles, ["0", "1", "2", "centers"], fontsize="small", markerscale=1.2, loc="best")
+    axis.set_xlabel("PC 1")
+    axis.set_ylabel("PC 2")
+    axis.set_title("clusters")
+    np.testing.assert_array_equal(_rendered(disp.figure_), _rendered(figure))
+    assert not any(c.get_rasterized() for c in disp.ax_.collections)
+
+
+def _spy_best_position(monkeypatch):
+    """Count the calls of matplotlib's search for the legend's "best" location."""
+    from matplotlib.legend import Legend
+
+    calls = []
+    search = Legend._find_best_position
+
+    def spy(self, *args, **kwargs):
+        calls.append(self)
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Legend, "_find_best_position", spy)
+    return calls
+
+
+def test_large_scatter_rasterizes_points_and_places_its_legend_itself(monkeypatch):
+    # 200,000 points took 9 s to save as PNG, 8 of them in matplotlib's loc="best"
+    # (it counts every point against each candidate box, at each draw), and 36 s
+    # and 59 MB as SVG (one vector marker per point)
+    import robustkmeans.plotting as plotting
+
+    monkeypatch.setattr(plotting, "_MAX_VECTOR_POINTS", 100)
+    calls = _spy_best_position(monkeypatch)
+    rng = np.random.RandomState(0)
+    # the axes filled but for their lower left corner
+    embedding = rng.uniform(0, 3, size=(1000, 2))
+    embedding = embedding[(embedding[:, 0] > 1.2) | (embedding[:, 1] > 1.2)]
+    labels = rng.randint(3, size=len(embedding))
+    y = np.array(["a", "b"])[labels % 2]
+    disp = ClusterScatterDisplay(embedding, labels, centers=np.ones((3, 2)), y_true=y).plot()
+    for axis in disp.axes_:
+        points = axis.collections[:-1] if axis is disp.ax_ else axis.collections
+        assert all(c.get_rasterized() for c in points)
+    assert not disp.ax_.collections[-1].get_rasterized()  # (the centers)
+    svg = io.BytesIO()
+    disp.figure_.savefig(svg, format="svg")
+    # the points are one image per panel (in vector, two markers a point, <use> as
+    # the glyphs of the text are); the legend's and the centers' markers vectors
+    assert svg.getvalue().count(b"<image") == 2
+    assert svg.getvalue().count(b"<use ") < len(embedding) / 2
+    image = _rendered(disp.figure_)
+    assert calls == []
+    # the legend in the ninth of the axes holding the fewest points
+    for axis in disp.axes_:
+        box = axis.get_legend().get_window_extent().transformed(axis.transAxes.inverted())
+        assert box.x0 < 1 / 3 and box.y0 < 1 / 3, axis.get_title()
+    # the same PNG as the display drawn in vector, legend where loc="best" puts it
+    monkeypatch.setattr(plotting, "_MAX_VECTOR_POINTS", 10_000)
+    vector = ClusterScatterDisplay(embedding, labels, centers=np.ones((3, 2)), y_true=y).plot()
+    np.testing.assert_array_equal(image, _rendered(vector.figure_))
+    assert len(calls) > 0
+
+
+def test_scatter_legend_of_many_clusters_stays_beside_the_axes():
+    # 60 clusters: 61 rows of legend ran over the axes, their tick labels and the
+    # figure's bottom (a scatter.png 1182 pixels high); 18 rows still fit inside
+    rng = np.random.RandomState(0)
+    for k, outside in [(17, False), (60, True)]:
+        labels = np.arange(3 * k) % k
+        y = labels % (k // 2)  # as many classes as half the clusters
+        disp = ClusterScatterDisplay(
+            rng.normal(size=(3 * k, 2)), labels, centers=rng.normal(size=(k, 2)), y_true=y
+        ).plot()
+        disp.figure_.canvas.draw()
+        axes = [axis.get_window_extent() for axis in disp.axes_]
+        legends = [axis.get_legend().get_window_extent() for axis in disp.axes_]
+        figure = disp.figure_.bbox
+        for axis, legend in zip(axes, legends, strict=True):
+            assert legend.height <= axis.height
+            assert figure.x0 <= legend.x0 and legend.x1 <= figure.x1
+            if outside:
+                assert legend.x0 >= axis.x1  # beside the axes, not on the points
+            else:
+                assert axis.x0 <= legend.x0 and legend.x1 <= axis.x1
+        assert legends[0].x1 <= axes[1].x0  # not on the second panel
+        texts = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+        assert texts == [str(c) for c in range(k)] + ["centers"]
+
+
+def test_representatives_take_the_own_costs_chunk_by_chunk(monkeypatch):
+    # the n x k cost matrix was made whole, and copied to float64: 200,000 samples
+    # and 200 clusters took 450 MB beyond the data
+    import robustkmeans.metrics
+    import robustkmeans.plotting as plotting
+
+    monkeypatch.setattr(robustkmeans.metrics, "_MAX_COST_VALUES", 200)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    km = LossKMeans(n_clusters=7, loss="huber", n_init=1, random_state=0).fit(X)
+    costs = km.transform(X)
+    rows = []
+
+    def transform(data):
+        rows.append(data.shape[0])
+        return type(km).transform(km, data)
+
+    monkeypatch.setattr(km, "transform", transform, raising=False)
+    own, labels, sizes, closest, atypical = plotting._pick_members(km, X, 2, 1)
+    assert max(rows) * 7 <= 200 and sum(rows) == 300
+    labels_ = km.predict(X)
+    np.testing.assert_array_equal(labels, labels_)
+    np.testing.assert_array_equal(own, costs[np.arange(300), labels_].astype(float))
+    assert own.dtype == np.float64
+    for cluster in range(7):
+        members = np.flatnonzero(labels_ == cluster)
+        first = members[np.argsort(own[members], kind="stable")]
+        assert closest[cluster][0] == first[0]
