@@ -20,6 +20,10 @@ on the same data, init and threads:
    to the data size and to ``sklearn.cluster.KMeans`` on the same array, each fit in
    a fresh subprocess.
 
+Two more have no target: 1b, ``square`` fits against ``KMeans`` on narrow data, and
+1c, ``predict`` and ``transform`` against ``KMeans``'s on the same fitted centers,
+100,000 samples, wide (512 features, k = 8) and narrow (``PREDICT_SHAPES``).
+
 Run ``python benchmarks/bench_loss_kmeans.py --quick`` (about 12 minutes on 2 cores at
 2.5 GHz, most of it the reference's BFGS: ``elapsed_s`` in the JSON) or without
 ``--quick`` for the issue's sizes (about 15 minutes on a faster machine; sections 1-2
@@ -287,6 +291,57 @@ def bench_narrow(repeat):
                 **_agreement_columns(res["ours"]["result"], res["sklearn"]["result"]),
             }
         )
+    return rows
+
+
+#: section 1c: predict and transform of fitted centers, wide (the issue's shape) and
+#: narrow (n, features, k), float32
+PREDICT_SHAPES = (
+    (100_000, 512, 8),
+    (100_000, 2, 8),
+    (100_000, 16, 8),
+    (100_000, 16, 50),
+    (100_000, 64, 20),
+)
+
+
+def bench_predict(repeat, shapes=PREDICT_SHAPES):
+    """``LossKMeans(loss="square").predict`` and ``transform`` against ``KMeans``'s on
+    the same centers (a short ``square`` fit's, given to both), best of interleaved
+    runs. ``transform`` is not the same output (ours: squared distances, KMeans's:
+    distances), but the same work but for a square root. ``labels_agree``: the share
+    of equal labels (ours breaks near ties by exact distances, KMeans by its
+    expansion)."""
+    rows = []
+    for n, d, k in shapes:
+        X, rng = make_data(n, d, k, seed=3)
+        init = X[rng.choice(n, k, replace=False)].copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (a fit of 3 iterations has not converged)
+            ours = LossKMeans(k, init=init, n_init=1, max_iter=3).fit(X)
+            theirs = KMeans(k, init=init, n_init=1, max_iter=1).fit(X[:1000])
+        theirs.cluster_centers_ = ours.cluster_centers_.copy()
+        res = interleaved(
+            {
+                "sklearn_predict": lambda m=theirs, X=X: m.predict(X),
+                "ours_predict": lambda m=ours, X=X: m.predict(X),
+                "sklearn_transform": lambda m=theirs, X=X: m.transform(X),
+                "ours_transform": lambda m=ours, X=X: m.transform(X),
+            },
+            repeat,
+            seed=3,
+        )
+        row = {"shape": f"{n} x {d}, k={k}"}
+        for what in ("predict", "transform"):
+            base, cand = res[f"sklearn_{what}"], res[f"ours_{what}"]
+            row[f"sklearn_{what}_s"] = base["best"]
+            row[f"ours_{what}_s"] = cand["best"]
+            row[f"{what}_ratio"] = cand["best"] / base["best"]
+            row[f"{what}_median_ratio"] = paired_median_ratio(cand["runs"], base["runs"])
+        row["labels_agree"] = float(
+            np.mean(res["ours_predict"]["result"] == res["sklearn_predict"]["result"])
+        )
+        rows.append(row)
     return rows
 
 
@@ -839,8 +894,11 @@ def main(argv=None):
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
         "--sections",
-        default="square,narrow,losses,reference,objectives,memory",
-        help="comma-separated subset of: square, narrow, losses, reference, objectives, memory",
+        default="square,narrow,predict,losses,reference,objectives,memory",
+        help=(
+            "comma-separated subset of: square, narrow, predict, losses, reference, "
+            "objectives, memory"
+        ),
     )
     p.add_argument("--n-samples", type=int, default=None, help="override n of sections 1-2")
     p.add_argument("--n-memory", type=int, default=None, help="override n of section 4")
@@ -859,7 +917,7 @@ def main(argv=None):
     n = args.n_samples or size["n"]
     n_memory = args.n_memory or size["n_memory"]
     sections = args.sections.split(",")
-    known = {"square", "narrow", "losses", "reference", "objectives", "memory"}
+    known = {"square", "narrow", "predict", "losses", "reference", "objectives", "memory"}
     unknown = set(sections) - known
     if unknown:
         p.error(f"unknown sections {sorted(unknown)}")
@@ -970,6 +1028,27 @@ def main(argv=None):
                 "same labels, n_iter; inertia 1e-5",
                 "PASS" if r["same_result"] == "yes" else "MISS",
             )
+
+    if "predict" in sections:
+        rows = bench_predict(size["repeat"])
+        results["predict_vs_sklearn"] = {"dtype": "float32", "rows": rows}
+        _print_section(
+            "1c. LossKMeans(loss='square').predict / transform vs KMeans's on the same "
+            "fitted centers, float32, best of interleaved runs (median_ratio: median of "
+            "the run-by-run ratios); no target",
+            rows,
+            [
+                "shape",
+                "sklearn_predict_s",
+                "ours_predict_s",
+                "predict_ratio",
+                "predict_median_ratio",
+                "sklearn_transform_s",
+                "ours_transform_s",
+                "transform_ratio",
+                "labels_agree",
+            ],
+        )
 
     if "losses" in sections:
         scales = resolved_scales(X, init)

@@ -245,8 +245,24 @@ def _sq_dist_chunk(Xc, xsq_c, centers, csq=None):
     d2 *= -2
     d2 += xsq_c[:, None]
     d2 += csq[None, :]
-    np.maximum(d2, 0, out=d2)
+    _clip_negative(d2)
     return d2
+
+
+def _clip_negative(a):
+    """``np.maximum(a, 0, out=a)``, bit for bit where ``a`` holds no -0.0 (expanded
+    squared distances: sums with ``||x||^2 >= +0`` and ``||m||^2 >= +0`` are never
+    -0.0), NaN kept: 2.5-3x faster (numpy's maximum takes a slow loop)."""
+    np.copyto(a, 0, where=a < 0)
+
+
+def _own(d2, labels):
+    """``d2[np.arange(len(d2)), labels]``: a gather from the flat array where ``d2``
+    is C-contiguous (1.5x faster than the two-index one)."""
+    if d2.flags.c_contiguous:
+        n, k = d2.shape
+        return np.take(d2.reshape(-1), np.arange(0, n * k, k) + labels)
+    return d2[np.arange(d2.shape[0]), labels]
 
 
 def _expansion_rtol(dtype):
@@ -267,6 +283,9 @@ def _all_resolved(d2, xsq_c, csq):
 
 #: elements densified at a time for exact distances (sparse rows; bounded memory)
 _EXACT_BATCH = 1 << 20
+#: at most this many differences (rows x centers x features), dense exact distances
+#: to every center are taken in one array
+_EXACT_FEW = 1 << 16
 
 
 def exact_sq_distances(X, rows, centers, which=None):
@@ -312,6 +331,14 @@ def exact_sq_distances(X, rows, centers, which=None):
                 np.subtract(Xr[:, f, None], centers[None, :, f], out=diff)
                 acc += diff * diff
             out[part] = acc
+            continue
+        if Xr.shape[0] * centers.shape[0] * Xr.shape[1] <= _EXACT_FEW:
+            # few rows (near ties, unresolved rows of a chunk): every difference at
+            # once, the same sums of squares per (row, center) as the loop below
+            # (the same reduction over the contiguous features) in two numpy calls
+            # instead of two per center
+            R = (Xr[:, None, :] - centers[None, :, :]).reshape(-1, Xr.shape[1])
+            out[part] = np.einsum("ij,ij->i", R, R).reshape(Xr.shape[0], -1)
             continue
         for j, center in enumerate(centers):
             R = Xr - center
@@ -417,7 +444,7 @@ def exact_rank(Xc, xsq_c, centers, csq, d2, labels):
     There, two centers in the same tight cluster far from the origin would be
     chosen between by rounding noise, and the objective could rise from one Lloyd
     pass to the next. Returns the own squared distances."""
-    own = d2[np.arange(d2.shape[0]), labels]
+    own = _own(d2, labels)
     fixed = _rescue_unresolved(Xc, xsq_c, centers, csq, own, labels, lambda rows: d2[rows])
     if fixed is not None:
         d2[fixed[0]] = fixed[1]
@@ -465,13 +492,19 @@ def resolve_near_ties(Xc, xsq_c, centers, csq, d2, labels):
     n, n_centers = d2.shape
     if n == 0 or n_centers < 2:
         return
-    best = d2[np.arange(n), labels]
+    own = np.arange(0, n * n_centers, n_centers) + labels  # (flat positions)
+    best = d2.reshape(-1)[own] if d2.flags.c_contiguous else d2[np.arange(n), labels]
     tol = _TIE_EPS * float(np.finfo(d2.dtype).eps)
     # screen with the largest ||m||^2, then per pair of centers: the rounding of the
     # two distances compared is of ||x||^2 plus the larger of their ||m||^2
-    near = d2 <= (best + tol * (xsq_c + csq.max()))[:, None]
-    count_dtype = np.uint8 if n_centers < 256 else np.intp  # (uint8: 2x faster)
-    rows = np.flatnonzero(near.sum(axis=1, dtype=count_dtype) > 1)
+    near = np.empty((n, n_centers), dtype=bool)
+    np.less_equal(d2, (best + tol * (xsq_c + csq.max()))[:, None], out=near)
+    # the rows with a near entry besides their own (which is near but where it is
+    # NaN, and then so is the bound: no entry is): the same rows as those with more
+    # than one near entry, from one scan of the chunk for the few near ones, where
+    # counts per row (a reduction along rows of a few entries) took 10x longer
+    near.reshape(-1)[own] = False
+    rows = np.unique(np.flatnonzero(near) // n_centers)
     if rows.size == 0:
         return
     scale = xsq_c[rows, None] + np.maximum(csq[labels[rows]][:, None], csq[None, :])
@@ -642,7 +675,7 @@ def euclidean_pass(
                 labels = np.argmin(d2, axis=1).astype(np.int32)
                 exact_rank(Xc, xsq_c, shifted, csq, d2, labels)
                 resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
-                own = d2[rows, labels]
+                own = _own(d2, labels)
             else:
                 # ranked as scikit-learn's KMeans ranks: by ||m||^2 - 2 x.m, the
                 # squared distances less ||x||^2, from one product with -2 m and one

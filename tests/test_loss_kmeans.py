@@ -2825,3 +2825,80 @@ def test_epsilon_beyond_the_dtype_is_refused(dtype, epsilon):
     # float64 data holds it, and an epsilon above the diameter gives costs of 0
     fitted = LossKMeans(3, loss="epsilon_insensitive", epsilon=1e300, random_state=0)
     assert fitted.fit(X.astype(np.float64)).inertia_ == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_distances_of_few_rows_are_those_of_the_loop(dtype, monkeypatch):
+    # a few rows (near ties, unresolved rows of a chunk) take every difference in
+    # one array: the same sums, bit for bit, as the loop over the centers, which
+    # labels_ == predict(X) and thread-independent results rest on
+    from robustkmeans import _kernels
+
+    rng = np.random.default_rng(0)
+    cases = []
+    for n_features in (5, 33, 512):
+        for n_rows, n_centers in ((1, 1), (3, 8), (7, 20)):
+            X = (rng.normal(size=(10, n_features)) * 100 + 1e3).astype(dtype)
+            centers = (X[rng.integers(10, size=n_centers)] + rng.normal(size=n_features)).astype(
+                dtype
+            )
+            rows = rng.choice(10, n_rows, replace=False)
+            cases.append((X, rows, centers, _kernels.exact_sq_distances(X, rows, centers)))
+    monkeypatch.setattr(_kernels, "_EXACT_FEW", 0)  # (the loop over the centers)
+    for X, rows, centers, few in cases:
+        loop = _kernels.exact_sq_distances(X, rows, centers)
+        assert few.dtype == loop.dtype and few.shape == loop.shape
+        np.testing.assert_array_equal(few.view(np.uint8), loop.view(np.uint8))
+
+
+def test_clip_negative_is_maximum_with_zero():
+    from robustkmeans import _kernels
+
+    for dtype in (np.float32, np.float64):
+        a = np.array([[-1.0, 0.0, 2.5], [np.nan, -np.inf, np.inf], [-1e-30, 1e-30, 3.0]], dtype)
+        expected = np.maximum(a, 0)
+        _kernels._clip_negative(a)
+        np.testing.assert_array_equal(a.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("n_centers", [2, 3, 8])
+def test_near_tie_screen_takes_the_rows_with_two_near_distances(n_centers):
+    # resolve_near_ties re-ranks the rows with more than one expanded distance
+    # within rounding of their least (then per pair of centers): on a grid with
+    # centers on it, many samples are exactly halfway. Checked against the rule
+    # written out, per row (with a NaN row, which has no near entry); k <= 3 also
+    # takes the transposed product (one matrix-vector product per center)
+    from robustkmeans import _kernels
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(-3, 4, size=(600, 40)).astype(np.float32)
+    X[:, 0] = rng.integers(-1, 2, size=600)
+    centers = X[rng.choice(600, n_centers, replace=False)]
+    centers[:2] = 0
+    centers[:2, 0] = [1, -1]  # (the samples at 0 in the first feature: halfway)
+    X, centers = X + 500, centers + 500
+    X -= 500.25  # (an origin of the expansion off the data, as fit's mean is)
+    centers -= 500.25
+    xsq = _kernels.row_sq_norms(X)
+    csq = _kernels.row_sq_norms(centers)
+    d2 = _kernels._sq_dist_chunk(X, xsq, centers, csq)
+    d2[5] = np.nan
+    labels = np.argmin(d2, axis=1).astype(np.int32)
+    # the rule, row by row
+    tol = _kernels._TIE_EPS * float(np.finfo(np.float32).eps)
+    expected_d2, expected_labels = d2.copy(), labels.copy()
+    exact = _kernels.exact_sq_distances(X, None, centers)
+    tied = 0
+    for i in range(len(X)):
+        best = d2[i, labels[i]]
+        if np.count_nonzero(d2[i] <= best + tol * (xsq[i] + csq.max())) <= 1:
+            continue
+        scale = xsq[i] + np.maximum(csq[labels[i]], csq)
+        if np.count_nonzero(d2[i] <= best + tol * scale) > 1:
+            expected_d2[i] = exact[i]
+            expected_labels[i] = np.argmin(exact[i])
+            tied += 1
+    assert tied > 0
+    _kernels.resolve_near_ties(X, xsq, centers, csq, d2, labels)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_array_equal(d2, expected_d2)
