@@ -483,8 +483,10 @@ def _prepare_one(image, index: int, image_size: int, cache):
         if cache is not None:
             try:
                 key = content_digest(image)
-            except (TypeError, OSError, ValueError):
-                key = None  # not hashable, or unreadable: load_rgb names the reason
+            except (TypeError, OSError, ValueError, AssertionError, AttributeError):
+                # not hashable, or unreadable (a PIL image whose file was closed:
+                # Pillow's bare assert): load_rgb names the reason
+                key = None
             else:
                 hit = cache.load(key)
                 if hit is not None:
