@@ -178,7 +178,18 @@ _MODEL_MEMO: OrderedDict[tuple, object] = OrderedDict()  # (under _BUILD_LOCK)
 
 def _file_digest(path: str) -> str:
     st = os.stat(path)
-    memo_key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    # Size and mtime alone do not tell a replaced file: new weights of the same
+    # architecture have the same size, and a copy keeping times (cp -p, rsync -a,
+    # tar) or a file system counting whole seconds keeps the mtime. The inode and
+    # the change time (which no copy can set) do.
+    memo_key = (
+        os.path.realpath(path),
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
     digest = _DIGEST_MEMO.get(memo_key)
     if digest is None:
         h = hashlib.sha256()

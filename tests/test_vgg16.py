@@ -938,6 +938,28 @@ def test_a_refitted_featurizer_sees_a_weights_file_replaced_in_place(tmp_path, w
     assert first.weights_id_ != second.weights_id_
 
 
+def test_a_refit_sees_other_weights_of_the_same_size_and_modification_time(
+    tmp_path, weights_file, image_files
+):
+    # New weights of the same architecture have the same size; a copy that keeps
+    # the times (cp -p, rsync -a, tar) or a file system counting whole seconds
+    # gives the same mtime: the memoised digest of the old bytes served the old
+    # network, and the cache entries keyed by it, to a new fit.
+    path = tmp_path / "w.pth"
+    state = torch.load(weights_file, weights_only=True)
+    torch.save({k: v.clone() for k, v in state.items()}, path)
+    before = os.stat(path)
+    first = VGG16Featurizer(weights=path, image_size=32).fit()
+    expected_first = first.transform(image_files[:1])
+    torch.save({k: v.flip(0) for k, v in state.items()}, path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    second = VGG16Featurizer(weights=path, image_size=32).fit()
+    assert second.weights_id_ == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert second.weights_id_ != first.weights_id_
+    assert not np.allclose(second.transform(image_files[:1]), expected_first, atol=1e-3)
+
+
 def test_refit_with_another_pooling_uses_it(weights_file, reference_features, image_files):
     # the torch module kept between calls must follow pooling: relu4_3 is 6 x 6 at
     # 48 px, where the average and the maximum differ
