@@ -74,7 +74,16 @@ def test_entries_are_plain_npy_arrays(tmp_path):
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "garbage", "wrong_shape", "wrong_dtype", "nan", "pickled_object"],
+    [
+        "truncated",
+        "garbage",
+        "wrong_shape",
+        "wrong_dtype",
+        "nan",
+        "pickled_object",
+        "damaged_header",
+        "directory",
+    ],
 )
 def test_untrustworthy_entries_are_misses(tmp_path, damage):
     cache = FeatureCache(tmp_path, {"layer": 30}, shape=(4,))
@@ -91,6 +100,14 @@ def test_untrustworthy_entries_are_misses(tmp_path, damage):
         np.save(path, np.ones(4, np.float64))
     elif damage == "nan":
         np.save(path, np.array([1, np.nan, 1, 1], np.float32))
+    elif damage == "damaged_header":
+        # one byte of the header's dict damaged (numpy's parser raised a TokenError)
+        data = bytearray(Path(path).read_bytes())
+        data[data.index(b"{")] ^= 0xFF
+        Path(path).write_bytes(bytes(data))
+    elif damage == "directory":
+        os.unlink(path)
+        os.mkdir(path)
     else:
         np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     assert cache.load("abcdef") is None
