@@ -839,14 +839,18 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     Preprocessing is that of torchvision's reference pipeline
     (``Image.open(path).convert("RGB")``, ``Resize((s, s))``, ``ToTensor``,
-    ``Normalize``), to 1e-5 on the features, with one difference: a photo with
-    an EXIF orientation tag (a phone picture, as a file or a PIL image) is
-    first turned upright, as image viewers show it and as
+    ``Normalize``), to 1e-5 on the features, with three differences, each
+    giving the picture a viewer shows. A photo with an EXIF orientation tag (a
+    phone picture, as a file or a PIL image) is first turned upright, as
     :func:`PIL.ImageOps.exif_transpose` does, and then resized; torchvision's
     loader takes it as stored, often sideways. A malformed EXIF block is
     ignored (the image is used as stored); arrays carry no tag and are used as
-    they are. Features cached by versions that did not turn photos upright are
-    not reused. On CUDA, convolutions run in full float32 (TF32 off) so that
+    they are. Transparency (an alpha channel, a palette's, a PNG's transparent
+    colour) is composited on white; ``convert("RGB")`` drops it, leaving
+    whatever colour the transparent pixels hold (often black). 16-bit
+    greyscale is scaled to 8 bits (``round(v / 257)``); ``convert("RGB")``
+    clips it at 255, so that most 16-bit scans come out white. Features cached
+    by versions that did not turn photos upright are not reused. On CUDA, convolutions run in full float32 (TF32 off) so that
     GPU and CPU features agree (largest difference 5.1e-7 over 144 images on an
     H200, ``benchmarks/check_cuda.py``).
 
