@@ -384,6 +384,14 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
                 f"keys {unexpected[:6]}{'...' if len(unexpected) > 6 else ''}."
             )
         state = {k: v.to(torch.float32) for k, v in state.items()}
+        non_finite = [k for k, v in state.items() if not bool(torch.isfinite(v).all())]
+        if non_finite:
+            # (a diverged training run): every feature would be NaN
+            raise ValueError(
+                f"weights file {path!r} holds non-finite values (NaN or inf) in "
+                f"{non_finite[:6]}{'...' if len(non_finite) > 6 else ''}; no image would "
+                "get a finite feature. Use weights saved before training diverged."
+            )
         try:
             features.load_state_dict(state, strict=True, assign=True)
         except RuntimeError as exc:

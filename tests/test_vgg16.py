@@ -256,6 +256,17 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file
         VGG16Featurizer(weights=tmp_path).fit()
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_with_non_finite_values_are_refused(tmp_path, weights_file, image_files, value):
+    # (a diverged training run saves them): every feature was NaN, without a word,
+    # and the rows looked like those of unreadable images under on_error="nan"
+    state = torch.load(weights_file, weights_only=True)
+    state["19.bias"][7] = value
+    torch.save(state, tmp_path / "diverged.pth")
+    with pytest.raises(ValueError, match=r"diverged\.pth' holds non-finite values .*'19\.bias'"):
+        VGG16Featurizer(weights=tmp_path / "diverged.pth", image_size=32).fit()
+
+
 def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
     monkeypatch.setenv(vgg_module.WEIGHTS_ENV, os.fspath(weights_file))
     featurizer = VGG16Featurizer(image_size=32, batch_size=2).fit()
