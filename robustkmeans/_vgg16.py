@@ -383,6 +383,21 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
                 f"missing keys {missing[:6]}{'...' if len(missing) > 6 else ''}, unexpected "
                 f"keys {unexpected[:6]}{'...' if len(unexpected) > 6 else ''}."
             )
+        wrong = []
+        for key, needed in features.state_dict().items():
+            value = state[key]
+            if not isinstance(value, torch.Tensor):
+                wrong.append(f"{key!r} is not a tensor (a {type(value).__name__})")
+            elif tuple(value.shape) != tuple(needed.shape):
+                wrong.append(
+                    f"{key!r} has shape {tuple(value.shape)}, vgg16().features needs "
+                    f"{tuple(needed.shape)}"
+                )
+        if wrong:
+            raise ValueError(
+                f"weights file {path!r} does not fit vgg16().features: "
+                f"{'; '.join(wrong[:6])}{'...' if len(wrong) > 6 else ''}."
+            )
         state = {k: v.to(torch.float32) for k, v in state.items()}
         non_finite = [k for k, v in state.items() if not bool(torch.isfinite(v).all())]
         if non_finite:

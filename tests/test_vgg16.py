@@ -256,6 +256,21 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file
         VGG16Featurizer(weights=tmp_path).fit()
 
 
+def test_weights_of_the_wrong_shape_are_named_on_one_line(tmp_path, weights_file):
+    # torch's load_state_dict message ran over lines ("Error(s) in loading
+    # state_dict for Sequential:\n\tsize mismatch for ...")
+    state = torch.load(weights_file, weights_only=True)
+    state["0.weight"] = torch.zeros(64, 3, 5, 5)  # a 5x5 first convolution
+    state["2.bias"] = torch.zeros(32)
+    torch.save(state, tmp_path / "other.pth")
+    with pytest.raises(ValueError) as info:
+        VGG16Featurizer(weights=tmp_path / "other.pth", image_size=32).fit()
+    message = str(info.value)
+    assert "\n" not in message and "other.pth" in message
+    assert "'0.weight' has shape (64, 3, 5, 5), vgg16().features needs (64, 3, 3, 3)" in message
+    assert "'2.bias' has shape (32,), vgg16().features needs (64,)" in message
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_weights_with_non_finite_values_are_refused(tmp_path, weights_file, image_files, value):
     # (a diverged training run saves them): every feature was NaN, without a word,
