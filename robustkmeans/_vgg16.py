@@ -290,8 +290,12 @@ def _features_state_dict(state, path: str) -> dict:
             f"weights file {path!r} holds a {type(state).__name__}, not a state dict. Save "
             "one with torch.save(model.features.state_dict(), path)."
         )
-    if "state_dict" in state and isinstance(state["state_dict"], Mapping):
-        state = state["state_dict"]
+    for key in ("state_dict", "model_state_dict"):
+        # a training checkpoint: {"state_dict": ...} (PyTorch Lightning) or
+        # {"model_state_dict": ..., "optimizer_state_dict": ...} (PyTorch's tutorial)
+        if key in state and isinstance(state[key], Mapping):
+            state = state[key]
+            break
     for prefix in ("features.", "module.features."):
         if any(k.startswith(prefix) for k in state):
             # Full-model state dict: keep the convolutional part only.
@@ -735,7 +739,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         else from the torch hub cache, else downloaded there by torch. A path:
         a state dict of ``vgg16().features`` (keys ``"0.weight"``, ...) or of the
         whole ``vgg16`` (keys ``"features.0.weight"``, ...; the classifier is
-        ignored), read with ``torch.load(..., weights_only=True)``. ``None``:
+        ignored), also as a training checkpoint holds it (under
+        ``"state_dict"`` or ``"model_state_dict"``), read with
+        ``torch.load(..., weights_only=True)``. ``None``:
         random initialisation with a fixed seed, for tests only. When weights
         cannot be had, ``fit`` raises an error that says how to provide them;
         it never falls back to random weights.

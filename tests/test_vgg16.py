@@ -196,16 +196,27 @@ def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, re
 # ----------------------------------------------------------------------------- weights
 
 
-@pytest.mark.parametrize("form", ["features.", "module.features.", "checkpoint"])
+@pytest.mark.parametrize(
+    "form", ["features.", "module.features.", "checkpoint", "tutorial checkpoint"]
+)
 def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, image_files, form):
-    # a whole vgg16's state dict, one saved from nn.DataParallel (module.), or a
-    # training checkpoint {"state_dict": ...}
+    # a whole vgg16's state dict, one saved from nn.DataParallel (module.), a
+    # training checkpoint {"state_dict": ...}, or one as PyTorch's tutorial
+    # "Saving and loading a general checkpoint" writes it {"model_state_dict": ...}
     state = torch.load(weights_file, weights_only=True)
-    prefix = "features." if form == "checkpoint" else form
+    prefix = "features." if "checkpoint" in form else form
     full = {f"{prefix}{k}": v for k, v in state.items()}
     full[prefix.replace("features.", "classifier.0.weight")] = torch.zeros(2, 3)  # never loaded
     if form == "checkpoint":
         full = {"state_dict": full, "epoch": torch.tensor(3)}
+    elif form == "tutorial checkpoint":
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+        full = {
+            "epoch": 3,
+            "model_state_dict": full,
+            "optimizer_state_dict": optimizer.state_dict(),
+            "loss": torch.tensor(0.25),
+        }
     torch.save(full, tmp_path / "full.pth")
     # A fixed batch size makes the output repeat bit for bit.
     a = VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit_transform(
