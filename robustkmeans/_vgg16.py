@@ -879,9 +879,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     whatever colour the transparent pixels hold (often black). 16-bit
     greyscale is scaled to 8 bits (``round(v / 257)``); ``convert("RGB")``
     clips it at 255, so that most 16-bit scans come out white. Features cached
-    by versions that did not turn photos upright are not reused. On CUDA, convolutions run in full float32 (TF32 off) so that
-    GPU and CPU features agree (largest difference 5.1e-7 over 144 images on an
-    H200, ``benchmarks/check_cuda.py``).
+    by versions that did not turn photos upright are not reused. On CUDA,
+    convolutions run in full float32 (TF32 off) so that GPU and CPU features
+    agree (largest difference 5.1e-7 over 144 images on an H200,
+    ``benchmarks/check_cuda.py``).
 
     Throughput (``benchmarks/bench_featurizer.py``, 224 px, ImageNet weights,
     JSON in ``benchmarks/results/``): on a 2-core CPU the forward pass takes
