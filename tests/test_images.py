@@ -872,9 +872,7 @@ def test_the_documented_differences_from_convert_rgb_are_the_real_ones():
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".png", ".tiff"])
-def test_a_file_of_several_frames_gives_its_first_and_a_pil_image_its_current(
-    tmp_path, suffix
-):
+def test_a_file_of_several_frames_gives_its_first_and_a_pil_image_its_current(tmp_path, suffix):
     from robustkmeans._cache import content_digest
 
     frames = [Image.fromarray(np.full((8, 8, 3), (80 * i, 40, 0), np.uint8)) for i in range(3)]
