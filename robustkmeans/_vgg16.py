@@ -218,6 +218,7 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
     if isinstance(weights, str) and weights == "IMAGENET1K_V1":
         env = os.environ.get(WEIGHTS_ENV)
         if env:
+            env = os.path.expanduser(env)  # "~/...", as a shell would (not a .env file)
             if os.path.isdir(env):
                 raise IsADirectoryError(
                     f"{WEIGHTS_ENV}={env!r} is a folder; point it at the weights file "
@@ -248,7 +249,7 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
                     ) from exc
         return path, f"sha256:{_file_digest(path)}"
     if isinstance(weights, (str, os.PathLike)):
-        path = os.fspath(weights)
+        path = os.path.expanduser(os.fspath(weights))  # "~/...", as cache= is
         if os.path.isdir(path):
             raise IsADirectoryError(
                 f"weights={path!r} is a folder; pass the weights file itself, a state dict "
@@ -736,13 +737,13 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     weights : {"IMAGENET1K_V1"}, str, os.PathLike or None, default="IMAGENET1K_V1"
         ``"IMAGENET1K_V1"``: torchvision's ImageNet weights, read from the file
         named by the environment variable ``ROBUSTKMEANS_VGG16_WEIGHTS`` if set,
-        else from the torch hub cache, else downloaded there by torch. A path:
-        a state dict of ``vgg16().features`` (keys ``"0.weight"``, ...) or of the
-        whole ``vgg16`` (keys ``"features.0.weight"``, ...; the classifier is
-        ignored), also as a training checkpoint holds it (under
-        ``"state_dict"`` or ``"model_state_dict"``), read with
-        ``torch.load(..., weights_only=True)``. ``None``:
-        random initialisation with a fixed seed, for tests only. When weights
+        else from the torch hub cache, else downloaded there by torch. A path
+        (``~`` expanded, there too): a state dict of ``vgg16().features`` (keys
+        ``"0.weight"``, ...) or of the whole ``vgg16`` (keys
+        ``"features.0.weight"``, ...; the classifier is ignored), also as a
+        training checkpoint holds it (under ``"state_dict"`` or
+        ``"model_state_dict"``), read with ``torch.load(..., weights_only=True)``.
+        ``None``: random initialisation with a fixed seed, for tests only. When weights
         cannot be had, ``fit`` raises an error that says how to provide them;
         it never falls back to random weights.
     layer : str or int, default="pool5"

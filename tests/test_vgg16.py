@@ -293,6 +293,21 @@ def test_weights_with_non_finite_values_are_refused(tmp_path, weights_file, imag
         VGG16Featurizer(weights=tmp_path / "diverged.pth", image_size=32).fit()
 
 
+def test_weights_under_home_are_expanded(tmp_path, monkeypatch, weights_file):
+    # as cache="~/features" is (and as a shell would): "~/..." was not found,
+    # in the parameter and in the environment variable (set in a .env file)
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "vgg16.pth").write_bytes(weights_file.read_bytes())
+    monkeypatch.setenv("HOME", os.fspath(home))
+    monkeypatch.chdir(tmp_path)
+    fitted = VGG16Featurizer(weights="~/models/vgg16.pth", image_size=32).fit()
+    assert fitted.weights_path_ == os.fspath(home / "models" / "vgg16.pth")
+    monkeypatch.setenv(vgg_module.WEIGHTS_ENV, "~/models/vgg16.pth")
+    fitted = VGG16Featurizer(image_size=32).fit()
+    assert fitted.weights_path_ == os.fspath(home / "models" / "vgg16.pth")
+
+
 def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
     monkeypatch.setenv(vgg_module.WEIGHTS_ENV, os.fspath(weights_file))
     featurizer = VGG16Featurizer(image_size=32, batch_size=2).fit()
