@@ -275,8 +275,10 @@ class FeatureCache:
             arr = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, EOFError):
-            return None  # truncated / corrupt entry: recompute and overwrite
+        except Exception:
+            # truncated / corrupt entry (numpy raises OSError, ValueError, EOFError,
+            # or tokenize.TokenError for a damaged header): recompute and overwrite
+            return None
         if (
             not isinstance(arr, np.ndarray)
             or arr.dtype != np.float32

@@ -812,7 +812,9 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
         EXIF orientation tag (phone photos) are turned upright, as viewers
         show them and as :func:`PIL.ImageOps.exif_transpose` does; a malformed
         EXIF block is ignored (the image is used as stored). Arrays carry no
-        tag and are used as they are.
+        tag and are used as they are. A file of several frames (animated
+        GIF, PNG or WebP, multi-page TIFF) gives its first frame, a PIL image
+        its current one (``seek``).
     index : int, optional
         Position of the image in ``X``, used in error messages for in-memory
         images.

@@ -178,7 +178,18 @@ _MODEL_MEMO: OrderedDict[tuple, object] = OrderedDict()  # (under _BUILD_LOCK)
 
 def _file_digest(path: str) -> str:
     st = os.stat(path)
-    memo_key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    # Size and mtime alone do not tell a replaced file: new weights of the same
+    # architecture have the same size, and a copy keeping times (cp -p, rsync -a,
+    # tar) or a file system counting whole seconds keeps the mtime. The inode and
+    # the change time (which no copy can set) do.
+    memo_key = (
+        os.path.realpath(path),
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
     digest = _DIGEST_MEMO.get(memo_key)
     if digest is None:
         h = hashlib.sha256()
@@ -207,6 +218,7 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
     if isinstance(weights, str) and weights == "IMAGENET1K_V1":
         env = os.environ.get(WEIGHTS_ENV)
         if env:
+            env = os.path.expanduser(env)  # "~/...", as a shell would (not a .env file)
             if os.path.isdir(env):
                 raise IsADirectoryError(
                     f"{WEIGHTS_ENV}={env!r} is a folder; point it at the weights file "
@@ -237,7 +249,7 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
                     ) from exc
         return path, f"sha256:{_file_digest(path)}"
     if isinstance(weights, (str, os.PathLike)):
-        path = os.fspath(weights)
+        path = os.path.expanduser(os.fspath(weights))  # "~/...", as cache= is
         if os.path.isdir(path):
             raise IsADirectoryError(
                 f"weights={path!r} is a folder; pass the weights file itself, a state dict "
@@ -279,8 +291,12 @@ def _features_state_dict(state, path: str) -> dict:
             f"weights file {path!r} holds a {type(state).__name__}, not a state dict. Save "
             "one with torch.save(model.features.state_dict(), path)."
         )
-    if "state_dict" in state and isinstance(state["state_dict"], Mapping):
-        state = state["state_dict"]
+    for key in ("state_dict", "model_state_dict"):
+        # a training checkpoint: {"state_dict": ...} (PyTorch Lightning) or
+        # {"model_state_dict": ..., "optimizer_state_dict": ...} (PyTorch's tutorial)
+        if key in state and isinstance(state[key], Mapping):
+            state = state[key]
+            break
     for prefix in ("features.", "module.features."):
         if any(k.startswith(prefix) for k in state):
             # Full-model state dict: keep the convolutional part only.
@@ -372,7 +388,30 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
                 f"missing keys {missing[:6]}{'...' if len(missing) > 6 else ''}, unexpected "
                 f"keys {unexpected[:6]}{'...' if len(unexpected) > 6 else ''}."
             )
+        wrong = []
+        for key, needed in features.state_dict().items():
+            value = state[key]
+            if not isinstance(value, torch.Tensor):
+                wrong.append(f"{key!r} is not a tensor (a {type(value).__name__})")
+            elif tuple(value.shape) != tuple(needed.shape):
+                wrong.append(
+                    f"{key!r} has shape {tuple(value.shape)}, vgg16().features needs "
+                    f"{tuple(needed.shape)}"
+                )
+        if wrong:
+            raise ValueError(
+                f"weights file {path!r} does not fit vgg16().features: "
+                f"{'; '.join(wrong[:6])}{'...' if len(wrong) > 6 else ''}."
+            )
         state = {k: v.to(torch.float32) for k, v in state.items()}
+        non_finite = [k for k, v in state.items() if not bool(torch.isfinite(v).all())]
+        if non_finite:
+            # (a diverged training run): every feature would be NaN
+            raise ValueError(
+                f"weights file {path!r} holds non-finite values (NaN or inf) in "
+                f"{non_finite[:6]}{'...' if len(non_finite) > 6 else ''}; no image would "
+                "get a finite feature. Use weights saved before training diverged."
+            )
         try:
             features.load_state_dict(state, strict=True, assign=True)
         except RuntimeError as exc:
@@ -483,8 +522,10 @@ def _prepare_one(image, index: int, image_size: int, cache):
         if cache is not None:
             try:
                 key = content_digest(image)
-            except (TypeError, OSError, ValueError):
-                key = None  # not hashable, or unreadable: load_rgb names the reason
+            except (TypeError, OSError, ValueError, AssertionError, AttributeError):
+                # not hashable, or unreadable (a PIL image whose file was closed:
+                # Pillow's bare assert): load_rgb names the reason
+                key = None
             else:
                 hit = cache.load(key)
                 if hit is not None:
@@ -696,11 +737,13 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     weights : {"IMAGENET1K_V1"}, str, os.PathLike or None, default="IMAGENET1K_V1"
         ``"IMAGENET1K_V1"``: torchvision's ImageNet weights, read from the file
         named by the environment variable ``ROBUSTKMEANS_VGG16_WEIGHTS`` if set,
-        else from the torch hub cache, else downloaded there by torch. A path:
-        a state dict of ``vgg16().features`` (keys ``"0.weight"``, ...) or of the
-        whole ``vgg16`` (keys ``"features.0.weight"``, ...; the classifier is
-        ignored), read with ``torch.load(..., weights_only=True)``. ``None``:
-        random initialisation with a fixed seed, for tests only. When weights
+        else from the torch hub cache, else downloaded there by torch. A path
+        (``~`` expanded, there too): a state dict of ``vgg16().features`` (keys
+        ``"0.weight"``, ...) or of the whole ``vgg16`` (keys
+        ``"features.0.weight"``, ...; the classifier is ignored), also as a
+        training checkpoint holds it (under ``"state_dict"`` or
+        ``"model_state_dict"``), read with ``torch.load(..., weights_only=True)``.
+        ``None``: random initialisation with a fixed seed, for tests only. When weights
         cannot be had, ``fit`` raises an error that says how to provide them;
         it never falls back to random weights.
     layer : str or int, default="pool5"
@@ -826,16 +869,21 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     Preprocessing is that of torchvision's reference pipeline
     (``Image.open(path).convert("RGB")``, ``Resize((s, s))``, ``ToTensor``,
-    ``Normalize``), to 1e-5 on the features, with one difference: a photo with
-    an EXIF orientation tag (a phone picture, as a file or a PIL image) is
-    first turned upright, as image viewers show it and as
+    ``Normalize``), to 1e-5 on the features, with three differences, each
+    giving the picture a viewer shows. A photo with an EXIF orientation tag (a
+    phone picture, as a file or a PIL image) is first turned upright, as
     :func:`PIL.ImageOps.exif_transpose` does, and then resized; torchvision's
     loader takes it as stored, often sideways. A malformed EXIF block is
     ignored (the image is used as stored); arrays carry no tag and are used as
-    they are. Features cached by versions that did not turn photos upright are
-    not reused. On CUDA, convolutions run in full float32 (TF32 off) so that
-    GPU and CPU features agree (largest difference 5.1e-7 over 144 images on an
-    H200, ``benchmarks/check_cuda.py``).
+    they are. Transparency (an alpha channel, a palette's, a PNG's transparent
+    colour) is composited on white; ``convert("RGB")`` drops it, leaving
+    whatever colour the transparent pixels hold (often black). 16-bit
+    greyscale is scaled to 8 bits (``round(v / 257)``); ``convert("RGB")``
+    clips it at 255, so that most 16-bit scans come out white. Features cached
+    by versions that did not turn photos upright are not reused. On CUDA,
+    convolutions run in full float32 (TF32 off) so that GPU and CPU features
+    agree (largest difference 5.1e-7 over 144 images on an H200,
+    ``benchmarks/check_cuda.py``).
 
     Throughput (``benchmarks/bench_featurizer.py``, 224 px, ImageNet weights,
     JSON in ``benchmarks/results/``): on a 2-core CPU the forward pass takes

@@ -871,6 +871,24 @@ def test_the_documented_differences_from_convert_rgb_are_the_real_ones():
         assert kind in (different if kind in differ else same), kind
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".png", ".tiff"])
+def test_a_file_of_several_frames_gives_its_first_and_a_pil_image_its_current(tmp_path, suffix):
+    from robustkmeans._cache import content_digest
+
+    frames = [Image.fromarray(np.full((8, 8, 3), (80 * i, 40, 0), np.uint8)) for i in range(3)]
+    path = tmp_path / f"animated{suffix}"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    np.testing.assert_array_equal(load_rgb(path)[0, 0], [0, 40, 0])
+    with Image.open(path) as image:
+        assert image.n_frames == 3
+        image.seek(2)
+        np.testing.assert_array_equal(load_rgb(image)[0, 0], [160, 40, 0])
+        later = content_digest(image)  # a cache keeps the frames apart
+        image.seek(0)
+        np.testing.assert_array_equal(load_rgb(image)[0, 0], [0, 40, 0])
+        assert content_digest(image) != later
+
+
 def test_load_image_folder_extensions_are_case_insensitive(tmp_path):
     (tmp_path / "a").mkdir()
     for name in ("x.png", "Y.PNG", "z.Png", "w.jpg"):

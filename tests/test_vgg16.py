@@ -196,16 +196,27 @@ def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, re
 # ----------------------------------------------------------------------------- weights
 
 
-@pytest.mark.parametrize("form", ["features.", "module.features.", "checkpoint"])
+@pytest.mark.parametrize(
+    "form", ["features.", "module.features.", "checkpoint", "tutorial checkpoint"]
+)
 def test_full_model_state_dict_with_features_prefix(tmp_path, weights_file, image_files, form):
-    # a whole vgg16's state dict, one saved from nn.DataParallel (module.), or a
-    # training checkpoint {"state_dict": ...}
+    # a whole vgg16's state dict, one saved from nn.DataParallel (module.), a
+    # training checkpoint {"state_dict": ...}, or one as PyTorch's tutorial
+    # "Saving and loading a general checkpoint" writes it {"model_state_dict": ...}
     state = torch.load(weights_file, weights_only=True)
-    prefix = "features." if form == "checkpoint" else form
+    prefix = "features." if "checkpoint" in form else form
     full = {f"{prefix}{k}": v for k, v in state.items()}
     full[prefix.replace("features.", "classifier.0.weight")] = torch.zeros(2, 3)  # never loaded
     if form == "checkpoint":
         full = {"state_dict": full, "epoch": torch.tensor(3)}
+    elif form == "tutorial checkpoint":
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+        full = {
+            "epoch": 3,
+            "model_state_dict": full,
+            "optimizer_state_dict": optimizer.state_dict(),
+            "loss": torch.tensor(0.25),
+        }
     torch.save(full, tmp_path / "full.pth")
     # A fixed batch size makes the output repeat bit for bit.
     a = VGG16Featurizer(weights=weights_file, image_size=32, batch_size=2).fit_transform(
@@ -254,6 +265,47 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file
         VGG16Featurizer(weights=tmp_path / "absent.pth").fit()
     with pytest.raises(IsADirectoryError, match="is a folder; pass the weights file itself"):
         VGG16Featurizer(weights=tmp_path).fit()
+
+
+def test_weights_of_the_wrong_shape_are_named_on_one_line(tmp_path, weights_file):
+    # torch's load_state_dict message ran over lines ("Error(s) in loading
+    # state_dict for Sequential:\n\tsize mismatch for ...")
+    state = torch.load(weights_file, weights_only=True)
+    state["0.weight"] = torch.zeros(64, 3, 5, 5)  # a 5x5 first convolution
+    state["2.bias"] = torch.zeros(32)
+    torch.save(state, tmp_path / "other.pth")
+    with pytest.raises(ValueError) as info:
+        VGG16Featurizer(weights=tmp_path / "other.pth", image_size=32).fit()
+    message = str(info.value)
+    assert "\n" not in message and "other.pth" in message
+    assert "'0.weight' has shape (64, 3, 5, 5), vgg16().features needs (64, 3, 3, 3)" in message
+    assert "'2.bias' has shape (32,), vgg16().features needs (64,)" in message
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_with_non_finite_values_are_refused(tmp_path, weights_file, image_files, value):
+    # (a diverged training run saves them): every feature was NaN, without a word,
+    # and the rows looked like those of unreadable images under on_error="nan"
+    state = torch.load(weights_file, weights_only=True)
+    state["19.bias"][7] = value
+    torch.save(state, tmp_path / "diverged.pth")
+    with pytest.raises(ValueError, match=r"diverged\.pth' holds non-finite values .*'19\.bias'"):
+        VGG16Featurizer(weights=tmp_path / "diverged.pth", image_size=32).fit()
+
+
+def test_weights_under_home_are_expanded(tmp_path, monkeypatch, weights_file):
+    # as cache="~/features" is (and as a shell would): "~/..." was not found,
+    # in the parameter and in the environment variable (set in a .env file)
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "vgg16.pth").write_bytes(weights_file.read_bytes())
+    monkeypatch.setenv("HOME", os.fspath(home))
+    monkeypatch.chdir(tmp_path)
+    fitted = VGG16Featurizer(weights="~/models/vgg16.pth", image_size=32).fit()
+    assert fitted.weights_path_ == os.fspath(home / "models" / "vgg16.pth")
+    monkeypatch.setenv(vgg_module.WEIGHTS_ENV, "~/models/vgg16.pth")
+    fitted = VGG16Featurizer(image_size=32).fit()
+    assert fitted.weights_path_ == os.fspath(home / "models" / "vgg16.pth")
 
 
 def test_env_var_points_imagenet_weights_at_a_local_file(monkeypatch, weights_file, image_files):
@@ -936,6 +988,28 @@ def test_a_refitted_featurizer_sees_a_weights_file_replaced_in_place(tmp_path, w
     assert first.weights_id_ == "sha256:" + hashlib.sha256(first_bytes).hexdigest()
     assert second.weights_id_ == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
     assert first.weights_id_ != second.weights_id_
+
+
+def test_a_refit_sees_other_weights_of_the_same_size_and_modification_time(
+    tmp_path, weights_file, image_files
+):
+    # New weights of the same architecture have the same size; a copy that keeps
+    # the times (cp -p, rsync -a, tar) or a file system counting whole seconds
+    # gives the same mtime: the memoised digest of the old bytes served the old
+    # network, and the cache entries keyed by it, to a new fit.
+    path = tmp_path / "w.pth"
+    state = torch.load(weights_file, weights_only=True)
+    torch.save({k: v.clone() for k, v in state.items()}, path)
+    before = os.stat(path)
+    first = VGG16Featurizer(weights=path, image_size=32).fit()
+    expected_first = first.transform(image_files[:1])
+    torch.save({k: v.flip(0) for k, v in state.items()}, path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    second = VGG16Featurizer(weights=path, image_size=32).fit()
+    assert second.weights_id_ == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert second.weights_id_ != first.weights_id_
+    assert not np.allclose(second.transform(image_files[:1]), expected_first, atol=1e-3)
 
 
 def test_refit_with_another_pooling_uses_it(weights_file, reference_features, image_files):
