@@ -1017,6 +1017,8 @@ def _check_device(device: str) -> str:
     checked before any image is read."""
     import torch
 
+    from ._vgg16 import _missing_cuda_device
+
     if device == "auto":
         return device
     try:
@@ -1025,18 +1027,17 @@ def _check_device(device: str) -> str:
         raise UserError(
             f"--device {device!r} is not a torch device; use cpu, cuda, cuda:N or auto."
         ) from None
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(
-                f"--device {device}: torch finds no CUDA GPU on this machine; use "
-                "--device cpu, or --device auto (the GPU when there is one)."
-            )
-        count = torch.cuda.device_count()
-        if parsed.index is not None and parsed.index >= count:
-            raise UserError(
-                f"--device {device}: there are {count} CUDA device(s), cuda:0 to "
-                f"cuda:{count - 1}; use one of them or --device cuda."
-            )
+    count = _missing_cuda_device(torch, parsed)
+    if count == 0:
+        raise UserError(
+            f"--device {device}: torch finds no CUDA GPU on this machine; use "
+            "--device cpu, or --device auto (the GPU when there is one)."
+        )
+    if count is not None:
+        raise UserError(
+            f"--device {device}: there are {count} CUDA device(s), cuda:0 to "
+            f"cuda:{count - 1}; use one of them or --device cuda."
+        )
     return device
 
 
