@@ -1545,6 +1545,23 @@ def _k_selection_caption(k: int, criterion: str, subsample: str | None = None) -
     )
 
 
+def _k_selection_title(k: int, criterion: str, metric: str, subsample: str | None = None) -> str:
+    """The title of k_selection.png, which is read alone too: the k taken and the
+    criterion that chose it (said not to be plotted where it is not: the figure
+    marks only the elbow and the best silhouette), the silhouette's distance and
+    ``subsample``, the silhouette's random subsample, if any."""
+    if criterion not in _CRITERION_RULE:  # _chosen_k's last resort: no criterion chose
+        chose = f"k={k}, the {criterion} (no criterion chose a k)"
+    elif criterion in ("elbow", "silhouette"):
+        chose = f"k={k}, chosen by {criterion}"
+    else:
+        chose = f"k={k}, chosen by {criterion} (not plotted)"
+    silhouette = f"silhouette: {metric} distance"
+    if subsample is not None:
+        silhouette += f", on a {subsample}"
+    return f"Choosing k: {chose}\n({silhouette})"
+
+
 def _k_selection_html(search, k: int, criterion: str, args) -> str:
     """The "Choosing k" section: the k each criterion picks, the one used, every value."""
     best = ", ".join(
@@ -1631,9 +1648,9 @@ def _run_cluster(
         display = KSelectionDisplay.from_result(search)
         subsample = None
         if subset.size < n_images:
-            subsample = f"random subsample of {subset.size} of {n_images} images"
             # images, as the Settings say, where the display says samples
-            display.ax_.set_title(f"Choosing k\n(silhouette on a {subsample})")
+            subsample = f"random subsample of {subset.size} of {n_images} images"
+        display.ax_.set_title(_k_selection_title(k, criterion, loss_metric(estimator), subsample))
         figures.append(
             (
                 "k_selection.png",
