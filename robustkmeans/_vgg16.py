@@ -101,6 +101,23 @@ _PREPROCESS_VERSION = (
 )
 
 
+def _missing_cuda_device(torch, device) -> int | None:
+    """Whether this process lacks the torch ``device``: None when it has it (or it is
+    not a CUDA device), else the number of CUDA devices there are, 0 where
+    ``torch.cuda.is_available()`` is False, below the device's index otherwise. The
+    one rule of ``fit``, ``transform`` and the command line's ``--device``, each of
+    which words it for its user."""
+    if device.type != "cuda":
+        return None
+    if not torch.cuda.is_available():
+        return 0
+    if device.index is not None:
+        count = torch.cuda.device_count()
+        if device.index >= count:
+            return count
+    return None
+
+
 def _import_torch():
     try:
         import torch
@@ -1047,15 +1064,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     def _check_device_here(self, torch) -> None:
         """A ValueError, saying what to do, when the fitted CUDA device is not in
         this process (a featurizer fitted on a GPU machine, unpickled on another)."""
-        device = torch.device(self.device_)
-        if device.type != "cuda":
+        count = _missing_cuda_device(torch, torch.device(self.device_))
+        if count is None:
             return
-        if not torch.cuda.is_available():
-            why = "torch.cuda.is_available() is False"
-        elif device.index is not None and device.index >= torch.cuda.device_count():
-            why = f"there are {torch.cuda.device_count()} CUDA device(s)"
-        else:
-            return
+        why = f"there are {count} CUDA device(s)" if count else "torch.cuda.is_available() is False"
         raise ValueError(
             f"This VGG16Featurizer was fitted on device {self.device_!r}, which is not "
             f"available here ({why}); was it fitted on another machine? Run "
@@ -1077,18 +1089,17 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"device={self.device!r} is not supported by VGG16Featurizer; {supported}."
             )
-        if device.type == "cuda" and not torch.cuda.is_available():
+        count = _missing_cuda_device(torch, device)
+        if count == 0:
             raise ValueError(
                 f"device={self.device!r} but torch.cuda.is_available() is False; use "
                 "device='cpu' or device='auto'."
             )
-        if device.type == "cuda" and device.index is not None:
-            count = torch.cuda.device_count()
-            if device.index >= count:
-                raise ValueError(
-                    f"device={self.device!r} is not available: there are {count} CUDA "
-                    f"device(s), cuda:0 to cuda:{count - 1}; use one of them or 'cuda'."
-                )
+        if count is not None:
+            raise ValueError(
+                f"device={self.device!r} is not available: there are {count} CUDA "
+                f"device(s), cuda:0 to cuda:{count - 1}; use one of them or 'cuda'."
+            )
         return str(device)
 
     def _cache_settings(self) -> dict:
@@ -1304,6 +1315,6 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
             torch = _import_torch()
         except ImportError:  # transform says what to install
             return
-        if not torch.cuda.is_available():
+        if _missing_cuda_device(torch, torch.device(self.device_)) is not None:
             self.device_ = "cpu"
             self.batch_size_, self.n_workers_ = self._batch_size_and_workers("cpu")

@@ -428,11 +428,6 @@ def _note_before_writing(args, out: Path, names, written=None) -> None:
 _MAX_DRAWN_CLUSTERS = 60
 
 
-def _largest(sizes, n: int) -> list[int]:
-    """The positions of the ``n`` largest of ``sizes`` (ties: the earlier), in order."""
-    return sorted(sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))[:n])
-
-
 def _drawn_clusters(display):
     """The ``RepresentativesDisplay`` (not yet drawn) to draw: ``display`` itself, or
     for more than ``_MAX_DRAWN_CLUSTERS`` clusters a copy holding the largest ones
@@ -441,6 +436,8 @@ def _drawn_clusters(display):
     clusters = sorted(display.representatives)
     if len(clusters) <= _MAX_DRAWN_CLUSTERS:
         return display
+    from .plotting import _largest
+
     sizes = [display.cluster_sizes_[c] for c in clusters]
     largest = [clusters[i] for i in _largest(sizes, _MAX_DRAWN_CLUSTERS)]
     drawn = copy.copy(display)
@@ -451,25 +448,9 @@ def _drawn_clusters(display):
 
 #: compare_losses.png draws at most this many clusters (columns) per loss: a column
 #: of 135 pixels in every loss's row, and constrained layout over subfigures grows
-#: faster than the axes (40 clusters, 240 axes: 15 s to draw and save)
+#: faster than the axes (40 clusters, 240 axes: 15 s to draw and save); the
+#: display's ``max_clusters`` draws the first loss's largest and their counterparts
 _MAX_COMPARED_CLUSTERS = 20
-
-
-def _compared_clusters(display):
-    """The ``LossComparisonDisplay`` (not yet drawn) to draw: ``display`` itself, or
-    for more than ``_MAX_COMPARED_CLUSTERS`` clusters a copy with the columns of
-    the first loss's largest clusters (the other rows' columns are matched to the
-    first's, column by column, so the same columns are kept in every row)."""
-    first = display.representatives[0]
-    if len(first) <= _MAX_COMPARED_CLUSTERS:
-        return display
-    keep = _largest([display.cluster_sizes[0][c] for c in first], _MAX_COMPARED_CLUSTERS)
-    drawn = copy.copy(display)
-    drawn.representatives = []
-    for reps in display.representatives:
-        items = list(reps.items())
-        drawn.representatives.append(dict(items[i] for i in keep if i < len(items)))
-    return drawn
 
 
 def _figure_png(figure) -> bytes:
@@ -1036,6 +1017,8 @@ def _check_device(device: str) -> str:
     checked before any image is read."""
     import torch
 
+    from ._vgg16 import _missing_cuda_device
+
     if device == "auto":
         return device
     try:
@@ -1044,18 +1027,17 @@ def _check_device(device: str) -> str:
         raise UserError(
             f"--device {device!r} is not a torch device; use cpu, cuda, cuda:N or auto."
         ) from None
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(
-                f"--device {device}: torch finds no CUDA GPU on this machine; use "
-                "--device cpu, or --device auto (the GPU when there is one)."
-            )
-        count = torch.cuda.device_count()
-        if parsed.index is not None and parsed.index >= count:
-            raise UserError(
-                f"--device {device}: there are {count} CUDA device(s), cuda:0 to "
-                f"cuda:{count - 1}; use one of them or --device cuda."
-            )
+    count = _missing_cuda_device(torch, parsed)
+    if count == 0:
+        raise UserError(
+            f"--device {device}: torch finds no CUDA GPU on this machine; use "
+            "--device cpu, or --device auto (the GPU when there is one)."
+        )
+    if count is not None:
+        raise UserError(
+            f"--device {device}: there are {count} CUDA device(s), cuda:0 to "
+            f"cuda:{count - 1}; use one of them or --device cuda."
+        )
     return device
 
 
@@ -1565,6 +1547,23 @@ def _k_selection_caption(k: int, criterion: str, subsample: str | None = None) -
     )
 
 
+def _k_selection_title(k: int, criterion: str, metric: str, subsample: str | None = None) -> str:
+    """The title of k_selection.png, which is read alone too: the k taken and the
+    criterion that chose it (said not to be plotted where it is not: the figure
+    marks only the elbow and the best silhouette), the silhouette's distance and
+    ``subsample``, the silhouette's random subsample, if any."""
+    if criterion not in _CRITERION_RULE:  # _chosen_k's last resort: no criterion chose
+        chose = f"k={k}, the {criterion} (no criterion chose a k)"
+    elif criterion in ("elbow", "silhouette"):
+        chose = f"k={k}, chosen by {criterion}"
+    else:
+        chose = f"k={k}, chosen by {criterion} (not plotted)"
+    silhouette = f"silhouette: {metric} distance"
+    if subsample is not None:
+        silhouette += f", on a {subsample}"
+    return f"Choosing k: {chose}\n({silhouette})"
+
+
 def _k_selection_html(search, k: int, criterion: str, args) -> str:
     """The "Choosing k" section: the k each criterion picks, the one used, every value."""
     best = ", ".join(
@@ -1651,9 +1650,9 @@ def _run_cluster(
         display = KSelectionDisplay.from_result(search)
         subsample = None
         if subset.size < n_images:
-            subsample = f"random subsample of {subset.size} of {n_images} images"
             # images, as the Settings say, where the display says samples
-            display.ax_.set_title(f"Choosing k\n(silhouette on a {subsample})")
+            subsample = f"random subsample of {subset.size} of {n_images} images"
+        display.ax_.set_title(_k_selection_title(k, criterion, loss_metric(estimator), subsample))
         figures.append(
             (
                 "k_selection.png",
@@ -1932,18 +1931,17 @@ def _cmd_compare_losses(args) -> int:
         random_state=args.random_state,
         plot=False,
     )
-    drawn = _compared_clusters(display)
     names = _relative(filenames, args.image_dir)
     rows = []
     for loss, model in display.estimators_.items():
         labels = display.labels_[loss]
         rows.extend(_label_rows(names, labels, _own_cost(model, features, labels), loss))
     labels_csv = _csv_bytes(["file", "loss", "cluster", "cost"], rows)
-    png = _figure_png(drawn.plot().figure_)
+    png = _figure_png(display.plot(max_clusters=_MAX_COMPARED_CLUSTERS).figure_)
     caption = "Representative per cluster for each loss"
-    if drawn is not display:
+    if len(display.representatives[0]) > _MAX_COMPARED_CLUSTERS:
         caption += (
-            f"; the {len(drawn.representatives[0])} largest clusters of the first loss "
+            f"; the {_MAX_COMPARED_CLUSTERS} largest clusters of the first loss "
             f"({display.losses[0]}) of {len(display.representatives[0])}, and their "
             "counterparts (labels.csv lists every image's cluster under each loss)"
         )

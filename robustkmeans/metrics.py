@@ -48,6 +48,7 @@ one scorer that computes them once per candidate.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable
 
@@ -66,6 +67,7 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_array
+from sklearn.utils._param_validation import Options, validate_parameter_constraints
 
 from ._utils import is_count
 
@@ -389,6 +391,9 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
     so a candidate whose index is undefined is treated the same way whatever the
     reason.
 
+    The parameters are validated when the scorer is built, as scikit-learn's
+    :func:`~sklearn.metrics.make_scorer` validates its own.
+
     Parameters
     ----------
     score_func : callable
@@ -443,6 +448,15 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
         return undefined
 
 
+_SCORER_CONSTRAINTS = {
+    "score_func": [callable],
+    "sign": [Options(numbers.Integral, {1, -1})],
+    "degenerate_score": [numbers.Real],
+    "kwargs": [dict, None],
+    "on_training_set": ["boolean"],
+}
+
+
 class ClusteringScorer:
     """Scorer computing an internal cluster-validity index on a fitted clusterer.
 
@@ -475,6 +489,15 @@ class ClusteringScorer:
         can check the promise (a clusterer does not record its training
         samples, and a ``KFold(2)`` test fold is as long as the training fold),
         so never combine it with a splitter that holds samples out.
+
+    Raises
+    ------
+    ValueError
+        When a parameter is invalid (scikit-learn's ``InvalidParameterError``,
+        naming the parameter, the valid values and the value given): a
+        ``sign`` other than 1 or -1, a ``degenerate_score`` that is not a real
+        number, ``kwargs`` not a dict or None, ``on_training_set`` not a bool,
+        ``score_func`` not callable.
 
     See Also
     --------
@@ -513,6 +536,17 @@ class ClusteringScorer:
         kwargs: dict | None = None,
         on_training_set: bool = False,
     ):
+        validate_parameter_constraints(
+            _SCORER_CONSTRAINTS,
+            {
+                "score_func": score_func,
+                "sign": sign,
+                "degenerate_score": degenerate_score,
+                "kwargs": kwargs,
+                "on_training_set": on_training_set,
+            },
+            caller_name="ClusteringScorer",
+        )
         self.score_func = score_func
         self.sign = sign
         self.degenerate_score = degenerate_score
@@ -750,7 +784,8 @@ def make_silhouette_scorer(
     Raises
     ------
     ValueError
-        When ``sample_size`` is not None or an integer >= 2.
+        When ``sample_size`` is not None or an integer >= 2, or
+        ``on_training_set`` not a bool.
 
     See Also
     --------
@@ -770,6 +805,11 @@ def make_silhouette_scorer(
     True
     """
     _check_sample_size(sample_size)
+    validate_parameter_constraints(
+        {"on_training_set": _SCORER_CONSTRAINTS["on_training_set"]},
+        {"on_training_set": on_training_set},
+        caller_name="make_silhouette_scorer",
+    )
     kwargs = {"metric": metric}
     if sample_size is not None:
         kwargs.update(sample_size=int(sample_size), random_state=random_state)

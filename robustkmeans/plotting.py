@@ -422,6 +422,11 @@ def _thumbnail_row(axes, images, indices, size):
     return axes[len(indices) :]
 
 
+def _largest(sizes, n: int) -> list[int]:
+    """The positions of the ``n`` largest of ``sizes`` (ties: the earlier), in order."""
+    return sorted(sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))[:n])
+
+
 def _image_at(images, index):
     """The image at position ``index`` of ``images``: a pandas Series (a DataFrame's
     column of file paths) by position, ``.iloc``, not by its index labels, which
@@ -1733,6 +1738,7 @@ class LossComparisonDisplay:
         metric="euclidean",
         sample_size=None,
         random_state=None,
+        max_clusters=None,
         figure=None,
         plot=True,
     ):
@@ -1776,6 +1782,10 @@ class LossComparisonDisplay:
             or in the subsample.
         random_state : int, RandomState instance or None, default=None
             Seeds the silhouette subsample.
+        max_clusters : int, default=None
+            Draw at most this many clusters per loss (see :meth:`plot`); the
+            display still holds every cluster, and the metrics are of all of
+            them. ``None`` draws all.
         figure : matplotlib Figure, default=None
             Figure to draw in; a new one is made when None.
         plot : bool, default=True
@@ -1824,6 +1834,7 @@ class LossComparisonDisplay:
             )
         n_representatives = _check_count(n_representatives, "n_representatives", minimum=1)
         _check_sample_size(sample_size)
+        _check_max_clusters(max_clusters)
         if isinstance(metric, str) and metric == "auto":
             raise ValueError(
                 "metric='auto' would compute the silhouette of each loss with its own "
@@ -1892,13 +1903,23 @@ class LossComparisonDisplay:
         )
         display.labels_ = all_labels
         display.estimators_ = dict(zip(losses, fitted, strict=True))
-        return display.plot(figure=figure) if plot else display
+        return display.plot(max_clusters=max_clusters, figure=figure) if plot else display
 
-    def plot(self, *, figure=None):
+    def plot(self, *, max_clusters=None, figure=None):
         """Draw one row per loss with its representatives and metrics.
+
+        A figure made here of more than 60 thumbnails is laid out by fixed
+        margins rather than constrained layout, whose cost grows with the
+        square of the axes (40 clusters of six losses took 15 s to draw and save).
 
         Parameters
         ----------
+        max_clusters : int, default=None
+            Draw at most this many clusters (columns) per loss: the largest
+            clusters of the first loss (ties: the earlier) and, in the other
+            rows, the clusters matched to them, column by column; the title says
+            so. A figure of many clusters has thumbnails too small to see
+            (each takes 1.35 inches). ``None`` draws all.
         figure : matplotlib Figure, default=None
             Figure to draw in; a new one is made when None.
 
@@ -1922,18 +1943,37 @@ class LossComparisonDisplay:
         >>> disp.row_titles_[0].get_text()
         'square: obj 0'
         """
+        _check_max_clusters(max_clusters)
+        representatives = self.representatives
+        n_clusters = len(representatives[0]) if representatives else 0
+        capped = max_clusters is not None and n_clusters > max_clusters
+        if capped:
+            # the columns of the first loss's largest clusters; the other rows'
+            # columns are matched to the first's, so the same positions in each
+            first = representatives[0]
+            keep = _largest([self.cluster_sizes[0][c] for c in first], max_clusters)
+            representatives = []
+            for reps in self.representatives:
+                items = list(reps.items())
+                representatives.append(dict(items[i] for i in keep if i < len(items)))
         n_rows = len(self.losses)
-        n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in self.representatives))
+        n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in representatives))
         size = 1.35
         sized_here = figure is None
-        figure = _grid_figure(figure, (size * n_cols + 0.8, (size + 0.45) * n_rows + 0.4))
+        # (fixed margins: 0.4 inch more in the first row for the figure's title)
+        row_height = size + 0.45
+        figure = _grid_figure(
+            figure, (size * n_cols + 0.8, row_height * n_rows + 0.4), n_rows * n_cols
+        )
+        fixed = sized_here and figure.get_layout_engine() is None
         # One subfigure per loss, so that the long metrics line does not widen a column.
-        rows = np.atleast_1d(figure.subfigures(n_rows, 1))
+        heights = [row_height + 0.4, *[row_height] * (n_rows - 1)] if fixed else None
+        rows = np.atleast_1d(figure.subfigures(n_rows, 1, height_ratios=heights))
         axes = np.empty((n_rows, n_cols), dtype=object)
         self.row_titles_ = []
         for row, loss in enumerate(self.losses):
             axes[row] = rows[row].subplots(1, n_cols, squeeze=False)[0]
-            reps = self.representatives[row]
+            reps = representatives[row]
             cells = [(c, i) for c in reps for i in reps[c]]
             chosen = [index for _, index in cells]
             for axis in _thumbnail_row(axes[row], self.images, chosen, self.thumbnail_size):
@@ -1950,15 +1990,54 @@ class LossComparisonDisplay:
                 rows[row].suptitle(f"{_text(loss)}: {text}", x=0.01, ha="left", fontsize="small")
             )
             axes[row, 0].set_ylabel(_text(loss), fontsize="small")
-        title = "Representative per cluster, for each loss"
+        if capped:
+            title = (
+                f"Representative per cluster, for each loss: the {max_clusters} largest "
+                f"clusters of {_text(self.losses[0])} (of {n_clusters}) and their counterparts"
+            )
+        else:
+            title = "Representative per cluster, for each loss"
         if self.silhouette_metric is not None:
             title += f" (silhouettes: {_text(self.silhouette_metric)} distance)"
         suptitle = figure.suptitle(title, fontsize="medium")
         if sized_here:
             _fit_titles(figure, [suptitle, *self.row_titles_])
+        if fixed:
+            _place_rows(figure, rows, axes, self.row_titles_, suptitle, first_extra=0.4)
         self.axes_ = axes
         self.figure_ = figure
         return self
+
+
+def _check_max_clusters(max_clusters):
+    """``max_clusters`` of :class:`LossComparisonDisplay`: None or an integer >= 1."""
+    if max_clusters is not None and not is_count(max_clusters, 1):
+        raise ValueError(
+            f"max_clusters must be None or an integer >= 1 (the clusters drawn per "
+            f"loss), got {max_clusters!r}."
+        )
+
+
+def _place_rows(figure, rows, axes, row_titles, suptitle, *, first_extra):
+    """Place a figure's subfigures of one row of axes each by margins in inches, for
+    the figures ``_grid_figure`` makes without a layout engine: the figure's title
+    0.1 inch from the top, in the ``first_extra`` inches the first row has above
+    the others'; in each row its title, then its axes, then their x labels; its y
+    label at the left."""
+    width, _ = figure.get_size_inches()
+    suptitle.set(y=1 - 0.1 / figure.get_figheight(), verticalalignment="top")
+    left, right, col_gap, bottom = 0.4, 0.15, 0.1, 0.3
+    n_cols = axes.shape[1]
+    axis_w = max((width - left - right - (n_cols - 1) * col_gap) / n_cols, 1e-3)
+    for row, subfigure in enumerate(rows):
+        height = subfigure.bbox.height / figure.dpi
+        extra = first_extra if row == 0 else 0.0
+        row_titles[row].set(y=1 - (extra + 0.05) / height, verticalalignment="top")
+        top = extra + 0.35
+        axis_h = max(height - top - bottom, 1e-3)
+        for col, axis in enumerate(axes[row]):
+            x0 = left + col * (axis_w + col_gap)
+            axis.set_position([x0 / width, bottom / height, axis_w / width, axis_h / height])
 
 
 _SHORT = {

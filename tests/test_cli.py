@@ -1025,6 +1025,52 @@ def test_report_shows_the_k_criterion_that_chose_k(image_dir, tmp_path, criterio
     assert f"k={k} was chosen by {criterion}" in caption and "does not plot" in caption
 
 
+def test_k_selection_figure_title_names_the_chosen_k_its_criterion_and_the_distance(
+    image_dir, tmp_path, monkeypatch
+):
+    # k_selection.png, read alone, was titled "Choosing k": it did not say which k
+    # the run took, nor by which criterion (Calinski-Harabasz and Davies-Bouldin
+    # are not plotted: the figure marks an elbow and a best silhouette that may be
+    # other ks), nor the silhouette's distance (Manhattan for the absolute loss)
+    from robustkmeans import cli
+
+    titles = []
+    figure_png = cli._figure_png
+
+    def record(figure):
+        titles.extend(
+            axis.get_title() for axis in figure.axes if axis.get_xlabel() == "number of clusters k"
+        )
+        return figure_png(figure)
+
+    monkeypatch.setattr(cli, "_figure_png", record)
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:5", "--features", "histogram"]
+    argv += ["--no-progress", "--n-init", "1"]
+    out = tmp_path / "ch"
+    more = ["--k-criterion", "calinski_harabasz", "--loss", "absolute"]
+    assert main([*argv, *more, "--out", str(out), "--silhouette-sample-size", "6"]) == 0
+    k = json.loads((out / "summary.json").read_text())["metrics"]["k"]
+    assert titles == [
+        f"Choosing k: k={k}, chosen by calinski_harabasz (not plotted)\n"
+        "(silhouette: manhattan distance, on a random subsample of 6 of 10 images)"
+    ]
+    titles.clear()
+    out = tmp_path / "sil"
+    assert main([*argv, "--out", str(out)]) == 0
+    k = json.loads((out / "summary.json").read_text())["metrics"]["k"]
+    assert titles == [f"Choosing k: k={k}, chosen by silhouette\n(silhouette: euclidean distance)"]
+
+
+def test_k_selection_title_of_the_fallback_says_no_criterion_chose():
+    from robustkmeans.cli import _k_selection_title
+
+    assert _k_selection_title(2, "smallest k searched", "euclidean") == (
+        "Choosing k: k=2, the smallest k searched (no criterion chose a k)\n"
+        "(silhouette: euclidean distance)"
+    )
+
+
 def test_k_criterion_without_an_answer_is_shown_as_not_available(image_dir, tmp_path):
     folder, _ = image_dir
     out = tmp_path / "out"
@@ -2493,7 +2539,7 @@ def test_k_selection_figure_says_when_its_silhouette_is_of_a_subsample(
     assert main([*argv, "--silhouette-sample-size", "6", "--out", str(out)]) == 0
     (display,) = drawn
     note = "random subsample of 6 of 10 images"
-    assert display.ax_.get_title() == f"Choosing k\n(silhouette on a {note})"
+    assert display.ax_.get_title().endswith(f"\n(silhouette: euclidean distance, on a {note})")
     assert display.ax_silhouette_.get_ylabel() == "mean silhouette (subsample of 6)"
     legend = [text.get_text() for text in display.ax_.get_legend().get_texts()]
     assert "mean silhouette (subsample of 6)" in legend and "mean silhouette" not in legend
@@ -2504,7 +2550,7 @@ def test_k_selection_figure_says_when_its_silhouette_is_of_a_subsample(
     drawn.clear()
     out = tmp_path / "all"
     assert main([*argv, "--out", str(out)]) == 0
-    assert drawn[0].ax_.get_title() == "Choosing k"
+    assert drawn[0].ax_.get_title().endswith("\n(silhouette: euclidean distance)")
     assert drawn[0].ax_silhouette_.get_ylabel() == "mean silhouette"
     report = (out / "report.html").read_text()
     assert "subsample" not in re.search(r"<figcaption>([^<]*)<code>k_selection.png", report)[1]

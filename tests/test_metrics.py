@@ -466,6 +466,44 @@ def test_silhouette_sample_size_must_be_an_integer(sample_size):
         make_silhouette_scorer(sample_size=sample_size)
 
 
+@pytest.mark.parametrize(
+    "params, bad",
+    [
+        ({"sign": 0}, "'sign' parameter of ClusteringScorer must be an? int among {1, -1}. Got"),
+        ({"sign": 2}, "'sign' parameter of ClusteringScorer must be an? int among {1, -1}. Got"),
+        ({"sign": -1.0}, "'sign' parameter of ClusteringScorer must be an? int among {1, -1}. Got"),
+        ({"sign": "-1"}, "'sign' parameter of ClusteringScorer must be an? int among {1, -1}. Got"),
+        ({"degenerate_score": "worst"}, "'degenerate_score' parameter of ClusteringScorer"),
+        ({"degenerate_score": None}, "'degenerate_score' parameter of ClusteringScorer"),
+        ({"kwargs": [("metric", "euclidean")]}, "'kwargs' parameter of ClusteringScorer"),
+        ({"on_training_set": "yes"}, "'on_training_set' parameter of ClusteringScorer"),
+        ({"score_func": "calinski_harabasz_score"}, "'score_func' parameter of ClusteringScorer"),
+    ],
+)
+def test_scorer_parameters_are_validated_when_built(params, bad):
+    # as make_scorer validates its parameters when called: the mistake is named
+    # where it is made, not in the first grid-search candidate scored (a sign of
+    # 0 would score every candidate 0 without a word)
+    kwargs = {"score_func": calinski_harabasz_score, "degenerate_score": 0.0, **params}
+    score_func = kwargs.pop("score_func")
+    with pytest.raises(ValueError, match=bad):
+        ClusteringScorer(score_func, **kwargs)
+
+
+def test_silhouette_scorer_flag_is_validated_when_built():
+    with pytest.raises(ValueError, match="'on_training_set' parameter of make_silhouette_scorer"):
+        make_silhouette_scorer(on_training_set="yes")
+
+
+def test_scorer_accepts_numpy_sign_and_infinite_degenerate_score(blobs):
+    X, _ = blobs
+    km = LossKMeans(3, random_state=0).fit(X)
+    scorer = ClusteringScorer(
+        davies_bouldin_score, sign=np.int64(-1), degenerate_score=-np.inf, on_training_set=np.True_
+    )
+    assert scorer(km, X) == davies_bouldin_scorer(km, X)
+
+
 def test_scorer_repr_names_index_sign_and_settings():
     assert repr(davies_bouldin_scorer) == "ClusteringScorer(davies_bouldin_score, sign=-1)"
     assert repr(calinski_harabasz_scorer) == "ClusteringScorer(calinski_harabasz_score)"

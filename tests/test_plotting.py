@@ -1613,3 +1613,98 @@ def test_representatives_take_the_own_costs_chunk_by_chunk(monkeypatch):
         members = np.flatnonzero(labels_ == cluster)
         first = members[np.argsort(own[members], kind="stable")]
         assert closest[cluster][0] == first[0]
+
+
+def _loss_comparison(k, losses=("square", "huber"), n_per_cluster=1):
+    """A LossComparisonDisplay of ``k`` clusters (cluster c of size c + 1) per loss,
+    the second loss's clusters in the reverse order (as matched to the first's)."""
+    images = np.random.default_rng(0).integers(0, 255, (k, 8, 8, 3), dtype=np.uint8)
+    first = {c: [c] * n_per_cluster for c in range(k)}
+    reps = [first, *({c: [c] * n_per_cluster for c in reversed(range(k))} for _ in losses[1:])]
+    sizes = [np.arange(1, k + 1) for _ in losses]
+    metrics = [{"objective": 1.0, "silhouette": 0.5} for _ in losses]
+    return LossComparisonDisplay(images, list(losses), reps, sizes, metrics)
+
+
+def test_a_large_loss_comparison_is_laid_out_without_overlaps():
+    # one column per cluster in every loss's row, in constrained layout whose cost
+    # grows with the square of the axes (40 clusters of six losses: 15 s to draw
+    # and save from Python; the command line capped its figure): a grid of more
+    # than _CONSTRAINED_MAX_AXES axes is placed by fixed margins, as the
+    # representatives' grid is, with the title above the first row's title, each
+    # row's title above its thumbnails, their labels below them, above the next row
+    from robustkmeans.plotting import _CONSTRAINED_MAX_AXES
+
+    k = _CONSTRAINED_MAX_AXES // 2 + 1
+    disp = _loss_comparison(k).plot()
+    figure = disp.figure_
+    assert figure.get_layout_engine() is None
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    frame = figure.bbox
+    boxes = [[axis.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    xlabels = [[axis.xaxis.label.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    ylabels = [row[0].yaxis.label.get_window_extent(renderer) for row in disp.axes_]
+    titles = [title.get_window_extent(renderer) for title in disp.row_titles_]
+    (suptitle,) = [t for t in figure.texts if t.get_text().startswith("Representative")]
+    suptitle = suptitle.get_window_extent(renderer)
+    assert suptitle.y0 >= titles[0].y1  # above the first row's title
+    assert frame.x0 <= suptitle.x0 and suptitle.x1 <= frame.x1 and suptitle.y1 <= frame.y1
+    for row in range(len(disp.losses)):
+        assert frame.x0 <= titles[row].x0 and titles[row].x1 <= frame.x1
+        assert ylabels[row].x0 >= frame.x0  # the loss's name inside the figure
+        assert titles[row].y0 >= max(b.y1 for b in boxes[row])  # the row's title above it
+        if row:
+            assert titles[row].y1 <= min(x.y0 for x in xlabels[row - 1])  # below the row above
+        for col in range(k):
+            assert xlabels[row][col].y1 <= boxes[row][col].y0 + 1  # below its thumbnail
+            if col:
+                assert boxes[row][col].x0 >= boxes[row][col - 1].x1  # side by side
+                assert xlabels[row][col].x0 >= xlabels[row][col - 1].x1  # labels too
+    assert min(x.y0 for x in xlabels[-1]) >= frame.y0
+    assert max(b.x1 for b in boxes[0]) <= frame.x1
+
+
+def test_a_small_loss_comparison_keeps_constrained_layout():
+    from robustkmeans.plotting import _CONSTRAINED_MAX_AXES
+
+    disp = _loss_comparison(_CONSTRAINED_MAX_AXES // 2).plot()
+    assert disp.figure_.get_layout_engine() is not None
+
+
+def test_loss_comparison_draws_the_largest_clusters_on_request():
+    # max_clusters: the columns of the first loss's largest clusters (in their
+    # order) and, in the other rows, the columns matched to them; the display
+    # keeps every cluster, and the title says which are drawn
+    disp = _loss_comparison(5, losses=("square", "huber", "cauchy"), n_per_cluster=2)
+    disp.plot(max_clusters=2)
+    assert disp.axes_.shape == (3, 4)
+    assert [a.get_xlabel() for a in disp.axes_[0]] == ["c3 n=4"] * 2 + ["c4 n=5"] * 2
+    assert [a.get_xlabel() for a in disp.axes_[1]] == ["c1 n=2"] * 2 + ["c0 n=1"] * 2
+    assert all(len(reps) == 5 for reps in disp.representatives)
+    title = disp.figure_.texts[-1].get_text()
+    assert "the 2 largest clusters of square (of 5)" in title
+    for max_clusters in (5, None):
+        disp.plot(max_clusters=max_clusters)
+        assert disp.axes_.shape == (3, 10)
+        assert "largest" not in disp.figure_.texts[-1].get_text()
+
+
+@pytest.mark.parametrize("max_clusters", [0, -1, 2.5, "3", True])
+def test_loss_comparison_max_clusters_must_be_a_positive_integer(max_clusters):
+    bad = re.escape(f"got {max_clusters!r}.")
+    with pytest.raises(ValueError, match=f"max_clusters must be None or an integer >= 1 .*{bad}"):
+        _loss_comparison(3).plot(max_clusters=max_clusters)
+
+
+def test_loss_comparison_from_estimator_passes_max_clusters(image_set):
+    _, arrays, X, _ = image_set
+    disp = LossComparisonDisplay.from_estimator(
+        LossKMeans(3, random_state=0), X, arrays, losses=["square", "huber"], max_clusters=2
+    )
+    assert disp.axes_.shape == (2, 2)
+    assert all(len(reps) == 3 for reps in disp.representatives)
+    with pytest.raises(ValueError, match="max_clusters must be None or an integer >= 1"):
+        LossComparisonDisplay.from_estimator(
+            LossKMeans(3), X, arrays, losses=["square"], max_clusters=0, plot=False
+        )

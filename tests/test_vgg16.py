@@ -424,6 +424,74 @@ def test_a_cuda_device_that_is_not_there_is_refused(monkeypatch):
         VGG16Featurizer(weights=None, image_size=32, device="cuda:2").fit()
 
 
+@pytest.mark.parametrize(
+    "available, count, device, message",
+    [
+        (
+            False,
+            0,
+            "cuda",
+            "device='cuda' but torch.cuda.is_available() is False; use device='cpu' or "
+            "device='auto'.",
+        ),
+        (
+            False,
+            0,
+            "cuda:1",
+            "device='cuda:1' but torch.cuda.is_available() is False; use device='cpu' or "
+            "device='auto'.",
+        ),
+        (
+            True,
+            1,
+            "cuda:1",
+            "device='cuda:1' is not available: there are 1 CUDA device(s), cuda:0 to cuda:0; "
+            "use one of them or 'cuda'.",
+        ),
+    ],
+)
+def test_the_messages_of_a_cuda_device_that_is_not_there(
+    monkeypatch, image_files, available, count, device, message
+):
+    # the messages of the one rule (_missing_cuda_device) as fit, transform and the
+    # command line word it
+    with monkeypatch.context() as m:
+        m.setattr(torch.cuda, "is_available", lambda: available)
+        m.setattr(torch.cuda, "device_count", lambda: count)
+        with pytest.raises(ValueError) as info:
+            VGG16Featurizer(weights=None, image_size=32, device=device).fit()
+    assert str(info.value) == message
+    restored = pickle.loads(_fitted_on_a_gpu(monkeypatch, device, count=2))
+    why = f"there are {count} CUDA device(s)" if available else "torch.cuda.is_available() is False"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    if device == "cuda" and available:
+        return
+    with pytest.raises(ValueError) as info:
+        restored.transform(image_files[:1])
+    assert str(info.value) == (
+        f"This VGG16Featurizer was fitted on device {device!r}, which is not available here "
+        f"({why}); was it fitted on another machine? Run set_params(device='cpu').fit() (or "
+        "device='auto') on the featurizer: its fit reads no images, so in a Pipeline the "
+        "steps after it stay fitted."
+    )
+    from robustkmeans.cli import UserError, _check_device
+
+    with pytest.raises(UserError) as info:
+        _check_device(device)
+    if available:
+        assert str(info.value) == (
+            f"--device {device}: there are {count} CUDA device(s), cuda:0 to cuda:{count - 1}; "
+            "use one of them or --device cuda."
+        )
+    else:
+        assert str(info.value) == (
+            f"--device {device}: torch finds no CUDA GPU on this machine; use --device cpu, "
+            "or --device auto (the GPU when there is one)."
+        )
+    assert _check_device("cpu") == "cpu" and _check_device("auto") == "auto"
+
+
 def _fitted_on_a_gpu(monkeypatch, device, count=1):
     """A featurizer fitted where CUDA was available, pickled: what a pipeline
     grid-searched on a GPU machine and saved gives a machine without one."""
