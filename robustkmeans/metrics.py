@@ -48,6 +48,7 @@ one scorer that computes them once per candidate.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 
@@ -85,6 +86,15 @@ __all__ = [
 # medians as centers, which minimise the L1 distance; every other loss is a function
 # of (coordinatewise or whole-vector) Euclidean residuals.
 _LOSS_METRIC = {"absolute": "manhattan"}
+
+
+def _func_name(func) -> str:
+    """A score function as messages name it: by its ``__name__``, a
+    ``functools.partial`` by its repr (as scikit-learn's ``make_scorer`` does, which
+    shows its arguments), any other callable object by its class."""
+    if isinstance(func, functools.partial):
+        return repr(func)
+    return getattr(func, "__name__", None) or type(func).__name__
 
 
 def _refitted(estimator):
@@ -568,7 +578,7 @@ class ClusteringScorer:
         else:
             return
         warnings.warn(
-            f"the {len(labels)} samples scored {where}, so the {self.score_func.__name__} "
+            f"the {len(labels)} samples scored {where}, so the {_func_name(self.score_func)} "
             f"is undefined and scored {self.degenerate_score}. {advice}",
             UserWarning,
             stacklevel=3,
@@ -578,7 +588,7 @@ class ClusteringScorer:
         kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())
         sign = ", sign=-1" if self.sign == -1 else ""
         on_training_set = ", on_training_set=True" if self.on_training_set else ""
-        return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs}{on_training_set})"
+        return f"ClusteringScorer({_func_name(self.score_func)}{sign}{kwargs}{on_training_set})"
 
 
 class MultiScorer:

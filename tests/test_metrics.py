@@ -1,3 +1,4 @@
+import functools
 import warnings
 
 import numpy as np
@@ -474,6 +475,28 @@ def test_scorer_repr_names_index_sign_and_settings():
         "ClusteringScorer(silhouette_score, metric='auto', sample_size=5, random_state=0, "
         "on_training_set=True)"
     )
+
+
+def test_a_scorer_of_a_partial_or_callable_object_names_it():
+    # make_scorer takes functools.partial(silhouette_score, metric="cosine") and
+    # names it by its repr; a ClusteringScorer of one raised AttributeError
+    # (no __name__) from its repr, and from its warning on a degenerate held-out
+    # fold instead of scoring it worst
+    X, _ = make_blobs(90, centers=[[0, 0], [10, 0], [0, 10]], cluster_std=0.5, random_state=0)
+    km = LossKMeans(3, random_state=0).fit(X)
+    one_cluster = X[km.labels_ == km.labels_[0]]
+
+    class Index:
+        def __call__(self, features, labels):
+            return calinski_harabasz_score(features, labels)
+
+    cosine = functools.partial(silhouette_score, metric="cosine")
+    for score_func, name in [(cosine, repr(cosine)), (Index(), "Index")]:
+        scorer = ClusteringScorer(score_func, degenerate_score=-1.0)
+        assert repr(scorer).startswith(f"ClusteringScorer({name}")
+        with pytest.warns(UserWarning, match="all fall in one of the 3 clusters") as caught:
+            assert scorer(km, one_cluster) == -1.0
+        assert f"so the {name} is undefined" in str(caught[0].message)
 
 
 # ---------------------------------------------------------------------------------
