@@ -617,6 +617,16 @@ class MultiScorer:
     --------
     ClusteringScorer : One internal validity index.
 
+    Notes
+    -----
+    A scorer that raises stops the search whatever its ``error_score``: for a
+    failed scorer, scikit-learn records ``error_score`` as the one score of the
+    callable, where the other candidates gave a dict, and fails on the mix
+    (``TypeError: 'float' object is not subscriptable``, after a "Scoring
+    failed" warning that shows the scorer's error). In a dict of scorers, only
+    that scorer's score becomes ``error_score``. A candidate whose ``fit``
+    fails gets ``error_score`` for every score either way.
+
     Examples
     --------
     >>> import numpy as np

@@ -566,6 +566,39 @@ def test_multi_scorer_in_a_grid_search_matches_a_dict_of_scorers():
     assert transforms_dict - transforms_multi == 6 * 2
 
 
+def test_a_failing_scorer_of_a_multi_scorer_stops_the_search_as_documented():
+    # the Notes of MultiScorer: scikit-learn gives a failed callable error_score as
+    # its one score, where the other candidates gave dicts, and fails on the mix; a
+    # dict of scorers sets the failed score to error_score. When scikit-learn
+    # handles the callable too, this test fails: update the Notes
+    X, _ = make_blobs(60, centers=3, random_state=0)
+
+    def fails_at_three(estimator, X, y=None):
+        if estimator.n_clusters == 3:
+            raise RuntimeError("no score at k=3")
+        return 1.0
+
+    scorers = {"silhouette": silhouette_scorer, "flaky": fails_at_three}
+
+    def search(scoring):
+        return GridSearchCV(
+            LossKMeans(random_state=0),
+            {"n_clusters": [2, 3]},
+            scoring=scoring,
+            refit="silhouette",
+            cv=WholeSetSplit(),
+            error_score=np.nan,
+        ).fit(X)
+
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        with pytest.warns(UserWarning, match="test scores are non-finite"):
+            flaky = search(scorers).cv_results_["mean_test_flaky"]
+    np.testing.assert_array_equal(flaky, [1.0, np.nan])
+    with pytest.warns(UserWarning, match="no score at k=3"):
+        with pytest.raises(TypeError, match="not subscriptable"):
+            search(MultiScorer(scorers))
+
+
 def test_multi_scorer_keeps_each_scorers_on_training_set():
     X, _ = make_blobs(40, centers=2, random_state=0)
     agglo = AgglomerativeClustering(2).fit(X)
