@@ -362,6 +362,22 @@ _SPARSE_INDICES = {
 }
 
 
+def _float_values(features):
+    """Dense float features as an ndarray: an array as it is, a DataFrame of float
+    columns as its values (``set_output(transform="pandas")``; a view of a pandas
+    frame of one dtype); None for anything else, which the index reads itself."""
+    if isinstance(features, np.ndarray):
+        values = features
+    elif hasattr(features, "columns") and all(
+        isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)
+        for dtype in getattr(features, "dtypes", ())
+    ):
+        values = np.asarray(features)
+    else:
+        return None
+    return values if values.dtype in (np.float32, np.float64) else None
+
+
 def _is_degenerate(labels, n_samples):
     n_labels = np.unique(labels).size
     return n_labels < 2 or n_labels >= n_samples
@@ -417,11 +433,10 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
         score_func = _SPARSE_INDICES.get(score_func, score_func)
     elif (
         score_func is calinski_harabasz_score
-        and isinstance(features, np.ndarray)
-        and features.dtype in (np.float32, np.float64)
-        and features.size >= _CHUNKED_INDEX_MIN_VALUES
+        and np.prod(getattr(features, "shape", 0)) >= _CHUNKED_INDEX_MIN_VALUES
+        and (values := _float_values(features)) is not None
     ):
-        score_func = _calinski_harabasz_chunked
+        score_func, features = _calinski_harabasz_chunked, values
     try:
         return float(score_func(features, labels, **kwargs))
     except ValueError as exc:

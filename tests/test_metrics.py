@@ -411,6 +411,46 @@ def test_calinski_harabasz_of_large_dense_features_takes_one_chunk_of_memory(mon
     assert peak < 0.8 * X.nbytes  # scikit-learn's: 2.6x
 
 
+def test_calinski_harabasz_of_large_dataframe_features_takes_one_chunk_of_memory(monkeypatch):
+    # features in a DataFrame (set_output(transform="pandas") on the featurizer or
+    # the Pipeline, or a clusterer fitted on a DataFrame) went to scikit-learn's
+    # index, 2.6x the data beside them, whatever their size
+    import tracemalloc
+
+    from robustkmeans import metrics
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((8000, 512)) + 100).astype(np.float32)
+    X[::3] += 0.5
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(512)])
+    km = LossKMeans(3, random_state=0).fit(frame)
+    monkeypatch.setattr(metrics, "_CHUNKED_INDEX_MIN_VALUES", X.size)
+    expected = metrics._calinski_harabasz_chunked(X, km.labels_)  # those of the array
+    # (a pandas frame's values are the transpose of its block: rounding of F order)
+    assert calinski_harabasz_scorer(km, frame) == pytest.approx(expected, rel=1e-12)
+    # the index itself (the labels come from predict, which copies the frame to an
+    # array, as KMeans.predict does)
+    tracemalloc.start()
+    try:
+        score = metrics._validity_index(calinski_harabasz_score, frame, km.labels_)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert score == pytest.approx(expected, rel=1e-12)
+    assert peak < 0.8 * X.nbytes  # scikit-learn's: 2.6x, as for an array
+    # a list of rows too (the helpers' callers pass arrays, but scikit-learn takes it)
+    rows = [[0.0], [0.1], [5.0], [5.1]]
+    assert metrics._validity_index(calinski_harabasz_score, rows, [0, 0, 1, 1]) == (
+        pytest.approx(calinski_harabasz_score(rows, [0, 0, 1, 1]))
+    )
+    # a frame of other columns is scikit-learn's to read (and refuse)
+    text = frame.astype(object)
+    text.iloc[0, 0] = "a"
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        metrics._validity_index(calinski_harabasz_score, text, km.labels_)
+
+
 # ---------------------------------------------------------------------------------
 # behaviour a mutation sweep of metrics.py found no test pinning down
 # ---------------------------------------------------------------------------------
