@@ -478,7 +478,11 @@ class ClusteringScorer:
         its ``labels_``; without it such a clusterer raises a TypeError. Nothing
         can check the promise (a clusterer does not record its training
         samples, and a ``KFold(2)`` test fold is as long as the training fold),
-        so never combine it with a splitter that holds samples out.
+        so never combine it with a splitter that holds samples out. Successive
+        halving over the samples (``HalvingGridSearchCV``) is one, even with
+        ``cv=WholeSetSplit()``, unless given an int ``random_state``: it
+        subsamples the training and the test samples of a split in two draws,
+        equal only from one seed.
 
     See Also
     --------

@@ -480,6 +480,42 @@ def test_scorer_on_training_set_refuses_more_samples_than_labels():
         make_silhouette_scorer(on_training_set=True)(agglo, X)
 
 
+def test_halving_over_samples_scores_the_training_subsample_only_from_an_int_seed():
+    # the warning of the user guide and of on_training_set: successive halving
+    # subsamples the training and the test indices of each split with two draws,
+    # the same only from an int random_state; from None (its default), the
+    # labels_ of one subsample were scored on another of the same length,
+    # silhouettes near 0, without a word
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    class Remembers(ClusterMixin, BaseEstimator):
+        def __init__(self, n_clusters=2):
+            self.n_clusters = n_clusters
+
+        def fit(self, X, y=None):
+            self.X_ = np.asarray(X)
+            self.labels_ = np.arange(len(X)) % self.n_clusters
+            return self
+
+    def same_samples(estimator, X, y=None):
+        return float(np.array_equal(estimator.X_, X))
+
+    X = np.random.RandomState(0).normal(size=(120, 2))
+    for random_state, expected in [(0, 1.0), (None, 0.0)]:
+        search = HalvingGridSearchCV(
+            Remembers(),
+            {"n_clusters": [2, 3, 4, 5]},
+            cv=WholeSetSplit(),
+            scoring=same_samples,
+            min_resources=30,
+            random_state=random_state,
+        ).fit(X)
+        scored = search.cv_results_["mean_test_score"][search.cv_results_["iter"] == 0]
+        assert set(scored) == {expected}, random_state
+    assert "an int ``random_state``" in " ".join(ClusteringScorer.__doc__.split())
+
+
 def test_on_training_set_without_labels_is_a_type_error():
     # a clusterer with neither predict nor labels_ cannot be scored at all: a
     # TypeError, as for one without predict scored off its training set
