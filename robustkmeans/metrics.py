@@ -675,7 +675,7 @@ class MultiScorer:
             if isinstance(name, str) and isinstance(scorer, str):
                 # a scorer's name, as a scoring dict of GridSearchCV takes it
                 # (get_scorer names an unknown one and lists the valid ones)
-                scorer = get_scorer(scorer)
+                scorer = _named_scorer(scorer)
             if not isinstance(name, str) or not callable(scorer):
                 raise ValueError(
                     f"MultiScorer: {name!r}: {scorer!r} is not a name (str) and a scorer "
@@ -717,6 +717,21 @@ class MultiScorer:
 
     def __repr__(self):
         return f"MultiScorer({self.scorers!r})"
+
+
+def _named_scorer(name: str):
+    """scikit-learn's scorer of that name; for an internal index, which scikit-learn
+    has no scorer for, its error says which of ours to pass instead."""
+    try:
+        return get_scorer(name)
+    except ValueError as exc:
+        index = name.removesuffix("_score")
+        if index not in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+            raise
+        raise ValueError(
+            f"{exc} scikit-learn has no scorer for the {index} index: pass the scorer "
+            f"robustkmeans.metrics.{index}_scorer (not its name) instead."
+        ) from None
 
 
 def _check_sample_size(sample_size):

@@ -715,6 +715,25 @@ def test_multi_scorer_takes_scorer_names_as_a_scoring_dict_does():
 
 
 @pytest.mark.parametrize(
+    "name, scorer",
+    [
+        ("silhouette", "silhouette_scorer"),
+        ("silhouette_score", "silhouette_scorer"),
+        ("calinski_harabasz", "calinski_harabasz_scorer"),
+        ("davies_bouldin_score", "davies_bouldin_scorer"),
+    ],
+)
+def test_multi_scorer_names_the_scorer_of_an_internal_index_named_as_a_string(name, scorer):
+    # scikit-learn has no scorer named after an internal index; its error only
+    # pointed at get_scorer_names(), which does not list what to use instead
+    X, _ = make_blobs(20, centers=2, random_state=0)
+    km = LossKMeans(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=f"{name!r} is not a valid scoring value") as caught:
+        MultiScorer({"index": name})(km, X)
+    assert f"robustkmeans.metrics.{scorer}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "scorers, match",
     [({}, "non-empty dict"), ([silhouette_scorer], "non-empty dict"), ({"a": 3}, "'a': 3")],
 )
