@@ -1941,6 +1941,16 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         -------
         score : float
             Minus the weighted sum of each sample's least cost (greater is better).
+
+        Notes
+        -----
+        This is what :class:`~sklearn.model_selection.GridSearchCV` ranks by when
+        given no ``scoring``. Objectives of different losses or scales are in
+        different units (a ``correntropy`` cost is at most 1), and every
+        objective falls as ``n_clusters`` grows, so a search over those needs a
+        scorer of :mod:`robustkmeans.metrics`, e.g.
+        ``scoring=make_silhouette_scorer(metric="euclidean")``, with
+        ``cv=WholeSetSplit()``.
         """
         X, centers, x_sq, shift = self._prepared(X)
         sample_weight = _check_sample_weight(

@@ -48,6 +48,7 @@ one scorer that computes them once per candidate.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from collections.abc import Callable
@@ -87,6 +88,15 @@ __all__ = [
 # medians as centers, which minimise the L1 distance; every other loss is a function
 # of (coordinatewise or whole-vector) Euclidean residuals.
 _LOSS_METRIC = {"absolute": "manhattan"}
+
+
+def _func_name(func) -> str:
+    """A score function as messages name it: by its ``__name__``, a
+    ``functools.partial`` by its repr (as scikit-learn's ``make_scorer`` does, which
+    shows its arguments), any other callable object by its class."""
+    if isinstance(func, functools.partial):
+        return repr(func)
+    return getattr(func, "__name__", None) or type(func).__name__
 
 
 def _refitted(estimator):
@@ -375,6 +385,22 @@ _SPARSE_INDICES = {
 }
 
 
+def _float_values(features):
+    """Dense float features as an ndarray: an array as it is, a DataFrame of float
+    columns as its values (``set_output(transform="pandas")``; a view of a pandas
+    frame of one dtype); None for anything else, which the index reads itself."""
+    if isinstance(features, np.ndarray):
+        values = features
+    elif hasattr(features, "columns") and all(
+        isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)
+        for dtype in getattr(features, "dtypes", ())
+    ):
+        values = np.asarray(features)
+    else:
+        return None
+    return values if values.dtype in (np.float32, np.float64) else None
+
+
 def _is_degenerate(labels, n_samples):
     n_labels = np.unique(labels).size
     return n_labels < 2 or n_labels >= n_samples
@@ -433,11 +459,10 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
         score_func = _SPARSE_INDICES.get(score_func, score_func)
     elif (
         score_func is calinski_harabasz_score
-        and isinstance(features, np.ndarray)
-        and features.dtype in (np.float32, np.float64)
-        and features.size >= _CHUNKED_INDEX_MIN_VALUES
+        and np.prod(getattr(features, "shape", 0)) >= _CHUNKED_INDEX_MIN_VALUES
+        and (values := _float_values(features)) is not None
     ):
-        score_func = _calinski_harabasz_chunked
+        score_func, features = _calinski_harabasz_chunked, values
     try:
         return float(score_func(features, labels, **kwargs))
     except ValueError as exc:
@@ -488,7 +513,11 @@ class ClusteringScorer:
         its ``labels_``; without it such a clusterer raises a TypeError. Nothing
         can check the promise (a clusterer does not record its training
         samples, and a ``KFold(2)`` test fold is as long as the training fold),
-        so never combine it with a splitter that holds samples out.
+        so never combine it with a splitter that holds samples out. Successive
+        halving over the samples (``HalvingGridSearchCV``) is one, even with
+        ``cv=WholeSetSplit()``, unless given an int ``random_state``: it
+        subsamples the training and the test samples of a split in two draws,
+        equal only from one seed.
 
     Raises
     ------
@@ -623,7 +652,7 @@ class ClusteringScorer:
         else:
             return
         warnings.warn(
-            f"the {len(labels)} samples scored {where}, so the {self.score_func.__name__} "
+            f"the {len(labels)} samples scored {where}, so the {_func_name(self.score_func)} "
             f"is undefined and scored {self.degenerate_score}. {advice}",
             UserWarning,
             stacklevel=3,
@@ -633,7 +662,7 @@ class ClusteringScorer:
         kwargs = "".join(f", {k}={v!r}" for k, v in (self.kwargs or {}).items())
         sign = ", sign=-1" if self.sign == -1 else ""
         on_training_set = ", on_training_set=True" if self.on_training_set else ""
-        return f"ClusteringScorer({self.score_func.__name__}{sign}{kwargs}{on_training_set})"
+        return f"ClusteringScorer({_func_name(self.score_func)}{sign}{kwargs}{on_training_set})"
 
 
 class MultiScorer:
@@ -661,6 +690,16 @@ class MultiScorer:
     See Also
     --------
     ClusteringScorer : One internal validity index.
+
+    Notes
+    -----
+    A scorer that raises stops the search whatever its ``error_score``: for a
+    failed scorer, scikit-learn records ``error_score`` as the one score of the
+    callable, where the other candidates gave a dict, and fails on the mix
+    (``TypeError: 'float' object is not subscriptable``, after a "Scoring
+    failed" warning that shows the scorer's error). In a dict of scorers, only
+    that scorer's score becomes ``error_score``. A candidate whose ``fit``
+    fails gets ``error_score`` for every score either way.
 
     Examples
     --------
@@ -691,7 +730,7 @@ class MultiScorer:
             if isinstance(name, str) and isinstance(scorer, str):
                 # a scorer's name, as a scoring dict of GridSearchCV takes it
                 # (get_scorer names an unknown one and lists the valid ones)
-                scorer = get_scorer(scorer)
+                scorer = _named_scorer(scorer)
             if not isinstance(name, str) or not callable(scorer):
                 raise ValueError(
                     f"MultiScorer: {name!r}: {scorer!r} is not a name (str) and a scorer "
@@ -733,6 +772,21 @@ class MultiScorer:
 
     def __repr__(self):
         return f"MultiScorer({self.scorers!r})"
+
+
+def _named_scorer(name: str):
+    """scikit-learn's scorer of that name; for an internal index, which scikit-learn
+    has no scorer for, its error says which of ours to pass instead."""
+    try:
+        return get_scorer(name)
+    except ValueError as exc:
+        index = name.removesuffix("_score")
+        if index not in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+            raise
+        raise ValueError(
+            f"{exc} scikit-learn has no scorer for the {index} index: pass the scorer "
+            f"robustkmeans.metrics.{index}_scorer (not its name) instead."
+        ) from None
 
 
 def _check_sample_size(sample_size):

@@ -583,6 +583,14 @@ CLAIMS = {
                 and ns["search"].best_params_["cluster__n_clusters"] == 4
             ),
         ),
+        "halving.best_params_": (
+            "n_clusters 4: 7 candidates with n_init 3, the best 3 with 9",
+            lambda ns: (
+                ns["halving"].best_params_["cluster__n_clusters"] == 4
+                and ns["halving"].n_candidates_ == [7, 3]
+                and ns["halving"].n_resources_ == [3, 9]
+            ),
+        ),
     },
     "docs/user_guide/losses.rst": {
         "km.delta_": ("about 1.9 here", lambda ns: round(ns["km"].delta_, 1) == 1.9),

@@ -1309,6 +1309,25 @@ def test_grid_search_over_loss_and_scales():
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
+def test_default_score_of_a_grid_over_losses_compares_objectives_as_documented():
+    # GridSearchCV without scoring ranks by score, minus each candidate's own
+    # objective: over losses it compares numbers in different units (correntropy's
+    # costs are at most 1 each), and picked correntropy on three clean blobs,
+    # which square clusters as well. KMeans has one loss; score and the guide now
+    # say to pass a scorer of robustkmeans.metrics
+    from robustkmeans.metrics import make_silhouette_scorer
+    from robustkmeans.model_selection import WholeSetSplit
+
+    X, _ = make_blobs(300, centers=3, random_state=0)
+    grid = [{"loss": ["square", "absolute"]}, {"loss": ["correntropy"], "sigma": [0.5, "auto"]}]
+    search = GridSearchCV(LossKMeans(3, random_state=0), grid, cv=WholeSetSplit()).fit(X)
+    assert search.best_params_["loss"] == "correntropy"
+    scoring = make_silhouette_scorer(metric="euclidean")
+    search = GridSearchCV(LossKMeans(3, random_state=0), grid, cv=WholeSetSplit(), scoring=scoring)
+    assert search.fit(X).best_params_ == {"loss": "square"}
+    assert "scoring=make_silhouette_scorer" in " ".join(LossKMeans.score.__doc__.split())
+
+
 def _fit_inertia(seed):
     X, _ = _data(seed=seed, n=3000)
     return LossKMeans(4, loss="huber", random_state=seed).fit(X).inertia_

@@ -1,3 +1,4 @@
+import functools
 import warnings
 
 import numpy as np
@@ -410,6 +411,46 @@ def test_calinski_harabasz_of_large_dense_features_takes_one_chunk_of_memory(mon
     assert peak < 0.8 * X.nbytes  # scikit-learn's: 2.6x
 
 
+def test_calinski_harabasz_of_large_dataframe_features_takes_one_chunk_of_memory(monkeypatch):
+    # features in a DataFrame (set_output(transform="pandas") on the featurizer or
+    # the Pipeline, or a clusterer fitted on a DataFrame) went to scikit-learn's
+    # index, 2.6x the data beside them, whatever their size
+    import tracemalloc
+
+    from robustkmeans import metrics
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((8000, 512)) + 100).astype(np.float32)
+    X[::3] += 0.5
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(512)])
+    km = LossKMeans(3, random_state=0).fit(frame)
+    monkeypatch.setattr(metrics, "_CHUNKED_INDEX_MIN_VALUES", X.size)
+    expected = metrics._calinski_harabasz_chunked(X, km.labels_)  # those of the array
+    # (a pandas frame's values are the transpose of its block: rounding of F order)
+    assert calinski_harabasz_scorer(km, frame) == pytest.approx(expected, rel=1e-12)
+    # the index itself (the labels come from predict, which copies the frame to an
+    # array, as KMeans.predict does)
+    tracemalloc.start()
+    try:
+        score = metrics._validity_index(calinski_harabasz_score, frame, km.labels_)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert score == pytest.approx(expected, rel=1e-12)
+    assert peak < 0.8 * X.nbytes  # scikit-learn's: 2.6x, as for an array
+    # a list of rows too (the helpers' callers pass arrays, but scikit-learn takes it)
+    rows = [[0.0], [0.1], [5.0], [5.1]]
+    assert metrics._validity_index(calinski_harabasz_score, rows, [0, 0, 1, 1]) == (
+        pytest.approx(calinski_harabasz_score(rows, [0, 0, 1, 1]))
+    )
+    # a frame of other columns is scikit-learn's to read (and refuse)
+    text = frame.astype(object)
+    text.iloc[0, 0] = "a"
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        metrics._validity_index(calinski_harabasz_score, text, km.labels_)
+
+
 # ---------------------------------------------------------------------------------
 # behaviour a mutation sweep of metrics.py found no test pinning down
 # ---------------------------------------------------------------------------------
@@ -437,6 +478,42 @@ def test_scorer_on_training_set_refuses_more_samples_than_labels():
     agglo = AgglomerativeClustering(n_clusters=2).fit(X[:10])
     with pytest.raises(ValueError, match="has 10 labels_ .* not one for each of the 30 samples"):
         make_silhouette_scorer(on_training_set=True)(agglo, X)
+
+
+def test_halving_over_samples_scores_the_training_subsample_only_from_an_int_seed():
+    # the warning of the user guide and of on_training_set: successive halving
+    # subsamples the training and the test indices of each split with two draws,
+    # the same only from an int random_state; from None (its default), the
+    # labels_ of one subsample were scored on another of the same length,
+    # silhouettes near 0, without a word
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    class Remembers(ClusterMixin, BaseEstimator):
+        def __init__(self, n_clusters=2):
+            self.n_clusters = n_clusters
+
+        def fit(self, X, y=None):
+            self.X_ = np.asarray(X)
+            self.labels_ = np.arange(len(X)) % self.n_clusters
+            return self
+
+    def same_samples(estimator, X, y=None):
+        return float(np.array_equal(estimator.X_, X))
+
+    X = np.random.RandomState(0).normal(size=(120, 2))
+    for random_state, expected in [(0, 1.0), (None, 0.0)]:
+        search = HalvingGridSearchCV(
+            Remembers(),
+            {"n_clusters": [2, 3, 4, 5]},
+            cv=WholeSetSplit(),
+            scoring=same_samples,
+            min_resources=30,
+            random_state=random_state,
+        ).fit(X)
+        scored = search.cv_results_["mean_test_score"][search.cv_results_["iter"] == 0]
+        assert set(scored) == {expected}, random_state
+    assert "an int ``random_state``" in " ".join(ClusteringScorer.__doc__.split())
 
 
 def test_on_training_set_without_labels_is_a_type_error():
@@ -514,6 +591,28 @@ def test_scorer_repr_names_index_sign_and_settings():
     )
 
 
+def test_a_scorer_of_a_partial_or_callable_object_names_it():
+    # make_scorer takes functools.partial(silhouette_score, metric="cosine") and
+    # names it by its repr; a ClusteringScorer of one raised AttributeError
+    # (no __name__) from its repr, and from its warning on a degenerate held-out
+    # fold instead of scoring it worst
+    X, _ = make_blobs(90, centers=[[0, 0], [10, 0], [0, 10]], cluster_std=0.5, random_state=0)
+    km = LossKMeans(3, random_state=0).fit(X)
+    one_cluster = X[km.labels_ == km.labels_[0]]
+
+    class Index:
+        def __call__(self, features, labels):
+            return calinski_harabasz_score(features, labels)
+
+    cosine = functools.partial(silhouette_score, metric="cosine")
+    for score_func, name in [(cosine, repr(cosine)), (Index(), "Index")]:
+        scorer = ClusteringScorer(score_func, degenerate_score=-1.0)
+        assert repr(scorer).startswith(f"ClusteringScorer({name}")
+        with pytest.warns(UserWarning, match="all fall in one of the 3 clusters") as caught:
+            assert scorer(km, one_cluster) == -1.0
+        assert f"so the {name} is undefined" in str(caught[0].message)
+
+
 # ---------------------------------------------------------------------------------
 # MultiScorer: several scores from one computation of the features and labels
 # ---------------------------------------------------------------------------------
@@ -581,6 +680,39 @@ def test_multi_scorer_in_a_grid_search_matches_a_dict_of_scorers():
     assert transforms_dict - transforms_multi == 6 * 2
 
 
+def test_a_failing_scorer_of_a_multi_scorer_stops_the_search_as_documented():
+    # the Notes of MultiScorer: scikit-learn gives a failed callable error_score as
+    # its one score, where the other candidates gave dicts, and fails on the mix; a
+    # dict of scorers sets the failed score to error_score. When scikit-learn
+    # handles the callable too, this test fails: update the Notes
+    X, _ = make_blobs(60, centers=3, random_state=0)
+
+    def fails_at_three(estimator, X, y=None):
+        if estimator.n_clusters == 3:
+            raise RuntimeError("no score at k=3")
+        return 1.0
+
+    scorers = {"silhouette": silhouette_scorer, "flaky": fails_at_three}
+
+    def search(scoring):
+        return GridSearchCV(
+            LossKMeans(random_state=0),
+            {"n_clusters": [2, 3]},
+            scoring=scoring,
+            refit="silhouette",
+            cv=WholeSetSplit(),
+            error_score=np.nan,
+        ).fit(X)
+
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        with pytest.warns(UserWarning, match="test scores are non-finite"):
+            flaky = search(scorers).cv_results_["mean_test_flaky"]
+    np.testing.assert_array_equal(flaky, [1.0, np.nan])
+    with pytest.warns(UserWarning, match="no score at k=3"):
+        with pytest.raises(TypeError, match="not subscriptable"):
+            search(MultiScorer(scorers))
+
+
 def test_multi_scorer_keeps_each_scorers_on_training_set():
     X, _ = make_blobs(40, centers=2, random_state=0)
     agglo = AgglomerativeClustering(2).fit(X)
@@ -618,6 +750,25 @@ def test_multi_scorer_takes_scorer_names_as_a_scoring_dict_does():
     assert shared.best_params_ == {"n_clusters": 3}
     with pytest.raises(ValueError, match="'adjusted_rand'"):
         MultiScorer({"ari": "adjusted_rand"})(km, X, y)
+
+
+@pytest.mark.parametrize(
+    "name, scorer",
+    [
+        ("silhouette", "silhouette_scorer"),
+        ("silhouette_score", "silhouette_scorer"),
+        ("calinski_harabasz", "calinski_harabasz_scorer"),
+        ("davies_bouldin_score", "davies_bouldin_scorer"),
+    ],
+)
+def test_multi_scorer_names_the_scorer_of_an_internal_index_named_as_a_string(name, scorer):
+    # scikit-learn has no scorer named after an internal index; its error only
+    # pointed at get_scorer_names(), which does not list what to use instead
+    X, _ = make_blobs(20, centers=2, random_state=0)
+    km = LossKMeans(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=f"{name!r} is not a valid scoring value") as caught:
+        MultiScorer({"index": name})(km, X)
+    assert f"robustkmeans.metrics.{scorer}" in str(caught.value)
 
 
 @pytest.mark.parametrize(
