@@ -323,8 +323,9 @@ class _Tolerance:
         return str(self.in_data_units(self.value))
 
     def in_data_units(self, shift):
-        with np.errstate(over="ignore", under="ignore"):
-            return shift * self.unit**2
+        # (Python floats: a product that overflows is inf, where unit**2 of a unit
+        # near 1e300 raised OverflowError, even with verbose=0)
+        return shift * self.unit * self.unit
 
 
 def _mean_variance(X, unit=1.0):
