@@ -831,8 +831,10 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     for _ in range(max_iter * 10):
         Wa = W[labels]
         with np.errstate(divide="ignore", invalid="ignore"):
-            removal = np.where(Wa > w, w * Wa / (Wa - w), np.nan) * d2[rows, labels]
-            insertion = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * d2
+            # (the weights' ratios first: their products overflow for weights of
+            # 1e160 and more, where the objective is still finite)
+            removal = np.where(Wa > w, w * (Wa / (Wa - w)), np.nan) * d2[rows, labels]
+            insertion = w[:, None] * (W[None, :] / (W[None, :] + w[:, None])) * d2
         insertion[rows, labels] = np.inf
         best_b = np.argmin(insertion, axis=1)
         gain = removal - insertion[rows, best_b]
@@ -902,7 +904,7 @@ def _exact_transfer_gain(X, i, a, b, centers, W, w):
     )
     if not d2[0] > noise:
         return 0.0
-    return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]
+    return w[i] * (W[a] / (W[a] - w[i])) * d2[0] - w[i] * (W[b] / (W[b] + w[i])) * d2[1]
 
 
 def _settled(

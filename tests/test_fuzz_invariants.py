@@ -1,6 +1,8 @@
 """Invariants of LossKMeans on adversarial generated data (hypothesis, derandomized),
 and the counterexamples they found, kept as regression tests."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -21,3 +23,25 @@ def test_center_shift_within_tolerance_on_data_near_float64s_limit(algorithm):
     km = LossKMeans(2, loss="absolute", algorithm=algorithm, random_state=0).fit(X)
     np.testing.assert_array_equal(km.labels_, [1, 0, 0])
     assert np.isfinite(km.cluster_centers_).all()
+
+
+def test_hartigan_square_weights_near_float64s_limit_give_the_fit_of_the_same_weights_scaled():
+    # Hartigan's transfer gains w W_a / (W_a - w) d2 multiplied the two weights
+    # first: weights of 1e180 (an objective of 1e183, finite) overflowed the
+    # products to inf, with overflow warnings, and the transfers screened by inf -
+    # inf = NaN gains were lost (seed 198 of the fuzzing: a worse local optimum,
+    # 1.78e161 against the 1.49e161 of the same weights divided by 1e199). Weights
+    # times a power of two give the same fit, bit for bit, the objective times it
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0
+    w = rng.uniform(0.5, 2.0, size=40)
+    scale = 2.0**600
+    kw = dict(algorithm="hartigan", init=X[:3], n_init=1)
+    ref = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        km = LossKMeans(3, **kw).fit(X, sample_weight=w * scale)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == ref.inertia_ * scale
+
