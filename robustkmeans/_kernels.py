@@ -760,6 +760,10 @@ def own_costs(X, x_sq, labels, centers, loss, n_threads):
     return np.concatenate(_map(chunk, slices, n_threads))
 
 
+#: above this magnitude, _least_cost's squared distances could overflow float64
+_TIE_SCALE_LIMIT = 2.0**500
+
+
 def _least_cost(Xc, centers, rank, labels, rows=None):
     """Break exact ties of ``labels = argmin(rank, axis=1)`` (in place): to the smaller
     Euclidean distance, then the lower index. ``rows``: the rows of ``Xc`` that
@@ -773,8 +777,17 @@ def _least_cost(Xc, centers, rank, labels, rows=None):
         # and squares of float32 data, and no overflow of the squares of data that
         # the separable losses take as it is (float32 beyond 1e19)
         rows_ = dense_rows(Xc, multi if rows is None else rows[multi]).astype(np.float64)
+        centers64 = centers.astype(np.float64)
+        top = max(np.abs(rows_).max(initial=0.0), np.abs(centers64).max(initial=0.0))
+        if top > _TIE_SCALE_LIMIT:
+            # float64 data beyond 1e150 (absolute never squares it): squares in units
+            # of a power of two near it (exact), or every one overflowed to inf and
+            # the argmin below took the first center, tied or not
+            unit = math.ldexp(1.0, math.frexp(top)[1])
+            rows_ /= unit
+            centers64 /= unit
         d2 = np.empty((multi.size, centers.shape[0]), dtype=np.float64)
-        for j, center in enumerate(centers.astype(np.float64)):
+        for j, center in enumerate(centers64):
             diff = rows_ - center
             d2[:, j] = np.einsum("ij,ij->i", diff, diff)
         d2[~tied[multi]] = np.inf

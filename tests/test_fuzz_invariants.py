@@ -45,3 +45,23 @@ def test_hartigan_square_weights_near_float64s_limit_give_the_fit_of_the_same_we
     np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
     assert km.inertia_ == ref.inertia_ * scale
 
+
+def test_absolute_ties_near_float64s_limit_go_to_a_center_of_least_cost():
+    # absolute fits data near 1e300 (it never squares it), but its ties in cost were
+    # broken by squared Euclidean distances that overflowed to inf for every
+    # center: the argmin over "inf everywhere" then took center 0, which costs 4e300
+    # against the tied 3e300 of centers 1 and 2 (seed 419 of the fuzzing: labels_
+    # and predict on a center of more than the least cost)
+    C = np.array([[0.0, 0.0, 0.0], [0.0, 3.0, -2.0], [3.0, 2.0, -2.0]])
+    x = np.array([[1.0, 2.0, -1.0]])
+    for scale in (1.0, 1e300):
+        km = LossKMeans(3, loss="absolute", init=C * scale, n_init=1).fit(C * scale)
+        np.testing.assert_array_equal(km.cluster_centers_, C * scale)
+        np.testing.assert_array_equal(km.transform(x * scale), [[4 * scale, 3 * scale, 3 * scale]])
+        # the tie goes to the smaller Euclidean distance (3 against 5, in units of scale)
+        np.testing.assert_array_equal(km.predict(x * scale), [1])
+        X = np.vstack([C, x]) * scale
+        fitted = LossKMeans(3, loss="absolute", init=C * scale, n_init=1, max_iter=1).fit(X)
+        assert fitted.labels_[-1] == fitted.predict(x * scale)[0]
+        costs = fitted.transform(X)
+        np.testing.assert_array_equal(costs[np.arange(4), fitted.labels_], costs.min(axis=1))
