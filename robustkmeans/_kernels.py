@@ -956,10 +956,12 @@ def assign(X, x_sq, centers, loss, n_threads, shift=None, check=False):
     return labels, costs
 
 
-def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
+def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False, ties=False):
     """``(n_samples, n_clusters)`` cost of each sample to each center (``shift`` as
     for ``assign``; ``check``: any squared distance or cost that overflows raises
-    ``refuse_overflow``'s ValueError)."""
+    ``refuse_overflow``'s ValueError). With ``ties`` (``transform``), the rows of
+    the samples within rounding of two centers are exact distances, as ``assign``
+    ranks them, so that the cost of the center it picks is the row's least."""
     if loss.euclidean:
         shifted = _shifted(centers, shift)
         csq = np.einsum("ij,ij->i", shifted, shifted)
@@ -969,6 +971,9 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
                 Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
                 d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
                 exact_entries(Xc, xsq_c, shifted, csq, d2)
+                if ties:
+                    labels = np.argmin(d2, axis=1)
+                    resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
             _refuse_overflowed(d2, check, X.dtype)  # (as in euclidean_pass)
             return loss.cost_from_sq_distances(d2)
     else:

@@ -1906,7 +1906,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             and ``correntropy`` (cost 1 in float precision far from every center).
         """
         X, centers, x_sq, shift = self._prepared(X)
-        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)
+        return _kernels.cost_matrix(
+            X, x_sq, centers, self._loss, _n_threads(), shift, check=True, ties=True
+        )
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the cost of each sample to each center.
