@@ -793,6 +793,10 @@ def own_costs(X, x_sq, labels, centers, loss, n_threads):
     return np.concatenate(_map(chunk, slices, n_threads))
 
 
+#: above this magnitude, _least_cost's squared distances could overflow float64
+_TIE_SCALE_LIMIT = 2.0**500
+
+
 def _least_cost(Xc, centers, rank, labels, rows=None):
     """Break exact ties of ``labels = argmin(rank, axis=1)`` (in place): to the smaller
     Euclidean distance, then the lower index. ``rows``: the rows of ``Xc`` that
@@ -806,8 +810,17 @@ def _least_cost(Xc, centers, rank, labels, rows=None):
         # and squares of float32 data, and no overflow of the squares of data that
         # the separable losses take as it is (float32 beyond 1e19)
         rows_ = dense_rows(Xc, multi if rows is None else rows[multi]).astype(np.float64)
+        centers64 = centers.astype(np.float64)
+        top = max(np.abs(rows_).max(initial=0.0), np.abs(centers64).max(initial=0.0))
+        if top > _TIE_SCALE_LIMIT:
+            # float64 data beyond 1e150 (absolute never squares it): squares in units
+            # of a power of two near it (exact), or every one overflowed to inf and
+            # the argmin below took the first center, tied or not
+            unit = math.ldexp(1.0, math.frexp(top)[1])
+            rows_ /= unit
+            centers64 /= unit
         d2 = np.empty((multi.size, centers.shape[0]), dtype=np.float64)
-        for j, center in enumerate(centers.astype(np.float64)):
+        for j, center in enumerate(centers64):
             diff = rows_ - center
             d2[:, j] = np.einsum("ij,ij->i", diff, diff)
         d2[~tied[multi]] = np.inf
@@ -976,10 +989,12 @@ def assign(X, x_sq, centers, loss, n_threads, shift=None, check=False):
     return labels, costs
 
 
-def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
+def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False, ties=False):
     """``(n_samples, n_clusters)`` cost of each sample to each center (``shift`` as
     for ``assign``; ``check``: any squared distance or cost that overflows raises
-    ``refuse_overflow``'s ValueError)."""
+    ``refuse_overflow``'s ValueError). With ``ties`` (``transform``), the rows of
+    the samples within rounding of two centers are exact distances, as ``assign``
+    ranks them, so that the cost of the center it picks is the row's least."""
     if loss.euclidean:
         shifted = _shifted(centers, shift)
         csq = np.einsum("ij,ij->i", shifted, shifted)
@@ -989,6 +1004,9 @@ def cost_matrix(X, x_sq, centers, loss, n_threads, shift=None, check=False):
                 Xc, xsq_c = _chunk_rows(X, x_sq, sl, shift)
                 d2 = _sq_dist_chunk(Xc, xsq_c, shifted, csq)
                 exact_entries(Xc, xsq_c, shifted, csq, d2)
+                if ties:
+                    labels = np.argmin(d2, axis=1)
+                    resolve_near_ties(Xc, xsq_c, shifted, csq, d2, labels)
             _refuse_overflowed(d2, check, X.dtype)  # (as in euclidean_pass)
             return loss.cost_from_sq_distances(d2)
     else:

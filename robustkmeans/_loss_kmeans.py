@@ -323,8 +323,9 @@ class _Tolerance:
         return str(self.in_data_units(self.value))
 
     def in_data_units(self, shift):
-        with np.errstate(over="ignore", under="ignore"):
-            return shift * self.unit**2
+        # (Python floats: a product that overflows is inf, where unit**2 of a unit
+        # near 1e300 raised OverflowError, even with verbose=0)
+        return shift * self.unit * self.unit
 
 
 def _mean_variance(X, unit=1.0):
@@ -830,8 +831,10 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     for _ in range(max_iter * 10):
         Wa = W[labels]
         with np.errstate(divide="ignore", invalid="ignore"):
-            removal = np.where(Wa > w, w * Wa / (Wa - w), np.nan) * d2[rows, labels]
-            insertion = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * d2
+            # (the weights' ratios first: their products overflow for weights of
+            # 1e160 and more, where the objective is still finite)
+            removal = np.where(Wa > w, w * (Wa / (Wa - w)), np.nan) * d2[rows, labels]
+            insertion = w[:, None] * (W[None, :] / (W[None, :] + w[:, None])) * d2
         insertion[rows, labels] = np.inf
         best_b = np.argmin(insertion, axis=1)
         gain = removal - insertion[rows, best_b]
@@ -901,7 +904,7 @@ def _exact_transfer_gain(X, i, a, b, centers, W, w):
     )
     if not d2[0] > noise:
         return 0.0
-    return w[i] * W[a] / (W[a] - w[i]) * d2[0] - w[i] * W[b] / (W[b] + w[i]) * d2[1]
+    return w[i] * (W[a] / (W[a] - w[i])) * d2[0] - w[i] * (W[b] / (W[b] + w[i])) * d2[1]
 
 
 def _settled(
@@ -1903,7 +1906,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             and ``correntropy`` (cost 1 in float precision far from every center).
         """
         X, centers, x_sq, shift = self._prepared(X)
-        return _kernels.cost_matrix(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)
+        return _kernels.cost_matrix(
+            X, x_sq, centers, self._loss, _n_threads(), shift, check=True, ties=True
+        )
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the cost of each sample to each center.
