@@ -178,10 +178,9 @@ def _import_pil():
 
 
 def _pil_filters():
-    """Pillow's resampling filters: ``Image.Resampling``, or in Pillow 9.0, which has
-    none, the module's own constants (which Pillow 9.1 to 9.3 warn about)."""
-    Image = _import_pil()
-    return getattr(Image, "Resampling", Image)
+    """Pillow's resampling filters, ``Image.Resampling`` (the module's own constants
+    are deprecated in Pillow 9.1 to 9.3, which warn about them)."""
+    return _import_pil().Resampling
 
 
 def _is_pil_image(obj) -> bool:

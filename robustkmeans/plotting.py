@@ -265,8 +265,7 @@ def _thumbnail(image, size, index=None):
     if orientation in (2, 3):
         # Pillow's transpose of its 4-byte pixels is ~2x faster than numpy's reversal
         # of 3-byte ones (24 vs 42 ms for 12 MP)
-        transpose = getattr(Image, "Transpose", Image)  # (Pillow 9.0 has no Image.Transpose)
-        flip = transpose.FLIP_LEFT_RIGHT if orientation == 2 else transpose.ROTATE_180
+        flip = Image.Transpose.FLIP_LEFT_RIGHT if orientation == 2 else Image.Transpose.ROTATE_180
         img = img.transpose(flip)
     if orientation < 5:
         img.thumbnail((size, size))

@@ -203,12 +203,6 @@ def test_32_bit_float_file_error_says_what_to_do_with_the_file(tmp_path):
     assert "np.clip(x * 255, 0, 255)" in message  # (the array's remedy, after it)
 
 
-# Pillow before 9.1 gives a PGM's samples as stored, not scaled from its maxval to
-# 0..65535 (python-pillow/Pillow#5403), so a 10-bit one reads as 16-bit, dark
-_PGM_AS_STORED = not hasattr(pytest.importorskip("PIL.PpmImagePlugin"), "PpmDecoder")
-
-
-@pytest.mark.xfail(_PGM_AS_STORED, reason="Pillow < 9.1 does not scale a PGM's maxval", strict=True)
 def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
     # Pillow opens a PGM with maxval > 255 in the 32-bit mode "I", scaled to 0..65535;
     # a dark one (values below 256) must stay dark, not be read as 8-bit.
@@ -232,7 +226,7 @@ def test_each_16_bit_mode_is_scaled_not_clipped(tmp_path, mode, byte_order, suff
     # a 16-bit value clipped to 255 would make the picture white
     try:
         image = Image.frombytes(mode, (5, 1), _SIXTEEN_BIT.astype(f"{byte_order}u2").tobytes())
-    except ValueError as exc:  # Pillow 9.0 to 9.3 have no I;16N unpacker: no such image
+    except ValueError as exc:  # Pillow 9.1 to 9.3 have no I;16N unpacker: no such image
         if mode != "I;16N" or "unknown raw mode" not in str(exc):
             raise
         pytest.skip(f"Pillow {Image.__version__} cannot make an {mode} image")

@@ -522,7 +522,7 @@ def test_thumbnails_show_the_colours_load_rgb_reads(tmp_path):
 def _photo_like(h, w, seed=0):
     """Smooth colours (a bicubic blow-up of a few random pixels), as photos are."""
     small = np.random.RandomState(seed).randint(0, 256, size=(7, 9, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC))
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
 
 
 def _upright_thumbnail(image, size):

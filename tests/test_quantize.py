@@ -429,7 +429,7 @@ def test_16_bit_pil_images_quantize_as_their_8_bit_values(tmp_path, mode):
         order = {"I;16B": ">", "I;16N": "="}.get(mode, "<")
         try:
             image = Image.frombytes(mode, (10, 12), gray16.astype(f"{order}u2").tobytes())
-        except ValueError as exc:  # Pillow 9.0 has no I;16N unpacker: no such image
+        except ValueError as exc:  # Pillow 9.1 to 9.3 have no I;16N unpacker: no such image
             if mode != "I;16N" or "unknown raw mode" not in str(exc):
                 raise
             pytest.skip(f"Pillow {Image.__version__} cannot make an {mode} image")
