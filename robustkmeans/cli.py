@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
-import copy
 import csv
 import difflib
 import hashlib
@@ -424,26 +423,9 @@ def _note_before_writing(args, out: Path, names, written=None) -> None:
 
 #: representatives.png draws at most this many clusters, the largest: each is a row
 #: of 150 pixels, and matplotlib refuses a figure past 65,536 (about 437 rows), after
-#: minutes of drawing (a report of 440 clusters was still drawing after 12 minutes)
+#: minutes of drawing (a report of 440 clusters was still drawing after 12 minutes);
+#: the display's ``max_clusters`` draws the largest (the report's table lists all)
 _MAX_DRAWN_CLUSTERS = 60
-
-
-def _drawn_clusters(display):
-    """The ``RepresentativesDisplay`` (not yet drawn) to draw: ``display`` itself, or
-    for more than ``_MAX_DRAWN_CLUSTERS`` clusters a copy holding the largest ones
-    (ties: the lower index; drawn in cluster order). ``display`` keeps every
-    cluster, for the report's table."""
-    clusters = sorted(display.representatives)
-    if len(clusters) <= _MAX_DRAWN_CLUSTERS:
-        return display
-    from .plotting import _largest
-
-    sizes = [display.cluster_sizes_[c] for c in clusters]
-    largest = [clusters[i] for i in _largest(sizes, _MAX_DRAWN_CLUSTERS)]
-    drawn = copy.copy(display)
-    drawn.representatives = {c: display.representatives[c] for c in largest}
-    drawn.atypical = {c: display.atypical.get(c, []) for c in largest}
-    return drawn
 
 
 #: compare_losses.png draws at most this many clusters (columns) per loss: a column
@@ -1681,20 +1663,20 @@ def _run_cluster(
         n_atypical=2,
         plot=False,
     )
-    drawn = _drawn_clusters(representatives)
     caption = "Closest to each center, then the most atypical (largest cost)"
     if not any(representatives.atypical.values()):
         caption = (
             f"Closest to each center; no cluster has more than --n-representatives "
             f"{args.n_representatives} images, so none is shown as atypical"
         )
-    if drawn is not representatives:
+    if len(representatives.representatives) > _MAX_DRAWN_CLUSTERS:
         caption += (
-            f"; the {len(drawn.representatives)} largest of "
+            f"; the {_MAX_DRAWN_CLUSTERS} largest of "
             f"{len(representatives.representatives)} clusters (labels.csv lists every "
             "image's cluster)"
         )
-    figures.append(("representatives.png", _figure_png(drawn.plot().figure_), caption))
+    drawn = representatives.plot(max_clusters=_MAX_DRAWN_CLUSTERS)
+    figures.append(("representatives.png", _figure_png(drawn.figure_), caption))
     y_names = None if y is None else np.asarray(target_names)[y]
     scatter = ClusterScatterDisplay.from_estimator(model, features, y=y_names)
     figures.append(

@@ -68,7 +68,11 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_array
-from sklearn.utils._param_validation import Options, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    Options,
+    validate_parameter_constraints,
+)
 
 from ._utils import is_count
 
@@ -687,6 +691,16 @@ class MultiScorer:
         (``"adjusted_rand_score"``), as in a ``scoring`` dict of
         :class:`~sklearn.model_selection.GridSearchCV`.
 
+    Raises
+    ------
+    ValueError
+        When built with what is not a non-empty dict of names (str) to scorers
+        (scikit-learn's ``InvalidParameterError``, naming the bad entry), as
+        :class:`ClusteringScorer` validates its parameters when built; or with
+        a scorer's name that scikit-learn does not know (its own error, which
+        names the ``robustkmeans.metrics`` scorer to pass for an internal
+        index such as ``"silhouette"``).
+
     See Also
     --------
     ClusteringScorer : One internal validity index.
@@ -717,13 +731,17 @@ class MultiScorer:
 
     def __init__(self, scorers: dict):
         self.scorers = scorers
+        # validated when built, as ClusteringScorer; again when called, in case
+        # ``scorers`` was replaced since
+        self._checked()
 
     def _checked(self) -> dict:
         if not isinstance(self.scorers, dict) or not self.scorers:
-            raise ValueError(
-                "MultiScorer takes a non-empty dict of names to scorers, e.g. "
-                "{'silhouette': silhouette_scorer, 'calinski_harabasz': "
-                f"calinski_harabasz_scorer}}; got {self.scorers!r}."
+            raise InvalidParameterError(
+                "The 'scorers' parameter of MultiScorer must be a non-empty dict of "
+                "names to scorers, e.g. {'silhouette': silhouette_scorer, "
+                f"'calinski_harabasz': calinski_harabasz_scorer}}. Got {self.scorers!r} "
+                "instead."
             )
         checked = {}
         for name, scorer in self.scorers.items():
@@ -732,10 +750,10 @@ class MultiScorer:
                 # (get_scorer names an unknown one and lists the valid ones)
                 scorer = _named_scorer(scorer)
             if not isinstance(name, str) or not callable(scorer):
-                raise ValueError(
-                    f"MultiScorer: {name!r}: {scorer!r} is not a name (str) and a scorer "
-                    "(a callable scorer(estimator, X, y), or a scorer's name such as "
-                    "'adjusted_rand_score')."
+                raise InvalidParameterError(
+                    "The 'scorers' parameter of MultiScorer must map names (str) to "
+                    "scorers (a callable scorer(estimator, X, y), or a scorer's name "
+                    f"such as 'adjusted_rand_score'); got {name!r}: {scorer!r}."
                 )
             checked[name] = scorer
         return checked

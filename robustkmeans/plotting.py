@@ -1473,6 +1473,7 @@ class RepresentativesDisplay:
         n_representatives=4,
         n_atypical=2,
         thumbnail_size=96,
+        max_clusters=None,
         figure=None,
         plot=True,
     ):
@@ -1495,6 +1496,9 @@ class RepresentativesDisplay:
             repeating a representative.
         thumbnail_size : int, default=96
             Largest side of the drawn images, in pixels.
+        max_clusters : int, default=None
+            Draw at most this many clusters (see :meth:`plot`); the display
+            still holds every cluster. ``None`` draws all.
         figure : matplotlib Figure, default=None
             Figure to draw in; a new one is made when None.
         plot : bool, default=True
@@ -1525,6 +1529,7 @@ class RepresentativesDisplay:
         """
         n_representatives = _check_count(n_representatives, "n_representatives")
         n_atypical = _check_count(n_atypical, "n_atypical")
+        _check_max_clusters(max_clusters, "clusters drawn")
         _check_images(images, X, plot)
         prefix, clusterer = _split(estimator)
         missing = [name for name in ("transform", "predict") if not hasattr(clusterer, name)]
@@ -1548,13 +1553,23 @@ class RepresentativesDisplay:
             thumbnail_size=thumbnail_size,
         )
         display.cluster_sizes_ = sizes
-        return display.plot(figure=figure) if plot else display
+        return display.plot(max_clusters=max_clusters, figure=figure) if plot else display
 
-    def plot(self, *, figure=None):
+    def plot(self, *, max_clusters=None, figure=None):
         """Draw the grid: one row per cluster, representatives then atypical images.
+
+        A figure made here of more than 60 thumbnails is laid out by fixed
+        margins rather than constrained layout, whose cost grows with the
+        square of the axes (80 clusters took 17 s to draw and save).
 
         Parameters
         ----------
+        max_clusters : int, default=None
+            Draw at most this many clusters (rows): the largest (ties: the
+            lower index), in cluster order; the title says so. A row takes 1.5
+            inches: a figure of many clusters is slow to draw, and matplotlib
+            refuses one past 65,536 pixels (about 437 rows at 100 dpi).
+            ``None`` draws all.
         figure : matplotlib Figure, default=None
             Figure to draw in; a new one is made when None.
 
@@ -1579,13 +1594,19 @@ class RepresentativesDisplay:
         >>> disp.axes_.shape
         (2, 2)
         """
+        _check_max_clusters(max_clusters, "clusters drawn")
         labels = np.asarray(self.labels)
         clusters = sorted(self.representatives)
         self.cluster_sizes_ = np.bincount(
             labels, minlength=max(len(clusters), int(max(clusters, default=-1)) + 1)
         )
-        n_rep = max((len(v) for v in self.representatives.values()), default=0)
-        n_aty = max((len(v) for v in self.atypical.values()), default=0)
+        n_clusters = len(clusters)
+        capped = max_clusters is not None and n_clusters > max_clusters
+        if capped:
+            sizes = [self.cluster_sizes_[c] for c in clusters]
+            clusters = [clusters[i] for i in _largest(sizes, max_clusters)]
+        n_rep = max((len(self.representatives[c]) for c in clusters), default=0)
+        n_aty = max((len(self.atypical.get(c, [])) for c in clusters), default=0)
         n_cols = max(1, n_rep + n_aty)
         size = 1.5
         sized_here = figure is None
@@ -1616,13 +1637,16 @@ class RepresentativesDisplay:
                 color=colors[row],
                 fontsize="small",
             )
+        which = "Per cluster"
+        if capped:
+            which += f", for the {max_clusters} largest clusters (of {n_clusters})"
         if n_rep or not n_aty:
-            title = f"Per cluster: the {_count(n_rep, 'image')} closest to the center"
+            title = f"{which}: the {_count(n_rep, 'image')} closest to the center"
             if n_aty:
                 title += f", then the {n_aty} most atypical (dashed black frame; largest cost)"
         else:  # (not "the 0 images closest to the center, then...")
             title = (
-                f"Per cluster: the {_count(n_aty, 'most atypical image')} "
+                f"{which}: the {_count(n_aty, 'most atypical image')} "
                 "(dashed black frame; largest cost)"
             )
         suptitle = figure.suptitle(title, fontsize="medium")
@@ -1833,7 +1857,7 @@ class LossComparisonDisplay:
             )
         n_representatives = _check_count(n_representatives, "n_representatives", minimum=1)
         _check_sample_size(sample_size)
-        _check_max_clusters(max_clusters)
+        _check_max_clusters(max_clusters, "clusters drawn per loss")
         if isinstance(metric, str) and metric == "auto":
             raise ValueError(
                 "metric='auto' would compute the silhouette of each loss with its own "
@@ -1942,7 +1966,7 @@ class LossComparisonDisplay:
         >>> disp.row_titles_[0].get_text()
         'square: obj 0'
         """
-        _check_max_clusters(max_clusters)
+        _check_max_clusters(max_clusters, "clusters drawn per loss")
         representatives = self.representatives
         n_clusters = len(representatives[0]) if representatives else 0
         capped = max_clusters is not None and n_clusters > max_clusters
@@ -2008,12 +2032,11 @@ class LossComparisonDisplay:
         return self
 
 
-def _check_max_clusters(max_clusters):
-    """``max_clusters`` of :class:`LossComparisonDisplay`: None or an integer >= 1."""
+def _check_max_clusters(max_clusters, meaning):
+    """``max_clusters`` of a display: None or an integer >= 1, ``meaning`` what it counts."""
     if max_clusters is not None and not is_count(max_clusters, 1):
         raise ValueError(
-            f"max_clusters must be None or an integer >= 1 (the clusters drawn per "
-            f"loss), got {max_clusters!r}."
+            f"max_clusters must be None or an integer >= 1 (the {meaning}), got {max_clusters!r}."
         )
 
 

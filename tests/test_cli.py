@@ -1747,8 +1747,11 @@ def test_representatives_draw_the_largest_clusters_only_beyond_the_cap(
     drawn = []
     figure_png = cli._figure_png
 
+    titles = []
+
     def record(figure):
         drawn.append([a.yaxis.label.get_text() for a in figure.axes if a.get_ylabel()])
+        titles.append(figure._suptitle.get_text() if figure._suptitle else "")
         return figure_png(figure)
 
     monkeypatch.setattr(cli, "_MAX_DRAWN_CLUSTERS", 2)
@@ -1763,6 +1766,8 @@ def test_representatives_draw_the_largest_clusters_only_beyond_the_cap(
     sizes = np.bincount([int(r["cluster"]) for r in _read_csv(out / "labels.csv")], minlength=3)
     largest = sorted(range(3), key=lambda c: (-sizes[c], c))[:2]
     assert drawn[0] == [f"cluster {c}\nn={sizes[c]}" for c in sorted(largest)]
+    # the PNG says so too, read alone (RepresentativesDisplay's max_clusters)
+    assert "the 2 largest clusters (of 3)" in titles[0]
     # under the cap, every cluster is drawn and the caption says nothing of it
     monkeypatch.setattr(cli, "_MAX_DRAWN_CLUSTERS", 3)
     drawn.clear()

@@ -776,8 +776,49 @@ def test_multi_scorer_names_the_scorer_of_an_internal_index_named_as_a_string(na
     [({}, "non-empty dict"), ([silhouette_scorer], "non-empty dict"), ({"a": 3}, "'a': 3")],
 )
 def test_multi_scorer_refuses_what_is_not_a_dict_of_scorers(scorers, match):
+    # refused when built (below), and when called after its dict was replaced
     X, _ = make_blobs(20, centers=2, random_state=0)
     km = LossKMeans(2, random_state=0).fit(X)
+    scorer = MultiScorer({"s": silhouette_scorer})
+    scorer.scorers = scorers
     with pytest.raises(ValueError, match=match):
-        MultiScorer(scorers)(km, X)
-    assert "MultiScorer(" in repr(MultiScorer(scorers))
+        scorer(km, X)
+    assert "MultiScorer(" in repr(scorer)
+
+
+@pytest.mark.parametrize(
+    "scorers, match",
+    [
+        ({}, "'scorers' parameter of MultiScorer must be a non-empty dict .* Got {}"),
+        ([silhouette_scorer], "'scorers' parameter of MultiScorer must be a non-empty dict"),
+        (None, "'scorers' parameter of MultiScorer must be a non-empty dict .* Got None"),
+        ({"a": 3}, "'scorers' parameter of MultiScorer .* got 'a': 3"),
+        ({1: silhouette_scorer}, "'scorers' parameter of MultiScorer .* got 1: "),
+        (
+            {"s": silhouette_scorer, "c": None},
+            "'scorers' parameter of MultiScorer .* got 'c': None",
+        ),
+    ],
+)
+def test_multi_scorer_is_validated_when_built(scorers, match):
+    # as ClusteringScorer: the mistake is named where it is made, with
+    # scikit-learn's InvalidParameterError, not at the first candidate scored
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=match):
+        MultiScorer(scorers)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("silhouette", "robustkmeans.metrics.silhouette_scorer"),
+        ("davies_bouldin_score", "robustkmeans.metrics.davies_bouldin_scorer"),
+        ("adjusted_rand", "'adjusted_rand' is not a valid scoring value"),
+    ],
+)
+def test_multi_scorer_names_are_checked_when_built(name, match):
+    # a scorer's name that scikit-learn does not know: its error (with the
+    # robustkmeans scorer to pass for an internal index) when built
+    with pytest.raises(ValueError, match=match):
+        MultiScorer({"index": name, "ari": "adjusted_rand_score"})

@@ -1708,3 +1708,71 @@ def test_loss_comparison_from_estimator_passes_max_clusters(image_set):
         LossComparisonDisplay.from_estimator(
             LossKMeans(3), X, arrays, losses=["square"], max_clusters=0, plot=False
         )
+
+
+def _representatives(sizes):
+    """A RepresentativesDisplay of clusters of ``sizes``: each cluster's first
+    sample its representative, its second (if any) its atypical image."""
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    images = np.random.default_rng(0).integers(0, 255, (labels.size, 8, 8, 3), dtype=np.uint8)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    return RepresentativesDisplay(
+        images,
+        labels,
+        np.linspace(0, 1, labels.size),
+        representatives={c: [int(s)] for c, s in enumerate(starts)},
+        atypical={
+            c: [int(s) + 1] if n > 1 else []
+            for c, (s, n) in enumerate(zip(starts, sizes, strict=True))
+        },
+    )
+
+
+def test_representatives_draw_the_largest_clusters_on_request():
+    # max_clusters, as LossComparisonDisplay's: the rows of the largest clusters
+    # (ties: the lower index), in cluster order; the display keeps every cluster,
+    # and the title says which are drawn
+    disp = _representatives([3, 1, 3, 2, 1]).plot(max_clusters=3)
+    assert disp.axes_.shape == (3, 2)
+    labels = [row[0].get_ylabel() for row in disp.axes_]
+    assert labels == ["cluster 0\nn=3", "cluster 2\nn=3", "cluster 3\nn=2"]
+    assert len(disp.representatives) == 5 and len(disp.atypical) == 5
+    assert disp.cluster_sizes_.tolist() == [3, 1, 3, 2, 1]
+    title = disp.figure_._suptitle.get_text()
+    assert title.startswith("Per cluster, for the 3 largest clusters (of 5): the 1 image closest")
+    # the colour of a cluster is its number's, whichever are drawn
+    drawn = [row[0].yaxis.label.get_color() for row in disp.axes_]
+    full = _representatives([3, 1, 3, 2, 1]).plot()
+    colors = [row[0].yaxis.label.get_color() for row in full.axes_]
+    assert drawn == [colors[0], colors[2], colors[3]]
+    for max_clusters in (5, None):
+        disp.plot(max_clusters=max_clusters)
+        assert disp.axes_.shape == (5, 2)
+        assert "largest clusters" not in disp.figure_._suptitle.get_text()
+
+
+def test_representatives_capped_beyond_the_constrained_axes_keep_constrained_layout():
+    # the layout follows the axes drawn, not the clusters held
+    from robustkmeans.plotting import _CONSTRAINED_MAX_AXES
+
+    disp = _representatives([2] * (_CONSTRAINED_MAX_AXES // 2 + 1))
+    assert disp.plot().figure_.get_layout_engine() is None
+    assert disp.plot(max_clusters=3).figure_.get_layout_engine() is not None
+
+
+@pytest.mark.parametrize("max_clusters", [0, -1, 2.5, "3", True])
+def test_representatives_max_clusters_must_be_a_positive_integer(max_clusters):
+    bad = re.escape(f"got {max_clusters!r}.")
+    with pytest.raises(ValueError, match=f"max_clusters must be None or an integer >= 1 .*{bad}"):
+        _representatives([2, 2]).plot(max_clusters=max_clusters)
+
+
+def test_representatives_from_estimator_passes_max_clusters(image_set):
+    paths, _, X, _ = image_set
+    km = LossKMeans(3, random_state=0).fit(X)
+    disp = RepresentativesDisplay.from_estimator(km, X, paths, max_clusters=2)
+    assert disp.axes_.shape[0] == 2
+    assert len(disp.representatives) == 3
+    assert "the 2 largest clusters (of 3)" in disp.figure_._suptitle.get_text()
+    with pytest.raises(ValueError, match="max_clusters must be None or an integer >= 1"):
+        RepresentativesDisplay.from_estimator(km, X, paths, max_clusters=0, plot=False)
