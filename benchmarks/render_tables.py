@@ -102,6 +102,32 @@ def narrow_section(r):
     return title + "\n\n" + _table(head + ["same labels, inertia"], rows)
 
 
+def predict_section(r):
+    rows = [
+        [
+            row["shape"],
+            _fmt(row["sklearn_predict_s"], ".4f"),
+            _fmt(row["ours_predict_s"], ".4f"),
+            f"**{row['predict_ratio']:.2f}**",
+            _fmt(row["predict_median_ratio"], ".2f"),
+            _fmt(row["sklearn_transform_s"], ".4f"),
+            _fmt(row["ours_transform_s"], ".4f"),
+            f"**{row['transform_ratio']:.2f}**",
+            _fmt(row["transform_median_ratio"], ".2f"),
+            _fmt(row["labels_agree"], ".5f"),
+        ]
+        for row in r["rows"]
+    ]
+    title = (
+        f"1c. `LossKMeans(loss='square')` `predict` and `transform` vs `KMeans`'s on the "
+        f"same fitted centers, {r['dtype']}, best of interleaved runs (no target); labels "
+        "agree: the share of equal labels (ours ranks near ties by exact distances)"
+    )
+    head = ["shape", "sklearn predict s", "ours s", "ratio", "median ratio"]
+    head += ["sklearn transform s", "ours s", "ratio", "median ratio", "labels agree"]
+    return title + "\n\n" + _table(head, rows)
+
+
 def losses_section(r):
     scales = ", ".join(f"{k}={v:.4g}" for k, v in r["scales"].items())
     rows = [
@@ -284,6 +310,7 @@ def memory_section(r):
 SECTIONS = {
     "square_vs_sklearn": square_section,
     "square_narrow": narrow_section,
+    "predict_vs_sklearn": predict_section,
     "loss_iteration_vs_square": losses_section,
     "reference": reference_section,
     "objectives": objectives_section,
