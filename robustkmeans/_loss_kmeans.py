@@ -208,6 +208,21 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         )
 
 
+def _weight_exponent(total_weight):
+    """The power of two ``e`` by which ``fit`` and ``score`` divide ``sample_weight``
+    of sum ``total_weight`` below 0.5, bringing the sum into [0.5, 1): 0 (weights
+    used as given) from 0.5 up. Tiny weights times the data's values underflow
+    float64 (1e-201 on data at 1e-150, 1e-300 on data at 1e-20): the weighted sums
+    of the rows, the objective and Hartigan's gains were lost (square fell to one
+    cluster). A power of two changes no center or label: the fit is that of the
+    scaled weights, bit for bit, its objective times ``2**e``. The bounds of
+    ``_check_squares_fit`` and ``_check_costs_fit`` take a sum below 1 as 1, so the
+    scaled weights are refused for no data that the given ones were not."""
+    if not 0 < total_weight < 0.5:
+        return 0
+    return math.frexp(total_weight)[1]
+
+
 def _weights_overflow(loss, total_weight, data, overflow, hint):
     """The ValueError of ``_check_squares_fit`` and ``_check_costs_fit`` where each
     sample's cost is finite but their sum weighted by ``sample_weight`` (of total
@@ -1673,6 +1688,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             weight_sum = float(sample_weight.sum())
         if not weight_sum > 0:
             raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
+        # tiny weights: the fit of the weights times a power of two, the objective
+        # scaled back (exactly) at the end
+        weight_exponent = _weight_exponent(weight_sum)
+        if weight_exponent:
+            sample_weight = np.ldexp(sample_weight, -weight_exponent)
+            weight_sum = float(sample_weight.sum())
         n_threads = _n_threads()
         n_init = self._resolve_n_init()
 
@@ -1779,7 +1800,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         self.verbose,
                     )
                     if self.verbose:
-                        print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
+                        inertia = math.ldexp(result[1], weight_exponent)
+                        print(f"Inertia for init {i + 1}/{n_init}: {inertia}")
                     # a lower objective replaces the best run; for the square loss
                     # not if it is the same clustering, as in KMeans: its centers,
                     # the means, are then the same but for rounding (an iterative
@@ -1806,6 +1828,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             with _kernels.single_threaded_blas():  # (as the runs sum it: see score)
                 inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
+        if weight_exponent:  # (the objective of the weights as given)
+            inertia = math.ldexp(inertia, weight_exponent)
+            path = [math.ldexp(value, weight_exponent) for value in path]
 
         # (a cluster of samples of weight 0 only is no cluster: nothing determined
         # its center)
@@ -1962,10 +1987,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
+        # tiny weights times a power of two, as fit scales them: their products
+        # with the costs would underflow
+        with np.errstate(over="ignore"):  # (an infinite sum: refused below)
+            weight_exponent = _weight_exponent(float(sample_weight.sum()))
         # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot
         # product between its threads, whose number would change the last bits
         with np.errstate(over="ignore"), _kernels.single_threaded_blas():  # (refused below)
-            objective = np.dot(sample_weight, costs)
+            objective = np.dot(np.ldexp(sample_weight, -weight_exponent), costs)
+        objective = math.ldexp(float(objective), weight_exponent)
         if not np.isfinite(objective):
             name = X.dtype.name
             raise ValueError(
