@@ -1229,16 +1229,28 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     pilot = get_loss("absolute")
     init = kmeans_plusplus(Xs, k, pilot, xs, random_state, ws, n_threads)
     labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, _Tolerance(0.0), n_threads, 0)
-    R = np.abs(Xs - centers[labels])
+    mad, median_dist = _residual_scales(np.abs(Xs - centers[labels]), ws)
+    if not median_dist > 0:
+        # no residuals (n_clusters at least the distinct samples: a center on each):
+        # those about the samples' weighted median, the pilot's with one cluster, so
+        # that the scale is in the data's units; 1.0 where the samples are all one
+        mad, median_dist = _residual_scales(np.abs(Xs - weighted_median(Xs, ws)), ws)
+    return mad or 1.0, median_dist or 1.0
+
+
+def _residual_scales(R, ws):
+    """``_pilot_scales``'s MAD and median distance of the absolute residuals ``R``
+    (weighted by ``ws``), or their weighted means where the medians are 0: both 0
+    only where every residual is."""
     dist = np.sqrt(np.einsum("ij,ij->i", R, R, dtype=np.float64))
     per_coordinate = weighted_median(R, ws).astype(np.float64)
     varying = per_coordinate[per_coordinate > 0]
     mad = float(np.median(varying)) if varying.size else 0.0
     median_dist = float(weighted_median(dist[:, None], ws)[0])
     if not mad > 0:
-        mad = float(np.average(R, weights=np.broadcast_to(ws[:, None], R.shape))) or 1.0
+        mad = float(np.average(R, weights=np.broadcast_to(ws[:, None], R.shape)))
     if not median_dist > 0:
-        median_dist = float(np.average(dist, weights=ws)) or 1.0
+        median_dist = float(np.average(dist, weights=ws))
     return mad, median_dist
 
 
@@ -1288,7 +1300,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         such as constant or one-hot columns) in a pilot k-medians fit (``absolute``
         loss, so outliers do not inflate it) on at most 2000 samples of positive
         weight (fewer for very wide data: at most 2**24 values, at least 10 samples
-        per cluster), medians weighted by ``sample_weight``; 1.4826 MAD estimates the
+        per cluster), medians weighted by ``sample_weight`` (where the pilot leaves no
+        residuals, ``n_clusters`` being at least the number of distinct samples, the
+        residuals about the samples' weighted median; 1.0 where those are 0 too: all
+        samples equal); 1.4826 MAD estimates the
         noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
         under Gaussian noise. Ignored by other losses (but validated, as every
         parameter is: a grid may pair any loss with any valid scale). The pilot
