@@ -1003,6 +1003,17 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     # cluster before the search is allowed to stop -- a stale term only reorders
     # the candidates, every transfer is verified exactly)
     second_order = loss.has_curvature
+    # (the terms of the weights times a power of two that brings their sum to at
+    # most 1, scaled back: exact, and a cluster's curvature, its weight over
+    # sigma^2 for correntropy, and Newton's w^2 overflowed for large weights, 1e200
+    # with sigma 1e-150, giving screens of inf and NaN and another partition)
+    term_exponent = max(math.frexp(float(w.sum()))[1], 0)
+    term_weight = np.ldexp(sample_weight, -term_exponent)
+
+    def scaled_back(gains):
+        with np.errstate(over="ignore"):  # (beyond float64: inf, as an estimate can be)
+            return np.ldexp(gains, term_exponent)
+
     removal = np.zeros(n_samples)
     insertion = np.zeros((n_samples, n_clusters))
     curvatures = [0.0] * n_clusters  # (an empty cluster has none)
@@ -1015,27 +1026,28 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             if not members.size:
                 continue
             if loss.euclidean:
-                curvatures[c], removal[members] = loss.cluster_terms(
-                    X, centers[c], sample_weight[members], d2=d2[members, c]
+                curvatures[c], gains = loss.cluster_terms(
+                    X, centers[c], term_weight[members], d2=d2[members, c]
                 )
             else:
-                curvatures[c], removal[members] = loss.cluster_terms(
-                    _kernels.dense_rows(X, members), centers[c], sample_weight[members]
+                curvatures[c], gains = loss.cluster_terms(
+                    _kernels.dense_rows(X, members), centers[c], term_weight[members]
                 )
+            removal[members] = scaled_back(gains)
 
     def update_insertion(clusters):
         for c in clusters:
             drift[c] = 0
             if loss.euclidean:
-                insertion[:, c] = loss.reopt_gain(
-                    X, centers[c], sample_weight, curvatures[c], 1, d2=d2[:, c]
+                insertion[:, c] = scaled_back(
+                    loss.reopt_gain(X, centers[c], term_weight, curvatures[c], 1, d2=d2[:, c])
                 )
                 continue
             for sl in _kernels._slices(n_samples):
-                insertion[sl, c] = loss.reopt_gain(
-                    _kernels.dense_rows(X, rows[sl]), centers[c], sample_weight[sl],
+                insertion[sl, c] = scaled_back(loss.reopt_gain(
+                    _kernels.dense_rows(X, rows[sl]), centers[c], term_weight[sl],
                     curvatures[c], 1,
-                )  # fmt: skip
+                ))  # fmt: skip
 
     if second_order:
         update_removal(range(n_clusters))

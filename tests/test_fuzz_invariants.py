@@ -323,3 +323,23 @@ def test_tiny_weights_give_the_fit_of_the_same_weights_scaled(loss, algorithm, d
     assert km.inertia_ == np.ldexp(ref.inertia_, weights)
     assert km.objective_path_ == [np.ldexp(p, weights) for p in ref.objective_path_]
     assert km.score(X, sample_weight=tiny) == -km.inertia_
+
+
+@pytest.mark.parametrize("data, weights", [(-500, 660), (0, 600)])
+def test_hartigan_correntropy_large_weights_give_the_fit_of_the_same_weights_scaled(data, weights):
+    # the screen's curvature of a cluster (its weight over sigma^2) overflowed for
+    # weights of 1e200 with sigma 1e-150, and Newton's w^2 for weights of 2^600 at
+    # unit scale (its overflow silenced): screens of inf and NaN, with overflow
+    # RuntimeWarnings from _losses._gain in the first case, and other labels and a
+    # 5% higher objective than the same weights divided by a power of two
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0) * 2.0**data
+    w = rng.uniform(0.5, 2.0, size=40)
+    kw = dict(loss="correntropy", algorithm="hartigan", init=X[:3], n_init=1, sigma=2.0**data)
+    ref = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(3, **kw).fit(X, sample_weight=w * 2.0**weights)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == np.ldexp(ref.inertia_, weights)
