@@ -208,6 +208,21 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         )
 
 
+def _weight_exponent(total_weight):
+    """The power of two ``e`` by which ``fit`` and ``score`` divide ``sample_weight``
+    of sum ``total_weight`` below 0.5, bringing the sum into [0.5, 1): 0 (weights
+    used as given) from 0.5 up. Tiny weights times the data's values underflow
+    float64 (1e-201 on data at 1e-150, 1e-300 on data at 1e-20): the weighted sums
+    of the rows, the objective and Hartigan's gains were lost (square fell to one
+    cluster). A power of two changes no center or label: the fit is that of the
+    scaled weights, bit for bit, its objective times ``2**e``. The bounds of
+    ``_check_squares_fit`` and ``_check_costs_fit`` take a sum below 1 as 1, so the
+    scaled weights are refused for no data that the given ones were not."""
+    if not 0 < total_weight < 0.5:
+        return 0
+    return math.frexp(total_weight)[1]
+
+
 def _weights_overflow(loss, total_weight, data, overflow, hint):
     """The ValueError of ``_check_squares_fit`` and ``_check_costs_fit`` where each
     sample's cost is finite but their sum weighted by ``sample_weight`` (of total
@@ -988,6 +1003,17 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
     # cluster before the search is allowed to stop -- a stale term only reorders
     # the candidates, every transfer is verified exactly)
     second_order = loss.has_curvature
+    # (the terms of the weights times a power of two that brings their sum to at
+    # most 1, scaled back: exact, and a cluster's curvature, its weight over
+    # sigma^2 for correntropy, and Newton's w^2 overflowed for large weights, 1e200
+    # with sigma 1e-150, giving screens of inf and NaN and another partition)
+    term_exponent = max(math.frexp(float(w.sum()))[1], 0)
+    term_weight = np.ldexp(sample_weight, -term_exponent)
+
+    def scaled_back(gains):
+        with np.errstate(over="ignore"):  # (beyond float64: inf, as an estimate can be)
+            return np.ldexp(gains, term_exponent)
+
     removal = np.zeros(n_samples)
     insertion = np.zeros((n_samples, n_clusters))
     curvatures = [0.0] * n_clusters  # (an empty cluster has none)
@@ -1000,27 +1026,28 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
             if not members.size:
                 continue
             if loss.euclidean:
-                curvatures[c], removal[members] = loss.cluster_terms(
-                    X, centers[c], sample_weight[members], d2=d2[members, c]
+                curvatures[c], gains = loss.cluster_terms(
+                    X, centers[c], term_weight[members], d2=d2[members, c]
                 )
             else:
-                curvatures[c], removal[members] = loss.cluster_terms(
-                    _kernels.dense_rows(X, members), centers[c], sample_weight[members]
+                curvatures[c], gains = loss.cluster_terms(
+                    _kernels.dense_rows(X, members), centers[c], term_weight[members]
                 )
+            removal[members] = scaled_back(gains)
 
     def update_insertion(clusters):
         for c in clusters:
             drift[c] = 0
             if loss.euclidean:
-                insertion[:, c] = loss.reopt_gain(
-                    X, centers[c], sample_weight, curvatures[c], 1, d2=d2[:, c]
+                insertion[:, c] = scaled_back(
+                    loss.reopt_gain(X, centers[c], term_weight, curvatures[c], 1, d2=d2[:, c])
                 )
                 continue
             for sl in _kernels._slices(n_samples):
-                insertion[sl, c] = loss.reopt_gain(
-                    _kernels.dense_rows(X, rows[sl]), centers[c], sample_weight[sl],
+                insertion[sl, c] = scaled_back(loss.reopt_gain(
+                    _kernels.dense_rows(X, rows[sl]), centers[c], term_weight[sl],
                     curvatures[c], 1,
-                )  # fmt: skip
+                ))  # fmt: skip
 
     if second_order:
         update_removal(range(n_clusters))
@@ -1214,16 +1241,28 @@ def _pilot_scales(X, sample_weight, x_sq, n_clusters, random_state, n_threads):
     pilot = get_loss("absolute")
     init = kmeans_plusplus(Xs, k, pilot, xs, random_state, ws, n_threads)
     labels, _, centers, _, _ = _lloyd(Xs, ws, xs, init, pilot, 10, _Tolerance(0.0), n_threads, 0)
-    R = np.abs(Xs - centers[labels])
+    mad, median_dist = _residual_scales(np.abs(Xs - centers[labels]), ws)
+    if not median_dist > 0:
+        # no residuals (n_clusters at least the distinct samples: a center on each):
+        # those about the samples' weighted median, the pilot's with one cluster, so
+        # that the scale is in the data's units; 1.0 where the samples are all one
+        mad, median_dist = _residual_scales(np.abs(Xs - weighted_median(Xs, ws)), ws)
+    return mad or 1.0, median_dist or 1.0
+
+
+def _residual_scales(R, ws):
+    """``_pilot_scales``'s MAD and median distance of the absolute residuals ``R``
+    (weighted by ``ws``), or their weighted means where the medians are 0: both 0
+    only where every residual is."""
     dist = np.sqrt(np.einsum("ij,ij->i", R, R, dtype=np.float64))
     per_coordinate = weighted_median(R, ws).astype(np.float64)
     varying = per_coordinate[per_coordinate > 0]
     mad = float(np.median(varying)) if varying.size else 0.0
     median_dist = float(weighted_median(dist[:, None], ws)[0])
     if not mad > 0:
-        mad = float(np.average(R, weights=np.broadcast_to(ws[:, None], R.shape))) or 1.0
+        mad = float(np.average(R, weights=np.broadcast_to(ws[:, None], R.shape)))
     if not median_dist > 0:
-        median_dist = float(np.average(dist, weights=ws)) or 1.0
+        median_dist = float(np.average(dist, weights=ws))
     return mad, median_dist
 
 
@@ -1273,7 +1312,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         such as constant or one-hot columns) in a pilot k-medians fit (``absolute``
         loss, so outliers do not inflate it) on at most 2000 samples of positive
         weight (fewer for very wide data: at most 2**24 values, at least 10 samples
-        per cluster), medians weighted by ``sample_weight``; 1.4826 MAD estimates the
+        per cluster), medians weighted by ``sample_weight`` (where the pilot leaves no
+        residuals, ``n_clusters`` being at least the number of distinct samples, the
+        residuals about the samples' weighted median; 1.0 where those are 0 too: all
+        samples equal); 1.4826 MAD estimates the
         noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
         under Gaussian noise. Ignored by other losses (but validated, as every
         parameter is: a grid may pair any loss with any valid scale). The pilot
@@ -1673,6 +1715,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             weight_sum = float(sample_weight.sum())
         if not weight_sum > 0:
             raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
+        # tiny weights: the fit of the weights times a power of two, the objective
+        # scaled back (exactly) at the end
+        weight_exponent = _weight_exponent(weight_sum)
+        if weight_exponent:
+            sample_weight = np.ldexp(sample_weight, -weight_exponent)
+            weight_sum = float(sample_weight.sum())
         n_threads = _n_threads()
         n_init = self._resolve_n_init()
 
@@ -1779,7 +1827,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         self.verbose,
                     )
                     if self.verbose:
-                        print(f"Inertia for init {i + 1}/{n_init}: {result[1]}")
+                        inertia = math.ldexp(result[1], weight_exponent)
+                        print(f"Inertia for init {i + 1}/{n_init}: {inertia}")
                     # a lower objective replaces the best run; for the square loss
                     # not if it is the same clustering, as in KMeans: its centers,
                     # the means, are then the same but for rounding (an iterative
@@ -1806,6 +1855,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             with _kernels.single_threaded_blas():  # (as the runs sum it: see score)
                 inertia = float(np.dot(sample_weight, costs))
             path = path[:-1] + [inertia]
+        if weight_exponent:  # (the objective of the weights as given)
+            inertia = math.ldexp(inertia, weight_exponent)
+            path = [math.ldexp(value, weight_exponent) for value in path]
 
         # (a cluster of samples of weight 0 only is no cluster: nothing determined
         # its center)
@@ -1962,10 +2014,15 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
+        # tiny weights times a power of two, as fit scales them: their products
+        # with the costs would underflow
+        with np.errstate(over="ignore"):  # (an infinite sum: refused below)
+            weight_exponent = _weight_exponent(float(sample_weight.sum()))
         # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot
         # product between its threads, whose number would change the last bits
         with np.errstate(over="ignore"), _kernels.single_threaded_blas():  # (refused below)
-            objective = np.dot(sample_weight, costs)
+            objective = np.dot(np.ldexp(sample_weight, -weight_exponent), costs)
+        objective = math.ldexp(float(objective), weight_exponent)
         if not np.isfinite(objective):
             name = X.dtype.name
             raise ValueError(

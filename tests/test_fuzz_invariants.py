@@ -293,3 +293,53 @@ def test_transform_own_cost_is_the_least_where_two_centers_tie():
     costs = km.transform(X)
     np.testing.assert_array_equal(km.predict(X), km.labels_)
     np.testing.assert_array_equal(costs[np.arange(len(X)), km.labels_], costs.min(axis=1))
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("data, weights", [(-500, -700), (-66, -1000)])
+def test_tiny_weights_give_the_fit_of_the_same_weights_scaled(loss, algorithm, data, weights):
+    # weights times data values that underflow float64 (weights 1e-201 on data at
+    # 1e-150, 1e-300 on data at 1e-20: the fuzzing's) lost the weighted sums of the
+    # rows, the objective and Hartigan's gains: square fell to one cluster, the
+    # others to other partitions or to max_iter. Weights times a power of two give
+    # the same fit, bit for bit, the objective (and its path) times it, as for the
+    # weights near float64's top above
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0) * 2.0**data
+    w = rng.uniform(0.5, 2.0, size=40)
+    kw = dict(
+        loss=loss, algorithm=algorithm, init=X[:3], n_init=1,
+        delta=2.0**data, sigma=2.0**data, epsilon=0.3 * 2.0**data,
+    )  # fmt: skip
+    ref = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    tiny = w * 2.0**weights
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(3, **kw).fit(X, sample_weight=tiny)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.n_iter_ == ref.n_iter_
+    assert km.inertia_ == np.ldexp(ref.inertia_, weights)
+    assert km.objective_path_ == [np.ldexp(p, weights) for p in ref.objective_path_]
+    assert km.score(X, sample_weight=tiny) == -km.inertia_
+
+
+@pytest.mark.parametrize("data, weights", [(-500, 660), (0, 600)])
+def test_hartigan_correntropy_large_weights_give_the_fit_of_the_same_weights_scaled(data, weights):
+    # the screen's curvature of a cluster (its weight over sigma^2) overflowed for
+    # weights of 1e200 with sigma 1e-150, and Newton's w^2 for weights of 2^600 at
+    # unit scale (its overflow silenced): screens of inf and NaN, with overflow
+    # RuntimeWarnings from _losses._gain in the first case, and other labels and a
+    # 5% higher objective than the same weights divided by a power of two
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0) * 2.0**data
+    w = rng.uniform(0.5, 2.0, size=40)
+    kw = dict(loss="correntropy", algorithm="hartigan", init=X[:3], n_init=1, sigma=2.0**data)
+    ref = LossKMeans(3, **kw).fit(X, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(3, **kw).fit(X, sample_weight=w * 2.0**weights)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == np.ldexp(ref.inertia_, weights)

@@ -722,6 +722,41 @@ def test_auto_scales_are_resolved_and_stored():
     assert scaled.delta_ == pytest.approx(10 * km.delta_, rel=1e-6)
 
 
+@pytest.mark.parametrize(
+    "loss, param",
+    [("huber", "delta"), ("pseudo_huber", "delta"), ("correntropy", "sigma"),
+     ("epsilon_insensitive", "epsilon")],
+)  # fmt: skip
+def test_auto_scales_scale_with_the_data_where_the_pilot_leaves_no_residuals(loss, param):
+    # n_clusters at least the distinct samples: the pilot puts a center on each and
+    # leaves no residuals. "auto" then gave 1.0 whatever the data's units, and
+    # transform of new data gave costs all 0 (data at 1e-10) or, for correntropy,
+    # all 1 (at 1e10). It takes the spread about the samples' weighted median (the
+    # pilot's residuals with one cluster), and scales with the data
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    new = X[:2] * 1.1
+    w = np.arange(1.0, 7.0)
+    kw = dict(loss=loss, **{param: "auto"}, random_state=0)
+    one = LossKMeans(1, **kw).fit(X, sample_weight=w)
+    ref = LossKMeans(6, **kw).fit(X, sample_weight=w)
+    assert getattr(ref, param + "_") == getattr(one, param + "_")
+    for scale in (2.0**-40, 2.0**40):
+        km = LossKMeans(6, **kw).fit(X * scale, sample_weight=w)
+        assert getattr(km, param + "_") == getattr(ref, param + "_") * scale
+        # (huber's costs are in squared units, correntropy's unitless)
+        power = {"correntropy": 0, "epsilon_insensitive": 1}.get(loss, 2)
+        np.testing.assert_allclose(
+            km.transform(new * scale), ref.transform(new) * scale**power, rtol=1e-12
+        )
+    # identical samples have no spread at all: 1.0 (epsilon 0.5), as before
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        same = LossKMeans(2, **kw).fit(np.ones((4, 2)))
+    assert getattr(same, param + "_") == (0.5 if param == "epsilon" else 1.0) * (
+        1.345 * 1.4826 if param == "delta" else 1.0
+    )
+
+
 def test_epsilon_insensitive_ties_go_to_nearest_center():
     km = LossKMeans(2, loss="epsilon_insensitive", epsilon=10.0, init=np.array([[0.0], [3.0]]))
     km.fit(np.array([[0.0], [1.0], [2.0], [3.0]]))
