@@ -895,7 +895,7 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
             if getattr(image, "fp", 0) is not None:
                 raise
             # the lazily opened image's file is gone: Pillow's bare assert (an
-            # AttributeError on its None file in Pillow 9.0)
+            # AttributeError in Pillow 9.1, the minimum)
             raise ImageLoadError(
                 name,
                 "its file was closed before it was read (an image of `with "
