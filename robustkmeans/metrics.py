@@ -427,6 +427,12 @@ _CHUNKED_INDICES = {
 }
 
 
+def _replacement(indices, score_func):
+    """``indices``' function for ``score_func`` (by identity: a user's callable
+    need not be hashable), or None."""
+    return next((ours for theirs, ours in indices.items() if theirs is score_func), None)
+
+
 def _float_values(features):
     """Dense float features as an ndarray: an array as it is, a DataFrame of float
     columns as its values (``set_output(transform="pandas")``; a view of a pandas
@@ -498,13 +504,13 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
     if _is_degenerate(labels, _n_samples(features)):
         return undefined
     if sp.issparse(features):
-        score_func = _SPARSE_INDICES.get(score_func, score_func)
+        score_func = _replacement(_SPARSE_INDICES, score_func) or score_func
     elif (
-        score_func in _CHUNKED_INDICES
+        (chunked := _replacement(_CHUNKED_INDICES, score_func)) is not None
         and np.prod(getattr(features, "shape", 0)) >= _CHUNKED_INDEX_MIN_VALUES
         and (values := _float_values(features)) is not None
     ):
-        score_func, features = _CHUNKED_INDICES[score_func], values
+        score_func, features = chunked, values
     try:
         return float(score_func(features, labels, **kwargs))
     except ValueError as exc:

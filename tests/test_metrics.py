@@ -521,6 +521,31 @@ def test_davies_bouldin_chunked_equals_scikit_learn():
     assert score < 10 < davies_bouldin_score(X, labels)  # scikit-learn's: 2e5
 
 
+def test_unhashable_score_func_is_scored(monkeypatch):
+    # the chunked and sparse indices are looked up by identity: a score_func that
+    # cannot be hashed (a callable dataclass) raised TypeError on sparse features,
+    # and on large dense ones once the lookup served Davies-Bouldin too
+    import dataclasses
+
+    import scipy.sparse as sp
+
+    from robustkmeans import metrics
+
+    @dataclasses.dataclass
+    class ScaledIndex:
+        scale: float = 2.0
+
+        def __call__(self, X, labels):
+            return self.scale * float(np.asarray(X.sum()))
+
+    X = np.random.default_rng(0).standard_normal((30, 4))
+    km = LossKMeans(2, random_state=0).fit(X)
+    scorer = ClusteringScorer(ScaledIndex(), degenerate_score=0.0)
+    monkeypatch.setattr(metrics, "_CHUNKED_INDEX_MIN_VALUES", X.size)
+    assert scorer(km, X) == pytest.approx(2 * X.sum())
+    assert scorer(km, sp.csr_array(X)) == pytest.approx(2 * X.sum())
+
+
 def test_davies_bouldin_of_large_dense_features_takes_one_chunk_of_memory(monkeypatch):
     # scikit-learn's index copies each cluster, then its distances: the data again
     # for one large cluster (1.4x at 8,000 x 512 float32), for every candidate of
