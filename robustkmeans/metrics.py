@@ -353,7 +353,8 @@ def _dense_cluster_stats(X, labels):
     in float64 a chunk at a time."""
     from ._kernels import CHUNK_SIZE, _slices, cluster_sums
 
-    X = check_array(X, dtype=[np.float64, np.float32])  # (finite; no copy of these)
+    # (finite, as scikit-learn's check_X_y says; no copy of these dtypes)
+    X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
     _, codes = np.unique(labels, return_inverse=True)
     codes = codes.ravel()
     n_samples, n_clusters = codes.size, int(codes.max()) + 1  # (2 <= n_clusters < n_samples)

@@ -521,6 +521,24 @@ def test_davies_bouldin_chunked_equals_scikit_learn():
     assert score < 10 < davies_bouldin_score(X, labels)  # scikit-learn's: 2e5
 
 
+def test_chunked_indices_refuse_nan_as_scikit_learn_does(monkeypatch):
+    # the chunked indices said "Input contains NaN", scikit-learn's "Input X
+    # contains NaN": the message changed with the size of the features
+    from robustkmeans import metrics
+
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    X[3, 1] = np.nan
+    labels = np.arange(20) % 2
+    for score_func in (calinski_harabasz_score, davies_bouldin_score):
+        with pytest.raises(ValueError) as expected:
+            score_func(X, labels)
+        monkeypatch.setattr(metrics, "_CHUNKED_INDEX_MIN_VALUES", X.size)
+        with pytest.raises(ValueError, match="Input X contains NaN") as raised:
+            metrics._validity_index(score_func, X, labels)
+        assert str(raised.value) == str(expected.value)
+        monkeypatch.undo()
+
+
 def test_unhashable_score_func_is_scored(monkeypatch):
     # the chunked and sparse indices are looked up by identity: a score_func that
     # cannot be hashed (a callable dataclass) raised TypeError on sparse features,
