@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 import warnings
 from collections.abc import Callable
 
@@ -436,10 +437,16 @@ def _replacement(indices, score_func):
 
 def _float_values(features):
     """Dense float features as an ndarray: an array as it is, a DataFrame of float
-    columns as its values (``set_output(transform="pandas")``; a view of a pandas
-    frame of one dtype); None for anything else, which the index reads itself."""
+    columns as its values (``set_output(transform="pandas")`` or ``"polars"``; a
+    view of a pandas frame of one dtype; polars keeps its columns apart, so their
+    copy into one array, which scikit-learn's functions make too, where they do
+    not lie in one); None for anything else, which the index reads itself."""
     if isinstance(features, np.ndarray):
         values = features
+    elif (pl := sys.modules.get("polars")) is not None and isinstance(features, pl.DataFrame):
+        if not all(dtype in (pl.Float32, pl.Float64) for dtype in features.dtypes):
+            return None
+        values = features.to_numpy()  # (nulls as NaN, which the index refuses)
     elif hasattr(features, "columns") and all(
         isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)
         for dtype in getattr(features, "dtypes", ())

@@ -521,6 +521,51 @@ def test_davies_bouldin_chunked_equals_scikit_learn():
     assert score < 10 < davies_bouldin_score(X, labels)  # scikit-learn's: 2e5
 
 
+def test_chunked_indices_of_large_polars_features(monkeypatch):
+    # a polars frame (set_output(transform="polars")) went to scikit-learn's index,
+    # which reads a float32 frame in float32 (Calinski-Harabasz 1e-3 off the
+    # array's here) and copies it, then each cluster: 2.8x the data
+    import tracemalloc
+
+    from robustkmeans import metrics
+
+    pl = pytest.importorskip("polars")
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal((8000, 512)) + 100).astype(np.float32)
+    labels = np.zeros(8000, int)
+    labels[:800] = 1
+    labels[800:900] = 2
+    columns = [f"f{i}" for i in range(512)]
+    frame = pl.DataFrame(X, schema=columns, orient="row")  # as scikit-learn's adapter
+    monkeypatch.setattr(metrics, "_CHUNKED_INDEX_MIN_VALUES", X.size)
+    for score_func, chunked in metrics._CHUNKED_INDICES.items():
+        expected = chunked(X, labels)
+        tracemalloc.start()
+        try:
+            score = metrics._validity_index(score_func, frame, labels)
+            peak = tracemalloc.get_traced_memory()[1]  # (numpy's, not polars' copy)
+        finally:
+            tracemalloc.stop()
+        assert score == pytest.approx(expected, rel=1e-12)
+        assert peak < 0.4 * X.nbytes
+    # float64 and mixed float columns too
+    mixed = frame.with_columns(pl.col("f0").cast(pl.Float64))
+    expected = metrics._calinski_harabasz_chunked(X, labels)
+    assert metrics._validity_index(calinski_harabasz_score, mixed, labels) == pytest.approx(
+        expected, rel=1e-12
+    )
+    # other columns are scikit-learn's to read, nulls its to refuse
+    ints = frame.with_columns(pl.col("f0").cast(pl.Int64))
+    assert metrics._validity_index(
+        calinski_harabasz_score, ints, labels
+    ) == calinski_harabasz_score(ints, labels)
+    nulls = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("f1")).alias("f1")
+    )
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        metrics._validity_index(davies_bouldin_score, nulls, labels)
+
+
 def test_chunked_indices_refuse_nan_as_scikit_learn_does(monkeypatch):
     # the chunked indices said "Input contains NaN", scikit-learn's "Input X
     # contains NaN": the message changed with the size of the features
