@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 import warnings
 from collections.abc import Callable
 
@@ -340,9 +341,36 @@ def _calinski_harabasz(sizes, centroids, intra):
     return 1.0 if intra == 0 else extra * (n_samples - n_clusters) / (intra * (n_clusters - 1))
 
 
-#: dense float data of at least this many values is scored for Calinski-Harabasz by
-#: ``_calinski_harabasz_chunked``, not by scikit-learn's function
+#: dense float data of at least this many values is scored for Calinski-Harabasz and
+#: Davies-Bouldin chunk by chunk (``_CHUNKED_INDICES``), not by scikit-learn's functions
 _CHUNKED_INDEX_MIN_VALUES = 1 << 22
+
+
+def _dense_cluster_stats(X, labels):
+    """``_sparse_cluster_stats`` for a large dense ``X``, chunk by chunk in float64:
+    the codes, sizes and centroids of the clusters, and each sample's squared
+    distance to its centroid, summed from the differences ``x - c`` (no
+    cancellation). Memory of a few chunks beside ``X``; float32 features are read
+    in float64 a chunk at a time."""
+    from ._kernels import CHUNK_SIZE, _slices, cluster_sums
+
+    # (finite, as scikit-learn's check_X_y says; no copy of these dtypes)
+    X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+    _, codes = np.unique(labels, return_inverse=True)
+    codes = codes.ravel()
+    n_samples, n_clusters = codes.size, int(codes.max()) + 1  # (2 <= n_clusters < n_samples)
+    sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
+    sums = cluster_sums(X, np.ones(n_samples), codes, n_clusters, 1, dtype=np.float64)
+    centroids = sums / sizes[:, None]
+    d2 = np.empty(n_samples)
+    buffer = np.empty((min(n_samples, CHUNK_SIZE), X.shape[1]))  # one chunk, reused
+    for sl in _slices(n_samples, CHUNK_SIZE):
+        residuals = buffer[: sl.stop - sl.start]
+        # (mode="raise" would buffer a copy of out)
+        np.take(centroids, codes[sl], axis=0, out=residuals, mode="clip")
+        np.subtract(X[sl], residuals, out=residuals)
+        d2[sl] = np.einsum("ij,ij->i", residuals, residuals)
+    return codes, sizes, centroids, d2
 
 
 def _calinski_harabasz_chunked(X, labels):
@@ -352,28 +380,16 @@ def _calinski_harabasz_chunked(X, labels):
     every candidate of a search); this takes one chunk's worth. The same formula,
     the dispersion within clusters summed from the differences ``x - c`` as
     scikit-learn sums it (no cancellation); equal but for rounding."""
-    from ._kernels import _slices, cluster_sums
-
-    X = check_array(X, dtype=[np.float64, np.float32])  # (finite; no copy of these)
-    _, codes = np.unique(labels, return_inverse=True)
-    codes = codes.ravel()
-    n_samples, n_clusters = codes.size, int(codes.max()) + 1  # (2 <= n_clusters < n_samples)
-    sizes = np.bincount(codes, minlength=n_clusters).astype(np.float64)
-    sums = cluster_sums(X, np.ones(n_samples), codes, n_clusters, 1, dtype=np.float64)
-    centroids = sums / sizes[:, None]
-    intra = 0.0
-    for sl in _slices(n_samples):
-        residuals = X[sl].astype(np.float64) - centroids[codes[sl]]
-        intra += float(np.einsum("ij,ij->", residuals, residuals))
-    return _calinski_harabasz(sizes, centroids, intra)
+    _, sizes, centroids, d2 = _dense_cluster_stats(X, labels)
+    return _calinski_harabasz(sizes, centroids, float(d2.sum()))
 
 
-def _davies_bouldin_sparse(X, labels):
-    """:func:`sklearn.metrics.davies_bouldin_score` for a sparse ``X``, which
-    scikit-learn's refuses: the same formula, the centroids dense."""
-    codes, sizes, centroids, d2 = _sparse_cluster_stats(X, labels)
-    distances = np.sqrt(d2)
-    intra = np.bincount(codes, weights=distances, minlength=sizes.size) / sizes
+def _davies_bouldin(codes, sizes, centroids, d2):
+    """scikit-learn's Davies-Bouldin index from the clusters' codes, sizes and
+    centroids and each sample's squared distance to its centroid: 0 where no
+    cluster has spread or all centroids coincide, and a pair of clusters of one
+    centroid left out (scikit-learn's infinite distance)."""
+    intra = np.bincount(codes, weights=np.sqrt(d2), minlength=sizes.size) / sizes
     diff = centroids[:, None, :] - centroids[None, :, :]
     between = np.sqrt((diff**2).sum(axis=-1))
     if np.allclose(intra, 0) or np.allclose(between, 0):
@@ -382,19 +398,55 @@ def _davies_bouldin_sparse(X, labels):
     return float(np.mean(np.max((intra[:, None] + intra[None, :]) / between, axis=1)))
 
 
+def _davies_bouldin_sparse(X, labels):
+    """:func:`sklearn.metrics.davies_bouldin_score` for a sparse ``X``, which
+    scikit-learn's refuses: the same formula, the centroids dense."""
+    return _davies_bouldin(*_sparse_cluster_stats(X, labels))
+
+
+def _davies_bouldin_chunked(X, labels):
+    """:func:`sklearn.metrics.davies_bouldin_score` for a large dense ``X``, chunk by
+    chunk in float64: scikit-learn's copies each cluster and its distances (the
+    data again for one large cluster), for every candidate of a search, and takes
+    float32 features' centroids in float32 (1e-5 off); this takes one chunk's
+    worth. The same formula, the distances from the differences ``x - c`` where
+    scikit-learn expands them (whose rounding can part identical centroids);
+    equal but for rounding."""
+    return _davies_bouldin(*_dense_cluster_stats(X, labels))
+
+
 #: the indices scikit-learn computes on dense data only, for sparse data
 _SPARSE_INDICES = {
     calinski_harabasz_score: _calinski_harabasz_sparse,
     davies_bouldin_score: _davies_bouldin_sparse,
 }
 
+#: the indices computed chunk by chunk on large dense float data
+#: (``_CHUNKED_INDEX_MIN_VALUES``), where scikit-learn's copy it
+_CHUNKED_INDICES = {
+    calinski_harabasz_score: _calinski_harabasz_chunked,
+    davies_bouldin_score: _davies_bouldin_chunked,
+}
+
+
+def _replacement(indices, score_func):
+    """``indices``' function for ``score_func`` (by identity: a user's callable
+    need not be hashable), or None."""
+    return next((ours for theirs, ours in indices.items() if theirs is score_func), None)
+
 
 def _float_values(features):
     """Dense float features as an ndarray: an array as it is, a DataFrame of float
-    columns as its values (``set_output(transform="pandas")``; a view of a pandas
-    frame of one dtype); None for anything else, which the index reads itself."""
+    columns as its values (``set_output(transform="pandas")`` or ``"polars"``; a
+    view of a pandas frame of one dtype; polars keeps its columns apart, so their
+    copy into one array, which scikit-learn's functions make too, where they do
+    not lie in one); None for anything else, which the index reads itself."""
     if isinstance(features, np.ndarray):
         values = features
+    elif (pl := sys.modules.get("polars")) is not None and isinstance(features, pl.DataFrame):
+        if not all(dtype in (pl.Float32, pl.Float64) for dtype in features.dtypes):
+            return None
+        values = features.to_numpy()  # (nulls as NaN, which the index refuses)
     elif hasattr(features, "columns") and all(
         isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)
         for dtype in getattr(features, "dtypes", ())
@@ -460,13 +512,13 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
     if _is_degenerate(labels, _n_samples(features)):
         return undefined
     if sp.issparse(features):
-        score_func = _SPARSE_INDICES.get(score_func, score_func)
+        score_func = _replacement(_SPARSE_INDICES, score_func) or score_func
     elif (
-        score_func is calinski_harabasz_score
+        (chunked := _replacement(_CHUNKED_INDICES, score_func)) is not None
         and np.prod(getattr(features, "shape", 0)) >= _CHUNKED_INDEX_MIN_VALUES
         and (values := _float_values(features)) is not None
     ):
-        score_func, features = _calinski_harabasz_chunked, values
+        score_func, features = chunked, values
     try:
         return float(score_func(features, labels, **kwargs))
     except ValueError as exc:
