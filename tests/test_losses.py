@@ -1077,3 +1077,28 @@ def test_epsilon_insensitive_descent_center_within_5e_5_with_many_samples_in_the
     coarse = loss.descent_center(X, w, init=start)
     assert f(coarse) <= f(start)
     assert f(coarse) <= f(exact) * (1 + 5e-5)
+
+
+@pytest.mark.parametrize("name", ["huber", "pseudo_huber"])
+@pytest.mark.parametrize("grid", [[-1, 0, -1, -3, 1], [-1, 0, 0, 0]])
+@pytest.mark.parametrize("start", range(-3, 2))
+def test_newton_center_is_the_best_float_when_delta_is_below_the_data_spacing(name, grid, start):
+    # float32 data at 1e18 (spacing 6.9e10) a few spacings wide, delta = 3e9: the
+    # cost changes by delta times a spacing per sample from one float to the next,
+    # so the center is the float of least cost, whatever the start. Before: huber's
+    # Newton step rounding to no move tried the next float towards the root and
+    # kept it, the worse end of the root's bracket (the median -1 of the first
+    # grid gave 0, 20% above its cost, and Lloyd's fit cycled between the two until
+    # max_iter); pseudo_huber, solved in units of delta, found the second grid
+    # constant there (a spacing is 23 delta, and 32 units at 1e18 / delta) and gave
+    # its first sample, -1, twice the cost of 0
+    base = np.float32(1e18)
+    ulp = float(np.spacing(base))
+    X = (float(base) + ulp * np.array(grid, dtype=np.float64)).astype(np.float32)[:, None]
+    loss = get_loss(name, 3e9)
+    X64 = X.astype(np.float64)
+    floats = np.arange(min(grid), max(grid) + 1) * ulp + float(base)
+    best = min(loss.objective(X64, np.array([m])) for m in floats)
+    init = np.array([float(base) + ulp * start], dtype=np.float32)
+    center = loss.center(X, init=init)
+    assert loss.objective(X64, center.astype(np.float64)) == best, (center - base) / ulp
