@@ -312,6 +312,21 @@ def test_huber_objective_never_rises_on_float32_data_a_few_spacings_wide(loss, s
     assert km.n_iter_ < 5
 
 
+def test_pseudo_huber_objective_never_rises_on_float32_data_a_few_spacings_wide_large_delta():
+    # the same data, 1-D, with delta 1e4 spacings: solved in units of delta, each
+    # sample is rounded by about a spacing, and the centers came back a spacing or
+    # two off the float of least cost: the objective rose by up to 169% and went up
+    # and down until max_iter
+    rng = np.random.default_rng(1)
+    base = np.float32(1e18)
+    ulp = float(np.spacing(base))
+    X = (float(base) + ulp * np.round(2 * rng.normal(size=(30, 1)))).astype(np.float32)
+    km = LossKMeans(4, loss="pseudo_huber", delta=1e4 * ulp, random_state=0, max_iter=50).fit(X)
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-6 * path[0]), path
+    assert km.n_iter_ < 5
+
+
 @pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 @pytest.mark.parametrize("data, weights", [(-500, -700), (-66, -1000)])
