@@ -295,6 +295,38 @@ def test_transform_own_cost_is_the_least_where_two_centers_tie():
     np.testing.assert_array_equal(costs[np.arange(len(X)), km.labels_], costs.min(axis=1))
 
 
+@pytest.mark.parametrize(
+    "loss, shape, n_clusters", [("huber", (7, 3), 2), ("pseudo_huber", (20, 2), 3)]
+)
+def test_huber_objective_never_rises_on_float32_data_a_few_spacings_wide(loss, shape, n_clusters):
+    # float32 data at 1e18 (spacing 6.9e10) a few spacings wide, delta = 3e9 (seed
+    # 166 of the fuzzing): the exact centers came back a spacing off the float of
+    # least cost, each a delta times a spacing per sample above it, and the
+    # objective went up and down (huber: 4.06e21, 4.26e21, 4.06e21, ... until
+    # max_iter; pseudo_huber: 4.98e21 up to 5.37e21); float64 converges in 2 steps
+    rng = np.random.default_rng(166)
+    X = ((1e8 + 10 * rng.normal(size=shape)) * 1e10).astype(np.float32)
+    km = LossKMeans(n_clusters, loss=loss, delta=3e9, random_state=166, max_iter=50).fit(X)
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-6 * path[0]), path
+    assert km.n_iter_ < 5
+
+
+def test_pseudo_huber_objective_never_rises_on_float32_data_a_few_spacings_wide_large_delta():
+    # the same data, 1-D, with delta 1e4 spacings: solved in units of delta, each
+    # sample is rounded by about a spacing, and the centers came back a spacing or
+    # two off the float of least cost: the objective rose by up to 169% and went up
+    # and down until max_iter
+    rng = np.random.default_rng(1)
+    base = np.float32(1e18)
+    ulp = float(np.spacing(base))
+    X = (float(base) + ulp * np.round(2 * rng.normal(size=(30, 1)))).astype(np.float32)
+    km = LossKMeans(4, loss="pseudo_huber", delta=1e4 * ulp, random_state=0, max_iter=50).fit(X)
+    path = np.array(km.objective_path_)
+    assert np.all(np.diff(path) <= 1e-6 * path[0]), path
+    assert km.n_iter_ < 5
+
+
 @pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 @pytest.mark.parametrize("data, weights", [(-500, -700), (-66, -1000)])
