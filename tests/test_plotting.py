@@ -1402,6 +1402,17 @@ def test_titles_fit_in_the_figure_drawn_for_few_columns(image_set, draw):
     assert _texts_outside(draw(km, X, arrays).figure_) == []
 
 
+def _drawn_without_layout_engine(disp):
+    """A grid display placed by fixed margins (no layout engine), drawn: its figure,
+    renderer, figure frame and the window extents of its axes, row by row."""
+    figure = disp.figure_
+    assert figure.get_layout_engine() is None
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [[axis.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    return figure, renderer, figure.bbox, boxes
+
+
 def test_a_large_representatives_grid_is_laid_out_without_overlaps():
     # constrained layout's cost grows with the square of the axes (80 clusters:
     # 17 s to draw and save; 440: more than 12 minutes): a grid of more than
@@ -1418,12 +1429,7 @@ def test_a_large_representatives_grid_is_laid_out_without_overlaps():
         representatives={c: [3 * c] for c in range(k)},
         atypical={c: [3 * c + 1, 3 * c + 2] for c in range(k)},
     ).plot()
-    figure = disp.figure_
-    assert figure.get_layout_engine() is None
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-    frame = figure.bbox
-    boxes = [[axis.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    figure, renderer, frame, boxes = _drawn_without_layout_engine(disp)
     titles = [[axis.title.get_window_extent(renderer) for axis in row] for row in disp.axes_]
     labels = [row[0].yaxis.label.get_window_extent(renderer) for row in disp.axes_]
     (suptitle,) = [t for t in figure.texts if t.get_text().startswith("Per cluster")]
@@ -1637,12 +1643,7 @@ def test_a_large_loss_comparison_is_laid_out_without_overlaps():
 
     k = _CONSTRAINED_MAX_AXES // 2 + 1
     disp = _loss_comparison(k).plot()
-    figure = disp.figure_
-    assert figure.get_layout_engine() is None
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-    frame = figure.bbox
-    boxes = [[axis.get_window_extent(renderer) for axis in row] for row in disp.axes_]
+    figure, renderer, frame, boxes = _drawn_without_layout_engine(disp)
     xlabels = [[axis.xaxis.label.get_window_extent(renderer) for axis in row] for row in disp.axes_]
     ylabels = [row[0].yaxis.label.get_window_extent(renderer) for row in disp.axes_]
     titles = [title.get_window_extent(renderer) for title in disp.row_titles_]
