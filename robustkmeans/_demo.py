@@ -177,8 +177,6 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
-    from ._images import _pil_filters
-
     if n_per_class < 1 or image_size < 8:
         raise ValueError(
             f"n_per_class must be >= 1 and image_size >= 8, got {n_per_class} and {image_size}."
@@ -205,7 +203,7 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
             if rng.rand() < 0.5:
                 crop = crop[:, ::-1]
             image = Image.fromarray(np.ascontiguousarray(crop)).resize(
-                (image_size, image_size), _pil_filters().BILINEAR
+                (image_size, image_size), Image.Resampling.BILINEAR
             )
             path = folder / name / f"{name}_{i:02d}.png"
             _atomic_save(image, path)

@@ -177,12 +177,6 @@ def _import_pil():
     return Image
 
 
-def _pil_filters():
-    """Pillow's resampling filters, ``Image.Resampling`` (the module's own constants
-    are deprecated in Pillow 9.1 to 9.3, which warn about them)."""
-    return _import_pil().Resampling
-
-
 def _is_pil_image(obj) -> bool:
     Image = _import_pil()
     return isinstance(obj, Image.Image)
@@ -951,7 +945,7 @@ def resize_rgb(rgb: np.ndarray, image_size: int) -> np.ndarray:
         return rgb  # torchvision's Resize returns the image unchanged in this case
     Image = _import_pil()
     img = Image.fromarray(rgb, mode="RGB")
-    return np.asarray(img.resize((image_size, image_size), _pil_filters().BILINEAR), np.uint8)
+    return np.asarray(img.resize((image_size, image_size), Image.Resampling.BILINEAR), np.uint8)
 
 
 def to_normalized_tensor(batch: np.ndarray, *, memory_format=None):

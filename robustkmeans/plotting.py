@@ -256,7 +256,7 @@ def _thumbnail(image, size, index=None):
     """
     from PIL import Image
 
-    from ._images import _pil_filters, apply_orientation, load_rgb_stored
+    from ._images import apply_orientation, load_rgb_stored
 
     rgb, orientation = load_rgb_stored(image, index)
     if orientation == 4:
@@ -274,7 +274,7 @@ def _thumbnail(image, size, index=None):
     upright = _thumbnail_size(img.height, img.width, size)
     if upright is not None:
         img = img.resize(
-            (upright[1], upright[0]), _pil_filters().BICUBIC, reducing_gap=2.0
+            (upright[1], upright[0]), Image.Resampling.BICUBIC, reducing_gap=2.0
         )  # as Image.thumbnail resizes
     return apply_orientation(np.asarray(img), orientation)
 
