@@ -1454,13 +1454,6 @@ def _loss_kmeans(args, **params):
     )
 
 
-def _own_cost(model, features, labels):
-    """Cost of each sample to the center of its cluster (chunk by chunk)."""
-    from .metrics import _own_costs
-
-    return _own_costs(model, features, labels)
-
-
 def _label_rows(names, labels, cost, *columns) -> list[list]:
     """Rows of labels.csv: file, the given ``columns``, cluster, cost."""
     return [[n, *columns, int(c), f"{v:.6g}"] for n, c, v in zip(names, labels, cost, strict=True)]
@@ -1596,7 +1589,7 @@ def _run_cluster(
     lists the files the run wrote in ``out`` already (see :func:`_write_outputs`).
     Returns the summary and the names of the files written in ``out``.
     """
-    from .metrics import evaluate_labels, loss_metric
+    from .metrics import _own_costs, evaluate_labels, loss_metric
     from .model_selection import select_k
     from .plotting import (
         ClusterScatterDisplay,
@@ -1648,7 +1641,7 @@ def _run_cluster(
         k = args.k
         model = estimator.set_params(n_clusters=k).fit(features)
     labels = np.asarray(model.labels_)
-    cost = _own_cost(model, features, labels)
+    cost = _own_costs(model, features, labels)
     names = _relative(filenames, root)
     labels_csv = _csv_bytes(["file", "cluster", "cost"], _label_rows(names, labels, cost))
 
@@ -1889,6 +1882,7 @@ _COMPARISON_METRIC = "euclidean"
 
 def _cmd_compare_losses(args) -> int:
     from ._losses import LOSS_NAMES
+    from .metrics import _own_costs
     from .plotting import LossComparisonDisplay
 
     out = Path(args.out)
@@ -1917,7 +1911,7 @@ def _cmd_compare_losses(args) -> int:
     rows = []
     for loss, model in display.estimators_.items():
         labels = display.labels_[loss]
-        rows.extend(_label_rows(names, labels, _own_cost(model, features, labels), loss))
+        rows.extend(_label_rows(names, labels, _own_costs(model, features, labels), loss))
     labels_csv = _csv_bytes(["file", "loss", "cluster", "cost"], rows)
     png = _figure_png(display.plot(max_clusters=_MAX_COMPARED_CLUSTERS).figure_)
     caption = "Representative per cluster for each loss"

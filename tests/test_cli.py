@@ -2581,7 +2581,7 @@ def test_labels_csv_costs_are_taken_chunk_by_chunk(monkeypatch):
     # 200,000 images and 200 clusters) to keep one value per image
     import robustkmeans.metrics
     from robustkmeans import LossKMeans
-    from robustkmeans.cli import _own_cost
+    from robustkmeans.metrics import _own_costs
 
     monkeypatch.setattr(robustkmeans.metrics, "_MAX_COST_VALUES", 50)
     X = np.random.RandomState(0).normal(size=(100, 3)).astype(np.float32)
@@ -2594,7 +2594,7 @@ def test_labels_csv_costs_are_taken_chunk_by_chunk(monkeypatch):
         return type(km).transform(km, data)
 
     monkeypatch.setattr(km, "transform", transform, raising=False)
-    cost = _own_cost(km, X, km.labels_)
+    cost = _own_costs(km, X, km.labels_)
     assert max(rows) == 10 and sum(rows) == 100
     assert cost.dtype == expected.dtype == np.float32
     np.testing.assert_array_equal(cost, expected)
