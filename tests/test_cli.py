@@ -154,13 +154,19 @@ def test_cluster_searches_k(image_dir, tmp_path):
 
 
 @requires_torch
-def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, capsys):
+@pytest.mark.parametrize("device_args", [[], ["--device", "auto"]], ids=["default", "auto"])
+def test_summary_and_report_record_what_reproduces_the_run(
+    image_dir, tmp_path, capsys, device_args
+):
     # the seed, the initialisations, the input size, the k searched and the command
-    # line were in neither
+    # line were in neither. The device: without --device it is the CPU, also where
+    # a GPU is (the test expected the GPU there and failed on a CUDA machine);
+    # --device auto records what it resolved to
     folder, _ = image_dir
     out = tmp_path / "out"
     argv = ["cluster", str(folder), "--k", "auto", "--k-range", "2:40", "--out", str(out)]
-    argv += [*FAST, "--random-state", "7"]
+    argv += [*FAST, "--random-state", "7", *device_args]
+    on_gpu = bool(device_args) and pytest.importorskip("torch").cuda.is_available()
     assert main(argv) == 0
     settings = json.loads((out / "summary.json").read_text())["settings"]
     assert settings == {
@@ -169,8 +175,7 @@ def test_summary_and_report_record_what_reproduces_the_run(image_dir, tmp_path, 
         "n_init": 1,
         "random_state": 7,
         "image_size": 32,
-        # --device auto, resolved
-        "device": "cuda" if pytest.importorskip("torch").cuda.is_available() else "cpu",
+        "device": "cuda" if on_gpu else "cpu",
         "command": "robustkmeans " + " ".join(argv),
     }
     report = (out / "report.html").read_text()
