@@ -936,7 +936,7 @@ def test_narrow_data_fits_alike_on_one_or_two_threads(loss, monkeypatch):
 
 def test_cluster_sums_of_a_long_chunk_keep_the_precision_of_short_ones():
     # narrow data takes chunks of up to 16,384 rows; a float32 product over all of
-    # them would carry about 16x the rounding of one over 1024 (the centers of narrow
+    # them carries several times the rounding of one over 1024 (the centers of narrow
     # float32 fits drifted from KMeans's), so they are summed 1024 rows at a time
     from robustkmeans._kernels import CHUNK_SIZE, _cluster_sums
 
@@ -951,15 +951,19 @@ def test_cluster_sums_of_a_long_chunk_keep_the_precision_of_short_ones():
     one_product = one_product @ X
     sums = _cluster_sums(X, labels, coef, 2)
     error = np.abs(sums - exact).max() / np.abs(exact).max()
-    assert error < 4e-8  # (one float32 product over every row: 1.7e-7 here)
-    assert error < np.abs(one_product - exact).max() / np.abs(exact).max() / 4
+    # within 1.5 float32 unit roundoffs; measured 3.9e-8 with OpenBLAS's SkylakeX
+    # kernels and 5.1e-8 with its Haswell ones (an AMD EPYC), where one float32
+    # product over every row is 1.7e-7 and 1.4e-7: 2.8 to 4 times as much (this
+    # asserted < 4e-8 and a quarter of the one product's, true of one kernel only)
+    assert error < 1.5 * 2.0**-24
+    assert error < np.abs(one_product - exact).max() / np.abs(exact).max() / 2
     # the change of the sums when samples move (every one here), likewise
     old = (1 - labels).astype(np.int32)
     change = np.zeros((2, 4))
     np.add.at(change, labels, coef[:, None].astype(np.float64) * X)
     np.add.at(change, old, -coef[:, None].astype(np.float64) * X)
     np.testing.assert_allclose(
-        _cluster_sums(X, labels, coef, 2, old), change, atol=4e-8 * np.abs(exact).max()
+        _cluster_sums(X, labels, coef, 2, old), change, atol=1.5 * 2.0**-24 * np.abs(exact).max()
     )
 
 
