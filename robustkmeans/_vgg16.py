@@ -910,9 +910,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     format on tensors (ratio 0.92, median paired ratio 0.98) and 12.1 for a
     one-image-at-a-time loop (1.16; 2.2 when other processes load the CPU,
     where that loop's batch 1 suffers most). On one H200 GPU with 8 decoding
-    threads it reached 590-710 images/s from PNG files across runs (636 in
+    threads it reached 590-710 images/s from PNG files across runs (651 in
     ``benchmarks/results/check_cuda.json``), bound by decoding and resizing on
-    the CPU (1230 images/s on pre-made tensors); raise ``n_jobs`` there.
+    the CPU (1229 images/s on pre-made tensors); raise ``n_jobs`` there.
 
     Examples
     --------
