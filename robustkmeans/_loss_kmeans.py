@@ -223,6 +223,23 @@ def _weight_exponent(total_weight):
     return math.frexp(total_weight)[1]
 
 
+class _Verbose(int):
+    """``verbose`` for the runs of a fit whose weights were divided by
+    ``2**weight_exponent`` (``_weight_exponent``): the objectives they print are
+    multiplied back (:func:`_shown`), so that they are in the units of ``inertia_``."""
+
+    def __new__(cls, verbose, weight_exponent):
+        self = super().__new__(cls, verbose)
+        self.weight_exponent = weight_exponent
+        return self
+
+
+def _shown(verbose, objective):
+    """``objective`` of a run as ``verbose`` prints it: in the units of the weights
+    as given (:class:`_Verbose`)."""
+    return math.ldexp(objective, getattr(verbose, "weight_exponent", 0))
+
+
 def _weights_overflow(loss, total_weight, data, overflow, hint):
     """The ValueError of ``_check_squares_fit`` and ``_check_costs_fit`` where each
     sample's cost is finite but their sum weighted by ``sample_weight`` (of total
@@ -694,7 +711,7 @@ def _lloyd(
         objective = float(np.dot(sample_weight, costs))
         path.append(objective)
         if verbose:
-            print(f"Iteration {i}, inertia {objective}.")
+            print(f"Iteration {i}, inertia {_shown(verbose, objective)}.")
         picked = reseed(X, costs, labels, wsum, new, sample_weight, objective)
         reseeded = picked.size > 0
         if reseeded and sums is not None and loss.closed_form and loss.euclidean:
@@ -768,7 +785,7 @@ def _lloyd(
             labels = new_labels
             path.append(float(np.dot(sample_weight, costs)))
             if verbose:
-                print(f"Iteration {n_iter} (exact centers), inertia {path[-1]}.")
+                print(f"Iteration {n_iter} (exact centers), inertia {_shown(verbose, path[-1])}.")
             n_iter += 1
         labels = new_labels
     elif not strict or assign is not None:
@@ -1197,7 +1214,7 @@ def _macqueen(
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
         if verbose:
-            print(f"Iteration {it}, inertia {path[-1]}, {n_moved} samples moved.")
+            print(f"Iteration {it}, inertia {_shown(verbose, path[-1])}, {n_moved} samples moved.")
         # no sample moved: a fixed point, even with a cluster left empty (too few
         # distinct samples of positive weight: the next pass would re-seed it on the
         # same sample, in vain); a small shift stops only once none is empty
@@ -1824,7 +1841,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         self.max_iter,
                         tol,
                         n_threads,
-                        self.verbose,
+                        _Verbose(self.verbose, weight_exponent),
                     )
                     if self.verbose:
                         inertia = math.ldexp(result[1], weight_exponent)

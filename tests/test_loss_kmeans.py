@@ -1463,6 +1463,26 @@ def test_verbose_reports_each_iteration_and_why_it_stopped(loss, capsys):
     assert stop[1].startswith("Exact centers moved") and stop[1].endswith("converged.")
 
 
+@pytest.mark.parametrize(
+    "loss,algorithm", [("square", "lloyd"), ("huber", "lloyd"), ("square", "macqueen")]
+)
+def test_verbose_objectives_of_tiny_weights_are_in_inertia_units(loss, algorithm, capsys):
+    # weights summing below 0.5 are fitted times a power of two (exact); the
+    # iterations printed the objective of the scaled weights, 2**40 times
+    # objective_path_ and inertia_ here
+    X, _ = _data(seed=4)
+    weights = np.full(X.shape[0], 2.0**-40)
+    km = LossKMeans(3, loss=loss, algorithm=algorithm, n_init=1, random_state=0, verbose=1)
+    km.fit(X, sample_weight=weights)
+    lines = capsys.readouterr().out.splitlines()
+    iterations = [line for line in lines if line.startswith("Iteration ")]
+    assert iterations
+    reported = [float(line.split("inertia ")[1].split(",")[0].rstrip(".")) for line in iterations]
+    np.testing.assert_allclose(reported, km.objective_path_[: len(reported)], rtol=1e-12)
+    final = [line for line in lines if line.startswith("Inertia for init")]
+    assert float(final[0].rsplit(" ", 1)[1]) == pytest.approx(km.inertia_, rel=1e-12)
+
+
 def _count_passes(monkeypatch):
     from robustkmeans import _kernels
 
