@@ -208,7 +208,11 @@ def _cluster_colors(clusters, n_clusters):
     if not is_count(n_clusters, 1):
         raise ValueError(f"n_clusters must be an integer >= 1 or None, got {n_clusters!r}.")
     palette = _colors(int(n_clusters))
-    if not np.all(np.isin(clusters, np.arange(len(palette)))):
+    # (non-numeric labels are refused before np.isin, which numpy < 1.25 compares
+    # with a FutureWarning: "elementwise comparison failed")
+    if np.asarray(clusters).dtype.kind not in "biuf" or not np.all(
+        np.isin(clusters, np.arange(len(palette)))
+    ):
         raise ValueError(
             f"With n_clusters={n_clusters}, labels must be integers from 0 "
             f"to {n_clusters - 1}; got {np.asarray(clusters).tolist()}. Pass "

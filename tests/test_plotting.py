@@ -1155,6 +1155,9 @@ N_CLUSTERS_DISPLAYS = {
         (3, ["a", "b"], "labels must be integers from 0 to 2"),
     ],
 )
+# (string labels gave numpy < 1.25's "elementwise comparison failed" FutureWarning
+# before the error: the minimum-versions environment)
+@pytest.mark.filterwarnings("error::FutureWarning")
 def test_n_clusters_is_checked(display, n_clusters, labels, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         N_CLUSTERS_DISPLAYS[display](np.array(labels), n_clusters).plot()
