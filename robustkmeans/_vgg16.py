@@ -333,7 +333,9 @@ def _unloadable_reason(path: str, exc: Exception) -> str:
             return "the file is empty"
     except OSError:
         pass
-    found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+    # ("Unsupported global: GLOBAL fractions.Fraction"; torch 2.1: "Unsupported
+    # class fractions.Fraction")
+    found = re.search(r"Unsupported (?:global: GLOBAL|class) (\S+)", str(exc))
     if found:
         return (
             f"it holds pickled Python objects ({found.group(1)}), not only tensors, and is "
@@ -386,7 +388,14 @@ def _load_features(path: str | None, device: str, weights_id: str | None = None)
     else:
         data = _read_weights(path, weights_id)
         try:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                # torch 2.1's own weights_only loader reads TypedStorage.dtype, which
+                # warns that TypedStorage is deprecated: nothing the caller did (and
+                # with warnings as errors the file was called unreadable)
+                warnings.filterwarnings(
+                    "ignore", message="TypedStorage is deprecated", category=UserWarning
+                )
+                state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ValueError(
                 f"weights file {path!r} is not a torch state dict of vgg16().features: "

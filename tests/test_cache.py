@@ -21,7 +21,7 @@ from robustkmeans._images import ImageLoadError  # noqa: E402
 def _photo_like(seed, h=40, w=44):
     rng = np.random.RandomState(seed)
     small = rng.randint(0, 256, size=(5, 6, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC))
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
 
 
 @pytest.fixture

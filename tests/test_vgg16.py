@@ -3,6 +3,8 @@
 import hashlib
 import os
 import pickle
+import subprocess
+import sys
 import time
 import urllib.error
 import warnings
@@ -54,7 +56,7 @@ def _photo_like(seed, h=57, w=71):
     """Smooth random images (like photos, unlike white noise), uint8 RGB."""
     rng = np.random.RandomState(seed)
     small = rng.randint(0, 256, size=(6, 7, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC))
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
 
 
 def _reference(features, pil_images, *, size=SIZE, normalize="l2", pooling="avg", stop=30):
@@ -184,7 +186,7 @@ def test_l2_rows_have_unit_norm_and_power_is_sqrt_then_l2(image_files):
 
 def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, reference_features):
     tiny = np.array([[[200, 30, 90]]], dtype=np.uint8)
-    huge = np.asarray(Image.fromarray(_photo_like(7)).resize((4000, 3000), Image.BILINEAR))
+    huge = np.asarray(Image.fromarray(_photo_like(7)).resize((4000, 3000), Image.Resampling.BILINEAR))
     Image.fromarray(tiny).save(tmp_path / "tiny.png")
     Image.fromarray(huge).save(tmp_path / "huge.jpg", quality=85)
     paths = [tmp_path / "tiny.png", tmp_path / "huge.jpg"]
@@ -265,6 +267,27 @@ def test_bad_weights_files_say_what_is_wrong(tmp_path, image_files, weights_file
         VGG16Featurizer(weights=tmp_path / "absent.pth").fit()
     with pytest.raises(IsADirectoryError, match="is a folder; pass the weights file itself"):
         VGG16Featurizer(weights=tmp_path).fit()
+
+
+def test_weights_file_loads_with_warnings_as_errors(weights_file):
+    # torch 2.1's weights_only loader warns, once per process, that TypedStorage is
+    # deprecated (its own use): under warnings as errors (python -W error, a
+    # project's pytest filterwarnings = error), fit called the file unreadable
+    # ("torch.load cannot read it"). A new process, as the warning is given once
+    code = (
+        "import sys, warnings, numpy as np, torch; from robustkmeans import VGG16Featurizer; "
+        "warnings.simplefilter('error'); "  # (after the imports: their own are not ours)
+        "f = VGG16Featurizer(weights=sys.argv[1], image_size=32).fit(); "
+        "print(f.transform(np.zeros((1, 32, 32, 3), np.uint8)).shape)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(weights_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(1, 512)"
 
 
 def test_weights_of_the_wrong_shape_are_named_on_one_line(tmp_path, weights_file):
