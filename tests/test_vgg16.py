@@ -186,7 +186,8 @@ def test_l2_rows_have_unit_norm_and_power_is_sqrt_then_l2(image_files):
 
 def test_tiny_and_huge_images_give_reference_features(tmp_path, weights_file, reference_features):
     tiny = np.array([[[200, 30, 90]]], dtype=np.uint8)
-    huge = np.asarray(Image.fromarray(_photo_like(7)).resize((4000, 3000), Image.Resampling.BILINEAR))
+    huge = Image.fromarray(_photo_like(7)).resize((4000, 3000), Image.Resampling.BILINEAR)
+    huge = np.asarray(huge)
     Image.fromarray(tiny).save(tmp_path / "tiny.png")
     Image.fromarray(huge).save(tmp_path / "huge.jpg", quality=85)
     paths = [tmp_path / "tiny.png", tmp_path / "huge.jpg"]
