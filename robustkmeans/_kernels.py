@@ -538,7 +538,10 @@ def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
     if labels_old is not None:
         indicator[labels_old, cols] = -coef
     if sp.issparse(Xc):
-        return np.asarray((Xc.T @ indicator.T).T)
+        # in float64: sparse rows are not centered, so a float32 product of data far
+        # from the origin rounded the sums by more than the data's spacing (a
+        # correntropy center of one sample at 1e8 moved off it, its cost 0 to 1)
+        return np.asarray((Xc.T @ indicator.T.astype(np.float64)).T)
     if _few(Xc, n_clusters) and indicator.dtype == Xc.dtype:
         out = np.empty((n_clusters, Xc.shape[1]), dtype=Xc.dtype)
         for c in range(n_clusters):
