@@ -202,18 +202,6 @@ def test_integer_weights_are_repeated_rows_and_order_does_not_matter(problem):
     scale = float(np.abs(X).max()) or 1.0
     order = np.random.default_rng(0).permutation(len(X))
     permuted = _fit_from(X[order], init, loss, spread, counts[order].astype(float))
-    if loss == "epsilon_insensitive":
-        # its cost can be flat over a set of centers (two samples of equal weight
-        # farther apart than 2 epsilon: every point between them), and where the
-        # exact solver stops in it depends on the samples' layout; the next
-        # assignment can then differ (a random-seed run: weights [1, 3, 3] against
-        # those rows repeated, from the same start, ended at 101324 and 25035).
-        # Up to that first exact solve, the weights are the repeated rows
-        for other in (repeated, permuted):
-            assert other.objective_path_[1] == pytest.approx(
-                ref.objective_path_[1], rel=1e-6, abs=1e-12 * scale
-            )
-        return
     np.testing.assert_array_equal(repeated.labels_, np.repeat(ref.labels_, counts))
     np.testing.assert_array_equal(permuted.labels_, ref.labels_[order])
     for other in (repeated, permuted):
@@ -318,6 +306,26 @@ def test_sparse_float32_far_from_the_origin_objective_never_rises(loss):
     np.testing.assert_array_equal(km.cluster_centers_, [[1e8]])
     assert km.cluster_centers_.dtype == np.float32
     assert max(km.objective_path_) == km.inertia_ == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: epsilon_insensitive's Lloyd steps differ between weights and the "
+    "same rows repeated where samples sit on centers (random-seed fuzz, 2026-11-28)",
+)
+def test_epsilon_insensitive_integer_weights_are_repeated_rows_in_1d():
+    # a falsifying example of the weights-as-repeats property test with a random
+    # seed: from the same start, the weighted fit's first iteration ends at 0.3709
+    # and the repeated rows' at 0.3150 (with max_iter=1, where the exact solve
+    # follows the step, both at 0.3150); the partitions then differ
+    X = np.array([[0.83455842], [0.48216181], [0.03304371], [0.66968428], [0.09053559]])
+    counts = np.array([1, 3, 3, 3, 3])
+    init = X[[0, 4, 3, 2]]
+    spread = float(np.abs(X - X.mean(axis=0)).max())
+    ref = _fit_from(X, init, "epsilon_insensitive", spread, counts.astype(float))
+    repeated = _fit_from(np.repeat(X, counts, axis=0), init, "epsilon_insensitive", spread)
+    np.testing.assert_array_equal(repeated.labels_, np.repeat(ref.labels_, counts))
+    assert repeated.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
 
 
 @pytest.mark.parametrize(
