@@ -678,8 +678,12 @@ def _lloyd(
                 # start), and the pass is redone. The damped step alone crawled
                 # where Weiszfeld's kept failing (1-D blobs, epsilon about their
                 # spread: max_iter reached, 56x KMeans)
-                raised = coef[2] > pending[0]
-                if raised.any() and coef[2].sum() > pending[0].sum():
+                # (a rise within the costs' rounding is none: the same step was
+                # kept for weights and refused for the same rows repeated, whose
+                # sums round differently, and the two fits parted)
+                allowed = pending[0] * (1 + loss.cost_rtol(X.shape[1], X.dtype))
+                raised = coef[2] > allowed
+                if raised.any() and coef[2].sum() > allowed.sum():
                     centers[raised] = pending[1][raised]
                     centers = _exact_centers(
                         X, sample_weight, labels_old, centers, loss, n_threads, only=raised,
