@@ -740,12 +740,14 @@ def euclidean_pass(
         # the majoriser's pull back towards the current center (see the loss; a
         # sample of zero weight adds nothing, even where its term is infinite), and
         # each cluster's cost at these centers with its members under labels_old
-        w = sample_weight
-        rest = np.where(w > 0, loss.mm_rest(own), 0) * w
+        # (in float64: float32 terms times large weights overflowed float32, with a
+        # RuntimeWarning, where float64 holds them; a term that is infinite stays so)
+        w = sample_weight.astype(np.float64, copy=False)
+        rest = np.where(w > 0, loss.mm_rest(own), 0).astype(np.float64, copy=False) * w
         rest = np.bincount(labels, weights=rest, minlength=n_clusters)
         at_old = np.zeros(n_clusters)
         if prev is not None:
-            prev = loss.cost_from_sq_distances(prev)
+            prev = loss.cost_from_sq_distances(prev).astype(np.float64, copy=False)
             at_old = np.bincount(labels_old, weights=w * prev, minlength=n_clusters)
         return np.stack([csum, rest, at_old])
 

@@ -308,6 +308,20 @@ def test_sparse_float32_far_from_the_origin_objective_never_rises(loss):
     assert max(km.objective_path_) == km.inertia_ == 0
 
 
+def test_epsilon_insensitive_float32_large_weight_on_its_center_gives_no_warning():
+    # the majoriser's pull of a sample on its center (1 / (4 epsilon), 8e18 here)
+    # times its weight (9e19) overflowed float32 in the step's terms, with a
+    # RuntimeWarning (a falsifying example of the property test above, random seed)
+    X = np.array([[1.2573022e-20]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(1, loss="epsilon_insensitive", epsilon=3e-20, max_iter=50).fit(
+            X, sample_weight=[8.8238147e19]
+        )
+    np.testing.assert_array_equal(km.cluster_centers_, X)
+    assert km.inertia_ == 0
+
+
 @pytest.mark.parametrize(
     "X, counts, order",
     [
