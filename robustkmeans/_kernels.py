@@ -532,16 +532,17 @@ def _cluster_sums(Xc, labels, coef, n_clusters, labels_old=None):
             old = None if labels_old is None else labels_old[sl]
             out += _cluster_sums(Xc[sl], labels[sl], coef[sl], n_clusters, old)
         return out
-    indicator = np.zeros((n_clusters, labels.shape[0]), dtype=coef.dtype)
+    # sparse rows in float64: they are not centered, so a float32 product of data far
+    # from the origin rounded the sums by more than the data's spacing (a
+    # correntropy center of one sample at 1e8 moved off it, its cost 0 to 1)
+    dtype = np.float64 if sp.issparse(Xc) else coef.dtype
+    indicator = np.zeros((n_clusters, labels.shape[0]), dtype=dtype)
     cols = np.arange(labels.shape[0])
     indicator[labels, cols] = coef
     if labels_old is not None:
         indicator[labels_old, cols] = -coef
     if sp.issparse(Xc):
-        # in float64: sparse rows are not centered, so a float32 product of data far
-        # from the origin rounded the sums by more than the data's spacing (a
-        # correntropy center of one sample at 1e8 moved off it, its cost 0 to 1)
-        return np.asarray((Xc.T @ indicator.T.astype(np.float64)).T)
+        return np.asarray((Xc.T @ indicator.T).T)
     if _few(Xc, n_clusters) and indicator.dtype == Xc.dtype:
         out = np.empty((n_clusters, Xc.shape[1]), dtype=Xc.dtype)
         for c in range(n_clusters):

@@ -1824,6 +1824,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 return _lloyd(*args, assign=predict_rule)
 
         best = None
+        # (the runs print objectives in the units of the weights as given)
+        verbose = _Verbose(self.verbose, weight_exponent)
         # BLAS limited once for the whole fit, not once per pass
         with _kernels.single_threaded_blas():
             try:
@@ -1834,7 +1836,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     )  # fmt: skip
                     if extremes is not None and callable(init):
                         _check_costs_fit(*extremes, centers_init, loss_obj, weight_sum, n_samples)
-                    if self.verbose:
+                    if verbose:
                         print("Initialization complete")
                     result = run(
                         X,
@@ -1845,11 +1847,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                         self.max_iter,
                         tol,
                         n_threads,
-                        _Verbose(self.verbose, weight_exponent),
+                        verbose,
                     )
-                    if self.verbose:
-                        inertia = math.ldexp(result[1], weight_exponent)
-                        print(f"Inertia for init {i + 1}/{n_init}: {inertia}")
+                    if verbose:
+                        print(f"Inertia for init {i + 1}/{n_init}: {_shown(verbose, result[1])}")
                     # a lower objective replaces the best run; for the square loss
                     # not if it is the same clustering, as in KMeans: its centers,
                     # the means, are then the same but for rounding (an iterative

@@ -208,14 +208,13 @@ def _cluster_colors(clusters, n_clusters):
     if not is_count(n_clusters, 1):
         raise ValueError(f"n_clusters must be an integer >= 1 or None, got {n_clusters!r}.")
     palette = _colors(int(n_clusters))
+    values = np.asarray(clusters)
     # (non-numeric labels are refused before np.isin, which numpy < 1.25 compares
     # with a FutureWarning: "elementwise comparison failed")
-    if np.asarray(clusters).dtype.kind not in "biuf" or not np.all(
-        np.isin(clusters, np.arange(len(palette)))
-    ):
+    if values.dtype.kind not in "biuf" or not np.all(np.isin(values, np.arange(len(palette)))):
         raise ValueError(
             f"With n_clusters={n_clusters}, labels must be integers from 0 "
-            f"to {n_clusters - 1}; got {np.asarray(clusters).tolist()}. Pass "
+            f"to {n_clusters - 1}; got {values.tolist()}. Pass "
             "n_clusters=None to colour any labels in order."
         )
     return [palette[int(c)] for c in clusters]
