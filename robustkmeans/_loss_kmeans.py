@@ -481,6 +481,28 @@ def _without_picked(X, sample_weight, labels, picked, sums, weight_sums, centers
     centers[fix] = ((sums[fix] - taken[fix]) / left[fix, None]).astype(centers.dtype)
 
 
+def _pin_duplicates(X, sample_weight, labels, costs, centers):
+    """Put, in place, each cluster whose members of positive weight all have cost 0
+    and are one and the same row on that row (for losses whose one minimiser for a
+    point is the point itself). Their mean is that row, but a computed mean can
+    round off it: the center then left samples it sat on, and with more clusters
+    than distinct points two centers a rounding apart took the duplicates in turn,
+    each taking them off the row again, until ``max_iter`` (20 equal float32 rows,
+    k = 2: 300 iterations, where KMeans stops after 1). A filter first: only
+    clusters of cost 0 have their rows compared."""
+    zero = costs == 0
+    if not zero.any():  # (the common case: one comparison)
+        return
+    live = sample_weight > 0
+    n_clusters = centers.shape[0]
+    members = np.bincount(labels[live], minlength=n_clusters)
+    costly = np.bincount(labels[live & ~zero], minlength=n_clusters)
+    for c in np.flatnonzero((members > 0) & (costly == 0)):
+        rows = _kernels.dense_rows(X, np.flatnonzero(live & (labels == c)))
+        if (rows == rows[0]).all():
+            centers[c] = rows[0]
+
+
 class _Reseeding:
     """``_relocate_empty`` for one run, given up once a re-seeding fails to lower the
     objective: with more clusters than distinct points, the samples of largest cost
@@ -712,6 +734,8 @@ def _lloyd(
                 labels, costs = _kernels.separable_assign(X, centers, loss, n_threads)
             wsum = np.bincount(labels, weights=sample_weight, minlength=n_clusters)
             new = _kernels.coordinatewise_update(X, sample_weight, labels, centers, loss, n_threads)
+        if loss.euclidean and loss.point_is_center:
+            _pin_duplicates(X, sample_weight, labels, costs, new)
         objective = float(np.dot(sample_weight, costs))
         path.append(objective)
         if verbose:

@@ -2291,6 +2291,29 @@ def test_more_clusters_than_distinct_points_converge(loss, algorithm, init, dtyp
     assert km.inertia_ <= 1e-6 * len(X)
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
+@pytest.mark.parametrize("loss", ["square", "correntropy"])
+@pytest.mark.parametrize(
+    "base,weight,dtype",
+    [(1e9, 2e-8, np.float32), (1e15, 2e-8, np.float32), (3.3, 0.1, np.float64)],
+)
+def test_one_row_repeated_with_more_clusters_stops_at_once(loss, algorithm, base, weight, dtype):
+    # 20 copies of one row, k = 3 (random-seed fuzzing; float64 copies of 3.3 with
+    # weights 0.1 too): the cluster's computed mean rounded a spacing off the row, so
+    # a center still on it took the copies, its mean rounded off too, and the
+    # centers traded the copies every iteration, the objective going 0, rounding,
+    # 0... up to max_iter (KMeans stops after 1). A cluster of copies of one row now
+    # keeps that row as its center
+    X = np.full((20, 2), base, dtype=dtype)
+    km = LossKMeans(3, loss=loss, algorithm=algorithm, random_state=0, n_init=1)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        km.fit(X, sample_weight=np.full(20, weight))
+    assert km.n_iter_ <= 3
+    assert km.inertia_ == 0
+    assert np.all(np.diff(km.objective_path_) <= 0)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_hartigan_float32_transfers_within_a_tight_far_cluster(sparse):
     # three points 160 float32 spacings apart, far from the rest: moving the middle
