@@ -625,7 +625,10 @@ class EpsilonInsensitiveLoss(_Loss):
         is split exactly in half, every point between two of them: the midpoint is
         taken, as ``weighted_median`` takes it; ``eps = 0`` gives the samples'
         weighted median). The points and the costs compared are float64; ``init``,
-        when given, is kept if its cost is lower (rounding: never worse than it).
+        when given, is kept only if its cost is lower by more than the costs'
+        rounding (``cost_rtol``): on a flat stretch of minimisers a start tied the
+        median's cost but for the rounding of the sum, which the order and the
+        repetition of the samples change, and was kept or not by it.
         """
         out_dtype = X.dtype
         x = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)[:, 0]
@@ -640,7 +643,8 @@ class EpsilonInsensitiveLoss(_Loss):
 
         if init is not None:
             init = np.asarray(init, dtype=out_dtype).reshape(1)
-            if objective(init) < objective(m):
+            rtol = self.cost_rtol(1, out_dtype)
+            if objective(init) < objective(m) * (1 - rtol):
                 return init.copy()
         return m
 
