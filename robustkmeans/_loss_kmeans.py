@@ -1398,7 +1398,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         Maximum number of iterations of one run.
     tol : float, default=1e-4
         Relative tolerance on the squared center shift (times the mean feature
-        variance), as in :class:`~sklearn.cluster.KMeans`.
+        variance), as in :class:`~sklearn.cluster.KMeans`. The variance is that of
+        ``X`` unweighted, as KMeans's, so a fit stopped by ``tol`` can stop an
+        iteration apart with integer ``sample_weight`` and with the same rows
+        repeated; ``tol=0`` runs to a fixed point.
     algorithm : {"lloyd", "hartigan", "macqueen"}, default="lloyd"
         ``"lloyd"``: batch assignment then exact center update, every loss.
         ``"hartigan"``: Lloyd followed by Hartigan's single-sample transfers (every
