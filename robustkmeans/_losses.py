@@ -786,12 +786,20 @@ class EpsilonInsensitiveLoss(_Loss):
                     # ended 1.8e-5 above the minimum (weights 2, 3, 1 in 2-D,
                     # random-seed fuzzing). Not from the start of a stage: where the
                     # bound's steps converge in a few, these cost more than they save
-                    exact = self._exact_newton_step(rel, v, rs, a, beta_all, t > mu, alpha, grad)
-                    gain = -grad @ exact if exact is not None else 0.0
+                    # (a step along a direction of almost no curvature can be huge:
+                    # its squares overflow to a cost of inf, refused, and the search
+                    # goes on, without a RuntimeWarning)
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        exact = self._exact_newton_step(
+                            rel, v, rs, a, beta_all, t > mu, alpha, grad
+                        )
+                        gain = -grad @ exact if exact is not None else 0.0
                     s = 1.0
                     while gain > 0 and s >= _EXACT_MIN_STEP:
-                        r_new = distances(v + s * exact)
-                        if self._smoothed_cost_r(r_new, w, mu) <= current - 1e-4 * s * gain:
+                        with np.errstate(over="ignore", invalid="ignore"):
+                            r_new = distances(v + s * exact)
+                            taken = self._smoothed_cost_r(r_new, w, mu)
+                        if taken <= current - 1e-4 * s * gain:
                             break
                         s *= 0.5
                     else:

@@ -362,6 +362,28 @@ def test_epsilon_insensitive_integer_weights_are_repeated_rows_where_a_step_ties
     np.testing.assert_allclose(repeated.objective_path_, ref.objective_path_, rtol=1e-9)
 
 
+def test_epsilon_insensitive_exact_hessian_step_overflow_gives_no_warning():
+    # random-seed fuzzing, right after 58ead24 (steps of the exact Hessian where a
+    # stage crawls): 3-D data at 1e138, epsilon as large, one cluster. A step along a
+    # direction of almost no curvature was huge, and its squared distances
+    # overflowed in the line search: "RuntimeWarning: overflow encountered in
+    # matmul". Such a step is refused (its cost is inf), silently
+    X = np.array(
+        [
+            [-5.6296116914133797e137, 6.1833129546882125e137, -2.1823336473087287e137],
+            [7.0901366292178930e137, 6.1833129546882125e137, 2.8196887430653614e137],
+            [-9.1712737876678403e137, 6.1833129546882125e137, 1.4007607457832454e138],
+        ]
+    )
+    w = np.array([1.5934255939872764e-05, 5.7967966168677181e-06, 2.8998681913473050e-06])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        km = LossKMeans(1, loss="epsilon_insensitive", epsilon=1e138, random_state=144)
+        km.fit(X, sample_weight=w)
+    assert km.inertia_ == 0  # (every sample within epsilon of the center)
+    assert np.isfinite(km.cluster_centers_).all()
+
+
 def test_epsilon_insensitive_1d_weights_repeats_and_order_agree_where_a_center_ties():
     # a falsifying example of the weights-as-repeats property test with random seeds
     # (one of 22 1-D epsilon_insensitive ones in 60 runs of 4000 examples): the exact
