@@ -1487,7 +1487,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     are moved onto the samples of largest cost, until a move fails to lower the
     objective (more clusters than distinct points: those samples are at their
     centers but for rounding); they then stay empty, with a ``ConvergenceWarning``.
-    Sparse input is accepted by the Euclidean losses.
+    A sample moves with all its weight, as in KMeans, so there a sample of integer
+    weight ``c`` and ``c`` copies of it part (one copy moves). A cluster whose
+    members are copies of one row has that row as its center. Sparse input is
+    accepted by the Euclidean losses.
 
     Examples
     --------

@@ -6,6 +6,7 @@ with a ValueError that names the problem, or keeps every invariant. The
 counterexamples the search found are kept as regression tests below it."""
 
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from robustkmeans import LossKMeans
+from robustkmeans import LossKMeans, _loss_kmeans
 from robustkmeans._losses import LOSS_NAMES
 
 _SPARSE = ("square", "correntropy", "epsilon_insensitive")
@@ -189,7 +190,9 @@ def _fixed_starts(draw):
     return X, counts, init, draw(st.sampled_from(LOSS_NAMES))
 
 
-def _fit_from(X, init, loss, scale, w=None):
+def _fit_from(X, init, loss, scale, w=None, relocations=None):
+    """The fit from ``init``; ``relocations`` (a list), when given, receives the
+    number of samples each re-seeding of an empty cluster moved a center onto."""
     # (tol=0: the runs go to a fixed point. tol is relative to the unweighted
     # feature variance, as KMeans's, which integer weights and the rows repeated
     # do not share, so a stop by tol can come an iteration apart: correntropy
@@ -198,7 +201,15 @@ def _fit_from(X, init, loss, scale, w=None):
     params = dict(
         loss=loss, init=init, n_init=1, delta=scale, sigma=scale, epsilon=0.1 * scale, tol=0
     )
-    with warnings.catch_warnings():
+    real = _loss_kmeans._relocate_empty
+
+    def relocate(*args):
+        picked = real(*args)
+        if relocations is not None:
+            relocations.append(picked.size)
+        return picked
+
+    with warnings.catch_warnings(), mock.patch.object(_loss_kmeans, "_relocate_empty", relocate):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return LossKMeans(init.shape[0], **params).fit(X, sample_weight=w)
 
@@ -211,14 +222,22 @@ def test_integer_weights_are_repeated_rows_and_order_does_not_matter(problem):
     # in another order give the same partition, up to the rounding of the centers
     X, counts, init, loss = problem
     spread = float(np.abs(X - X.mean(axis=0)).max()) or 1.0  # (the losses' scale)
-    ref = _fit_from(X, init, loss, spread, counts.astype(float))
-    repeated = _fit_from(np.repeat(X, counts, axis=0), init, loss, spread)
+    relocations = []
+    ref = _fit_from(X, init, loss, spread, counts.astype(float), relocations)
+    repeated = _fit_from(np.repeat(X, counts, axis=0), init, loss, spread, relocations=relocations)
     scale = float(np.abs(X).max()) or 1.0
     order = np.random.default_rng(0).permutation(len(X))
     permuted = _fit_from(X[order], init, loss, spread, counts[order].astype(float))
-    np.testing.assert_array_equal(repeated.labels_, np.repeat(ref.labels_, counts))
     np.testing.assert_array_equal(permuted.labels_, ref.labels_[order])
-    for other in (repeated, permuted):
+    others = [permuted]
+    # except where a cluster emptied: it is re-seeded on a sample, which takes all
+    # its weight along, as in KMeans, where the rows repeated give up one copy (a
+    # square fit from one start ended at 33.38 with the weights and at 22.38 with
+    # the rows repeated: random-seed fuzzing)
+    if not any(relocations):
+        np.testing.assert_array_equal(repeated.labels_, np.repeat(ref.labels_, counts))
+        others.append(repeated)
+    for other in others:
         assert other.inertia_ == pytest.approx(ref.inertia_, rel=1e-6, abs=1e-12 * scale**2)
         if loss != "epsilon_insensitive":
             # (its cost can be flat over an interval of centers, each a minimiser:
