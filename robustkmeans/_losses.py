@@ -738,6 +738,17 @@ class EpsilonInsensitiveLoss(_Loss):
         def distances(v):
             return np.sqrt(sq_distances(v))
 
+        def line_search(v, step, gain, current, mu, min_step):
+            # Armijo backtracking from the full step, halving down to min_step:
+            # (v + s step, its distances), or None
+            s = 1.0
+            while s >= min_step:
+                r_new = distances(v + s * step)
+                if self._smoothed_cost_r(r_new, w, mu) <= current - 1e-4 * s * gain:
+                    return v + s * step, r_new
+                s *= 0.5
+            return None
+
         mu = start * mean_cost
         # a stage before the last stops once Newton's decrement (about twice the
         # smoothed cost left) is within 1e-3 of the smoothing's own error bound,
@@ -794,32 +805,16 @@ class EpsilonInsensitiveLoss(_Loss):
                             rel, v, rs, a, beta_all, t > mu, alpha, grad
                         )
                         gain = -grad @ exact if exact is not None else 0.0
-                    s = 1.0
-                    while gain > 0 and s >= _EXACT_MIN_STEP:
-                        with np.errstate(over="ignore", invalid="ignore"):
-                            r_new = distances(v + s * exact)
-                            taken = self._smoothed_cost_r(r_new, w, mu)
-                        if taken <= current - 1e-4 * s * gain:
-                            break
-                        s *= 0.5
-                    else:
-                        exact = None
-                    if exact is not None:
-                        v, r = v + s * exact, r_new
+                        found = None
+                        if gain > 0:
+                            found = line_search(v, exact, gain, current, mu, _EXACT_MIN_STEP)
+                    if found is not None:
+                        v, r = found
                         continue
-                s = 1.0
-                while True:
-                    r_new = distances(v + s * step)
-                    if self._smoothed_cost_r(r_new, w, mu) <= current - 1e-4 * s * decrement:
-                        break
-                    s *= 0.5
-                    if s < 1e-12:
-                        r_new = None
-                        break
-                if r_new is None:
+                found = line_search(v, step, decrement, current, mu, 1e-12)
+                if found is None:
                     break
-                v = v + s * step
-                r = r_new
+                v, r = found
             # no sample within mu outside its ball: the smoothed and the exact cost
             # differ by a constant near v, so v (stationary) is the exact minimiser
             t = r - self.scale
