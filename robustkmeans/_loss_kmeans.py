@@ -208,19 +208,29 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         )
 
 
+#: weights summing to at least this (beyond any count: a count of anything fits in 64
+#: bits) are brought to a sum in [0.5, 1) too (``_weight_exponent``)
+_LARGE_WEIGHT_SUM = 2.0**64
+
+
 def _weight_exponent(total_weight):
     """The power of two ``e`` by which ``fit`` and ``score`` divide ``sample_weight``
-    of sum ``total_weight`` below 0.5, bringing the sum into [0.5, 1): 0 (weights
-    used as given) from 0.5 up. Tiny weights times the data's values underflow
-    float64 (1e-201 on data at 1e-150, 1e-300 on data at 1e-20): the weighted sums
-    of the rows, the objective and Hartigan's gains were lost (square fell to one
-    cluster). A power of two changes no center or label: the fit is that of the
-    scaled weights, bit for bit, its objective times ``2**e``. The bounds of
-    ``_check_squares_fit`` and ``_check_costs_fit`` take a sum below 1 as 1, so the
-    scaled weights are refused for no data that the given ones were not."""
-    if not 0 < total_weight < 0.5:
-        return 0
-    return math.frexp(total_weight)[1]
+    of sum ``total_weight``, bringing the sum into [0.5, 1) where it is below 0.5 or
+    at least ``_LARGE_WEIGHT_SUM``: 0 (weights used as given) in between, and for an
+    infinite sum (refused by the data's range checks). Tiny weights times the
+    data's values underflow float64 (1e-201 on data at 1e-150, 1e-300 on data at
+    1e-20): the weighted sums of the rows, the objective and Hartigan's gains were
+    lost (square fell to one cluster). Huge ones overflow in products with the
+    data's reciprocals: epsilon_insensitive's Weiszfeld coefficients ``w / ||x - m||``
+    (weights of 1e168 on data at 1e-150, of 1e301 at unit scale) were inf, the
+    centers NaN, the objective NaN. A power of two changes no center or label: the
+    fit is that of the scaled weights, bit for bit, its objective times ``2**e``.
+    ``fit``'s range checks (``_check_squares_fit``, ``_check_costs_fit``) take the
+    weights' sum as given (a sum below 1 as 1), so the scaled weights are refused
+    for exactly the data the given ones are."""
+    if 0 < total_weight < 0.5 or _LARGE_WEIGHT_SUM <= total_weight < math.inf:
+        return math.frexp(total_weight)[1]
+    return 0
 
 
 class _Verbose(int):
@@ -1102,9 +1112,11 @@ def _hartigan_exact(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n
         Wa = W[labels]
         own = w * costs[rows, labels]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # the square loss's formula: the re-optimisation gains of a mean
+            # the square loss's formula: the re-optimisation gains of a mean (the
+            # weights' ratio first, as in _hartigan: the product of two weights
+            # overflowed from 1e154 on, and every screen was inf: no transfer)
             gain = Wa / (Wa - w) * own
-            screen = w[:, None] * W[None, :] / (W[None, :] + w[:, None]) * costs
+            screen = w[:, None] * (W[None, :] / (W[None, :] + w[:, None])) * costs
             if second_order:
                 # Newton's estimates, capped by what is possible: removing i cannot
                 # lower the rest of its cluster's cost below 0, nor adding it lower
@@ -1766,12 +1778,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             weight_sum = float(sample_weight.sum())
         if not weight_sum > 0:
             raise ValueError("sample_weight sums to zero: at least one weight must be positive.")
-        # tiny weights: the fit of the weights times a power of two, the objective
-        # scaled back (exactly) at the end
+        # tiny or huge weights: the fit of the weights times a power of two, the
+        # objective scaled back (exactly) at the end; the range checks below take
+        # ``weight_sum``, the sum as given
         weight_exponent = _weight_exponent(weight_sum)
         if weight_exponent:
             sample_weight = np.ldexp(sample_weight, -weight_exponent)
-            weight_sum = float(sample_weight.sum())
         n_threads = _n_threads()
         n_init = self._resolve_n_init()
 
@@ -2066,8 +2078,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         costs = _kernels.assign(X, x_sq, centers, self._loss, _n_threads(), shift, check=True)[1]
-        # tiny weights times a power of two, as fit scales them: their products
-        # with the costs would underflow
+        # tiny or huge weights times a power of two, as fit scales them: their
+        # products with the costs would underflow (or overflow)
         with np.errstate(over="ignore"):  # (an infinite sum: refused below)
             weight_exponent = _weight_exponent(float(sample_weight.sum()))
         # summed by one BLAS thread, as fit sums inertia_: OpenBLAS splits a long dot

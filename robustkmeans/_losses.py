@@ -827,11 +827,16 @@ class EpsilonInsensitiveLoss(_Loss):
         # the smoothed cost's own Hessian, alpha I + sum_i c_i u_i u_i^T with
         # c_i = -a_i outside the kink zone (a distance's curvature is across its
         # direction only) and beta_i at the kink; None where it is not positive
-        # definite (samples in a line through v: the cost is linear along it)
-        c = np.where(outside, -a, beta_all)
+        # definite (samples in a line through v: the cost is linear along it).
+        # Factored over alpha, as is the gradient: the weights' scale cancels bit for
+        # bit, where Cholesky's square roots of the matrix itself rounded the step
+        # differently for the weights times a power of two (a center one float
+        # apart: 6 of 200 clusters with the weights halved)
+        if not alpha > 0:
+            return None
+        c = np.where(outside, -a, beta_all) / alpha
         used = np.flatnonzero(c != 0)
-        H = np.zeros((v.size, v.size))
-        H[np.diag_indices(v.size)] = alpha
+        H = np.eye(v.size)
         if used.size:
             U = (v - rel.rows(used)) / rs[used, None]
             H += (U * c[used, None]).T @ U
@@ -839,7 +844,7 @@ class EpsilonInsensitiveLoss(_Loss):
             L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
             return None
-        step = -np.linalg.solve(L.T, np.linalg.solve(L, grad))
+        step = -np.linalg.solve(L.T, np.linalg.solve(L, grad / alpha))
         return step if np.isfinite(step).all() else None
 
     def mm_rest(self, d2):

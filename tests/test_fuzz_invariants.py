@@ -462,14 +462,19 @@ def test_pseudo_huber_objective_never_rises_on_float32_data_a_few_spacings_wide_
 
 @pytest.mark.parametrize("algorithm", ["lloyd", "hartigan"])
 @pytest.mark.parametrize("loss", LOSS_NAMES)
-@pytest.mark.parametrize("data, weights", [(-500, -700), (-66, -1000)])
-def test_tiny_weights_give_the_fit_of_the_same_weights_scaled(loss, algorithm, data, weights):
+@pytest.mark.parametrize("data, weights", [(-500, -700), (-66, -1000), (-500, 560), (0, 1000)])
+def test_tiny_and_huge_weights_give_the_fit_of_the_same_weights_scaled(
+    loss, algorithm, data, weights
+):
     # weights times data values that underflow float64 (weights 1e-201 on data at
     # 1e-150, 1e-300 on data at 1e-20: the fuzzing's) lost the weighted sums of the
     # rows, the objective and Hartigan's gains: square fell to one cluster, the
-    # others to other partitions or to max_iter. Weights times a power of two give
-    # the same fit, bit for bit, the objective (and its path) times it, as for the
-    # weights near float64's top above
+    # others to other partitions or to max_iter. Huge ones overflowed
+    # epsilon_insensitive's Weiszfeld coefficients w / ||x - m|| (1e168 on data at
+    # 1e-150, 1e301 at unit scale): NaN centers and objective, with overflow
+    # RuntimeWarnings. Weights times a power of two give the same fit, bit for bit,
+    # the objective (and its path) times it, as for the weights near float64's top
+    # above
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0) * 2.0**data
     w = rng.uniform(0.5, 2.0, size=40)
@@ -490,21 +495,33 @@ def test_tiny_weights_give_the_fit_of_the_same_weights_scaled(loss, algorithm, d
     assert km.score(X, sample_weight=tiny) == -km.inertia_
 
 
+@pytest.mark.parametrize("loss", [name for name in LOSS_NAMES if name != "square"])
 @pytest.mark.parametrize("data, weights", [(-500, 660), (0, 600)])
-def test_hartigan_correntropy_large_weights_give_the_fit_of_the_same_weights_scaled(data, weights):
-    # the screen's curvature of a cluster (its weight over sigma^2) overflowed for
-    # weights of 1e200 with sigma 1e-150, and Newton's w^2 for weights of 2^600 at
-    # unit scale (its overflow silenced): screens of inf and NaN, with overflow
-    # RuntimeWarnings from _losses._gain in the first case, and other labels and a
-    # 5% higher objective than the same weights divided by a power of two
-    rng = np.random.default_rng(0)
-    X = (rng.normal(size=(40, 2)) + rng.integers(0, 3, size=(40, 1)) * 3.0) * 2.0**data
-    w = rng.uniform(0.5, 2.0, size=40)
-    kw = dict(loss="correntropy", algorithm="hartigan", init=X[:3], n_init=1, sigma=2.0**data)
-    ref = LossKMeans(3, **kw).fit(X, sample_weight=w)
+def test_hartigan_large_weights_give_the_fit_of_the_same_weights_scaled(loss, data, weights):
+    # correntropy: the screen's curvature of a cluster (its weight over sigma^2)
+    # overflowed for weights of 1e200 with sigma 1e-150, and Newton's w^2 for weights
+    # of 2^600 at unit scale (its overflow silenced): screens of inf and NaN, with
+    # overflow RuntimeWarnings from _losses._gain in the first case, and other labels
+    # and a 5% higher objective than the same weights divided by a power of two.
+    # absolute (whose screen is always the square loss's formula) and
+    # epsilon_insensitive (where its second-order term is inf): that formula
+    # multiplied two weights, which overflowed from 1e154 on: every screen was inf,
+    # no transfer was tried, and the fit was Lloyd's (an 83% higher objective for
+    # epsilon_insensitive; a user's review). Every loss makes transfers on this data
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(60, 2)) + rng.integers(0, 3, size=(60, 1)) * 2.0) * 2.0**data
+    w = rng.uniform(0.5, 2.0, size=60)
+    scale = 2.0**data
+    kw = dict(
+        loss=loss, algorithm="hartigan", init=X[:4], n_init=1,
+        delta=scale, sigma=scale, epsilon=1.5 * scale,
+    )  # fmt: skip
+    lloyd = LossKMeans(4, **{**kw, "algorithm": "lloyd"}).fit(X, sample_weight=w)
+    ref = LossKMeans(4, **kw).fit(X, sample_weight=w)
+    assert ref.inertia_ < (1 - 1e-4) * lloyd.inertia_  # (transfers made)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        km = LossKMeans(3, **kw).fit(X, sample_weight=w * 2.0**weights)
+        km = LossKMeans(4, **kw).fit(X, sample_weight=w * 2.0**weights)
     np.testing.assert_array_equal(km.labels_, ref.labels_)
     np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
     assert km.inertia_ == np.ldexp(ref.inertia_, weights)
