@@ -822,8 +822,10 @@ def _least_cost(Xc, centers, rank, labels, rows=None):
         if top > _TIE_SCALE_LIMIT:
             # float64 data beyond 1e150 (absolute never squares it): squares in units
             # of a power of two near it (exact), or every one overflowed to inf and
-            # the argmin below took the first center, tied or not
-            unit = math.ldexp(1.0, math.frexp(top)[1])
+            # the argmin below took the first center, tied or not. The power of two
+            # at most top (top's own exponent, 2^1024, overflowed for top >= 2^1023:
+            # an OverflowError from predict on 9e307, a user's review)
+            unit = math.ldexp(1.0, math.frexp(top)[1] - 1)
             rows_ /= unit
             centers64 /= unit
         d2 = np.empty((multi.size, centers.shape[0]), dtype=np.float64)

@@ -933,6 +933,18 @@ def weighted_median(X, w):
     return _weighted_median_rows(np.array(X.T, order="C"), w)
 
 
+def _midpoint(a, b):
+    """``(a + b) / 2``, elementwise; where the sum overflows (two values beyond half
+    of the dtype's largest number, which the absolute loss fits: a median of 1.5e308
+    and its neighbour was inf), ``a / 2 + b / 2``, the same number but there."""
+    with np.errstate(over="ignore"):
+        mid = (a + b) / 2
+    over = np.isinf(mid) & np.isfinite(a) & np.isfinite(b)
+    if np.any(over):
+        mid = np.where(over, a / 2 + b / 2, mid)
+    return mid
+
+
 def _weighted_median_rows(cols, w, weight_dtype=None):
     """Weighted median of each row of the coordinate-major ``cols`` (``(n_coords,
     n_samples)``, contiguous rows), which is partitioned in place. ``weight_dtype``:
@@ -946,7 +958,7 @@ def _weighted_median_rows(cols, w, weight_dtype=None):
         cols.partition(lo, axis=1)
         low = cols[:, lo]
         high = low if n % 2 else cols[:, lo + 1 :].min(axis=1)
-        return ((low + high) / 2).astype(cols.dtype, copy=False)
+        return _midpoint(low, high).astype(cols.dtype, copy=False)
     order = np.argsort(cols, axis=1)
     sorted_x = np.take_along_axis(cols, order, axis=1)
     cum = np.cumsum(w[order], axis=1, dtype=np.float64)
@@ -975,7 +987,7 @@ def _weighted_median_rows(cols, w, weight_dtype=None):
         after = np.arange(n)[None, :] > lo[tied, None]
         nxt = np.where(after & (w[order[tied]] > 0), np.arange(n)[None, :], n).min(axis=1)
         nxt = np.minimum(nxt, n - 1)
-        value[tied] = (value[tied] + sorted_x[tied, nxt]) / 2
+        value[tied] = _midpoint(value[tied], sorted_x[tied, nxt])
     return value.astype(cols.dtype, copy=False)
 
 

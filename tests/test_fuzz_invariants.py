@@ -305,6 +305,33 @@ def test_absolute_ties_near_float64s_limit_go_to_a_center_of_least_cost():
         np.testing.assert_array_equal(costs[np.arange(4), fitted.labels_], costs.min(axis=1))
 
 
+@pytest.mark.parametrize("loss", ["absolute", "huber"])
+def test_ties_at_float64s_top_are_broken_without_overflow(loss):
+    # the tie-break's squares were taken in units of 2^1024 for data at or above
+    # 2^1023, which overflowed: predict and score raised a bare OverflowError on
+    # 9e307, whose costs to both centers round to 9e307 (a tie; transform worked),
+    # and so did fit on data there (a user's review)
+    km = LossKMeans(2, loss=loss, random_state=0).fit(np.random.RandomState(0).rand(20, 1))
+    far = np.array([[9e307]])
+    costs = km.transform(far)
+    assert costs[0, 0] == costs[0, 1]
+    # the tie goes to the smaller Euclidean distance: the larger center
+    assert km.predict(far)[0] == np.argmax(km.cluster_centers_[:, 0])
+    assert km.score(far) == -costs[0, 0]
+    # absolute fits data there (it never squares it): its medians, the midpoint of
+    # two values near 1.5e308, overflowed to inf too
+    top = 1.5e308
+    ulp = np.spacing(top)
+    X = top + ulp * np.arange(4.0)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = LossKMeans(2, loss="absolute", init=X[[0, 2]], n_init=1).fit(X)
+    assert np.isfinite(fitted.cluster_centers_).all()
+    assert np.isfinite(fitted.inertia_)
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
+    np.testing.assert_array_equal(fitted.cluster_centers_, [[top + ulp / 2], [top + 2.5 * ulp]])
+
+
 def test_transform_own_cost_is_the_least_where_two_centers_tie():
     # a sample at equal distance from two centers (integer float32 data, up to the
     # rounding of the means): predict and labels_ rank it by exact distances, but
