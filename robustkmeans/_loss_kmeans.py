@@ -1656,9 +1656,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 given = X + X_mean
             else:
                 # bit for bit: X not centered, or the uncentered X kept (X_given); a
-                # copy where that is the caller's array itself (``shared``: copy_x=True,
-                # no conversion), as KMeans hands its own, so that a callable writing
-                # into its argument changes neither the caller's X nor the next init's
+                # copy with copy_x=True (``shared``), so that a callable writing into
+                # its argument changes neither the caller's X nor the next init's, nor
+                # the array the fit runs on: a conversion of the caller's (int, list,
+                # Fortran order) was handed over itself, and a callable shuffling it
+                # left labels_ out of line with X (the separable losses, which fit it
+                # as it is; a user's review)
                 given = X if X_mean is None else X_given
                 if shared:
                     given = given.copy()
@@ -1874,7 +1877,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 for i in range(n_init):
                     centers_init = self._init_centers(
                         X, x_sq, init, loss_obj, random_state, sample_weight, n_threads,
-                        X_mean, X_given, self.copy_x and not owned,
+                        X_mean, X_given, self.copy_x,
                     )  # fmt: skip
                     if extremes is not None and callable(init):
                         _check_costs_fit(*extremes, centers_init, loss_obj, weight_sum, n_samples)

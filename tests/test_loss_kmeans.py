@@ -154,6 +154,30 @@ def test_a_callable_init_that_writes_into_its_data_leaves_the_callers_x(loss):
     assert np.isfinite(km.inertia_)
 
 
+@pytest.mark.parametrize("container", ["int", "list", "fortran"])
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_a_callable_init_that_writes_into_converted_data_changes_no_fit(loss, container):
+    # data that fit converts (int, list, Fortran order) was handed to the callable
+    # as the conversion itself, which the separable losses fit as it is: a callable
+    # shuffling its argument left labels_ out of line with X (and the Euclidean
+    # losses' next init saw the shuffled rows). The fit is now that of the same
+    # values given as a float64 array
+    X = np.round(10 * _data(seed=6, d=3)[0]).astype(np.int64)
+    given = {"int": X, "list": X.tolist(), "fortran": np.asfortranarray(X.astype(float))}
+
+    def init(data, n_clusters, random_state):
+        random_state.shuffle(data)
+        return data[:n_clusters].copy()
+
+    kw = dict(loss=loss, init=init, n_init=3, random_state=0, delta=5.0, sigma=10.0, epsilon=5.0)
+    ref = LossKMeans(3, **kw).fit(X.astype(float))
+    km = LossKMeans(3, **kw).fit(given[container])
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.labels_, km.predict(X.astype(float)))
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.inertia_ == ref.inertia_
+
+
 # ---------------------------------------------------------------------------------
 # parity with scikit-learn
 # ---------------------------------------------------------------------------------
