@@ -513,6 +513,26 @@ def _pin_duplicates(X, sample_weight, labels, costs, centers):
             centers[c] = rows[0]
 
 
+def _pin_copies(X, sample_weight, labels, centers):
+    """``_pin_duplicates`` for runs whose centers are means of running sums (MacQueen,
+    Hartigan's transfers), whose costs at those means are rounding, not 0: each
+    cluster whose members of positive weight are one and the same row gets that row
+    as its center, in place. A filter first: only a cluster whose center is within
+    rounding of its first member (``1e-9`` of it, far above the sums' rounding) has
+    its rows compared."""
+    live = np.flatnonzero(sample_weight > 0)
+    if live.size == 0:
+        return
+    clusters, first = np.unique(labels[live], return_index=True)
+    first_rows = _kernels.dense_rows(X, live[first]).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        near = np.all(np.abs(centers[clusters] - first_rows) <= 1e-9 * np.abs(first_rows), axis=1)
+    for c, row in zip(clusters[near], first_rows[near], strict=True):
+        rows = _kernels.dense_rows(X, live[labels[live] == c])
+        if (rows == row).all():
+            centers[c] = row
+
+
 class _Reseeding:
     """``_relocate_empty`` for one run, given up once a re-seeding fails to lower the
     objective: with more clusters than distinct points, the samples of largest cost
@@ -889,6 +909,8 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
     sums = _kernels.cluster_sums(X, w, labels, n_clusters, n_threads, dtype=np.float64)
     churn = _Churn(n_clusters)
     centers = np.where(W[:, None] > 0, sums / np.maximum(W, 1e-300)[:, None], centers)
+    # (Lloyd's copies of one row back on it: see _pin_copies)
+    _pin_copies(X, sample_weight, labels, centers)
     d2 = _kernels.cost_matrix(X, x_sq, centers.astype(X.dtype), SquareLoss(), n_threads)
     d2 = d2.astype(np.float64)
     rows = np.arange(n_samples)
@@ -949,6 +971,7 @@ def _hartigan(X, sample_weight, x_sq, centers_init, loss, max_iter, tol, n_threa
         n_iter += 1
         if verbose:
             print(f"Hartigan round: {_count(n_moves, 'transfer')}.")
+    _pin_copies(X, sample_weight, labels, centers)
     return _settled(
         X, sample_weight, x_sq, labels, centers.astype(X.dtype), loss, max_iter, tol,
         n_threads, verbose, n_iter, path,
@@ -1212,6 +1235,13 @@ def _macqueen(
     churn = _Churn(n_clusters)
     path = []
     reseed = _Reseeding()
+    nonempty = W > 0
+    centers[nonempty] = sums[nonempty] / W[nonempty, None]
+    # a cluster of copies of one row on that row, where its mean can round off it:
+    # centers a rounding apart traded the copies pass after pass (52 passes with
+    # tol=0 for 5 rows repeated, k = 6, where Lloyd stops after 1; a user's review),
+    # and kept there: a batch updates the centers of the clusters it changed only
+    _pin_copies(X, sample_weight, labels, centers)
     for it in range(max_iter):
         # a center with no sample moves onto the samples of largest cost, where the
         # next visits can give it members (as Lloyd re-seeds empty clusters, and
@@ -1222,8 +1252,6 @@ def _macqueen(
         perm = random_state.permutation(n_samples)
         for start in range(0, n_samples, _MACQUEEN_BATCH):
             idx = np.sort(perm[start : start + _MACQUEEN_BATCH])
-            nonempty = W > 0
-            centers[nonempty] = sums[nonempty] / W[nonempty, None]
             Xb = X[idx]
             C = centers.astype(X.dtype)
             csq = np.einsum("ij,ij->i", C, C)
@@ -1249,8 +1277,13 @@ def _macqueen(
                 # a cluster's recomputed once their rounding exceeds what its weight
                 # allows, see _Churn; an emptied one's are then 0, not W's rounding)
                 churn.refresh(X, w, labels, sums, W, n_threads, weights=True)
-        nonempty = W > 0
-        centers[nonempty] = sums[nonempty] / W[nonempty, None]
+                # (a cluster refreshed there is one of them: its churn came from
+                # this batch's moves, the refresh of the last batch having reset it)
+                changed = np.zeros(n_clusters, dtype=bool)
+                changed[origin] = changed[target] = True
+                changed &= W > 0
+                centers[changed] = sums[changed] / W[changed, None]
+        _pin_copies(X, sample_weight, labels, centers)
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
         if verbose:

@@ -2338,6 +2338,28 @@ def test_one_row_repeated_with_more_clusters_stops_at_once(loss, algorithm, base
     np.testing.assert_array_equal(km.labels_, km.predict(X))
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hartigan", "macqueen"])
+@pytest.mark.parametrize("n_clusters, tol", [(5, 1e-4), (6, 0), (50, 1e-4)])
+def test_copies_of_a_few_rows_have_those_rows_as_centers(algorithm, n_clusters, tol):
+    # 5 rows repeated 200 times (a user's review): Hartigan's and MacQueen's centers
+    # are means of running sums, which rounded off the rows (inertia_ 1e-29, not 0),
+    # and MacQueen's centers a rounding apart traded the copies for 52 passes with
+    # tol=0 and k = 6 (Lloyd stops after 1, KMeans after 2), as the docstring says
+    # a cluster of copies of one row is on it
+    rng = np.random.RandomState(0)
+    rows = rng.rand(5, 3)
+    X = np.repeat(rows, 200, axis=0)[rng.permutation(1000)]
+    km = LossKMeans(n_clusters, algorithm=algorithm, tol=tol, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        km.fit(X)
+    assert km.n_iter_ == 1
+    assert km.inertia_ == 0
+    used = km.cluster_centers_[np.unique(km.labels_)]
+    assert all((center == rows).all(axis=1).any() for center in used)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_hartigan_float32_transfers_within_a_tight_far_cluster(sparse):
     # three points 160 float32 spacings apart, far from the rest: moving the middle
