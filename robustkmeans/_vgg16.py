@@ -533,29 +533,30 @@ def _full_float32(torch, device: str):
 
 
 def _prepare_one(image, index: int, image_size: int, cache):
-    """Worker task: (key or None, cached row or None, resized RGB uint8 or None)."""
-    key = None
+    """Worker task: (key or None, cached row or None, resized RGB uint8 or None).
+
+    ``key`` is the image's content digest, with or without a cache: the copies of
+    one image in a call go through the network once (``_extract_features``)."""
     if isinstance(image, (str, os.PathLike)):
         name = os.fspath(image)
         data = read_bytes(name)
+        key = content_digest(data=data)
         if cache is not None:
-            key = content_digest(data=data)
             hit = cache.load(key)
             if hit is not None:
                 return key, hit, None
         rgb = decode_bytes(data, name)
     else:
-        if cache is not None:
-            try:
-                key = content_digest(image)
-            except (TypeError, OSError, ValueError, AssertionError, AttributeError):
-                # not hashable, or unreadable (a PIL image whose file was closed:
-                # Pillow's bare assert): load_rgb names the reason
-                key = None
-            else:
-                hit = cache.load(key)
-                if hit is not None:
-                    return key, hit, None
+        try:
+            key = content_digest(image)
+        except (TypeError, OSError, ValueError, AssertionError, AttributeError):
+            # not hashable, or unreadable (a PIL image whose file was closed:
+            # Pillow's bare assert): load_rgb names the reason
+            key = None
+        if key is not None and cache is not None:
+            hit = cache.load(key)
+            if hit is not None:
+                return key, hit, None
         rgb = load_rgb(image, index)
     return key, None, resize_rgb(rgb, image_size)
 
@@ -653,6 +654,13 @@ def _extract_features(
     batch_rows: list[list[int]] = []
     batch_keys: list[str | None] = []
     pending: dict[str, int] = {}  # key -> slot in the batch, to run duplicates once
+    # key -> a row computed by an earlier batch: its copies take that row. The
+    # network's float32 results depend on the batch (its size, oneDNN's algorithm),
+    # so copies run in two batches came out 2e-7 apart, and a clustering of them
+    # split identical images into two clusters with a near-perfect silhouette,
+    # without a cache (which the first copy's features are read back from) and with
+    # one where the copy was prepared before its twin's batch was written
+    done: dict[str, int] = {}
     trunk = None
     cache_writable = cache is not None
     tuner = batch_size if isinstance(batch_size, _BatchSizeTuner) else None
@@ -677,6 +685,8 @@ def _extract_features(
             target = tuner.next_size()
         for slot, rows in enumerate(batch_rows):
             out[rows] = values[slot]
+            if batch_keys[slot] is not None:
+                done[batch_keys[slot]] = rows[0]
             if cache_writable and batch_keys[slot] is not None:
                 try:
                     cache.save(batch_keys[slot], values[slot])
@@ -722,6 +732,11 @@ def _extract_features(
                 continue
             if hit is not None:
                 out[i] = hit
+                if bar is not None:
+                    bar.update(1)
+                continue
+            if key is not None and key in done:
+                out[i] = out[done[key]]
                 if bar is not None:
                     bar.update(1)
                 continue
@@ -808,8 +823,10 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ahead of batch 8), batch 8 when other processes loaded the CPU (1.6-2x
         ahead of batch 1). The batch size changes the features only by float32
         rounding (about 1e-7); pass an int for output that repeats bit for bit
-        across calls. Peak memory grows with the batch, not with the number of
-        images.
+        across calls. Copies of one image in a call (the same file content or
+        pixels) go through the network once and get the same row, whatever
+        batches they fall in. Peak memory grows with the batch, not with the
+        number of images.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
         (CUDA when available, else CPU). Other device types (``"mps"``,
