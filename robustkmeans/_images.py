@@ -1020,7 +1020,9 @@ def _loose_files(folder: Path, exts: tuple[str, ...] | None) -> list[Path]:
     )
 
 
-def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
+def _files_under(
+    folder: Path, exts: tuple[str, ...] | None, unreadable: list[OSError] | None = None
+) -> list[str]:
     """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
 
     Links to folders are followed, like links to files (:meth:`Path.rglob` does
@@ -1028,9 +1030,21 @@ def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
     folder above it (a loop) or by two links to one folder, is read only the
     first time, in sorted order. Hidden files and folders are left out. A link to
     a file that is gone is listed, so that reading it names the missing image.
+
+    A folder that cannot be listed (no read permission) raises the error of
+    :func:`os.scandir`, or, given ``unreadable``, is appended to it as that error
+    (its ``filename`` names the folder) and its files are left out.
     """
+
+    def cannot_list(error: OSError) -> None:
+        # os.walk skips such a folder without a word by default: its images, and
+        # a class folder as a whole, would vanish from the data set
+        if unreadable is None:
+            raise error
+        unreadable.append(error)
+
     found, seen = [], set()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=cannot_list, followlinks=True):
         try:
             stat = os.stat(dirpath)
         except OSError:
@@ -1052,6 +1066,16 @@ def _files_under(folder: Path, exts: tuple[str, ...] | None) -> list[str]:
             if exts is None or name.lower().endswith(exts):
                 found.append(path)
     return [os.fspath(path) for path in sorted(found)]
+
+
+def _unreadable_reasons(errors: list[OSError], root) -> dict[str, str]:
+    """``{folder: reason}`` for the folders that :func:`_files_under` could not list
+    (``errors``), each once, named relative to ``root``."""
+    reasons: dict[str, str] = {}
+    for error in errors:
+        name = os.path.relpath(error.filename, root) if error.filename else str(error)
+        reasons.setdefault(name, error.strerror or str(error))
+    return reasons
 
 
 def _owning_classes(root: Path, found: dict[str, list[str]]) -> dict[str, str]:
@@ -1082,6 +1106,7 @@ def load_image_folder(
     extensions: Sequence[str] | str | None = "auto",
     shuffle: bool = False,
     random_state=0,
+    on_error: str = "raise",
 ) -> Bunch:
     """Load a folder of images, one subfolder per class, like ``load_files``.
 
@@ -1103,7 +1128,9 @@ def load_image_folder(
     by name), never with two labels; a UserWarning names the files left out of
     the other classes, and a class left with no file is dropped. A link to a
     file that is gone is listed as an image: the featurizers then name it as
-    missing (``on_error="nan"`` keeps the others).
+    missing (``on_error="nan"`` keeps the others). A folder that cannot be read
+    (no read permission) raises an error naming it, or with ``on_error="skip"``
+    is left out with a UserWarning naming it.
 
     Parameters
     ----------
@@ -1121,6 +1148,10 @@ def load_image_folder(
         Shuffle the images (files are otherwise sorted by class, then name).
     random_state : int, RandomState instance or None, default=0
         Seed for the shuffle.
+    on_error : {"raise", "skip"}, default="raise"
+        What a folder that cannot be read (listed) does: raise an ``OSError``
+        naming every such folder, or be left out, its images with it, with a
+        UserWarning naming them (``"skip"``).
 
     Returns
     -------
@@ -1133,9 +1164,13 @@ def load_image_folder(
     ------
     FileNotFoundError
         If ``container_path`` is not a folder.
+    OSError
+        With ``on_error="raise"``, if folders under ``container_path`` cannot be
+        read (a ``PermissionError`` when that is why).
     ValueError
-        If no image files are found in class subfolders, or ``extensions`` is a
-        string other than ``"auto"`` that does not start with a dot.
+        If no image files are found in class subfolders, ``extensions`` is a
+        string other than ``"auto"`` that does not start with a dot, or
+        ``on_error`` is neither ``"raise"`` nor ``"skip"``.
 
     See Also
     --------
@@ -1173,9 +1208,31 @@ def load_image_folder(
                 "sequence of file name endings such as ('.png', '.jpg'), or one such as "
                 "'.png'."
             )
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"load_image_folder: on_error={on_error!r}; pass 'raise' or 'skip'.")
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    found = {cls: _files_under(root / cls, exts) for cls in folders}
+    errors: list[OSError] = []
+    found = {cls: _files_under(root / cls, exts, errors) for cls in folders}
+    unreadable = _unreadable_reasons(errors, root)
+    if unreadable:
+        # (as unreadable images are: all named, not a data set short of them)
+        described = [f"{name!r} ({reason})" for name, reason in unreadable.items()]
+        if on_error == "raise":
+            denied = all(isinstance(error, PermissionError) for error in errors)
+            raise (PermissionError if denied else OSError)(
+                f"load_image_folder: {len(unreadable)} folder(s) under {os.fspath(root)!r} "
+                f"cannot be read: {', '.join(described)}. Give read permission to them or "
+                "move them out, or pass on_error='skip' to leave them out (with a warning)."
+            )
+        more = f" and {len(described) - 5} more" if len(described) > 5 else ""
+        warnings.warn(
+            f"load_image_folder: {len(unreadable)} folder(s) under {os.fspath(root)!r} "
+            f"cannot be read and are left out, with the images in them: "
+            f"{', '.join(described[:5])}{more}.",
+            UserWarning,
+            stacklevel=2,
+        )
     top = [p.name for p in _loose_files(root, exts)]
     owner = _owning_classes(root, found)
     target_names: list[str] = []

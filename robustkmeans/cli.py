@@ -613,15 +613,40 @@ def _load_folder(folder: str, args):
     not a class). When images lie beside class subfolders, or all in one
     subfolder, a note (on stderr, in the report and summary.json) says why the
     clusters are not scored; another names the files left out for their extension.
+    Subfolders that cannot be read are listed, as unreadable images are: they stop
+    the run, or with ``--on-error skip`` are left out with a note.
     """
-    from ._images import _files_under, _loose_files, image_extensions, load_image_folder
+    from ._images import (
+        _files_under,
+        _loose_files,
+        _unreadable_reasons,
+        image_extensions,
+        load_image_folder,
+    )
 
     path = Path(folder)
     if not path.is_dir():
         raise UserError(f"{folder!r} is not a folder; give a folder of images.")
     extensions = image_extensions()
     top = [str(f) for f in _loose_files(path, extensions)]
-    others = [f for f in _files_under(path, None) if not f.lower().endswith(extensions)]
+    errors = []
+    everything = _files_under(path, None, errors)
+    unreadable = _unreadable_reasons(errors, path)
+    described = [f"{name} ({reason})" for name, reason in unreadable.items()]
+    if unreadable and args.on_error == "raise":
+        raise UserError(
+            f"{len(unreadable)} folder(s) in {folder!r} cannot be read: {'; '.join(described)}. "
+            "Give read permission to them or move them out, or pass --on-error skip to "
+            "cluster the images of the others."
+        )
+    if unreadable:
+        _note(
+            args,
+            f"skipped {len(unreadable)} unreadable folder(s) and the images in them: "
+            f"{_shown(described, 5)}",
+            None,
+        )
+    others = [f for f in everything if not f.lower().endswith(extensions)]
     if others:
         _note(
             args,
@@ -633,14 +658,18 @@ def _load_folder(folder: str, args):
         with warnings.catch_warnings():
             # those images are clustered here, and noted below when it matters
             warnings.filterwarnings("ignore", message=r"load_image_folder: \d+ image file\(s\) lie")
-            data = load_image_folder(path)
+            # (the unreadable folders are noted above, in the command's terms)
+            warnings.filterwarnings("ignore", message=r"load_image_folder: \d+ folder\(s\)")
+            data = load_image_folder(path, on_error="skip")
         nested = [str(f) for f in data.filenames]
     except ValueError:  # no image in any subfolder
         data, nested = None, []
     filenames = top + nested
     if not filenames:
+        skipped = f"; {len(unreadable)} unreadable folder(s) skipped" if unreadable else ""
         raise UserError(
-            f"no images found in {folder!r} or its subfolders (looked for {', '.join(extensions)})."
+            f"no images found in {folder!r} or its subfolders (looked for "
+            f"{', '.join(extensions)}{skipped})."
         )
     if data is None:
         return filenames, None, []
@@ -2228,7 +2257,8 @@ def _add_feature_options(parser, *, features_default):
         "--on-error",
         choices=["raise", "skip"],
         default="raise",
-        help="an unreadable image stops the run (raise, default) or is skipped and listed",
+        help="an unreadable image or folder stops the run (raise, default) or is skipped "
+        "and listed",
     )
 
 

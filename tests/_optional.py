@@ -5,9 +5,13 @@ PyTorch is the ``vision`` extra: without it everything runs but
 ``--features vgg16``, :class:`~robustkmeans.plotting.FeatureMapsDisplay`), so the
 tests of those are skipped, never failed, where it is not installed. Images of a
 mode the installed Pillow cannot make are skipped likewise (``sixteen_bit_image``).
+A folder without read permission, which root (and Windows) reads all the same, is
+imitated (``unreadable_folders``).
 """
 
+import errno
 import importlib.util
+import os
 
 import pytest
 
@@ -32,3 +36,18 @@ def sixteen_bit_image(mode, size, values, byte_order):
         if mode != "I;16N" or "unknown raw mode" not in str(exc):
             raise
         pytest.skip(f"Pillow {Image.__version__} cannot make an {mode} image")
+
+
+def unreadable_folders(monkeypatch, *folders):
+    """Make :func:`os.scandir` (which :func:`os.walk` lists folders with) refuse
+    ``folders`` as it refuses a folder without read permission, on any machine and
+    for any user; other folders are listed as usual."""
+    refused = {os.path.normpath(folder) for folder in folders}
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if not isinstance(path, int) and os.path.normpath(path) in refused:  # (not a fd)
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _optional import HAS_TORCH, requires_torch
+from _optional import HAS_TORCH, requires_torch, unreadable_folders
 from PIL import Image
 
 from robustkmeans._losses import LOSS_NAMES
@@ -440,6 +440,43 @@ def test_on_error_skip_lists_unreadable_images(tmp_path, capsys, features):
 
     assert main([*argv[:-2], *features, "--no-progress"]) == 1  # the default raises
     assert "broken.png" in _error_line(capsys)
+
+
+def test_unreadable_subfolders_are_listed_as_unreadable_images_are(tmp_path, capsys, monkeypatch):
+    # a folder that cannot be listed was skipped without a word, even with
+    # --on-error raise: its class vanished and the run scored the images left
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=3)
+    (folder / "green" / "locked").mkdir()
+    (folder / "blue").mkdir()
+    for i, path in enumerate(["green/locked/0.png", "blue/0.png", "blue/1.png"]):
+        (folder / path).write_bytes(_png_bytes(i))
+    unreadable_folders(monkeypatch, folder / "green" / "locked", folder / "blue")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), *QUICK]
+    assert main(argv) == 1
+    locked = os.path.join("green", "locked")
+    assert _error_line(capsys).endswith(
+        f"error: 2 folder(s) in {str(folder)!r} cannot be read: blue (Permission denied); "
+        f"{locked} (Permission denied). Give read permission to them or move them out, or "
+        "pass --on-error skip to cluster the images of the others."
+    )
+    assert not out.exists()
+    assert main([*argv, "--on-error", "skip"]) == 0
+    note = (
+        f"skipped 2 unreadable folder(s) and the images in them: blue (Permission denied), "
+        f"{locked} (Permission denied)"
+    )
+    assert capsys.readouterr().err.splitlines() == [f"robustkmeans cluster: {note}"]
+    assert json.loads((out / "summary.json").read_text())["notes"] == [note]
+    assert len(_read_csv(out / "labels.csv")) == 6  # red and green, scored
+    # with the only class unreadable, the run said "no images found", not why
+    shutil.rmtree(folder / "red")
+    shutil.rmtree(folder / "green")
+    assert main(argv) == 1
+    assert "1 folder(s) in" in _error_line(capsys)
+    assert main([*argv, "--on-error", "skip"]) == 1
+    assert "no images found" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_a_broken_link_in_a_folder_without_classes_is_listed_as_missing(tmp_path, capsys):
