@@ -7,6 +7,22 @@ import os
 import sys
 
 
+def display_text(text: str) -> str:
+    """``text`` as valid Unicode, for what shows text: the command line's report,
+    summary.json and terminal, and the figures' titles, labels and legends.
+
+    The bytes of a file name that are not UTF-8 reach Python as lone surrogates
+    (:func:`os.fsdecode`), which no UTF-8 text can hold (matplotlib refuses them);
+    they are shown as ``\\xff`` escapes (``bad\\xff.png``), as Python shows them on
+    stderr. Other text is returned unchanged.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def is_count(value, minimum: int) -> bool:
     """Whether ``value`` is an integer (a bool is not one) of at least ``minimum``:
     the check behind the counts of the public functions, each with its own message."""

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._utils import display_text as _display_text
 
 __all__ = ["build_parser", "main"]
 
@@ -119,21 +120,6 @@ def _is_demo_image(name: str) -> bool:
 
 # Replaced last, so that the page and the summary are the last to change.
 _WRITTEN_LAST = ("report.html", "summary.json")
-
-
-def _display_text(text: str) -> str:
-    """``text`` as valid Unicode, for the report, summary.json and the terminal.
-
-    The bytes of a file name that are not UTF-8 reach Python as lone surrogates
-    (:func:`os.fsdecode`), which no UTF-8 text can hold; they are shown as
-    ``\\xff`` escapes (``bad\\xff.png``), as Python shows them on stderr. Other
-    text is returned unchanged.
-    """
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 #: what a terminal would act on rather than show (escape sequences recolour or clear

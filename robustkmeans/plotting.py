@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 
-from ._utils import is_count, metric_name
+from ._utils import display_text, is_count, metric_name
 from .metrics import (
     _as_features,
     _check_sample_size,
@@ -80,17 +80,22 @@ def _text(value) -> str:
 
     matplotlib reads text between two ``$`` as mathtext, so a class or folder
     name such as ``coins $1_$2`` would raise a parse error (or draw as a formula).
-    An escaped ``\$`` is drawn as a plain ``$``. Class names, cluster labels and
-    loss, metric and layer names go through this; labels the caller writes for
-    presentation (``axis_labels``) do not, so they can use mathtext.
+    An escaped ``\$`` is drawn as a plain ``$``. The bytes of a folder name that
+    are not UTF-8 (lone surrogates, which matplotlib refuses with a TypeError) are
+    drawn as ``\xff`` escapes, as the command line's report shows them. Class
+    names, cluster labels and loss, metric and layer names go through this; labels
+    the caller writes for presentation (``axis_labels``) do not, so they can use
+    mathtext.
 
     Examples
     --------
     >>> from robustkmeans.plotting import _text
     >>> print(_text("coins $1_$2"))
     coins \$1_\$2
+    >>> print(_text(b"cats\xff".decode("utf-8", "surrogateescape")))  # as os.fsdecode gives it
+    cats\xff
     """
-    return str(value).replace("$", r"\$")
+    return display_text(str(value)).replace("$", r"\$")
 
 
 def _missing(groups):

@@ -1002,6 +1002,23 @@ def test_file_names_that_are_not_utf8_are_written_safely(tmp_path, capsys, comma
         json.loads((out / "summary.json").read_bytes().decode("utf-8"))
 
 
+def test_a_class_folder_whose_name_is_not_utf8_is_drawn_with_escapes(tmp_path, capsys):
+    # scatter.png's legend of the classes ended the run in matplotlib's TypeError
+    # (a traceback): the name's undecodable byte reached it as a lone surrogate
+    folder = tmp_path / "photos"
+    _make_images(folder, n_per_class=2)
+    try:
+        (folder / "red").rename(folder / os.fsdecode(b"red\xff"))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses names that are not UTF-8")
+    out = tmp_path / "out"
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "ARI=" in captured.out and captured.err == ""
+    assert (out / "scatter.png").is_file()
+
+
 @pytest.mark.parametrize("command", ["cluster", "compare-losses"])
 def test_control_characters_in_file_names_are_escaped_in_the_report(tmp_path, capsys, command):
     # HTML forbids control characters (a parse error: html5lib refuses the page,

@@ -656,6 +656,34 @@ def test_dollar_signs_in_names_are_drawn_as_text():
     _rendered(disp.figure_)
 
 
+def test_names_that_are_not_utf8_are_drawn_with_escapes():
+    # A class folder named b"cls\xff" reaches Python as "cls\udcff" (os.fsdecode):
+    # matplotlib refused the lone surrogate with a TypeError while drawing. It is
+    # drawn as the command line's report shows it, "cls\xff".
+    name = b"cls\xff".decode("utf-8", "surrogateescape")
+    shown = r"cls\xff"
+    embedding = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    labels = np.array([name, "b", "b"])
+    disp = ClusterScatterDisplay(embedding, labels, y_true=[name, "b", "b"]).plot()
+    _rendered(disp.figure_)
+    for axis in disp.axes_:
+        assert [t.get_text() for t in axis.get_legend().get_texts()] == ["b", shown]
+
+    X = np.array([[0.0], [0.1], [5.0], [5.1], [5.2]])
+    disp = SilhouetteDisplay.from_predictions(X, np.array([name, name, "b", "b", "b"]))
+    _rendered(disp.figure_)
+    assert shown in [t.get_text() for t in disp.ax_.texts]
+
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    disp = LossComparisonDisplay(
+        images, [name], [{name: [0], 1: [2]}], [{name: 2, 1: 1}], [{name: 1.0}]
+    ).plot()
+    _rendered(disp.figure_)
+    assert disp.row_titles_[0].get_text() == rf"{shown}: {shown} 1"
+    disp = FeatureMapsDisplay({name: np.ones((2, 3, 3))}, image=images[0]).plot()
+    _rendered(disp.figure_)
+
+
 def test_missing_matplotlib_names_the_extra(monkeypatch, blobs):
     X, _ = blobs
     km = LossKMeans(2, random_state=0).fit(X)
