@@ -12,7 +12,6 @@ water, trees and leaves), which is what makes image features worth having.
 
 from __future__ import annotations
 
-import os
 from numbers import Integral
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from ._images import (
     as_image_list,
     warn_unreadable,
 )
+from ._vgg16 import WEIGHTS_ENV, _weights_in_env
 
 __all__ = [
     "DEMO_CLASSES",
@@ -54,9 +54,6 @@ DEMO_CLASSES = {
 #: and to each folder above it (see :func:`find_vgg16_weights`).
 SHARED_WEIGHTS = Path("shared") / "weights" / "vgg16_features_imagenet1k_v1.pth"
 
-#: Environment variable naming a local VGG16 ``features`` state-dict file.
-WEIGHTS_ENV = "ROBUSTKMEANS_VGG16_WEIGHTS"
-
 
 def find_vgg16_weights(weights=None) -> Path | None:
     """Find a local VGG16 weights file, without downloading anything.
@@ -70,7 +67,7 @@ def find_vgg16_weights(weights=None) -> Path | None:
     -------
     path : Path or None
         ``weights`` if given; else the file named by the environment variable
-        ``ROBUSTKMEANS_VGG16_WEIGHTS``; else
+        ``ROBUSTKMEANS_VGG16_WEIGHTS`` (``~`` expanded); else
         ``shared/weights/vgg16_features_imagenet1k_v1.pth`` in the working
         directory, or else in the nearest folder above it that has one; else
         ``None``. Only the presence of the file is checked here; its content is
@@ -104,7 +101,7 @@ def find_vgg16_weights(weights=None) -> Path | None:
         if not path.is_file():
             raise FileNotFoundError(f"VGG16 weights file {str(path)!r} does not exist.")
         return path
-    env = os.environ.get(WEIGHTS_ENV)
+    env = _weights_in_env()
     if env:
         path = Path(env)
         if path.is_dir():

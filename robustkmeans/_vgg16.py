@@ -218,6 +218,16 @@ def _file_digest(path: str) -> str:
     return digest
 
 
+def _weights_in_env() -> str | None:
+    """The file that ``ROBUSTKMEANS_VGG16_WEIGHTS`` names, ``~`` expanded as a shell
+    would (a ``.env`` file or a service's environment expands nothing), or None when
+    it is unset or empty. Every reader of the variable (``weights="IMAGENET1K_V1"``,
+    ``find_vgg16_weights``, the command line's notes) takes it from here, so that
+    they agree on the file."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return os.path.expanduser(env) if env else None
+
+
 def _offline_help() -> str:
     return (
         f"Either set the environment variable {WEIGHTS_ENV}=/path/to/vgg16_features.pth "
@@ -233,9 +243,8 @@ def _resolve_weights(weights, *, progress: bool = False) -> tuple[str | None, st
     if weights is None:
         return None, f"random-init(seed={_RANDOM_SEED},torch={torch.__version__})"
     if isinstance(weights, str) and weights == "IMAGENET1K_V1":
-        env = os.environ.get(WEIGHTS_ENV)
+        env = _weights_in_env()
         if env:
-            env = os.path.expanduser(env)  # "~/...", as a shell would (not a .env file)
             if os.path.isdir(env):
                 raise IsADirectoryError(
                     f"{WEIGHTS_ENV}={env!r} is a folder; point it at the weights file "

@@ -1042,9 +1042,9 @@ def _fetch_imagenet_weights(featurizer) -> None:
     """Get ``--weights imagenet`` (torchvision's cache or download) before any image is read."""
     import torch
 
-    from ._vgg16 import _IMAGENET1K_V1_FILE, WEIGHTS_ENV
+    from ._vgg16 import _IMAGENET1K_V1_FILE, WEIGHTS_ENV, _weights_in_env
 
-    env = os.environ.get(WEIGHTS_ENV)
+    env = _weights_in_env()
     if env and os.path.isfile(env):
         # the stand-in file, checked before fit loads it, to name it by the variable
         path = os.path.abspath(env)
@@ -1086,9 +1086,9 @@ def _imagenet_note(path: str) -> str:
     cache; the note names the file it resolved (``weights_path_``), so that the
     report never credits torchvision with weights that came from elsewhere.
     """
-    from ._vgg16 import WEIGHTS_ENV
+    from ._vgg16 import WEIGHTS_ENV, _weights_in_env
 
-    env = os.environ.get(WEIGHTS_ENV)
+    env = _weights_in_env()
     if not env or os.path.abspath(env) != os.path.abspath(path):
         return f"VGG16 ImageNet weights (torchvision) from {path}"
     return (

@@ -1914,6 +1914,50 @@ def test_find_vgg16_weights_looks_in_the_working_folder_first(tmp_path, monkeypa
     assert find_vgg16_weights() == above / relative
 
 
+def test_the_imagenet_note_expands_the_home_folder_in_the_variable(tmp_path, monkeypatch):
+    # VGG16Featurizer reads ROBUSTKMEANS_VGG16_WEIGHTS="~/vgg16.pth" (a .env file:
+    # no shell expands it) as the file under $HOME; the note compared the
+    # unexpanded value and credited torchvision with that file
+    from robustkmeans.cli import _imagenet_note
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", "~/vgg16.pth")
+    path = str(tmp_path / "vgg16.pth")
+    assert _imagenet_note(path) == (
+        f"VGG16 weights from {path} ($ROBUSTKMEANS_VGG16_WEIGHTS, used by --weights "
+        "imagenet in place of torchvision's ImageNet weights)"
+    )
+    other = str(tmp_path / "hub" / "vgg16-397923af.pth")
+    assert _imagenet_note(other) == f"VGG16 ImageNet weights (torchvision) from {other}"
+
+
+@requires_torch
+@pytest.mark.parametrize("weights", [[], ["--weights", "imagenet"]])
+def test_the_weights_variable_expands_the_home_folder_as_the_python_api_does(
+    image_dir, tmp_path, capsys, monkeypatch, weights
+):
+    # ROBUSTKMEANS_VGG16_WEIGHTS="~/vgg16.pth": the default --weights exited 1 (it
+    # "does not name an existing file"), and --weights imagenet credited torchvision
+    import torch
+
+    from robustkmeans._vgg16 import _load_features
+
+    def offline(*args, **kwargs):
+        raise AssertionError("no download expected")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    torch.save(_load_features(None, "cpu").state_dict(), tmp_path / "vgg16.pth")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("ROBUSTKMEANS_VGG16_WEIGHTS", "~/vgg16.pth")
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "2", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--image-size", "32", "--n-init", "1", *weights]) == 0
+    printed = capsys.readouterr().out
+    assert f"features: VGG16 weights from {tmp_path / 'vgg16.pth'}" in printed
+    assert "(torchvision)" not in printed
+
+
 @requires_torch
 def test_imagenet_weights_name_the_file_used(image_dir, tmp_path, capsys, monkeypatch):
     """--weights imagenet reads $ROBUSTKMEANS_VGG16_WEIGHTS when set (the offline

@@ -12,6 +12,7 @@ itself against an independent computation.
 
 import os
 import pickle
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -321,4 +322,18 @@ def test_find_vgg16_weights_checks_what_it_is_given(tmp_path, monkeypatch):
     assert find_vgg16_weights(given) == given  # an explicit file comes first
     monkeypatch.setenv(WEIGHTS_ENV, str(missing))
     with pytest.raises(FileNotFoundError, match=rf"{WEIGHTS_ENV}=.*missing\.pth"):
+        find_vgg16_weights()
+
+
+def test_find_vgg16_weights_expands_the_home_folder_in_the_variable(tmp_path, monkeypatch):
+    # ROBUSTKMEANS_VGG16_WEIGHTS="~/vgg16.pth" (from a .env file: no shell expands
+    # it) was looked for in a folder named "~", where VGG16Featurizer expands it:
+    # the command line's default --weights said it names no existing file
+    monkeypatch.setenv("HOME", os.fspath(tmp_path))
+    (tmp_path / "vgg16.pth").write_bytes(b"x")  # only its presence is checked
+    monkeypatch.setenv(WEIGHTS_ENV, "~/vgg16.pth")
+    assert find_vgg16_weights() == tmp_path / "vgg16.pth"
+    monkeypatch.setenv(WEIGHTS_ENV, "~/missing.pth")
+    missing = re.escape(repr(os.fspath(tmp_path / "missing.pth")))
+    with pytest.raises(FileNotFoundError, match=rf"{WEIGHTS_ENV}={missing} does not name"):
         find_vgg16_weights()
