@@ -600,7 +600,9 @@ def _load_folder(folder: str, args):
     subfolder, a note (on stderr, in the report and summary.json) says why the
     clusters are not scored; another names the files left out for their extension.
     Subfolders that cannot be read are listed, as unreadable images are: they stop
-    the run, or with ``--on-error skip`` are left out with a note.
+    the run, or with ``--on-error skip`` are left out with a note. An image of the
+    folder that is an image of a subfolder (a symbolic link) is listed once, in
+    its class, with a warning.
     """
     from ._images import (
         _files_under,
@@ -650,6 +652,26 @@ def _load_folder(folder: str, args):
         nested = [str(f) for f in data.filenames]
     except ValueError:  # no image in any subfolder
         data, nested = None, []
+    # An image lying directly in the folder that is an image of a class subfolder
+    # (a link fav.png -> a/1.png, or the file a class's link points at) is clustered
+    # once, in its class, as load_image_folder keeps a file reached under two class
+    # folders once (else it would weigh twice, and its loose copy unscore the run)
+    in_classes = {os.path.realpath(f): f for f in nested}
+    aliases = [
+        (f, in_classes[os.path.realpath(f)]) for f in top if os.path.realpath(f) in in_classes
+    ]
+    if aliases:
+        top = [f for f in top if os.path.realpath(f) not in in_classes]
+        shown = [
+            f"{Path(link).name} (kept as {os.path.relpath(kept, folder)})" for link, kept in aliases
+        ]
+        _note(
+            args,
+            f"{len(aliases)} image(s) lying directly in {folder!r} are the same files as "
+            "images of the class subfolders (through symbolic links) and are clustered "
+            f"once, in their class: {_shown(shown, 5)}",
+            "warning",
+        )
     filenames = top + nested
     if not filenames:
         skipped = f"; {len(unreadable)} unreadable folder(s) skipped" if unreadable else ""

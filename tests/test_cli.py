@@ -1173,6 +1173,32 @@ def test_images_beside_class_subfolders_say_why_they_are_not_scored(tmp_path, ca
     assert "ARI=" in captured.out and "note" not in captured.err
 
 
+def test_a_loose_link_to_an_image_of_a_class_is_clustered_once(tmp_path, capsys):
+    # fav.png -> red/red_1.png beside the class subfolders was clustered twice (and,
+    # as a loose image, turned off the scoring), where load_image_folder keeps a
+    # file reached under two class folders once and says so
+    photos = tmp_path / "photos"
+    paths = _make_images(photos, n_per_class=3)
+    try:
+        (photos / "fav.png").symlink_to(Path("red") / "red_1.png")
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    out = tmp_path / "out"
+    argv = ["cluster", str(photos), "--k", "2", "--out", str(out), "--features", "histogram"]
+    assert main([*argv, "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    warning = (
+        f"warning: 1 image(s) lying directly in {str(photos)!r} are the same files as "
+        "images of the class subfolders (through symbolic links) and are clustered once, "
+        f"in their class: fav.png (kept as {os.path.join('red', 'red_1.png')})"
+    )
+    assert captured.err.splitlines() == [f"robustkmeans cluster: {warning}"]
+    assert json.loads((out / "summary.json").read_text())["notes"] == [warning]
+    files = sorted(row["file"] for row in _read_csv(out / "labels.csv"))
+    assert files == sorted(str(p.relative_to(photos)) for p in paths)
+    assert "ARI=" in captured.out  # no image left outside the classes
+
+
 def test_a_single_class_subfolder_says_why_it_is_not_scored(tmp_path, capsys):
     # every image in one subfolder (one class): the clusters were not scored against
     # it, without a word, where a run left with one readable class said why
