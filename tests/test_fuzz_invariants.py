@@ -332,6 +332,32 @@ def test_ties_at_float64s_top_are_broken_without_overflow(loss):
     np.testing.assert_array_equal(fitted.cluster_centers_, [[top + ulp / 2], [top + 2.5 * ulp]])
 
 
+def test_epsilon_insensitive_float32_weights_of_1e20_give_finite_centers():
+    # random-seed fuzzing: a sample just outside its center's ball (r = 6.2e-19 at
+    # epsilon 6.2e-19) has the Weiszfeld coefficient w / r = 2.8e20 / 6.2e-19, beyond
+    # float32's largest number: inf, then NaN centers and inertia_ (with overflow
+    # RuntimeWarnings), and transform refused X as too large. Weights summing to
+    # 2^64 or more are fitted divided by a power of two
+    X = np.array(
+        [[1.2573022267689903e-18, 1.3040000258266662e-17],
+         [6.40422668982949e-18, 1.3040000258266662e-17],
+         [-5.356693847488768e-18, 1.3040000258266662e-17]], dtype=np.float32,
+    )  # fmt: skip
+    w = np.array([1.6765124752497266e20, 2.8117100289845277e20, 2.4659753069524432e20])
+    kw = dict(loss="epsilon_insensitive", epsilon="auto", random_state=0, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        km = LossKMeans(2, **kw).fit(X, sample_weight=w)
+    assert np.isfinite(km.cluster_centers_).all()
+    assert np.isfinite(km.inertia_)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+    assert km.score(X, sample_weight=w) == -km.inertia_
+    # the fit of the same weights divided by a power of two, its objective times it
+    scaled = LossKMeans(2, **kw).fit(X, sample_weight=w / 2.0**70)
+    np.testing.assert_array_equal(km.cluster_centers_, scaled.cluster_centers_)
+    assert km.inertia_ == np.ldexp(scaled.inertia_, 70)
+
+
 def test_transform_own_cost_is_the_least_where_two_centers_tie():
     # a sample at equal distance from two centers (integer float32 data, up to the
     # rounding of the means): predict and labels_ rank it by exact distances, but
