@@ -49,6 +49,7 @@ one scorer that computes them once per candidate.
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import sys
 import warnings
@@ -56,6 +57,7 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -74,6 +76,7 @@ from sklearn.utils._param_validation import (
     Options,
     validate_parameter_constraints,
 )
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 
 from ._utils import is_count
 
@@ -810,7 +813,7 @@ class MultiScorer:
             checked[name] = scorer
         return checked
 
-    def __call__(self, estimator, X, y=None) -> dict:
+    def __call__(self, estimator, X, y=None, **kwargs) -> dict:
         """Score a fitted clusterer on ``X`` with every scorer.
 
         Parameters
@@ -822,26 +825,85 @@ class MultiScorer:
         y : array-like of shape (n_samples,), default=None
             Passed to the scorers that are not :class:`ClusteringScorer`
             instances (which ignore it).
+        **kwargs : dict
+            Metadata for the scorers, such as ``sample_weight``, given to each
+            as scikit-learn gives a ``scoring`` dict's: with metadata routing
+            enabled, to the scorers that request it (``set_score_request``);
+            otherwise ``sample_weight`` to the scikit-learn scorers that accept
+            it and the rest to every scorer but the :class:`ClusteringScorer`
+            instances (which take no metadata).
 
         Returns
         -------
         scores : dict of str to float
             The score of each scorer, under its name.
         """
+        checked = self._checked()
+        routed = self._routed(checked, kwargs)
         computed = {}  # on_training_set -> (features, labels)
         scores = {}
-        for name, scorer in self._checked().items():
+        for name, scorer in checked.items():
             if isinstance(scorer, ClusteringScorer):
                 flag = bool(scorer.on_training_set)
                 if flag not in computed:
                     computed[flag] = features_and_labels(estimator, X, on_training_set=flag)
                 scores[name] = scorer._score(estimator, *computed[flag])
             else:
-                scores[name] = scorer(estimator, X, y)
+                scores[name] = scorer(estimator, X, y, **routed[name])
         return scores
+
+    def _routed(self, checked: dict, kwargs: dict) -> dict:
+        """The metadata each scorer gets, by name, as scikit-learn's scorer of a
+        ``scoring`` dict gives it: GridSearchCV routed ``sample_weight`` (requested
+        by a scorer of the dict) to this object, which kept it from the scorers
+        (their weighted scores came out unweighted, silently: a user's review)."""
+        if not kwargs:
+            return {name: {} for name in checked}
+        if get_config().get("enable_metadata_routing", False):
+            routed = process_routing(self, "score", **kwargs)
+            return {name: dict(routed[name].score) for name in checked}
+        common = {key: value for key, value in kwargs.items() if key != "sample_weight"}
+        weight = kwargs.get("sample_weight")
+        out = {}
+        for name, scorer in checked.items():
+            given = dict(common)
+            if weight is not None and _accepts_sample_weight(scorer):
+                given["sample_weight"] = weight
+            out[name] = given
+        return out
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object: that of its scorers' ``score``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter` of the
+            scorers, so that scikit-learn routes to this object the metadata that
+            they request (``set_score_request``).
+        """
+        return MetadataRouter(owner=self.__class__.__name__).add(
+            **self._checked(),
+            method_mapping=MethodMapping().add(caller="score", callee="score"),
+        )
 
     def __repr__(self):
         return f"MultiScorer({self.scorers!r})"
+
+
+def _accepts_sample_weight(scorer) -> bool:
+    """Whether a scorer takes ``sample_weight``: as a scikit-learn scorer says
+    (``_accept_sample_weight``, in recent versions), else as its signature does (a
+    ``sample_weight`` parameter, or ``**kwargs``)."""
+    if hasattr(scorer, "_accept_sample_weight"):
+        return bool(scorer._accept_sample_weight())
+    try:
+        parameters = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
 
 
 def _named_scorer(name: str):

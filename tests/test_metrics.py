@@ -880,6 +880,53 @@ def test_multi_scorer_in_a_grid_search_matches_a_dict_of_scorers():
     assert transforms_dict - transforms_multi == 6 * 2
 
 
+def _weighted_mean_label(y_true, y_pred, sample_weight=None):
+    return float(np.average(y_pred, weights=sample_weight))
+
+
+def test_multi_scorer_routes_metadata_to_its_scorers_as_a_dict_does():
+    # with metadata routing, GridSearchCV routed sample_weight (requested by a
+    # scorer of the dict) to the MultiScorer, which kept it from that scorer: its
+    # weighted scores came out unweighted, silently (a user's review)
+    import sklearn
+    from sklearn.metrics import make_scorer
+
+    X, y = make_blobs(90, centers=3, random_state=0)
+    w = np.where(np.arange(90) < 45, 10.0, 0.1)
+    with sklearn.config_context(enable_metadata_routing=True):
+        weighted = make_scorer(_weighted_mean_label).set_score_request(sample_weight=True)
+        scoring = {"silhouette": silhouette_scorer, "weighted": weighted}
+        est = LossKMeans(random_state=0).set_fit_request(sample_weight=True)
+        kw = dict(refit="silhouette", cv=WholeSetSplit())
+        as_dict = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=scoring, **kw)
+        as_dict.fit(X, y, sample_weight=w)
+        multi = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=MultiScorer(scoring), **kw)
+        multi.fit(X, y, sample_weight=w)
+    for name in scoring:
+        np.testing.assert_array_equal(
+            multi.cv_results_[f"mean_test_{name}"], as_dict.cv_results_[f"mean_test_{name}"]
+        )
+    labels = LossKMeans(3, random_state=0).fit(X, sample_weight=w).predict(X)
+    assert multi.cv_results_["mean_test_weighted"][1] == pytest.approx(
+        np.average(labels, weights=w)
+    )
+    assert multi.cv_results_["mean_test_weighted"][1] != pytest.approx(labels.mean())
+
+
+def test_multi_scorer_called_with_sample_weight_gives_it_to_the_scorers_that_take_it():
+    from sklearn.metrics import make_scorer
+
+    X, y = make_blobs(60, centers=2, random_state=0)
+    w = np.linspace(0.1, 2, 60)
+    km = LossKMeans(2, random_state=0).fit(X)
+    weighted = make_scorer(_weighted_mean_label)
+    scores = MultiScorer({"silhouette": silhouette_scorer, "weighted": weighted})(
+        km, X, y, sample_weight=w
+    )
+    assert scores["weighted"] == weighted(km, X, y, sample_weight=w)
+    assert scores["silhouette"] == silhouette_scorer(km, X)
+
+
 def test_a_failing_scorer_of_a_multi_scorer_stops_the_search_as_documented():
     # the Notes of MultiScorer: scikit-learn gives a failed callable error_score as
     # its one score, where the other candidates gave dicts, and fails on the mix; a
