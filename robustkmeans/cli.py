@@ -855,8 +855,9 @@ def _image_size(value: str) -> int:
 
 
 def _sample_size(value: str) -> int:
-    """``--silhouette-sample-size``: 0 (all samples) or at least 2."""
-    return _checked_int(value, lambda n: n == 0 or n >= 2, "0 (use all images) or an integer >= 2")
+    """``--silhouette-sample-size``: 0 (all samples) or at least 3 (a silhouette needs
+    2 to n - 1 clusters among the n images scored)."""
+    return _checked_int(value, lambda n: n == 0 or n >= 3, "0 (use all images) or an integer >= 3")
 
 
 def _nonempty_out(value: str, example: str) -> str:

@@ -69,11 +69,13 @@ from sklearn.metrics import (
     silhouette_score,
     v_measure_score,
 )
+from sklearn.metrics.pairwise import _VALID_METRICS
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_array
 from sklearn.utils._param_validation import (
     InvalidParameterError,
     Options,
+    StrOptions,
     validate_parameter_constraints,
 )
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
@@ -532,6 +534,13 @@ def _validity_index(score_func, features, labels, *, undefined=np.nan, **kwargs)
         return undefined
 
 
+#: the silhouette's own arguments, checked where they are given (make_silhouette_scorer,
+#: select_k): any metric of pairwise_distances, "auto" (loss_metric) or a callable
+_SILHOUETTE_CONSTRAINTS = {
+    "metric": [StrOptions(set(_VALID_METRICS) | {"precomputed", "auto"}), callable],
+    "random_state": ["random_state"],
+}
+
 _SCORER_CONSTRAINTS = {
     "score_func": [callable],
     "sign": [Options(numbers.Integral, {1, -1})],
@@ -545,8 +554,10 @@ class ClusteringScorer:
     """Scorer computing an internal cluster-validity index on a fitted clusterer.
 
     Instances are callables ``scorer(estimator, X, y=None) -> float`` following
-    scikit-learn's scorer protocol, so they can be given to ``GridSearchCV``,
-    ``cross_validate`` or ``select_k``. Greater is better.
+    scikit-learn's scorer protocol, so they can be given to ``GridSearchCV`` or
+    ``cross_validate`` as ``scoring`` (:func:`~robustkmeans.select_k` computes its
+    indices itself: its ``metric`` and ``sample_size`` are the silhouette's).
+    Greater is better.
 
     Parameters
     ----------
@@ -912,7 +923,7 @@ def _named_scorer(name: str):
     try:
         return get_scorer(name)
     except ValueError as exc:
-        index = name.removesuffix("_score")
+        index = name.removeprefix("neg_").removesuffix("_score")
         if index not in ("silhouette", "calinski_harabasz", "davies_bouldin"):
             raise
         raise ValueError(
@@ -922,9 +933,14 @@ def _named_scorer(name: str):
 
 
 def _check_sample_size(sample_size):
-    """The silhouette subsample size: None (every sample) or an integer >= 2."""
-    if sample_size is not None and not is_count(sample_size, 2):
-        raise ValueError(f"sample_size must be None or an integer >= 2, got {sample_size!r}.")
+    """The silhouette subsample size: None (every sample) or an integer >= 3 (the
+    silhouette needs 2 to n - 1 clusters among the samples scored: 2 samples never
+    have it, and sample_size=2 scored every candidate its worst, silently)."""
+    if sample_size is not None and not is_count(sample_size, 3):
+        raise ValueError(
+            f"sample_size must be None or an integer >= 3 (a silhouette needs 2 to n - 1 "
+            f"clusters among the n samples scored), got {sample_size!r}."
+        )
 
 
 def make_silhouette_scorer(
@@ -950,7 +966,7 @@ def make_silhouette_scorer(
         do not compare, so to rank candidates that differ in ``loss`` (a grid
         over ``loss`` holding ``"absolute"``) pass one metric, e.g.
         ``"euclidean"``; ``"auto"`` suits a search with one loss.
-    sample_size : int >= 2, default=None
+    sample_size : int >= 3, default=None
         Number of samples to compute the silhouette on; ``None`` uses all. A
         value of 2000 to 10000 keeps memory small with a standard error of the
         mean silhouette well under 0.01 on typical data.
@@ -970,8 +986,13 @@ def make_silhouette_scorer(
     Raises
     ------
     ValueError
-        When ``sample_size`` is not None or an integer >= 2, or
-        ``on_training_set`` not a bool.
+        When ``sample_size`` is not None or an integer >= 3, ``metric`` is not
+        a metric of :func:`sklearn.metrics.pairwise_distances` (nor ``"auto"`` or
+        a callable), ``random_state`` is not an int, RandomState instance or
+        None, or ``on_training_set`` not a bool (scikit-learn's
+        ``InvalidParameterError`` for the last three): when the scorer is built,
+        not in the first candidate scored, where a grid search recorded NaN for
+        every candidate and chose one anyway.
 
     See Also
     --------
@@ -992,8 +1013,8 @@ def make_silhouette_scorer(
     """
     _check_sample_size(sample_size)
     validate_parameter_constraints(
-        {"on_training_set": _SCORER_CONSTRAINTS["on_training_set"]},
-        {"on_training_set": on_training_set},
+        {**_SILHOUETTE_CONSTRAINTS, "on_training_set": _SCORER_CONSTRAINTS["on_training_set"]},
+        {"metric": metric, "random_state": random_state, "on_training_set": on_training_set},
         caller_name="make_silhouette_scorer",
     )
     kwargs = {"metric": metric}

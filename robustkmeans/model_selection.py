@@ -20,14 +20,14 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
-from sklearn.metrics.pairwise import _VALID_METRICS
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import has_fit_parameter
 
 from ._utils import metric_name
 from .metrics import (
+    _SILHOUETTE_CONSTRAINTS,
     _as_features,
     _check_sample_size,
     _n_samples,
@@ -397,8 +397,7 @@ def _check_clusterer(clusterer, n_clusters_param, sample_weight):
 _SELECT_K_CONSTRAINTS = {
     "sample_weight": ["array-like", None],
     "n_jobs": [numbers.Integral, None],
-    "metric": [StrOptions(set(_VALID_METRICS) | {"precomputed", "auto"}), callable],
-    "random_state": ["random_state"],
+    **_SILHOUETTE_CONSTRAINTS,
     "n_clusters_param": [str],
     "return_estimators": ["boolean"],
     "progress": ["boolean"],
@@ -542,7 +541,7 @@ def select_k(
         weight 0 too.
     n_jobs : int, default=None
         Number of k fitted at the same time (joblib; ``-1`` uses all cores).
-    sample_size : int >= 2, default=None
+    sample_size : int >= 3, default=None
         Compute the silhouette on a random subsample of this size (it costs
         O(n^2) otherwise); ``None`` uses all samples. A subsample that holds a
         single cluster (a small cluster can be missed) gives a NaN silhouette
@@ -554,8 +553,9 @@ def select_k(
         :func:`~robustkmeans.metrics.loss_metric`).
     random_state : int, RandomState instance or None, default=None
         Seeds the silhouette subsample, and is set as the clusterer's
-        ``random_state`` when that parameter exists and is ``None``, so the whole
-        search is reproducible.
+        ``random_state`` when that parameter exists and is ``None``, and as that
+        of each step before it in a Pipeline (a random projection, say) whose
+        ``random_state`` is ``None``, so the whole search is reproducible.
     n_clusters_param : str, default="n_clusters"
         Name of the clusterer's parameter for the number of clusters, e.g.
         ``"n_components"`` for GaussianMixture. It is set to a plain ``int``.
@@ -580,7 +580,7 @@ def select_k(
         non-integer ``n_jobs``, ``random_state`` or flag of the wrong type
         (scikit-learn's ``InvalidParameterError``, naming the valid values),
         ``sample_weight`` not of length n_samples, ``sample_size`` not None or an
-        integer >= 2, ``k_range`` empty, holding anything but whole numbers
+        integer >= 3, ``n_jobs`` 0, ``k_range`` empty, holding anything but whole numbers
         (strings, None) or outside [1, n_samples],
         a clusterer with no parameter ``n_clusters_param``, or
         ``sample_weight`` given to a clusterer whose ``fit`` takes none;
@@ -625,6 +625,12 @@ def select_k(
         },
         caller_name="select_k",
     )
+    if n_jobs == 0:
+        # (joblib's own error came after the preprocessing and the pilot fit)
+        raise ValueError(
+            "select_k: n_jobs=0 runs no worker; pass None or 1 (one k at a time), a "
+            "positive number of workers, or -1 for all cores."
+        )
     if isinstance(k_range, str) or not np.iterable(k_range):
         raise TypeError(
             f"k_range must be an iterable of integers such as range(2, 11), got {k_range!r}."
@@ -668,6 +674,17 @@ def select_k(
     else:
         prefix, name, clusterer = None, None, estimator
     _check_clusterer(clusterer, n_clusters_param, sample_weight)  # before any features
+    if prefix is not None and random_state is not None:
+        # the steps before the clusterer are seeded too (each random_state left at
+        # None, in the order of their names): a random projection in front of the
+        # clusterer drew other features at each call, and the objective curves of
+        # two calls with random_state=0 differed (a user's review)
+        unset = sorted(
+            key
+            for key, value in prefix.get_params(deep=True).items()
+            if (key == "random_state" or key.endswith("__random_state")) and value is None
+        )
+        prefix.set_params(**{key: rng.randint(np.iinfo(np.int32).max) for key in unset})
     features = prefix.fit_transform(X) if prefix is not None else X
     features = _as_features(features)
     if random_state is not None and clusterer.get_params().get("random_state", 0) is None:

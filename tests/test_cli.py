@@ -896,7 +896,7 @@ def test_summary_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys
         (["cluster", "d", "--n-representatives", "-1"], "expected an integer >= 1, got '-1'"),
         (["demo", "--n-representatives", "0"], "expected an integer >= 1, got '0'"),
         (["cluster", "d", "--silhouette-sample-size", "-1"], "expected 0 (use all images)"),
-        (["cluster", "d", "--silhouette-sample-size", "1"], "or an integer >= 2, got '1'"),
+        (["cluster", "d", "--silhouette-sample-size", "2"], "or an integer >= 3, got '2'"),
     ],
 )
 def test_counts_are_checked_by_the_parser(argv, message, capsys, tmp_path, monkeypatch):
@@ -2274,12 +2274,12 @@ def test_the_parser_accepts_the_ends_of_every_range():
         [
             *("cluster", "d", "--out", "o", "--k", "auto", "--k-range", "1:2"),
             *("--n-jobs", "-1", "--random-state", "4294967295", "--image-size", "32"),
-            *("--silhouette-sample-size", "2", "--epsilon", "0", "--device", "cuda:10"),
+            *("--silhouette-sample-size", "3", "--epsilon", "0", "--device", "cuda:10"),
         ]
     )
     assert args.k_range == range(1, 3) and args.n_jobs == -1
     assert args.random_state == 2**32 - 1 and args.image_size == 32
-    assert args.silhouette_sample_size == 2 and args.epsilon == 0.0
+    assert args.silhouette_sample_size == 3 and args.epsilon == 0.0
     assert args.device == "cuda:10"
     args = parser.parse_args(["cluster", "d", "--out", "o", "--device", "cuda:0", "--k", "1"])
     assert args.device == "cuda:0" and args.k == 1

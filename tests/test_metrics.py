@@ -250,11 +250,11 @@ def test_silhouette_subsampling(blobs):
 
 
 def test_silhouette_subsample_with_a_single_cluster_is_worst():
-    # 99 samples in one cluster, 1 in the other: a 2-sample subsample often holds one
+    # 99 samples in one cluster, 1 in the other: a 3-sample subsample often holds one
     # cluster only, which silhouette_score rejects; the scorer returns -1 instead.
     X = np.r_[np.zeros((99, 1)), [[100.0]]] + np.arange(100)[:, None] * 1e-3
     km = LossKMeans(2, random_state=0).fit(X)
-    scores = {make_silhouette_scorer(sample_size=2, random_state=s)(km, X) for s in range(10)}
+    scores = {make_silhouette_scorer(sample_size=3, random_state=s)(km, X) for s in range(10)}
     assert -1.0 in scores
 
 
@@ -737,9 +737,11 @@ def test_scorer_lets_errors_other_than_undefined_index_through(blobs):
         make_silhouette_scorer(metric="no-such-metric")(km, X)
 
 
-@pytest.mark.parametrize("sample_size", [2.5, 40.0, "40"])
+@pytest.mark.parametrize("sample_size", [2.5, 40.0, "40", 2])
 def test_silhouette_sample_size_must_be_an_integer(sample_size):
-    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+    # 2 too (a user's review): 2 samples hold 1 or 2 clusters, and the silhouette
+    # needs 2 to n - 1, so every candidate scored its worst, without a word
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 3"):
         make_silhouette_scorer(sample_size=sample_size)
 
 
@@ -770,6 +772,28 @@ def test_scorer_parameters_are_validated_when_built(params, bad):
 def test_silhouette_scorer_flag_is_validated_when_built():
     with pytest.raises(ValueError, match="'on_training_set' parameter of make_silhouette_scorer"):
         make_silhouette_scorer(on_training_set="yes")
+
+
+@pytest.mark.parametrize(
+    "params, bad",
+    [
+        ({"metric": "eucledian"}, "'metric' parameter of make_silhouette_scorer"),
+        ({"metric": 2}, "'metric' parameter of make_silhouette_scorer"),
+        ({"sample_size": 10, "random_state": "seed"}, "'random_state' parameter"),
+        ({"random_state": 1.5}, "'random_state' parameter of make_silhouette_scorer"),
+    ],
+)
+def test_silhouette_scorer_metric_and_random_state_are_validated_when_built(params, bad):
+    # a misspelt metric was accepted, and a grid search then recorded NaN for every
+    # candidate (with "Scoring failed" warnings) and chose one anyway (a user's
+    # review); select_k refused the same metric before any fit
+    with pytest.raises(ValueError, match=bad):
+        make_silhouette_scorer(**params)
+
+
+@pytest.mark.parametrize("metric", ["auto", "euclidean", "manhattan", "cosine", "precomputed"])
+def test_silhouette_scorer_takes_every_metric_of_pairwise_distances(metric):
+    assert make_silhouette_scorer(metric=metric).kwargs["metric"] == metric
 
 
 def test_scorer_accepts_numpy_sign_and_infinite_degenerate_score(blobs):
@@ -1010,6 +1034,8 @@ def test_multi_scorer_takes_scorer_names_as_a_scoring_dict_does():
         ("silhouette_score", "silhouette_scorer"),
         ("calinski_harabasz", "calinski_harabasz_scorer"),
         ("davies_bouldin_score", "davies_bouldin_scorer"),
+        # as scikit-learn names its lower-is-better scorers (a user's review)
+        ("neg_davies_bouldin_score", "davies_bouldin_scorer"),
     ],
 )
 def test_multi_scorer_names_the_scorer_of_an_internal_index_named_as_a_string(name, scorer):

@@ -415,9 +415,38 @@ def test_select_k_checks_sample_size_before_any_fit(blobs4):
     X, _ = blobs4
     _CountingScaler.n_fits = 0
     pipe = Pipeline([("center", _CountingScaler()), ("cluster", LossKMeans())])
-    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 3"):
         select_k(pipe, X, [2, 3], sample_size=1)
     assert _CountingScaler.n_fits == 0
+
+
+def test_select_k_refuses_n_jobs_0_before_any_fit(blobs4):
+    # joblib's own error ("n_jobs == 0 in Parallel has no meaning") came after the
+    # preprocessing and the pilot fit of an "auto" scale (a user's review)
+    X, _ = blobs4
+    _CountingScaler.n_fits = 0
+    pipe = Pipeline([("center", _CountingScaler()), ("cluster", LossKMeans(sigma="auto"))])
+    with pytest.raises(ValueError, match="n_jobs=0 runs no worker"):
+        select_k(pipe, X, [2, 3], n_jobs=0)
+    assert _CountingScaler.n_fits == 0
+
+
+def test_select_k_seeds_the_random_steps_before_the_clusterer(blobs4):
+    # a random projection in front of the clusterer kept random_state=None, so two
+    # calls with random_state=0 clustered other features: other objective curves
+    # (a user's review), where the docstring says the whole search is reproducible
+    from sklearn.random_projection import GaussianRandomProjection
+
+    X, _ = blobs4
+    pipe = Pipeline([("project", GaussianRandomProjection(3)), ("cluster", LossKMeans())])
+    first = select_k(pipe, X, [2, 3, 4], random_state=0)
+    second = select_k(pipe, X, [2, 3, 4], random_state=0)
+    np.testing.assert_array_equal(first.objective, second.objective)
+    np.testing.assert_array_equal(first.silhouette, second.silhouette)
+    assert first.estimators[0]["project"].random_state is not None
+    # a seed the user set is kept
+    pipe.set_params(project__random_state=7)
+    assert select_k(pipe, X, [2], random_state=0).estimators[0]["project"].random_state == 7
 
 
 def test_select_k_resolves_auto_scales_with_the_sample_weights(blobs4):
