@@ -405,11 +405,12 @@ def _fit_titles(figure, titles):
     plain ``savefig`` or a window then cuts at both edges (``bbox_inches="tight"``
     alone showed it whole).
     """
-    renderer = figure.canvas.get_renderer()
+    # (no renderer passed: the text finds one on any backend, where
+    # canvas.get_renderer() is Agg's only and raised AttributeError under svg, pdf, ps)
     # a title at x=0.01 (left-aligned) needs its width plus that margin, a centred
     # one its width; 0.3 inch leaves room at the edges
     needed = max(
-        (t.get_window_extent(renderer).width / figure.dpi + 0.3 for t in titles),
+        (t.get_window_extent().width / figure.dpi + 0.3 for t in titles),
         default=0.0,
     )
     if needed > figure.get_figwidth():

@@ -1486,6 +1486,45 @@ def test_titles_do_not_resize_a_figure_passed_in(image_set):
     assert tuple(figure.get_size_inches()) == (3, 3)
 
 
+@pytest.fixture(params=["svg", "pdf", "ps"])
+def backend_without_agg(request):
+    yield request.param
+    plt.switch_backend("agg")
+
+
+def test_image_grids_draw_under_backends_without_agg(backend_without_agg):
+    # the title fitting took canvas.get_renderer(), which only Agg canvases have:
+    # under the svg, pdf and ps backends (MPLBACKEND=pdf) plot() raised AttributeError
+    images = np.zeros((3, 8, 8, 3), np.uint8)
+    widths = {}
+    for backend in ["agg", backend_without_agg]:
+        plt.switch_backend(backend)
+        figures = [
+            RepresentativesDisplay(
+                images, np.array([0, 0, 1]), np.array([0.1, 0.5, 0.0]), {0: [0], 1: [2]}, {0: [1]}
+            )
+            .plot()
+            .figure_,
+            LossComparisonDisplay(
+                images[:2],
+                ["square"],
+                [{0: [0], 1: [1]}],
+                [np.array([1, 1])],
+                [{"objective": 0.0}],
+                silhouette_metric="euclidean",
+            )
+            .plot()
+            .figure_,
+        ]
+        assert all(backend in type(figure.canvas).__module__ for figure in figures)
+        for figure in figures:
+            figure.savefig(io.BytesIO(), format="png" if backend == "agg" else backend)
+        widths[backend] = [figure.get_figwidth() for figure in figures]
+    # widened to fit the titles, as under Agg (up to the renderers' text metrics)
+    assert widths["agg"][0] > 1.5 * 2 + 1.2 and widths["agg"][1] > 1.35 * 2 + 0.8
+    assert widths[backend_without_agg] == pytest.approx(widths["agg"], rel=0.02)
+
+
 def test_a_fitted_search_is_drawn_as_its_best_estimator(blobs):
     # the scorers score a fitted search as its best_estimator_ (178c6cd); the
     # displays drew its raw X, found no centers and no number of clusters
