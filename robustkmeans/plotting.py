@@ -1688,8 +1688,9 @@ class LossComparisonDisplay:
         The losses compared, one row each.
     representatives : list of dict
         Per loss, cluster index -> sample indices, closest first; the clusters are
-        drawn in the order of the dict (``from_estimator`` orders them to match
-        the clusters of the first loss, so a column shows the same content).
+        drawn in the order of the dict, each in a block of as many columns as the
+        longest list (``from_estimator`` orders them to match the clusters of the
+        first loss, so a block of columns shows the same content in every row).
     cluster_sizes : list of ndarray
         Per loss, number of samples per cluster.
     metrics : list of dict
@@ -1947,9 +1948,9 @@ class LossComparisonDisplay:
         Parameters
         ----------
         max_clusters : int, default=None
-            Draw at most this many clusters (columns) per loss: the largest
-            clusters of the first loss (ties: the earlier) and, in the other
-            rows, the clusters matched to them, column by column; the title says
+            Draw at most this many clusters (blocks of columns) per loss: the
+            largest clusters of the first loss (ties: the earlier) and, in the
+            other rows, the clusters matched to them, block by block; the title says
             so. A figure of many clusters has thumbnails too small to see
             (each takes 1.35 inches). ``None`` draws all.
         figure : matplotlib Figure, default=None
@@ -1989,7 +1990,12 @@ class LossComparisonDisplay:
                 items = list(reps.items())
                 representatives.append(dict(items[i] for i in keep if i < len(items)))
         n_rows = len(self.losses)
-        n_cols = max(1, max(sum(len(v) for v in reps.values()) for reps in representatives))
+        # Each cluster in a block of columns of its own, as wide as the longest list:
+        # packed, a cluster of fewer images (or none) moved the later clusters left,
+        # under clusters of the other rows.
+        width = max((len(v) for reps in representatives for v in reps.values()), default=0)
+        n_blocks = max((len(reps) for reps in representatives), default=0)
+        n_cols = max(1, width * n_blocks)
         size = 1.35
         sized_here = figure is None
         # (fixed margins: 0.4 inch more in the first row for the figure's title)
@@ -2005,12 +2011,19 @@ class LossComparisonDisplay:
         self.row_titles_ = []
         for row, loss in enumerate(self.losses):
             axes[row] = rows[row].subplots(1, n_cols, squeeze=False)[0]
-            reps = representatives[row]
-            cells = [(c, i) for c in reps for i in reps[c]]
-            chosen = [index for _, index in cells]
-            for axis in _thumbnail_row(axes[row], self.images, chosen, self.thumbnail_size):
-                axis.axis("off")
-            for axis, (cluster, _) in zip(axes[row], cells, strict=False):
+            # column -> (cluster, sample index)
+            cells = {
+                block * width + col: (cluster, index)
+                for block, (cluster, indices) in enumerate(representatives[row].items())
+                for col, index in enumerate(indices)
+            }
+            chosen = [index for _, index in cells.values()]
+            _thumbnail_row([axes[row, c] for c in cells], self.images, chosen, self.thumbnail_size)
+            for col, axis in enumerate(axes[row]):
+                if col not in cells:
+                    axis.axis("off")
+                    continue
+                cluster = cells[col][0]
                 axis.set_xlabel(
                     f"c{_text(cluster)} n={self.cluster_sizes[row][cluster]}", fontsize="x-small"
                 )

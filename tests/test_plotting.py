@@ -717,12 +717,48 @@ def test_image_grids_frame_atypical_and_hide_empty_cells():
     disp = LossComparisonDisplay(
         images, ["square"], [{0: [0, 1], 1: [3]}], [np.array([3, 1])], [{"objective": 1.0}]
     ).plot()
-    assert [axis.get_xlabel() for axis in disp.axes_[0]] == ["c0 n=3", "c0 n=3", "c1 n=1"]
+    # (cluster 1 in a block of two columns, as wide as cluster 0's)
+    assert [axis.get_xlabel() for axis in disp.axes_[0]] == ["c0 n=3", "c0 n=3", "c1 n=1", ""]
+    assert not disp.axes_[0, 3].axison
     disp = LossComparisonDisplay(
         images, ["square", "huber"], [{0: [0, 1]}, {0: [2]}], [[2], [1]], [{}, {}]
     ).plot()
     assert [len(axis.images) for axis in disp.axes_.flat] == [1, 1, 1, 0]
     assert not disp.axes_[1, 1].axison
+
+
+def test_loss_comparison_aligns_clusters_of_fewer_images_than_the_others():
+    # a cluster of fewer images than n_representatives (or none) moved the later
+    # clusters left, under other clusters of the rows above, where a column is to
+    # show the same content in every row: each cluster has a block of columns
+    images = np.arange(9, dtype=np.uint8)[:, None, None, None] * np.ones((1, 8, 8, 3), np.uint8)
+    disp = LossComparisonDisplay(
+        images,
+        ["square", "correntropy"],
+        [{0: [0, 1], 1: [2], 2: [3, 4]}, {0: [5, 6], 2: [7, 8], 1: []}],
+        [np.array([8, 1, 8]), np.array([9, 0, 8])],
+        [{}, {}],
+    ).plot()
+    assert disp.axes_.shape == (2, 6)
+    drawn = [
+        [int(axis.images[0].get_array()[0, 0, 0]) if axis.images else None for axis in row]
+        for row in disp.axes_
+    ]
+    assert drawn == [[0, 1, 2, None, 3, 4], [5, 6, 7, 8, None, None]]
+    assert [[axis.get_xlabel() for axis in row] for row in disp.axes_] == [
+        ["c0 n=8", "c0 n=8", "c1 n=1", "", "c2 n=8", "c2 n=8"],
+        ["c0 n=9", "c0 n=9", "c2 n=8", "c2 n=8", "", ""],
+    ]
+    assert [[axis.axison for axis in row] for row in disp.axes_] == [
+        [True, True, True, False, True, True],
+        [True, True, True, True, False, False],
+    ]
+    # the two largest clusters of the first row (0 and 2) and their counterparts
+    disp.plot(max_clusters=2)
+    assert [[axis.get_xlabel() for axis in row] for row in disp.axes_] == [
+        ["c0 n=8", "c0 n=8", "c2 n=8", "c2 n=8"],
+        ["c0 n=9", "c0 n=9", "", ""],
+    ]
 
 
 @pytest.mark.parametrize(
