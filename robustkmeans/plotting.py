@@ -865,8 +865,10 @@ class SilhouetteDisplay:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Features the clustering was computed on.
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_samples)
+            Features the clustering was computed on, or with
+            ``metric="precomputed"`` the distances between the samples (a
+            subsample takes their rows and columns).
         labels : array-like of shape (n_samples,)
             Cluster labels, at least two distinct and fewer than n_samples.
         metric : str or callable, default="euclidean"
@@ -924,6 +926,10 @@ class SilhouetteDisplay:
             # the samples silhouette_score(..., sample_size, random_state) takes
             indices = check_random_state(random_state).permutation(n_samples)[:sample_size]
             X, labels = _safe_indexing(X, indices), labels[indices]
+            if isinstance(metric, str) and metric == "precomputed":
+                # a distance matrix: its columns too, as silhouette_score takes them
+                # (the rows alone left distances off the diagonal on it)
+                X = _safe_indexing(X, indices, axis=1)
         if _is_degenerate(labels, X.shape[0]):
             of = f" in the random subsample of sample_size={sample_size}" if subsample else ""
             raise ValueError(

@@ -981,6 +981,31 @@ def test_silhouette_display_subsample_refuses_labels_of_another_length(blobs, ex
     plt.close("all")
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_silhouette_display_subsample_of_a_distance_matrix(blobs, sparse):
+    # with metric="precomputed" the subsample took the rows of the distance matrix
+    # only, as for features, and silhouette_samples refused the result ("non-zero
+    # elements on the diagonal"): it takes rows and columns, as silhouette_score does
+    import scipy.sparse as sp
+    from sklearn.metrics import pairwise_distances
+
+    X, y = blobs
+    D = pairwise_distances(X)
+    disp = SilhouetteDisplay.from_predictions(
+        sp.csr_matrix(D) if sparse else D, y, metric="precomputed", sample_size=30, random_state=0
+    )
+    expected = silhouette_score(D, y, metric="precomputed", sample_size=30, random_state=0)
+    assert disp.average_ == pytest.approx(expected)
+    sub = np.random.RandomState(0).permutation(len(y))[:30]
+    np.testing.assert_allclose(
+        disp.silhouette_values,
+        silhouette_samples(D[np.ix_(sub, sub)], y[sub], metric="precomputed"),
+    )
+    # (the silhouettes of the same samples, drawn from the features)
+    features = SilhouetteDisplay.from_predictions(X, y, sample_size=30, random_state=0)
+    np.testing.assert_allclose(disp.silhouette_values, features.silhouette_values)
+
+
 def test_silhouette_display_of_many_samples_draws_one_profile_per_cluster():
     # one bar per sample took over 5 minutes and 2 GB for 200,000 samples; past a
     # few thousand each cluster is one patch, the outline of its bars
