@@ -340,8 +340,11 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
     return images
 
 
-def describe_image(image, index: int | None = None) -> str:
+def describe_image(image, index: int | None = None, source: str = "X") -> str:
     """Short description of an image for error messages (the path for files).
+
+    An in-memory image with an ``index`` is named as ``source[index]``, its
+    position in the sequence ``source`` names (``X``, or a display's ``images``).
 
     Examples
     --------
@@ -351,10 +354,12 @@ def describe_image(image, index: int | None = None) -> str:
     'photos/cat.jpg'
     >>> describe_image(np.zeros((4, 5, 3), np.uint8), index=2)
     'X[2] (ndarray uint8 (4, 5, 3))'
+    >>> describe_image(np.zeros((4, 5, 3), np.uint8), index=2, source="images")
+    'images[2] (ndarray uint8 (4, 5, 3))'
     """
     if isinstance(image, (str, os.PathLike)):
         return os.fspath(image)
-    where = f"X[{index}] " if index is not None else ""
+    where = f"{source}[{index}] " if index is not None else ""
     if isinstance(image, np.ndarray):
         return f"{where}(ndarray {image.dtype} {image.shape})"
     if _is_pil_image(image):
@@ -834,7 +839,7 @@ def load_rgb(image, index: int | None = None) -> np.ndarray:
     return apply_orientation(*load_rgb_stored(image, index))
 
 
-def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
+def load_rgb_stored(image, index: int | None = None, source: str = "X") -> tuple[np.ndarray, int]:
     """:func:`load_rgb` without the final turn: the pixels as stored, and the EXIF
     orientation that turns them upright.
 
@@ -847,7 +852,10 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
     image : str, os.PathLike, PIL.Image.Image or ndarray
         As for :func:`load_rgb`.
     index : int, optional
-        Position of the image in ``X``, used in error messages.
+        Position of the image in ``source``, used in error messages.
+    source : str, default="X"
+        Name of the sequence holding the image, in error messages
+        (``images[2]``).
 
     Returns
     -------
@@ -875,7 +883,7 @@ def load_rgb_stored(image, index: int | None = None) -> tuple[np.ndarray, int]:
     if isinstance(image, (str, os.PathLike)):
         name = os.fspath(image)
         return _decode_stored(read_bytes(name), name)
-    name = describe_image(image, index)
+    name = describe_image(image, index, source)
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image, name), 1
     if _is_pil_image(image):

@@ -241,7 +241,7 @@ def _thumbnail_size(width, height, size):
     return size, round_aspect(size / aspect, key=lambda n: 0 if n == 0 else abs(aspect - size / n))
 
 
-def _thumbnail(image, size, index=None):
+def _thumbnail(image, size, index=None, source="X"):
     """Load ``image`` as a uint8 RGB array whose longer side is at most ``size`` px.
 
     The image is read by :func:`robustkmeans._images.load_rgb`, the loader of
@@ -251,7 +251,8 @@ def _thumbnail(image, size, index=None):
     colours; unreadable images raise its
     :class:`~robustkmeans.ImageLoadError` (a ValueError). The result is
     then shrunk, keeping the aspect ratio, as :meth:`PIL.Image.Image.thumbnail`.
-    ``index`` (the position in ``X``) names in-memory images in errors.
+    An in-memory image is named in errors by its ``index`` in the sequence
+    ``source`` names: ``X[3]``, or ``images[3]`` for a display's ``images``.
 
     A photo stored on its side (EXIF orientation 5 to 8) is shrunk as stored to
     the thumbnail's size turned by a quarter, then turned upright: turning the
@@ -266,7 +267,7 @@ def _thumbnail(image, size, index=None):
 
     from ._images import apply_orientation, load_rgb_stored
 
-    rgb, orientation = load_rgb_stored(image, index)
+    rgb, orientation = load_rgb_stored(image, index, source)
     if orientation == 4:
         rgb = apply_orientation(rgb, 4)  # rows in reverse: a fast copy
     img = Image.fromarray(rgb)
@@ -417,16 +418,17 @@ def _fit_titles(figure, titles):
         figure.set_figwidth(needed)
 
 
-def _thumbnail_row(axes, images, indices, size):
+def _thumbnail_row(axes, images, indices, size, source):
     """Draw ``images[i]`` for each i of ``indices`` in the first ``axes``, none with ticks.
 
+    ``source`` names ``images`` in errors: the argument they came from.
     Returns the axes left empty, for the caller to hide.
     """
     for axis in axes:
         axis.set_xticks([])
         axis.set_yticks([])
     for axis, index in zip(axes, indices, strict=False):
-        axis.imshow(_thumbnail(_image_at(images, index), size, index))
+        axis.imshow(_thumbnail(_image_at(images, index), size, index, source))
     return axes[len(indices) :]
 
 
@@ -1470,6 +1472,10 @@ class RepresentativesDisplay:
     ([10, 10], 3)
     """
 
+    #: the argument the images came from, naming a bad one in errors (``images[2]``);
+    #: ``from_estimator`` sets "X" where it draws X (images=None)
+    _images_name = "images"
+
     def __init__(self, images, labels, cost, representatives, atypical, *, thumbnail_size=96):
         self.images = images
         self.labels = labels
@@ -1568,6 +1574,8 @@ class RepresentativesDisplay:
             thumbnail_size=thumbnail_size,
         )
         display.cluster_sizes_ = sizes
+        if images is None:
+            display._images_name = "X"
         return display.plot(max_clusters=max_clusters, figure=figure) if plot else display
 
     def plot(self, *, max_clusters=None, figure=None):
@@ -1636,7 +1644,9 @@ class RepresentativesDisplay:
         for row, cluster in enumerate(clusters):
             closest = self.representatives[cluster]
             chosen = [*closest, *self.atypical.get(cluster, [])]
-            for axis in _thumbnail_row(axes[row], self.images, chosen, self.thumbnail_size):
+            for axis in _thumbnail_row(
+                axes[row], self.images, chosen, self.thumbnail_size, self._images_name
+            ):
                 for spine in axis.spines.values():
                     spine.set_visible(False)
             for col, (axis, index) in enumerate(zip(axes[row], chosen, strict=False)):
@@ -1742,6 +1752,10 @@ class LossComparisonDisplay:
     >>> [m["adjusted_rand"] for m in disp.metrics]
     [1.0, 1.0]
     """
+
+    #: the argument the images came from, naming a bad one in errors (``images[2]``);
+    #: ``from_estimator`` sets "X" where it draws X (images=None)
+    _images_name = "images"
 
     def __init__(
         self,
@@ -1942,6 +1956,8 @@ class LossComparisonDisplay:
         )
         display.labels_ = all_labels
         display.estimators_ = dict(zip(losses, fitted, strict=True))
+        if images is None:
+            display._images_name = "X"
         return display.plot(max_clusters=max_clusters, figure=figure) if plot else display
 
     def plot(self, *, max_clusters=None, figure=None):
@@ -2024,7 +2040,13 @@ class LossComparisonDisplay:
                 for col, index in enumerate(indices)
             }
             chosen = [index for _, index in cells.values()]
-            _thumbnail_row([axes[row, c] for c in cells], self.images, chosen, self.thumbnail_size)
+            _thumbnail_row(
+                [axes[row, c] for c in cells],
+                self.images,
+                chosen,
+                self.thumbnail_size,
+                self._images_name,
+            )
             for col, axis in enumerate(axes[row]):
                 if col not in cells:
                     axis.axis("off")

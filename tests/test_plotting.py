@@ -519,6 +519,26 @@ def test_thumbnails_show_the_colours_load_rgb_reads(tmp_path):
         _thumbnail(np.zeros((4, 4, 3)), 8, index=3)
 
 
+@pytest.mark.parametrize("display", [RepresentativesDisplay, LossComparisonDisplay])
+def test_image_displays_name_a_bad_image_by_the_argument_it_came_from(display):
+    # an image of images= was named X[2] in the error, where X holds the features
+    from sklearn.preprocessing import FunctionTransformer
+
+    images = list(np.random.RandomState(0).randint(0, 255, (6, 8, 8, 3)).astype(np.uint8))
+    images[2] = images[2] / 255.0  # floats: refused
+    X = np.array([image.mean(axis=(0, 1)) for image in images])
+    km = LossKMeans(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"'images\[2\] \(ndarray float64"):
+        display.from_estimator(km, X, images, n_representatives=6)
+    with pytest.raises(ValueError, match=r"'images\[2\] \(ndarray float64"):
+        display.from_estimator(km, X, images, n_representatives=6, plot=False).plot()
+    # images=None draws X: X[2] it is
+    means = FunctionTransformer(lambda images: np.array([x.mean(axis=(0, 1)) for x in images]))
+    pipeline = Pipeline([("means", means), ("km", LossKMeans(2, random_state=0))]).fit(images)
+    with pytest.raises(ValueError, match=r"'X\[2\] \(ndarray float64"):
+        display.from_estimator(pipeline, images, n_representatives=6)
+
+
 def _photo_like(h, w, seed=0):
     """Smooth colours (a bicubic blow-up of a few random pixels), as photos are."""
     small = np.random.RandomState(seed).randint(0, 256, size=(7, 9, 3), dtype=np.uint8)
