@@ -879,7 +879,7 @@ class SilhouetteDisplay:
             Number of clusters, when ``labels`` (integers 0 to n_clusters - 1) may
             miss some, as those of a subsample: each cluster keeps its colour of
             the other displays (see the class's parameters).
-        sample_size : int >= 2, default=None
+        sample_size : int >= 3, default=None
             Draw the silhouettes of a random subsample of this many samples (each
             computed against the subsample, as
             :func:`sklearn.metrics.silhouette_score` computes them with its
@@ -899,7 +899,7 @@ class SilhouetteDisplay:
         ValueError
             When the labels, or those of the subsample, have fewer than 2
             clusters or one cluster per sample, or ``sample_size`` is not None or
-            an integer >= 2.
+            an integer >= 3.
 
         See Also
         --------
@@ -985,7 +985,7 @@ class SilhouetteDisplay:
             None (also what ``"auto"`` gives when the labels are not all cluster
             numbers below that count, such as DBSCAN's noise label -1, or the
             estimator has no such count) colours the clusters present, in order.
-        sample_size : int >= 2, default=None
+        sample_size : int >= 3, default=None
             Draw a random subsample of this many samples (see
             :meth:`from_predictions`); ``None`` uses all. The labels are still
             those of every sample of ``X``.
@@ -1830,7 +1830,7 @@ class LossComparisonDisplay:
             one comparison.
         sample_size : int, default=None
             Compute the silhouettes on a random subsample of this many samples
-            (they cost O(n^2)), an integer >= 2; ``None`` uses all. A silhouette is NaN where it
+            (they cost O(n^2)), an integer >= 3; ``None`` uses all. A silhouette is NaN where it
             is undefined: one cluster or one sample per cluster, in all samples
             or in the subsample.
         random_state : int, RandomState instance or None, default=None

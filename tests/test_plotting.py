@@ -838,7 +838,7 @@ def test_loss_comparison_on_sparse_features_and_its_sample_size(image_set):
     for got, expected in zip(sparse.metrics, dense.metrics, strict=True):
         assert got == pytest.approx(expected)
     for sample_size in (1, 2.5, "10"):
-        with pytest.raises(ValueError, match=r"sample_size must be None or an integer >= 2"):
+        with pytest.raises(ValueError, match=r"sample_size must be None or an integer >= 3"):
             LossComparisonDisplay.from_estimator(
                 estimator, X, paths, sample_size=sample_size, **kwargs
             )
@@ -981,10 +981,11 @@ def test_silhouette_display_takes_a_random_subsample(blobs):
     assert disp.n_clusters == 3
     whole = SilhouetteDisplay.from_predictions(X, y, sample_size=60)
     assert len(whole.silhouette_values) == 60 and "subsample" not in whole.ax_.get_title()
-    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 2"):
+    with pytest.raises(ValueError, match="sample_size must be None or an integer >= 3"):
         SilhouetteDisplay.from_predictions(X, y, sample_size=1)
-    with pytest.raises(ValueError, match="sample_size=2"):
-        SilhouetteDisplay.from_predictions(X, np.r_[np.zeros(59), 1], sample_size=2)
+    # (a subsample of one cluster: seed 1 leaves out the one sample of the other)
+    with pytest.raises(ValueError, match="sample_size=3"):
+        SilhouetteDisplay.from_predictions(X, np.r_[np.zeros(59), 1], sample_size=3, random_state=1)
     plt.close("all")
 
 
@@ -1464,11 +1465,15 @@ def test_k_selection_display_says_when_its_silhouette_is_of_a_subsample(blobs):
     assert KSelectionDisplay.from_result(result).ax_.get_title() == "Choosing k"
 
 
+_SUBSAMPLE = "sample_size must be None or an integer >= 3 (a silhouette needs 2 to n - 1 clusters"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"sample_size": 1}, "sample_size must be None or an integer >= 2, got 1"),
-        ({"sample_size": 2.5}, "sample_size must be None or an integer >= 2, got 2.5"),
+        ({"sample_size": 1}, _SUBSAMPLE),
+        ({"sample_size": 2}, _SUBSAMPLE),
+        ({"sample_size": 2.5}, _SUBSAMPLE),
         ({"n_samples": 0}, "n_samples must be None or an integer >= 1, got 0"),
     ],
 )
