@@ -1216,8 +1216,11 @@ def test_lloyd_from_a_fixed_init_is_invariant_to_weights_shifts_and_order(loss):
     init = X[[0, 50, 100]] + 0.1
     w = rng.integers(0, 4, size=150)
     kw = dict(loss=loss, n_init=1)
-    # (epsilon_insensitive's exact centers are solved to 1e-8 of the mean cost)
-    rtol = 1e-7 if loss == "epsilon_insensitive" else 1e-10
+    # (epsilon_insensitive's exact centers are solved to 1e-8 of the mean cost, and
+    # correntropy's stationary points to 1e-7 of the samples' spread: two fits that
+    # differ by rounding can stop a step apart; they agreed to 1e-10 only while
+    # both stopped at the same step, 4e-8 short of the stationary point)
+    rtol = 1e-7 if loss in ("epsilon_insensitive", "correntropy") else 1e-10
 
     def fit(data, start, weights=None):
         return LossKMeans(3, init=start, **kw).fit(data, sample_weight=weights)

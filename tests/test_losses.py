@@ -278,6 +278,34 @@ def test_center_of_the_weights_times_a_power_of_two_is_the_same_float(loss_name)
             np.testing.assert_array_equal(scaled, center, err_msg=f"cluster {t}, 2**{e}")
 
 
+def test_correntropy_center_stops_where_the_path_left_is_within_tolerance():
+    # random-seed fuzzing: 4 samples, weights 4, 2, 3, 1, from the third sample. The
+    # majorise-minimise steps shrink slowly there (a ratio near 0.95), and the solver
+    # stopped at the first step under its tolerance (1e-7 of the spread), 1.9e-6
+    # from the stationary point, where the rows repeated stopped 3e-11 from it:
+    # the two fits parted. It now stops once the path left (the last step over
+    # 1 - ratio) is within the tolerance
+    X = np.array([[0.19721518968202825, 1.6424174679317387],
+                  [9.864480044693716, 7.784918586118702],
+                  [8.245469318438857, 9.047163594119148],
+                  [0.4727915187390472, -1.0072881889198964]])  # fmt: skip
+    w = np.array([4.0, 2.0, 3.0, 1.0])
+    sigma = float(np.abs(X - X.mean(axis=0)).max())
+    loss = get_loss("correntropy", sigma)
+    m = X[2].copy()
+    for _ in range(100_000):  # the plain fixed point, to the last bits
+        a = w * np.exp(-((X - m) ** 2).sum(axis=1) / (2 * sigma**2))
+        new = a @ X / a.sum()
+        if np.array_equal(new, m):
+            break
+        m = new
+    center = loss.center(X, w, init=X[2])
+    spread = np.sqrt(((X - X[2]) ** 2).mean())
+    assert np.abs(center - m).max() <= 1e-7 * spread
+    repeated = loss.center(np.repeat(X, w.astype(int), axis=0), init=X[2])
+    assert np.abs(center - repeated).max() <= 1e-7 * spread
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_correntropy_center_is_stationary_and_no_worse(seed):
     X, w = _cluster(seed, heavy=True)
