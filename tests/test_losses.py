@@ -300,7 +300,7 @@ def test_correntropy_center_stops_where_the_path_left_is_within_tolerance():
             break
         m = new
     center = loss.center(X, w, init=X[2])
-    spread = np.sqrt(((X - X[2]) ** 2).mean())
+    spread = np.sqrt(w @ ((X - X[2]) ** 2).mean(axis=1) / w.sum())  # (weighted)
     assert np.abs(center - m).max() <= 1e-7 * spread
     repeated = loss.center(np.repeat(X, w.astype(int), axis=0), init=X[2])
     assert np.abs(center - repeated).max() <= 1e-7 * spread
