@@ -931,7 +931,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
     colour) is composited on white; ``convert("RGB")`` drops it, leaving
     whatever colour the transparent pixels hold (often black). 16-bit
     greyscale is scaled to 8 bits (``round(v / 257)``); ``convert("RGB")``
-    clips it at 255, so that most 16-bit scans come out white. Features cached
+    clips it at 255, so that most 16-bit scans come out white. (Pillow opens
+    16-bit colour files at 8 bits, their high bytes, ``v >> 8``; a uint16 colour
+    array is scaled by ``round(v / 257)``, one level apart at most.) Features cached
     by versions that did not turn photos upright are not reused. On CUDA,
     convolutions run in full float32 (TF32 off) so that GPU and CPU features
     agree (largest difference 5.1e-7 over 144 images on an H200,
