@@ -242,9 +242,9 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
     ----------
     X : sequence of images or ndarray
         A non-empty sequence (list, tuple, 1-D array, pandas Series) whose items
-        are file paths (``str`` or :class:`os.PathLike`; a numpy array of byte
-        strings, as HDF5 files store paths, is read as paths in the file
-        system's encoding, :func:`os.fsdecode`), PIL images or uint8
+        are file paths (``str`` or :class:`os.PathLike`; byte strings, as HDF5
+        files store paths, in an array, an object array or a list, are read as
+        paths in the file system's encoding, :func:`os.fsdecode`), PIL images or uint8
         arrays of shape (H, W), (H, W, 3) or (H, W, 4); or one column of them
         (an (N, 1) object or string array, or a one-column pandas DataFrame, as
         :class:`~sklearn.compose.ColumnTransformer` passes it); or one uint8
@@ -335,6 +335,13 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
                 f"X must be a sequence of images (file paths, PIL images or uint8 arrays), "
                 f"got {type(X).__name__}."
             ) from exc
+        # byte-string paths in a list or an object array (h5py 3 reads an HDF5
+        # string dataset as one) are read as those of a byte-string array are; bytes
+        # with a NUL (an encoded image, not a path) are left to load_rgb's error
+        images = [
+            os.fsdecode(image) if isinstance(image, bytes) and b"\0" not in image else image
+            for image in images
+        ]
     if not images:
         raise ValueError("X contains no images; pass at least one.")
     return images

@@ -453,6 +453,18 @@ def test_as_image_list_reads_byte_string_arrays_as_paths():
     assert as_image_list(np.array([[b"a.jpg"], [b"b.png"]])) == ["a.jpg", "b.png"]  # a column
 
 
+def test_byte_string_paths_in_a_list_or_an_object_array_are_paths():
+    # an object array of bytes is what h5py 3 reads from an HDF5 string dataset:
+    # each was refused as "got bytes", where a byte-string array was read as paths
+    # (a user's review). Bytes holding a NUL are no path (an encoded image): kept,
+    # for load_rgb's error
+    expected = ["a.jpg", "caf\u00e9.png"]
+    raw = [b"a.jpg", "caf\u00e9.png".encode()]
+    assert as_image_list(raw) == expected
+    assert as_image_list(np.array(raw, dtype=object)) == expected
+    assert as_image_list([b"\x89PNG\r\n\x1a\n\x00"]) == [b"\x89PNG\r\n\x1a\n\x00"]
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 def test_as_image_list_refuses_a_single_colour_image(channels):
     # before: (40, 50, 3) was read as 40 grayscale images of 50 x 3 pixels, and
