@@ -507,7 +507,14 @@ def _pin_duplicates(X, sample_weight, labels, costs, centers):
     n_clusters = centers.shape[0]
     members = np.bincount(labels[live], minlength=n_clusters)
     costly = np.bincount(labels[live & ~zero], minlength=n_clusters)
-    for c in np.flatnonzero((members > 0) & (costly == 0)):
+    _pin_clusters(X, live, labels, np.flatnonzero((members > 0) & (costly == 0)), centers)
+
+
+def _pin_clusters(X, live, labels, clusters, centers):
+    """The pinning of ``_pin_duplicates`` and ``_pin_copies``: each of ``clusters``
+    whose members of positive weight (``live``, a mask) are one and the same row
+    gets that row as its center, in place."""
+    for c in clusters:
         rows = _kernels.dense_rows(X, np.flatnonzero(live & (labels == c)))
         if (rows == rows[0]).all():
             centers[c] = rows[0]
@@ -520,17 +527,15 @@ def _pin_copies(X, sample_weight, labels, centers):
     as its center, in place. A filter first: only a cluster whose center is within
     rounding of its first member (``1e-9`` of it, far above the sums' rounding) has
     its rows compared."""
-    live = np.flatnonzero(sample_weight > 0)
-    if live.size == 0:
+    live = sample_weight > 0
+    if not live.any():
         return
-    clusters, first = np.unique(labels[live], return_index=True)
-    first_rows = _kernels.dense_rows(X, live[first]).astype(np.float64)
+    positive = np.flatnonzero(live)
+    clusters, first = np.unique(labels[positive], return_index=True)
+    first_rows = _kernels.dense_rows(X, positive[first]).astype(np.float64)
     with np.errstate(invalid="ignore"):
         near = np.all(np.abs(centers[clusters] - first_rows) <= 1e-9 * np.abs(first_rows), axis=1)
-    for c, row in zip(clusters[near], first_rows[near], strict=True):
-        rows = _kernels.dense_rows(X, live[labels[live] == c])
-        if (rows == row).all():
-            centers[c] = row
+    _pin_clusters(X, live, labels, clusters[near], centers)
 
 
 class _Reseeding:

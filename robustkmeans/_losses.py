@@ -405,8 +405,9 @@ class _Loss:
             # slow path (rho 0.79) short: a center 1.9e-6 off the stationary point
             # with integer weights and 3e-11 with the rows repeated (random-seed
             # fuzzing; the tolerance is 6e-7 there)
-            last_step = float(np.abs(v2 - v1).max())
-            first, second = float(np.sqrt(r @ r)), float(np.sqrt((v2 - v1) @ (v2 - v1)))
+            latest = v2 - v1
+            last_step = float(np.abs(latest).max())
+            first, second = float(np.sqrt(r @ r)), float(np.sqrt(latest @ latest))
             if not second > 0 or last_step <= 1e-3 * stop:
                 break
             rho = second / first
