@@ -1141,7 +1141,8 @@ class _NewtonSeparableLoss(_Loss):
                 | ~(newton <= ha)
                 | (np.abs(newton - ma) > 0.5 * step_before[active])
             )
-            new = np.where(bisect, (la + ha) / 2, newton).astype(A.dtype)
+            # (the midpoint without overflow: bounds beyond half of float64's top)
+            new = np.where(bisect, _midpoint(la, ha), newton).astype(A.dtype)
             new = np.where(g == 0, ma, new)
             # a Newton step that rounds to no move where g is not 0: its root is
             # within rounding of m only if the linear model holds that far, which it

@@ -330,6 +330,14 @@ def test_ties_at_float64s_top_are_broken_without_overflow(loss):
     assert np.isfinite(fitted.inertia_)
     np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
     np.testing.assert_array_equal(fitted.cluster_centers_, [[top + ulp / 2], [top + 2.5 * ulp]])
+    # huber fits it too, with delta small enough for its costs to stay finite: its
+    # Newton solver's bisection took the same overflowing midpoint of two bounds
+    # (RuntimeWarnings: overflow in add)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = LossKMeans(2, loss="huber", delta=1e-100, init=X[[0, 2]], n_init=1).fit(X)
+    assert np.isfinite(fitted.cluster_centers_).all()
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
 
 
 def test_epsilon_insensitive_float32_weights_of_1e20_give_finite_centers():
