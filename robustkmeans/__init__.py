@@ -6,7 +6,7 @@ does not import torch or matplotlib until a class that needs them is used.
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 _PUBLIC = {
     "LossKMeans": "._loss_kmeans",

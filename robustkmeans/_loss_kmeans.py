@@ -1430,8 +1430,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         weight (fewer for very wide data: at most 2**24 values, at least 10 samples
         per cluster), medians weighted by ``sample_weight`` (where the pilot leaves no
         residuals, ``n_clusters`` being at least the number of distinct samples, the
-        residuals about the samples' weighted median; 1.0 where those are 0 too: all
-        samples equal); 1.4826 MAD estimates the
+        residuals about the samples' weighted median; MAD 1.0 where those are 0 too,
+        all samples equal: ``delta`` about 1.99); 1.4826 MAD estimates the
         noise's standard deviation and 1.345 is Huber's constant for 95% efficiency
         under Gaussian noise. Ignored by other losses (but validated, as every
         parameter is: a grid may pair any loss with any valid scale). The pilot
