@@ -30,6 +30,8 @@ import uuid
 
 import numpy as np
 
+from ._utils import make_folders
+
 __all__ = ["FeatureCache", "content_digest", "settings_digest"]
 
 _CHUNK = 1 << 20
@@ -295,7 +297,7 @@ class FeatureCache:
             raise ValueError(f"cache entry has shape {values.shape}, expected {self.shape}")
         folder = os.path.dirname(self.path(key))
         if not os.path.isdir(folder):
-            os.makedirs(folder, exist_ok=True)
+            make_folders(folder)
             self._write_settings()
         target = self.path(key)
         _write_atomic(target, ".npy", "wb", lambda f: np.save(f, values, allow_pickle=False))

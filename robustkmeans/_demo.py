@@ -29,6 +29,7 @@ from ._images import (
     as_image_list,
     warn_unreadable,
 )
+from ._utils import make_folders
 from ._vgg16 import WEIGHTS_ENV, _weights_in_env
 
 __all__ = [
@@ -190,7 +191,7 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
     for label, name in enumerate(target_names):
         photo_name, regions = DEMO_CLASSES[name]
         photo = photos[photo_name]
-        (folder / name).mkdir(parents=True, exist_ok=True)
+        make_folders(folder / name)
         for i in range(n_per_class):
             x0, y0, x1, y1 = regions[rng.randint(len(regions))]
             side = min(int(rng.randint(70, 121)), x1 - x0, y1 - y0)

@@ -1036,7 +1036,10 @@ def _loose_files(folder: Path, exts: tuple[str, ...] | None) -> list[Path]:
 
 
 def _files_under(
-    folder: Path, exts: tuple[str, ...] | None, unreadable: list[OSError] | None = None
+    folder: Path,
+    exts: tuple[str, ...] | None,
+    unreadable: list[OSError] | None = None,
+    hidden: list[str] | None = None,
 ) -> list[str]:
     """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
 
@@ -1048,7 +1051,9 @@ def _files_under(
 
     A folder that cannot be listed (no read permission) raises the error of
     :func:`os.scandir`, or, given ``unreadable``, is appended to it as that error
-    (its ``filename`` names the folder) and its files are left out.
+    (its ``filename`` names the folder) and its files are left out. Given
+    ``hidden``, the hidden folders and files left out are appended to it (a
+    folder once, with a trailing separator; nothing from inside it).
     """
 
     def cannot_list(error: OSError) -> None:
@@ -1069,6 +1074,9 @@ def _files_under(
             dirnames[:] = []  # do not descend a second time (ends link loops)
             continue
         seen.add((stat.st_dev, stat.st_ino))
+        if hidden is not None:
+            hidden.extend(os.path.join(dirpath, d, "") for d in dirnames if d.startswith("."))
+            hidden.extend(os.path.join(dirpath, f) for f in filenames if f.startswith("."))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             path = Path(dirpath, name)

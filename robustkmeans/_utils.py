@@ -23,6 +23,14 @@ def display_text(text: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def make_folders(path) -> None:
+    """``os.makedirs(path, exist_ok=True)`` of the path as the system resolves it
+    (:func:`os.path.realpath`): with ``..`` after a missing folder
+    (``images/new/../../out``), makedirs creates ``images/new`` on the way, a
+    folder left in the images (a user review); the system's path is ``out``."""
+    os.makedirs(os.path.realpath(path), exist_ok=True)
+
+
 def is_count(value, minimum: int) -> bool:
     """Whether ``value`` is an integer (a bool is not one) of at least ``minimum``:
     the check behind the counts of the public functions, each with its own message."""

@@ -46,6 +46,7 @@ import numpy as np
 
 from . import __version__
 from ._utils import display_text as _display_text
+from ._utils import make_folders
 
 __all__ = ["build_parser", "main"]
 
@@ -75,7 +76,7 @@ def _write_temporary(folder: Path, name: str, data: bytes | str) -> str:
 def _write_atomic(path: Path, data: bytes | str):
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folders(path.parent)
     tmp = _write_temporary(path.parent, path.name, data)
     try:
         os.replace(tmp, path)
@@ -311,7 +312,7 @@ def _write_outputs(
     again are removed like the other outputs; a run of another command leaves
     them, still listed, to the next ``demo``.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    make_folders(out)
     written, stale, _ = _previous_outputs(out, files, command, written)
     last = [name for name in _WRITTEN_LAST if name in files]
     order = [*(name for name in files if name not in last), *last]
@@ -617,8 +618,8 @@ def _load_folder(folder: str, args):
         raise UserError(f"{folder!r} is not a folder; give a folder of images.")
     extensions = image_extensions()
     top = [str(f) for f in _loose_files(path, extensions)]
-    errors = []
-    everything = _files_under(path, None, errors)
+    errors, hidden = [], []
+    everything = _files_under(path, None, errors, hidden)
     unreadable = _unreadable_reasons(errors, path)
     described = [f"{name} ({reason})" for name, reason in unreadable.items()]
     if unreadable and args.on_error == "raise":
@@ -641,6 +642,16 @@ def _load_folder(folder: str, args):
             f"left out {len(others)} file(s) whose extension is not one of an image "
             f"({_shown(_relative(others, folder))}); the images read end in "
             f"{', '.join(extensions)}",
+        )
+    # hidden folders (shown with a trailing separator), and hidden files named as
+    # images (not .DS_Store and the like)
+    hidden = sorted(h for h in hidden if h.endswith(os.sep) or h.lower().endswith(extensions))
+    if hidden:
+        names = [os.path.relpath(h, folder) + os.sep * h.endswith(os.sep) for h in hidden]
+        _note(
+            args,
+            f"left out {len(hidden)} hidden folder(s) and image file(s), whose names start "
+            f"with '.' ({_shown(names)}); rename them to cluster them",
         )
     try:
         with warnings.catch_warnings():
@@ -860,13 +871,31 @@ def _sample_size(value: str) -> int:
     return _checked_int(value, lambda n: n == 0 or n >= 3, "0 (use all images) or an integer >= 3")
 
 
+def _system_path(value: str) -> str:
+    """``value`` as the system resolves it where it goes up (``..``), relative if it
+    was: the system needs each folder before a ``..`` to exist, so that writing to
+    ``images/new/../../out`` created ``images/new``, a folder left in the images,
+    and files were written through it (a user review). Other paths are kept as
+    given."""
+    if ".." not in Path(value).parts:
+        return value
+    real = os.path.realpath(value)
+    if os.path.isabs(value):
+        return real
+    try:
+        return os.path.relpath(real)
+    except ValueError:  # (another drive, on Windows)
+        return real
+
+
 def _nonempty_out(value: str, example: str) -> str:
     """``--out``: a path; an empty one would silently write into the current folder."""
     if not value:
         raise argparse.ArgumentTypeError(
             f"expected a path, got an empty string; give one, e.g. --out {example}"
         )
-    return os.path.expanduser(value)  # ("--out=~/results" reaches us unexpanded)
+    # ("--out=~/results" reaches us unexpanded)
+    return _system_path(os.path.expanduser(value))
 
 
 def _file_in_the_way(path: str) -> str | None:
@@ -904,7 +933,9 @@ def _cannot_write_in(value: str) -> str | None:
     looking at permissions does not (a read-only file system, ``/proc``, a
     link to a missing folder...).
     """
-    target = os.path.abspath(value)
+    # (the path as the system resolves it, as the folders are then created:
+    # make_folders)
+    target = os.path.realpath(value)
     missing = []
     current = target
     while not os.path.lexists(current):  # the root always exists
@@ -982,7 +1013,7 @@ def _cache_folder(value: str) -> str:
         )
     # ("--cache=~/features" reaches us unexpanded: the featurizer expands it, so the
     # checks of the folder must see the same one)
-    return _folder(os.path.expanduser(value), "--cache features")
+    return _folder(_system_path(os.path.expanduser(value)), "--cache features")
 
 
 def _weights(value: str) -> str:

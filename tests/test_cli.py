@@ -677,6 +677,19 @@ def test_out_inside_the_image_folder_is_refused(image_dir, tmp_path, capsys, com
     assert main(["cluster", str(folder), "--k", "2", "--out", f"{folder}-out", *QUICK]) == 0
 
 
+@pytest.mark.parametrize("flag", ["--out", "--cache"])
+def test_folders_through_the_image_folder_leave_nothing_in_it(image_dir, tmp_path, flag):
+    # "images/new/../../elsewhere": makedirs created images/new on the way, an
+    # empty folder left in the images (a user review); the folder meant is created
+    folder, paths = image_dir
+    through = f"{folder}/new/deeper/../../../elsewhere/{flag[2:]}"
+    out = str(tmp_path / "o") if flag == "--cache" else through
+    argv = ["cluster", str(folder), "--k", "2", "--out", out, *FAST]
+    assert main([*argv, "--cache", through] if flag == "--cache" else argv) == 0
+    assert sorted(folder.rglob("*")) == sorted([*paths, folder / "red", folder / "green"])
+    assert (folder.parent / "elsewhere" / flag[2:]).is_dir()
+
+
 def test_failed_run_leaves_the_previous_outputs_intact(image_dir, tmp_path, capsys, monkeypatch):
     from robustkmeans import plotting
 
@@ -1243,6 +1256,25 @@ def test_files_left_out_for_their_extension_are_noted(tmp_path, capsys):
     assert f"{note} ({os.path.join('green', 'notes.txt')}); the images read end in" in err
     assert ".hidden" not in err
     assert any(n.startswith(note) for n in json.loads((out / "summary.json").read_text())["notes"])
+
+
+def test_hidden_folders_and_images_left_out_are_noted(tmp_path, capsys):
+    # a hidden class folder and hidden images were left out without a word (a
+    # user review); hidden files that are no images (.DS_Store) are not worth one
+    folder = tmp_path / "images"
+    _make_images(folder, n_per_class=3)
+    shutil.copytree(folder / "red", folder / ".blue")
+    shutil.copy(folder / "red" / "red_0.jpg", folder / "green" / ".copy.jpg")
+    (folder / "green" / ".DS_Store").write_text("finder")
+    out = tmp_path / "o"
+    argv = ["cluster", str(folder), "--k", "2", "--features", "histogram", "--no-progress"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert len(_read_csv(out / "labels.csv")) == 6
+    err = capsys.readouterr().err
+    shown = f"(.blue{os.sep}, {os.path.join('green', '.copy.jpg')})"
+    note = "note: left out 2 hidden folder(s) and image file(s), whose names start with '.'"
+    assert f"{note} {shown}; rename them to cluster them" in err
+    assert ".DS_Store" not in err
 
 
 def test_the_notes_of_a_run_reach_the_report_and_summary(tmp_path, capsys):
