@@ -1040,13 +1040,18 @@ def _files_under(
     exts: tuple[str, ...] | None,
     unreadable: list[OSError] | None = None,
     hidden: list[str] | None = None,
+    root: Path | None = None,
 ) -> list[str]:
     """The files under ``folder`` ending in ``exts``, at any depth, sorted by path.
 
     Links to folders are followed, like links to files (:meth:`Path.rglob` does
     not follow them before Python 3.13). A folder reached again, by a link to a
     folder above it (a loop) or by two links to one folder, is read only the
-    first time, in sorted order. Hidden files and folders are left out. A link to
+    first time, in sorted order; a link to ``root`` (the data set's folder,
+    ``folder`` by default) or a folder above it is not followed: its images are
+    the data set's own, or not in it (a link ``sub/up -> ..`` gave the images
+    lying in the folder the class ``sub``, under the link's name, and one to ``/``
+    would read the whole disk). Hidden files and folders are left out. A link to
     a file that is gone is listed, so that reading it names the missing image.
 
     A folder that cannot be listed (no read permission) raises the error of
@@ -1063,6 +1068,12 @@ def _files_under(
             raise error
         unreadable.append(error)
 
+    top = os.path.realpath(folder if root is None else root)
+
+    def above_top(path: str) -> bool:
+        real = os.path.realpath(path)
+        return top == real or top.startswith(real.rstrip(os.sep) + os.sep)
+
     found, seen = [], set()
     for dirpath, dirnames, filenames in os.walk(folder, onerror=cannot_list, followlinks=True):
         try:
@@ -1077,7 +1088,14 @@ def _files_under(
         if hidden is not None:
             hidden.extend(os.path.join(dirpath, d, "") for d in dirnames if d.startswith("."))
             hidden.extend(os.path.join(dirpath, f) for f in filenames if f.startswith("."))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and not (
+                os.path.islink(os.path.join(dirpath, d)) and above_top(os.path.join(dirpath, d))
+            )
+        )
         for name in filenames:
             path = Path(dirpath, name)
             # (a link to a file that is gone is listed: the image is missing, and
@@ -1145,7 +1163,9 @@ def load_image_folder(
     Symbolic links are followed, to files and to folders alike, whether the
     link is a class folder or lies inside one; a folder reached a second time
     (a link to a folder above it, or two links to one folder) is read only the
-    first time, so a link loop ends. A file reached under two class folders
+    first time, so a link loop ends; a link inside a class to ``root`` or a
+    folder above it is not followed (its images are the data set's own, or
+    not in it). A file reached under two class folders
     (``root/b -> root/a/sub``, or two classes linking to one folder) is listed
     once, in the class whose folder holds it without a link (else in the first
     by name), never with two labels; a UserWarning names the files left out of
@@ -1236,7 +1256,7 @@ def load_image_folder(
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     errors: list[OSError] = []
-    found = {cls: _files_under(root / cls, exts, errors) for cls in folders}
+    found = {cls: _files_under(root / cls, exts, errors, root=root) for cls in folders}
     unreadable = _unreadable_reasons(errors, root)
     if unreadable:
         # (as unreadable images are: all named, not a data set short of them)

@@ -825,6 +825,29 @@ def test_load_image_folder_follows_folder_links_inside_a_class(tmp_path):
     assert data.target.tolist() == [0, 0, 0] and data.target_names == ["cats"]
 
 
+def test_links_to_the_image_folder_or_above_it_are_not_followed(tmp_path):
+    # a link "up -> .." in a class folder gave the class the images of every other
+    # class (kept there by their first label) and of the folder itself, under the
+    # link's name (a user review); one to a folder above it reads all of that
+    # folder (a link to / the whole disk). Neither is followed
+    root = tmp_path / "data" / "root"
+    for cls in ("cats", "dogs"):
+        (root / cls).mkdir(parents=True)
+        Image.new("RGB", (4, 4)).save(root / cls / f"{cls}.png")
+    Image.new("RGB", (4, 4)).save(tmp_path / "outside.png")
+    try:
+        (root / "cats" / "up").symlink_to("..", target_is_directory=True)
+        (root / "dogs" / "top").symlink_to(tmp_path, target_is_directory=True)
+    except (OSError, NotImplementedError):
+        pytest.skip("cannot create symbolic links here")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_image_folder(root)
+    names = [os.path.relpath(f, root) for f in data.filenames]
+    assert names == [os.path.join("cats", "cats.png"), os.path.join("dogs", "dogs.png")]
+    assert data.target.tolist() == [0, 1]
+
+
 def test_load_image_folder_lists_a_dangling_link_so_that_reading_it_names_it(tmp_path):
     # a link to an image that is gone, between two images of a class, was left
     # out without a word: the data set silently lost an image
