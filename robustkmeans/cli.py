@@ -615,7 +615,8 @@ def _load_folder(folder: str, args):
 
     path = Path(folder)
     if not path.is_dir():
-        raise UserError(f"{folder!r} is not a folder; give a folder of images.")
+        what = "is not a folder" if os.path.lexists(folder) else "does not exist"
+        raise UserError(f"{folder!r} {what}; give a folder of images.")
     extensions = image_extensions()
     top = [str(f) for f in _loose_files(path, extensions)]
     errors, hidden = [], []

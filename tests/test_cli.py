@@ -407,7 +407,9 @@ def test_user_errors_exit_non_zero_with_one_line(tmp_path, image_dir, capsys):
     assert "notes.jpg" in _error_line(capsys)
 
     assert main(["cluster", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 1
-    assert "is not a folder" in _error_line(capsys)
+    assert f"{str(tmp_path / 'missing')!r} does not exist; give a folder" in _error_line(capsys)
+    assert main(["cluster", str(bad / "red" / "notes.jpg"), "--out", str(tmp_path / "o")]) == 1
+    assert "notes.jpg' is not a folder; give a folder of images" in _error_line(capsys)
 
     source = tmp_path / "photo.png"
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(source)
