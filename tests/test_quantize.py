@@ -107,6 +107,13 @@ def test_errors_name_the_problem(tmp_path):
         quantize_colors(image.astype(np.int64))
     with pytest.raises(ValueError, match="shape"):
         quantize_colors(np.zeros(5, np.uint8))
+    # an empty image is told so, as the featurizer tells it (not to pass an
+    # array of the shape it has)
+    for shape in ((0, 5, 3), (4, 0), (0, 0, 1)):
+        with pytest.raises(ValueError, match=rf"image has no pixels: .* shape \({shape[0]}, "):
+            quantize_colors(np.zeros(shape, np.uint8))
+    with pytest.raises(ValueError, match="an array of shape"):
+        quantize_colors(np.zeros((4, 4, 0), np.uint8))
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     with pytest.raises(ValueError, match="notes.png"):
