@@ -361,9 +361,12 @@ class _Loss:
         # (weighted, as the cost is: the rows repeated have the same spread as their
         # integer weights, where the unweighted one gave the two fits thresholds 5%
         # apart and one stopped a step before the other; random-seed fuzzing)
+        # (the weights' fractions first: weights of 1e6 times squared distances of
+        # 1e300 overflowed, with a RuntimeWarning, and an infinite tolerance ended
+        # the solve at its start; random-seed fuzzing)
         w64 = w.astype(np.float64)
         total = float(w64.sum())
-        mean_sq = float(w64 @ y_sq) / total if total > 0 else float(y_sq.mean())
+        mean_sq = float((w64 / total) @ y_sq) if total > 0 else float(y_sq.mean())
         spread = float(np.sqrt(max(mean_sq / X.shape[1], np.finfo(dtype).tiny)))
         stop = (1e-7 if dtype == np.float64 else 1e-4) * spread
 

@@ -1271,6 +1271,22 @@ def test_n_init_keeps_the_best_of_the_runs_it_makes(algorithm, loss):
     assert (km.inertia_, km.n_iter_) == (best.inertia_, best.n_iter_)
 
 
+def test_correntropy_weights_times_squared_distances_beyond_float64():
+    # weights of about 1e6 and squared distances of 1e300: the center solver's
+    # weighted spread overflowed (a RuntimeWarning), its tolerance was inf and it
+    # stopped at its start, a center 9e146 from the one of the same weights
+    # scaled by 2**-25 (random-seed fuzzing)
+    X = np.array([[1.0], [-3], [-1], [3], [0], [-3], [2], [2], [2], [-2], [-3]]) * 1e150
+    w = np.array([16.7, 9.69, 13.26, 1.82, 4.6, 20.45, 19.77, 18.85, 12.13, 29.92, 29.44]) * 1e5
+    kw = dict(loss="correntropy", sigma="auto", random_state=0, max_iter=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = LossKMeans(1, **kw).fit(X, sample_weight=w)
+        b = LossKMeans(1, **kw).fit(X, sample_weight=w * 2.0**-25)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert a.inertia_ == b.inertia_ * 2.0**25
+
+
 @pytest.mark.parametrize("loss", ["absolute", "huber", "epsilon_insensitive"])
 def test_float32_weights_scaled_by_a_constant_give_the_same_fit(loss):
     # weights divided by 3 (normalised weights, say) are proportional to the counts
