@@ -937,6 +937,42 @@ def test_multi_scorer_routes_metadata_to_its_scorers_as_a_dict_does():
     assert multi.cv_results_["mean_test_weighted"][1] != pytest.approx(labels.mean())
 
 
+def test_weighted_searches_without_routing_score_as_a_dict_does():
+    # metadata routing off (the default), GridSearchCV.fit(..., sample_weight=w):
+    # scikit-learn 1.9 asks each scorer of a dict whether it takes the weights,
+    # and a dict of our scorers raised AttributeError before any fit; a
+    # MultiScorer was not given the weights at all, and its weighted scorer
+    # scored unweighted, where the dict's was weighted (both a user review)
+    from sklearn.metrics import make_scorer
+
+    X, y = make_blobs(90, centers=3, random_state=0)
+    w = np.where(np.arange(90) < 45, 10.0, 0.1)
+    weighted = make_scorer(_weighted_mean_label)
+    scoring = {"silhouette": silhouette_scorer, "ch": calinski_harabasz_scorer, "w": weighted}
+    est = LossKMeans(random_state=0)
+    kw = dict(refit="silhouette", cv=WholeSetSplit())
+    with warnings.catch_warnings():
+        # (scikit-learn's note that the internal indices take no weights)
+        warnings.filterwarnings("ignore", message=".*does not support sample_weight")
+        as_dict = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=scoring, **kw)
+        as_dict.fit(X, y, sample_weight=w)
+        multi = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=MultiScorer(scoring), **kw)
+        multi.fit(X, y, sample_weight=w)
+    for name in scoring:
+        np.testing.assert_array_equal(
+            multi.cv_results_[f"mean_test_{name}"], as_dict.cv_results_[f"mean_test_{name}"]
+        )
+    if hasattr(GridSearchCV, "_check_scorers_accept_sample_weight"):
+        # (scikit-learn 1.9 passes the weights to the scorers that take them; 1.6
+        # to none without routing, the dict's scorers and the MultiScorer's alike)
+        labels = LossKMeans(3, random_state=0).fit(X, sample_weight=w).predict(X)
+        expected = np.average(labels, weights=w)
+        assert multi.cv_results_["mean_test_w"][1] == pytest.approx(expected)
+    assert silhouette_scorer._accept_sample_weight() is False
+    assert MultiScorer({"s": silhouette_scorer})._accept_sample_weight() is False
+    assert MultiScorer(scoring)._accept_sample_weight() is True
+
+
 def test_multi_scorer_called_with_sample_weight_gives_it_to_the_scorers_that_take_it():
     from sklearn.metrics import make_scorer
 
