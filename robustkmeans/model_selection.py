@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -146,7 +147,10 @@ def elbow_index(k_values, objective) -> int | None:
     Both axes are rescaled to [0, 1]; the elbow is the point farthest below the
     straight line (chord) joining the first and last points of the curve. This is
     the "kneedle" rule of Satopaa et al. (2011) without smoothing: for a convex
-    decreasing curve it is the k after which adding clusters stops paying.
+    decreasing curve it is the k after which adding clusters stops paying. The
+    first and last k lie on the chord and are never the elbow: give a range that
+    starts below the smallest k you expect (k = 1 for two clusters) and ends
+    above the largest.
 
     Parameters
     ----------
@@ -455,6 +459,9 @@ def _fit_one(clusterer, features, k, n_clusters_param, sample_weight, metric, sa
         sample_size=sample_size,
         random_state=seed,
     )
+    if isinstance(metric, str) and metric == "precomputed":
+        # (distances, not features: see select_k)
+        return clusterer, objective, silhouette, np.nan, np.nan
     return (
         clusterer,
         objective,
@@ -495,7 +502,8 @@ def select_k(
 
     * ``"elbow"``: the elbow of the objective curve by the maximum distance to
       the chord (see :func:`elbow_index`); needs at least three k values, and an
-      objective at every k;
+      objective at every k; never the first or last k of the range (they end
+      the chord), so start the range at 1 where two clusters are possible;
     * ``"silhouette"`` and ``"calinski_harabasz"``: the k of the largest value;
     * ``"davies_bouldin"``: the k of the smallest value.
 
@@ -550,7 +558,11 @@ def select_k(
         Distance for the silhouette, any metric of
         :func:`sklearn.metrics.silhouette_score`; ``"auto"`` matches the loss
         (Manhattan for ``"absolute"``, Euclidean otherwise, see
-        :func:`~robustkmeans.metrics.loss_metric`).
+        :func:`~robustkmeans.metrics.loss_metric`). ``"precomputed"``: ``X`` (or
+        the Pipeline's features) is a square matrix of distances, for a
+        clusterer that takes one (``AgglomerativeClustering(metric=
+        "precomputed")``); the Calinski-Harabasz and Davies-Bouldin indices,
+        which need features, are then NaN, with a warning.
     random_state : int, RandomState instance or None, default=None
         Seeds the silhouette subsample, and is set as the clusterer's
         ``random_state`` when that parameter exists and is ``None``, and as that
@@ -687,6 +699,25 @@ def select_k(
         prefix.set_params(**{key: rng.randint(np.iinfo(np.int32).max) for key in unset})
     features = prefix.fit_transform(X) if prefix is not None else X
     features = _as_features(features)
+    if isinstance(metric, str) and metric == "precomputed":
+        # the "features" are distances: a square matrix, before any fit (scikit-
+        # learn's diagonal error came after fitting every k); the Calinski-Harabasz
+        # and Davies-Bouldin indices need features, and took the rows of the
+        # distances for them, silently (a user review): NaN, and said so
+        shape = getattr(features, "shape", (n_samples, None))
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(
+                f"select_k: metric='precomputed' takes X as a square matrix of distances "
+                f"between the samples, got shape {shape}; pass the distances, or a metric "
+                "such as 'euclidean' for features."
+            )
+        warnings.warn(
+            "select_k: with metric='precomputed' X holds distances, not features: the "
+            "Calinski-Harabasz and Davies-Bouldin indices, which need features, are NaN "
+            "(the silhouette and the objective are computed).",
+            UserWarning,
+            stacklevel=2,
+        )
     if random_state is not None and clusterer.get_params().get("random_state", 0) is None:
         clusterer = clone(clusterer).set_params(random_state=rng.randint(np.iinfo(np.int32).max))
     if metric == "auto":

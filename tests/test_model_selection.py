@@ -586,3 +586,26 @@ def test_select_k_result_records_the_silhouette_subsample(blobs4):
         result = select_k(estimator, X, [2, 3], sample_size=sample_size, random_state=0)
         assert (result.sample_size, result.n_samples) == (None, 160)
         assert result.to_dict()["sample_size"] is None
+
+
+def test_select_k_on_precomputed_distances_leaves_the_feature_indices_out():
+    # metric="precomputed": X is distances, and the Calinski-Harabasz and
+    # Davies-Bouldin indices took its rows for features (numbers that mean nothing,
+    # and a best k from them, silently: a user review); they are NaN, with a
+    # warning. A matrix that is not square is refused before any fit
+    from scipy.spatial.distance import cdist
+    from sklearn.cluster import AgglomerativeClustering
+
+    X, _ = make_blobs(120, centers=4, random_state=0)
+    D = cdist(X, X)
+    clusterer = AgglomerativeClustering(metric="precomputed", linkage="average")
+    with pytest.warns(UserWarning, match="distances, not features: the Calinski-Harabasz"):
+        result = select_k(clusterer, D, range(2, 7), metric="precomputed")
+    assert np.isnan(result.calinski_harabasz).all() and np.isnan(result.davies_bouldin).all()
+    assert result.best_k["calinski_harabasz"] is None and result.best_k["davies_bouldin"] is None
+    for k, labels, value in zip(
+        result.k_values, (e.labels_ for e in result.estimators), result.silhouette, strict=True
+    ):
+        assert value == pytest.approx(silhouette_score(D, labels, metric="precomputed")), k
+    with pytest.raises(ValueError, match=r"square matrix of distances .* shape \(120, 2\)"):
+        select_k(LossKMeans(), X, range(2, 4), metric="precomputed")
