@@ -30,7 +30,7 @@ import uuid
 
 import numpy as np
 
-from ._utils import make_folders
+from ._utils import make_folders, system_path
 
 __all__ = ["FeatureCache", "content_digest", "settings_digest"]
 
@@ -224,7 +224,9 @@ class FeatureCache:
     def __init__(self, directory, settings: dict, shape: tuple[int, ...]):
         self.settings = dict(settings)
         self.shape = tuple(int(s) for s in shape)
-        self.root = os.fspath(directory)
+        # (a path with ".." is written through as the system resolves it: the folder
+        # before the ".." need not exist, and every write failed where it did not)
+        self.root = system_path(directory)
         self.folder = os.path.join(self.root, settings_digest(self.settings))
 
     @classmethod

@@ -29,7 +29,7 @@ from ._images import (
     as_image_list,
     warn_unreadable,
 )
-from ._utils import make_folders
+from ._utils import make_folders, system_path
 from ._vgg16 import WEIGHTS_ENV, _weights_in_env
 
 __all__ = [
@@ -185,7 +185,7 @@ def make_demo_images(folder, *, n_per_class: int = 12, image_size: int = 96, ran
         for name, image in zip(samples.filenames, samples.images, strict=True)
     }
     rng = check_random_state(random_state)
-    folder = Path(folder)
+    folder = Path(system_path(folder))
     target_names = sorted(DEMO_CLASSES)
     filenames, target = [], []
     for label, name in enumerate(target_names):

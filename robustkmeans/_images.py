@@ -1035,6 +1035,17 @@ def _loose_files(folder: Path, exts: tuple[str, ...] | None) -> list[Path]:
     )
 
 
+def _links_up(path, top: str) -> bool:
+    """Whether ``path`` is a link to the folder ``top`` (a real path) or a folder
+    above it: one not followed under an image folder, whose images it would give
+    again (a link ``sub/up -> ..``) or read from outside it (a link to ``/``
+    would read the whole disk)."""
+    if not os.path.islink(path):
+        return False
+    real = os.path.realpath(path)
+    return top == real or top.startswith(real.rstrip(os.sep) + os.sep)
+
+
 def _files_under(
     folder: Path,
     exts: tuple[str, ...] | None,
@@ -1069,11 +1080,6 @@ def _files_under(
         unreadable.append(error)
 
     top = os.path.realpath(folder if root is None else root)
-
-    def above_top(path: str) -> bool:
-        real = os.path.realpath(path)
-        return top == real or top.startswith(real.rstrip(os.sep) + os.sep)
-
     found, seen = [], set()
     for dirpath, dirnames, filenames in os.walk(folder, onerror=cannot_list, followlinks=True):
         try:
@@ -1091,10 +1097,7 @@ def _files_under(
         dirnames[:] = sorted(
             d
             for d in dirnames
-            if not d.startswith(".")
-            and not (
-                os.path.islink(os.path.join(dirpath, d)) and above_top(os.path.join(dirpath, d))
-            )
+            if not d.startswith(".") and not _links_up(os.path.join(dirpath, d), top)
         )
         for name in filenames:
             path = Path(dirpath, name)
@@ -1254,7 +1257,13 @@ def load_image_folder(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"load_image_folder: on_error={on_error!r}; pass 'raise' or 'skip'.")
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    # (a class folder that links to the folder or above it is none: see _links_up)
+    top = os.path.realpath(root)
+    folders = sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not _links_up(p, top)
+    )
     errors: list[OSError] = []
     found = {cls: _files_under(root / cls, exts, errors, root=root) for cls in folders}
     unreadable = _unreadable_reasons(errors, root)

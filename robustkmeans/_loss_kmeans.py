@@ -357,7 +357,8 @@ class _Tolerance:
         Outliers inflate the variance behind ``value``, while the robust objective
         hardly sees them: on blobs with 10% of outliers a thousand times their
         spread away, the shift alone stopped correntropy after the first
-        iteration, its objective 4% above a converged fit's (a user review)."""
+        iteration, its objective up to 16% above a converged fit's (a user
+        review)."""
         if loss.name == "square" or shift == 0:
             return True
         return before is not None and before - after <= self.relative * abs(after)

@@ -52,7 +52,7 @@ def _load_pixels(image):
     # (floats too: they are pixels here, in [0, 1], where load_rgb refuses them)
     array = native_pixels(array, kinds="uf")
     channels = array.shape[2] if array.ndim == 3 else None
-    if array.ndim in (2, 3) and channels != 0 and array.size == 0:
+    if array.ndim in (2, 3) and channels in (None, 1, 3, 4) and array.size == 0:
         # (as the featurizer says it of the same array)
         raise ValueError(f"image has no pixels: an array of shape {array.shape}.")
     if array.ndim not in (2, 3) or channels not in (None, 1, 3, 4):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
+from pathlib import PurePath
 
 
 def display_text(text: str) -> str:
@@ -23,11 +24,31 @@ def display_text(text: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def system_path(value):
+    """The path ``value`` as the system resolves it where it goes up (``..``),
+    relative if it was (a str; other paths are returned as given). The system
+    needs each folder before a ``..`` to exist: writing to
+    ``images/new/../../out`` created ``images/new``, a folder left in the images,
+    and files were written through it (a user review). The folders are then
+    created (:func:`make_folders`) and written in through this path."""
+    value = os.fspath(value)
+    if isinstance(value, bytes) or ".." not in PurePath(value).parts:
+        return value
+    real = os.path.realpath(value)
+    if os.path.isabs(value):
+        return real
+    try:
+        return os.path.relpath(real)
+    except ValueError:  # (another drive, on Windows)
+        return real
+
+
 def make_folders(path) -> None:
     """``os.makedirs(path, exist_ok=True)`` of the path as the system resolves it
     (:func:`os.path.realpath`): with ``..`` after a missing folder
     (``images/new/../../out``), makedirs creates ``images/new`` on the way, a
-    folder left in the images (a user review); the system's path is ``out``."""
+    folder left in the images (a user review); the system's path is ``out``.
+    Write in the folder through :func:`system_path`."""
     os.makedirs(os.path.realpath(path), exist_ok=True)
 
 

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import __version__
 from ._utils import display_text as _display_text
-from ._utils import make_folders
+from ._utils import make_folders, system_path
 
 __all__ = ["build_parser", "main"]
 
@@ -652,7 +652,7 @@ def _load_folder(folder: str, args):
         _note(
             args,
             f"left out {len(hidden)} hidden folder(s) and image file(s), whose names start "
-            f"with '.' ({_shown(names)}); rename them to cluster them",
+            f"with '.' ({_shown(names)}); rename those that hold images to cluster them",
         )
     try:
         with warnings.catch_warnings():
@@ -872,23 +872,6 @@ def _sample_size(value: str) -> int:
     return _checked_int(value, lambda n: n == 0 or n >= 3, "0 (use all images) or an integer >= 3")
 
 
-def _system_path(value: str) -> str:
-    """``value`` as the system resolves it where it goes up (``..``), relative if it
-    was: the system needs each folder before a ``..`` to exist, so that writing to
-    ``images/new/../../out`` created ``images/new``, a folder left in the images,
-    and files were written through it (a user review). Other paths are kept as
-    given."""
-    if ".." not in Path(value).parts:
-        return value
-    real = os.path.realpath(value)
-    if os.path.isabs(value):
-        return real
-    try:
-        return os.path.relpath(real)
-    except ValueError:  # (another drive, on Windows)
-        return real
-
-
 def _nonempty_out(value: str, example: str) -> str:
     """``--out``: a path; an empty one would silently write into the current folder."""
     if not value:
@@ -896,7 +879,7 @@ def _nonempty_out(value: str, example: str) -> str:
             f"expected a path, got an empty string; give one, e.g. --out {example}"
         )
     # ("--out=~/results" reaches us unexpanded)
-    return _system_path(os.path.expanduser(value))
+    return system_path(os.path.expanduser(value))
 
 
 def _file_in_the_way(path: str) -> str | None:
@@ -1014,7 +997,7 @@ def _cache_folder(value: str) -> str:
         )
     # ("--cache=~/features" reaches us unexpanded: the featurizer expands it, so the
     # checks of the folder must see the same one)
-    return _folder(_system_path(os.path.expanduser(value)), "--cache features")
+    return _folder(system_path(os.path.expanduser(value)), "--cache features")
 
 
 def _weights(value: str) -> str:

@@ -72,6 +72,20 @@ def test_entries_are_plain_npy_arrays(tmp_path):
     assert not [p for p in Path(tmp_path).rglob(".tmp-*")]  # no temporary left behind
 
 
+def test_a_cache_path_through_a_missing_folder_stores_entries_there_only(tmp_path):
+    # "base/new/../cache": makedirs created base/new on the way (left behind);
+    # once the folders were made at the system's path, writes through the given
+    # one failed, as base/new did not exist, and nothing was ever cached (a
+    # review). The entries go to base/cache, and base/new is never made
+    (tmp_path / "base").mkdir()
+    given = os.path.join(tmp_path, "base", "new", "..", "cache")
+    cache = FeatureCache(given, {"layer": 30}, shape=(4,))
+    cache.save("abcdef", np.arange(4, dtype=np.float32))
+    np.testing.assert_array_equal(cache.load("abcdef"), np.arange(4))
+    assert sorted(p.name for p in (tmp_path / "base").iterdir()) == ["cache"]
+    assert len(_entries(tmp_path / "base" / "cache")) == 1
+
+
 @pytest.mark.parametrize(
     "damage",
     [

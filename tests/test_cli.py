@@ -1275,7 +1275,7 @@ def test_hidden_folders_and_images_left_out_are_noted(tmp_path, capsys):
     err = capsys.readouterr().err
     shown = f"(.blue{os.sep}, {os.path.join('green', '.copy.jpg')})"
     note = "note: left out 2 hidden folder(s) and image file(s), whose names start with '.'"
-    assert f"{note} {shown}; rename them to cluster them" in err
+    assert f"{note} {shown}; rename those that hold images to cluster them" in err
     assert ".DS_Store" not in err
 
 

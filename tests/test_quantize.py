@@ -112,8 +112,9 @@ def test_errors_name_the_problem(tmp_path):
     for shape in ((0, 5, 3), (4, 0), (0, 0, 1)):
         with pytest.raises(ValueError, match=rf"image has no pixels: .* shape \({shape[0]}, "):
             quantize_colors(np.zeros(shape, np.uint8))
-    with pytest.raises(ValueError, match="an array of shape"):
-        quantize_colors(np.zeros((4, 4, 0), np.uint8))
+    for shape in ((4, 4, 0), (0, 5, 2), (3, 0, 5)):  # (a bad shape first)
+        with pytest.raises(ValueError, match="an array of shape"):
+            quantize_colors(np.zeros(shape, np.uint8))
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     with pytest.raises(ValueError, match="notes.png"):
