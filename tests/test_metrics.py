@@ -908,6 +908,22 @@ def _weighted_mean_label(y_true, y_pred, sample_weight=None):
     return float(np.average(y_pred, weights=sample_weight))
 
 
+def _weighted_search_as_a_dict(est, scoring, X, y, w):
+    """A grid search over n_clusters fitted with ``sample_weight`` w, scored by the
+    dict ``scoring`` and by ``MultiScorer(scoring)``: the same scores (returns the
+    MultiScorer's search)."""
+    kw = dict(refit="silhouette", cv=WholeSetSplit())
+    as_dict = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=scoring, **kw)
+    as_dict.fit(X, y, sample_weight=w)
+    multi = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=MultiScorer(scoring), **kw)
+    multi.fit(X, y, sample_weight=w)
+    for name in scoring:
+        np.testing.assert_array_equal(
+            multi.cv_results_[f"mean_test_{name}"], as_dict.cv_results_[f"mean_test_{name}"]
+        )
+    return multi
+
+
 def test_multi_scorer_routes_metadata_to_its_scorers_as_a_dict_does():
     # with metadata routing, GridSearchCV routed sample_weight (requested by a
     # scorer of the dict) to the MultiScorer, which kept it from that scorer: its
@@ -921,15 +937,7 @@ def test_multi_scorer_routes_metadata_to_its_scorers_as_a_dict_does():
         weighted = make_scorer(_weighted_mean_label).set_score_request(sample_weight=True)
         scoring = {"silhouette": silhouette_scorer, "weighted": weighted}
         est = LossKMeans(random_state=0).set_fit_request(sample_weight=True)
-        kw = dict(refit="silhouette", cv=WholeSetSplit())
-        as_dict = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=scoring, **kw)
-        as_dict.fit(X, y, sample_weight=w)
-        multi = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=MultiScorer(scoring), **kw)
-        multi.fit(X, y, sample_weight=w)
-    for name in scoring:
-        np.testing.assert_array_equal(
-            multi.cv_results_[f"mean_test_{name}"], as_dict.cv_results_[f"mean_test_{name}"]
-        )
+        multi = _weighted_search_as_a_dict(est, scoring, X, y, w)
     labels = LossKMeans(3, random_state=0).fit(X, sample_weight=w).predict(X)
     assert multi.cv_results_["mean_test_weighted"][1] == pytest.approx(
         np.average(labels, weights=w)
@@ -949,19 +957,10 @@ def test_weighted_searches_without_routing_score_as_a_dict_does():
     w = np.where(np.arange(90) < 45, 10.0, 0.1)
     weighted = make_scorer(_weighted_mean_label)
     scoring = {"silhouette": silhouette_scorer, "ch": calinski_harabasz_scorer, "w": weighted}
-    est = LossKMeans(random_state=0)
-    kw = dict(refit="silhouette", cv=WholeSetSplit())
     with warnings.catch_warnings():
         # (scikit-learn's note that the internal indices take no weights)
         warnings.filterwarnings("ignore", message=".*does not support sample_weight")
-        as_dict = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=scoring, **kw)
-        as_dict.fit(X, y, sample_weight=w)
-        multi = GridSearchCV(est, {"n_clusters": [2, 3]}, scoring=MultiScorer(scoring), **kw)
-        multi.fit(X, y, sample_weight=w)
-    for name in scoring:
-        np.testing.assert_array_equal(
-            multi.cv_results_[f"mean_test_{name}"], as_dict.cv_results_[f"mean_test_{name}"]
-        )
+        multi = _weighted_search_as_a_dict(LossKMeans(random_state=0), scoring, X, y, w)
     if hasattr(GridSearchCV, "_check_scorers_accept_sample_weight"):
         # (scikit-learn 1.9 passes the weights to the scorers that take them; 1.6
         # to none without routing, the dict's scorers and the MultiScorer's alike)
