@@ -104,6 +104,17 @@ def _unit_pixels(levels):
     return levels.astype(np.float32) / 255.0
 
 
+def _colour_codes(levels):
+    """The 24-bit RGB code (int32) of each row of 8-bit ``levels``, ``(n, 3)``, or
+    ``(n, 1)`` for grey, coded as three equal channels."""
+    if levels.shape[1] == 1:
+        return levels[:, 0].astype(np.int32) * 0x010101
+    code = levels[:, 0].astype(np.int32) << 16
+    code |= levels[:, 1].astype(np.int32) << 8
+    code |= levels[:, 2]
+    return code
+
+
 def _predict_colours(estimator, flat, levels):
     """``estimator.predict(flat)``, each distinct colour predicted once.
 
@@ -117,13 +128,7 @@ def _predict_colours(estimator, flat, levels):
     """
     if levels is None or flat.shape[0] < _TABLE_MIN_PIXELS:
         return estimator.predict(flat)
-    levels = levels.reshape(flat.shape[0], -1)
-    if levels.shape[1] == 1:  # grey: three equal channels
-        code = levels[:, 0].astype(np.int32) * 0x010101
-    else:
-        code = levels[:, 0].astype(np.int32) << 16
-        code |= levels[:, 1].astype(np.int32) << 8
-        code |= levels[:, 2]
+    code = _colour_codes(levels.reshape(flat.shape[0], -1))
     present = np.zeros(_ALL_CODES, dtype=bool)
     present[code] = True
     colours = np.flatnonzero(present)
