@@ -1258,11 +1258,11 @@ def load_image_folder(
         raise ValueError(f"load_image_folder: on_error={on_error!r}; pass 'raise' or 'skip'.")
     exts = None if extensions is None else tuple(e.lower() for e in extensions)
     # (a class folder that links to the folder or above it is none: see _links_up)
-    top = os.path.realpath(root)
+    real_root = os.path.realpath(root)
     folders = sorted(
         p.name
         for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and not _links_up(p, top)
+        if p.is_dir() and not p.name.startswith(".") and not _links_up(p, real_root)
     )
     errors: list[OSError] = []
     found = {cls: _files_under(root / cls, exts, errors, root=root) for cls in folders}
