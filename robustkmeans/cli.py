@@ -1457,16 +1457,17 @@ def _check_counts(args, n_images: int, counted: str):
             f"clustering needs at least 2 images ({counted}); add images to the folder."
         )
     k = args.k
+    # (the demo's images are made, not found: more of them come from --n-per-class)
+    more = "raise --n-per-class" if args.command == "demo" else "add images"
     if k != "auto" and k > n_images:
         if args.k_is_default:
             auto = "" if args.command == "compare-losses" else " or --k auto"
             raise UserError(
                 f"the default --k {k} is larger than the number of images ({counted}); "
-                f"pass a smaller --k{auto}, or add images."
+                f"pass a smaller --k{auto}, or {more}."
             )
         raise UserError(
-            f"--k {k} is larger than the number of images ({counted}); "
-            "use a smaller --k or add images."
+            f"--k {k} is larger than the number of images ({counted}); use a smaller --k or {more}."
         )
     if k == "auto" and len(_k_below(args.k_range, n_images)) < 2:
         raise UserError(

@@ -1333,7 +1333,8 @@ DEMO = ["--features", "histogram", "--no-progress", "--n-init", "1"]
     [
         (
             ["--k", "100", *DEMO],
-            "--k 100 is larger than the number of images (72 crops: 6 classes x --n-per-class 12)",
+            "--k 100 is larger than the number of images (72 crops: 6 classes x --n-per-class "
+            "12); use a smaller --k or raise --n-per-class.",
         ),
         (["--k", "auto", "--k-range", "80:90", *DEMO], "--k-range 80..90 leaves fewer than two"),
         pytest.param(

@@ -60,8 +60,9 @@ for name, rows in results.items():
 # Left: each line joins the three results of one start; Hartigan is never
 # above Lloyd (it starts from Lloyd's result), MacQueen can land on either
 # side. Right: the objective after each assignment step of the first start
-# (``objective_path_``). Hartigan's path is Lloyd's (the two curves overlap)
-# but for its last point, the objective after all its transfers.
+# (``objective_path_``). Hartigan's path is Lloyd's (the two curves overlap),
+# continued a few steps past ``tol`` (its Lloyd phase runs to a millionth of
+# it), then the objective after all its transfers.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 objectives = np.array([[row[0] for row in results[name]] for name in algorithms])
 ax1.plot(range(3), objectives, "-", color="0.75", lw=1)

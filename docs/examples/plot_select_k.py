@@ -61,8 +61,8 @@ plt.show()
 # The silhouette plot shows, for every sample, how much closer it is to its own
 # cluster than to the next one (1: well inside; 0: on a border; negative:
 # probably in the wrong cluster). With k = 5 the members of each close pair sit
-# near the border with their twin, which lowers the mean; no sample is
-# misassigned.
+# near the border with their twin, which lowers the mean; no sample has a
+# negative silhouette (though a few sit in their twin's cluster).
 fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
 for ax, k in zip(axes[:2], [3, 5], strict=True):
     estimator = result.estimators[list(result.k_values).index(k)]
