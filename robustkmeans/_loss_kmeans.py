@@ -2019,6 +2019,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         check_is_fitted(self)
         self._check_sparse(X, self._loss.name)
         X = self._check_test_data(X)
+        self._check_narrower_dtype(X.dtype)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
         if not self._loss.euclidean:
             return X, centers, None, None  # residuals x - m: no cancellation
@@ -2032,6 +2033,54 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         if shift is None:
             shift = centers.mean(axis=0)
         return X, centers, None, shift.astype(X.dtype, copy=False)
+
+    def _check_narrower_dtype(self, dtype):
+        """New data in a narrower dtype than the fit's (float32 for a model fitted in
+        float64) is ranked in that dtype: refuse it, as ``fit`` would refuse data of
+        that dtype, where the model's scale (``delta_``, ``sigma_``, squared; or
+        ``epsilon_``) or the squared distances between its centers (and around
+        them) are out of the dtype's normal range. Squared distances of float32
+        data at 1e-25 underflowed to 0: 70% of the training samples got another
+        label than ``labels_``, every cost was 0 (NaN for ``correntropy``), and no
+        error was raised (a user's review)."""
+        fitted = self.cluster_centers_.dtype
+        if np.dtype(dtype).itemsize >= fitted.itemsize:
+            return
+        name, fitted_name = np.dtype(dtype).name, fitted.name
+        convert = f"Convert X to {fitted_name} (X.astype(np.{fitted_name})), the fit's precision."
+        param = LOSSES[self._loss.name]
+        if param is not None:
+            value = float(getattr(self, param + "_"))
+            if param == "epsilon":
+                low, high = 0.0, float(np.finfo(dtype).max)
+                rule = f"at most {high:.3g}, the largest {name} number"
+            else:
+                low, high = _scale_range(dtype)
+                rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
+            if not low <= value <= high:
+                raise ValueError(
+                    f"X is {name}, but this model was fitted in {fitted_name} with "
+                    f"{param}_={value:.3g}, which is out of range for {name} data: "
+                    f"{rule}. {convert}"
+                )
+        if not self._loss.euclidean:
+            return  # residuals of each feature, never squared as a whole
+        shift = getattr(self, "_x_mean", None)
+        shift = self.cluster_centers_.mean(axis=0) if shift is None else shift
+        rel = self.cluster_centers_ - shift
+        far = float(np.max(np.einsum("ij,ij->i", rel, rel)))
+        tiny, top = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
+        if 0 < far < tiny or not 4 * far <= top:
+            size = "small" if far < tiny else "large"
+            bound = f"below the smallest normal {name} number ({tiny:.3g})"
+            if size == "large":
+                bound = f"beyond the largest {name} number ({top:.3g})"
+            raise ValueError(
+                f"X is {name}, but this model was fitted in {fitted_name} on data too "
+                f"{size} for {name}: its centers lie as far as {math.sqrt(far):.3g} from "
+                f"the training data's mean, so the squared distances that rank the "
+                f"samples fall {bound}. {convert}"
+            )
 
     def predict(self, X):
         """Index of the center of least cost for each sample.

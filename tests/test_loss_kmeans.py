@@ -2797,6 +2797,38 @@ def test_inference_refuses_new_data_whose_costs_overflow(loss, sparse):
     assert np.isfinite(model.score(convert(near)))
 
 
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("scale", [1e-25, 1e25])
+def test_float32_data_for_a_float64_model_out_of_float32s_range_is_refused(loss, scale):
+    # the model is fitted in float64 on data whose squares float32 cannot hold; new
+    # data in float32 was ranked in float32: at 1e-25 the squared distances
+    # underflowed to 0, 70% of the training samples got another label than labels_,
+    # every cost was 0 (NaN for correntropy) and nothing was raised; pseudo_huber
+    # said "too large" (a user's review). Refused as fit refuses such float32 data
+    X, _ = make_blobs(300, centers=3, n_features=2, random_state=0)
+    X *= scale
+    model = LossKMeans(
+        3, loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0
+    ).fit(X)
+    narrow = X.astype(np.float32)
+    if loss == "absolute":  # (no squares: float32 holds its costs)
+        assert (model.predict(narrow) == model.labels_).all()
+        return
+    for method in (model.predict, model.transform, model.score):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the error, and no RuntimeWarning first
+            with pytest.raises(ValueError, match=r"X is float32, but this model was fitted in "
+                               r"float64 .*Convert X to float64"):  # fmt: skip
+                method(narrow)
+    # in float64, as the message says
+    assert (model.predict(X) == model.labels_).all()
+    # at a scale float32 holds, float32 data is taken as it is
+    model = LossKMeans(
+        3, loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0
+    ).fit(X / scale)
+    assert (model.predict(narrow / np.float32(scale)) == model.labels_).all()
+
+
 @pytest.mark.parametrize("loss", ["correntropy", "pseudo_huber"])
 def test_inference_refuses_overflow_in_worker_threads_without_warnings(loss):
     # several chunks, assigned in worker threads: the far sample in the last one
