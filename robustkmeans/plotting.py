@@ -1868,8 +1868,8 @@ class LossComparisonDisplay:
         >>> disp.axes_.shape
         (2, 2)
         """
-        from joblib import Parallel, delayed
         from sklearn.metrics import calinski_harabasz_score, silhouette_score
+        from sklearn.utils.parallel import Parallel, delayed
 
         from ._losses import LOSS_NAMES
 

@@ -1,7 +1,9 @@
 import warnings
 
+import joblib
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
@@ -609,3 +611,39 @@ def test_select_k_on_precomputed_distances_leaves_the_feature_indices_out():
         assert value == pytest.approx(silhouette_score(D, labels, metric="precomputed")), k
     with pytest.raises(ValueError, match=r"square matrix of distances .* shape \(120, 2\)"):
         select_k(LossKMeans(), X, range(2, 4), metric="precomputed")
+
+
+class _ConfigRecordingKMeans(LossKMeans):
+    """LossKMeans that records scikit-learn's configuration in fit."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        super().fit(X, y, sample_weight)
+        self.config_ = sklearn.get_config()
+        return self
+
+
+@pytest.mark.parametrize("where", ["select_k", "loss_comparison"])
+def test_parallel_fits_keep_the_callers_sklearn_config(where, blobs4):
+    # joblib's own Parallel left scikit-learn's configuration behind: with n_jobs=2
+    # every fit ran with working_memory 1024 and assume_finite False whatever the
+    # caller had set (a user review); threads show it without pickling (the
+    # configuration is per thread)
+    X, _ = blobs4
+    estimator = _ConfigRecordingKMeans(3, n_init=1)
+    with (
+        joblib.parallel_config(backend="threading"),
+        sklearn.config_context(working_memory=8, assume_finite=True),
+    ):
+        if where == "select_k":
+            fitted = select_k(estimator, X, range(2, 5), n_jobs=2, random_state=0).estimators
+        else:
+            pytest.importorskip("matplotlib")
+            from robustkmeans.plotting import LossComparisonDisplay
+
+            display = LossComparisonDisplay.from_estimator(
+                estimator, X, losses=["square", "huber"], n_jobs=2, plot=False
+            )
+            fitted = list(display.estimators_.values())
+    assert [(e.config_["working_memory"], e.config_["assume_finite"]) for e in fitted] == [
+        (8, True)
+    ] * len(fitted)
