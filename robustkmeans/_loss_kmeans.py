@@ -1393,7 +1393,8 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     (same labels, centers and inertia from the same init), except where KMeans decides
     by rounding (a sample at equal distance from two centers goes to the lower index
     here) and where its re-seeding of an empty cluster would empty another (here the
-    last member of a cluster is never taken).
+    last member of a cluster is never taken) or pick a sample of weight 0 (which
+    would leave the cluster empty: here only samples of positive weight are taken).
 
     ======================= =========================================== =========================
     loss                    cost of ``x`` to ``m``                      center of a cluster
