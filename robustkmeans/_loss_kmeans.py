@@ -1314,11 +1314,20 @@ def _macqueen(
         costs = _kernels.own_costs(X, x_sq, labels, centers.astype(X.dtype), loss, n_threads)
         path.append(float(np.dot(sample_weight, costs)))
         if verbose:
-            print(f"Iteration {it}, inertia {_shown(verbose, path[-1])}, {n_moved} samples moved.")
+            moved = _count(n_moved, "sample")
+            print(f"Iteration {it}, inertia {_shown(verbose, path[-1])}, {moved} moved.")
         # no sample moved: a fixed point, even with a cluster left empty (too few
         # distinct samples of positive weight: the next pass would re-seed it on the
         # same sample, in vain); a small shift stops only once none is empty
-        if n_moved == 0 or (tol.shift(old, centers) <= tol.value and np.all(W > 0)):
+        if n_moved == 0:
+            if verbose:
+                print(f"Converged at iteration {it}: no sample moved.")
+            break
+        shift = tol.shift(old, centers)
+        if shift <= tol.value and np.all(W > 0):
+            if verbose:
+                shown = tol.in_data_units(shift)
+                print(f"Converged at iteration {it}: center shift {shown} within tolerance {tol}.")
             break
     centers = centers.astype(X.dtype)
     labels, costs = _kernels.assign(X, x_sq, centers, loss, n_threads)
@@ -1565,8 +1574,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
     centers but for rounding); they then stay empty, with a ``ConvergenceWarning``.
     A sample moves with all its weight, as in KMeans, so there a sample of integer
     weight ``c`` and ``c`` copies of it part (one copy moves). A cluster whose
-    members are copies of one row has that row as its center. Sparse input is
-    accepted by the Euclidean losses.
+    members are copies of one row has that row as its center (for dense data of
+    a Euclidean loss, up to the rounding of adding back the mean ``fit`` centers
+    ``X`` on, as KMeans's: its cost, in ``inertia_`` and ``transform``, is 0).
+    Sparse input is accepted by the Euclidean losses.
 
     Examples
     --------

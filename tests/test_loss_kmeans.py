@@ -1531,6 +1531,24 @@ def test_verbose_reports_each_iteration_and_why_it_stopped(loss, capsys):
     assert len(stop) == 1 and stop[0].endswith("at iteration 1: exact centers next.")
 
 
+@pytest.mark.parametrize("tol, reason", [(0.0, "no sample moved."), (1e3, "within tolerance")])
+def test_verbose_macqueen_says_why_it_stopped(tol, reason, capsys):
+    # it printed "1 samples moved." and no reason for its stop (an algorithms review)
+    X, _ = _data(seed=4)
+    km = LossKMeans(3, algorithm="macqueen", n_init=1, random_state=0, tol=tol, verbose=1)
+    km.fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    moved = [line for line in lines if line.startswith("Iteration ")]
+    assert len(moved) == km.n_iter_
+    assert all(re.search(r", (1 sample|(0|[2-9]|\d\d+) samples) moved\.$", m) for m in moved)
+    stop = [line for line in lines if line.startswith("Converged at iteration")]
+    assert len(stop) == 1 and stop[0].startswith(f"Converged at iteration {km.n_iter_ - 1}:")
+    assert reason in stop[0]
+    from robustkmeans._loss_kmeans import _count
+
+    assert _count(1, "sample") == "1 sample"
+
+
 @pytest.mark.parametrize(
     "loss,algorithm", [("square", "lloyd"), ("huber", "lloyd"), ("square", "macqueen")]
 )
