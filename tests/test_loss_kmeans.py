@@ -2932,6 +2932,28 @@ def test_data_too_small_for_its_squares_is_refused(loss, dtype, scale, accepted)
         LossKMeans(2, loss=loss).fit(np.full((5, 2), scale, dtype))
 
 
+@pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
+@pytest.mark.parametrize("dtype, scale, row, accepted", [(np.float64, 1e-160, 1e-153, 1e-150),
+                                                         (np.float32, 1e-23, 1e-18, 1e-18)])  # fmt: skip
+def test_data_mostly_too_small_for_its_squares_is_refused_despite_one_large_row(
+    loss, dtype, scale, row, accepted
+):
+    # one row of a larger norm got data whose other rows' squares underflow past
+    # the refusal: the two blobs were merged, or their objective was 0 (an
+    # algorithms review)
+    X, _ = make_blobs(100, centers=[[4, 0], [-4, 0]], random_state=0)
+    far = np.full((1, 2), row)
+    with pytest.raises(ValueError, match=r"X is too small .*most of its rows lie within"):
+        LossKMeans(3, loss=loss, random_state=0).fit(np.vstack([X * scale, far]).astype(dtype))
+    # the blobs at a larger scale are fitted, the row with them
+    km = LossKMeans(3, loss=loss, random_state=0).fit(np.vstack([X * accepted, far]).astype(dtype))
+    assert len(np.unique(km.labels_)) == 3
+    # and a few rows at the mean (which centering leaves within rounding of 0) do
+    # not make data at a usual scale "too small"
+    X[:3] = X.mean(axis=0)
+    LossKMeans(2, loss=loss, random_state=0).fit(X.astype(dtype))
+
+
 def test_blas_limit_holds_and_is_restored_across_threads():
     # threadpoolctl >= 3.8 lets one thread at a time change a pthreads OpenBLAS's
     # thread count (the first to change it, until it gives that up) and ignores the
