@@ -2933,8 +2933,10 @@ def test_data_too_small_for_its_squares_is_refused(loss, dtype, scale, accepted)
 
 
 @pytest.mark.parametrize("loss", ["square", "correntropy", "epsilon_insensitive"])
-@pytest.mark.parametrize("dtype, scale, row, accepted", [(np.float64, 1e-160, 1e-153, 1e-150),
-                                                         (np.float32, 1e-23, 1e-18, 1e-18)])  # fmt: skip
+@pytest.mark.parametrize(
+    "dtype, scale, row, accepted",
+    [(np.float64, 1e-160, 1e-153, 1e-150), (np.float32, 1e-23, 1e-18, 1e-18)],
+)
 def test_data_mostly_too_small_for_its_squares_is_refused_despite_one_large_row(
     loss, dtype, scale, row, accepted
 ):

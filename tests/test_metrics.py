@@ -1134,3 +1134,62 @@ def test_multi_scorer_names_are_checked_when_built(name, match):
     # robustkmeans scorer to pass for an internal index) when built
     with pytest.raises(ValueError, match=match):
         MultiScorer({"index": name, "ari": "adjusted_rand_score"})
+
+
+# --- from a mutation audit of metrics.py: behaviour no test pinned down ---
+
+
+def test_one_step_pipeline_is_scored_as_its_clusterer():
+    # (a Pipeline of the clusterer alone has no transform of its features)
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    km = LossKMeans(3, random_state=0).fit(X)
+    pipe = Pipeline([("km", LossKMeans(3, random_state=0))]).fit(X)
+    assert silhouette_scorer(pipe, X) == pytest.approx(silhouette_scorer(km, X))
+
+
+def test_search_of_a_search_is_scored_as_its_innermost_best_estimator():
+    # unwrapped to the clusterer at any depth: its loss's metric (Manhattan for
+    # absolute) and its features, not the search's raw X with the Euclidean one
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    inner = GridSearchCV(
+        LossKMeans(loss="absolute", random_state=0),
+        {"n_clusters": [2, 3]},
+        scoring=silhouette_scorer,
+        cv=WholeSetSplit(),
+    )
+    outer = GridSearchCV(
+        inner, {"estimator__n_init": [1]}, scoring=silhouette_scorer, cv=WholeSetSplit()
+    ).fit(X)
+    assert loss_metric(outer) == "manhattan"
+    best = outer.best_estimator_.best_estimator_
+    assert silhouette_scorer(outer, X) == pytest.approx(silhouette_scorer(best, X))
+
+
+def test_held_out_fold_in_one_of_two_clusters_warns():
+    # two clusters are enough for a fold to fall in one of them (the -1 said nothing)
+    X, _ = make_blobs(60, centers=[[0, 0], [10, 0]], cluster_std=0.5, random_state=0)
+    km = LossKMeans(2, random_state=0).fit(X)
+    with pytest.warns(UserWarning, match="all fall in one of the 2 clusters"):
+        assert silhouette_scorer(km, X[km.labels_ == km.labels_[0]]) == -1.0
+
+
+def test_multi_scorer_gives_sample_weight_to_scorers_that_take_it_only():
+    # a scorer taking **kwargs gets the weights; one without sample_weight is
+    # called without it (a TypeError otherwise), in the same weighted call
+    X, _ = make_blobs(30, centers=2, random_state=0)
+    km = LossKMeans(2, random_state=0).fit(X)
+    w = np.linspace(0.1, 2, 30)
+
+    def by_kwargs(estimator, X, y=None, **kwargs):
+        return float(np.sum(kwargs["sample_weight"]))
+
+    def by_name(estimator, X, y=None, sample_weight=None):
+        return float(np.sum(sample_weight))
+
+    def unweighted(estimator, X, y=None):
+        return 1.0
+
+    scorer = MultiScorer({"kwargs": by_kwargs, "name": by_name, "none": unweighted})
+    assert scorer._accept_sample_weight()
+    scores = scorer(km, X, sample_weight=w)
+    assert scores == pytest.approx({"kwargs": w.sum(), "name": w.sum(), "none": 1.0})

@@ -647,3 +647,32 @@ def test_parallel_fits_keep_the_callers_sklearn_config(where, blobs4):
     assert [(e.config_["working_memory"], e.config_["assume_finite"]) for e in fitted] == [
         (8, True)
     ] * len(fitted)
+
+
+def test_select_k_fits_each_k_once_when_k_range_repeats_it():
+    # (2 and 2.0 are one k: fitted twice, the elbow then refused the curve)
+    from sklearn.cluster import KMeans
+
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    result = select_k(KMeans(n_init=1), X, [1, 2, 2.0, 3, 4], random_state=0)
+    np.testing.assert_array_equal(result.k_values, [1, 2, 3, 4])
+    assert len(result.estimators) == 4
+
+
+def test_select_k_gives_sample_weight_to_fit_predict():
+    # a clusterer with neither labels_ nor predict is labelled by fit_predict,
+    # with the weights its objective was fitted with
+    class FitPredictOnly(ClusterMixin, BaseEstimator):
+        def __init__(self, n_clusters=2):
+            self.n_clusters = n_clusters
+
+        def fit(self, X, y=None, sample_weight=None):
+            return self
+
+        def fit_predict(self, X, y=None, sample_weight=None):
+            assert sample_weight is not None, "fit_predict called without the weights"
+            return np.arange(len(X)) % self.n_clusters
+
+    X, _ = make_blobs(20, centers=2, random_state=0)
+    result = select_k(FitPredictOnly(), X, [2, 3], sample_weight=np.ones(20))
+    assert np.isfinite(result.silhouette).all()
