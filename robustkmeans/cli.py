@@ -1675,6 +1675,17 @@ def _run_cluster(
             progress=not args.no_progress and _has_tqdm(),
         )
         k, criterion = _chosen_k(search, args.k_criterion)
+        if criterion != "elbow" and k_range[-1] > k_range[0] and k == k_range[-1]:
+            # (the elbow never picks an end; the others can, and the best k may
+            # then lie beyond the range)
+            capped = k_range[-1] != args.k_range[-1]
+            widen = "add images" if capped else "widen --k-range"
+            _note(
+                args,
+                f"k={k}, chosen by {criterion}, is the largest k searched "
+                f"({k_range[0]}..{k_range[-1]}): a larger k may score better; {widen} "
+                "to see.",
+            )
         # (its axis and legend say when the silhouette is of a subsample)
         display = KSelectionDisplay.from_result(search)
         subsample = None

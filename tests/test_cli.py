@@ -2777,3 +2777,24 @@ def test_labels_csv_costs_are_taken_chunk_by_chunk(monkeypatch):
     assert max(rows) == 10 and sum(rows) == 100
     assert cost.dtype == expected.dtype == np.float32
     np.testing.assert_array_equal(cost, expected)
+
+
+def test_k_at_the_top_of_the_range_is_noted_with_what_to_do(image_dir, tmp_path, capsys):
+    # a criterion other than the elbow can choose the largest k searched, beyond
+    # which a better one may lie: the run said nothing of it
+    folder, _ = image_dir
+    argv = ["cluster", str(folder), "--k", "auto", "--features", "histogram", "--no-progress"]
+    for k_range, noted in (("2:4", True), ("3:6", False)):
+        out = tmp_path / k_range.replace(":", "_")
+        assert main([*argv, "--n-init", "1", "--k-range", k_range, "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        k = summary["metrics"]["k"]
+        edge = [note for note in summary["notes"] if "is the largest k searched" in note]
+        assert (k == int(k_range.split(":")[1])) == noted
+        assert bool(edge) == noted
+        if noted:
+            assert edge == [
+                f"note: k={k}, chosen by silhouette, is the largest k searched (2..4): a "
+                "larger k may score better; widen --k-range to see."
+            ]
+            assert edge[0].split("note: ")[1] in capsys.readouterr().err
