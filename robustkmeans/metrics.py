@@ -687,6 +687,17 @@ class ClusteringScorer:
         kwargs = dict(self.kwargs or {})
         if kwargs.get("metric") == "auto":
             kwargs["metric"] = loss_metric(estimator)
+        if isinstance(kwargs.get("metric"), str) and kwargs["metric"] == "precomputed":
+            # (scikit-learn's own error, on features, was about their diagonal)
+            shape = getattr(features, "shape", ())
+            if len(shape) != 2 or shape[0] != shape[1]:
+                raise ValueError(
+                    f"metric='precomputed' scores X as a square matrix of distances "
+                    f"between the samples, got features of shape {shape}; pass the "
+                    "distances (to a clusterer that takes them, such as "
+                    "AgglomerativeClustering(metric='precomputed')), or a metric such as "
+                    "'euclidean' for features."
+                )
         score = _validity_index(self.score_func, features, labels, undefined=None, **kwargs)
         if score is None:
             self._warn_if_held_out_fold_is_degenerate(estimator, labels)

@@ -796,6 +796,22 @@ def test_silhouette_scorer_takes_every_metric_of_pairwise_distances(metric):
     assert make_silhouette_scorer(metric=metric).kwargs["metric"] == metric
 
 
+def test_precomputed_silhouette_scores_distances_and_refuses_features(blobs):
+    # features given to a metric='precomputed' scorer got scikit-learn's error about
+    # a diagonal, which said nothing of distances
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import pairwise_distances
+
+    X, _ = blobs
+    scorer = make_silhouette_scorer(metric="precomputed", on_training_set=True)
+    km = LossKMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"square matrix of distances .*shape \(\d+, 2\)"):
+        scorer(km, X)
+    D = pairwise_distances(X)
+    agg = AgglomerativeClustering(3, metric="precomputed", linkage="average").fit(D)
+    assert scorer(agg, D) == pytest.approx(silhouette_score(D, agg.labels_, metric="precomputed"))
+
+
 def test_scorer_accepts_numpy_sign_and_infinite_degenerate_score(blobs):
     X, _ = blobs
     km = LossKMeans(3, random_state=0).fit(X)
