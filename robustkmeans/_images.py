@@ -278,6 +278,18 @@ def as_image_list(X, name: str = "VGG16Featurizer") -> list:
             f"X is a sparse matrix; {name} takes images: a sequence of file paths, "
             "PIL images or uint8 arrays."
         )
+    if isinstance(X, (set, frozenset)):
+        # (a set gave its rows in an arbitrary order, which could not be matched
+        # with the images; a dict its keys; a user review)
+        raise TypeError(
+            f"X is a {type(X).__name__}, whose order is arbitrary, so the rows could not be "
+            f"matched with the images; pass {name} a list, e.g. sorted(X)."
+        )
+    if isinstance(X, dict):
+        raise TypeError(
+            f"X is a dict; pass {name} a list of images: list(X.values()) for the "
+            "values, list(X) for the keys."
+        )
     if hasattr(X, "iloc") and hasattr(X, "to_numpy"):  # pandas Series or DataFrame
         X = X.to_numpy()
     elif not isinstance(X, np.ndarray) and hasattr(X, "__array__"):
@@ -725,6 +737,12 @@ def _array_to_rgb(arr: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _is_url(name) -> bool:
+    """Whether a path that was not found is written as a URL (``http://...``)."""
+    text = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+    return text.lower().startswith(("http://", "https://", "ftp://"))
+
+
 def read_bytes(path) -> bytes:
     """Read a file, raising :class:`ImageLoadError` naming it when that fails.
 
@@ -744,7 +762,13 @@ def read_bytes(path) -> bytes:
         reason = "file not found"
         if os.path.islink(name):  # listed by ls, yet "not found": its target is missing
             reason += f": it is a symbolic link to {os.readlink(name)!r}, which does not exist"
+        elif _is_url(name):
+            reason += "; URLs are not fetched: download the image and pass its local path"
         raise ImageLoadError(name, reason) from exc
+    except ValueError as exc:
+        # (open's "embedded null byte": a bare ValueError that named no file, and that
+        # on_error="nan" did not catch; a user review)
+        raise ImageLoadError(name, f"not a valid path ({exc})") from exc
     except IsADirectoryError as exc:
         raise ImageLoadError(name, "is a directory, not an image file") from exc
     except OSError as exc:

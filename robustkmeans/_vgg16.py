@@ -143,6 +143,12 @@ def _resolve_layer(layer) -> int:
                 f"layer={layer!r} is not a VGG16 layer name. Use an index 0..30 of "
                 f"vgg16().features or one of {', '.join(LAYER_NAMES)}."
             ) from None
+    if not isinstance(layer, Integral):
+        # (int() took 3.7 for layer 3, silently; the constructor refuses 3.0 too)
+        raise ValueError(
+            f"layer={layer!r} is not a layer; use an integer index 0..30 of "
+            "vgg16().features or a name such as 'pool5'."
+        )
     return int(layer)
 
 
@@ -151,6 +157,11 @@ def _resolve_layers(layers) -> list[int]:
         return list(FEATURE_MAP_LAYERS)
     if isinstance(layers, (str, Integral)):
         layers = [layers]
+    if isinstance(layers, (set, frozenset, dict)) or not np.iterable(layers):
+        raise ValueError(
+            f"layers={layers!r}; pass a layer (an index 0..30 or a name such as 'conv1_1') "
+            "or a list of them, in the order to draw, or None for FEATURE_MAP_LAYERS."
+        )
     layers = list(layers)
     if not layers:
         raise ValueError(
@@ -832,7 +843,8 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ahead of batch 8), batch 8 when other processes loaded the CPU (1.6-2x
         ahead of batch 1). The batch size changes the features only by float32
         rounding (about 1e-7); pass an int for output that repeats bit for bit
-        across calls. Copies of one image in a call (the same file content or
+        across calls (but for images served by ``cache``, which keeps the features
+        of the batch that first computed them). Copies of one image in a call (the same file content or
         pixels) go through the network once and get the same row, whatever
         batches they fall in. Peak memory grows with the batch, not with the
         number of images.

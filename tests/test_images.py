@@ -553,6 +553,25 @@ def test_bad_files_raise_naming_the_file_and_the_reason(tmp_path):
         assert info.value.filename == os.fspath(path)
 
 
+def test_a_path_with_a_nul_byte_or_an_url_is_an_image_load_error_saying_what_it_is():
+    # the NUL byte gave open()'s bare ValueError, naming no file, which
+    # on_error="nan" did not catch; a URL was only "not found" (a user review)
+    with pytest.raises(ImageLoadError, match=r"'a\\x00b\.png': not a valid path") as info:
+        load_rgb("a\0b.png")
+    assert info.value.filename == "a\0b.png"
+    with pytest.raises(ImageLoadError, match="URLs are not fetched: download the image"):
+        load_rgb("https://example.org/a.png")
+
+
+def test_an_unordered_collection_is_refused_as_images():
+    # a set gave its rows in an arbitrary order, a dict its keys (a user review)
+    with pytest.raises(TypeError, match=r"X is a set, whose order is arbitrary.*sorted\(X\)"):
+        as_image_list({"a.jpg", "b.jpg"})
+    with pytest.raises(TypeError, match=r"X is a dict; .*list\(X\.values\(\)\)"):
+        as_image_list({"a": "a.jpg"})
+    assert as_image_list({"a.jpg": 1}.keys()) == ["a.jpg"]  # (ordered, as a list is)
+
+
 def test_image_load_error_pickles():
     import pickle
 

@@ -1045,6 +1045,20 @@ def test_feature_maps_refuse_layers_outside_the_network():
     assert list(featurizer.feature_maps(image, layers=[30, 0])) == [30, 0]
 
 
+def test_feature_maps_refuse_layers_that_are_no_index_or_list():
+    # layers=[3.7] drew layer 3, silently (the constructor refuses 3.0); layers=3.0
+    # gave a bare "'float' object is not iterable"; a set drew in its own order
+    # (a user review)
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    image = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"layer=3\.7 is not a layer; use an integer index"):
+        featurizer.feature_maps(image, layers=[3.7])
+    for layers in (3.0, {3, 4}):
+        with pytest.raises(ValueError, match=r"or a list of them, in the order to draw"):
+            featurizer.feature_maps(image, layers=layers)
+    assert list(featurizer.feature_maps(image, layers=(np.int64(3), "conv1_1"))) == [3, 0]
+
+
 def test_feature_maps_say_which_layers_a_small_image_size_allows():
     # fitted for layer="pool3" at 8 pixels: pool4 and beyond (the default layers
     # 22 and 29 among them) would pool a 1 x 1 map; torch's error said only
