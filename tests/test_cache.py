@@ -600,3 +600,11 @@ def test_an_entry_of_the_wrong_shape_is_refused_and_not_written(tmp_path):
     with pytest.raises(ValueError, match=r"shape \(3,\), expected \(4,\)"):
         cache.save("abcdef", np.zeros(3, np.float32))
     assert _entries(tmp_path) == []
+
+
+def test_numpy_scalar_settings_digest_as_the_python_numbers_they_equal():
+    # (a mutation audit: only a doctest held it)
+    from robustkmeans._cache import settings_digest
+
+    numpy_settings = {"image_size": np.int64(32), "x": np.float32(0.5)}
+    assert settings_digest(numpy_settings) == settings_digest({"image_size": 32, "x": 0.5})

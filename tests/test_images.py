@@ -218,6 +218,11 @@ def test_16_bit_pgm_is_16_bit_whatever_its_values(tmp_path):
     assert Image.open(tmp_path / "dark.pgm").mode == "I"
     np.testing.assert_array_equal(load_rgb(tmp_path / "dark.pgm")[0, :, 0], [0, 1, 1])
     np.testing.assert_array_equal(load_rgb(tmp_path / "ten.pgm")[0, :, 0], [0, 255, 128])
+    # every value within 0..255: 16-bit by its format, not 8-bit by its values (the
+    # 257 above made the values' range alone tell; a mutation audit)
+    darker = np.array([[0, 128, 255]], dtype=">u2")
+    (tmp_path / "darker.pgm").write_bytes(b"P5\n3 1\n65535\n" + darker.tobytes())
+    np.testing.assert_array_equal(load_rgb(tmp_path / "darker.pgm")[0, :, 0], [0, 0, 1])
 
 
 _SIXTEEN_BIT = np.array([[0, 257, 32896, 65535, 385]], dtype=np.uint16)
@@ -1062,3 +1067,19 @@ def test_a_missing_value_in_x_is_named_as_one():
             load_rgb(missing, 1)
     with pytest.raises(ImageLoadError, match="got float"):
         load_rgb(1.5, 1)  # not missing: no such words
+
+
+def test_hidden_subfolders_inside_a_class_are_not_read(tmp_path):
+    # cats/.thumbnails, cats/.ipynb_checkpoints: not the data set's images (a
+    # mutation audit: no test held a hidden folder inside a class)
+    for name in ("cats", "dogs"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (4, 4)).save(tmp_path / name / "a.png")
+    (tmp_path / "cats" / ".thumbnails").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "cats" / ".thumbnails" / "a.png")
+    data = load_image_folder(tmp_path)
+    assert [os.path.relpath(f, tmp_path) for f in data.filenames] == [
+        os.path.join("cats", "a.png"),
+        os.path.join("dogs", "a.png"),
+    ]
+    assert data.target.tolist() == [0, 1]
