@@ -158,15 +158,19 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
     hint = ", or convert it to float64" if name == "float32" else ""
     origin = "the mean" if centered else "the origin"
     tiny = float(np.finfo(dtype).tiny)
-    rescale = (
-        f"squared distances fall below the smallest normal {name} number ({tiny:.3g}) "
-        "and are lost to rounding. Rescale X (for example with StandardScaler, or "
-        "multiply it by a constant); absolute does not square the data."
-    )
+
+    def rescale():
+        return (
+            f"squared distances fall below the smallest normal {name} number ({tiny:.3g}) "
+            "and are lost to rounding. Rescale X (for example with StandardScaler, or "
+            "multiply it by a constant); absolute does not square the data."
+        )
+
     if far < tiny and (far > 0 or (X.data if sp.issparse(X) else X).any()):
         raise ValueError(
             f"X is too small for loss={loss!r} in {name}: its rows lie within "
-            f"{math.sqrt(far) if far > 0 else math.sqrt(tiny):.3g} of {origin}, so their " + rescale
+            f"{math.sqrt(far) if far > 0 else math.sqrt(tiny):.3g} of {origin}, so their "
+            + rescale()
         )
     if x_sq.size and float(x_sq.min()) < tiny:
         # most rows that far away, and one larger row let them through: the
@@ -181,7 +185,7 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
             raise ValueError(
                 f"X is too small for loss={loss!r} in {name}: most of its rows lie "
                 f"within {math.sqrt(tiny):.3g} of {origin} (the farthest at "
-                f"{math.sqrt(far):.3g}), so their " + rescale
+                f"{math.sqrt(far):.3g}), so their " + rescale()
             )
     rows = f"rows as far as {math.sqrt(far):.3g} from {origin}"
     largest = 4 * far

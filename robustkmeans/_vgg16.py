@@ -844,9 +844,9 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         ahead of batch 1). The batch size changes the features only by float32
         rounding (about 1e-7); pass an int for output that repeats bit for bit
         across calls (but for images served by ``cache``, which keeps the features
-        of the batch that first computed them). Copies of one image in a call (the same file content or
-        pixels) go through the network once and get the same row, whatever
-        batches they fall in. Peak memory grows with the batch, not with the
+        of the batch that first computed them). Copies of one image in a call (the
+        same file content or pixels) go through the network once and get the same
+        row, whatever batches they fall in. Peak memory grows with the batch, not with the
         number of images.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or ``"auto"``
