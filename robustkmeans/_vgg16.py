@@ -1298,6 +1298,13 @@ class VGG16Featurizer(ImageInputMixin, TransformerMixin, BaseEstimator):
         _fitting_map_shape(
             deepest, self.image_size_, f"layer {LAYER_NAMES[deepest]!r} (index {deepest})"
         )
+        if isinstance(image, (list, tuple)):
+            raise TypeError(
+                f"feature_maps takes one image, got a {type(image).__name__}; call it once "
+                "per image."
+            )
+        # (as transform reads an item of X: a byte-string path too; a user review)
+        image = as_image_list([image], name="feature_maps")[0]
         rgb = resize_rgb(load_rgb(image), self.image_size_)
         x = to_normalized_tensor(rgb[None], memory_format=torch.channels_last)
         features = self._features_module()

@@ -1059,6 +1059,20 @@ def test_feature_maps_refuse_layers_that_are_no_index_or_list():
     assert list(featurizer.feature_maps(image, layers=(np.int64(3), "conv1_1"))) == [3, 0]
 
 
+def test_feature_maps_take_one_image_as_transform_takes_an_item(tmp_path):
+    # a byte-string path, which transform reads, gave "got bytes"; a list of one
+    # image gave "Cannot read image '(list)'" (a user review)
+    from PIL import Image
+
+    path = tmp_path / "black.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(path)
+    featurizer = VGG16Featurizer(weights=None, image_size=32).fit()
+    by_str = featurizer.feature_maps(str(path), layers=[1])[1]
+    np.testing.assert_array_equal(featurizer.feature_maps(os.fsencode(path), layers=[1])[1], by_str)
+    with pytest.raises(TypeError, match="feature_maps takes one image, got a list; call it once"):
+        featurizer.feature_maps([str(path)], layers=[1])
+
+
 def test_feature_maps_say_which_layers_a_small_image_size_allows():
     # fitted for layer="pool3" at 8 pixels: pool4 and beyond (the default layers
     # 22 and 29 among them) would pool a 1 x 1 map; torch's error said only
