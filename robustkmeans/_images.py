@@ -806,6 +806,13 @@ def _decode_stored(data: bytes, name: str) -> tuple[np.ndarray, int]:
         msg = str(exc)
         if "truncated" in msg:
             reason = f"the image file is truncated or corrupt ({msg})"
+        elif "Ghostscript" in msg:
+            # (an EPS file is no corrupt image: Pillow renders it with Ghostscript;
+            # a user review)
+            reason = (
+                f"Pillow needs Ghostscript to read this PostScript file ({msg}); install "
+                "Ghostscript (the gs command) or convert the file to PNG"
+            )
         else:
             reason = f"the image data is corrupt ({msg})"
         raise ImageLoadError(name, reason) from exc

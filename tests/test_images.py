@@ -1083,3 +1083,16 @@ def test_hidden_subfolders_inside_a_class_are_not_read(tmp_path):
         os.path.join("dogs", "a.png"),
     ]
     assert data.target.tolist() == [0, 1]
+
+
+def test_a_postscript_file_without_ghostscript_says_what_is_missing(tmp_path):
+    # an EPS file was "the image data is corrupt (Unable to locate Ghostscript...)":
+    # nothing was wrong with it (a user review)
+    import shutil
+
+    if shutil.which("gs") or shutil.which("gswin64c"):
+        pytest.skip("Ghostscript is installed here: the file is read")
+    path = tmp_path / "drawing.eps"
+    Image.fromarray(_rgb(8, 8)).save(path)
+    with pytest.raises(ImageLoadError, match="Pillow needs Ghostscript to read this PostScript"):
+        load_rgb(path)
