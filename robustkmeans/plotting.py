@@ -2245,6 +2245,12 @@ class FeatureMapsDisplay:
         {1: [2, 1]}
         """
         layers = list(self.feature_maps)
+        if not layers:
+            # (matplotlib's "Number of rows must be a positive integer, not 0")
+            raise ValueError(
+                "feature_maps is empty: pass {layer: array of shape (channels, height, "
+                "width)}, as VGG16Featurizer.feature_maps returns, for at least one layer."
+            )
         n_channels = self.n_channels
         if not is_count(n_channels, 1):
             raise ValueError(

@@ -478,6 +478,10 @@ def test_feature_maps_display_checks_n_channels():
     # no blank columns beyond the 3 channels of the layer
     disp = FeatureMapsDisplay(maps, n_channels=5).plot()
     assert disp.axes_.shape == (1, 3) and sorted(disp.channels_[1]) == [0, 1, 2]
+    # no layer at all: said so (matplotlib's "Number of rows must be a positive
+    # integer, not 0" did not; a user review)
+    with pytest.raises(ValueError, match="feature_maps is empty: pass"):
+        FeatureMapsDisplay({}).plot()
 
 
 def _thumbnail_inputs(folder):
