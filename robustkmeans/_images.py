@@ -806,9 +806,10 @@ def _decode_stored(data: bytes, name: str) -> tuple[np.ndarray, int]:
         msg = str(exc)
         if "truncated" in msg:
             reason = f"the image file is truncated or corrupt ({msg})"
-        elif "Ghostscript" in msg:
+        elif "Ghostscript" in msg or (_is_postscript(data) and not _has_ghostscript()):
             # (an EPS file is no corrupt image: Pillow renders it with Ghostscript;
-            # a user review)
+            # a user review. By its header too: Pillow 9's error was "[Errno 2] No
+            # such file or directory: 'gs'")
             reason = (
                 f"Pillow needs Ghostscript to read this PostScript file ({msg}); install "
                 "Ghostscript (the gs command) or convert the file to PNG"
@@ -818,6 +819,18 @@ def _decode_stored(data: bytes, name: str) -> tuple[np.ndarray, int]:
         raise ImageLoadError(name, reason) from exc
     except Image.DecompressionBombError as exc:  # pragma: no cover - very large inputs
         raise ImageLoadError(name, f"image too large to decode safely ({exc})") from exc
+
+
+def _is_postscript(data: bytes) -> bool:
+    """Whether encoded bytes are PostScript (EPS), as text or with the DOS EPS header."""
+    return data[:4] in (b"%!PS", b"\xc5\xd0\xd3\xc6")
+
+
+def _has_ghostscript() -> bool:
+    """Whether a Ghostscript command that Pillow looks for is on the PATH."""
+    import shutil
+
+    return any(shutil.which(command) for command in ("gs", "gswin64c", "gswin32c"))
 
 
 def _looks_like_text(head: bytes) -> bool:

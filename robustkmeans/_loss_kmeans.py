@@ -178,10 +178,18 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         # review: two blobs at 1e-23 and one row at 1e-18, in float32)
         # (the rows off the origin: squares that small can underflow to 0)
         small = np.flatnonzero(x_sq < tiny)
-        rows = abs(X[small])
-        off = rows.max(axis=1).toarray().ravel() > 0 if sp.issparse(X) else rows.max(axis=1) > 0
+        rows = X[small]
+        # (copies of one row are harmless, their distances 0: copies of the mean,
+        # which centering leaves a few units of rounding off 0, were refused; the
+        # review of these changes)
+        if sp.issparse(X):
+            one_point = (rows != rows[0]).nnz == 0
+            off = abs(rows).max(axis=1).toarray().ravel() > 0
+        else:
+            one_point = bool(np.all(rows == rows[0]))
+            off = abs(rows).max(axis=1) > 0
         n_small = int(np.count_nonzero(off))
-        if 2 * n_small > n_small + x_sq.size - small.size:
+        if not one_point and 2 * n_small > n_small + x_sq.size - small.size:
             raise ValueError(
                 f"X is too small for loss={loss!r} in {name}: most of its rows lie "
                 f"within {math.sqrt(tiny):.3g} of {origin} (the farthest at "
@@ -1920,10 +1928,13 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                 X_given, (X, private) = X, (X - X_mean, True)
             if init_is_array:
                 init -= X_mean
+        x_sq_max = None
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
                 _check_squares_fit(X, x_sq, X.dtype, self.loss, weight_sum, X_mean is not None)
+                # (predict's check of narrower data: fit's own bound, on the data)
+                x_sq_max = float(np.max(x_sq, initial=0.0))
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:
@@ -2043,6 +2054,7 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         self.epsilon_ = scales["epsilon"]
         self._loss = loss_obj
         self._x_mean = X_mean
+        self._x_sq_max = x_sq_max
         self._n_features_out = self.n_clusters
         return self
 
@@ -2095,23 +2107,25 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
                     f"{param}_={value:.3g}, which is out of range for {name} data: "
                     f"{rule}. {convert}"
                 )
-        if not self._loss.euclidean:
-            return  # residuals of each feature, never squared as a whole
-        shift = getattr(self, "_x_mean", None)
-        shift = self.cluster_centers_.mean(axis=0) if shift is None else shift
-        rel = self.cluster_centers_ - shift
-        far = float(np.max(np.einsum("ij,ij->i", rel, rel)))
+        # the Euclidean losses: fit's bound on the training rows' squared norms
+        # (about their mean, for dense data), which fit in this dtype would have
+        # checked (the centers' spread was 0 but for rounding with one cluster,
+        # which refused ordinary data at 1e-5: the review of these changes)
+        far = getattr(self, "_x_sq_max", None)
+        if far is None:
+            return  # (residuals of each feature, never squared as a whole)
         tiny, top = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
         if 0 < far < tiny or not 4 * far <= top:
             size = "small" if far < tiny else "large"
             bound = f"below the smallest normal {name} number ({tiny:.3g})"
             if size == "large":
                 bound = f"beyond the largest {name} number ({top:.3g})"
+            origin = "their mean" if getattr(self, "_x_mean", None) is not None else "the origin"
             raise ValueError(
                 f"X is {name}, but this model was fitted in {fitted_name} on data too "
-                f"{size} for {name}: its centers lie as far as {math.sqrt(far):.3g} from "
-                f"the training data's mean, so the squared distances that rank the "
-                f"samples fall {bound}. {convert}"
+                f"{size} for {name}: its rows lay as far as {math.sqrt(far):.3g} from "
+                f"{origin}, so the squared distances that rank the samples fall {bound}. "
+                f"{convert}"
             )
 
     def predict(self, X):

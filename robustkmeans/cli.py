@@ -1679,7 +1679,8 @@ def _run_cluster(
             # (the elbow never picks an end; the others can, and the best k may
             # then lie beyond the range)
             capped = k_range[-1] != args.k_range[-1]
-            widen = "add images" if capped else "widen --k-range"
+            more = "raise --n-per-class" if args.command == "demo" else "add images"
+            widen = more if capped else "widen --k-range"
             _note(
                 args,
                 f"k={k}, chosen by {criterion}, is the largest k searched "

@@ -2800,3 +2800,14 @@ def test_k_at_the_top_of_the_range_is_noted_with_what_to_do(image_dir, tmp_path,
                 "larger k may score better; widen --k-range to see."
             ]
             assert edge[0].split("note: ")[1] in capsys.readouterr().err
+
+
+def test_demo_k_at_the_top_of_a_range_its_images_limit_says_to_raise_n_per_class(tmp_path, capsys):
+    # the demo makes its images: "add images" was no advice there (the review of
+    # these changes)
+    argv = ["demo", "--out", str(tmp_path / "d"), "--k", "auto", "--k-range", "2:20"]
+    argv += ["--k-criterion", "calinski_harabasz", "--n-per-class", "2", *DEMO]
+    assert main(argv) == 0
+    notes = json.loads((tmp_path / "d" / "summary.json").read_text())["notes"]
+    edge = [note for note in notes if "is the largest k searched (2..11)" in note]
+    assert len(edge) == 1 and edge[0].endswith("raise --n-per-class to see.")

@@ -2845,6 +2845,12 @@ def test_float32_data_for_a_float64_model_out_of_float32s_range_is_refused(loss,
         3, loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0
     ).fit(X / scale)
     assert (model.predict(narrow / np.float32(scale)) == model.labels_).all()
+    # and so is float32 data at 1e-5 for one cluster, whose center is the mean
+    # but for rounding (the centers' spread was taken for the data's, and refused
+    # it: the review of these changes)
+    small = np.random.default_rng(0).normal(size=(1000, 4)) * 1e-5
+    one = LossKMeans(1, loss=loss, delta="auto", sigma="auto", epsilon="auto", random_state=0)
+    assert (one.fit(small).predict(small.astype(np.float32)) == 0).all()
 
 
 @pytest.mark.parametrize("loss", ["correntropy", "pseudo_huber"])
@@ -2954,6 +2960,15 @@ def test_data_mostly_too_small_for_its_squares_is_refused_despite_one_large_row(
     # not make data at a usual scale "too small"
     X[:3] = X.mean(axis=0)
     LossKMeans(2, loss=loss, random_state=0).fit(X.astype(dtype))
+    # nor do many copies of one point, the mean, at a small scale (centering
+    # leaves them a few units of rounding off 0, all alike: their distances are 0;
+    # the review of these changes)
+    rng = np.random.default_rng(1)
+    c, B = np.array([0.3, 0.7]), rng.normal(0, 0.05, (20, 2)) + [1, 0]
+    small = 1e-13 if dtype == np.float32 else 1e-150
+    copies = np.vstack([np.tile(c, (60, 1)), c + B, c - B]) * small
+    km = LossKMeans(3, loss=loss, random_state=0).fit(copies.astype(dtype))
+    assert sorted(np.bincount(km.labels_)) == [20, 20, 60]
 
 
 def test_blas_limit_holds_and_is_restored_across_threads():
