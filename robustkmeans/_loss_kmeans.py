@@ -2082,8 +2082,9 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         """New data in a narrower dtype than the fit's (float32 for a model fitted in
         float64) is ranked in that dtype: refuse it, as ``fit`` would refuse data of
         that dtype, where the model's scale (``delta_``, ``sigma_``, squared; or
-        ``epsilon_``) or the squared distances between its centers (and around
-        them) are out of the dtype's normal range. Squared distances of float32
+        ``epsilon_``) or, for the Euclidean losses, the training rows' squared
+        distances from their mean (``_x_sq_max``, fit's own bound) are out of the
+        dtype's normal range. Squared distances of float32
         data at 1e-25 underflowed to 0: 70% of the training samples got another
         label than ``labels_``, every cost was 0 (NaN for ``correntropy``), and no
         error was raised (a user's review)."""
