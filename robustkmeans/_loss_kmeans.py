@@ -183,7 +183,7 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         # which centering leaves a few units of rounding off 0, were refused; the
         # review of these changes)
         if sp.issparse(X):
-            one_point = (rows != rows[0]).nnz == 0
+            one_point = (rows.max(axis=0) - rows.min(axis=0)).count_nonzero() == 0
             off = abs(rows).max(axis=1).toarray().ravel() > 0
         else:
             one_point = bool(np.all(rows == rows[0]))
