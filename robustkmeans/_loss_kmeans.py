@@ -172,16 +172,19 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
             f"{math.sqrt(far) if far > 0 else math.sqrt(tiny):.3g} of {origin}, so their "
             + rescale()
         )
-    if x_sq.size and float(x_sq.min()) < tiny:
-        # most rows that far away, and one larger row let them through: the
-        # clusters of the others were merged, their objective 0 (an algorithms
-        # review: two blobs at 1e-23 and one row at 1e-18, in float32)
-        # (the rows off the origin: squares that small can underflow to 0)
-        small = np.flatnonzero(x_sq < tiny)
+    # most rows' squares that deep among the subnormal numbers (half their digits
+    # or more lost: below tiny * sqrt(eps)), and one larger row let them through:
+    # the clusters of the others were merged, their objective 0 (an algorithms
+    # review: two blobs at 1e-23 and one row at 1e-18, in float32). Not at tiny
+    # itself: blobs at 1e-20 in float32, squares about 1e-39, fit as at scale 1
+    lost = tiny * math.sqrt(float(np.finfo(dtype).eps))
+    if x_sq.size and float(x_sq.min()) < lost:
+        small = np.flatnonzero(x_sq < lost)
         rows = X[small]
         # (copies of one row are harmless, their distances 0: copies of the mean,
         # which centering leaves a few units of rounding off 0, were refused; the
-        # review of these changes)
+        # review of these changes. And so are rows at the origin, whose squares
+        # are 0, exactly)
         if sp.issparse(X):
             one_point = (rows.max(axis=0) - rows.min(axis=0)).count_nonzero() == 0
             off = abs(rows).max(axis=1).toarray().ravel() > 0
@@ -192,8 +195,11 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
         if not one_point and 2 * n_small > n_small + x_sq.size - small.size:
             raise ValueError(
                 f"X is too small for loss={loss!r} in {name}: most of its rows lie "
-                f"within {math.sqrt(tiny):.3g} of {origin} (the farthest at "
-                f"{math.sqrt(far):.3g}), so their " + rescale()
+                f"within {math.sqrt(lost):.3g} of {origin} (the farthest at "
+                f"{math.sqrt(far):.3g}), so their squared distances fall below "
+                f"{lost:.3g}, where {name} keeps less than half their digits. Rescale "
+                "X (for example with StandardScaler, or multiply it by a constant); "
+                "absolute does not square the data."
             )
     rows = f"rows as far as {math.sqrt(far):.3g} from {origin}"
     largest = 4 * far

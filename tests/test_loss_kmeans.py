@@ -2950,7 +2950,7 @@ def test_data_mostly_too_small_for_its_squares_is_refused_despite_one_large_row(
     # the refusal: the two blobs were merged, or their objective was 0 (an
     # algorithms review)
     X, _ = make_blobs(100, centers=[[4, 0], [-4, 0]], random_state=0)
-    far = np.full((1, 2), row)
+    far = np.array([[row, row], [-row, -row]])  # (the mean stays the blobs')
     with pytest.raises(ValueError, match=r"X is too small .*most of its rows lie within"):
         LossKMeans(3, loss=loss, random_state=0).fit(np.vstack([X * scale, far]).astype(dtype))
     # the blobs at a larger scale are fitted, the row with them
