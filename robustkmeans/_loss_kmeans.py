@@ -103,12 +103,21 @@ def _scale_range(dtype):
     return float(np.sqrt(info.tiny)) * 4, float(np.sqrt(info.max)) / 4
 
 
+def _scale_bounds(param, dtype):
+    """``(low, high)`` for the scale ``param`` of data of ``dtype``: ``_scale_range``
+    for a squared scale (``delta``, ``sigma``); for ``epsilon``, compared with the
+    data's distances, at most the dtype's largest number."""
+    if param == "epsilon":
+        return 0.0, float(np.finfo(dtype).max)
+    return _scale_range(dtype)
+
+
 def _check_scale_range(loss, scales, dtype, auto=False):
     """The losses that square their scale (delta, sigma) need the square and its
     reciprocal to be finite, normal numbers in the data's precision. ``auto``: the
     scale was estimated from the data (``'auto'``), not given."""
     param = LOSSES[loss]
-    if param == "epsilon" and not scales[param] <= float(np.finfo(dtype).max):
+    if param == "epsilon" and not scales[param] <= _scale_bounds(param, dtype)[1]:
         # (not squared, but compared with the data's distances in its dtype, where
         # it would be inf: every cost 0, after numpy's overflow warnings)
         name = np.dtype(dtype).name
@@ -121,7 +130,7 @@ def _check_scale_range(loss, scales, dtype, auto=False):
     if param not in ("delta", "sigma"):
         return
     value = scales[param]
-    low, high = _scale_range(dtype)
+    low, high = _scale_bounds(param, dtype)
     if not low <= value <= high:
         rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
         if auto:
@@ -138,6 +147,13 @@ def _check_scale_range(loss, scales, dtype, auto=False):
         )
 
 
+#: what to do with data too small for its squares (``_check_squares_fit``)
+_RESCALE_SMALL = (
+    "Rescale X (for example with StandardScaler, or multiply it by a constant); "
+    "absolute does not square the data."
+)
+
+
 def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
     """The Euclidean losses rank by squared distances, up to four times the largest
     squared norm ``x_sq`` of the rows (centered on the mean for dense data): they
@@ -151,7 +167,8 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
     can make it overflow: 1e300 each, on data of norm 1e10). At the other end, rows
     whose squared norms all underflow to subnormal numbers or 0 (data within about
     1e-154 of its mean in float64, 1e-19 in float32) lose their squared distances
-    to rounding: such data is refused too, where it is not constant."""
+    to rounding: such data is refused too, where it is not constant. Returns the
+    largest squared norm of the rows, which ``predict`` checks narrower data by."""
     far = float(np.max(x_sq, initial=0.0))
     top = float(np.finfo(dtype).max)
     name = np.dtype(dtype).name
@@ -159,18 +176,12 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
     origin = "the mean" if centered else "the origin"
     tiny = float(np.finfo(dtype).tiny)
 
-    def rescale():
-        return (
-            f"squared distances fall below the smallest normal {name} number ({tiny:.3g}) "
-            "and are lost to rounding. Rescale X (for example with StandardScaler, or "
-            "multiply it by a constant); absolute does not square the data."
-        )
-
     if far < tiny and (far > 0 or (X.data if sp.issparse(X) else X).any()):
         raise ValueError(
             f"X is too small for loss={loss!r} in {name}: its rows lie within "
             f"{math.sqrt(far) if far > 0 else math.sqrt(tiny):.3g} of {origin}, so their "
-            + rescale()
+            f"squared distances fall below the smallest normal {name} number "
+            f"({tiny:.3g}) and are lost to rounding. {_RESCALE_SMALL}"
         )
     # most rows' squares that deep among the subnormal numbers (half their digits
     # or more lost: below tiny * sqrt(eps)), and one larger row let them through:
@@ -197,9 +208,8 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
                 f"X is too small for loss={loss!r} in {name}: most of its rows lie "
                 f"within {math.sqrt(lost):.3g} of {origin} (the farthest at "
                 f"{math.sqrt(far):.3g}), so their squared distances fall below "
-                f"{lost:.3g}, where {name} keeps less than half their digits. Rescale "
-                "X (for example with StandardScaler, or multiply it by a constant); "
-                "absolute does not square the data."
+                f"{lost:.3g}, where {name} keeps less than half their digits. "
+                f"{_RESCALE_SMALL}"
             )
     rows = f"rows as far as {math.sqrt(far):.3g} from {origin}"
     largest = 4 * far
@@ -240,6 +250,7 @@ def _check_squares_fit(X, x_sq, dtype, loss, total_weight, centered):
             f"(for example with StandardScaler){hint}; absolute and huber do not square "
             "the data."
         )
+    return far
 
 
 #: weights summing to at least this (beyond any count: a count of anything fits in 64
@@ -1938,9 +1949,10 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         try:
             x_sq = _kernels.row_sq_norms(X)
             if centers_x:
-                _check_squares_fit(X, x_sq, X.dtype, self.loss, weight_sum, X_mean is not None)
-                # (predict's check of narrower data: fit's own bound, on the data)
-                x_sq_max = float(np.max(x_sq, initial=0.0))
+                # (kept for predict's check of narrower data: fit's own bound)
+                x_sq_max = _check_squares_fit(
+                    X, x_sq, X.dtype, self.loss, weight_sum, X_mean is not None
+                )
             tol = _tolerance(X, self.tol)
             scales = self._resolved_scales(X, sample_weight, x_sq, random_state, n_threads)
         except BaseException:
@@ -2101,13 +2113,12 @@ class LossKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
         convert = f"Convert X to {fitted_name} (X.astype(np.{fitted_name})), the fit's precision."
         param = LOSSES[self._loss.name]
         if param is not None:
+            # (fit's bounds: _check_scale_range)
             value = float(getattr(self, param + "_"))
+            low, high = _scale_bounds(param, dtype)
+            rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
             if param == "epsilon":
-                low, high = 0.0, float(np.finfo(dtype).max)
                 rule = f"at most {high:.3g}, the largest {name} number"
-            else:
-                low, high = _scale_range(dtype)
-                rule = f"the loss squares it, and it must lie in [{low:.3g}, {high:.3g}]"
             if not low <= value <= high:
                 raise ValueError(
                     f"X is {name}, but this model was fitted in {fitted_name} with "

@@ -1443,6 +1443,11 @@ def _files_found(n_files: int) -> str:
     return f"{_plural(n_files, 'image file')} found"
 
 
+def _more_images(args) -> str:
+    """How to get more images: the demo's are made, not found (``--n-per-class``)."""
+    return "raise --n-per-class" if args.command == "demo" else "add images"
+
+
 def _check_counts(args, n_images: int, counted: str):
     """At least two images, no more clusters than images, two k to search below n_images.
 
@@ -1457,8 +1462,7 @@ def _check_counts(args, n_images: int, counted: str):
             f"clustering needs at least 2 images ({counted}); add images to the folder."
         )
     k = args.k
-    # (the demo's images are made, not found: more of them come from --n-per-class)
-    more = "raise --n-per-class" if args.command == "demo" else "add images"
+    more = _more_images(args)
     if k != "auto" and k > n_images:
         if args.k_is_default:
             auto = "" if args.command == "compare-losses" else " or --k auto"
@@ -1679,8 +1683,7 @@ def _run_cluster(
             # (the elbow never picks an end; the others can, and the best k may
             # then lie beyond the range)
             capped = k_range[-1] != args.k_range[-1]
-            more = "raise --n-per-class" if args.command == "demo" else "add images"
-            widen = more if capped else "widen --k-range"
+            widen = _more_images(args) if capped else "widen --k-range"
             _note(
                 args,
                 f"k={k}, chosen by {criterion}, is the largest k searched "

@@ -550,6 +550,20 @@ _SCORER_CONSTRAINTS = {
 }
 
 
+def _check_distance_matrix(X, caller=""):
+    """Refuse, for ``metric="precomputed"``, an ``X`` that is no square matrix (of
+    distances between the samples): features given instead. ``caller`` prefixes
+    the message (``"select_k: "``)."""
+    shape = getattr(X, "shape", ())
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(
+            f"{caller}metric='precomputed' takes X as a square matrix of distances "
+            f"between the samples, got shape {shape}; pass the distances (to a "
+            "clusterer that takes them, such as AgglomerativeClustering(metric="
+            "'precomputed')), or a metric such as 'euclidean' for features."
+        )
+
+
 class ClusteringScorer:
     """Scorer computing an internal cluster-validity index on a fitted clusterer.
 
@@ -689,15 +703,7 @@ class ClusteringScorer:
             kwargs["metric"] = loss_metric(estimator)
         if isinstance(kwargs.get("metric"), str) and kwargs["metric"] == "precomputed":
             # (scikit-learn's own error, on features, was about their diagonal)
-            shape = getattr(features, "shape", ())
-            if len(shape) != 2 or shape[0] != shape[1]:
-                raise ValueError(
-                    f"metric='precomputed' scores X as a square matrix of distances "
-                    f"between the samples, got features of shape {shape}; pass the "
-                    "distances (to a clusterer that takes them, such as "
-                    "AgglomerativeClustering(metric='precomputed')), or a metric such as "
-                    "'euclidean' for features."
-                )
+            _check_distance_matrix(features)
         score = _validity_index(self.score_func, features, labels, undefined=None, **kwargs)
         if score is None:
             self._warn_if_held_out_fold_is_degenerate(estimator, labels)

@@ -30,6 +30,7 @@ from ._utils import metric_name
 from .metrics import (
     _SILHOUETTE_CONSTRAINTS,
     _as_features,
+    _check_distance_matrix,
     _check_sample_size,
     _n_samples,
     _validity_index,
@@ -704,13 +705,7 @@ def select_k(
         # learn's diagonal error came after fitting every k); the Calinski-Harabasz
         # and Davies-Bouldin indices need features, and took the rows of the
         # distances for them, silently (a user review): NaN, and said so
-        shape = getattr(features, "shape", (n_samples, None))
-        if len(shape) != 2 or shape[0] != shape[1]:
-            raise ValueError(
-                f"select_k: metric='precomputed' takes X as a square matrix of distances "
-                f"between the samples, got shape {shape}; pass the distances, or a metric "
-                "such as 'euclidean' for features."
-            )
+        _check_distance_matrix(features, "select_k: ")
         warnings.warn(
             "select_k: with metric='precomputed' X holds distances, not features: the "
             "Calinski-Harabasz and Davies-Bouldin indices, which need features, are NaN "
